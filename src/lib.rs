@@ -1,0 +1,12 @@
+//! jetstress: a terminal console for stress-testing edge-AI boxes.
+//!
+//! The library holds every room (probes, collector, workloads, predictions,
+//! recording, UI); `src/main.rs` only dispatches the command line.
+
+pub mod cli;
+pub mod collector;
+pub mod probe_cmd;
+pub mod predict;
+pub mod probes;
+pub mod record;
+pub mod snapshot;
