@@ -5,8 +5,10 @@
 
 pub mod cli;
 pub mod collector;
-pub mod probe_cmd;
 pub mod predict;
+pub mod probe_cmd;
 pub mod probes;
 pub mod record;
+pub mod run_cmd;
 pub mod snapshot;
+pub mod workloads;

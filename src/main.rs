@@ -23,8 +23,11 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     }
     match cli.command {
         Some(Command::Probe(args)) => jetstress::probe_cmd::run(&cli.global, &args),
+        Some(Command::Run(args)) => jetstress::run_cmd::run(&cli.global, &args),
         None => {
-            anyhow::bail!("the dashboard is not built yet; try `jetstress probe` or `jetstress --help`")
+            anyhow::bail!(
+                "the dashboard is not built yet; try `jetstress probe` or `jetstress --help`"
+            )
         }
     }
 }

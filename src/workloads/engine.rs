@@ -1,0 +1,1322 @@
+//! The load engine: owns every generator, takes [`Command`]s over an mpsc
+//! channel and emits [`EngineEvent`]s over a broadcast channel. Phases are
+//! open-model: requests are scheduled by [`Arrivals`] and sent whether or not
+//! earlier ones finished, up to `max_in_flight`; a request that cannot start
+//! is counted as dropped. Latency is measured from the scheduled send time,
+//! service time from the actual send. Statistics per tool per stage, per
+//! window and per soak row are bounded histograms.
+
+use std::collections::HashSet;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use rand::Rng;
+use rmcp::model::JsonObject;
+use serde::{Deserialize, Serialize};
+use tokio::sync::{broadcast, mpsc, oneshot, watch};
+use tokio::task::JoinHandle;
+
+use crate::collector::CollectorCommand;
+use crate::probes::{Root, Watch};
+use crate::snapshot::Snapshot;
+use crate::workloads::generators::cpu::{CpuBurn, CpuSpec};
+use crate::workloads::generators::gpu::{GpuBurn, GpuSpec};
+use crate::workloads::generators::http::{self, HttpEndpoint, HttpEndpointSpec};
+use crate::workloads::generators::mcp::{schema_default_args, McpTarget, McpTargetSpec};
+use crate::workloads::generators::memory::{MemoryPressure, MemorySpec};
+use crate::workloads::schedule::{Arrivals, PhaseKind, PhaseSpec};
+use crate::workloads::stats::{ErrorKind, Percentiles, StatsTable, ToolStats, ToolSummary};
+
+/// Schema tag of the run summary (`jetstress run --json`).
+pub const RUN_SCHEMA: &str = "jetstress.run/1";
+
+/// One weighted entry of the tool mix.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MixEntry {
+    /// `target:tool` for MCP, an endpoint name for HTTP (a bare tool name when there is one MCP target).
+    pub tool: String,
+    pub weight: f64,
+    /// Arguments; `None`: the tool's schema defaults.
+    pub args: Option<JsonObject>,
+}
+
+/// Everything the engine is built from.
+#[derive(Debug, Clone)]
+pub struct EngineConfig {
+    pub mcp_targets: Vec<McpTargetSpec>,
+    pub http: Vec<HttpEndpointSpec>,
+    pub mix: Vec<MixEntry>,
+    pub max_in_flight: usize,
+    pub timeout: Duration,
+    /// Child stderr logs go here.
+    pub log_dir: PathBuf,
+    /// Length of each `LoadWindow`.
+    pub window: Duration,
+    /// Probe root (memory floor for the memory generator).
+    pub root: Root,
+    /// Memory floor, % of total, that the memory generator never crosses.
+    pub memory_floor_pct: f64,
+    /// Latest snapshot (soak rows read RSS and available memory from it).
+    pub snapshots: Option<watch::Receiver<Option<Arc<Snapshot>>>>,
+    /// Where to ask for stdio children to be watched.
+    pub collector: Option<mpsc::Sender<CollectorCommand>>,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        EngineConfig {
+            mcp_targets: Vec::new(),
+            http: Vec::new(),
+            mix: Vec::new(),
+            max_in_flight: 256,
+            timeout: Duration::from_secs(30),
+            log_dir: std::env::temp_dir().join(format!("jetstress-{}", std::process::id())),
+            window: Duration::from_secs(1),
+            root: Root::new("/"),
+            memory_floor_pct: 15.0,
+            snapshots: None,
+            collector: None,
+        }
+    }
+}
+
+/// Requests to the engine.
+#[derive(Debug)]
+pub enum Command {
+    /// Start a phase; a running one is stopped first (reason `replaced`).
+    StartPhase(PhaseSpec),
+    /// Stop the running phase.
+    StopPhase,
+    /// Stop the phase and every background load.
+    StopAll {
+        reason: String,
+    },
+    /// Multiply the target rate from now on.
+    SetRateFactor(f64),
+    StartCpu(CpuSpec),
+    StopCpu,
+    StartMemory(MemorySpec),
+    StopMemory,
+    StartGpu(GpuSpec),
+    StopGpu,
+    /// A guard tripped: record it and act on it.
+    Guard(GuardEvent),
+    /// Send back the summary so far.
+    Summary(oneshot::Sender<RunSummary>),
+    /// Stop everything and end the engine task.
+    Shutdown,
+}
+
+/// What the engine reports.
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum EngineEvent {
+    Phase(PhaseEvent),
+    LoadWindow(LoadWindow),
+    Guard(GuardEvent),
+    Target(TargetEvent),
+    Generator(GeneratorEvent),
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum PhaseEvent {
+    Started {
+        phase: String,
+        id: u64,
+    },
+    StageChanged {
+        phase: String,
+        id: u64,
+        stage: usize,
+        name: String,
+        target_rate: f64,
+    },
+    Stopped {
+        phase: String,
+        id: u64,
+        reason: String,
+    },
+}
+
+/// Per-tool statistics over the last window.
+#[derive(Debug, Clone, Serialize)]
+pub struct LoadWindow {
+    pub elapsed_s: f64,
+    pub window_s: f64,
+    pub phase: Option<String>,
+    pub stage: Option<String>,
+    pub target_rate: f64,
+    pub in_flight: usize,
+    pub all: ToolSummary,
+    pub tools: Vec<ToolSummary>,
+}
+
+/// A guard action, with its time.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GuardEvent {
+    pub time_unix_ms: u64,
+    /// `thermal`, `critical`, `memory_floor`.
+    pub guard: String,
+    /// What was done: `stop_all`, `release_memory`.
+    pub action: String,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum TargetEvent {
+    Started {
+        target: String,
+        session: usize,
+        pid: Option<u32>,
+    },
+    Restarted {
+        target: String,
+        session: usize,
+        pid: Option<u32>,
+    },
+    Died {
+        target: String,
+        session: usize,
+        reason: String,
+    },
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct GeneratorEvent {
+    /// `cpu`, `memory`, `gpu`.
+    pub generator: String,
+    /// `started`, `stopped`, `unavailable`.
+    pub state: String,
+    pub detail: String,
+}
+
+/// `jetstress.run/1`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RunSummary {
+    pub schema: String,
+    pub started_unix_ms: u64,
+    pub elapsed_s: f64,
+    pub in_flight: usize,
+    pub phases: Vec<PhaseSummary>,
+    pub targets: Vec<TargetSummary>,
+    pub generators: Vec<GeneratorStatus>,
+    pub guard_events: Vec<GuardEvent>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TargetSummary {
+    pub name: String,
+    pub kind: String,
+    pub sessions: usize,
+    pub tools: Vec<String>,
+    pub failures: u64,
+    pub restarts: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct GeneratorStatus {
+    pub generator: String,
+    pub state: String,
+    pub detail: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PhaseSummary {
+    pub name: String,
+    pub kind: String,
+    pub started_s: f64,
+    pub duration_s: f64,
+    /// `running`, `completed`, `replaced`, `stopped`, `breaking point`, or a guard's reason.
+    pub status: String,
+    pub stages: Vec<StageSummary>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub breaking_point: Option<BreakingPoint>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub spike: Option<SpikeReport>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub soak: Option<SoakReport>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct StageSummary {
+    pub name: String,
+    pub target_rate: f64,
+    pub achieved_rate: f64,
+    pub duration_s: f64,
+    pub scheduled: u64,
+    pub dropped: u64,
+    pub all: ToolSummary,
+    pub tools: Vec<ToolSummary>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct BreakingPoint {
+    /// `true` when a stage broke; `false` when the ceiling was reached intact.
+    pub found: bool,
+    pub last_good_rps: Option<f64>,
+    pub first_bad_rps: Option<f64>,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SpikeReport {
+    pub baseline_p95_ms: f64,
+    pub spike_p95_ms: f64,
+    pub recovery_p95_ms: f64,
+    /// (spike p95 − baseline p95) / baseline p95 × 100.
+    pub latency_increase_pct: f64,
+    pub errors: [u64; 3],
+    /// Seconds into recovery until a window's p95 was back within 10 % (+1 ms) of the baseline p95.
+    pub time_to_recover_s: Option<f64>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct SoakRow {
+    pub index: usize,
+    pub t_s: f64,
+    pub count: u64,
+    pub p50_ms: f64,
+    pub p95_ms: f64,
+    pub success_pct: f64,
+    /// Summed RSS of the stdio targets' processes.
+    pub rss_mb: Option<f64>,
+    pub available_mb: Option<f64>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SoakReport {
+    pub rows: Vec<SoakRow>,
+    pub latency_slope_ms_per_h: Option<f64>,
+    pub rss_slope_mb_per_h: Option<f64>,
+    /// `stable`, `rss growing (leak suspected)`, `latency drifting`, or `too short to judge`.
+    pub verdict: String,
+}
+
+/// Least-squares slope of y over x.
+pub fn slope(points: &[(f64, f64)]) -> Option<f64> {
+    if points.len() < 2 {
+        return None;
+    }
+    let n = points.len() as f64;
+    let mx = points.iter().map(|p| p.0).sum::<f64>() / n;
+    let my = points.iter().map(|p| p.1).sum::<f64>() / n;
+    let sxx: f64 = points.iter().map(|p| (p.0 - mx).powi(2)).sum();
+    if sxx <= 0.0 {
+        return None;
+    }
+    Some(points.iter().map(|p| (p.0 - mx) * (p.1 - my)).sum::<f64>() / sxx)
+}
+
+/// Drift verdict from soak rows.
+pub fn soak_report(rows: &[SoakRow]) -> SoakReport {
+    let lat: Vec<(f64, f64)> = rows
+        .iter()
+        .filter(|r| r.count > 0)
+        .map(|r| (r.t_s / 3600.0, r.p95_ms))
+        .collect();
+    let rss: Vec<(f64, f64)> = rows
+        .iter()
+        .filter_map(|r| r.rss_mb.map(|m| (r.t_s / 3600.0, m)))
+        .collect();
+    let ls = slope(&lat);
+    let rs = slope(&rss);
+    let mean_p95 = if lat.is_empty() {
+        0.0
+    } else {
+        lat.iter().map(|p| p.1).sum::<f64>() / lat.len() as f64
+    };
+    let verdict = if rows.len() < 3 {
+        "too short to judge".to_string()
+    } else if rs.is_some_and(|s| s > 10.0) {
+        "rss growing (leak suspected)".to_string()
+    } else if ls.is_some_and(|s| s > 0.5 * mean_p95.max(1.0)) {
+        "latency drifting".to_string()
+    } else {
+        "stable".to_string()
+    };
+    SoakReport {
+        rows: rows.to_vec(),
+        latency_slope_ms_per_h: ls,
+        rss_slope_mb_per_h: rs,
+        verdict,
+    }
+}
+
+enum OpKind {
+    Mcp {
+        target: Arc<McpTarget>,
+        tool: String,
+        args: Option<Arc<JsonObject>>,
+    },
+    Http(HttpEndpoint),
+}
+
+struct Op {
+    name: String,
+    kind: OpKind,
+}
+
+impl Op {
+    async fn call(&self) -> Result<(), ErrorKind> {
+        match &self.kind {
+            OpKind::Mcp { target, tool, args } => target.call(tool, args).await,
+            OpKind::Http(ep) => ep.call().await,
+        }
+    }
+}
+
+struct Completion {
+    phase: u64,
+    stage: usize,
+    op: usize,
+    latency: Duration,
+    service: Duration,
+    error: Option<ErrorKind>,
+}
+
+struct StageRec {
+    name: String,
+    target_rate: f64,
+    start_s: f64,
+    end_s: Option<f64>,
+    scheduled: u64,
+    table: StatsTable,
+}
+
+struct PhaseRun {
+    id: u64,
+    spec: PhaseSpec,
+    start: Instant,
+    started_s: f64,
+    ended_s: Option<f64>,
+    arrivals: Arrivals,
+    next: Option<(Instant, usize)>,
+    stage: usize,
+    stages: Vec<StageRec>,
+    status: String,
+    breaking: Option<BreakingPoint>,
+    rows: Vec<SoakRow>,
+    row_stats: ToolStats,
+    row_start: Instant,
+    recovered_s: Option<f64>,
+}
+
+/// Handle to a running engine.
+#[derive(Debug)]
+pub struct EngineHandle {
+    pub commands: mpsc::Sender<Command>,
+    events: broadcast::Sender<EngineEvent>,
+    task: JoinHandle<()>,
+    /// Names of the ops (`target:tool` / endpoint names) in mix order.
+    pub ops: Vec<String>,
+}
+
+impl EngineHandle {
+    pub fn events(&self) -> broadcast::Receiver<EngineEvent> {
+        self.events.subscribe()
+    }
+
+    pub async fn send(&self, c: Command) {
+        let _ = self.commands.send(c).await;
+    }
+
+    /// The summary so far (`None` if the engine has ended).
+    pub async fn summary(&self) -> Option<RunSummary> {
+        let (tx, rx) = oneshot::channel();
+        self.commands.send(Command::Summary(tx)).await.ok()?;
+        rx.await.ok()
+    }
+
+    /// Stop everything and wait for the engine task to end.
+    pub async fn shutdown(self) {
+        let _ = self.commands.send(Command::Shutdown).await;
+        let _ = self.task.await;
+    }
+}
+
+pub struct Engine;
+
+impl Engine {
+    /// Connect every target (first session of each, listing tools), resolve the
+    /// tool mix and start the engine task.
+    pub async fn spawn(config: EngineConfig) -> anyhow::Result<EngineHandle> {
+        let (events, _) = broadcast::channel(1024);
+        let mut targets = Vec::new();
+        for spec in &config.mcp_targets {
+            let t = McpTarget::start(spec.clone(), config.log_dir.clone(), events.clone())
+                .await
+                .map_err(|e| {
+                    anyhow::anyhow!(
+                        "target '{}': {e:#}",
+                        spec.name.clone().unwrap_or_else(|| spec.fallback_name())
+                    )
+                })?;
+            targets.push(t);
+        }
+        let client = http::client(config.timeout, config.max_in_flight.max(1))?;
+        let endpoints: Vec<HttpEndpoint> = config
+            .http
+            .iter()
+            .map(|s| HttpEndpoint::new(s.clone(), client.clone()))
+            .collect::<anyhow::Result<_>>()?;
+        let (ops, weights) = resolve_mix(&config.mix, &targets, &endpoints)?;
+        let names: Vec<String> = ops.iter().map(|o| o.name.clone()).collect();
+        let (commands, rx) = mpsc::channel(64);
+        let state = State::new(config, targets, ops, weights, events.clone());
+        let task = tokio::spawn(state.run(rx));
+        Ok(EngineHandle {
+            commands,
+            events,
+            task,
+            ops: names,
+        })
+    }
+}
+
+fn resolve_mix(
+    mix: &[MixEntry],
+    targets: &[Arc<McpTarget>],
+    endpoints: &[HttpEndpoint],
+) -> anyhow::Result<(Vec<Op>, Vec<f64>)> {
+    let mut ops = Vec::new();
+    let mut weights = Vec::new();
+    if mix.is_empty() {
+        for t in targets {
+            for tool in &t.tools {
+                ops.push(Op {
+                    name: format!("{}:{}", t.name, tool.name),
+                    kind: OpKind::Mcp {
+                        target: t.clone(),
+                        tool: tool.name.to_string(),
+                        args: Some(Arc::new(schema_default_args(&tool.input_schema))),
+                    },
+                });
+                weights.push(1.0);
+            }
+        }
+        for ep in endpoints {
+            ops.push(Op {
+                name: ep.spec.name.clone(),
+                kind: OpKind::Http(ep.clone()),
+            });
+            weights.push(1.0);
+        }
+        return Ok((ops, weights));
+    }
+    for m in mix {
+        if !(m.weight.is_finite() && m.weight >= 0.0) {
+            anyhow::bail!("mix entry '{}': weight must be ≥ 0", m.tool);
+        }
+        if let Some(ep) = endpoints.iter().find(|e| e.spec.name == m.tool) {
+            ops.push(Op {
+                name: ep.spec.name.clone(),
+                kind: OpKind::Http(ep.clone()),
+            });
+            weights.push(m.weight);
+            continue;
+        }
+        let (target, tool) = match m.tool.split_once(':') {
+            Some((tn, tool)) => {
+                let t = targets.iter().find(|t| t.name == tn).ok_or_else(|| {
+                    let known: Vec<&str> = targets.iter().map(|t| t.name.as_str()).collect();
+                    anyhow::anyhow!(
+                        "mix entry '{}': no target named '{tn}' (targets: {})",
+                        m.tool,
+                        known.join(", ")
+                    )
+                })?;
+                (t, tool)
+            }
+            None if targets.len() == 1 => (&targets[0], m.tool.as_str()),
+            None => anyhow::bail!(
+                "mix entry '{}': name the target as 'target:tool' (or an HTTP endpoint)",
+                m.tool
+            ),
+        };
+        let listed = target
+            .tools
+            .iter()
+            .find(|t| t.name == tool)
+            .ok_or_else(|| {
+                let known: Vec<&str> = target.tools.iter().map(|t| t.name.as_ref()).collect();
+                anyhow::anyhow!(
+                    "mix entry '{}': target '{}' has no tool '{tool}' (tools: {})",
+                    m.tool,
+                    target.name,
+                    known.join(", ")
+                )
+            })?;
+        let args = m
+            .args
+            .clone()
+            .unwrap_or_else(|| schema_default_args(&listed.input_schema));
+        ops.push(Op {
+            name: format!("{}:{tool}", target.name),
+            kind: OpKind::Mcp {
+                target: target.clone(),
+                tool: tool.to_string(),
+                args: Some(Arc::new(args)),
+            },
+        });
+        weights.push(m.weight);
+    }
+    if weights.iter().sum::<f64>() <= 0.0 && !ops.is_empty() {
+        anyhow::bail!("the tool mix has no positive weight");
+    }
+    Ok((ops, weights))
+}
+
+fn now_unix_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
+
+struct State {
+    config: EngineConfig,
+    targets: Vec<Arc<McpTarget>>,
+    ops: Arc<Vec<Op>>,
+    names: Vec<String>,
+    cumulative: Vec<f64>,
+    events: broadcast::Sender<EngineEvent>,
+    started: Instant,
+    started_unix_ms: u64,
+    in_flight: usize,
+    next_id: u64,
+    current: Option<PhaseRun>,
+    finished: Vec<PhaseRun>,
+    window: StatsTable,
+    window_start: Instant,
+    guard_events: Vec<GuardEvent>,
+    cpu: Option<CpuBurn>,
+    memory: Option<MemoryPressure>,
+    gpu: Option<GpuBurn>,
+    generators: Vec<GeneratorStatus>,
+    watched: HashSet<u32>,
+    done_tx: mpsc::UnboundedSender<Completion>,
+    done_rx: Option<mpsc::UnboundedReceiver<Completion>>,
+    factor: f64,
+}
+
+/// Finished phases kept for the summary (older ones are dropped).
+const MAX_FINISHED_PHASES: usize = 64;
+
+impl State {
+    fn new(
+        config: EngineConfig,
+        targets: Vec<Arc<McpTarget>>,
+        ops: Vec<Op>,
+        weights: Vec<f64>,
+        events: broadcast::Sender<EngineEvent>,
+    ) -> Self {
+        let mut acc = 0.0;
+        let cumulative = weights
+            .iter()
+            .map(|w| {
+                acc += w;
+                acc
+            })
+            .collect();
+        let names: Vec<String> = ops.iter().map(|o| o.name.clone()).collect();
+        let (done_tx, done_rx) = mpsc::unbounded_channel();
+        State {
+            window: StatsTable::new(ops.len()),
+            config,
+            targets,
+            ops: Arc::new(ops),
+            names,
+            cumulative,
+            events,
+            started: Instant::now(),
+            started_unix_ms: now_unix_ms(),
+            in_flight: 0,
+            next_id: 1,
+            current: None,
+            finished: Vec::new(),
+            window_start: Instant::now(),
+            guard_events: Vec::new(),
+            cpu: None,
+            memory: None,
+            gpu: None,
+            generators: Vec::new(),
+            watched: HashSet::new(),
+            done_tx,
+            done_rx: Some(done_rx),
+            factor: 1.0,
+        }
+    }
+
+    fn emit(&self, e: EngineEvent) {
+        let _ = self.events.send(e);
+    }
+
+    async fn run(mut self, mut commands: mpsc::Receiver<Command>) {
+        let mut done = self.done_rx.take().expect("completion receiver");
+        let mut commands_open = true;
+        loop {
+            let now = Instant::now();
+            self.dispatch_due(now);
+            self.tick(now);
+            let deadline = self.next_deadline();
+            tokio::select! {
+                biased;
+                c = done.recv() => {
+                    if let Some(c) = c {
+                        self.complete(c);
+                        while let Ok(c) = done.try_recv() {
+                            self.complete(c);
+                        }
+                    }
+                }
+                cmd = commands.recv(), if commands_open => match cmd {
+                    Some(Command::Shutdown) => break,
+                    Some(c) => self.command(c),
+                    None => commands_open = false,
+                },
+                _ = tokio::time::sleep_until(deadline.into()) => {}
+            }
+        }
+        self.stop_phase("shutdown");
+        self.stop_background("shutdown");
+        for t in &self.targets {
+            t.stop();
+        }
+    }
+
+    fn next_deadline(&self) -> Instant {
+        let mut d = self.window_start + self.config.window;
+        if let Some(run) = &self.current {
+            if let Some((at, _)) = run.next {
+                d = d.min(at);
+            }
+            d = d.min(run.row_start + run.spec.row_every);
+            let end = run.start + Duration::from_secs_f64(run.arrivals.end());
+            d = d.min(end);
+            if let Some(s) = run.stages.get(run.stage) {
+                let stage_end = s.start_s + run.spec.stages[run.stage].duration.as_secs_f64();
+                d = d.min(run.start + Duration::from_secs_f64(stage_end));
+            }
+        }
+        d
+    }
+
+    fn dispatch_due(&mut self, now: Instant) {
+        let Some(run) = self.current.as_mut() else {
+            return;
+        };
+        if self.ops.is_empty() {
+            return;
+        }
+        while let Some((at, stage)) = run.next {
+            if at > now {
+                break;
+            }
+            let total = *self.cumulative.last().unwrap_or(&0.0);
+            let op = if self.cumulative.len() <= 1 || total <= 0.0 {
+                0
+            } else {
+                let x = rand::rng().random::<f64>() * total;
+                self.cumulative
+                    .partition_point(|&c| c <= x)
+                    .min(self.cumulative.len() - 1)
+            };
+            let last = run.stages.len() - 1;
+            let rec = &mut run.stages[stage.min(last)];
+            rec.scheduled += 1;
+            if self.in_flight >= self.config.max_in_flight {
+                rec.table.record_dropped(op);
+                self.window.record_dropped(op);
+                run.row_stats.record_dropped();
+            } else {
+                self.in_flight += 1;
+                let ops = self.ops.clone();
+                let tx = self.done_tx.clone();
+                let timeout = self.config.timeout;
+                let phase = run.id;
+                tokio::spawn(async move {
+                    let sent = Instant::now();
+                    let error = match tokio::time::timeout(timeout, ops[op].call()).await {
+                        Ok(Ok(())) => None,
+                        Ok(Err(k)) => Some(k),
+                        Err(_) => Some(ErrorKind::Timeout),
+                    };
+                    let end = Instant::now();
+                    let _ = tx.send(Completion {
+                        phase,
+                        stage,
+                        op,
+                        latency: end.saturating_duration_since(at),
+                        service: end - sent,
+                        error,
+                    });
+                });
+            }
+            run.next = run
+                .arrivals
+                .next_arrival()
+                .map(|(t, i)| (run.start + Duration::from_secs_f64(t), i));
+        }
+    }
+
+    fn complete(&mut self, c: Completion) {
+        self.in_flight = self.in_flight.saturating_sub(1);
+        self.window.record(c.op, c.latency, c.service, c.error);
+        let run = match self.current.as_mut() {
+            Some(r) if r.id == c.phase => Some(r),
+            _ => self.finished.iter_mut().find(|r| r.id == c.phase),
+        };
+        if let Some(run) = run {
+            if let Some(s) = run.stages.get_mut(c.stage) {
+                s.table.record(c.op, c.latency, c.service, c.error);
+            }
+            if run.ended_s.is_none() {
+                run.row_stats.record(c.latency, c.service, c.error);
+            }
+        }
+    }
+
+    fn elapsed(&self) -> f64 {
+        self.started.elapsed().as_secs_f64()
+    }
+
+    fn tick(&mut self, now: Instant) {
+        // Stage changes and phase end.
+        let mut stop: Option<&'static str> = None;
+        let mut ev = None;
+        if let Some(run) = self.current.as_mut() {
+            let t = now.saturating_duration_since(run.start).as_secs_f64();
+            let stage_now = run.arrivals.stage_at(t);
+            if stage_now != Some(run.stage) {
+                let prev = run.stage;
+                let prev_end =
+                    run.stages[prev].start_s + run.spec.stages[prev].duration.as_secs_f64();
+                run.stages[prev].end_s = Some(t.min(prev_end));
+                if let Some(bp) = evaluate_break(run, prev) {
+                    let found = bp.found;
+                    run.breaking = Some(bp);
+                    if found {
+                        stop = Some("breaking point");
+                    }
+                }
+                match stage_now {
+                    _ if stop.is_some() => {}
+                    Some(i) => {
+                        run.stage = i;
+                        let s = &run.spec.stages[i];
+                        run.stages[i].start_s = run.spec.stages[..i]
+                            .iter()
+                            .map(|s| s.duration.as_secs_f64())
+                            .sum();
+                        ev = Some(PhaseEvent::StageChanged {
+                            phase: run.spec.name.clone(),
+                            id: run.id,
+                            stage: i,
+                            name: s.name.clone(),
+                            target_rate: s.mean_rate() * run.arrivals.factor(),
+                        });
+                    }
+                    None => {
+                        if run.spec.kind == PhaseKind::Stress && run.breaking.is_none() {
+                            let top = run.spec.stages.last().map_or(0.0, |s| s.rate);
+                            run.breaking = Some(BreakingPoint {
+                                found: false,
+                                last_good_rps: Some(top),
+                                first_bad_rps: None,
+                                reason: format!("no breaking point up to {top} rps"),
+                            });
+                        }
+                        stop = Some("completed");
+                    }
+                }
+            }
+        }
+        if let Some(e) = ev {
+            self.emit(EngineEvent::Phase(e));
+        }
+        if let Some(reason) = stop {
+            self.stop_phase(reason);
+        }
+        // Soak rows.
+        if let Some(run) = self.current.as_ref() {
+            if now >= run.row_start + run.spec.row_every {
+                let (rss, avail) = self.target_memory();
+                let run = self.current.as_mut().expect("current phase");
+                push_row(run, now, rss, avail);
+            }
+        }
+        // Windows.
+        if now >= self.window_start + self.config.window {
+            let secs = now.duration_since(self.window_start).as_secs_f64();
+            self.watch_targets();
+            let (phase, stage, rate) = match &self.current {
+                Some(r) => {
+                    let t = now.saturating_duration_since(r.start).as_secs_f64();
+                    (
+                        Some(r.spec.name.clone()),
+                        r.spec.stages.get(r.stage).map(|s| s.name.clone()),
+                        r.arrivals.rate_at(t),
+                    )
+                }
+                None => (None, None, 0.0),
+            };
+            let all = self.window.all.summary("all", secs);
+            // Spike recovery: first window back near the baseline p95.
+            if let Some(run) = self.current.as_mut() {
+                if run.spec.kind == PhaseKind::Spike
+                    && run.stage == 2
+                    && run.recovered_s.is_none()
+                    && all.count > 0
+                {
+                    let base = Percentiles::of(&run.stages[0].table.all.latency).p95;
+                    if all.latency_ms.p95 <= base * 1.1 + 1.0 {
+                        let t = now.saturating_duration_since(run.start).as_secs_f64();
+                        run.recovered_s = Some((t - run.stages[2].start_s).max(0.0));
+                    }
+                }
+            }
+            let lw = LoadWindow {
+                elapsed_s: self.elapsed(),
+                window_s: secs,
+                phase,
+                stage,
+                target_rate: rate,
+                in_flight: self.in_flight,
+                tools: self.window.summaries(&self.names, secs),
+                all,
+            };
+            self.emit(EngineEvent::LoadWindow(lw));
+            self.window.reset();
+            self.window_start = now;
+        }
+    }
+
+    /// Ask the collector to watch every stdio child we have not seen yet.
+    fn watch_targets(&mut self) {
+        let Some(tx) = &self.config.collector else {
+            return;
+        };
+        for t in &self.targets {
+            for pid in t.pids() {
+                if self.watched.insert(pid) {
+                    let _ = tx.try_send(CollectorCommand::Watch(Watch::Pid(pid)));
+                }
+            }
+        }
+    }
+
+    /// Summed RSS of the live target children, and available memory, from the latest snapshot.
+    fn target_memory(&self) -> (Option<f64>, Option<f64>) {
+        let Some(rx) = &self.config.snapshots else {
+            return (None, None);
+        };
+        let snap = rx.borrow().clone();
+        let Some(snap) = snap else {
+            return (None, None);
+        };
+        let pids: HashSet<u32> = self.targets.iter().flat_map(|t| t.pids()).collect();
+        let rss: Vec<f64> = snap
+            .watched
+            .iter()
+            .filter(|w| w.alive && pids.contains(&w.pid))
+            .filter_map(|w| w.rss_mb)
+            .collect();
+        let rss = if rss.is_empty() {
+            None
+        } else {
+            Some(rss.iter().sum())
+        };
+        (rss, snap.memory.available_mb)
+    }
+
+    fn command(&mut self, c: Command) {
+        match c {
+            Command::StartPhase(spec) => self.start_phase(spec),
+            Command::StopPhase => self.stop_phase("stopped"),
+            Command::StopAll { reason } => {
+                self.stop_phase(&reason);
+                self.stop_background(&reason);
+            }
+            Command::SetRateFactor(f) => {
+                self.factor = if f.is_finite() { f.max(0.0) } else { 1.0 };
+                if let Some(run) = self.current.as_mut() {
+                    run.arrivals.set_factor(self.factor);
+                }
+            }
+            Command::StartCpu(spec) => {
+                self.cpu = None;
+                let b = CpuBurn::start(spec);
+                let detail = format!("{} threads at {}%", b.threads(), spec.duty_pct);
+                self.cpu = Some(b);
+                self.gen_status("cpu", "started", detail);
+            }
+            Command::StopCpu => {
+                if self.cpu.take().is_some() {
+                    self.gen_status("cpu", "stopped", "by command".into());
+                }
+            }
+            Command::StartMemory(spec) => {
+                self.memory = None;
+                self.memory = Some(MemoryPressure::start(
+                    spec,
+                    self.config.root.clone(),
+                    self.config.memory_floor_pct,
+                ));
+                self.gen_status(
+                    "memory",
+                    "started",
+                    format!(
+                        "to {} MB at {} MB/s (floor {}%)",
+                        spec.target_mb, spec.rate_mb_s, self.config.memory_floor_pct
+                    ),
+                );
+            }
+            Command::StopMemory => {
+                if let Some(m) = self.memory.take() {
+                    let held = m.held_mb();
+                    m.stop();
+                    self.gen_status("memory", "stopped", format!("released {held} MB"));
+                }
+            }
+            Command::StartGpu(spec) => {
+                self.gpu = None;
+                match GpuBurn::start(spec) {
+                    Ok(g) => {
+                        self.gpu = Some(g);
+                        self.gen_status(
+                            "gpu",
+                            "started",
+                            format!("SGEMM {0}×{0} at {1}%", spec.size, spec.duty_pct),
+                        );
+                    }
+                    Err(e) => self.gen_status("gpu", "unavailable", e),
+                }
+            }
+            Command::StopGpu => {
+                if self.gpu.take().is_some() {
+                    self.gen_status("gpu", "stopped", "by command".into());
+                }
+            }
+            Command::Guard(ev) => {
+                self.guard_events.push(ev.clone());
+                self.emit(EngineEvent::Guard(ev.clone()));
+                match ev.action.as_str() {
+                    "release_memory" => {
+                        if let Some(m) = self.memory.take() {
+                            let held = m.held_mb();
+                            m.stop();
+                            self.gen_status(
+                                "memory",
+                                "stopped",
+                                format!("guard {}: released {held} MB", ev.guard),
+                            );
+                        }
+                    }
+                    _ => {
+                        let reason = format!("guard {}: {}", ev.guard, ev.message);
+                        self.stop_phase(&reason);
+                        self.stop_background(&reason);
+                    }
+                }
+            }
+            Command::Summary(tx) => {
+                let _ = tx.send(self.summary());
+            }
+            Command::Shutdown => {}
+        }
+    }
+
+    fn gen_status(&mut self, generator: &str, state: &str, detail: String) {
+        self.generators.retain(|g| g.generator != generator);
+        self.generators.push(GeneratorStatus {
+            generator: generator.into(),
+            state: state.into(),
+            detail: detail.clone(),
+        });
+        self.emit(EngineEvent::Generator(GeneratorEvent {
+            generator: generator.into(),
+            state: state.into(),
+            detail,
+        }));
+    }
+
+    fn stop_background(&mut self, reason: &str) {
+        if self.cpu.take().is_some() {
+            self.gen_status("cpu", "stopped", reason.into());
+        }
+        if let Some(m) = self.memory.take() {
+            m.stop();
+            self.gen_status("memory", "stopped", reason.into());
+        }
+        if self.gpu.take().is_some() {
+            self.gen_status("gpu", "stopped", reason.into());
+        }
+    }
+
+    fn start_phase(&mut self, spec: PhaseSpec) {
+        self.stop_phase("replaced");
+        let id = self.next_id;
+        self.next_id += 1;
+        let mut arrivals = Arrivals::new(&spec.stages);
+        arrivals.set_factor(self.factor);
+        let start = Instant::now();
+        let next = if self.ops.is_empty() {
+            None
+        } else {
+            arrivals
+                .next_arrival()
+                .map(|(t, i)| (start + Duration::from_secs_f64(t), i))
+        };
+        let stages = spec
+            .stages
+            .iter()
+            .map(|s| StageRec {
+                name: s.name.clone(),
+                target_rate: s.mean_rate(),
+                start_s: 0.0,
+                end_s: None,
+                scheduled: 0,
+                table: StatsTable::new(self.ops.len()),
+            })
+            .collect();
+        self.emit(EngineEvent::Phase(PhaseEvent::Started {
+            phase: spec.name.clone(),
+            id,
+        }));
+        if let Some(s) = spec.stages.first() {
+            self.emit(EngineEvent::Phase(PhaseEvent::StageChanged {
+                phase: spec.name.clone(),
+                id,
+                stage: 0,
+                name: s.name.clone(),
+                target_rate: s.mean_rate() * self.factor,
+            }));
+        }
+        let empty = spec.stages.is_empty();
+        self.current = Some(PhaseRun {
+            id,
+            started_s: self.elapsed(),
+            ended_s: None,
+            arrivals,
+            next,
+            stage: 0,
+            stages,
+            status: "running".into(),
+            breaking: None,
+            rows: Vec::new(),
+            row_stats: ToolStats::default(),
+            row_start: start,
+            recovered_s: None,
+            spec,
+            start,
+        });
+        if empty {
+            self.stop_phase("completed");
+        }
+    }
+
+    fn stop_phase(&mut self, reason: &str) {
+        let Some(mut run) = self.current.take() else {
+            return;
+        };
+        let now = Instant::now();
+        let t = now.saturating_duration_since(run.start).as_secs_f64();
+        if let Some(s) = run.stages.get_mut(run.stage) {
+            if s.end_s.is_none() {
+                s.end_s = Some(
+                    t.min(s.start_s + run.spec.stages[run.stage].duration.as_secs_f64())
+                        .max(s.start_s),
+                );
+            }
+        }
+        if run.spec.kind == PhaseKind::Soak && run.row_stats.count > 0 {
+            let (rss, avail) = self.target_memory();
+            push_row(&mut run, now, rss, avail);
+        }
+        run.ended_s = Some(t);
+        run.status = reason.to_string();
+        self.emit(EngineEvent::Phase(PhaseEvent::Stopped {
+            phase: run.spec.name.clone(),
+            id: run.id,
+            reason: reason.into(),
+        }));
+        self.finished.push(run);
+        if self.finished.len() > MAX_FINISHED_PHASES {
+            self.finished.remove(0);
+        }
+    }
+
+    fn summary(&self) -> RunSummary {
+        let phases = self
+            .finished
+            .iter()
+            .chain(self.current.iter())
+            .map(|r| self.phase_summary(r))
+            .collect();
+        let targets = self
+            .targets
+            .iter()
+            .map(|t| TargetSummary {
+                name: t.name.clone(),
+                kind: match t.spec.endpoint {
+                    crate::workloads::generators::mcp::Endpoint::Stdio { .. } => "stdio".into(),
+                    crate::workloads::generators::mcp::Endpoint::Http { .. } => "http".into(),
+                },
+                sessions: t.spec.sessions.max(1),
+                tools: t.tools.iter().map(|x| x.name.to_string()).collect(),
+                failures: t.failures.load(std::sync::atomic::Ordering::Relaxed),
+                restarts: t.restarts.load(std::sync::atomic::Ordering::Relaxed),
+            })
+            .collect();
+        RunSummary {
+            schema: RUN_SCHEMA.into(),
+            started_unix_ms: self.started_unix_ms,
+            elapsed_s: self.elapsed(),
+            in_flight: self.in_flight,
+            phases,
+            targets,
+            generators: self.generators.clone(),
+            guard_events: self.guard_events.clone(),
+        }
+    }
+
+    fn phase_summary(&self, r: &PhaseRun) -> PhaseSummary {
+        let now_t = r.ended_s.unwrap_or_else(|| r.start.elapsed().as_secs_f64());
+        let mut stages = Vec::new();
+        for (i, s) in r.stages.iter().enumerate() {
+            if s.scheduled == 0 && i > r.stage {
+                continue;
+            }
+            let end = s.end_s.unwrap_or(now_t);
+            let dur = (end - s.start_s).max(0.0);
+            let all = s.table.all.summary("all", dur);
+            stages.push(StageSummary {
+                name: s.name.clone(),
+                target_rate: s.target_rate,
+                achieved_rate: all.rps,
+                duration_s: dur,
+                scheduled: s.scheduled,
+                dropped: s.table.all.dropped(),
+                tools: s.table.summaries(&self.names, dur),
+                all,
+            });
+        }
+        let spike = (r.spec.kind == PhaseKind::Spike && r.stages.len() == 3).then(|| {
+            let p = |i: usize| Percentiles::of(&r.stages[i].table.all.latency).p95;
+            let (b, s, rc) = (p(0), p(1), p(2));
+            SpikeReport {
+                baseline_p95_ms: b,
+                spike_p95_ms: s,
+                recovery_p95_ms: rc,
+                latency_increase_pct: if b > 0.0 { (s - b) / b * 100.0 } else { 0.0 },
+                errors: [0, 1, 2]
+                    .map(|i| r.stages[i].table.all.failed() + r.stages[i].table.all.dropped()),
+                time_to_recover_s: r.recovered_s,
+            }
+        });
+        let soak = (r.spec.kind == PhaseKind::Soak).then(|| soak_report(&r.rows));
+        PhaseSummary {
+            name: r.spec.name.clone(),
+            kind: r.spec.kind.as_str().into(),
+            started_s: r.started_s,
+            duration_s: now_t,
+            status: r.status.clone(),
+            stages,
+            breaking_point: r.breaking.clone(),
+            spike,
+            soak,
+        }
+    }
+}
+
+fn push_row(run: &mut PhaseRun, now: Instant, rss: Option<f64>, avail: Option<f64>) {
+    let st = &run.row_stats;
+    let p = Percentiles::of(&st.latency);
+    let row = SoakRow {
+        index: run.rows.len() + 1,
+        t_s: now.saturating_duration_since(run.start).as_secs_f64(),
+        count: st.count,
+        p50_ms: p.p50,
+        p95_ms: p.p95,
+        success_pct: if st.count > 0 {
+            st.ok() as f64 / st.count as f64 * 100.0
+        } else {
+            0.0
+        },
+        rss_mb: rss,
+        available_mb: avail,
+    };
+    // Bounded: a soak row per interval; keep at most a week of minutes.
+    if run.rows.len() < 10_080 {
+        run.rows.push(row);
+    }
+    run.row_stats.reset();
+    run.row_start = now;
+}
+
+/// Stress: did stage `i` break the criteria? `None` for other kinds.
+fn evaluate_break(run: &PhaseRun, i: usize) -> Option<BreakingPoint> {
+    let c = run.spec.break_criteria?;
+    if run.spec.kind != PhaseKind::Stress {
+        return None;
+    }
+    let s = &run.stages[i];
+    let all = &s.table.all;
+    let success = if all.count > 0 {
+        all.ok() as f64 / all.count as f64 * 100.0
+    } else {
+        100.0
+    };
+    let dropped = if s.scheduled > 0 {
+        all.dropped() as f64 / s.scheduled as f64 * 100.0
+    } else {
+        0.0
+    };
+    let p95 = Percentiles::of(&all.latency).p95;
+    let why = if success < c.min_success_pct {
+        Some(format!("success {success:.1}% < {}%", c.min_success_pct))
+    } else if p95 > c.max_p95_ms {
+        Some(format!("p95 {p95:.0} ms > {} ms", c.max_p95_ms))
+    } else if dropped > c.max_dropped_pct {
+        Some(format!("dropped {dropped:.1}% > {}%", c.max_dropped_pct))
+    } else {
+        None
+    };
+    why.map(|reason| BreakingPoint {
+        found: true,
+        last_good_rps: i.checked_sub(1).map(|j| run.stages[j].target_rate),
+        first_bad_rps: Some(s.target_rate),
+        reason,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slopes_and_verdicts() {
+        assert_eq!(slope(&[(0.0, 1.0)]), None);
+        assert!((slope(&[(0.0, 1.0), (1.0, 3.0), (2.0, 5.0)]).unwrap() - 2.0).abs() < 1e-9);
+        let row = |i: usize, rss: f64| SoakRow {
+            index: i,
+            t_s: i as f64 * 60.0,
+            count: 300,
+            p50_ms: 5.0,
+            p95_ms: 9.0,
+            success_pct: 100.0,
+            rss_mb: Some(rss),
+            available_mb: Some(1000.0),
+        };
+        let stable: Vec<SoakRow> = (1..=10).map(|i| row(i, 50.0)).collect();
+        assert_eq!(soak_report(&stable).verdict, "stable");
+        // +1 MB a minute = 60 MB/h.
+        let leak: Vec<SoakRow> = (1..=10).map(|i| row(i, 50.0 + i as f64)).collect();
+        let r = soak_report(&leak);
+        assert_eq!(r.verdict, "rss growing (leak suspected)");
+        assert!((r.rss_slope_mb_per_h.unwrap() - 60.0).abs() < 1e-6);
+        assert_eq!(soak_report(&stable[..2]).verdict, "too short to judge");
+    }
+}

@@ -1,0 +1,559 @@
+//! MCP tool-call generator: connects N client sessions per target through
+//! `rmcp` (stdio children or streamable-HTTP URLs), keeps each session alive
+//! (a dead server is restarted with exponential backoff and every failure is
+//! counted), lists tools, and performs one `tools/call` with a timeout that
+//! cancels the request. Child processes get their own process group and
+//! `PR_SET_PDEATHSIG(SIGKILL)`, their stderr goes to a log file, and they are
+//! killed when the session stops.
+
+use std::borrow::Cow;
+use std::fs::OpenOptions;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+
+use rmcp::model::{CallToolRequestParams, JsonObject, Tool};
+use rmcp::service::{Peer, RoleClient, ServiceError};
+use rmcp::transport::{StreamableHttpClientTransport, TokioChildProcess};
+use rmcp::{ClientCacheConfig, ServiceExt};
+use serde_json::Value;
+use tokio::sync::broadcast;
+use tokio_util::sync::CancellationToken;
+
+use crate::workloads::engine::{EngineEvent, TargetEvent};
+use crate::workloads::stats::ErrorKind;
+
+/// Where an MCP target lives.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Endpoint {
+    /// A command (program + args) spawned as a stdio child per session.
+    Stdio {
+        program: PathBuf,
+        args: Vec<String>,
+        env: Vec<(String, String)>,
+    },
+    /// A streamable-HTTP URL.
+    Http { url: String },
+}
+
+/// One MCP target as configured.
+#[derive(Debug, Clone, PartialEq)]
+pub struct McpTargetSpec {
+    /// Name given in the scenario; else the server's reported name; else the command's stem.
+    pub name: Option<String>,
+    pub endpoint: Endpoint,
+    /// Concurrent client sessions (each stdio session is its own child process).
+    pub sessions: usize,
+}
+
+impl McpTargetSpec {
+    /// The name used when neither the scenario nor the server gives one.
+    pub fn fallback_name(&self) -> String {
+        match &self.endpoint {
+            Endpoint::Stdio { program, args, .. } => {
+                // `node …/server.js` or `python3 x.py`: the script's stem says more than the interpreter.
+                let interp = program
+                    .file_stem()
+                    .and_then(|s| s.to_str())
+                    .unwrap_or("target");
+                let script = args
+                    .iter()
+                    .find(|a| !a.starts_with('-') && Path::new(a).extension().is_some());
+                match (interp, script) {
+                    ("node" | "python3" | "python" | "deno" | "bun", Some(s)) => Path::new(s)
+                        .file_stem()
+                        .and_then(|s| s.to_str())
+                        .unwrap_or(interp)
+                        .to_string(),
+                    _ => interp.to_string(),
+                }
+            }
+            Endpoint::Http { url } => url
+                .split("://")
+                .nth(1)
+                .and_then(|r| r.split('/').next())
+                .unwrap_or("http")
+                .to_string(),
+        }
+    }
+}
+
+/// Split `"CMD ARGS…"` on whitespace, honouring simple single/double quotes.
+pub fn split_command(s: &str) -> Result<Vec<String>, String> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let mut quote: Option<char> = None;
+    let mut has = false;
+    for c in s.chars() {
+        match (quote, c) {
+            (Some(q), c) if c == q => quote = None,
+            (Some(_), c) => cur.push(c),
+            (None, '"' | '\'') => {
+                quote = Some(c);
+                has = true
+            }
+            (None, c) if c.is_whitespace() => {
+                if has || !cur.is_empty() {
+                    out.push(std::mem::take(&mut cur));
+                    has = false;
+                }
+            }
+            (None, c) => cur.push(c),
+        }
+    }
+    if quote.is_some() {
+        return Err(format!("unclosed quote in command '{s}'"));
+    }
+    if has || !cur.is_empty() {
+        out.push(cur);
+    }
+    if out.is_empty() {
+        return Err("empty command".into());
+    }
+    Ok(out)
+}
+
+/// Arguments built from a tool's input schema: each property's `default`,
+/// and a plain placeholder for required properties without one.
+pub fn schema_default_args(schema: &JsonObject) -> JsonObject {
+    let mut out = JsonObject::new();
+    let props = schema.get("properties").and_then(Value::as_object);
+    let required: Vec<&str> = schema
+        .get("required")
+        .and_then(Value::as_array)
+        .map_or(Vec::new(), |r| r.iter().filter_map(Value::as_str).collect());
+    if let Some(props) = props {
+        for (k, p) in props {
+            if let Some(d) = p.get("default") {
+                out.insert(k.clone(), d.clone());
+            } else if required.contains(&k.as_str()) {
+                out.insert(k.clone(), placeholder(p));
+            }
+        }
+    }
+    out
+}
+
+fn placeholder(p: &Value) -> Value {
+    if let Some(e) = p
+        .get("enum")
+        .and_then(Value::as_array)
+        .and_then(|e| e.first())
+    {
+        return e.clone();
+    }
+    let min = p.get("minimum").cloned();
+    match p.get("type").and_then(Value::as_str) {
+        Some("string") => Value::String("jetstress".into()),
+        Some("integer") | Some("number") => min.unwrap_or(Value::from(1)),
+        Some("boolean") => Value::Bool(false),
+        Some("array") => Value::Array(vec![]),
+        Some("object") => Value::Object(Default::default()),
+        _ => Value::Null,
+    }
+}
+
+/// Classify a failed call.
+pub fn classify(e: &ServiceError) -> ErrorKind {
+    match e {
+        ServiceError::McpError(_) => ErrorKind::Rpc,
+        ServiceError::Timeout { .. } => ErrorKind::Timeout,
+        _ => ErrorKind::Transport,
+    }
+}
+
+/// One client session: the live peer (or none while restarting).
+#[derive(Default)]
+struct Session {
+    peer: RwLock<Option<Peer<RoleClient>>>,
+}
+
+/// A running target: its sessions and their supervisors.
+pub struct McpTarget {
+    pub name: String,
+    pub spec: McpTargetSpec,
+    sessions: Vec<Arc<Session>>,
+    next: AtomicUsize,
+    /// Session failures (deaths plus failed connects) since the start.
+    pub failures: Arc<AtomicU64>,
+    /// Successful restarts since the start.
+    pub restarts: Arc<AtomicU64>,
+    /// Tools listed by the first session.
+    pub tools: Vec<Tool>,
+    cancel: CancellationToken,
+    pids: Arc<RwLock<Vec<Option<u32>>>>,
+}
+
+impl std::fmt::Debug for McpTarget {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("McpTarget")
+            .field("name", &self.name)
+            .field("sessions", &self.sessions.len())
+            .finish()
+    }
+}
+
+/// How long the first session may take to come up.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
+const BACKOFF_START: Duration = Duration::from_millis(100);
+const BACKOFF_MAX: Duration = Duration::from_secs(5);
+/// A session that lived this long resets the backoff.
+const STABLE_AFTER: Duration = Duration::from_secs(10);
+
+struct Connected {
+    service: rmcp::service::RunningService<RoleClient, ()>,
+    pid: Option<u32>,
+}
+
+fn log_file(log_dir: &Path, name: &str) -> std::io::Result<std::fs::File> {
+    std::fs::create_dir_all(log_dir)?;
+    let safe: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(log_dir.join(format!("{safe}.stderr.log")))
+}
+
+async fn connect(
+    spec: &McpTargetSpec,
+    log_dir: &Path,
+    log_name: &str,
+) -> anyhow::Result<Connected> {
+    let (service, pid) = match &spec.endpoint {
+        Endpoint::Stdio { program, args, env } => {
+            let mut cmd = tokio::process::Command::new(program);
+            cmd.args(args).envs(env.iter().map(|(k, v)| (k, v)));
+            cmd.process_group(0).kill_on_drop(true);
+            // SAFETY: only async-signal-safe calls between fork and exec.
+            unsafe {
+                cmd.pre_exec(|| {
+                    libc::prctl(
+                        libc::PR_SET_PDEATHSIG,
+                        libc::SIGKILL as libc::c_ulong,
+                        0,
+                        0,
+                        0,
+                    );
+                    Ok(())
+                });
+            }
+            let stderr = match log_file(log_dir, log_name) {
+                Ok(f) => Stdio::from(f),
+                Err(_) => Stdio::null(),
+            };
+            let (proc, _) = TokioChildProcess::builder(cmd)
+                .stderr(stderr)
+                .spawn()
+                .map_err(|e| anyhow::anyhow!("cannot start '{}': {e}", program.display()))?;
+            let pid = proc.id();
+            let svc = tokio::time::timeout(CONNECT_TIMEOUT, ().serve(proc))
+                .await
+                .map_err(|_| anyhow::anyhow!("initialize timed out"))?
+                .map_err(|e| anyhow::anyhow!("initialize failed: {e}"))?;
+            (svc, pid)
+        }
+        Endpoint::Http { url } => {
+            let t = StreamableHttpClientTransport::from_uri(url.as_str());
+            let svc = tokio::time::timeout(CONNECT_TIMEOUT, ().serve(t))
+                .await
+                .map_err(|_| anyhow::anyhow!("initialize timed out"))?
+                .map_err(|e| anyhow::anyhow!("initialize failed: {e}"))?;
+            (svc, None)
+        }
+    };
+    service
+        .peer()
+        .set_response_cache_config(ClientCacheConfig::disabled())
+        .await;
+    Ok(Connected { service, pid })
+}
+
+fn kill_group(pid: Option<u32>) {
+    if let Some(pid) = pid {
+        // The child leads its own process group: take its children too.
+        unsafe {
+            libc::kill(-(pid as libc::pid_t), libc::SIGKILL);
+        }
+    }
+}
+
+impl McpTarget {
+    /// Connect the first session (listing tools and learning the server's name),
+    /// then start every session's supervisor.
+    pub async fn start(
+        spec: McpTargetSpec,
+        log_dir: PathBuf,
+        events: broadcast::Sender<EngineEvent>,
+    ) -> anyhow::Result<Arc<McpTarget>> {
+        let log_name = spec.name.clone().unwrap_or_else(|| spec.fallback_name());
+        let first = connect(&spec, &log_dir, &log_name).await?;
+        let tools = first
+            .service
+            .peer()
+            .list_all_tools()
+            .await
+            .map_err(|e| anyhow::anyhow!("tools/list failed: {e}"))?;
+        let server_name = first
+            .service
+            .peer()
+            .peer_info()
+            .and_then(|i| i.server_info.as_ref().map(|s| s.name.clone()));
+        let name = spec
+            .name
+            .clone()
+            .or(server_name.filter(|n| !n.is_empty()))
+            .unwrap_or_else(|| spec.fallback_name());
+        let n = spec.sessions.max(1);
+        let sessions: Vec<Arc<Session>> = (0..n).map(|_| Arc::new(Session::default())).collect();
+        let target = Arc::new(McpTarget {
+            name: name.clone(),
+            spec: spec.clone(),
+            sessions,
+            next: AtomicUsize::new(0),
+            failures: Arc::new(AtomicU64::new(0)),
+            restarts: Arc::new(AtomicU64::new(0)),
+            tools,
+            cancel: CancellationToken::new(),
+            pids: Arc::new(RwLock::new(vec![None; n])),
+        });
+        let mut first = Some(first);
+        for i in 0..n {
+            let sup = Supervisor {
+                spec: spec.clone(),
+                target: name.clone(),
+                index: i,
+                session: target.sessions[i].clone(),
+                log_dir: log_dir.clone(),
+                log_name: log_name.clone(),
+                cancel: target.cancel.child_token(),
+                events: events.clone(),
+                failures: target.failures.clone(),
+                restarts: target.restarts.clone(),
+                pids: target.pids.clone(),
+            };
+            tokio::spawn(sup.run(first.take()));
+        }
+        Ok(target)
+    }
+
+    /// Current child PIDs (stdio targets), for RSS watching.
+    pub fn pids(&self) -> Vec<u32> {
+        self.pids
+            .read()
+            .map(|p| p.iter().flatten().copied().collect())
+            .unwrap_or_default()
+    }
+
+    /// Call `tool` on the next session (round robin); `Err(kind)` on failure.
+    pub async fn call(&self, tool: &str, args: &Option<Arc<JsonObject>>) -> Result<(), ErrorKind> {
+        let i = self.next.fetch_add(1, Ordering::Relaxed) % self.sessions.len();
+        let peer = self.sessions[i]
+            .peer
+            .read()
+            .ok()
+            .and_then(|p| p.clone())
+            .ok_or(ErrorKind::Transport)?;
+        let mut params = CallToolRequestParams::new(Cow::Owned(tool.to_string()));
+        if let Some(a) = args {
+            params = params.with_arguments((**a).clone());
+        }
+        match peer.call_tool(params).await {
+            Ok(r) if r.is_error == Some(true) => Err(ErrorKind::Tool),
+            Ok(_) => Ok(()),
+            Err(e) => Err(classify(&e)),
+        }
+    }
+
+    /// Stop every session and kill the children.
+    pub fn stop(&self) {
+        self.cancel.cancel();
+        for pid in self.pids() {
+            kill_group(Some(pid));
+        }
+    }
+}
+
+impl Drop for McpTarget {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+struct Supervisor {
+    spec: McpTargetSpec,
+    target: String,
+    index: usize,
+    session: Arc<Session>,
+    log_dir: PathBuf,
+    log_name: String,
+    cancel: CancellationToken,
+    events: broadcast::Sender<EngineEvent>,
+    failures: Arc<AtomicU64>,
+    restarts: Arc<AtomicU64>,
+    pids: Arc<RwLock<Vec<Option<u32>>>>,
+}
+
+impl Supervisor {
+    fn set_pid(&self, pid: Option<u32>) {
+        if let Ok(mut p) = self.pids.write() {
+            if let Some(slot) = p.get_mut(self.index) {
+                *slot = pid;
+            }
+        }
+    }
+
+    fn emit(&self, ev: TargetEvent) {
+        let _ = self.events.send(EngineEvent::Target(ev));
+    }
+
+    async fn run(self, mut first: Option<Connected>) {
+        let mut backoff = BACKOFF_START;
+        let mut attempt_failed_before = false;
+        loop {
+            let conn = match first.take() {
+                Some(c) => Ok(c),
+                None => tokio::select! {
+                    _ = self.cancel.cancelled() => return,
+                    c = connect(&self.spec, &self.log_dir, &self.log_name) => c,
+                },
+            };
+            match conn {
+                Ok(Connected { service, pid }) => {
+                    if attempt_failed_before {
+                        self.restarts.fetch_add(1, Ordering::Relaxed);
+                        self.emit(TargetEvent::Restarted {
+                            target: self.target.clone(),
+                            session: self.index,
+                            pid,
+                        });
+                    } else {
+                        self.emit(TargetEvent::Started {
+                            target: self.target.clone(),
+                            session: self.index,
+                            pid,
+                        });
+                    }
+                    self.set_pid(pid);
+                    if let Ok(mut p) = self.session.peer.write() {
+                        *p = Some(service.peer().clone());
+                    }
+                    let up = Instant::now();
+                    let ct = service.cancellation_token();
+                    let quit = tokio::select! {
+                        _ = self.cancel.cancelled() => None,
+                        q = service.waiting() => Some(q),
+                    };
+                    if let Ok(mut p) = self.session.peer.write() {
+                        *p = None;
+                    }
+                    match quit {
+                        None => {
+                            ct.cancel();
+                            kill_group(pid);
+                            self.set_pid(None);
+                            return;
+                        }
+                        Some(q) => {
+                            kill_group(pid);
+                            self.set_pid(None);
+                            self.failures.fetch_add(1, Ordering::Relaxed);
+                            self.emit(TargetEvent::Died {
+                                target: self.target.clone(),
+                                session: self.index,
+                                reason: format!("{q:?}"),
+                            });
+                            if up.elapsed() >= STABLE_AFTER {
+                                backoff = BACKOFF_START;
+                            }
+                        }
+                    }
+                }
+                Err(e) => {
+                    self.failures.fetch_add(1, Ordering::Relaxed);
+                    self.emit(TargetEvent::Died {
+                        target: self.target.clone(),
+                        session: self.index,
+                        reason: format!("connect failed: {e:#}"),
+                    });
+                }
+            }
+            attempt_failed_before = true;
+            tokio::select! {
+                _ = self.cancel.cancelled() => return,
+                _ = tokio::time::sleep(backoff) => {}
+            }
+            backoff = (backoff * 2).min(BACKOFF_MAX);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn commands_split_with_quotes() {
+        assert_eq!(
+            split_command("node a.js stdio").unwrap(),
+            ["node", "a.js", "stdio"]
+        );
+        assert_eq!(
+            split_command("sh -c 'echo hi'").unwrap(),
+            ["sh", "-c", "echo hi"]
+        );
+        assert_eq!(split_command("x \"\"").unwrap(), ["x", ""]);
+        assert!(split_command("a 'b").is_err());
+        assert!(split_command("  ").is_err());
+    }
+
+    #[test]
+    fn fallback_names() {
+        let s = |p: &str, a: &[&str]| McpTargetSpec {
+            name: None,
+            endpoint: Endpoint::Stdio {
+                program: p.into(),
+                args: a.iter().map(|s| s.to_string()).collect(),
+                env: vec![],
+            },
+            sessions: 1,
+        };
+        assert_eq!(
+            s("/usr/bin/python3", &["tests/fault-server/fault_server.py"]).fallback_name(),
+            "fault_server"
+        );
+        assert_eq!(s("/opt/mcp-fs", &["--root", "/"]).fallback_name(), "mcp-fs");
+        let h = McpTargetSpec {
+            name: None,
+            endpoint: Endpoint::Http {
+                url: "http://127.0.0.1:3001/mcp".into(),
+            },
+            sessions: 1,
+        };
+        assert_eq!(h.fallback_name(), "127.0.0.1:3001");
+    }
+
+    #[test]
+    fn schema_defaults_and_placeholders() {
+        let schema: JsonObject = serde_json::from_str(
+            r#"{"type":"object","properties":{"message":{"type":"string"},"n":{"type":"integer","default":3},
+                "opt":{"type":"string"},"mode":{"type":"string","enum":["a","b"]}},"required":["message","mode"]}"#,
+        )
+        .unwrap();
+        let a = schema_default_args(&schema);
+        assert_eq!(a.get("message"), Some(&Value::from("jetstress")));
+        assert_eq!(a.get("n"), Some(&Value::from(3)));
+        assert_eq!(a.get("mode"), Some(&Value::from("a")));
+        assert!(!a.contains_key("opt"));
+    }
+}

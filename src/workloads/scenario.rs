@@ -1,0 +1,626 @@
+//! The scenario file (TOML): targets, HTTP endpoints, tool mix, sessions,
+//! `max_in_flight`, timeout, phases, CPU/memory/GPU load, guards and
+//! acceptance criteria. Pure parsing: [`parse`] takes the text and a name for
+//! errors; unknown fields are errors, and every error names the file, line and
+//! field.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::{Deserialize, Deserializer, Serialize};
+use toml::Spanned;
+
+use crate::workloads::engine::MixEntry;
+use crate::workloads::generators::cpu::CpuSpec;
+use crate::workloads::generators::gpu::GpuSpec;
+use crate::workloads::generators::http::HttpEndpointSpec;
+use crate::workloads::generators::mcp::{split_command, Endpoint, McpTargetSpec};
+use crate::workloads::generators::memory::MemorySpec;
+use crate::workloads::guards::GuardConfig;
+use crate::workloads::schedule::{BreakCriteria, PhaseSpec, SoakParams, SpikeParams, StressParams};
+
+/// Default concurrent client sessions per MCP target (ten agent CLIs at once).
+pub const DEFAULT_SESSIONS: usize = 10;
+pub const DEFAULT_MAX_IN_FLIGHT: usize = 256;
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+
+fn de_duration<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Raw {
+        Secs(f64),
+        Text(String),
+    }
+    match Option::<Raw>::deserialize(d)? {
+        None => Ok(None),
+        Some(Raw::Secs(s)) if s.is_finite() && s >= 0.0 => Ok(Some(Duration::from_secs_f64(s))),
+        Some(Raw::Secs(s)) => Err(serde::de::Error::custom(format!(
+            "{s} is not a valid duration"
+        ))),
+        Some(Raw::Text(t)) => crate::cli::parse_duration(&t)
+            .map(Some)
+            .map_err(serde::de::Error::custom),
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum CommandLine {
+    Line(String),
+    Argv(Vec<String>),
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TargetCfg {
+    pub name: Option<String>,
+    /// `"node server.js stdio"` or `["node", "server.js", "stdio"]`.
+    pub cmd: Option<CommandLine>,
+    /// Streamable-HTTP URL.
+    pub url: Option<String>,
+    /// The built-in server (`jetstress mcp-serve`).
+    #[serde(default)]
+    pub builtin: bool,
+    pub sessions: Option<usize>,
+    #[serde(default)]
+    pub env: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HttpCfg {
+    pub name: String,
+    #[serde(default = "d_get")]
+    pub method: String,
+    pub url: String,
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
+    pub body: Option<serde_json::Value>,
+}
+
+fn d_get() -> String {
+    "GET".into()
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MixCfg {
+    pub tool: String,
+    #[serde(default = "d_one")]
+    pub weight: f64,
+    pub args: Option<serde_json::Map<String, serde_json::Value>>,
+}
+
+fn d_one() -> f64 {
+    1.0
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StageCfg {
+    pub name: Option<String>,
+    pub rate: f64,
+    #[serde(deserialize_with = "de_duration")]
+    pub duration: Option<Duration>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum PhaseCfg {
+    Spike {
+        name: Option<String>,
+        baseline_rate: Option<f64>,
+        peak_rate: Option<f64>,
+        #[serde(default, deserialize_with = "de_duration")]
+        baseline: Option<Duration>,
+        #[serde(default, deserialize_with = "de_duration")]
+        spike: Option<Duration>,
+        #[serde(default, deserialize_with = "de_duration")]
+        recovery: Option<Duration>,
+    },
+    Stress {
+        name: Option<String>,
+        start_rate: Option<f64>,
+        step_rate: Option<f64>,
+        #[serde(default, deserialize_with = "de_duration")]
+        step_every: Option<Duration>,
+        max_rate: Option<f64>,
+        min_success_pct: Option<f64>,
+        max_p95_ms: Option<f64>,
+        max_dropped_pct: Option<f64>,
+    },
+    Soak {
+        name: Option<String>,
+        rate: Option<f64>,
+        #[serde(default, deserialize_with = "de_duration")]
+        duration: Option<Duration>,
+        #[serde(default, deserialize_with = "de_duration")]
+        row_every: Option<Duration>,
+    },
+    Custom {
+        name: Option<String>,
+        stages: Vec<StageCfg>,
+        #[serde(default)]
+        ramp: bool,
+    },
+}
+
+/// Pass/fail limits the report checks (carried into the run summary).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Acceptance {
+    pub max_p95_ms: Option<f64>,
+    pub max_p99_ms: Option<f64>,
+    pub min_success_pct: Option<f64>,
+    pub max_dropped_pct: Option<f64>,
+    pub max_rss_slope_mb_per_h: Option<f64>,
+    pub max_temp_c: Option<f64>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScenarioFile {
+    pub name: Option<String>,
+    pub description: Option<String>,
+    pub sessions: Option<usize>,
+    pub max_in_flight: Option<usize>,
+    #[serde(default, deserialize_with = "de_duration")]
+    pub timeout: Option<Duration>,
+    pub log_dir: Option<PathBuf>,
+    #[serde(default)]
+    pub targets: Vec<Spanned<TargetCfg>>,
+    #[serde(default)]
+    pub http: Vec<Spanned<HttpCfg>>,
+    #[serde(default)]
+    pub mix: Vec<Spanned<MixCfg>>,
+    #[serde(default)]
+    pub phases: Vec<Spanned<PhaseCfg>>,
+    pub cpu: Option<CpuSpec>,
+    pub memory: Option<MemorySpec>,
+    pub gpu: Option<GpuSpec>,
+    #[serde(default)]
+    pub guards: GuardConfig,
+    pub acceptance: Option<Acceptance>,
+}
+
+/// Where a target lives before the built-in one is resolved to a command.
+#[derive(Debug, Clone, PartialEq)]
+pub enum TargetPlan {
+    /// `jetstress mcp-serve` spawned from the current executable.
+    Builtin {
+        name: Option<String>,
+        sessions: usize,
+    },
+    Spec(McpTargetSpec),
+}
+
+/// A checked scenario, ready to build an engine from.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Scenario {
+    pub name: String,
+    pub targets: Vec<TargetPlan>,
+    pub http: Vec<HttpEndpointSpec>,
+    pub mix: Vec<MixEntry>,
+    pub sessions: usize,
+    pub max_in_flight: usize,
+    pub timeout: Duration,
+    pub log_dir: Option<PathBuf>,
+    pub phases: Vec<PhaseSpec>,
+    pub cpu: Option<CpuSpec>,
+    pub memory: Option<MemorySpec>,
+    pub gpu: Option<GpuSpec>,
+    pub guards: GuardConfig,
+    pub acceptance: Option<Acceptance>,
+}
+
+fn line_of(text: &str, offset: usize) -> usize {
+    text[..offset.min(text.len())]
+        .bytes()
+        .filter(|&b| b == b'\n')
+        .count()
+        + 1
+}
+
+/// Read and check a scenario file.
+pub fn load(path: &Path) -> anyhow::Result<Scenario> {
+    let text =
+        std::fs::read_to_string(path).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    parse(&text, &path.display().to_string())
+}
+
+/// Parse and check scenario text; `file` names it in errors.
+pub fn parse(text: &str, file: &str) -> anyhow::Result<Scenario> {
+    let raw: ScenarioFile = toml::from_str(text).map_err(|e| {
+        let loc = e
+            .span()
+            .map(|s| format!(":{}", line_of(text, s.start)))
+            .unwrap_or_default();
+        anyhow::anyhow!("{file}{loc}: {}", e.message().trim())
+    })?;
+    let at = |span: std::ops::Range<usize>, field: &str, msg: String| {
+        anyhow::anyhow!("{file}:{}: {field}: {msg}", line_of(text, span.start))
+    };
+    let sessions = raw.sessions.unwrap_or(DEFAULT_SESSIONS);
+    if sessions == 0 {
+        anyhow::bail!("{file}: sessions: must be at least 1");
+    }
+    let mut targets = Vec::new();
+    for (i, t) in raw.targets.iter().enumerate() {
+        let span = t.span();
+        let t = t.get_ref();
+        let field = format!("targets[{i}]");
+        let s = t.sessions.unwrap_or(sessions);
+        if s == 0 {
+            return Err(at(span, &field, "sessions must be at least 1".into()));
+        }
+        let plan = match (&t.cmd, &t.url, t.builtin) {
+            (Some(cmd), None, false) => {
+                let argv = match cmd {
+                    CommandLine::Line(l) => {
+                        split_command(l).map_err(|e| at(span.clone(), &field, e))?
+                    }
+                    CommandLine::Argv(v) if !v.is_empty() => v.clone(),
+                    CommandLine::Argv(_) => return Err(at(span, &field, "cmd is empty".into())),
+                };
+                TargetPlan::Spec(McpTargetSpec {
+                    name: t.name.clone(),
+                    endpoint: Endpoint::Stdio {
+                        program: PathBuf::from(&argv[0]),
+                        args: argv[1..].to_vec(),
+                        env: t.env.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+                    },
+                    sessions: s,
+                })
+            }
+            (None, Some(url), false) => {
+                if !(url.starts_with("http://") || url.starts_with("https://")) {
+                    return Err(at(
+                        span,
+                        &field,
+                        format!("url '{url}' must start with http:// or https://"),
+                    ));
+                }
+                TargetPlan::Spec(McpTargetSpec {
+                    name: t.name.clone(),
+                    endpoint: Endpoint::Http { url: url.clone() },
+                    sessions: s,
+                })
+            }
+            (None, None, true) => TargetPlan::Builtin {
+                name: t.name.clone(),
+                sessions: s,
+            },
+            _ => {
+                return Err(at(
+                    span,
+                    &field,
+                    "give exactly one of cmd, url or builtin = true".into(),
+                ))
+            }
+        };
+        targets.push(plan);
+    }
+    let mut http = Vec::new();
+    for (i, h) in raw.http.iter().enumerate() {
+        let span = h.span();
+        let h = h.get_ref();
+        if !(h.url.starts_with("http://") || h.url.starts_with("https://")) {
+            return Err(at(
+                span,
+                &format!("http[{i}].url"),
+                format!("'{}' must start with http:// or https://", h.url),
+            ));
+        }
+        if http.iter().any(|e: &HttpEndpointSpec| e.name == h.name) {
+            return Err(at(
+                span,
+                &format!("http[{i}].name"),
+                format!("'{}' is used twice", h.name),
+            ));
+        }
+        http.push(HttpEndpointSpec {
+            name: h.name.clone(),
+            method: h.method.clone(),
+            url: h.url.clone(),
+            headers: h
+                .headers
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+            body: h.body.clone(),
+        });
+    }
+    let mut mix = Vec::new();
+    for (i, m) in raw.mix.iter().enumerate() {
+        let span = m.span();
+        let m = m.get_ref();
+        if !(m.weight.is_finite() && m.weight >= 0.0) {
+            return Err(at(
+                span,
+                &format!("mix[{i}].weight"),
+                format!("{} must be ≥ 0", m.weight),
+            ));
+        }
+        mix.push(MixEntry {
+            tool: m.tool.clone(),
+            weight: m.weight,
+            args: m.args.clone(),
+        });
+    }
+    let mut phases = Vec::new();
+    for (i, p) in raw.phases.iter().enumerate() {
+        let span = p.span();
+        let spec = phase_spec(p.get_ref()).map_err(|e| at(span, &format!("phases[{i}]"), e))?;
+        phases.push(spec);
+    }
+    let max_in_flight = raw.max_in_flight.unwrap_or(DEFAULT_MAX_IN_FLIGHT);
+    if max_in_flight == 0 {
+        anyhow::bail!("{file}: max_in_flight: must be at least 1");
+    }
+    if let Some(c) = &raw.cpu {
+        if !(0.0..=100.0).contains(&c.duty_pct) {
+            anyhow::bail!("{file}: cpu.duty_pct: {} is not within 0–100", c.duty_pct);
+        }
+    }
+    if let Some(g) = &raw.gpu {
+        if !(0.0..=100.0).contains(&g.duty_pct) {
+            anyhow::bail!("{file}: gpu.duty_pct: {} is not within 0–100", g.duty_pct);
+        }
+    }
+    Ok(Scenario {
+        name: raw.name.unwrap_or_else(|| {
+            Path::new(file)
+                .file_stem()
+                .and_then(|s| s.to_str())
+                .unwrap_or("scenario")
+                .into()
+        }),
+        targets,
+        http,
+        mix,
+        sessions,
+        max_in_flight,
+        timeout: raw.timeout.unwrap_or(DEFAULT_TIMEOUT),
+        log_dir: raw.log_dir,
+        phases,
+        cpu: raw.cpu,
+        memory: raw.memory,
+        gpu: raw.gpu,
+        guards: raw.guards,
+        acceptance: raw.acceptance,
+    })
+}
+
+fn positive(v: Option<f64>, def: f64, field: &str) -> Result<f64, String> {
+    let v = v.unwrap_or(def);
+    if v.is_finite() && v >= 0.0 {
+        Ok(v)
+    } else {
+        Err(format!("{field}: {v} must be ≥ 0"))
+    }
+}
+
+/// One phase table into a [`PhaseSpec`] (defaults filled in).
+pub fn phase_spec(p: &PhaseCfg) -> Result<PhaseSpec, String> {
+    let (name, mut spec) = match p {
+        PhaseCfg::Spike {
+            name,
+            baseline_rate,
+            peak_rate,
+            baseline,
+            spike,
+            recovery,
+        } => {
+            let d = SpikeParams::default();
+            let sp = SpikeParams {
+                baseline_rate: positive(*baseline_rate, d.baseline_rate, "baseline_rate")?,
+                peak_rate: positive(*peak_rate, d.peak_rate, "peak_rate")?,
+                baseline: baseline.unwrap_or(d.baseline),
+                spike: spike.unwrap_or(d.spike),
+                recovery: recovery.unwrap_or(d.recovery),
+            };
+            (name, PhaseSpec::spike(&sp))
+        }
+        PhaseCfg::Stress {
+            name,
+            start_rate,
+            step_rate,
+            step_every,
+            max_rate,
+            min_success_pct,
+            max_p95_ms,
+            max_dropped_pct,
+        } => {
+            let d = StressParams::default();
+            let c = BreakCriteria::default();
+            let sp = StressParams {
+                start_rate: positive(*start_rate, d.start_rate, "start_rate")?,
+                step_rate: positive(*step_rate, d.step_rate, "step_rate")?,
+                step_every: step_every.unwrap_or(d.step_every),
+                max_rate: positive(*max_rate, d.max_rate, "max_rate")?,
+                criteria: BreakCriteria {
+                    min_success_pct: positive(
+                        *min_success_pct,
+                        c.min_success_pct,
+                        "min_success_pct",
+                    )?,
+                    max_p95_ms: positive(*max_p95_ms, c.max_p95_ms, "max_p95_ms")?,
+                    max_dropped_pct: positive(
+                        *max_dropped_pct,
+                        c.max_dropped_pct,
+                        "max_dropped_pct",
+                    )?,
+                },
+            };
+            if sp.step_rate <= 0.0 {
+                return Err("step_rate: must be > 0".into());
+            }
+            (name, PhaseSpec::stress(&sp))
+        }
+        PhaseCfg::Soak {
+            name,
+            rate,
+            duration,
+            row_every,
+        } => {
+            let d = SoakParams::default();
+            let sp = SoakParams {
+                rate: positive(*rate, d.rate, "rate")?,
+                duration: duration.unwrap_or(d.duration),
+                row_every: row_every.unwrap_or(d.row_every),
+            };
+            if sp.row_every < Duration::from_millis(100) {
+                return Err("row_every: must be at least 100ms".into());
+            }
+            (name, PhaseSpec::soak(&sp))
+        }
+        PhaseCfg::Custom { name, stages, ramp } => {
+            if stages.is_empty() {
+                return Err("stages: at least one {rate, duration} stage is needed".into());
+            }
+            let mut steps = Vec::new();
+            for (j, s) in stages.iter().enumerate() {
+                let rate = positive(Some(s.rate), 0.0, &format!("stages[{j}].rate"))?;
+                let d = s
+                    .duration
+                    .ok_or_else(|| format!("stages[{j}].duration: missing"))?;
+                steps.push((rate, d));
+            }
+            let mut spec = PhaseSpec::custom(&steps, *ramp);
+            for (st, cfg) in spec.stages.iter_mut().zip(stages) {
+                if let Some(n) = &cfg.name {
+                    st.name = n.clone();
+                }
+            }
+            (name, spec)
+        }
+    };
+    if let Some(n) = name {
+        spec.name = n.clone();
+    }
+    Ok(spec)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const FULL: &str = r#"
+name = "demo"
+sessions = 4
+max_in_flight = 64
+timeout = "5s"
+
+[[targets]]
+name = "fs"
+cmd = "node server.js stdio"
+
+[[targets]]
+url = "http://127.0.0.1:3001/mcp"
+sessions = 2
+
+[[http]]
+name = "chat"
+method = "POST"
+url = "http://127.0.0.1:8000/v1/chat/completions"
+headers = { Authorization = "Bearer x" }
+body = { model = "m", messages = [{ role = "user", content = "hi" }] }
+
+[[mix]]
+tool = "fs:echo"
+weight = 40
+args = { message = "hello" }
+
+[[mix]]
+tool = "chat"
+weight = 20
+
+[[phases]]
+kind = "spike"
+peak_rate = 30
+
+[[phases]]
+kind = "custom"
+ramp = true
+stages = [{ rate = 5, duration = "10s" }, { rate = 10, duration = 20 }]
+
+[cpu]
+threads = 2
+duty_pct = 50
+
+[guards]
+memory_floor_pct = 20
+
+[acceptance]
+max_p95_ms = 200
+"#;
+
+    #[test]
+    fn full_file_parses() {
+        let s = parse(FULL, "demo.toml").unwrap();
+        assert_eq!(s.name, "demo");
+        assert_eq!(s.timeout, Duration::from_secs(5));
+        assert_eq!(s.targets.len(), 2);
+        match &s.targets[1] {
+            TargetPlan::Spec(t) => assert_eq!(t.sessions, 2),
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(
+            s.http[0].headers,
+            vec![("Authorization".to_string(), "Bearer x".to_string())]
+        );
+        assert_eq!(s.mix[0].args.as_ref().unwrap()["message"], "hello");
+        assert_eq!(s.phases[0].stages[1].rate, 30.0);
+        assert_eq!(s.phases[0].stages[0].rate, 2.0);
+        assert_eq!(s.phases[1].stages[1].from_rate, 5.0);
+        assert_eq!(s.phases[1].stages[1].duration, Duration::from_secs(20));
+        assert_eq!(s.cpu.unwrap().duty_pct, 50.0);
+        assert_eq!(s.guards.memory_floor_pct, 20.0);
+        assert_eq!(s.guards.thermal_margin_c, 5.0);
+        assert_eq!(s.acceptance.unwrap().max_p95_ms, Some(200.0));
+    }
+
+    #[test]
+    fn unknown_fields_name_file_line_and_field() {
+        let e = parse(
+            "sessions = 2\n[[targets]]\ncmd = \"x\"\nsesions = 3\n",
+            "bad.toml",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.starts_with("bad.toml:4:"), "{e}");
+        assert!(e.contains("sesions"), "{e}");
+        let e = parse("[[phases]]\nkind = \"spike\"\npeak = 3\n", "p.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("p.toml:") && e.contains("peak"), "{e}");
+        let e = parse("[[phases]]\nkind = \"burst\"\n", "k.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("burst"), "{e}");
+    }
+
+    #[test]
+    fn semantic_errors_name_the_entry() {
+        let e = parse(
+            "\n\n[[targets]]\ncmd = \"x\"\nurl = \"http://a\"\n",
+            "t.toml",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.starts_with("t.toml:3: targets[0]"), "{e}");
+        let e = parse("timeout = \"soon\"\n", "d.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("d.toml:1") && e.contains("soon"), "{e}");
+        let e = parse("[[phases]]\nkind = \"custom\"\nstages = []\n", "c.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("c.toml:1: phases[0]: stages"), "{e}");
+        let e = parse("[cpu]\nduty_pct = 150\n", "u.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("cpu.duty_pct"), "{e}");
+    }
+}

@@ -1,0 +1,299 @@
+//! Latency bookkeeping: bounded `hdrhistogram`s (1 µs … 10 min, 3 significant
+//! figures) of scheduled-send latency and service time, error counts by kind,
+//! and the serializable per-tool summaries that `jetstress.run/1` and
+//! `LoadWindow` events carry. Memory is fixed per tool, never per request.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use hdrhistogram::Histogram;
+use serde::{Deserialize, Serialize};
+
+/// Lowest recordable value: 1 µs.
+pub const HIST_LOW_US: u64 = 1;
+/// Highest recordable value: 10 min in µs (larger values are clamped).
+pub const HIST_HIGH_US: u64 = 600_000_000;
+/// Significant figures kept by every histogram.
+pub const HIST_SIGFIG: u8 = 3;
+
+/// Why a request did not succeed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorKind {
+    /// The per-request timeout fired (the request was cancelled).
+    Timeout,
+    /// The connection or child process failed (closed pipe, refused, session down).
+    Transport,
+    /// The server answered with a JSON-RPC error.
+    Rpc,
+    /// The tool answered `isError: true` (or an HTTP status ≥ 400).
+    Tool,
+    /// The request could not start because `max_in_flight` was reached.
+    Dropped,
+}
+
+impl ErrorKind {
+    pub const ALL: [ErrorKind; 5] = [
+        ErrorKind::Timeout,
+        ErrorKind::Transport,
+        ErrorKind::Rpc,
+        ErrorKind::Tool,
+        ErrorKind::Dropped,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorKind::Timeout => "timeout",
+            ErrorKind::Transport => "transport",
+            ErrorKind::Rpc => "rpc",
+            ErrorKind::Tool => "tool",
+            ErrorKind::Dropped => "dropped",
+        }
+    }
+
+    fn index(self) -> usize {
+        self as usize
+    }
+}
+
+/// A new histogram with the crate-wide bounds.
+pub fn new_histogram() -> Histogram<u64> {
+    Histogram::new_with_bounds(HIST_LOW_US, HIST_HIGH_US, HIST_SIGFIG)
+        .expect("static histogram bounds are valid")
+}
+
+fn micros(d: Duration) -> u64 {
+    (d.as_micros().min(u128::from(HIST_HIGH_US)) as u64).max(HIST_LOW_US)
+}
+
+/// Running statistics for one tool (or all tools) over one scope.
+#[derive(Debug, Clone)]
+pub struct ToolStats {
+    /// Latency from the scheduled send time (coordinated-omission corrected).
+    pub latency: Histogram<u64>,
+    /// Service time: actual send → reply.
+    pub service: Histogram<u64>,
+    /// Requests that started (succeeded or failed) — dropped ones are not counted here.
+    pub count: u64,
+    pub errors: [u64; 5],
+}
+
+impl Default for ToolStats {
+    fn default() -> Self {
+        ToolStats {
+            latency: new_histogram(),
+            service: new_histogram(),
+            count: 0,
+            errors: [0; 5],
+        }
+    }
+}
+
+impl ToolStats {
+    /// Record one finished request.
+    pub fn record(&mut self, latency: Duration, service: Duration, error: Option<ErrorKind>) {
+        self.count += 1;
+        let _ = self.latency.record(micros(latency));
+        let _ = self.service.record(micros(service));
+        if let Some(k) = error {
+            self.errors[k.index()] += 1;
+        }
+    }
+
+    /// Record a request that could not start.
+    pub fn record_dropped(&mut self) {
+        self.errors[ErrorKind::Dropped.index()] += 1;
+    }
+
+    pub fn dropped(&self) -> u64 {
+        self.errors[ErrorKind::Dropped.index()]
+    }
+
+    /// Failed requests (all kinds but `dropped`).
+    pub fn failed(&self) -> u64 {
+        self.errors.iter().sum::<u64>() - self.dropped()
+    }
+
+    /// Successful requests.
+    pub fn ok(&self) -> u64 {
+        self.count.saturating_sub(self.failed())
+    }
+
+    pub fn reset(&mut self) {
+        self.latency.reset();
+        self.service.reset();
+        self.count = 0;
+        self.errors = [0; 5];
+    }
+
+    pub fn add(&mut self, other: &ToolStats) {
+        let _ = self.latency.add(&other.latency);
+        let _ = self.service.add(&other.service);
+        self.count += other.count;
+        for (a, b) in self.errors.iter_mut().zip(other.errors) {
+            *a += b;
+        }
+    }
+
+    /// The serializable summary; `secs` is the scope's length for `rps`.
+    pub fn summary(&self, tool: &str, secs: f64) -> ToolSummary {
+        let mut error_kinds = BTreeMap::new();
+        for k in ErrorKind::ALL {
+            let n = self.errors[k.index()];
+            if n > 0 {
+                error_kinds.insert(k.as_str().to_string(), n);
+            }
+        }
+        ToolSummary {
+            tool: tool.to_string(),
+            count: self.count,
+            errors: self.failed() + self.dropped(),
+            error_kinds,
+            latency_ms: Percentiles::of(&self.latency),
+            service_ms: Percentiles::of(&self.service),
+            rps: if secs > 0.0 {
+                self.count as f64 / secs
+            } else {
+                0.0
+            },
+        }
+    }
+}
+
+/// Latency percentiles in milliseconds (all zero when nothing was recorded).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Percentiles {
+    pub p50: f64,
+    pub p90: f64,
+    pub p95: f64,
+    pub p99: f64,
+    pub max: f64,
+    pub mean: f64,
+}
+
+impl Percentiles {
+    pub fn of(h: &Histogram<u64>) -> Self {
+        if h.is_empty() {
+            return Percentiles::default();
+        }
+        let ms = |us: u64| us as f64 / 1000.0;
+        Percentiles {
+            p50: ms(h.value_at_quantile(0.50)),
+            p90: ms(h.value_at_quantile(0.90)),
+            p95: ms(h.value_at_quantile(0.95)),
+            p99: ms(h.value_at_quantile(0.99)),
+            max: ms(h.max()),
+            mean: h.mean() / 1000.0,
+        }
+    }
+}
+
+/// One row of the per-tool tables (`jetstress.run/1`, `LoadWindow`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ToolSummary {
+    /// `target:tool` for MCP, the endpoint name for HTTP.
+    pub tool: String,
+    /// Requests that started.
+    pub count: u64,
+    /// Failed plus dropped requests.
+    pub errors: u64,
+    /// Non-zero counts by kind: `timeout`, `transport`, `rpc`, `tool`, `dropped`.
+    pub error_kinds: BTreeMap<String, u64>,
+    /// Latency from the scheduled send time.
+    pub latency_ms: Percentiles,
+    /// Service time (actual send → reply), uncorrected.
+    pub service_ms: Percentiles,
+    pub rps: f64,
+}
+
+/// Per-tool statistics for one scope (a stage, a window, a minute), indexed
+/// by the op index of the mix, plus an all-tools aggregate.
+#[derive(Debug, Clone)]
+pub struct StatsTable {
+    pub tools: Vec<ToolStats>,
+    pub all: ToolStats,
+}
+
+impl StatsTable {
+    pub fn new(n_tools: usize) -> Self {
+        StatsTable {
+            tools: (0..n_tools).map(|_| ToolStats::default()).collect(),
+            all: ToolStats::default(),
+        }
+    }
+
+    pub fn record(
+        &mut self,
+        op: usize,
+        latency: Duration,
+        service: Duration,
+        error: Option<ErrorKind>,
+    ) {
+        if let Some(t) = self.tools.get_mut(op) {
+            t.record(latency, service, error);
+        }
+        self.all.record(latency, service, error);
+    }
+
+    pub fn record_dropped(&mut self, op: usize) {
+        if let Some(t) = self.tools.get_mut(op) {
+            t.record_dropped();
+        }
+        self.all.record_dropped();
+    }
+
+    pub fn reset(&mut self) {
+        self.tools.iter_mut().for_each(ToolStats::reset);
+        self.all.reset();
+    }
+
+    /// Summaries of the tools that saw any traffic.
+    pub fn summaries(&self, names: &[String], secs: f64) -> Vec<ToolSummary> {
+        self.tools
+            .iter()
+            .zip(names)
+            .filter(|(t, _)| t.count > 0 || t.dropped() > 0)
+            .map(|(t, n)| t.summary(n, secs))
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percentiles_and_error_kinds() {
+        let mut s = ToolStats::default();
+        for ms in 1..=100u64 {
+            s.record(Duration::from_millis(ms), Duration::from_millis(1), None);
+        }
+        s.record(
+            Duration::from_secs(1),
+            Duration::from_secs(1),
+            Some(ErrorKind::Timeout),
+        );
+        s.record_dropped();
+        let sum = s.summary("t:x", 10.0);
+        assert_eq!(sum.count, 101);
+        assert_eq!(sum.errors, 2);
+        assert_eq!(sum.error_kinds.get("timeout"), Some(&1));
+        assert_eq!(sum.error_kinds.get("dropped"), Some(&1));
+        assert!(
+            (sum.latency_ms.p50 - 51.0).abs() < 0.1,
+            "{:?}",
+            sum.latency_ms
+        );
+        assert!((sum.latency_ms.max - 1000.0).abs() < 1.0);
+        assert!((sum.rps - 10.1).abs() < 1e-9);
+        assert_eq!(s.ok(), 100);
+    }
+
+    #[test]
+    fn huge_values_are_clamped_not_lost() {
+        let mut s = ToolStats::default();
+        s.record(Duration::from_secs(3600), Duration::ZERO, None);
+        assert_eq!(s.count, 1);
+        assert!(s.latency.max() >= HIST_HIGH_US - HIST_HIGH_US / 1000);
+    }
+}

@@ -1,0 +1,147 @@
+#!/usr/bin/env python3
+"""Fault-injecting MCP test server for jetstress's engine tests and benchmarks.
+
+Speaks newline-delimited JSON-RPC 2.0 over stdio (the MCP stdio transport):
+initialize, notifications/initialized, ping, tools/list, tools/call.
+
+Tools:
+  delay  {ms}          sleep ms milliseconds, then answer (ms=0: answer at once)
+  flaky  {error_rate}  answer isError:true with probability error_rate (0..1)
+  rpcfail {}           answer a JSON-RPC error (-32000)
+  hang   {}            never answer
+
+Switches (argv or env):
+  --exit-after N                  exit(3) after N tools/call requests (env FAULT_EXIT_AFTER)
+  --stall-every S --stall-ms M    every S seconds, hold every reply for M ms
+                                  (env FAULT_STALL_EVERY, FAULT_STALL_MS)
+  --name NAME                     serverInfo.name (default "fault-server")
+"""
+import argparse
+import asyncio
+import json
+import os
+import random
+import sys
+import time
+
+TOOLS = [
+    {"name": "delay", "description": "sleep ms milliseconds",
+     "inputSchema": {"type": "object", "properties": {"ms": {"type": "integer", "default": 0}}}},
+    {"name": "flaky", "description": "fail with probability error_rate",
+     "inputSchema": {"type": "object", "properties": {"error_rate": {"type": "number", "default": 0.5}}}},
+    {"name": "rpcfail", "description": "answer a JSON-RPC error",
+     "inputSchema": {"type": "object", "properties": {}}},
+    {"name": "hang", "description": "never answer",
+     "inputSchema": {"type": "object", "properties": {}}},
+]
+
+
+def parse_args():
+    p = argparse.ArgumentParser()
+    p.add_argument("--exit-after", type=int, default=int(os.environ.get("FAULT_EXIT_AFTER", "0")))
+    p.add_argument("--stall-every", type=float, default=float(os.environ.get("FAULT_STALL_EVERY", "0")))
+    p.add_argument("--stall-ms", type=float, default=float(os.environ.get("FAULT_STALL_MS", "0")))
+    p.add_argument("--name", default="fault-server")
+    return p.parse_args()
+
+
+class Server:
+    def __init__(self, args):
+        self.args = args
+        self.calls = 0
+        self.start = time.monotonic()
+        self.out = sys.stdout.buffer
+
+    def stall_left(self):
+        """Seconds left in the current stall window, 0 when not stalled."""
+        every, ms = self.args.stall_every, self.args.stall_ms
+        if every <= 0 or ms <= 0:
+            return 0.0
+        t = time.monotonic() - self.start
+        into = t % every
+        # The stall sits at the end of each period so the first one comes after `every` s.
+        begin = every - ms / 1000.0
+        return every - into if into >= begin else 0.0
+
+    def send(self, msg):
+        self.out.write(json.dumps(msg, separators=(",", ":")).encode() + b"\n")
+        self.out.flush()
+
+    async def reply(self, msg):
+        left = self.stall_left()
+        if left > 0:
+            await asyncio.sleep(left)
+        self.send(msg)
+
+    async def call(self, rid, params):
+        self.calls += 1
+        if self.args.exit_after and self.calls > self.args.exit_after:
+            sys.stderr.write("fault-server: exit-after reached, exiting\n")
+            sys.stderr.flush()
+            os._exit(3)
+        name = params.get("name")
+        a = params.get("arguments") or {}
+        if name == "delay":
+            ms = float(a.get("ms", 0) or 0)
+            if ms > 0:
+                await asyncio.sleep(ms / 1000.0)
+            await self.reply({"jsonrpc": "2.0", "id": rid, "result": {
+                "content": [{"type": "text", "text": "ok"}], "isError": False}})
+        elif name == "flaky":
+            bad = random.random() < float(a.get("error_rate", 0.5))
+            await self.reply({"jsonrpc": "2.0", "id": rid, "result": {
+                "content": [{"type": "text", "text": "boom" if bad else "ok"}], "isError": bad}})
+        elif name == "rpcfail":
+            await self.reply({"jsonrpc": "2.0", "id": rid,
+                              "error": {"code": -32000, "message": "injected failure"}})
+        elif name == "hang":
+            return
+        else:
+            await self.reply({"jsonrpc": "2.0", "id": rid,
+                              "error": {"code": -32602, "message": f"unknown tool {name}"}})
+
+    async def handle(self, msg):
+        method, rid = msg.get("method"), msg.get("id")
+        if method == "initialize":
+            version = (msg.get("params") or {}).get("protocolVersion", "2025-06-18")
+            self.send({"jsonrpc": "2.0", "id": rid, "result": {
+                "protocolVersion": version,
+                "capabilities": {"tools": {}},
+                "serverInfo": {"name": self.args.name, "version": "1.0.0"}}})
+        elif method == "tools/list":
+            self.send({"jsonrpc": "2.0", "id": rid, "result": {"tools": TOOLS}})
+        elif method == "tools/call":
+            await self.call(rid, msg.get("params") or {})
+        elif method == "ping":
+            self.send({"jsonrpc": "2.0", "id": rid, "result": {}})
+        elif rid is not None:
+            self.send({"jsonrpc": "2.0", "id": rid,
+                       "error": {"code": -32601, "message": f"method not found: {method}"}})
+        # notifications (initialized, cancelled) need no answer
+
+    async def run(self):
+        loop = asyncio.get_running_loop()
+        reader = asyncio.StreamReader(limit=1 << 24)
+        await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
+        tasks = set()
+        while True:
+            line = await reader.readline()
+            if not line:
+                return
+            try:
+                msg = json.loads(line)
+            except ValueError:
+                continue
+            if msg.get("method") == "tools/call":
+                t = asyncio.ensure_future(self.handle(msg))
+                tasks.add(t)
+                t.add_done_callback(tasks.discard)
+            else:
+                await self.handle(msg)
+
+
+if __name__ == "__main__":
+    try:
+        asyncio.run(Server(parse_args()).run())
+    except (BrokenPipeError, KeyboardInterrupt):
+        pass
