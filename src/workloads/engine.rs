@@ -658,8 +658,9 @@ impl State {
         let mut commands_open = true;
         loop {
             let now = Instant::now();
-            self.dispatch_due(now);
+            // Stage changes first, so a stage that broke gets no more requests.
             self.tick(now);
+            self.dispatch_due(now);
             let deadline = self.next_deadline();
             tokio::select! {
                 biased;

@@ -297,7 +297,14 @@ impl McpTarget {
         events: broadcast::Sender<EngineEvent>,
     ) -> anyhow::Result<Arc<McpTarget>> {
         let log_name = spec.name.clone().unwrap_or_else(|| spec.fallback_name());
-        let first = connect(&spec, &log_dir, &log_name).await?;
+        let n = spec.sessions.max(1);
+        // Bring every session up at once so the first requests find them ready.
+        let mut conns: Vec<anyhow::Result<Connected>> =
+            futures::future::join_all((0..n).map(|_| connect(&spec, &log_dir, &log_name))).await;
+        let Some(lead) = conns.iter().position(|c| c.is_ok()) else {
+            return Err(conns.swap_remove(0).err().expect("all sessions failed"));
+        };
+        let first = conns[lead].as_ref().expect("lead session connected");
         let tools = first
             .service
             .peer()
@@ -314,7 +321,6 @@ impl McpTarget {
             .clone()
             .or(server_name.filter(|n| !n.is_empty()))
             .unwrap_or_else(|| spec.fallback_name());
-        let n = spec.sessions.max(1);
         let sessions: Vec<Arc<Session>> = (0..n).map(|_| Arc::new(Session::default())).collect();
         let target = Arc::new(McpTarget {
             name: name.clone(),
@@ -327,8 +333,7 @@ impl McpTarget {
             cancel: CancellationToken::new(),
             pids: Arc::new(RwLock::new(vec![None; n])),
         });
-        let mut first = Some(first);
-        for i in 0..n {
+        for (i, conn) in conns.into_iter().enumerate() {
             let sup = Supervisor {
                 spec: spec.clone(),
                 target: name.clone(),
@@ -342,7 +347,15 @@ impl McpTarget {
                 restarts: target.restarts.clone(),
                 pids: target.pids.clone(),
             };
-            tokio::spawn(sup.run(first.take()));
+            if let Err(e) = &conn {
+                sup.failures.fetch_add(1, Ordering::Relaxed);
+                sup.emit(TargetEvent::Died {
+                    target: name.clone(),
+                    session: i,
+                    reason: format!("connect failed: {e:#}"),
+                });
+            }
+            tokio::spawn(sup.run(conn.ok()));
         }
         Ok(target)
     }

@@ -1,0 +1,438 @@
+//! Engine integration tests against real servers: the fault-injecting stdio
+//! server (tests/fault-server), `@modelcontextprotocol/server-everything` over
+//! stdio and streamable HTTP, and a loopback axum HTTP server.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use jetstress::workloads::engine::{
+    Command, Engine, EngineConfig, EngineEvent, EngineHandle, MixEntry, PhaseEvent, PhaseSummary,
+    RunSummary,
+};
+use jetstress::workloads::generators::http::HttpEndpointSpec;
+use jetstress::workloads::generators::mcp::{Endpoint, McpTargetSpec};
+use jetstress::workloads::schedule::PhaseSpec;
+use serde_json::json;
+
+fn repo(p: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(p)
+}
+
+fn fault_server(args: &[&str], sessions: usize) -> McpTargetSpec {
+    let mut a = vec![repo("tests/fault-server/fault_server.py")
+        .display()
+        .to_string()];
+    a.extend(args.iter().map(|s| s.to_string()));
+    McpTargetSpec {
+        name: Some("fault".into()),
+        endpoint: Endpoint::Stdio {
+            program: "python3".into(),
+            args: a,
+            env: vec![],
+        },
+        sessions,
+    }
+}
+
+fn everything_js() -> PathBuf {
+    let p = repo(
+        "tests/mcp-servers/node_modules/@modelcontextprotocol/server-everything/dist/index.js",
+    );
+    assert!(
+        p.exists(),
+        "{} is missing: run `cd tests/mcp-servers && npm ci`",
+        p.display()
+    );
+    p
+}
+
+fn mix(entries: &[(&str, f64, serde_json::Value)]) -> Vec<MixEntry> {
+    entries
+        .iter()
+        .map(|(t, w, a)| MixEntry {
+            tool: t.to_string(),
+            weight: *w,
+            args: a.as_object().cloned(),
+        })
+        .collect()
+}
+
+fn constant(rate: f64, secs: f64) -> PhaseSpec {
+    PhaseSpec::custom(&[(rate, Duration::from_secs_f64(secs))], false)
+}
+
+fn config(targets: Vec<McpTargetSpec>, mix: Vec<MixEntry>) -> (EngineConfig, tempfile::TempDir) {
+    let logs = tempfile::tempdir().unwrap();
+    let c = EngineConfig {
+        mcp_targets: targets,
+        mix,
+        timeout: Duration::from_millis(500),
+        log_dir: logs.path().to_path_buf(),
+        window: Duration::from_millis(200),
+        ..Default::default()
+    };
+    (c, logs)
+}
+
+/// Run one phase to completion, wait for in-flight requests, return the summary.
+async fn run_phase(engine: &EngineHandle, spec: PhaseSpec) -> RunSummary {
+    let mut ev = engine.events();
+    let name = spec.name.clone();
+    engine.send(Command::StartPhase(spec)).await;
+    loop {
+        match tokio::time::timeout(Duration::from_secs(60), ev.recv())
+            .await
+            .expect("phase ended")
+        {
+            Ok(EngineEvent::Phase(PhaseEvent::Stopped { phase, .. })) if phase == name => break,
+            Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
+            Err(e) => panic!("events closed: {e}"),
+        }
+    }
+    for _ in 0..300 {
+        let s = engine.summary().await.unwrap();
+        if s.in_flight == 0 {
+            return s;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("requests still in flight");
+}
+
+fn tool<'a>(p: &'a PhaseSummary, name: &str) -> &'a jetstress::workloads::stats::ToolSummary {
+    p.stages[0]
+        .tools
+        .iter()
+        .find(|t| t.tool == name)
+        .unwrap_or_else(|| panic!("no row {name}: {:?}", p.stages[0].tools))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fault_server_error_kinds_and_timeouts() {
+    let m = mix(&[
+        ("fault:delay", 1.0, json!({"ms": 5})),
+        ("fault:flaky", 1.0, json!({"error_rate": 1.0})),
+        ("fault:rpcfail", 1.0, json!({})),
+        ("fault:hang", 1.0, json!({})),
+    ]);
+    let (c, _logs) = config(vec![fault_server(&[], 2)], m);
+    let engine = Engine::spawn(c).await.unwrap();
+    assert_eq!(
+        engine.ops,
+        ["fault:delay", "fault:flaky", "fault:rpcfail", "fault:hang"]
+    );
+    let s = run_phase(&engine, constant(80.0, 1.0)).await;
+    let p = &s.phases[0];
+    assert_eq!(p.status, "completed");
+    assert!(
+        (75..=81).contains(&p.stages[0].scheduled),
+        "{}",
+        p.stages[0].scheduled
+    );
+    let delay = tool(p, "fault:delay");
+    assert!(delay.count > 5 && delay.errors == 0, "{delay:?}");
+    assert!(
+        delay.service_ms.p50 >= 5.0 && delay.latency_ms.p50 >= delay.service_ms.p50 - 0.5,
+        "{delay:?}"
+    );
+    let flaky = tool(p, "fault:flaky");
+    assert_eq!(
+        flaky.error_kinds.get("tool"),
+        Some(&flaky.count),
+        "{flaky:?}"
+    );
+    let rpc = tool(p, "fault:rpcfail");
+    assert_eq!(rpc.error_kinds.get("rpc"), Some(&rpc.count), "{rpc:?}");
+    let hang = tool(p, "fault:hang");
+    assert_eq!(
+        hang.error_kinds.get("timeout"),
+        Some(&hang.count),
+        "{hang:?}"
+    );
+    // The timeout cancels the request: latency stops at ~500 ms.
+    assert!(
+        hang.latency_ms.max >= 490.0 && hang.latency_ms.max < 1500.0,
+        "{hang:?}"
+    );
+    engine.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dead_server_is_restarted_and_the_phase_goes_on() {
+    let (c, logs) = config(
+        vec![fault_server(&["--exit-after", "15"], 1)],
+        mix(&[("fault:delay", 1.0, json!({}))]),
+    );
+    let engine = Engine::spawn(c).await.unwrap();
+    let mut ev = engine.events();
+    let s = run_phase(&engine, constant(40.0, 2.5)).await;
+    let p = &s.phases[0];
+    assert_eq!(p.status, "completed");
+    let t = &s.targets[0];
+    assert!(t.failures >= 2, "{t:?}");
+    assert!(t.restarts >= 2, "{t:?}");
+    let d = tool(p, "fault:delay");
+    assert!(
+        d.error_kinds.get("transport").copied().unwrap_or(0) > 0,
+        "{d:?}"
+    );
+    // Far more successes than one server life allows: the restarts served the phase.
+    assert!(d.count - d.errors > 30, "{d:?}");
+    let mut died = false;
+    while let Ok(e) = ev.try_recv() {
+        died |= matches!(
+            e,
+            EngineEvent::Target(jetstress::workloads::engine::TargetEvent::Died { .. })
+        );
+    }
+    assert!(died, "a Died target event");
+    let log = std::fs::read_to_string(logs.path().join("fault.stderr.log")).unwrap();
+    assert!(
+        log.contains("exit-after reached"),
+        "child stderr goes to the log file: {log}"
+    );
+    engine.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn requests_beyond_max_in_flight_are_dropped_not_delayed() {
+    let (mut c, _logs) = config(
+        vec![fault_server(&[], 2)],
+        mix(&[("fault:delay", 1.0, json!({"ms": 400}))]),
+    );
+    c.max_in_flight = 4;
+    let engine = Engine::spawn(c).await.unwrap();
+    let s = run_phase(&engine, constant(50.0, 1.0)).await;
+    let st = &s.phases[0].stages[0];
+    assert!(st.dropped >= 30, "{st:?}");
+    assert_eq!(st.all.count + st.dropped, st.scheduled);
+    assert!(st.all.count <= 12, "{st:?}");
+    let d = tool(&s.phases[0], "fault:delay");
+    assert_eq!(d.error_kinds.get("dropped"), Some(&st.dropped));
+    engine.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn starting_a_phase_replaces_the_running_one_and_rate_factor_scales() {
+    let (c, _logs) = config(
+        vec![fault_server(&[], 1)],
+        mix(&[("fault:delay", 1.0, json!({}))]),
+    );
+    let engine = Engine::spawn(c).await.unwrap();
+    let mut ev = engine.events();
+    let mut long = constant(20.0, 60.0);
+    long.name = "long".into();
+    engine.send(Command::StartPhase(long)).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let mut short = PhaseSpec::custom(
+        &[
+            (20.0, Duration::from_secs(1)),
+            (20.0, Duration::from_secs(1)),
+        ],
+        false,
+    );
+    short.name = "short".into();
+    engine.send(Command::SetRateFactor(2.0)).await;
+    let s = run_phase(&engine, short).await;
+    assert_eq!(s.phases.len(), 2);
+    assert_eq!(s.phases[0].name, "long");
+    assert_eq!(s.phases[0].status, "replaced");
+    assert_eq!(s.phases[1].status, "completed");
+    // Factor 2: 40 rps per stage.
+    for st in &s.phases[1].stages {
+        assert!((38..=42).contains(&st.scheduled), "{st:?}");
+    }
+    let mut stopped = Vec::new();
+    while let Ok(e) = ev.try_recv() {
+        if let EngineEvent::Phase(PhaseEvent::Stopped { phase, reason, .. }) = e {
+            stopped.push((phase, reason));
+        }
+    }
+    assert_eq!(stopped[0], ("long".to_string(), "replaced".to_string()));
+    engine.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stress_stops_at_the_breaking_point() {
+    let (mut c, _logs) = config(
+        vec![fault_server(&[], 2)],
+        mix(&[("fault:delay", 1.0, json!({"ms": 100}))]),
+    );
+    c.max_in_flight = 8; // ~80 rps capacity at 100 ms per call
+    let engine = Engine::spawn(c).await.unwrap();
+    let spec = PhaseSpec::stress(&jetstress::workloads::schedule::StressParams {
+        start_rate: 20.0,
+        step_rate: 60.0,
+        step_every: Duration::from_millis(700),
+        max_rate: 200.0,
+        ..Default::default()
+    });
+    let s = run_phase(&engine, spec).await;
+    let p = &s.phases[0];
+    assert_eq!(p.status, "breaking point");
+    let bp = p.breaking_point.as_ref().unwrap();
+    assert!(bp.found);
+    assert_eq!(bp.last_good_rps, Some(20.0));
+    assert_eq!(bp.first_bad_rps, Some(80.0));
+    assert!(bp.reason.contains("dropped"), "{bp:?}");
+    assert_eq!(p.stages.len(), 2, "no stage after the breaking point");
+    engine.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn server_everything_over_stdio_lists_and_calls_tools() {
+    let spec = McpTargetSpec {
+        name: None,
+        endpoint: Endpoint::Stdio {
+            program: "node".into(),
+            args: vec![everything_js().display().to_string(), "stdio".into()],
+            env: vec![],
+        },
+        sessions: 2,
+    };
+    // No mix: every listed tool with schema-default arguments.
+    let (c, _logs) = config(vec![spec], vec![]);
+    let engine = Engine::spawn(c).await.unwrap();
+    assert!(
+        engine
+            .ops
+            .iter()
+            .any(|o| o == "mcp-servers/everything:echo"),
+        "{:?}",
+        engine.ops
+    );
+    assert!(engine.ops.len() >= 5);
+    let s = run_phase(&engine, constant(40.0, 1.0)).await;
+    let st = &s.phases[0].stages[0];
+    assert!(st.all.count >= 35, "{st:?}");
+    assert_eq!(s.targets[0].name, "mcp-servers/everything");
+    // echo with its placeholder message succeeds.
+    if let Some(echo) = st.tools.iter().find(|t| t.tool.ends_with(":echo")) {
+        assert_eq!(echo.errors, 0, "{echo:?}");
+    }
+    engine.shutdown().await;
+}
+
+async fn wait_port(port: u16) {
+    for _ in 0..200 {
+        if tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .is_ok()
+        {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("port {port} never opened");
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn server_everything_over_streamable_http() {
+    let port = free_port();
+    let mut child = tokio::process::Command::new("node")
+        .arg(everything_js())
+        .arg("streamableHttp")
+        .env("PORT", port.to_string())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    wait_port(port).await;
+    let spec = McpTargetSpec {
+        name: Some("everything".into()),
+        endpoint: Endpoint::Http {
+            url: format!("http://127.0.0.1:{port}/mcp"),
+        },
+        sessions: 3,
+    };
+    let (c, _logs) = config(
+        vec![spec],
+        mix(&[("everything:echo", 1.0, json!({"message": "hi"}))]),
+    );
+    let engine = Engine::spawn(c).await.unwrap();
+    let s = run_phase(&engine, constant(30.0, 1.0)).await;
+    let echo = tool(&s.phases[0], "everything:echo");
+    assert!(echo.count >= 25, "{echo:?}");
+    assert_eq!(echo.errors, 0, "{echo:?}");
+    assert_eq!(s.targets[0].kind, "http");
+    engine.shutdown().await;
+    let _ = child.kill().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn http_endpoints_are_rows_and_status_400_is_an_error() {
+    use axum::routing::{get, post};
+    let app = axum::Router::new()
+        .route("/health", get(|| async { "ok" }))
+        .route(
+            "/v1/chat/completions",
+            post(|| async { (axum::http::StatusCode::TOO_MANY_REQUESTS, "busy") }),
+        );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let (mut c, _logs) = config(vec![], vec![]);
+    c.http = vec![
+        HttpEndpointSpec {
+            name: "health".into(),
+            method: "GET".into(),
+            url: format!("http://{addr}/health"),
+            headers: vec![],
+            body: None,
+        },
+        HttpEndpointSpec {
+            name: "chat".into(),
+            method: "POST".into(),
+            url: format!("http://{addr}/v1/chat/completions"),
+            headers: vec![("authorization".into(), "Bearer test".into())],
+            body: Some(json!({"model": "m", "messages": [{"role": "user", "content": "hi"}]})),
+        },
+    ];
+    let engine = Engine::spawn(c).await.unwrap();
+    let s = run_phase(&engine, constant(40.0, 1.0)).await;
+    let h = tool(&s.phases[0], "health");
+    assert!(h.count > 5 && h.errors == 0, "{h:?}");
+    let chat = tool(&s.phases[0], "chat");
+    assert!(chat.count > 5, "{chat:?}");
+    assert_eq!(chat.error_kinds.get("tool"), Some(&chat.count), "{chat:?}");
+    engine.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn load_windows_stream_per_tool_stats() {
+    let (c, _logs) = config(
+        vec![fault_server(&[], 1)],
+        mix(&[("fault:delay", 1.0, json!({"ms": 1}))]),
+    );
+    let engine = Engine::spawn(c).await.unwrap();
+    let mut ev = engine.events();
+    engine.send(Command::StartPhase(constant(50.0, 1.0))).await;
+    let mut windows = 0;
+    let mut seen = 0;
+    while let Ok(Ok(e)) = tokio::time::timeout(Duration::from_secs(3), ev.recv()).await {
+        match e {
+            EngineEvent::LoadWindow(w) => {
+                windows += 1;
+                seen += w.all.count;
+                assert!(w.window_s > 0.1 && w.window_s < 0.5, "{}", w.window_s);
+                if w.all.count > 0 {
+                    assert_eq!(w.tools[0].tool, "fault:delay");
+                }
+            }
+            EngineEvent::Phase(PhaseEvent::Stopped { .. }) => break,
+            _ => {}
+        }
+    }
+    assert!(windows >= 3, "{windows}");
+    assert!(seen >= 30, "{seen}");
+    engine.shutdown().await;
+}
