@@ -1,0 +1,173 @@
+//! `jetstress run` as a binary: scenario errors (exit 2 naming file, line and
+//! field), a complete run with its `jetstress.run/1` summary, the shipped
+//! scenarios parse, and stdio children die with the console even on SIGKILL.
+
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn bin() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_jetstress"));
+    c.current_dir(env!("CARGO_MANIFEST_DIR"));
+    c
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    let out = bin().arg("run").output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--scenario"));
+
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("bad.toml");
+    std::fs::write(&f, "name = \"x\"\n\n[[phases]]\nkind = \"soak\"\nrat = 5\n").unwrap();
+    let out = bin().args(["run", "--scenario"]).arg(&f).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("bad.toml:") && err.contains("rat"), "{err}");
+
+    let out = bin()
+        .args(["run", "--phase", "soak", "--rate", "-3"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn shipped_scenarios_parse() {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("scenarios");
+    let mut n = 0;
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.extension().is_some_and(|x| x == "toml") {
+            let s = jetstress::workloads::scenario::load(&p).unwrap_or_else(|e| panic!("{e:#}"));
+            assert!(!s.phases.is_empty(), "{}", p.display());
+            n += 1;
+        }
+    }
+    assert!(n >= 5, "{n}");
+}
+
+#[test]
+fn headless_run_writes_the_summary() {
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("run.json");
+    let out = bin()
+        .args([
+            "run",
+            "--scenario",
+            "scenarios/fault-demo.toml",
+            "--duration",
+            "2s",
+            "--timeout",
+            "300ms",
+        ])
+        .arg("--json")
+        .arg(&json)
+        .arg("--log-dir")
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    assert_eq!(v["schema"], "jetstress.run/1");
+    assert_eq!(v["scenario"], "fault-demo");
+    let p = &v["phases"][0];
+    assert_eq!(p["status"], "completed");
+    let stages = p["stages"].as_array().unwrap();
+    assert_eq!(stages.len(), 2);
+    for s in stages {
+        for k in ["target_rate", "achieved_rate", "dropped", "scheduled"] {
+            assert!(s[k].is_number(), "{k} in {s}");
+        }
+    }
+    let tools = stages[1]["tools"].as_array().unwrap();
+    let delay = tools
+        .iter()
+        .find(|t| t["tool"] == "fault:delay")
+        .expect("fault:delay row");
+    for k in ["p50", "p90", "p95", "p99", "max", "mean"] {
+        assert!(
+            delay["latency_ms"][k].as_f64().unwrap() >= 19.0,
+            "{k}: {delay}"
+        );
+        assert!(delay["service_ms"][k].is_number());
+    }
+    assert!(delay["rps"].as_f64().unwrap() > 5.0);
+    let hang = tools
+        .iter()
+        .find(|t| t["tool"] == "fault:hang")
+        .expect("fault:hang row");
+    assert_eq!(hang["error_kinds"]["timeout"], hang["count"]);
+    assert!(v["guard_events"].is_array());
+}
+
+fn pids_with_marker(marker: &str) -> Vec<i32> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(pid) = e.file_name().to_string_lossy().parse::<i32>() else {
+            continue;
+        };
+        if let Ok(cmd) = std::fs::read(e.path().join("cmdline")) {
+            let state = std::fs::read_to_string(e.path().join("stat")).unwrap_or_default();
+            let zombie = state
+                .rsplit(')')
+                .next()
+                .is_some_and(|s| s.trim_start().starts_with('Z'));
+            if !zombie && String::from_utf8_lossy(&cmd).contains(marker) {
+                out.push(pid);
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn children_die_when_the_console_is_killed() {
+    let marker = format!("jetstress-kill-test-{}", std::process::id());
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = bin()
+        .args([
+            "run",
+            "--phase",
+            "soak",
+            "--rate",
+            "5",
+            "--duration",
+            "60s",
+            "--sessions",
+            "2",
+        ])
+        .arg("--target-cmd")
+        .arg(format!(
+            "python3 tests/fault-server/fault_server.py --name {marker}"
+        ))
+        .arg("--log-dir")
+        .arg(dir.path())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let start = Instant::now();
+    // The console itself carries the marker in its argv, plus two children.
+    while pids_with_marker(&marker).len() < 3 {
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "children never started"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    child.kill().unwrap(); // SIGKILL: no destructor runs
+    let _ = child.wait();
+    let start = Instant::now();
+    while !pids_with_marker(&marker).is_empty() {
+        assert!(
+            start.elapsed() < Duration::from_secs(5),
+            "orphans left: {:?}",
+            pids_with_marker(&marker)
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
