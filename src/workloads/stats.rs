@@ -172,7 +172,7 @@ pub struct Percentiles {
 }
 
 impl Percentiles {
-    pub fn of(h: &Histogram<u64>) -> Self {
+    pub fn of<C: hdrhistogram::Counter>(h: &Histogram<C>) -> Self {
         if h.is_empty() {
             return Percentiles::default();
         }
@@ -258,6 +258,132 @@ impl StatsTable {
     }
 }
 
+/// Compact copy of one window's [`ToolStats`] (u32 counters: a window never
+/// holds 4 billion requests), kept in the rolling ring.
+#[derive(Debug, Clone)]
+struct Slot {
+    latency: Histogram<u32>,
+    service: Histogram<u32>,
+    count: u64,
+    errors: [u64; 5],
+}
+
+fn new_histogram32() -> Histogram<u32> {
+    Histogram::new_with_bounds(HIST_LOW_US, HIST_HIGH_US, HIST_SIGFIG)
+        .expect("static histogram bounds are valid")
+}
+
+fn copy_into(dst: &mut Histogram<u32>, src: &Histogram<u64>) {
+    for v in src.iter_recorded() {
+        let n = v.count_at_value().min(u64::from(u32::MAX)) as u32;
+        let _ = dst.record_n(v.value_iterated_to(), n);
+    }
+}
+
+/// The last `slots` windows per tool (and all tools), merged on demand:
+/// the rolling window (10 × 1 s by default). Fixed memory per tool.
+#[derive(Debug, Clone)]
+pub struct Rolling {
+    /// `ring[i][0]` is all tools, `ring[i][1 + op]` one tool.
+    ring: std::collections::VecDeque<Vec<Slot>>,
+    slots: usize,
+    secs: std::collections::VecDeque<f64>,
+}
+
+impl Rolling {
+    pub fn new(slots: usize) -> Self {
+        Rolling {
+            ring: Default::default(),
+            slots: slots.max(1),
+            secs: Default::default(),
+        }
+    }
+
+    /// Push one finished window of `secs` seconds.
+    pub fn push(&mut self, t: &StatsTable, secs: f64) {
+        let mut row = if self.ring.len() >= self.slots {
+            self.secs.pop_front();
+            self.ring.pop_front().expect("ring not empty")
+        } else {
+            Vec::new()
+        };
+        let n = t.tools.len() + 1;
+        row.resize_with(n, || Slot {
+            latency: new_histogram32(),
+            service: new_histogram32(),
+            count: 0,
+            errors: [0; 5],
+        });
+        for (slot, src) in row
+            .iter_mut()
+            .zip(std::iter::once(&t.all).chain(t.tools.iter()))
+        {
+            slot.latency.reset();
+            slot.service.reset();
+            copy_into(&mut slot.latency, &src.latency);
+            copy_into(&mut slot.service, &src.service);
+            slot.count = src.count;
+            slot.errors = src.errors;
+        }
+        self.ring.push_back(row);
+        self.secs.push_back(secs);
+    }
+
+    /// Seconds covered by the ring.
+    pub fn span(&self) -> f64 {
+        self.secs.iter().sum()
+    }
+
+    /// Merged summary of slot index `i` (0: all tools, 1 + op: one tool).
+    fn merged(&self, i: usize, name: &str) -> ToolSummary {
+        let mut lat = new_histogram32();
+        let mut svc = new_histogram32();
+        let mut count = 0;
+        let mut errors = [0u64; 5];
+        for row in &self.ring {
+            if let Some(s) = row.get(i) {
+                let _ = lat.add(&s.latency);
+                let _ = svc.add(&s.service);
+                count += s.count;
+                for (a, b) in errors.iter_mut().zip(s.errors) {
+                    *a += b;
+                }
+            }
+        }
+        let mut error_kinds = BTreeMap::new();
+        for k in ErrorKind::ALL {
+            if errors[k.index()] > 0 {
+                error_kinds.insert(k.as_str().to_string(), errors[k.index()]);
+            }
+        }
+        let span = self.span();
+        ToolSummary {
+            tool: name.to_string(),
+            count,
+            errors: errors.iter().sum(),
+            error_kinds,
+            latency_ms: Percentiles::of(&lat),
+            service_ms: Percentiles::of(&svc),
+            rps: if span > 0.0 { count as f64 / span } else { 0.0 },
+        }
+    }
+
+    /// All tools over the ring.
+    pub fn all(&self) -> ToolSummary {
+        self.merged(0, "all")
+    }
+
+    /// Each tool with traffic over the ring.
+    pub fn tools(&self, names: &[String]) -> Vec<ToolSummary> {
+        names
+            .iter()
+            .enumerate()
+            .map(|(op, n)| self.merged(op + 1, n))
+            .filter(|s| s.count > 0 || s.errors > 0)
+            .collect()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -287,6 +413,35 @@ mod tests {
         assert!((sum.latency_ms.max - 1000.0).abs() < 1.0);
         assert!((sum.rps - 10.1).abs() < 1e-9);
         assert_eq!(s.ok(), 100);
+    }
+
+    #[test]
+    fn rolling_keeps_the_last_slots_only() {
+        let names = vec!["a".to_string()];
+        let mut r = Rolling::new(3);
+        for i in 1..=5u64 {
+            let mut t = StatsTable::new(1);
+            for _ in 0..10 {
+                t.record(
+                    0,
+                    Duration::from_millis(i * 10),
+                    Duration::from_millis(1),
+                    None,
+                );
+            }
+            r.push(&t, 1.0);
+        }
+        // Windows 3, 4, 5 remain: 30, 40, 50 ms.
+        let all = r.all();
+        assert_eq!(all.count, 30);
+        assert!((all.rps - 10.0).abs() < 1e-9);
+        assert!(
+            (all.latency_ms.p50 - 40.0).abs() < 0.1,
+            "{:?}",
+            all.latency_ms
+        );
+        assert!((all.latency_ms.max - 50.0).abs() < 0.1);
+        assert_eq!(r.tools(&names)[0].count, 30);
     }
 
     #[test]
