@@ -115,7 +115,7 @@ pub enum Command {
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum EngineEvent {
     Phase(PhaseEvent),
-    LoadWindow(LoadWindow),
+    LoadWindow(Box<LoadWindow>),
     Guard(GuardEvent),
     Target(TargetEvent),
     Generator(GeneratorEvent),
@@ -932,7 +932,7 @@ impl State {
                 rolling_all: self.rolling.all(),
                 rolling_tools: self.rolling.tools(&self.names),
             };
-            self.emit(EngineEvent::LoadWindow(lw));
+            self.emit(EngineEvent::LoadWindow(Box::new(lw)));
             self.window.reset();
             self.window_start = now;
         }
