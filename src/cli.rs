@@ -39,6 +39,8 @@ pub struct GlobalArgs {
 pub enum Command {
     /// Read the board once (two samples 250 ms apart) and print it.
     Probe(ProbeArgs),
+    /// Score throttle predictions against a recorded trace (tegrastats, CSV).
+    PredictEval(crate::predict::eval::EvalArgs),
 }
 
 #[derive(Debug, Clone, Args)]
@@ -56,7 +58,11 @@ impl WatchArgs {
         self.pids
             .iter()
             .map(|p| crate::probes::Watch::Pid(*p))
-            .chain(self.names.iter().map(|n| crate::probes::Watch::Name(n.clone())))
+            .chain(
+                self.names
+                    .iter()
+                    .map(|n| crate::probes::Watch::Name(n.clone())),
+            )
             .collect()
     }
 }
@@ -77,7 +83,9 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
         Some(i) => s.split_at(i),
         None => (s, "s"),
     };
-    let v: f64 = num.parse().map_err(|_| format!("'{s}' is not a duration (try 1s, 250ms, 10m)"))?;
+    let v: f64 = num
+        .parse()
+        .map_err(|_| format!("'{s}' is not a duration (try 1s, 250ms, 10m)"))?;
     let secs = match unit.trim() {
         "ms" => v / 1000.0,
         "s" | "" => v,

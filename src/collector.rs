@@ -73,7 +73,10 @@ pub fn sample_guarded(prober: &mut Prober) -> Snapshot {
                 .or_else(|| p.downcast_ref::<String>().cloned())
                 .unwrap_or_else(|| "unknown panic".to_string());
             let mut s = Snapshot::empty();
-            s.probe_errors.push(ProbeError { probe: "collector".into(), message: format!("probe panicked: {msg}") });
+            s.probe_errors.push(ProbeError {
+                probe: "collector".into(),
+                message: format!("probe panicked: {msg}"),
+            });
             s
         }
     }
@@ -105,5 +108,10 @@ pub fn spawn(mut prober: Prober, interval: Duration) -> CollectorHandle {
             }
         }
     });
-    CollectorHandle { stream, latest, commands, task }
+    CollectorHandle {
+        stream,
+        latest,
+        commands,
+        task,
+    }
 }

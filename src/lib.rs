@@ -5,8 +5,8 @@
 
 pub mod cli;
 pub mod collector;
-pub mod probe_cmd;
 pub mod predict;
+pub mod probe_cmd;
 pub mod probes;
 pub mod record;
 pub mod snapshot;

@@ -23,8 +23,15 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     }
     match cli.command {
         Some(Command::Probe(args)) => jetstress::probe_cmd::run(&cli.global, &args),
+        Some(Command::PredictEval(args)) => {
+            let mut out = std::io::stdout().lock();
+            jetstress::predict::eval::run_eval(&args, &mut out)?;
+            Ok(ExitCode::SUCCESS)
+        }
         None => {
-            anyhow::bail!("the dashboard is not built yet; try `jetstress probe` or `jetstress --help`")
+            anyhow::bail!(
+                "the dashboard is not built yet; try `jetstress probe` or `jetstress --help`"
+            )
         }
     }
 }

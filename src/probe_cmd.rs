@@ -43,7 +43,11 @@ fn opt(v: Option<f64>, digits: usize, unit: &str) -> String {
 pub fn render_text(s: &Snapshot) -> String {
     let mut o = String::new();
     let b = &s.board;
-    let _ = writeln!(o, "Board     {}", b.model.as_deref().unwrap_or("unknown model"));
+    let _ = writeln!(
+        o,
+        "Board     {}",
+        b.model.as_deref().unwrap_or("unknown model")
+    );
     let mut facts = Vec::new();
     if let Some(soc) = &b.soc {
         facts.push(format!("SoC {soc}"));
@@ -53,7 +57,11 @@ pub fn render_text(s: &Snapshot) -> String {
     }
     if let Some(m) = &b.nvpmodel {
         let id = m.id.map(|i| i.to_string()).unwrap_or_else(|| "?".into());
-        facts.push(format!("nvpmodel {id} {}", m.name.as_deref().unwrap_or("")).trim_end().to_string());
+        facts.push(
+            format!("nvpmodel {id} {}", m.name.as_deref().unwrap_or(""))
+                .trim_end()
+                .to_string(),
+        );
     }
     if let Some(jc) = b.jetson_clocks {
         facts.push(format!("jetson_clocks {}", if jc { "on" } else { "off" }));
@@ -62,13 +70,24 @@ pub fn render_text(s: &Snapshot) -> String {
         let _ = writeln!(o, "          {}", facts.join(" · "));
     }
 
-    let _ = writeln!(o, "\nThermal   {}", if s.thermal.is_empty() { "no sensors" } else { "" });
+    let _ = writeln!(
+        o,
+        "\nThermal   {}",
+        if s.thermal.is_empty() {
+            "no sensors"
+        } else {
+            ""
+        }
+    );
     for z in &s.thermal {
         let trip = z
             .throttle_trip_c()
             .map(|t| format!("  throttle at {t:.1} °C"))
             .unwrap_or_default();
-        let crit = z.critical_trip_c().map(|t| format!(", critical {t:.1} °C")).unwrap_or_default();
+        let crit = z
+            .critical_trip_c()
+            .map(|t| format!(", critical {t:.1} °C"))
+            .unwrap_or_default();
         match z.temp_c {
             Some(t) => {
                 let _ = writeln!(o, "  {:<24} {t:>6.1} °C{trip}{crit}", z.name);
@@ -87,14 +106,25 @@ pub fn render_text(s: &Snapshot) -> String {
         .cooling
         .iter()
         .filter(|c| c.cur_state.unwrap_or(0) > 0)
-        .map(|c| format!("{} {}/{}", c.kind, c.cur_state.unwrap_or(0), opt(c.max_state.map(|v| v as f64), 0, "")))
+        .map(|c| {
+            format!(
+                "{} {}/{}",
+                c.kind,
+                c.cur_state.unwrap_or(0),
+                opt(c.max_state.map(|v| v as f64), 0, "")
+            )
+        })
         .collect();
     if !s.cooling.is_empty() {
         let _ = writeln!(
             o,
             "  cooling: {} devices{}",
             s.cooling.len(),
-            if engaged.is_empty() { String::new() } else { format!(", engaged: {}", engaged.join(", ")) }
+            if engaged.is_empty() {
+                String::new()
+            } else {
+                format!(", engaged: {}", engaged.join(", "))
+            }
         );
     }
 
@@ -111,10 +141,18 @@ pub fn render_text(s: &Snapshot) -> String {
             continue;
         }
         let cap = match (c.cap_mhz, c.max_freq_mhz) {
-            (Some(cap), Some(max)) if cap + 0.5 < max => format!("  capped at {cap:.0} of {max:.0} MHz"),
+            (Some(cap), Some(max)) if cap + 0.5 < max => {
+                format!("  capped at {cap:.0} of {max:.0} MHz")
+            }
             _ => String::new(),
         };
-        let _ = writeln!(o, "  cpu{:<3} {:>7}  {:>9}{cap}", c.id, opt(c.util_pct, 1, " %"), opt(c.freq_mhz, 0, " MHz"));
+        let _ = writeln!(
+            o,
+            "  cpu{:<3} {:>7}  {:>9}{cap}",
+            c.id,
+            opt(c.util_pct, 1, " %"),
+            opt(c.freq_mhz, 0, " MHz")
+        );
     }
 
     let m = &s.memory;
@@ -126,13 +164,25 @@ pub fn render_text(s: &Snapshot) -> String {
         opt(m.available_mb, 0, ""),
         opt(m.swap_used_mb, 0, ""),
         opt(m.swap_total_mb, 0, ""),
-        m.nvmap_mb.map(|n| format!(", NvMap {n:.0} MB")).unwrap_or_default()
+        m.nvmap_mb
+            .map(|n| format!(", NvMap {n:.0} MB"))
+            .unwrap_or_default()
     );
     for w in &s.watched {
-        let _ = writeln!(o, "  watched {} (pid {}): RSS {} MB", w.name, w.pid, opt(w.rss_mb, 1, ""));
+        let _ = writeln!(
+            o,
+            "  watched {} (pid {}): RSS {} MB",
+            w.name,
+            w.pid,
+            opt(w.rss_mb, 1, "")
+        );
     }
 
-    let _ = writeln!(o, "\nGPU       {}", if s.gpus.is_empty() { "none found" } else { "" });
+    let _ = writeln!(
+        o,
+        "\nGPU       {}",
+        if s.gpus.is_empty() { "none found" } else { "" }
+    );
     for g in &s.gpus {
         let _ = writeln!(
             o,
@@ -147,7 +197,11 @@ pub fn render_text(s: &Snapshot) -> String {
     }
 
     if !s.power.rails.is_empty() {
-        let _ = writeln!(o, "\nPower     total {}", opt(s.power.total_mw.map(|w| w / 1000.0), 2, " W"));
+        let _ = writeln!(
+            o,
+            "\nPower     total {}",
+            opt(s.power.total_mw.map(|w| w / 1000.0), 2, " W")
+        );
         for r in &s.power.rails {
             let _ = writeln!(
                 o,
@@ -166,7 +220,10 @@ pub fn render_text(s: &Snapshot) -> String {
             f.name,
             opt(f.pwm_pct, 0, " %"),
             opt(f.rpm, 0, ""),
-            f.control.as_ref().map(|c| format!(", {c}")).unwrap_or_default()
+            f.control
+                .as_ref()
+                .map(|c| format!(", {c}"))
+                .unwrap_or_default()
         );
     }
     let _ = writeln!(

@@ -210,6 +210,10 @@ impl Snapshot {
         self.thermal
             .iter()
             .filter(|z| z.online && z.temp_c.is_some())
-            .max_by(|a, b| a.temp_c.partial_cmp(&b.temp_c).unwrap_or(std::cmp::Ordering::Equal))
+            .max_by(|a, b| {
+                a.temp_c
+                    .partial_cmp(&b.temp_c)
+                    .unwrap_or(std::cmp::Ordering::Equal)
+            })
     }
 }

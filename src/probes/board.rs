@@ -8,7 +8,11 @@ use crate::snapshot::{Board, NvpModel};
 /// `# R35 (release), REVISION: 4.1, …` → `35.4.1`.
 pub fn parse_l4t_release(text: &str) -> Option<String> {
     let line = text.lines().next()?;
-    let major = line.split('R').nth(1)?.split(|c: char| !c.is_ascii_digit()).next()?;
+    let major = line
+        .split('R')
+        .nth(1)?
+        .split(|c: char| !c.is_ascii_digit())
+        .next()?;
     let rev = line.split("REVISION:").nth(1)?.split(',').next()?.trim();
     if major.is_empty() || rev.is_empty() {
         return None;
@@ -19,7 +23,10 @@ pub fn parse_l4t_release(text: &str) -> Option<String> {
 /// Last entry of a NUL-separated device-tree `compatible`, vendor prefix dropped:
 /// `nvidia,p3701-0005\0nvidia,tegra234\0` → `tegra234`.
 pub fn parse_soc(compatible: &str) -> Option<String> {
-    let last = compatible.split('\0').map(str::trim).filter(|s| !s.is_empty()).last()?;
+    let last = compatible
+        .split('\0')
+        .map(str::trim)
+        .rfind(|s| !s.is_empty())?;
     Some(last.rsplit(',').next().unwrap_or(last).to_string())
 }
 
@@ -52,7 +59,14 @@ pub fn nvpmodel_default(conf: &str) -> Option<u32> {
     conf.lines().find_map(|l| {
         let l = l.trim();
         l.contains("PM_CONFIG")
-            .then(|| l.split("DEFAULT=").nth(1)?.split(|c: char| !c.is_ascii_digit()).next()?.parse().ok())
+            .then(|| {
+                l.split("DEFAULT=")
+                    .nth(1)?
+                    .split(|c: char| !c.is_ascii_digit())
+                    .next()?
+                    .parse()
+                    .ok()
+            })
             .flatten()
     })
 }
@@ -73,9 +87,15 @@ pub fn read_board(root: &Root) -> Board {
         .or_else(|_| root.read("proc/device-tree/compatible"))
         .ok()
         .and_then(|c| parse_soc(&c));
-    let l4t = root.read("etc/nv_tegra_release").ok().and_then(|t| parse_l4t_release(&t));
+    let l4t = root
+        .read("etc/nv_tegra_release")
+        .ok()
+        .and_then(|t| parse_l4t_release(&t));
     let conf = root.read("etc/nvpmodel.conf").ok();
-    let status_id = root.read("var/lib/nvpmodel/status").ok().and_then(|s| parse_nvpmodel_status(&s));
+    let status_id = root
+        .read("var/lib/nvpmodel/status")
+        .ok()
+        .and_then(|s| parse_nvpmodel_status(&s));
     let id = status_id.or_else(|| conf.as_deref().and_then(nvpmodel_default));
     let nvpmodel = (id.is_some() || conf.is_some()).then(|| NvpModel {
         id,
@@ -98,7 +118,8 @@ mod tests {
     #[test]
     fn l4t() {
         assert_eq!(
-            parse_l4t_release("# R35 (release), REVISION: 4.1, GCID: 33958178, BOARD: t186ref\n").as_deref(),
+            parse_l4t_release("# R35 (release), REVISION: 4.1, GCID: 33958178, BOARD: t186ref\n")
+                .as_deref(),
             Some("35.4.1")
         );
         assert_eq!(parse_l4t_release("garbage"), None);
@@ -106,7 +127,10 @@ mod tests {
 
     #[test]
     fn soc() {
-        assert_eq!(parse_soc("nvidia,p3737-0000+p3701-0005\0nvidia,tegra234\0").as_deref(), Some("tegra234"));
+        assert_eq!(
+            parse_soc("nvidia,p3737-0000+p3701-0005\0nvidia,tegra234\0").as_deref(),
+            Some("tegra234")
+        );
         assert_eq!(parse_soc(""), None);
     }
 

@@ -32,7 +32,11 @@ pub fn parse_proc_stat(text: &str) -> Result<StatTimes, String> {
             continue;
         };
         let mut fields = rest.split_ascii_whitespace();
-        let label = if rest.starts_with(' ') { "" } else { fields.next().unwrap_or("") };
+        let label = if rest.starts_with(' ') {
+            ""
+        } else {
+            fields.next().unwrap_or("")
+        };
         let mut v = [0u64; 10];
         let mut count = 0;
         for (slot, f) in v.iter_mut().zip(fields) {
@@ -48,7 +52,10 @@ pub fn parse_proc_stat(text: &str) -> Result<StatTimes, String> {
         // guest time is already counted in user/nice.
         let idle = v[3] + v[4];
         let total: u64 = v[..8].iter().sum();
-        let times = CpuTimes { busy: total.saturating_sub(idle), total };
+        let times = CpuTimes {
+            busy: total.saturating_sub(idle),
+            total,
+        };
         if label.is_empty() {
             out.all = times;
             saw_total = true;
@@ -109,9 +116,14 @@ impl CpuProbe {
                 let has = |f: &str| freq.join(f).exists();
                 Some(Core {
                     id,
-                    online: path.join("online").exists().then(|| Pinned::new(path.join("online"))),
-                    cur: has("scaling_cur_freq").then(|| Pinned::new(freq.join("scaling_cur_freq"))),
-                    cap: has("scaling_max_freq").then(|| Pinned::new(freq.join("scaling_max_freq"))),
+                    online: path
+                        .join("online")
+                        .exists()
+                        .then(|| Pinned::new(path.join("online"))),
+                    cur: has("scaling_cur_freq")
+                        .then(|| Pinned::new(freq.join("scaling_cur_freq"))),
+                    cap: has("scaling_max_freq")
+                        .then(|| Pinned::new(freq.join("scaling_max_freq"))),
                     max_mhz: read_int(&freq.join("cpuinfo_max_freq")).map(khz_to_mhz),
                     min_mhz: read_int(&freq.join("scaling_min_freq")).map(khz_to_mhz),
                 })
@@ -132,7 +144,11 @@ impl CpuProbe {
             Ok(text) => parse_proc_stat(text),
             Err(e) => Err(format!("{}: {e}", self.stat.path().display())),
         };
-        let online_set: Option<Vec<u32>> = self.online_list.read().ok().and_then(|s| parse_cpu_list(s).ok());
+        let online_set: Option<Vec<u32>> = self
+            .online_list
+            .read()
+            .ok()
+            .and_then(|s| parse_cpu_list(s).ok());
         let (stat, err) = match stat {
             Ok(s) => (Some(s), None),
             Err(e) => (None, Some(e)),
@@ -146,8 +162,10 @@ impl CpuProbe {
             (Some(p), Some(s)) => util_between(p.all, s.all),
             _ => None,
         };
-        let now_cores: HashMap<u32, CpuTimes> =
-            stat.as_ref().map(|s| s.cores.iter().copied().collect()).unwrap_or_default();
+        let now_cores: HashMap<u32, CpuTimes> = stat
+            .as_ref()
+            .map(|s| s.cores.iter().copied().collect())
+            .unwrap_or_default();
         // Without a sysfs cpu tree (some containers), fall back to /proc/stat's cores.
         let ids: Vec<u32> = if self.cores.is_empty() {
             let mut v: Vec<u32> = now_cores.keys().copied().collect();
@@ -161,7 +179,11 @@ impl CpuProbe {
             // The `online` list is one read for all cores; per-core files are the
             // fallback, and a core with neither (cpu0 usually) is online.
             let online = online_set.as_ref().is_none_or(|set| set.contains(&id));
-            let mut c = CpuCore { id, online, ..Default::default() };
+            let mut c = CpuCore {
+                id,
+                online,
+                ..Default::default()
+            };
             if let Some(core) = core {
                 if online_set.is_none() {
                     if let Some(f) = core.online.as_mut() {
@@ -196,7 +218,9 @@ impl CpuProbe {
         for c in &mut self.cores {
             let freq = base.join(format!("cpu{}", c.id)).join("cpufreq");
             c.min_mhz = read_int(&freq.join("scaling_min_freq")).map(khz_to_mhz);
-            c.max_mhz = read_int(&freq.join("cpuinfo_max_freq")).map(khz_to_mhz).or(c.max_mhz);
+            c.max_mhz = read_int(&freq.join("cpuinfo_max_freq"))
+                .map(khz_to_mhz)
+                .or(c.max_mhz);
         }
     }
 }
@@ -214,15 +238,33 @@ ctxt 999\n";
     #[test]
     fn parses_aggregate_and_present_cores() {
         let s = parse_proc_stat(STAT).unwrap();
-        assert_eq!(s.all, CpuTimes { busy: 150, total: 1000 });
+        assert_eq!(
+            s.all,
+            CpuTimes {
+                busy: 150,
+                total: 1000
+            }
+        );
         assert_eq!(s.cores.iter().map(|c| c.0).collect::<Vec<_>>(), vec![0, 2]);
-        assert_eq!(s.cores[0].1, CpuTimes { busy: 75, total: 500 });
+        assert_eq!(
+            s.cores[0].1,
+            CpuTimes {
+                busy: 75,
+                total: 500
+            }
+        );
     }
 
     #[test]
     fn utilisation_is_a_delta() {
-        let a = CpuTimes { busy: 100, total: 1000 };
-        let b = CpuTimes { busy: 150, total: 1100 };
+        let a = CpuTimes {
+            busy: 100,
+            total: 1000,
+        };
+        let b = CpuTimes {
+            busy: 150,
+            total: 1100,
+        };
         assert_eq!(util_between(a, b), Some(50.0));
         assert_eq!(util_between(a, a), None);
         // A counter reset (total going backwards) yields no value, not garbage.

@@ -23,7 +23,10 @@ pub fn pwm_pct(pwm: i64) -> f64 {
 
 /// Chips whose temperatures are not board sensors, or are read elsewhere.
 fn skip_temp_chip(name: &str) -> bool {
-    matches!(name, "ina3221" | "soctherm_oc" | "pwmfan" | "pwm_tach" | "pwm-fan")
+    matches!(
+        name,
+        "ina3221" | "soctherm_oc" | "pwmfan" | "pwm_tach" | "pwm-fan"
+    )
 }
 
 fn normalise(name: &str) -> String {
@@ -78,7 +81,11 @@ impl HwmonProbe {
                 for (file, path) in list_dir(&dir, "oc") {
                     if file.ends_with("_event_cnt") || file.ends_with("_irq_cnt") {
                         let name = file.split('_').next().unwrap_or(&file).to_string();
-                        probe.oc.push(OcCounter { name, file: Pinned::new(path), last: None });
+                        probe.oc.push(OcCounter {
+                            name,
+                            file: Pinned::new(path),
+                            last: None,
+                        });
                     }
                 }
                 continue;
@@ -87,23 +94,40 @@ impl HwmonProbe {
             let rpm = pinned_if(&dir.join("fan1_input")).or_else(|| pinned_if(&dir.join("rpm")));
             let enable = pinned_if(&dir.join("pwm1_enable"));
             match (pwm, rpm) {
-                (Some(p), r) => pwms.push(FanDev { name: chip.clone(), pwm: Some(p), rpm: r, enable }),
-                (None, Some(r)) => tachs.push(FanDev { name: chip.clone(), pwm: None, rpm: Some(r), enable }),
+                (Some(p), r) => pwms.push(FanDev {
+                    name: chip.clone(),
+                    pwm: Some(p),
+                    rpm: r,
+                    enable,
+                }),
+                (None, Some(r)) => tachs.push(FanDev {
+                    name: chip.clone(),
+                    pwm: None,
+                    rpm: Some(r),
+                    enable,
+                }),
                 (None, None) => {}
             }
             if skip_temp_chip(&chip) || zones.contains(&normalise(&chip)) {
                 continue;
             }
             for (file, path) in list_dir(&dir, "temp") {
-                let Some(n) = file.strip_prefix("temp").and_then(|f| f.strip_suffix("_input")) else {
+                let Some(n) = file
+                    .strip_prefix("temp")
+                    .and_then(|f| f.strip_suffix("_input"))
+                else {
                     continue;
                 };
-                let label = read_trimmed(&dir.join(format!("temp{n}_label"))).unwrap_or_else(|| format!("temp{n}"));
+                let label = read_trimmed(&dir.join(format!("temp{n}_label")))
+                    .unwrap_or_else(|| format!("temp{n}"));
                 let mut trips = Vec::new();
                 for (suffix, kind) in [("max", "hot"), ("crit", "critical")] {
                     if let Some(v) = read_int(&dir.join(format!("temp{n}_{suffix}"))) {
                         if v > 0 && v < 1_000_000 {
-                            trips.push(Trip { kind: kind.to_string(), temp_c: v as f64 / 1000.0 });
+                            trips.push(Trip {
+                                kind: kind.to_string(),
+                                temp_c: v as f64 / 1000.0,
+                            });
                         }
                     }
                 }
@@ -141,7 +165,11 @@ impl HwmonProbe {
                 name: f.name.clone(),
                 pwm_pct: f.pwm.as_mut().and_then(|p| p.read_int()).map(pwm_pct),
                 rpm: f.rpm.as_mut().and_then(|p| p.read_int()).map(|v| v as f64),
-                control: f.enable.as_mut().and_then(|p| p.read_int()).map(|v| fan_control(v).to_string()),
+                control: f
+                    .enable
+                    .as_mut()
+                    .and_then(|p| p.read_int())
+                    .map(|v| fan_control(v).to_string()),
             });
         }
     }

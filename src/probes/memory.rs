@@ -18,7 +18,9 @@ pub fn parse_meminfo(text: &str) -> Memory {
     let mut swap_free = None;
     let mut nvmap = None;
     for line in text.lines() {
-        let Some((key, rest)) = line.split_once(':') else { continue };
+        let Some((key, rest)) = line.split_once(':') else {
+            continue;
+        };
         let mb = || -> Option<f64> {
             let mut it = rest.split_ascii_whitespace();
             let v: f64 = it.next()?.parse().ok()?;
@@ -132,7 +134,10 @@ impl MemoryProbe {
             Ok(t) => {
                 let m = parse_meminfo(t);
                 if m.total_mb.is_none() {
-                    return Err(format!("{}: no MemTotal line", self.meminfo.path().display()));
+                    return Err(format!(
+                        "{}: no MemTotal line",
+                        self.meminfo.path().display()
+                    ));
                 }
                 Ok(m)
             }
@@ -184,7 +189,9 @@ impl MemoryProbe {
         }
         if !names.is_empty() {
             for (entry, path) in list_dir(&self.proc_dir, "") {
-                let Ok(pid) = entry.parse::<u32>() else { continue };
+                let Ok(pid) = entry.parse::<u32>() else {
+                    continue;
+                };
                 if pid == self.own_pid {
                     continue;
                 }
@@ -195,7 +202,11 @@ impl MemoryProbe {
                     cmd.split(|b| *b == 0)
                         .take(4)
                         .filter_map(|a| std::str::from_utf8(a).ok())
-                        .any(|a| names.iter().any(|n| !n.is_empty() && a.rsplit('/').next() == Some(*n)))
+                        .any(|a| {
+                            names
+                                .iter()
+                                .any(|n| !n.is_empty() && a.rsplit('/').next() == Some(*n))
+                        })
                 };
                 if hit {
                     wanted.push((pid, comm));
@@ -234,7 +245,8 @@ mod tests {
 
     #[test]
     fn old_kernels_estimate_available() {
-        let m = parse_meminfo("MemTotal: 4096 kB\nMemFree: 1024 kB\nBuffers: 512 kB\nCached: 512 kB\n");
+        let m =
+            parse_meminfo("MemTotal: 4096 kB\nMemFree: 1024 kB\nBuffers: 512 kB\nCached: 512 kB\n");
         assert_eq!(m.available_mb, Some(2.0));
         assert_eq!(m.nvmap_mb, None);
         assert_eq!(m.swap_total_mb, None);

@@ -42,7 +42,9 @@ pub struct Prober {
 
 impl std::fmt::Debug for Prober {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Prober").field("root", &self.root).finish_non_exhaustive()
+        f.debug_struct("Prober")
+            .field("root", &self.root)
+            .finish_non_exhaustive()
     }
 }
 
@@ -105,17 +107,26 @@ impl Prober {
             self.board_read = Instant::now();
         }
         if let Err(e) = self.cpu.sample(&mut s.cpu) {
-            errors.push(ProbeError { probe: "cpu".into(), message: e });
+            errors.push(ProbeError {
+                probe: "cpu".into(),
+                message: e,
+            });
         }
         match self.memory.sample_meminfo() {
             Ok(m) => s.memory = m,
-            Err(e) => errors.push(ProbeError { probe: "memory".into(), message: e }),
+            Err(e) => errors.push(ProbeError {
+                probe: "memory".into(),
+                message: e,
+            }),
         }
         self.memory.sample_watched(&mut s.watched);
         self.tegra.sample(&mut s.gpus);
         if let Some(n) = self.nvml.as_mut() {
             if let Err(e) = n.sample(&mut s.gpus) {
-                errors.push(ProbeError { probe: "gpu".into(), message: e });
+                errors.push(ProbeError {
+                    probe: "gpu".into(),
+                    message: e,
+                });
             }
         }
         // The iGPU's temperature lives in its thermal zone.
@@ -133,7 +144,12 @@ impl Prober {
         let oc = self.hwmon.sample_oc_events();
         s.throttle = throttle::derive_throttle(&s.thermal, &s.cooling, &s.cpu, &s.gpus, &oc);
         s.board = self.board.clone();
-        if s.board.l4t.is_some() || s.board.soc.as_deref().is_some_and(|x| x.starts_with("tegra")) {
+        if s.board.l4t.is_some()
+            || s.board
+                .soc
+                .as_deref()
+                .is_some_and(|x| x.starts_with("tegra"))
+        {
             s.board.jetson_clocks = throttle::jetson_clocks_active(&s.cpu, &s.gpus);
         }
         s.probe_errors = errors;

@@ -10,7 +10,9 @@ use crate::snapshot::{Power, Rail};
 /// and unconnected "NC" channels are not rails.)
 pub fn is_rail_label(label: &str) -> bool {
     let l = label.trim();
-    !l.is_empty() && !l.to_ascii_lowercase().contains("sum of shunt") && !l.split(['_', ' ', '-']).any(|w| w == "NC")
+    !l.is_empty()
+        && !l.to_ascii_lowercase().contains("sum of shunt")
+        && !l.split(['_', ' ', '-']).any(|w| w == "NC")
 }
 
 /// mW from mV and mA.
@@ -97,16 +99,23 @@ impl PowerProbe {
             .map(|c| {
                 let mv = c.mv.read_int().map(|v| v as f64);
                 let ma = c.ma.read_int().map(|v| v as f64);
-                let mw = c
-                    .mw
-                    .as_mut()
-                    .and_then(|p| p.read_int())
-                    .map(|v| v as f64)
-                    .or_else(|| rail_mw(mv, ma));
-                Rail { name: c.name.clone(), mv, ma, mw }
+                let mw =
+                    c.mw.as_mut()
+                        .and_then(|p| p.read_int())
+                        .map(|v| v as f64)
+                        .or_else(|| rail_mw(mv, ma));
+                Rail {
+                    name: c.name.clone(),
+                    mv,
+                    ma,
+                    mw,
+                }
             })
             .collect();
-        Power { total_mw: total_mw(&rails), rails }
+        Power {
+            total_mw: total_mw(&rails),
+            rails,
+        }
     }
 }
 
@@ -123,12 +132,20 @@ mod tests {
     }
 
     fn rail(name: &str, mw: f64) -> Rail {
-        Rail { name: name.into(), mv: None, ma: None, mw: Some(mw) }
+        Rail {
+            name: name.into(),
+            mv: None,
+            ma: None,
+            mw: Some(mw),
+        }
     }
 
     #[test]
     fn total_prefers_input_rail() {
-        assert_eq!(total_mw(&[rail("VDD_CPU", 100.0), rail("VDD_IN", 5000.0)]), Some(5000.0));
+        assert_eq!(
+            total_mw(&[rail("VDD_CPU", 100.0), rail("VDD_IN", 5000.0)]),
+            Some(5000.0)
+        );
         assert_eq!(total_mw(&[rail("A", 100.0), rail("B", 50.0)]), Some(150.0));
         assert_eq!(total_mw(&[]), None);
         assert_eq!(rail_mw(Some(5000.0), Some(780.0)), Some(3900.0));

@@ -161,7 +161,10 @@ impl Pinned {
 
     /// Read and trim; empty content becomes `None`.
     pub fn read_trimmed(&mut self) -> Option<&str> {
-        let s = self.read().ok()?.trim_matches(|c: char| c.is_whitespace() || c == '\0');
+        let s = self
+            .read()
+            .ok()?
+            .trim_matches(|c: char| c.is_whitespace() || c == '\0');
         (!s.is_empty()).then_some(s)
     }
 
@@ -177,8 +180,14 @@ pub fn parse_cpu_list(s: &str) -> Result<Vec<u32>, String> {
     for part in s.trim().split(',').filter(|p| !p.trim().is_empty()) {
         let part = part.trim();
         if let Some((a, b)) = part.split_once('-') {
-            let a: u32 = a.trim().parse().map_err(|_| format!("bad cpu range '{part}'"))?;
-            let b: u32 = b.trim().parse().map_err(|_| format!("bad cpu range '{part}'"))?;
+            let a: u32 = a
+                .trim()
+                .parse()
+                .map_err(|_| format!("bad cpu range '{part}'"))?;
+            let b: u32 = b
+                .trim()
+                .parse()
+                .map_err(|_| format!("bad cpu range '{part}'"))?;
             if b < a || b - a > 4096 {
                 return Err(format!("bad cpu range '{part}'"));
             }
@@ -203,7 +212,10 @@ mod tests {
 
     #[test]
     fn cpu_lists() {
-        assert_eq!(parse_cpu_list("0-3,6,8-9\n").unwrap(), vec![0, 1, 2, 3, 6, 8, 9]);
+        assert_eq!(
+            parse_cpu_list("0-3,6,8-9\n").unwrap(),
+            vec![0, 1, 2, 3, 6, 8, 9]
+        );
         assert_eq!(parse_cpu_list("").unwrap(), Vec::<u32>::new());
         assert!(parse_cpu_list("3-1").is_err());
         assert!(parse_cpu_list("x").is_err());

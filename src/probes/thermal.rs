@@ -25,9 +25,12 @@ pub fn classify_temp(read: io::Result<&str>) -> Result<f64, String> {
     if t.is_empty() {
         return Err("empty read".to_string());
     }
-    let milli: i64 = t
-        .parse()
-        .map_err(|_| format!("unparsable value '{}'", t.chars().take(16).collect::<String>()))?;
+    let milli: i64 = t.parse().map_err(|_| {
+        format!(
+            "unparsable value '{}'",
+            t.chars().take(16).collect::<String>()
+        )
+    })?;
     if milli == -256000 {
         return Err("power-gated (-256000)".to_string());
     }
@@ -124,7 +127,10 @@ impl ThermalProbe {
     pub fn sample_zones(&mut self, out: &mut Vec<ThermalZone>) {
         for z in &mut self.zones {
             let (temp_c, offline_reason) = if is_placeholder_zone(&z.name) {
-                (None, Some("fixed placeholder value, not a sensor".to_string()))
+                (
+                    None,
+                    Some("fixed placeholder value, not a sensor".to_string()),
+                )
             } else if z.mode.as_deref() == Some("disabled") && z.temp.read_trimmed().is_none() {
                 (None, Some("zone disabled".to_string()))
             } else {
@@ -198,7 +204,10 @@ mod tests {
 
     #[test]
     fn gated_and_broken_reads_are_offline_never_zero() {
-        assert_eq!(classify_temp(Ok("-256000\n")), Err("power-gated (-256000)".into()));
+        assert_eq!(
+            classify_temp(Ok("-256000\n")),
+            Err("power-gated (-256000)".into())
+        );
         assert_eq!(classify_temp(Ok("")), Err("empty read".into()));
         assert_eq!(classify_temp(Ok("\n")), Err("empty read".into()));
         let eagain = io::Error::from_raw_os_error(libc::EAGAIN);
@@ -206,7 +215,9 @@ mod tests {
         let einval = io::Error::from_raw_os_error(libc::EINVAL);
         assert!(classify_temp(Err(einval)).unwrap_err().contains("EINVAL"));
         assert!(classify_temp(Ok("abc")).unwrap_err().contains("unparsable"));
-        assert!(classify_temp(Ok("999999")).unwrap_err().contains("implausible"));
+        assert!(classify_temp(Ok("999999"))
+            .unwrap_err()
+            .contains("implausible"));
     }
 
     #[test]
@@ -219,7 +230,10 @@ mod tests {
     fn trips_parse_and_skip_disabled() {
         assert_eq!(
             parse_trip(Some("passive\n"), Some("99000\n")),
-            Some(Trip { kind: "passive".into(), temp_c: 99.0 })
+            Some(Trip {
+                kind: "passive".into(),
+                temp_c: 99.0
+            })
         );
         assert_eq!(parse_trip(Some("critical"), Some("-274000")), None);
         assert_eq!(parse_trip(None, Some("99000")), None);

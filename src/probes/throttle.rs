@@ -8,9 +8,17 @@ use crate::snapshot::{CoolingDevice, Cpu, Gpu, ThermalZone, Throttle};
 /// Cooling devices that act by lowering clocks (fans do not throttle).
 pub fn is_throttling_cooler(kind: &str) -> bool {
     let k = kind.to_ascii_lowercase();
-    ["cpufreq", "devfreq", "gpufreq", "processor", "powerclamp", "cpu-balanced", "gpu-balanced"]
-        .iter()
-        .any(|p| k.contains(p))
+    [
+        "cpufreq",
+        "devfreq",
+        "gpufreq",
+        "processor",
+        "powerclamp",
+        "cpu-balanced",
+        "gpu-balanced",
+    ]
+    .iter()
+    .any(|p| k.contains(p))
 }
 
 /// Format a list of core ids compactly: `[4,5,6,7,9]` → `4-7,9`.
@@ -24,7 +32,11 @@ pub fn format_ids(ids: &[u32]) -> String {
             i += 1;
             end = ids[i];
         }
-        parts.push(if start == end { format!("{start}") } else { format!("{start}-{end}") });
+        parts.push(if start == end {
+            format!("{start}")
+        } else {
+            format!("{start}-{end}")
+        });
         i += 1;
     }
     parts.join(",")
@@ -46,14 +58,20 @@ pub fn derive_throttle(
             .filter(|tr| (tr.kind == "passive" || tr.kind == "hot") && t >= tr.temp_c)
             .min_by(|a, b| a.temp_c.total_cmp(&b.temp_c))
         {
-            reasons.push(format!("{} at {t:.1} °C ≥ {} trip {:.1} °C", z.name, trip.kind, trip.temp_c));
+            reasons.push(format!(
+                "{} at {t:.1} °C ≥ {} trip {:.1} °C",
+                z.name, trip.kind, trip.temp_c
+            ));
         }
     }
     for c in cooling {
         if let (Some(cur), true) = (c.cur_state, is_throttling_cooler(&c.kind)) {
             if cur > 0 {
                 let max = c.max_state.map(|m| format!("/{m}")).unwrap_or_default();
-                reasons.push(format!("cooling device {} engaged (state {cur}{max})", c.kind));
+                reasons.push(format!(
+                    "cooling device {} engaged (state {cur}{max})",
+                    c.kind
+                ));
             }
         }
     }
@@ -70,13 +88,23 @@ pub fn derive_throttle(
         }
     }
     for (cap, max, ids) in groups {
-        let which = if ids.len() == 1 { "CPU core" } else { "CPU cores" };
-        reasons.push(format!("{which} {} capped at {cap:.0} MHz (max {max:.0} MHz)", format_ids(&ids)));
+        let which = if ids.len() == 1 {
+            "CPU core"
+        } else {
+            "CPU cores"
+        };
+        reasons.push(format!(
+            "{which} {} capped at {cap:.0} MHz (max {max:.0} MHz)",
+            format_ids(&ids)
+        ));
     }
     for g in gpus {
         if let (Some(cap), Some(max)) = (g.max_freq_mhz, g.hw_max_freq_mhz) {
             if cap + 0.5 < max {
-                reasons.push(format!("GPU {} capped at {cap:.0} MHz (max {max:.0} MHz)", g.name));
+                reasons.push(format!(
+                    "GPU {} capped at {cap:.0} MHz (max {max:.0} MHz)",
+                    g.name
+                ));
             }
         }
     }
@@ -89,7 +117,10 @@ pub fn derive_throttle(
         };
         reasons.push(format!("over-current event {name}{what}: +{n}"));
     }
-    Throttle { throttled: !reasons.is_empty(), reasons }
+    Throttle {
+        throttled: !reasons.is_empty(),
+        reasons,
+    }
 }
 
 /// `jetson_clocks` pins every online core's min to its max and the GPU's min to
@@ -97,7 +128,9 @@ pub fn derive_throttle(
 pub fn jetson_clocks_active(cpu: &Cpu, gpus: &[Gpu]) -> Option<bool> {
     let mut judged = false;
     for c in cpu.cores.iter().filter(|c| c.online) {
-        let (Some(min), Some(cap)) = (c.min_freq_mhz, c.cap_mhz) else { return None };
+        let (Some(min), Some(cap)) = (c.min_freq_mhz, c.cap_mhz) else {
+            return None;
+        };
         judged = true;
         if (min - cap).abs() > 0.5 {
             return Some(false);
@@ -119,7 +152,13 @@ mod tests {
     use crate::snapshot::{CpuCore, Trip};
 
     fn core(id: u32, cap: f64, max: f64) -> CpuCore {
-        CpuCore { id, online: true, cap_mhz: Some(cap), max_freq_mhz: Some(max), ..Default::default() }
+        CpuCore {
+            id,
+            online: true,
+            cap_mhz: Some(cap),
+            max_freq_mhz: Some(max),
+            ..Default::default()
+        }
     }
 
     #[test]
@@ -133,11 +172,18 @@ mod tests {
     fn capped_cluster_is_one_reason() {
         let cpu = Cpu {
             util_pct: None,
-            cores: vec![core(0, 2201.6, 2201.6), core(4, 1420.8, 2201.6), core(5, 1420.8, 2201.6)],
+            cores: vec![
+                core(0, 2201.6, 2201.6),
+                core(4, 1420.8, 2201.6),
+                core(5, 1420.8, 2201.6),
+            ],
         };
         let t = derive_throttle(&[], &[], &cpu, &[], &[]);
         assert!(t.throttled);
-        assert_eq!(t.reasons, vec!["CPU cores 4-5 capped at 1421 MHz (max 2202 MHz)"]);
+        assert_eq!(
+            t.reasons,
+            vec!["CPU cores 4-5 capped at 1421 MHz (max 2202 MHz)"]
+        );
     }
 
     #[test]
@@ -146,11 +192,30 @@ mod tests {
             name: "BCPU-therm".into(),
             online: true,
             temp_c: Some(97.0),
-            trips: vec![Trip { kind: "passive".into(), temp_c: 96.5 }, Trip { kind: "critical".into(), temp_c: 101.0 }],
+            trips: vec![
+                Trip {
+                    kind: "passive".into(),
+                    temp_c: 96.5,
+                },
+                Trip {
+                    kind: "critical".into(),
+                    temp_c: 101.0,
+                },
+            ],
             ..Default::default()
         };
-        let fan = CoolingDevice { kind: "pwm-fan".into(), cur_state: Some(4), max_state: Some(10), ..Default::default() };
-        let cf = CoolingDevice { kind: "thermal-cpufreq-0".into(), cur_state: Some(3), max_state: Some(10), ..Default::default() };
+        let fan = CoolingDevice {
+            kind: "pwm-fan".into(),
+            cur_state: Some(4),
+            max_state: Some(10),
+            ..Default::default()
+        };
+        let cf = CoolingDevice {
+            kind: "thermal-cpufreq-0".into(),
+            cur_state: Some(3),
+            max_state: Some(10),
+            ..Default::default()
+        };
         let t = derive_throttle(&[z], &[fan, cf], &Cpu::default(), &[], &[("oc3".into(), 2)]);
         assert_eq!(t.reasons.len(), 3, "{:?}", t.reasons);
         assert!(t.reasons[0].contains("passive trip 96.5"));
@@ -160,7 +225,16 @@ mod tests {
 
     #[test]
     fn calm_board_is_not_throttled() {
-        let t = derive_throttle(&[], &[], &Cpu { util_pct: None, cores: vec![core(0, 1000.0, 1000.0)] }, &[], &[]);
+        let t = derive_throttle(
+            &[],
+            &[],
+            &Cpu {
+                util_pct: None,
+                cores: vec![core(0, 1000.0, 1000.0)],
+            },
+            &[],
+            &[],
+        );
         assert!(!t.throttled);
         assert!(t.reasons.is_empty());
     }

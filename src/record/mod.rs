@@ -1,1 +1,3 @@
-//! placeholder, filled by its own issue
+//! Recording, replay readers (jsonl, tegrastats, csv), reports and metrics.
+
+pub mod trace;

@@ -14,7 +14,9 @@ pub struct NvmlProbe {
 
 impl std::fmt::Debug for NvmlProbe {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("NvmlProbe").field("count", &self.count).finish()
+        f.debug_struct("NvmlProbe")
+            .field("count", &self.count)
+            .finish()
     }
 }
 
@@ -22,7 +24,9 @@ impl NvmlProbe {
     /// Load NVML; `Err(reason)` when there is no driver, library or device.
     pub fn open() -> Result<Self, String> {
         let nvml = Nvml::init().map_err(|e| format!("no NVML GPU ({e})"))?;
-        let count = nvml.device_count().map_err(|e| format!("no NVML GPU ({e})"))?;
+        let count = nvml
+            .device_count()
+            .map_err(|e| format!("no NVML GPU ({e})"))?;
         if count == 0 {
             return Err("no NVML GPU (0 devices)".to_string());
         }

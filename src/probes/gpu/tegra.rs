@@ -15,7 +15,9 @@ pub fn is_gpu_node(name: &str) -> bool {
 
 /// Highest entry of `available_frequencies` (Hz, space separated).
 pub fn parse_max_available(text: &str) -> Option<i64> {
-    text.split_ascii_whitespace().filter_map(|f| f.parse::<i64>().ok()).max()
+    text.split_ascii_whitespace()
+        .filter_map(|f| f.parse::<i64>().ok())
+        .max()
 }
 
 fn hz_to_mhz(v: i64) -> f64 {
@@ -78,7 +80,11 @@ impl TegraGpuProbe {
             out.push(Gpu {
                 kind: "tegra".to_string(),
                 name: d.name.clone(),
-                load_pct: d.load.as_mut().and_then(|f| f.read_int()).map(|pm| pm as f64 / 10.0),
+                load_pct: d
+                    .load
+                    .as_mut()
+                    .and_then(|f| f.read_int())
+                    .map(|pm| pm as f64 / 10.0),
                 freq_mhz: d.cur.read_int().map(hz_to_mhz),
                 max_freq_mhz: d.max.read_int().map(hz_to_mhz),
                 hw_max_freq_mhz: d.hw_max_mhz,
@@ -105,7 +111,10 @@ mod tests {
 
     #[test]
     fn max_available_frequency() {
-        assert_eq!(parse_max_available("306000000 408000000 1300500000\n"), Some(1300500000));
+        assert_eq!(
+            parse_max_available("306000000 408000000 1300500000\n"),
+            Some(1300500000)
+        );
         assert_eq!(parse_max_available(""), None);
     }
 }
