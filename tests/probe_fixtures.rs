@@ -8,11 +8,15 @@ use jetstress::probes::{Prober, Root};
 use jetstress::snapshot::{Snapshot, ThermalZone};
 
 fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name)
 }
 
 fn shared(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared/fixtures")
+        .join(name)
 }
 
 /// Two samples, as `jetstress probe` takes them.
@@ -23,7 +27,10 @@ fn snapshot(root: PathBuf) -> Snapshot {
 }
 
 fn zone<'a>(s: &'a Snapshot, name: &str) -> &'a ThermalZone {
-    s.thermal.iter().find(|z| z.name == name).unwrap_or_else(|| panic!("zone {name} missing"))
+    s.thermal
+        .iter()
+        .find(|z| z.name == name)
+        .unwrap_or_else(|| panic!("zone {name} missing"))
 }
 
 fn read_num(path: PathBuf) -> f64 {
@@ -42,11 +49,20 @@ fn orin_agx_r36_zones_trips_and_offline_cv() {
     let zones: Vec<&ThermalZone> = s.thermal.iter().filter(|z| z.source == "zone").collect();
     let dirs = std::fs::read_dir(root.join("sys/class/thermal"))
         .unwrap()
-        .filter(|e| e.as_ref().unwrap().file_name().to_string_lossy().starts_with("thermal_zone"))
+        .filter(|e| {
+            e.as_ref()
+                .unwrap()
+                .file_name()
+                .to_string_lossy()
+                .starts_with("thermal_zone")
+        })
         .count();
     assert_eq!(zones.len(), dirs);
     // Natural order: thermal_zone10 comes last.
-    assert_eq!(zones.last().unwrap().id, format!("thermal_zone{}", dirs - 1));
+    assert_eq!(
+        zones.last().unwrap().id,
+        format!("thermal_zone{}", dirs - 1)
+    );
     for cv in ["cv0-thermal", "cv1-thermal", "cv2-thermal"] {
         let z = zone(&s, cv);
         assert!(!z.online);
@@ -68,16 +84,29 @@ fn orin_agx_r36_capped_cluster_is_a_throttle_reason() {
     assert_eq!(s.cpu.cores.len(), 12);
     for c in &s.cpu.cores {
         let dir = root.join(format!("sys/devices/system/cpu/cpu{}/cpufreq", c.id));
-        assert_eq!(c.cap_mhz, Some(read_num(dir.join("scaling_max_freq")) / 1000.0));
-        assert_eq!(c.max_freq_mhz, Some(read_num(dir.join("cpuinfo_max_freq")) / 1000.0));
+        assert_eq!(
+            c.cap_mhz,
+            Some(read_num(dir.join("scaling_max_freq")) / 1000.0)
+        );
+        assert_eq!(
+            c.max_freq_mhz,
+            Some(read_num(dir.join("cpuinfo_max_freq")) / 1000.0)
+        );
     }
     assert!(s.throttle.throttled);
     assert!(
-        s.throttle.reasons.iter().any(|r| r.starts_with("CPU cores 4-7 capped")),
+        s.throttle
+            .reasons
+            .iter()
+            .any(|r| r.starts_with("CPU cores 4-7 capped")),
         "{:?}",
         s.throttle.reasons
     );
-    assert!(s.throttle.reasons.iter().any(|r| r.contains("cpufreq-cpu4")));
+    assert!(s
+        .throttle
+        .reasons
+        .iter()
+        .any(|r| r.contains("cpufreq-cpu4")));
     // A spinning fan is cooling, not throttling.
     assert!(!s.throttle.reasons.iter().any(|r| r.contains("pwm-fan")));
     assert!(!s.throttle.reasons.iter().any(|r| r.starts_with("GPU")));
@@ -95,7 +124,15 @@ fn orin_agx_r36_gpu_power_fan_board() {
     assert_eq!(g.temp_c, zone(&s, "gpu-thermal").temp_c);
 
     let names: Vec<&str> = s.power.rails.iter().map(|r| r.name.as_str()).collect();
-    assert_eq!(names, ["VDD_GPU_SOC", "VDD_CPU_CV", "VIN_SYS_5V0", "VDDQ_VDD2_1V8AO"]);
+    assert_eq!(
+        names,
+        [
+            "VDD_GPU_SOC",
+            "VDD_CPU_CV",
+            "VIN_SYS_5V0",
+            "VDDQ_VDD2_1V8AO"
+        ]
+    );
     for r in &s.power.rails {
         assert_eq!(r.mw, Some(r.mv.unwrap() * r.ma.unwrap() / 1000.0));
     }
@@ -110,7 +147,10 @@ fn orin_agx_r36_gpu_power_fan_board() {
     assert_eq!(f.control.as_deref(), Some("auto"));
 
     let b = &s.board;
-    assert_eq!(b.model.as_deref(), Some("NVIDIA Jetson AGX Orin Developer Kit"));
+    assert_eq!(
+        b.model.as_deref(),
+        Some("NVIDIA Jetson AGX Orin Developer Kit")
+    );
     assert_eq!(b.soc.as_deref(), Some("tegra234"));
     assert_eq!(b.l4t.as_deref(), Some("36.4.3"));
     let m = b.nvpmodel.as_ref().unwrap();
@@ -125,13 +165,20 @@ fn orin_agx_r36_over_current_counter_rising_is_reported() {
     copy_tree(&fixture("orin-agx-r36"), dir.path());
     let mut p = Prober::new(Root::new(dir.path()), Vec::new());
     let first = p.sample();
-    assert!(!first.throttle.reasons.iter().any(|r| r.contains("over-current")));
+    assert!(!first
+        .throttle
+        .reasons
+        .iter()
+        .any(|r| r.contains("over-current")));
     let oc = find_file(dir.path(), "oc3_event_cnt").expect("oc3 counter in fixture");
     let before = read_num(oc.clone());
     std::fs::write(&oc, format!("{}\n", before as i64 + 2)).unwrap();
     let s = p.sample();
     assert!(
-        s.throttle.reasons.iter().any(|r| r.contains("oc3") && r.contains("+2")),
+        s.throttle
+            .reasons
+            .iter()
+            .any(|r| r.contains("oc3") && r.contains("+2")),
         "{:?}",
         s.throttle.reasons
     );
@@ -141,11 +188,23 @@ fn orin_agx_r36_over_current_counter_rising_is_reported() {
 fn orin_nano_r35_gpu_cap_and_vdd_in_total() {
     let s = snapshot(fixture("orin-nano-r35"));
     assert_eq!(s.board.l4t.as_deref(), Some("35.4.1"));
-    let offline: Vec<&str> = s.thermal.iter().filter(|z| !z.online).map(|z| z.name.as_str()).collect();
+    let offline: Vec<&str> = s
+        .thermal
+        .iter()
+        .filter(|z| !z.online)
+        .map(|z| z.name.as_str())
+        .collect();
     assert_eq!(offline, ["CV0-therm", "CV1-therm", "CV2-therm"]);
     let g = &s.gpus[0];
     assert!(g.max_freq_mhz.unwrap() < g.hw_max_freq_mhz.unwrap());
-    assert!(s.throttle.reasons.iter().any(|r| r.starts_with("GPU ga10b capped")), "{:?}", s.throttle.reasons);
+    assert!(
+        s.throttle
+            .reasons
+            .iter()
+            .any(|r| r.starts_with("GPU ga10b capped")),
+        "{:?}",
+        s.throttle.reasons
+    );
     let vdd_in = s.power.rails.iter().find(|r| r.name == "VDD_IN").unwrap();
     assert_eq!(s.power.total_mw, vdd_in.mw);
 }
@@ -161,9 +220,20 @@ fn xavier_nx_r32_iio_power_offline_cores_empty_read_and_pmic() {
     let pmic = zone(&s, "PMIC-Die");
     assert!(!pmic.online, "PMIC-Die is a fixed placeholder, not 50 °C");
     assert_eq!(pmic.temp_c, None);
-    let offline: Vec<u32> = s.cpu.cores.iter().filter(|c| !c.online).map(|c| c.id).collect();
+    let offline: Vec<u32> = s
+        .cpu
+        .cores
+        .iter()
+        .filter(|c| !c.online)
+        .map(|c| c.id)
+        .collect();
     assert_eq!(offline, [4, 5]);
-    assert!(s.cpu.cores.iter().filter(|c| !c.online).all(|c| c.freq_mhz.is_none() && c.util_pct.is_none()));
+    assert!(s
+        .cpu
+        .cores
+        .iter()
+        .filter(|c| !c.online)
+        .all(|c| c.freq_mhz.is_none() && c.util_pct.is_none()));
     // iio gives the monitor's own mW; it must agree with the hwmon arithmetic mV·mA/1000.
     let iio = root.join("sys/bus/i2c/drivers/ina3221x/7-0040/iio:device0");
     for (n, r) in s.power.rails.iter().enumerate() {
@@ -171,7 +241,15 @@ fn xavier_nx_r32_iio_power_offline_cores_empty_read_and_pmic() {
         let ma = read_num(iio.join(format!("in_current{n}_input")));
         assert_eq!(r.mw, Some(mv * ma / 1000.0), "{}", r.name);
     }
-    assert_eq!(s.power.total_mw, s.power.rails.iter().find(|r| r.name == "VDD_IN").unwrap().mw);
+    assert_eq!(
+        s.power.total_mw,
+        s.power
+            .rails
+            .iter()
+            .find(|r| r.name == "VDD_IN")
+            .unwrap()
+            .mw
+    );
     assert!(!s.throttle.throttled, "{:?}", s.throttle.reasons);
 }
 
@@ -184,10 +262,18 @@ fn nano_r32_legacy_fan_and_pom_total() {
     assert_eq!(s.fans[0].name, "pwm-fan");
     assert_eq!(s.fans[0].pwm_pct, Some(128.0 * 100.0 / 255.0));
     assert_eq!(s.fans[0].rpm, Some(2100.0));
-    let pom = s.power.rails.iter().find(|r| r.name == "POM_5V_IN").unwrap();
+    let pom = s
+        .power
+        .rails
+        .iter()
+        .find(|r| r.name == "POM_5V_IN")
+        .unwrap();
     assert_eq!(s.power.total_mw, pom.mw);
     let sum: f64 = s.power.rails.iter().filter_map(|r| r.mw).sum();
-    assert!(s.power.total_mw.unwrap() < sum, "input rail, not the sum of rails");
+    assert!(
+        s.power.total_mw.unwrap() < sum,
+        "input rail, not the sum of rails"
+    );
     assert_eq!(s.gpus[0].name, "gpu");
     assert!(s.gpus[0].load_pct.is_some());
 }
@@ -198,10 +284,25 @@ fn tx2_r32_zone_over_passive_trip_throttles() {
     assert_eq!(s.board.soc.as_deref(), Some("tegra186"));
     let z = zone(&s, "BCPU-therm");
     assert!(z.temp_c.unwrap() >= z.throttle_trip_c().unwrap());
-    assert!(s.throttle.reasons.iter().any(|r| r.starts_with("BCPU-therm at")), "{:?}", s.throttle.reasons);
-    assert!(s.throttle.reasons.iter().any(|r| r.contains("thermal-cpufreq-0")));
+    assert!(
+        s.throttle
+            .reasons
+            .iter()
+            .any(|r| r.starts_with("BCPU-therm at")),
+        "{:?}",
+        s.throttle.reasons
+    );
+    assert!(s
+        .throttle
+        .reasons
+        .iter()
+        .any(|r| r.contains("thermal-cpufreq-0")));
     // thermal-fan-est sits above *active* trips: fans, not throttling.
-    assert!(!s.throttle.reasons.iter().any(|r| r.starts_with("thermal-fan-est")));
+    assert!(!s
+        .throttle
+        .reasons
+        .iter()
+        .any(|r| r.starts_with("thermal-fan-est")));
     assert_eq!(s.power.rails.len(), 6, "two iio devices, three rails each");
 }
 
@@ -221,7 +322,13 @@ fn x86_laptop_hwmon_temps_no_gpu_no_jetson() {
     assert_eq!(pkg.critical_trip_c(), Some(100.0));
     assert!(s.thermal.iter().any(|z| z.name == "nvme:Composite"));
     // acpitz is a thermal zone already: its hwmon mirror is not listed twice.
-    assert_eq!(s.thermal.iter().filter(|z| z.name.contains("acpitz")).count(), 1);
+    assert_eq!(
+        s.thermal
+            .iter()
+            .filter(|z| z.name.contains("acpitz"))
+            .count(),
+        1
+    );
     assert!(s.gpus.is_empty());
     assert!(s.power.rails.is_empty() && s.power.total_mw.is_none());
     assert_eq!(s.cpu.cores.len(), 8);
@@ -247,7 +354,11 @@ fn bare_vm_has_empty_lists_not_errors() {
 fn captured_orin_agx_r35_tree_as_found() {
     let root = shared("orin_agx_r35_partial");
     let s = snapshot(root.clone());
-    let cv: Vec<&ThermalZone> = s.thermal.iter().filter(|z| z.name.starts_with("CV")).collect();
+    let cv: Vec<&ThermalZone> = s
+        .thermal
+        .iter()
+        .filter(|z| z.name.starts_with("CV"))
+        .collect();
     assert_eq!(cv.len(), 3);
     assert!(cv.iter().all(|z| !z.online && z.temp_c.is_none()));
     let gpu = zone(&s, "GPU-therm");
@@ -256,8 +367,16 @@ fn captured_orin_agx_r35_tree_as_found() {
     assert!(s.power.rails.iter().all(|r| !r.name.contains("sum")));
     let hw = root.join("sys/bus/i2c/drivers/ina3221/1-0040/hwmon/hwmon3");
     let first = &s.power.rails[0];
-    assert_eq!(first.name, std::fs::read_to_string(hw.join("in1_label")).unwrap().trim());
-    assert_eq!(first.mw, Some(read_num(hw.join("in1_input")) * read_num(hw.join("curr1_input")) / 1000.0));
+    assert_eq!(
+        first.name,
+        std::fs::read_to_string(hw.join("in1_label"))
+            .unwrap()
+            .trim()
+    );
+    assert_eq!(
+        first.mw,
+        Some(read_num(hw.join("in1_input")) * read_num(hw.join("curr1_input")) / 1000.0)
+    );
     // A partial tree: no CPU files, no board files, and no crash.
     assert!(s.gpus.is_empty());
 }
@@ -270,7 +389,15 @@ fn captured_orin_nano_duplicate_zone_names_are_kept_apart() {
     let mut ids: Vec<&str> = dup.iter().map(|z| z.id.as_str()).collect();
     ids.dedup();
     assert_eq!(ids.len(), 3, "each duplicate keeps its own id");
-    assert_eq!(s.power.total_mw, s.power.rails.iter().find(|r| r.name == "VDD_IN").unwrap().mw);
+    assert_eq!(
+        s.power.total_mw,
+        s.power
+            .rails
+            .iter()
+            .find(|r| r.name == "VDD_IN")
+            .unwrap()
+            .mw
+    );
 }
 
 #[test]
@@ -284,7 +411,11 @@ fn temperatures_follow_the_files_between_samples() {
     let b = p.sample();
     assert_ne!(zone(&a, "gpu-thermal").temp_c, Some(99.5));
     assert_eq!(zone(&b, "gpu-thermal").temp_c, Some(99.5));
-    assert!(b.throttle.reasons.iter().any(|r| r.starts_with("gpu-thermal at 99.5")));
+    assert!(b
+        .throttle
+        .reasons
+        .iter()
+        .any(|r| r.starts_with("gpu-thermal at 99.5")));
     // A zone that goes offline mid-run is offline, then back.
     std::fs::write(&temp, "").unwrap();
     assert!(!zone(&p.sample(), "gpu-thermal").online);
