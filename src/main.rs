@@ -9,6 +9,8 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match run(cli) {
         Ok(code) => code,
+        // `jetstress probe --json | head` closing the pipe is not an error.
+        Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e:#}");
             ExitCode::from(2)
@@ -34,4 +36,16 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             )
         }
     }
+}
+
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>()
+            .map(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+            .or_else(|| {
+                c.downcast_ref::<serde_json::Error>()
+                    .map(|j| j.io_error_kind() == Some(std::io::ErrorKind::BrokenPipe))
+            })
+            .unwrap_or(false)
+    })
 }
