@@ -22,6 +22,9 @@ pub struct Cli {
 
     #[command(subcommand)]
     pub command: Option<Command>,
+
+    #[command(flatten)]
+    pub dashboard: crate::ui::DashboardArgs,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -33,6 +36,10 @@ pub struct GlobalArgs {
     /// Sampling interval, e.g. `1s`, `250ms` (minimum 100ms).
     #[arg(long, global = true, value_name = "DURATION", default_value = "1s", value_parser = parse_duration)]
     pub interval: Duration,
+
+    /// True when `--interval` came from the command line (it then beats the config file).
+    #[arg(skip)]
+    pub interval_explicit: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -43,7 +50,7 @@ pub enum Command {
     PredictEval(crate::predict::eval::EvalArgs),
 }
 
-#[derive(Debug, Clone, Args)]
+#[derive(Debug, Clone, Args, Default)]
 pub struct WatchArgs {
     /// Watch this process's RSS (repeatable).
     #[arg(long = "watch-pid", value_name = "PID")]

@@ -5,8 +5,11 @@
 
 pub mod cli;
 pub mod collector;
+pub mod config;
 pub mod predict;
 pub mod probe_cmd;
 pub mod probes;
 pub mod record;
 pub mod snapshot;
+pub mod store;
+pub mod ui;

@@ -2,11 +2,18 @@
 
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::parser::ValueSource;
+use clap::{CommandFactory, FromArgMatches};
 use jetstress::cli::{Cli, Command};
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let matches = Cli::command().get_matches();
+    let mut cli = match Cli::from_arg_matches(&matches) {
+        Ok(c) => c,
+        Err(e) => e.exit(),
+    };
+    cli.global.interval_explicit =
+        matches.value_source("interval") == Some(ValueSource::CommandLine);
     match run(cli) {
         Ok(code) => code,
         // `jetstress probe --json | head` closing the pipe is not an error.
@@ -30,11 +37,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             jetstress::predict::eval::run_eval(&args, &mut out)?;
             Ok(ExitCode::SUCCESS)
         }
-        None => {
-            anyhow::bail!(
-                "the dashboard is not built yet; try `jetstress probe` or `jetstress --help`"
-            )
-        }
+        None => jetstress::ui::run(&cli.global, &cli.dashboard),
     }
 }
 

@@ -1,0 +1,95 @@
+//! Overlays: the splash before the first sample, the help built from the live
+//! key bindings, and the footer hint line.
+
+use ratatui::layout::{Constraint, Flex, Layout, Rect};
+use ratatui::style::Modifier;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, BorderType, Borders, Clear, Paragraph};
+use ratatui::Frame;
+
+use crate::ui::app::App;
+use crate::ui::keys::Action;
+use crate::ui::theme::Slot;
+
+fn centered(area: Rect, w: u16, h: u16) -> Rect {
+    let [v] = Layout::vertical([Constraint::Length(h.min(area.height))])
+        .flex(Flex::Center)
+        .areas(area);
+    let [c] = Layout::horizontal([Constraint::Length(w.min(area.width))])
+        .flex(Flex::Center)
+        .areas(v);
+    c
+}
+
+pub fn splash(f: &mut Frame, area: Rect, app: &App) {
+    let t = app.theme();
+    f.render_widget(Block::default().style(t.base()), area);
+    let lines = vec![
+        Line::from(Span::styled(
+            "jetstress",
+            t.fg(Slot::Accent).add_modifier(Modifier::BOLD),
+        )),
+        Line::from(Span::styled("reading the board…", t.fg(Slot::Dim))),
+    ];
+    f.render_widget(Paragraph::new(lines).centered(), centered(area, 30, 2));
+}
+
+pub fn help(f: &mut Frame, area: Rect, app: &App) {
+    let t = app.theme();
+    let rows = app.keys.help_rows();
+    let key_w = rows
+        .iter()
+        .map(|(k, _)| k.chars().count())
+        .max()
+        .unwrap_or(4);
+    let lines: Vec<Line> = rows
+        .iter()
+        .map(|(k, a)| {
+            Line::from(vec![
+                Span::styled(
+                    format!(" {k:>key_w$}  "),
+                    t.fg(Slot::Accent).add_modifier(Modifier::BOLD),
+                ),
+                Span::styled(a.description(), t.fg(Slot::Text)),
+            ])
+        })
+        .collect();
+    let w = (key_w + 4 + 40) as u16;
+    let r = centered(area, w, lines.len() as u16 + 2);
+    f.render_widget(Clear, r);
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .border_type(BorderType::Double)
+        .border_style(t.fg(Slot::BorderFocus))
+        .title(Span::styled(
+            " keys ",
+            t.fg(Slot::Title).add_modifier(Modifier::BOLD),
+        ))
+        .style(t.base());
+    f.render_widget(Paragraph::new(lines).block(block), r);
+}
+
+pub fn footer(f: &mut Frame, area: Rect, app: &App) {
+    let t = app.theme();
+    let k = |a: Action| app.keys.keys_for(a).first().cloned().unwrap_or_default();
+    let items = [
+        (k(Action::Help), "help"),
+        (k(Action::Spike), "spike"),
+        (k(Action::Stress), "stress"),
+        (k(Action::Soak), "soak"),
+        (k(Action::StopAll), "stop"),
+        (k(Action::Zoom), "zoom"),
+        (k(Action::NextTheme), "theme"),
+        (k(Action::Quit), "quit"),
+    ];
+    let mut spans = Vec::new();
+    for (key, what) in items {
+        spans.push(Span::styled(
+            format!(" {key}"),
+            t.fg(Slot::Accent).add_modifier(Modifier::BOLD),
+        ));
+        spans.push(Span::styled(format!(" {what} "), t.fg(Slot::Dim)));
+    }
+    spans.push(Span::styled(format!(" theme: {}", t.name), t.fg(Slot::Dim)));
+    f.render_widget(Paragraph::new(Line::from(spans)).style(t.base()), area);
+}
