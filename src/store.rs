@@ -66,6 +66,55 @@ impl Series {
         );
     }
 
+    /// Like [`Series::window_into`], but at most about `max_points` points: each
+    /// of `max_points / 2` time buckets keeps its minimum and maximum (in time
+    /// order), so spikes survive while a chart draws no more than it can show.
+    pub fn window_decimated(
+        &self,
+        from: f64,
+        to: f64,
+        max_points: usize,
+        out: &mut Vec<(f64, f64)>,
+    ) {
+        out.clear();
+        let buckets = (max_points / 2).max(1);
+        let width = (to - from).max(f64::EPSILON) / buckets as f64;
+        let mut current: Option<(usize, (f64, f64), (f64, f64))> = None;
+        let flush = |out: &mut Vec<(f64, f64)>, lo: (f64, f64), hi: (f64, f64)| {
+            if lo == hi {
+                out.push(lo);
+            } else if lo.0 <= hi.0 {
+                out.push(lo);
+                out.push(hi);
+            } else {
+                out.push(hi);
+                out.push(lo);
+            }
+        };
+        for &(t, v) in self.points.iter().filter(|&&(t, _)| t >= from && t <= to) {
+            let b = ((t - from) / width) as usize;
+            match current.as_mut() {
+                Some((cb, lo, hi)) if *cb == b => {
+                    if v < lo.1 {
+                        *lo = (t, v);
+                    }
+                    if v > hi.1 {
+                        *hi = (t, v);
+                    }
+                }
+                _ => {
+                    if let Some((_, lo, hi)) = current.take() {
+                        flush(out, lo, hi);
+                    }
+                    current = Some((b, (t, v), (t, v)));
+                }
+            }
+        }
+        if let Some((_, lo, hi)) = current {
+            flush(out, lo, hi);
+        }
+    }
+
     /// Min and max value among points in `[from, to]`.
     pub fn range(&self, from: f64, to: f64) -> Option<(f64, f64)> {
         self.points
@@ -226,6 +275,23 @@ mod tests {
         }
         assert!(store.zones["z0"].len() <= 601);
         assert!(store.mem_used.len() <= 601);
+    }
+
+    #[test]
+    fn decimation_keeps_extremes_and_bounds_points() {
+        let mut s = Series::new(1e9, 100_000);
+        for i in 0..10_000 {
+            let v = if i == 5_000 { 99.0 } else { (i % 7) as f64 };
+            s.push(i as f64, v);
+        }
+        let mut out = Vec::new();
+        s.window_decimated(0.0, 9_999.0, 200, &mut out);
+        assert!(out.len() <= 202, "{}", out.len());
+        assert!(out.iter().any(|p| p.1 == 99.0), "the spike survives");
+        assert!(out.windows(2).all(|w| w[0].0 <= w[1].0), "time order kept");
+        let mut few = Vec::new();
+        s.window_decimated(0.0, 3.0, 200, &mut few);
+        assert_eq!(few.len(), 4, "sparse data passes through");
     }
 
     #[test]

@@ -41,5 +41,5 @@ pub fn draw(f: &mut Frame, area: Rect, app: &App) {
             })
             .collect()
     };
-    f.render_widget(Paragraph::new(lines).style(t.base()), inner);
+    f.render_widget(Paragraph::new(lines), inner);
 }

@@ -140,8 +140,7 @@ pub fn draw(f: &mut Frame, area: Rect, app: &App) {
             Constraint::Length(spark_w as u16),
         ],
     )
-    .header(header)
-    .style(t.base());
+    .header(header);
     f.render_widget(table, table_area);
 }
 

@@ -30,6 +30,7 @@ pub fn draw(f: &mut Frame, area: Rect, app: &App) {
         Layout::vertical([Constraint::Min(3), Constraint::Length(legend_h)]).areas(inner);
     let now = app.view_now();
     let from = now - app.window_s();
+    let px = chart_area.width as usize * 2;
     let mut bufs: Vec<(Vec<(f64, f64)>, Style)> = Vec::new();
     for (series, slot) in [
         (&app.store.mem_used, Slot::MemUsed),
@@ -37,13 +38,13 @@ pub fn draw(f: &mut Frame, area: Rect, app: &App) {
         (&app.store.swap_used, Slot::Swap),
     ] {
         let mut b = Vec::new();
-        series.window_into(from, now, &mut b);
+        series.window_decimated(from, now, px, &mut b);
         bufs.push((b, t.fg(slot)));
     }
     for (pid, series) in &app.store.rss {
         if snap.watched.iter().any(|w| w.pid == *pid) {
             let mut b = Vec::new();
-            series.window_into(from, now, &mut b);
+            series.window_decimated(from, now, px, &mut b);
             bufs.push((b, t.fg(Slot::Rss)));
         }
     }
@@ -74,7 +75,6 @@ pub fn draw(f: &mut Frame, area: Rect, app: &App) {
     let axis = t.fg(Slot::Axis);
     let top = total.max(1.0);
     let chart = Chart::new(ds)
-        .style(t.base())
         .x_axis(Axis::default().bounds([from, now]).style(axis))
         .y_axis(Axis::default().bounds([0.0, top]).style(axis).labels([
             Span::styled("0", axis),
@@ -118,5 +118,5 @@ pub fn draw(f: &mut Frame, area: Rect, app: &App) {
             Span::styled(if w.alive { "" } else { " exited" }, t.fg(Slot::Dim)),
         ]));
     }
-    f.render_widget(Paragraph::new(lines).style(t.base()), legend);
+    f.render_widget(Paragraph::new(lines), legend);
 }

@@ -118,5 +118,5 @@ pub fn draw(f: &mut Frame, area: Rect, app: &App) {
             ),
         ]));
     }
-    f.render_widget(Paragraph::new(lines).style(t.base()), inner);
+    f.render_widget(Paragraph::new(lines), inner);
 }

@@ -152,7 +152,7 @@ pub fn draw(f: &mut Frame, area: Rect, app: &App) {
             )),
         ]));
     }
-    f.render_widget(Paragraph::new(lines).style(t.base()), inner);
+    f.render_widget(Paragraph::new(lines), inner);
 }
 
 #[cfg(test)]

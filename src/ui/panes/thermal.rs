@@ -36,6 +36,8 @@ pub fn draw(f: &mut Frame, area: Rect, app: &App) {
         Layout::horizontal([Constraint::Min(10), Constraint::Length(list_w)]).areas(inner);
     let now = app.view_now();
     let from = now - window;
+    // Braille has two dots per cell across: more points than that are not visible.
+    let px = chart_area.width as usize * 2;
 
     let online: Vec<(usize, &crate::snapshot::ThermalZone)> = snap
         .thermal
@@ -48,7 +50,7 @@ pub fn draw(f: &mut Frame, area: Rect, app: &App) {
     for (_, z) in &online {
         let mut buf = Vec::new();
         if let Some(series) = app.store.zones.get(&z.id) {
-            series.window_into(from, now, &mut buf);
+            series.window_decimated(from, now, px, &mut buf);
             if let Some((a, b)) = series.range(from, now) {
                 lo = lo.min(a);
                 hi = hi.max(b);
@@ -108,7 +110,6 @@ pub fn draw(f: &mut Frame, area: Rect, app: &App) {
         }
         let axis = t.fg(Slot::Axis);
         let chart = Chart::new(datasets)
-            .style(t.base())
             .x_axis(Axis::default().bounds([from, now]).style(axis).labels([
                 Span::styled(format!("-{}", window_label(window)), axis),
                 Span::styled("now", axis),
@@ -158,5 +159,5 @@ pub fn draw(f: &mut Frame, area: Rect, app: &App) {
             t.fg(Slot::Dim),
         )));
     }
-    f.render_widget(Paragraph::new(lines).style(t.base()), list_area);
+    f.render_widget(Paragraph::new(lines), list_area);
 }
