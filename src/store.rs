@@ -79,7 +79,9 @@ impl Series {
         out.clear();
         let buckets = (max_points / 2).max(1);
         let width = (to - from).max(f64::EPSILON) / buckets as f64;
-        let mut current: Option<(usize, (f64, f64), (f64, f64))> = None;
+        // (bucket, lowest point, highest point)
+        type Bucket = (usize, (f64, f64), (f64, f64));
+        let mut current: Option<Bucket> = None;
         let flush = |out: &mut Vec<(f64, f64)>, lo: (f64, f64), hi: (f64, f64)| {
             if lo == hi {
                 out.push(lo);
