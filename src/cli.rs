@@ -46,6 +46,8 @@ pub struct GlobalArgs {
 pub enum Command {
     /// Read the board once (two samples 250 ms apart) and print it.
     Probe(ProbeArgs),
+    /// Replay a recording or a tegrastats/CSV trace through the dashboard.
+    Replay(crate::ui::ReplayArgs),
     /// Score throttle predictions against a recorded trace (tegrastats, CSV).
     PredictEval(crate::predict::eval::EvalArgs),
 }

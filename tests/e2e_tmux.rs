@@ -15,7 +15,9 @@ struct Session {
 
 impl Session {
     fn start(cols: u16, rows: u16, cmd: &str) -> Session {
-        let name = format!("jetstress-e2e-{}-{}", std::process::id(), cols);
+        static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = N.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let name = format!("jetstress-e2e-{}-{n}", std::process::id());
         let status = Command::new("tmux")
             .args([
                 "new-session",
@@ -231,4 +233,116 @@ fn a_bad_config_names_the_line_and_nothing_starts() {
         err.contains("unknown theme 'neon'") && err.contains("presentation"),
         "{err}"
     );
+}
+
+#[test]
+fn recording_survives_kill_9_and_reads_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("run.jsonl");
+    let cmd = format!(
+        "{BIN} --root {} --interval 100ms --record {}",
+        fixture("orin-agx-r36"),
+        file.display()
+    );
+    let s = Session::start(100, 30, &cmd);
+    let pid = s.pane_pid().unwrap();
+    s.wait_for("recording shown", |t| t.contains("REC"));
+    sleep(Duration::from_millis(1200));
+    unsafe { libc::kill(pid as i32, libc::SIGKILL) };
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while alive(pid) && Instant::now() < deadline {
+        sleep(Duration::from_millis(50));
+    }
+    let rec = jetstress::record::recording::read_recording(&file).unwrap();
+    assert!(
+        rec.snapshots.len() >= 5,
+        "{} snapshots",
+        rec.snapshots.len()
+    );
+    assert!(rec.skipped.is_empty(), "{:?}", rec.skipped);
+    assert!(rec.header.unwrap().board.is_some());
+}
+
+#[test]
+fn record_key_toggles_and_replay_plays_it_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("demo.jsonl");
+    // An existing file is never truncated: the recorder picks demo-1.jsonl.
+    std::fs::write(&file, "keep me\n").unwrap();
+    let cmd = format!(
+        "cd {} && {BIN} --root {} --interval 100ms --record {}",
+        dir.path().display(),
+        fixture("tx2-r32"),
+        file.display()
+    );
+    let s = Session::start(120, 30, &cmd);
+    s.wait_for("recording", |t| t.contains("REC"));
+    sleep(Duration::from_millis(800));
+    s.keys(&["r"]);
+    s.wait_for("recording closed", |t| t.contains("recording closed"));
+    s.keys(&["q"]);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !s.pane_dead() && Instant::now() < deadline {
+        sleep(Duration::from_millis(50));
+    }
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), "keep me\n");
+    let made = dir.path().join("demo-1.jsonl");
+    let rec = jetstress::record::recording::read_recording(&made).unwrap();
+    assert!(rec.snapshots.len() >= 3);
+    assert!(
+        rec.events.iter().any(|e| e.text.contains("throttling")),
+        "{:?}",
+        rec.events
+    );
+
+    let r = Session::start(
+        120,
+        30,
+        &format!("{BIN} replay --speed 4 {}", made.display()),
+    );
+    r.wait_for("replay header", |t| {
+        t.contains("replay demo-1.jsonl") && t.contains("BCPU-therm")
+    });
+    r.keys(&["Space"]);
+    r.wait_for("paused", |t| t.contains("PAUSED"));
+    r.keys(&["Space", ">"]);
+    r.wait_for("double speed", |t| t.contains("×8"));
+    r.wait_for("the end", |t| t.contains("END"));
+    r.keys(&["q"]);
+}
+
+#[test]
+fn replay_of_a_tegrastats_log_seeks_and_predicts() {
+    let log = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared/traces/xavier-nx_burn-in_tegrastats.log");
+    let s = Session::start(
+        160,
+        40,
+        &format!("{BIN} replay --speed 16 {}", log.display()),
+    );
+    s.wait_for("zones from the log", |t| {
+        t.contains("GPU") && t.contains("CPU") && t.contains("replay")
+    });
+    s.keys(&["Right"]);
+    let screen = s.wait_for("predictions from replayed data", |t| t.contains("°C/min"));
+    assert!(screen.contains("Predictions"));
+    s.keys(&["Left"]);
+    s.keys(&["q"]);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !s.pane_dead() && Instant::now() < deadline {
+        sleep(Duration::from_millis(50));
+    }
+    assert!(s.pane_dead());
+}
+
+#[test]
+fn replay_of_a_missing_file_is_an_error_of_use() {
+    let out = Command::new(BIN)
+        .args(["replay", "/no/such/trace.log"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8(out.stderr)
+        .unwrap()
+        .contains("/no/such/trace.log"));
 }

@@ -51,6 +51,8 @@ pub struct Config {
     /// Action name → key(s); overrides the defaults for those actions.
     #[serde(default)]
     pub bindings: BTreeMap<String, KeyList>,
+    /// Throttle predictor tuning (window, trips, overrides).
+    pub predict: Option<crate::predict::PredictConfig>,
 }
 
 /// Turn a TOML error into `file:line:col: message`.

@@ -1,3 +1,7 @@
-//! Recording, replay readers (jsonl, tegrastats, csv), reports and metrics.
+//! Recording (crash-safe JSONL), reading recordings back, replay sources, and
+//! trace readers for tegrastats and CSV logs.
 
+pub mod recorder;
+pub mod recording;
+pub mod replay;
 pub mod trace;

@@ -10,6 +10,7 @@ use crate::predict::memory::{
 };
 use crate::predict::thermal::{ThermalPredictor, ZonePrediction};
 use crate::predict::PredictConfig;
+use crate::record::replay::{ReplayCommand, ReplayStatus, SEEK_S};
 use crate::snapshot::Snapshot;
 use crate::store::Store;
 use crate::ui::keys::{Action, KeyMap};
@@ -79,6 +80,7 @@ pub enum Effect {
     ToggleGpu,
     ScaleRate(f64),
     ToggleRecord,
+    Replay(crate::record::replay::ReplayCommand),
 }
 
 /// One row of the latency table (filled by the load engine).
@@ -142,7 +144,14 @@ pub struct App {
     pub own: OwnUsage,
     pub recording: Option<String>,
     pub source: String,
+    /// Replay position, speed and pause state when replaying.
+    pub replay: Option<ReplayStatus>,
     last_throttled: Option<bool>,
+    /// Events logged since the recorder last took them.
+    unrecorded: usize,
+    interval_s: f64,
+    /// Predictor tuning (config `[predict]`, replay `--trip`).
+    pub predict_cfg: PredictConfig,
 }
 
 impl App {
@@ -169,7 +178,11 @@ impl App {
             own: OwnUsage::default(),
             recording: None,
             source: "live".to_string(),
+            replay: None,
             last_throttled: None,
+            unrecorded: 0,
+            interval_s,
+            predict_cfg: PredictConfig::default(),
         }
     }
 
@@ -199,6 +212,34 @@ impl App {
             level,
             text: text.into(),
         });
+        self.unrecorded = (self.unrecorded + 1).min(EVENT_CAP);
+    }
+
+    /// Events logged since the last call (for the recorder).
+    pub fn take_new_events(&mut self) -> Vec<LogEvent> {
+        let n = self.unrecorded.min(self.events.len());
+        self.unrecorded = 0;
+        self.events
+            .iter()
+            .skip(self.events.len() - n)
+            .cloned()
+            .collect()
+    }
+
+    /// Use new predictor settings (starts the thermal predictions over).
+    pub fn set_predict_config(&mut self, cfg: PredictConfig) {
+        self.thermal = ThermalPredictor::new(cfg.clone());
+        self.predict_cfg = cfg;
+    }
+
+    /// Forget history (a replay seek): charts and predictions start over.
+    pub fn reset_history(&mut self) {
+        self.store = Store::new(WINDOWS[WINDOWS.len() - 1], self.interval_s);
+        self.thermal = ThermalPredictor::new(self.predict_cfg.clone());
+        self.memory = MemoryPredictor::new(MemoryConfig::default());
+        self.leaks = LeakDetector::new(LeakConfig::default());
+        self.last_throttled = None;
+        self.frozen_at = None;
     }
 
     /// A new sample: history, predictions, throttle start/end events.
@@ -308,6 +349,11 @@ impl App {
             Action::RateDown => return Some(Effect::ScaleRate(0.8)),
             Action::RateUp => return Some(Effect::ScaleRate(1.25)),
             Action::Record => return Some(Effect::ToggleRecord),
+            Action::ReplayPause => return Some(Effect::Replay(ReplayCommand::TogglePause)),
+            Action::SeekBack => return Some(Effect::Replay(ReplayCommand::Seek(-SEEK_S))),
+            Action::SeekForward => return Some(Effect::Replay(ReplayCommand::Seek(SEEK_S))),
+            Action::Slower => return Some(Effect::Replay(ReplayCommand::Speed(0.5))),
+            Action::Faster => return Some(Effect::Replay(ReplayCommand::Speed(2.0))),
         }
         None
     }

@@ -29,10 +29,15 @@ pub enum Action {
     Record,
     Help,
     Quit,
+    ReplayPause,
+    SeekBack,
+    SeekForward,
+    Slower,
+    Faster,
 }
 
 impl Action {
-    pub const ALL: [Action; 19] = [
+    pub const ALL: [Action; 24] = [
         Action::Spike,
         Action::Stress,
         Action::Soak,
@@ -52,6 +57,11 @@ impl Action {
         Action::Record,
         Action::Help,
         Action::Quit,
+        Action::ReplayPause,
+        Action::SeekBack,
+        Action::SeekForward,
+        Action::Slower,
+        Action::Faster,
     ];
 
     /// Name used in `[bindings]` of the config file.
@@ -76,6 +86,11 @@ impl Action {
             Action::Record => "record",
             Action::Help => "help",
             Action::Quit => "quit",
+            Action::ReplayPause => "replay-pause",
+            Action::SeekBack => "seek-back",
+            Action::SeekForward => "seek-forward",
+            Action::Slower => "slower",
+            Action::Faster => "faster",
         }
     }
 
@@ -100,6 +115,11 @@ impl Action {
             Action::Record => "recording on/off",
             Action::Help => "this help",
             Action::Quit => "quit (stops load first)",
+            Action::ReplayPause => "replay: pause / resume",
+            Action::SeekBack => "replay: back 30 s",
+            Action::SeekForward => "replay: forward 30 s",
+            Action::Slower => "replay: half speed",
+            Action::Faster => "replay: double speed",
         }
     }
 
@@ -124,6 +144,11 @@ impl Action {
             Action::Record => &["r"],
             Action::Help => &["?"],
             Action::Quit => &["q", "ctrl-c"],
+            Action::ReplayPause => &["space"],
+            Action::SeekBack => &["left"],
+            Action::SeekForward => &["right"],
+            Action::Slower => &["<"],
+            Action::Faster => &[">"],
         }
     }
 

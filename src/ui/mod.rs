@@ -26,9 +26,14 @@ use tokio::time::Instant;
 use crate::cli::{GlobalArgs, WatchArgs};
 use crate::config::Config;
 use crate::probes::{Prober, Root, Watch};
+use crate::record::recorder::{Header, Record, Recorder, RecorderConfig};
+use crate::record::replay::ReplayMsg;
 use app::{App, Effect, Level, OwnMeter};
 use keys::KeyMap;
 use theme::{ColorMode, Theme};
+
+/// Trip assumed for traces without trip points: the Orin `sw-throttle` passive trip.
+pub const DEFAULT_REPLAY_TRIP_C: f64 = 99.0;
 
 /// Redraw at most this often (10 fps: kind to SSH links).
 pub const FRAME: Duration = Duration::from_millis(100);
@@ -46,6 +51,8 @@ pub struct DashboardArgs {
     pub dot_marker: bool,
     #[command(flatten)]
     pub watch: WatchArgs,
+    #[command(flatten)]
+    pub record: RecordArgs,
 }
 
 /// Everything the dashboard needs, resolved from command line > config > defaults
@@ -100,6 +107,9 @@ pub fn resolve(global: &GlobalArgs, args: &DashboardArgs) -> anyhow::Result<Reso
             .unwrap_or(app::WINDOWS.len() - 1);
     }
     app.dot_marker = args.dot_marker || config.dot_marker.unwrap_or(false);
+    if let Some(p) = config.predict.clone() {
+        app.set_predict_config(p);
+    }
     let mut watches = args.watch.watches();
     watches.extend(config.watch_names.iter().cloned().map(Watch::Name));
     Ok(Resolved {
@@ -109,36 +119,248 @@ pub fn resolve(global: &GlobalArgs, args: &DashboardArgs) -> anyhow::Result<Reso
     })
 }
 
-/// `jetstress` with no subcommand.
+/// `jetstress` with no subcommand: the live dashboard.
 pub fn run(global: &GlobalArgs, args: &DashboardArgs) -> anyhow::Result<ExitCode> {
     // Configuration errors first: the dashboard never starts half-configured.
     let resolved = resolve(global, args)?;
+    require_terminal()?;
+    let root = Root::new(&global.root);
+    let recorder = args.record.recorder_config();
+    runtime()?.block_on(async move {
+        let collector = crate::collector::spawn(
+            Prober::new(root, resolved.watches.clone()),
+            resolved.interval,
+        );
+        let feed = Feed::Live {
+            rx: collector.subscribe(),
+            collector,
+        };
+        event_loop(feed, resolved, recorder).await
+    })?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `jetstress replay FILE`: the same dashboard, fed from a recording or trace.
+pub fn run_replay(global: &GlobalArgs, args: &ReplayArgs) -> anyhow::Result<ExitCode> {
+    let mut resolved = resolve(global, &args.dashboard)?;
+    let src = crate::record::replay::load(&args.file).map_err(anyhow::Error::msg)?;
+    require_terminal()?;
+    resolved.app.source = format!("replay {}", src.label);
+    if !src.skipped.is_empty() {
+        resolved.app.log(
+            Level::Warn,
+            format!(
+                "{} lines skipped (first: line {}: {})",
+                src.skipped.len(),
+                src.skipped[0].0,
+                src.skipped[0].1
+            ),
+        );
+    }
+    let has_trips = src
+        .snapshots
+        .iter()
+        .take(10)
+        .any(|s| s.thermal.iter().any(|z| !z.trips.is_empty()));
+    let mut cfg = resolved.app.predict_cfg.clone();
+    match (args.trip, has_trips) {
+        (Some(t), _) => cfg.default_trip_c = Some(t),
+        (None, false) if cfg.default_trip_c.is_none() => {
+            cfg.default_trip_c = Some(DEFAULT_REPLAY_TRIP_C);
+            resolved.app.log(
+                Level::Info,
+                format!("the trace has no trip points: predicting against {DEFAULT_REPLAY_TRIP_C} °C (--trip to change)"),
+            );
+        }
+        _ => {}
+    }
+    resolved.app.set_predict_config(cfg);
+    let history = resolved.app.window_s();
+    let recorder = args.dashboard.record.recorder_config();
+    let speed = args.speed;
+    runtime()?.block_on(async move {
+        let (tx, rx) = tokio::sync::mpsc::channel(1024);
+        let handle = crate::record::replay::spawn(src, speed, history, tx);
+        event_loop(Feed::Replay { handle, rx }, resolved, recorder).await
+    })?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn require_terminal() -> anyhow::Result<()> {
     if !std::io::stdout().is_terminal() {
         anyhow::bail!(
             "stdout is not a terminal: the dashboard needs one. For headless runs use `jetstress run`; for one reading, `jetstress probe --json`"
         );
     }
-    let rt = tokio::runtime::Builder::new_multi_thread()
+    Ok(())
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
-        .context("starting the async runtime")?;
-    rt.block_on(event_loop(Root::new(&global.root), resolved))?;
-    Ok(ExitCode::SUCCESS)
+        .context("starting the async runtime")
 }
 
-async fn event_loop(root: Root, r: Resolved) -> anyhow::Result<()> {
+#[derive(Debug, Clone, Args, Default)]
+pub struct RecordArgs {
+    /// Record snapshots and events to this JSONL file (`r` toggles while running).
+    #[arg(long, value_name = "FILE")]
+    pub record: Option<PathBuf>,
+    /// Add to an existing recording instead of choosing a new name.
+    #[arg(long, requires = "record")]
+    pub append: bool,
+    /// Start a new recording part after this many MB.
+    #[arg(long, value_name = "MB")]
+    pub record_max_mb: Option<u64>,
+}
+
+impl RecordArgs {
+    fn recorder_config(&self) -> RecordPlan {
+        RecordPlan {
+            start: self.record.clone(),
+            append: self.append,
+            rotate_bytes: self.record_max_mb.map(|mb| mb * 1024 * 1024),
+        }
+    }
+}
+
+/// Recording wishes, carried into the loop.
+#[derive(Debug, Clone)]
+pub struct RecordPlan {
+    start: Option<PathBuf>,
+    append: bool,
+    rotate_bytes: Option<u64>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ReplayArgs {
+    /// A jetstress recording (JSONL) or a tegrastats / CSV trace.
+    pub file: PathBuf,
+    /// Playback speed (×0.5/×2 with `<`/`>` while playing).
+    #[arg(long, default_value_t = 1.0)]
+    pub speed: f64,
+    /// Throttle trip (°C) for zones the trace gives none (default 99, the Orin sw-throttle trip).
+    #[arg(long, value_name = "C")]
+    pub trip: Option<f64>,
+    #[command(flatten)]
+    pub dashboard: DashboardArgs,
+}
+
+/// Where snapshots come from.
+enum Feed {
+    Live {
+        collector: crate::collector::CollectorHandle,
+        rx: tokio::sync::broadcast::Receiver<std::sync::Arc<crate::snapshot::Snapshot>>,
+    },
+    Replay {
+        handle: crate::record::replay::ReplayHandle,
+        rx: tokio::sync::mpsc::Receiver<ReplayMsg>,
+    },
+}
+
+enum Incoming {
+    Snapshot(std::sync::Arc<crate::snapshot::Snapshot>),
+    Reset,
+    Status(crate::record::replay::ReplayStatus),
+    Nothing,
+    Closed,
+}
+
+impl Feed {
+    async fn next(&mut self) -> Incoming {
+        match self {
+            Feed::Live { rx, .. } => match rx.recv().await {
+                Ok(s) => Incoming::Snapshot(s),
+                Err(RecvError::Lagged(_)) => Incoming::Nothing,
+                Err(RecvError::Closed) => Incoming::Closed,
+            },
+            Feed::Replay { rx, .. } => match rx.recv().await {
+                Some(ReplayMsg::Snapshot(s)) => Incoming::Snapshot(s),
+                Some(ReplayMsg::Reset) => Incoming::Reset,
+                Some(ReplayMsg::Status(st)) => Incoming::Status(st),
+                None => Incoming::Closed,
+            },
+        }
+    }
+
+    fn stop(&self) {
+        match self {
+            Feed::Live { collector, .. } => collector.stop(),
+            Feed::Replay { handle, .. } => handle.stop(),
+        }
+    }
+}
+
+/// A default recording name: `jetstress-<unix seconds>.jsonl` in the working directory.
+fn default_recording_name() -> PathBuf {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    PathBuf::from(format!("jetstress-{secs}.jsonl"))
+}
+
+fn start_recorder(app: &mut App, path: PathBuf, plan: &RecordPlan) -> Option<Recorder> {
+    let board = app.latest.as_ref().and_then(|s| s.board.model.clone());
+    let header = Header::new(board, serde_json::json!({ "source": app.source }));
+    match Recorder::start(
+        RecorderConfig {
+            path,
+            append: plan.append,
+            rotate_bytes: plan.rotate_bytes,
+        },
+        header,
+    ) {
+        Ok(r) => {
+            let shown = r.path().display().to_string();
+            app.log(Level::Info, format!("recording to {shown}"));
+            app.recording = Some(shown);
+            Some(r)
+        }
+        Err(e) => {
+            app.log(Level::Alert, format!("cannot record: {e}"));
+            None
+        }
+    }
+}
+
+fn stop_recorder(app: &mut App, rec: Option<Recorder>) {
+    let Some(r) = rec else { return };
+    for e in app.take_new_events() {
+        r.record(Record::Event {
+            level: format!("{:?}", e.level).to_lowercase(),
+            text: e.text,
+        });
+    }
+    let path = r.path().display().to_string();
+    match r.finish() {
+        Ok(st) => app.log(
+            Level::Info,
+            format!(
+                "recording closed: {path}, {} lines, {} dropped",
+                st.lines, st.dropped
+            ),
+        ),
+        Err(e) => app.log(Level::Alert, format!("recording {path}: {e}")),
+    }
+    app.recording = None;
+}
+
+async fn event_loop(mut feed: Feed, r: Resolved, plan: RecordPlan) -> anyhow::Result<()> {
     let Resolved {
-        mut app,
-        interval,
-        watches,
+        mut app, interval, ..
     } = r;
-    app.log(
-        Level::Info,
-        format!("sampling every {} ms", interval.as_millis()),
-    );
-    let collector = crate::collector::spawn(Prober::new(root, watches), interval);
-    let mut snaps = collector.subscribe();
+    if matches!(feed, Feed::Live { .. }) {
+        app.log(
+            Level::Info,
+            format!("sampling every {} ms", interval.as_millis()),
+        );
+    }
+    // The recording starts with the first snapshot, so its header names the board.
+    let mut recorder: Option<Recorder> = None;
+    let mut start_pending = plan.start.is_some();
     let mut sigterm = signal(SignalKind::terminate())?;
     let mut sighup = signal(SignalKind::hangup())?;
     let mut sigint = signal(SignalKind::interrupt())?;
@@ -162,6 +384,24 @@ async fn event_loop(root: Root, r: Resolved) -> anyhow::Result<()> {
                     match app.keys.action(&k) {
                         Some(action) => match app.on_action(action) {
                             Some(Effect::Quit) => break Ok(()),
+                            Some(Effect::ToggleRecord) => {
+                                recorder = match recorder.take() {
+                                    Some(r) => {
+                                        stop_recorder(&mut app, Some(r));
+                                        None
+                                    }
+                                    None => {
+                                        let path = plan.start.clone().unwrap_or_else(default_recording_name);
+                                        start_recorder(&mut app, path, &plan)
+                                    }
+                                };
+                            }
+                            Some(Effect::Replay(cmd)) => match &feed {
+                                Feed::Replay { handle, .. } => {
+                                    let _ = handle.commands.try_send(cmd);
+                                }
+                                Feed::Live { .. } => app.log(Level::Info, "seek and speed keys work in `jetstress replay`"),
+                            },
                             Some(effect) => apply(&mut app, effect),
                             None => {}
                         },
@@ -175,24 +415,47 @@ async fn event_loop(root: Root, r: Resolved) -> anyhow::Result<()> {
                 Some(Err(e)) => break Err(anyhow::anyhow!("reading terminal events: {e}")),
                 None => break Ok(()),
             },
-            s = snaps.recv() => match s {
-                Ok(s) => {
+            incoming = feed.next() => match incoming {
+                Incoming::Snapshot(s) => {
                     app.own = own.sample();
+                    if start_pending {
+                        start_pending = false;
+                        app.latest = Some(s.clone());
+                        recorder = plan.start.clone().and_then(|p| start_recorder(&mut app, p, &plan));
+                    }
+                    if let Some(r) = &recorder {
+                        r.record(Record::Snapshot(s.clone()));
+                    }
                     app.on_snapshot(s);
+                    if let Some(r) = &recorder {
+                        for e in app.take_new_events() {
+                            r.record(Record::Event { level: format!("{:?}", e.level).to_lowercase(), text: e.text });
+                        }
+                    }
                     if app.frozen_at.is_none() {
                         dirty = true;
                     }
                 }
-                Err(RecvError::Lagged(_)) => {}
-                Err(RecvError::Closed) => break Ok(()),
+                Incoming::Reset => {
+                    app.reset_history();
+                    dirty = true;
+                }
+                Incoming::Status(st) => {
+                    app.replay = Some(st);
+                    dirty = true;
+                }
+                Incoming::Nothing => {}
+                Incoming::Closed => break Ok(()),
             },
             _ = sigterm.recv() => break Ok(()),
             _ = sighup.recv() => break Ok(()),
             _ = sigint.recv() => break Ok(()),
         }
     };
-    // Load stops first (engine, when attached), then sampling, then the terminal.
-    collector.stop();
+    // Load stops first (engine, when attached), then sampling, then the
+    // recording is flushed, then the terminal is restored.
+    feed.stop();
+    stop_recorder(&mut app, recorder);
     drop(guard);
     result
 }
@@ -200,7 +463,7 @@ async fn event_loop(root: Root, r: Resolved) -> anyhow::Result<()> {
 /// Carry out an effect the UI cannot do itself.
 fn apply(app: &mut App, effect: Effect) {
     match effect {
-        Effect::Quit => {}
+        Effect::Quit | Effect::ToggleRecord | Effect::Replay(_) => {}
         other => app.log(
             Level::Warn,
             format!("{other:?}: no load engine attached in this build"),

@@ -39,6 +39,26 @@ pub fn draw(f: &mut Frame, area: Rect, app: &App) {
     if let Some(r) = app.load.target_rps {
         spans.push(Span::styled(format!(" @ {r:.1} rps"), bg));
     }
+    if let Some(r) = &app.replay {
+        spans.push(sep());
+        let clock = |s: f64| format!("{:02}:{:02}", (s / 60.0) as u64, (s % 60.0) as u64);
+        let state = if r.finished {
+            " END"
+        } else if r.paused {
+            " PAUSED"
+        } else {
+            ""
+        };
+        spans.push(Span::styled(
+            format!(
+                "▶ {}/{} ×{}{state}",
+                clock(r.position_s),
+                clock(r.duration_s),
+                r.speed
+            ),
+            bg.fg(t.color(Slot::Accent)).add_modifier(Modifier::BOLD),
+        ));
+    }
     if app.frozen_at.is_some() {
         spans.push(sep());
         spans.push(Span::styled(

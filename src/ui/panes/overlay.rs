@@ -42,20 +42,29 @@ pub fn help(f: &mut Frame, area: Rect, app: &App) {
         .map(|(k, _)| k.chars().count())
         .max()
         .unwrap_or(4);
-    let lines: Vec<Line> = rows
+    let desc_w = rows
         .iter()
-        .map(|(k, a)| {
-            Line::from(vec![
-                Span::styled(
-                    format!(" {k:>key_w$}  "),
-                    t.fg(Slot::Accent).add_modifier(Modifier::BOLD),
-                ),
-                Span::styled(a.description(), t.fg(Slot::Text)),
-            ])
-        })
-        .collect();
-    let w = (key_w + 4 + 40) as u16;
-    let r = centered(area, w, lines.len() as u16 + 2);
+        .map(|(_, a)| a.description().chars().count())
+        .max()
+        .unwrap_or(10);
+    let line = |(k, a): &(String, Action)| {
+        Line::from(vec![
+            Span::styled(
+                format!(" {k:>key_w$}  "),
+                t.fg(Slot::Accent).add_modifier(Modifier::BOLD),
+            ),
+            Span::styled(format!("{:<desc_w$}", a.description()), t.fg(Slot::Text)),
+        ])
+    };
+    // Two columns when one would not fit the height (80×24).
+    let cols = if rows.len() as u16 + 2 > area.height {
+        2
+    } else {
+        1
+    };
+    let per_col = rows.len().div_ceil(cols);
+    let col_w = (key_w + 3 + desc_w + 1) as u16;
+    let r = centered(area, col_w * cols as u16 + 2, per_col as u16 + 2);
     f.render_widget(Clear, r);
     let block = Block::default()
         .borders(Borders::ALL)
@@ -66,7 +75,24 @@ pub fn help(f: &mut Frame, area: Rect, app: &App) {
             t.fg(Slot::Title).add_modifier(Modifier::BOLD),
         ))
         .style(t.base());
-    f.render_widget(Paragraph::new(lines).block(block), r);
+    let inner = block.inner(r);
+    f.render_widget(block, r);
+    for (c, chunk) in rows.chunks(per_col).enumerate() {
+        let x = inner.x + c as u16 * col_w;
+        if x >= inner.right() {
+            break;
+        }
+        let w = col_w.min(inner.right() - x);
+        let lines: Vec<Line> = chunk.iter().map(line).collect();
+        f.render_widget(
+            Paragraph::new(lines),
+            Rect {
+                x,
+                width: w,
+                ..inner
+            },
+        );
+    }
 }
 
 pub fn footer(f: &mut Frame, area: Rect, app: &App) {

@@ -77,6 +77,12 @@ pub fn draw(f: &mut Frame, area: Rect, app: &App) {
             t.fg(Slot::Dim),
         ),
     ]));
+    if snap.cpu.cores.is_empty() {
+        lines.push(Line::from(Span::styled(
+            "  per-core data unavailable in this source",
+            t.fg(Slot::Dim),
+        )));
+    }
     // Cores in columns: each cell is id + bar + MHz + marker.
     let bar_w = 6usize;
     let cell_w = 2 + bar_w + 2 + 4 + 1 + 1;
