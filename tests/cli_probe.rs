@@ -152,6 +152,14 @@ fn this_vm_prints_a_sane_snapshot() {
 #[test]
 fn watch_pid_reports_rss_of_a_real_process() {
     let mut child = Command::new("sleep").arg("30").spawn().unwrap();
+    // Between fork and exec the child still carries the test's name.
+    let comm = format!("/proc/{}/comm", child.id());
+    for _ in 0..200 {
+        if std::fs::read_to_string(&comm).is_ok_and(|c| c.trim() == "sleep") {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
     let out = Command::new(BIN)
         .args(["probe", "--json", "--watch-pid"])
         .arg(child.id().to_string())
