@@ -53,12 +53,25 @@ pub struct DashboardArgs {
     pub watch: WatchArgs,
     #[command(flatten)]
     pub record: RecordArgs,
+    /// Serve Prometheus /metrics on this address (loopback unless --metrics-token is set).
+    #[arg(long, value_name = "ADDR")]
+    pub metrics: Option<std::net::SocketAddr>,
+    /// Bearer token required by /metrics (needed for a non-loopback address).
+    #[arg(
+        long,
+        env = "JETSTRESS_METRICS_TOKEN",
+        hide_env_values = true,
+        value_name = "TOKEN"
+    )]
+    pub metrics_token: Option<String>,
 }
 
 /// Everything the dashboard needs, resolved from command line > config > defaults
 /// before the terminal is touched (a bad config never leaves a half-drawn screen).
 pub struct Resolved {
     pub app: App,
+    /// `/metrics` address and token, checked.
+    pub metrics: Option<(std::net::SocketAddr, Option<String>)>,
     pub interval: Duration,
     pub watches: Vec<Watch>,
 }
@@ -112,10 +125,19 @@ pub fn resolve(global: &GlobalArgs, args: &DashboardArgs) -> anyhow::Result<Reso
     }
     let mut watches = args.watch.watches();
     watches.extend(config.watch_names.iter().cloned().map(Watch::Name));
+    let metrics = match args.metrics {
+        Some(addr) => {
+            crate::record::metrics::check_bind(&addr, args.metrics_token.as_deref())
+                .map_err(anyhow::Error::msg)?;
+            Some((addr, args.metrics_token.clone()))
+        }
+        None => None,
+    };
     Ok(Resolved {
         app,
         interval,
         watches,
+        metrics,
     })
 }
 
@@ -350,8 +372,22 @@ fn stop_recorder(app: &mut App, rec: Option<Recorder>) {
 
 async fn event_loop(mut feed: Feed, r: Resolved, plan: RecordPlan) -> anyhow::Result<()> {
     let Resolved {
-        mut app, interval, ..
+        mut app,
+        interval,
+        metrics,
+        ..
     } = r;
+    let metrics = match metrics {
+        Some((addr, token)) => {
+            let m = std::sync::Arc::new(crate::record::metrics::Metrics::new());
+            let (bound, _task) = crate::record::metrics::serve(addr, token, m.clone())
+                .await
+                .with_context(|| format!("serving /metrics on {addr}"))?;
+            app.log(Level::Info, format!("metrics on http://{bound}/metrics"));
+            Some(m)
+        }
+        None => None,
+    };
     if matches!(feed, Feed::Live { .. }) {
         app.log(
             Level::Info,
@@ -426,7 +462,13 @@ async fn event_loop(mut feed: Feed, r: Resolved, plan: RecordPlan) -> anyhow::Re
                     if let Some(r) = &recorder {
                         r.record(Record::Snapshot(s.clone()));
                     }
+                    if let Some(m) = &metrics {
+                        m.update(&s);
+                    }
                     app.on_snapshot(s);
+                    if let Some(m) = &metrics {
+                        m.update_predictions(&app.zone_predictions);
+                    }
                     if let Some(r) = &recorder {
                         for e in app.take_new_events() {
                             r.record(Record::Event { level: format!("{:?}", e.level).to_lowercase(), text: e.text });
