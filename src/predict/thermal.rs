@@ -7,15 +7,19 @@
 //!   is still one linear regression (running sums) but does not differentiate
 //!   quantised temperatures. ETA = τ·ln((T∞ − T̂)/(T∞ − trip)).
 //!
-//! The chosen model is Newton when its curvature term `b` is significantly
-//! negative (the curve visibly bends towards an asymptote), the line otherwise.
+//! The chosen model is the one that has been forecasting better out of sample
+//! (prequential): at every sample each model forecasts the temperature
+//! `forecast_horizon_s` ahead, and when that time comes the forecast is scored
+//! into an exponentially weighted mean squared error. Until `min_forecasts` are
+//! scored, Newton is chosen when its curvature term `b` is significantly negative
+//! (the curve visibly bends towards an asymptote), the line otherwise.
 //! Every answer carries a range from the regression's uncertainty (delta method),
 //! or a status saying why there is no number.
 
 use super::regression::{LinearFit, PlaneFit, Point, Window};
 use super::{human_duration, human_eta, PredictConfig};
 use serde::Serialize;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 
 /// Which model produced a prediction.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -80,11 +84,71 @@ struct ZoneState {
     win: Window,
     /// Running ∫T dt (trapezoids) since the window was (re)started.
     integral: f64,
+    /// Forecasts awaiting their target time: `(t_target, linear, newton)`, °C.
+    /// At most `max_samples` (one per sample within one forecast horizon).
+    pending: VecDeque<(f64, f64, f64)>,
+    /// Recent mean squared forecast error, °C²: `[linear, newton]`.
+    forecast_mse: [f64; 2],
+    /// Forecasts scored since the window was (re)started.
+    forecasts_scored: u64,
     last: Option<(f64, f64)>,
     trip_c: Option<f64>,
     offline_now: bool,
     offline_total: u64,
     note: Option<String>,
+}
+
+/// Forecasts are scored with this weight on the newest error (≈ the last 60).
+const FORECAST_EWMA_MIN_WEIGHT: f64 = 1.0 / 60.0;
+
+impl ZoneState {
+    /// Scores every pending forecast whose target time has come against `temp`.
+    fn score_forecasts(&mut self, t_s: f64, temp: f64) {
+        while let Some(&(t_target, lin, newton)) = self.pending.front() {
+            if t_target > t_s {
+                break;
+            }
+            self.pending.pop_front();
+            self.forecasts_scored += 1;
+            let w = (1.0 / self.forecasts_scored as f64).max(FORECAST_EWMA_MIN_WEIGHT);
+            for (mse, f) in self.forecast_mse.iter_mut().zip([lin, newton]) {
+                let e = temp - f;
+                *mse += w * (e * e - *mse);
+            }
+        }
+    }
+
+    /// Both models' forecasts of T at `t_s + forecast_horizon_s` (O(1): two fits
+    /// from the running sums). Newton's is T∞ + (T̂ − T∞)·e^(b·h), valid for
+    /// either sign of `b`; with no usable curve fit nothing is recorded.
+    fn forecast(&mut self, t_s: f64, cfg: &PredictConfig) {
+        if self.win.len() < cfg.min_samples {
+            return;
+        }
+        let (Some(lf), Some(pf)) = (self.win.linear(), self.win.plane()) else {
+            return;
+        };
+        if pf.b == 0.0 {
+            return;
+        }
+        let h = cfg.forecast_horizon_s;
+        let t_inf = -pf.a / pf.b;
+        let newton = t_inf + (pf.at(t_s, self.integral) - t_inf) * (pf.b * h).exp();
+        let lin = lf.at(t_s + h);
+        if newton.is_finite() && lin.is_finite() {
+            self.pending.push_back((t_s + h, lin, newton));
+            if self.pending.len() > cfg.max_samples {
+                self.pending.pop_front();
+            }
+        }
+    }
+
+    /// `Some(true)` when Newton has been forecasting better than the line,
+    /// `None` until enough forecasts are scored.
+    fn newton_forecasts_better(&self, cfg: &PredictConfig) -> Option<bool> {
+        (self.forecasts_scored >= cfg.min_forecasts.max(1))
+            .then(|| self.forecast_mse[1] < self.forecast_mse[0])
+    }
 }
 
 /// Per-zone thermal predictor; one `observe` per sample per zone, O(1) each.
@@ -118,6 +182,9 @@ impl ThermalPredictor {
             .or_insert_with(|| ZoneState {
                 win: Window::new(cfg.window_s, cfg.max_samples),
                 integral: 0.0,
+                pending: VecDeque::new(),
+                forecast_mse: [0.0; 2],
+                forecasts_scored: 0,
                 last: None,
                 trip_c: None,
                 offline_now: false,
@@ -144,6 +211,9 @@ impl ThermalPredictor {
             if dt > cfg.max_gap_s {
                 st.win.clear();
                 st.integral = 0.0;
+                st.pending.clear();
+                st.forecast_mse = [0.0; 2];
+                st.forecasts_scored = 0;
                 st.note = Some(format!(
                     "window restarted after a {} gap",
                     human_duration(dt)
@@ -158,6 +228,8 @@ impl ThermalPredictor {
             i: st.integral,
             y: temp,
         });
+        st.score_forecasts(t_s, temp);
+        st.forecast(t_s, cfg);
         if st.note.is_some() && st.win.len() >= cfg.min_samples && st.win.span() >= cfg.min_span_s {
             st.note = None;
         }
@@ -270,7 +342,10 @@ impl ThermalPredictor {
                         && -1.0 / p.b <= cfg.max_tau_windows * cfg.window_s
                 })
                 .unwrap_or(false);
-            let chosen = if linear.status == Status::Falling || !curved {
+            // Out-of-sample record first; the significance test only until
+            // there is one.
+            let newton_wins = st.newton_forecasts_better(cfg).unwrap_or(curved);
+            let chosen = if linear.status == Status::Falling || !newton_wins {
                 linear.clone()
             } else {
                 newton.clone()
@@ -724,6 +799,54 @@ mod tests {
         assert_eq!(p.predictions(0.0).len(), 2);
     }
 
+    /// Prequential choice, known answers: on a noisy exponential Newton's
+    /// 60-s-ahead forecasts beat the line's and Newton is chosen by that record;
+    /// on a noisy straight line the line forecasts at least as well and is chosen.
+    #[test]
+    fn forecast_record_picks_the_model_that_forecasts_better() {
+        let exp = |t: f64| 80.0 - 40.0 * (-t / 200.0).exp();
+        let line = |t: f64| 40.0 + 0.05 * t;
+        let mut p = ThermalPredictor::new(cfg_with_trip(95.0));
+        for k in 0..=300u64 {
+            let t = k as f64;
+            p.observe(t, "exp", Some(exp(t) + 0.05 * noise(k)), None);
+            p.observe(t, "line", Some(line(t) + 0.05 * noise(k + 7)), None);
+        }
+        let e = &p.zones["exp"];
+        // Forecasts from t = 9 s (10 samples) on, scored 60 s later.
+        assert!(e.forecasts_scored >= 200, "{}", e.forecasts_scored);
+        assert!(
+            e.forecast_mse[1] * 4.0 < e.forecast_mse[0],
+            "{:?}",
+            e.forecast_mse
+        );
+        assert_eq!(e.newton_forecasts_better(p.config()), Some(true));
+        assert_eq!(p.predict("exp", 300.0).unwrap().model, Model::Newton);
+        let l = &p.zones["line"];
+        assert_eq!(l.newton_forecasts_better(p.config()), Some(false));
+        let chosen = p.predict("line", 300.0).unwrap();
+        assert_eq!(chosen.model, Model::Linear);
+        assert_eq!(chosen.status, Status::Ok);
+    }
+
+    #[test]
+    fn forecast_record_waits_for_enough_scores_and_restarts_after_a_gap() {
+        let mut p = ThermalPredictor::new(cfg_with_trip(95.0));
+        for k in 0..=80u64 {
+            let t = k as f64;
+            p.observe(t, "gpu", Some(40.0 + 0.1 * t + 0.05 * noise(k)), None);
+        }
+        // Forecasts start at t = 9 s (10 samples) and come due 60 s later:
+        // those made at 9..=20 s are scored by t = 80 s, 12 < 20.
+        let z = &p.zones["gpu"];
+        assert_eq!(z.forecasts_scored, 12);
+        assert_eq!(z.newton_forecasts_better(p.config()), None);
+        p.observe(200.0, "gpu", Some(50.0), None);
+        let z = &p.zones["gpu"];
+        assert_eq!(z.forecasts_scored, 0);
+        assert!(z.pending.is_empty());
+    }
+
     #[test]
     fn window_is_bounded() {
         let mut p = ThermalPredictor::new(PredictConfig {
@@ -736,5 +859,7 @@ mod tests {
             p.observe(k as f64 * 0.1, "gpu", Some(40.0 + 0.001 * k as f64), None);
         }
         assert!(p.zones["gpu"].win.len() <= 101);
+        // One forecast per sample, each due 60 s later: ≤ 600 pending at 10 Hz.
+        assert!(p.zones["gpu"].pending.len() <= 601);
     }
 }
