@@ -534,16 +534,37 @@ impl Ctx<'_> {
         };
         let now_fit = f.at(self.t_last, last_i);
         if t_inf <= self.trip {
-            let m = format!(
-                "{} levelling off at {:.1} °C (τ {}): no throttle expected at {:.0} °C",
-                self.zone,
-                t_inf,
-                human_duration(tau),
-                self.trip
-            );
+            // "No throttle expected" only when T∞ is confidently below the trip.
+            // Otherwise say so, with the earliest plausible crossing (T∞ at the
+            // top of its range) as the lower end and no ETA.
+            let t_inf_hi = t_inf + self.cfg.confidence_z * sd_inf;
+            let earliest = (t_inf_hi > self.trip && now_fit < self.trip)
+                .then(|| tau * ((t_inf_hi - now_fit) / (t_inf_hi - self.trip)).ln())
+                .filter(|e| e.is_finite())
+                .map(|e| (e - (self.now_s - self.t_last).max(0.0)).max(0.0));
+            let m = match earliest {
+                Some(e) => format!(
+                    "{} probably levelling off at {:.1} °C (τ {}), but T∞ may be up to {:.1} °C: \
+                     {:.0} °C trip not ruled out, at the earliest in {}",
+                    self.zone,
+                    t_inf,
+                    human_duration(tau),
+                    t_inf_hi,
+                    self.trip,
+                    human_duration(e)
+                ),
+                None => format!(
+                    "{} levelling off at {:.1} °C (τ {}): no throttle expected at {:.0} °C",
+                    self.zone,
+                    t_inf,
+                    human_duration(tau),
+                    self.trip
+                ),
+            };
             return self.finish(
                 ZonePrediction {
                     status: Status::LevellingOff,
+                    lo_s: earliest,
                     ..p
                 },
                 m,
@@ -698,6 +719,32 @@ mod tests {
         assert_eq!(c.eta_s, None);
         assert!((c.t_inf_c.unwrap() - 60.0).abs() < 1.0);
         assert!(c.message.contains("no throttle expected"), "{}", c.message);
+        assert_eq!(c.lo_s, None);
+    }
+
+    /// T∞ just under the trip but not confidently: still no ETA (a miss is
+    /// better than a made-up number), but the trip is "not ruled out" and the
+    /// earliest plausible crossing is given as the lower end.
+    #[test]
+    fn uncertain_asymptote_does_not_rule_the_trip_out() {
+        let truth = |t: f64| 60.0 - 20.0 * (-t / 60.0).exp();
+        let feed = |trip: f64| {
+            let mut p = ThermalPredictor::new(cfg_with_trip(trip));
+            for k in 0..=120u64 {
+                let t = k as f64;
+                p.observe(t, "soc", Some(truth(t) + 0.3 * noise(k)), None);
+            }
+            p.predict_models("soc", 120.0).unwrap().newton
+        };
+        // The fit does not depend on the trip: put the trip just above T∞.
+        let t_inf = feed(99.0).t_inf_c.unwrap();
+        assert!((t_inf - 60.0).abs() < 1.0, "T∞ {t_inf}");
+        let n = feed(t_inf + 0.05);
+        assert_eq!(n.status, Status::LevellingOff);
+        assert_eq!(n.eta_s, None);
+        let lo = n.lo_s.expect("earliest crossing");
+        assert!(lo > 0.0 && lo.is_finite(), "{lo}");
+        assert!(n.message.contains("not ruled out"), "{}", n.message);
     }
 
     #[test]
