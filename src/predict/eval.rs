@@ -48,6 +48,10 @@ pub struct EvalArgs {
     /// Sliding window of the predictor, seconds.
     #[arg(long, default_value_t = 120.0)]
     pub window: f64,
+    /// Aim the ETA this many sensor-noise σ below the threshold (the first raw
+    /// reading over it is the crossing); see `noise_margin_sigmas`.
+    #[arg(long, default_value_t = 0.0)]
+    pub noise_margin: f64,
     /// Write one JSON line per chosen-model prediction:
     /// `{t_s, zone, eta_s, lo_s, hi_s, model}` (`eta_s` null = no crossing predicted).
     #[arg(long)]
@@ -67,6 +71,7 @@ impl EvalArgs {
             trip_fraction: 0.9,
             min_rise: 2.0,
             window: 120.0,
+            noise_margin: 0.0,
             emit: None,
             json: false,
         }
@@ -296,6 +301,7 @@ pub fn evaluate(
     }
     let mut cfg = PredictConfig {
         window_s: args.window,
+        noise_margin_sigmas: args.noise_margin,
         ..PredictConfig::default()
     };
     for t in &targets {

@@ -55,6 +55,10 @@ pub struct PredictConfig {
     /// Once this many forecasts are scored, the model with the lower recent
     /// mean squared forecast error is chosen (instead of the curvature test).
     pub min_forecasts: u64,
+    /// A trip fires on the first raw reading over it. With a margin k > 0 the
+    /// ETA is to when the fitted curve comes within k sensor-noise σ of the
+    /// trip (σ from successive differences). 0 = the curve itself.
+    pub noise_margin_sigmas: f64,
     /// Half-width of the reported range in standard deviations (1.645 ≈ 90 %).
     pub confidence_z: f64,
     /// ETAs beyond this many seconds are reported as "no crossing expected".
@@ -81,6 +85,7 @@ impl Default for PredictConfig {
             forecast_horizon_s: 60.0,
             min_forecasts: 20,
             confidence_z: 1.645,
+            noise_margin_sigmas: 0.0,
             max_eta_s: 6.0 * 3600.0,
             default_trip_c: None,
             trip_overrides: BTreeMap::new(),

@@ -91,6 +91,10 @@ struct ZoneState {
     forecast_mse: [f64; 2],
     /// Forecasts scored since the window was (re)started.
     forecasts_scored: u64,
+    /// EWMA of the squared sample-to-sample change, °C²: white sensor noise σ
+    /// gives 2σ² (the trend's share is negligible at 1 s steps).
+    diff_sq: f64,
+    diffs: u64,
     last: Option<(f64, f64)>,
     trip_c: Option<f64>,
     offline_now: bool,
@@ -101,7 +105,15 @@ struct ZoneState {
 /// Forecasts are scored with this weight on the newest error (≈ the last 60).
 const FORECAST_EWMA_MIN_WEIGHT: f64 = 1.0 / 60.0;
 
+/// Weight of the newest squared change in the noise estimate (≈ the last 120).
+const NOISE_EWMA_MIN_WEIGHT: f64 = 1.0 / 120.0;
+
 impl ZoneState {
+    /// Sensor noise σ, °C, from successive differences.
+    fn noise_sigma(&self) -> f64 {
+        (self.diff_sq / 2.0).max(0.0).sqrt()
+    }
+
     /// Scores every pending forecast whose target time has come against `temp`.
     fn score_forecasts(&mut self, t_s: f64, temp: f64) {
         while let Some(&(t_target, lin, newton)) = self.pending.front() {
@@ -185,6 +197,8 @@ impl ThermalPredictor {
                 pending: VecDeque::new(),
                 forecast_mse: [0.0; 2],
                 forecasts_scored: 0,
+                diff_sq: 0.0,
+                diffs: 0,
                 last: None,
                 trip_c: None,
                 offline_now: false,
@@ -214,12 +228,18 @@ impl ThermalPredictor {
                 st.pending.clear();
                 st.forecast_mse = [0.0; 2];
                 st.forecasts_scored = 0;
+                st.diff_sq = 0.0;
+                st.diffs = 0;
                 st.note = Some(format!(
                     "window restarted after a {} gap",
                     human_duration(dt)
                 ));
             } else {
                 st.integral += 0.5 * (temp + temp_prev) * dt;
+                st.diffs += 1;
+                let w = (1.0 / st.diffs as f64).max(NOISE_EWMA_MIN_WEIGHT);
+                let d = temp - temp_prev;
+                st.diff_sq += w * (d * d - st.diff_sq);
             }
         }
         st.last = Some((t_s, temp));
@@ -281,6 +301,7 @@ impl ThermalPredictor {
             message: String::new(),
         };
         let ctx = Ctx {
+            aim: trip - cfg.noise_margin_sigmas.max(0.0) * st.noise_sigma(),
             cfg,
             zone: zone_id,
             trip,
@@ -382,6 +403,9 @@ impl ThermalPredictor {
 }
 
 struct Ctx<'a> {
+    /// Level the ETA aims at: the trip, less the noise margin (a trip fires
+    /// on the first raw reading over it, not when the mean curve gets there).
+    aim: f64,
     cfg: &'a PredictConfig,
     zone: &'a str,
     trip: f64,
@@ -486,7 +510,7 @@ impl Ctx<'_> {
             return self.finish(ZonePrediction { status, ..p }, m);
         }
         let now_fit = f.at(self.t_last);
-        let eta_last = ((self.trip - now_fit) / f.slope).max(0.0);
+        let eta_last = ((self.aim - now_fit) / f.slope).max(0.0);
         let sd = f.sd_of_crossing_time(self.t_last + eta_last);
         self.with_eta(p, eta_last, sd, false)
     }
@@ -533,13 +557,13 @@ impl Ctx<'_> {
             ..p
         };
         let now_fit = f.at(self.t_last, last_i);
-        if t_inf <= self.trip {
+        if t_inf <= self.aim {
             // "No throttle expected" only when T∞ is confidently below the trip.
             // Otherwise say so, with the earliest plausible crossing (T∞ at the
             // top of its range) as the lower end and no ETA.
             let t_inf_hi = t_inf + self.cfg.confidence_z * sd_inf;
-            let earliest = (t_inf_hi > self.trip && now_fit < self.trip)
-                .then(|| tau * ((t_inf_hi - now_fit) / (t_inf_hi - self.trip)).ln())
+            let earliest = (t_inf_hi > self.aim && now_fit < self.aim)
+                .then(|| tau * ((t_inf_hi - now_fit) / (t_inf_hi - self.aim)).ln())
                 .filter(|e| e.is_finite())
                 .map(|e| (e - (self.now_s - self.t_last).max(0.0)).max(0.0));
             let m = match earliest {
@@ -570,11 +594,11 @@ impl Ctx<'_> {
                 m,
             );
         }
-        if now_fit >= self.trip {
+        if now_fit >= self.aim {
             return self.with_eta(p, 0.0, 0.0, false);
         }
         let d1 = t_inf - now_fit;
-        let d2 = t_inf - self.trip;
+        let d2 = t_inf - self.aim;
         let ln = (d1 / d2).ln();
         let eta_last = tau * ln;
         // Gradient of the ETA with respect to T̂, T∞ and τ, then to (ȳ, a, b).
@@ -589,7 +613,7 @@ impl Ctx<'_> {
         let grad = [e_t * g1 + e_a_direct, e_t * g2 + e_b_direct];
         let n = f.n as f64;
         let var = e_t * e_t * f.sigma * f.sigma / n + quad(&f.cov, grad);
-        let hi_open = t_inf - self.cfg.confidence_z * sd_inf <= self.trip;
+        let hi_open = t_inf - self.cfg.confidence_z * sd_inf <= self.aim;
         self.with_eta(p, eta_last, var.max(0.0).sqrt(), hi_open)
     }
 }
@@ -892,6 +916,30 @@ mod tests {
         let z = &p.zones["gpu"];
         assert_eq!(z.forecasts_scored, 0);
         assert!(z.pending.is_empty());
+    }
+
+    /// Known answer: ±0.5 °C alternating noise has successive differences of
+    /// ±1 °C, so σ = √(1/2); a margin of 1 σ brings the line's ETA forward by
+    /// σ / slope = 7.07 s. The message still names the real trip.
+    #[test]
+    fn noise_margin_aims_below_the_trip_by_k_sigma() {
+        let eta = |k: f64| {
+            let mut p = ThermalPredictor::new(PredictConfig {
+                noise_margin_sigmas: k,
+                ..cfg_with_trip(70.0)
+            });
+            for i in 0..=120u64 {
+                let t = i as f64;
+                let wobble = if i % 2 == 0 { 0.5 } else { -0.5 };
+                p.observe(t, "gpu", Some(40.0 + 0.1 * t + wobble), None);
+            }
+            let pr = p.predict("gpu", 120.0).unwrap();
+            assert!(pr.message.contains("70 °C"), "{}", pr.message);
+            pr.eta_s.unwrap()
+        };
+        let (plain, early) = (eta(0.0), eta(1.0));
+        let shift = 0.5_f64.sqrt() / 0.1;
+        assert!((plain - early - shift).abs() < 0.5, "{plain} vs {early}");
     }
 
     #[test]
