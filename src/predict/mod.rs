@@ -59,6 +59,12 @@ pub struct PredictConfig {
     /// ETA is to when the fitted curve comes within k sensor-noise σ of the
     /// trip (σ from successive differences). 0 = the curve itself.
     pub noise_margin_sigmas: f64,
+    /// A quantised sensor that rounds first reads the trip when the true value
+    /// is half a step below it: the ETA aims this many sensor steps below the
+    /// trip (0.5 = rounding, 0 = truncation). Applies only to zones whose
+    /// readings look quantised (a quarter or more repeat exactly); the step is
+    /// the smallest non-zero change seen.
+    pub quantum_margin_steps: f64,
     /// Half-width of the reported range in standard deviations (1.645 ≈ 90 %).
     pub confidence_z: f64,
     /// ETAs beyond this many seconds are reported as "no crossing expected".
@@ -86,6 +92,7 @@ impl Default for PredictConfig {
             min_forecasts: 20,
             confidence_z: 1.645,
             noise_margin_sigmas: 0.0,
+            quantum_margin_steps: 0.5,
             max_eta_s: 6.0 * 3600.0,
             default_trip_c: None,
             trip_overrides: BTreeMap::new(),

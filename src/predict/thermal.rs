@@ -95,6 +95,10 @@ struct ZoneState {
     /// gives 2σ² (the trend's share is negligible at 1 s steps).
     diff_sq: f64,
     diffs: u64,
+    /// Smallest non-zero step between successive readings, °C.
+    step_c: f64,
+    /// EWMA of "the reading did not change" (1) or did (0): a staircase.
+    repeat_rate: f64,
     last: Option<(f64, f64)>,
     trip_c: Option<f64>,
     offline_now: bool,
@@ -105,10 +109,24 @@ struct ZoneState {
 /// Forecasts are scored with this weight on the newest error (≈ the last 60).
 const FORECAST_EWMA_MIN_WEIGHT: f64 = 1.0 / 60.0;
 
+/// Share of unchanged successive readings from which a zone counts as quantised.
+const QUANTISED_REPEAT_RATE: f64 = 0.25;
+
 /// Weight of the newest squared change in the noise estimate (≈ the last 120).
 const NOISE_EWMA_MIN_WEIGHT: f64 = 1.0 / 120.0;
 
 impl ZoneState {
+    /// How far below the trip a quantised sensor first reads the trip:
+    /// `quantum_margin_steps` × the sensor's step, when the readings look
+    /// quantised (at least [`QUANTISED_REPEAT_RATE`] of them repeat exactly).
+    fn quantum_margin(&self, cfg: &PredictConfig) -> f64 {
+        if self.repeat_rate >= QUANTISED_REPEAT_RATE && self.step_c.is_finite() {
+            cfg.quantum_margin_steps.max(0.0) * self.step_c
+        } else {
+            0.0
+        }
+    }
+
     /// Sensor noise σ, °C, from successive differences.
     fn noise_sigma(&self) -> f64 {
         (self.diff_sq / 2.0).max(0.0).sqrt()
@@ -199,6 +217,8 @@ impl ThermalPredictor {
                 forecasts_scored: 0,
                 diff_sq: 0.0,
                 diffs: 0,
+                step_c: f64::INFINITY,
+                repeat_rate: 0.0,
                 last: None,
                 trip_c: None,
                 offline_now: false,
@@ -230,6 +250,7 @@ impl ThermalPredictor {
                 st.forecasts_scored = 0;
                 st.diff_sq = 0.0;
                 st.diffs = 0;
+                st.repeat_rate = 0.0;
                 st.note = Some(format!(
                     "window restarted after a {} gap",
                     human_duration(dt)
@@ -240,6 +261,11 @@ impl ThermalPredictor {
                 let w = (1.0 / st.diffs as f64).max(NOISE_EWMA_MIN_WEIGHT);
                 let d = temp - temp_prev;
                 st.diff_sq += w * (d * d - st.diff_sq);
+                if d != 0.0 {
+                    st.step_c = st.step_c.min(d.abs());
+                }
+                let same = if d == 0.0 { 1.0 } else { 0.0 };
+                st.repeat_rate += w * (same - st.repeat_rate);
             }
         }
         st.last = Some((t_s, temp));
@@ -301,7 +327,9 @@ impl ThermalPredictor {
             message: String::new(),
         };
         let ctx = Ctx {
-            aim: trip - cfg.noise_margin_sigmas.max(0.0) * st.noise_sigma(),
+            aim: trip
+                - cfg.noise_margin_sigmas.max(0.0) * st.noise_sigma()
+                - st.quantum_margin(cfg),
             cfg,
             zone: zone_id,
             trip,
@@ -940,6 +968,39 @@ mod tests {
         let (plain, early) = (eta(0.0), eta(1.0));
         let shift = 0.5_f64.sqrt() / 0.1;
         assert!((plain - early - shift).abs() < 0.5, "{plain} vs {early}");
+    }
+
+    /// Known answer: a 0.05 °C/s ramp read by a sensor that rounds to 0.25 °C
+    /// first reads the 50 °C trip when the true value is 49.875 °C, at
+    /// t = 197.5 s. Aiming half a step low lands on it; aiming at the trip
+    /// itself is 2.5 s late. A smooth (unquantised) ramp gets no margin.
+    #[test]
+    fn quantised_sensor_first_reads_the_trip_half_a_step_early() {
+        let eta = |steps: f64, quantised: bool| {
+            let mut p = ThermalPredictor::new(PredictConfig {
+                quantum_margin_steps: steps,
+                ..cfg_with_trip(50.0)
+            });
+            for k in 0..=120u64 {
+                let t = k as f64;
+                let v = 40.0 + 0.05 * t;
+                let v = if quantised {
+                    (v * 4.0).round() / 4.0
+                } else {
+                    v
+                };
+                p.observe(t, "gpu", Some(v), None);
+            }
+            p.predict("gpu", 120.0).unwrap().eta_s.unwrap()
+        };
+        let truth = 197.5 - 120.0;
+        assert!((eta(0.5, true) - truth).abs() < 0.5, "{}", eta(0.5, true));
+        assert!(
+            (eta(0.0, true) - (truth + 2.5)).abs() < 0.5,
+            "{}",
+            eta(0.0, true)
+        );
+        assert!((eta(0.5, false) - 80.0).abs() < 1e-6, "{}", eta(0.5, false));
     }
 
     #[test]
