@@ -335,12 +335,15 @@ pub fn evaluate(
                 continue;
             }
             let e = &mut errors[ti];
+            let warming_up = set.linear.status == Status::TooFewSamples;
             for m in 0..3 {
                 let p = pick(&set, m);
-                let err = match (p.eta_s, p.status) {
-                    (Some(eta), _) => Scored::Err((eta - r).abs() / r * 100.0),
-                    (None, Status::TooFewSamples) => Scored::WarmUp,
-                    (None, _) => Scored::Miss,
+                // Warm-up is the gate every model shares (the line's
+                // TooFewSamples), not Newton's own "no spread for a curve".
+                let err = match p.eta_s {
+                    Some(eta) => Scored::Err((eta - r).abs() / r * 100.0),
+                    None if warming_up => Scored::WarmUp,
+                    None => Scored::Miss,
                 };
                 for (hi, &h) in HORIZONS_S.iter().enumerate() {
                     if (r - h).abs() <= HORIZON_BAND * h {
