@@ -1,11 +1,15 @@
 //! Thermal zone predictions: ETA until each zone reaches its trip.
 //!
 //! Two models share one sliding window per zone ([`crate::predict::regression::Window`]):
-//! - **Linear**: OLS of temperature on time; ETA = (trip − T̂)/slope.
+//! - **Linear**: OLS of temperature on time; ETA = (aim − T̂)/slope.
 //! - **Newton** (first-order RC): dT/dt = a + b·T, i.e. T → T∞ = −a/b with time
 //!   constant τ = −1/b. It is fitted in integral form, T = c + a·t + b·∫T dt, which
 //!   is still one linear regression (running sums) but does not differentiate
-//!   quantised temperatures. ETA = τ·ln((T∞ − T̂)/(T∞ − trip)).
+//!   quantised temperatures. ETA = τ·ln((T∞ − T̂)/(T∞ − aim)).
+//!
+//! The aim is the trip less two margins, because a trip fires on the first raw
+//! reading over it: half a sensor step on quantised zones (rounding sensors read
+//! the trip early) and, opt-in, k sensor-noise σ.
 //!
 //! The chosen model is the one that has been forecasting better out of sample
 //! (prequential): at every sample each model forecasts the temperature
@@ -431,8 +435,9 @@ impl ThermalPredictor {
 }
 
 struct Ctx<'a> {
-    /// Level the ETA aims at: the trip, less the noise margin (a trip fires
-    /// on the first raw reading over it, not when the mean curve gets there).
+    /// Level the ETA aims at: the trip, less the quantisation and noise margins
+    /// (a trip fires on the first raw reading over it, not when the mean curve
+    /// gets there).
     aim: f64,
     cfg: &'a PredictConfig,
     zone: &'a str,
