@@ -1,15 +1,20 @@
-//! `predict-eval` end to end: replays of the shared Xavier NX burn-in trace and of
-//! a synthetic plain-CSV heat-up written to a temporary file.
+//! `predict-eval` end to end: replays of the shared Xavier NX burn-in, AGX Orin
+//! CSV and Nano traces and of a synthetic plain-CSV heat-up written to a
+//! temporary file. The limits are the figures documented in README.md
+//! ("Predictions"), rounded up by at most a point: a change that makes them
+//! worse fails here.
 
 use jetstress::predict::eval::{EvalReport, HORIZONS_S};
 use jetstress::predict::{run_eval, EvalArgs};
 use std::io::Write;
 
 const XAVIER: &str = "../shared/traces/xavier-nx_burn-in_tegrastats.log";
+const ORIN_CSV: &str = "../shared/traces/agx-orin_llm-inference_stats.csv";
+const NANO: &str = "../shared/traces/nano_tegrastats.log";
 
-/// Figure documented in src/predict/README_SECTION.md: the chosen model's
-/// median |ETA error| at the 60 s horizon, all Xavier NX zones pooled, measured
-/// at 58 %; this test fails if a change makes it worse than 60 %.
+/// README "Predictions": the chosen model's median |ETA error| at the 60 s
+/// horizon, all Xavier NX zones pooled, measured at 59 % (58 % before the
+/// half-step quantisation margin); fails above 60 %.
 const XAVIER_60S_MEDIAN_PCT_DOCUMENTED: f64 = 60.0;
 
 fn horizon(
@@ -48,6 +53,33 @@ fn xavier_nx_burn_in_eta_error_at_60s_stays_within_documented_figure() {
     assert!(table.contains("GPU") && table.contains("60 s"), "{table}");
 }
 
+/// README "Predictions", AGX Orin CSV pooled: chosen 41 % / 38 % at 120 / 300 s
+/// (46 % / 45 % with the old significance switch), the same as the line: the
+/// forecast record keeps the chosen model from doing worse than the line.
+#[test]
+fn orin_csv_chosen_is_no_worse_than_the_line_at_120_and_300s() {
+    let (r, table) = eval(&EvalArgs::for_trace(ORIN_CSV));
+    assert_eq!(r.zones.len(), 6, "{table}");
+    for (h, documented) in [(120.0, 41.0), (300.0, 38.0)] {
+        let chosen = horizon(&r.pooled, "chosen", h).1.expect("a number");
+        let linear = horizon(&r.pooled, "linear", h).1.expect("a number");
+        assert!(chosen <= documented + 1.0, "h {h}: {chosen:.1} %\n{table}");
+        assert!(
+            chosen <= linear + 1e-9,
+            "h {h}: {chosen} vs {linear}\n{table}"
+        );
+    }
+}
+
+/// README "Predictions", Nano pooled: chosen 27 % at 30 s (58 % before the
+/// quantisation margin). Its 60 s cell is still ~90 %.
+#[test]
+fn nano_30s_stays_within_documented_figure() {
+    let (r, table) = eval(&EvalArgs::for_trace(NANO));
+    let chosen = horizon(&r.pooled, "chosen", 30.0).1.expect("a number");
+    assert!(chosen <= 28.0, "{chosen:.1} %\n{table}");
+}
+
 #[test]
 fn emit_writes_one_json_line_per_chosen_prediction() {
     let dir = tempfile::tempdir().unwrap();
@@ -81,9 +113,10 @@ fn explicit_threshold_and_json_output() {
 }
 
 /// On a clean first-order heat-up (what the Newton model assumes), quantised to
-/// 0.25 °C like real sensors: the chosen model is at least 2× better than the
-/// straight line at 60–300 s and within 10 % at 120–300 s. At 60 s it measures
-/// 14 % (documented miss: 0.25 °C steps are a large share of the last degrees).
+/// 0.25 °C like real sensors: the chosen model is within 10 % and at least 2×
+/// better than the straight line at every horizon 30–300 s. It measures
+/// 4 / 3 / 1 / 1 % (the line 95 / 67 / 56 / 58 %); before the half-step
+/// quantisation margin it was 28 / 14 / 7 / 4 %.
 #[test]
 fn synthetic_rc_heat_up_meets_the_targets() {
     let dir = tempfile::tempdir().unwrap();
@@ -102,17 +135,11 @@ fn synthetic_rc_heat_up_meets_the_targets() {
     args.window = 300.0;
     let (r, table) = eval(&args);
     let z = &r.zones[0];
-    for h in HORIZONS_S
-        .iter()
-        .copied()
-        .filter(|h| (60.0..=300.0).contains(h))
-    {
+    for h in HORIZONS_S {
         let (_, chosen) = horizon(&z.scores, "chosen", h);
         let (_, linear) = horizon(&z.scores, "linear", h);
         let chosen = chosen.expect("chosen has an ETA");
-        if h >= 120.0 {
-            assert!(chosen <= 10.0, "h {h}: chosen {chosen}\n{table}");
-        }
+        assert!(chosen <= 10.0, "h {h}: chosen {chosen}\n{table}");
         let linear = linear.expect("linear has an ETA");
         assert!(
             chosen * 2.0 <= linear,

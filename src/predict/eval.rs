@@ -9,7 +9,7 @@
 //! median and 90th percentile (nearest rank). The first correct alert is the
 //! earliest prediction with `eta < 5 min` and within ±20 % of `r`; its lead is `r`.
 
-use super::thermal::{ModelSet, ZonePrediction};
+use super::thermal::{ModelSet, Status, ZonePrediction};
 use super::{PredictConfig, ThermalPredictor};
 use crate::record::trace::{read_trace, Trace, TraceFormat};
 use anyhow::Context;
@@ -48,6 +48,10 @@ pub struct EvalArgs {
     /// Sliding window of the predictor, seconds.
     #[arg(long, default_value_t = 120.0)]
     pub window: f64,
+    /// Aim the ETA this many sensor-noise σ below the threshold (the first raw
+    /// reading over it is the crossing); see `noise_margin_sigmas`.
+    #[arg(long, default_value_t = 0.0)]
+    pub noise_margin: f64,
     /// Write one JSON line per chosen-model prediction:
     /// `{t_s, zone, eta_s, lo_s, hi_s, model}` (`eta_s` null = no crossing predicted).
     #[arg(long)]
@@ -67,6 +71,7 @@ impl EvalArgs {
             trip_fraction: 0.9,
             min_rise: 2.0,
             window: 120.0,
+            noise_margin: 0.0,
             emit: None,
             json: false,
         }
@@ -81,6 +86,10 @@ pub struct HorizonScore {
     pub n: usize,
     /// Of which without an ETA (counted as misses).
     pub no_eta: usize,
+    /// Of the misses, those made while the predictor was still warming up
+    /// (fewer than `min_samples` over `min_span_s` since the start or a restart):
+    /// no model could answer then. Still counted as misses.
+    pub warm_up: usize,
     /// Median absolute error, % of the true remaining time; `None` = no data or a miss.
     pub median_pct: Option<f64>,
     pub p90_pct: Option<f64>,
@@ -194,10 +203,27 @@ pub fn target_for(trace: &Trace, zone: &str, args: &EvalArgs) -> Result<Target, 
     })
 }
 
-/// Raw per-model errors for one zone: `errors[model][horizon]`, `None` = no ETA.
+/// One scored prediction: |error| in %, or why there is none.
+#[derive(Debug, Clone, Copy)]
+enum Scored {
+    Err(f64),
+    Miss,
+    WarmUp,
+}
+
+impl Scored {
+    fn pct(self) -> f64 {
+        match self {
+            Scored::Err(e) => e,
+            _ => f64::INFINITY,
+        }
+    }
+}
+
+/// Raw per-model errors for one zone: `errors[model][horizon]`.
 #[derive(Debug, Default, Clone)]
 struct Errors {
-    by_model: [[Vec<Option<f64>>; 4]; 3],
+    by_model: [[Vec<Scored>; 4]; 3],
     alert: [Option<f64>; 3],
 }
 
@@ -221,17 +247,18 @@ fn percentile(sorted: &[f64], p: f64) -> Option<f64> {
     v.is_finite().then_some(v)
 }
 
-fn score(model: usize, cols: &[Vec<Option<f64>>; 4], alert: Option<f64>) -> ModelScore {
+fn score(model: usize, cols: &[Vec<Scored>; 4], alert: Option<f64>) -> ModelScore {
     let horizons = HORIZONS_S
         .iter()
         .zip(cols)
         .map(|(&h, errs)| {
-            let mut v: Vec<f64> = errs.iter().map(|e| e.unwrap_or(f64::INFINITY)).collect();
+            let mut v: Vec<f64> = errs.iter().map(|e| e.pct()).collect();
             v.sort_by(f64::total_cmp);
             HorizonScore {
                 horizon_s: h,
                 n: v.len(),
-                no_eta: errs.iter().filter(|e| e.is_none()).count(),
+                no_eta: errs.iter().filter(|e| !matches!(e, Scored::Err(_))).count(),
+                warm_up: errs.iter().filter(|e| matches!(e, Scored::WarmUp)).count(),
                 median_pct: percentile(&v, 0.5),
                 p90_pct: percentile(&v, 0.9),
             }
@@ -274,6 +301,7 @@ pub fn evaluate(
     }
     let mut cfg = PredictConfig {
         window_s: args.window,
+        noise_margin_sigmas: args.noise_margin,
         ..PredictConfig::default()
     };
     for t in &targets {
@@ -307,9 +335,16 @@ pub fn evaluate(
                 continue;
             }
             let e = &mut errors[ti];
+            let warming_up = set.linear.status == Status::TooFewSamples;
             for m in 0..3 {
                 let p = pick(&set, m);
-                let err = p.eta_s.map(|eta| (eta - r).abs() / r * 100.0);
+                // Warm-up is the gate every model shares (the line's
+                // TooFewSamples), not Newton's own "no spread for a curve".
+                let err = match p.eta_s {
+                    Some(eta) => Scored::Err((eta - r).abs() / r * 100.0),
+                    None if warming_up => Scored::WarmUp,
+                    None => Scored::Miss,
+                };
                 for (hi, &h) in HORIZONS_S.iter().enumerate() {
                     if (r - h).abs() <= HORIZON_BAND * h {
                         e.by_model[m][hi].push(err);
@@ -342,7 +377,7 @@ pub fn evaluate(
         .collect();
     let pooled = (0..3)
         .map(|m| {
-            let mut cols: [Vec<Option<f64>>; 4] = Default::default();
+            let mut cols: [Vec<Scored>; 4] = Default::default();
             for e in &errors {
                 for (h, col) in cols.iter_mut().enumerate() {
                     col.extend_from_slice(&e.by_model[m][h]);
@@ -372,6 +407,14 @@ fn cell(h: &HorizonScore) -> String {
     };
     if h.n == 0 {
         "—".to_string()
+    } else if h.warm_up > 0 {
+        format!(
+            "{} / {} (n={}, {} w)",
+            f(h.median_pct),
+            f(h.p90_pct),
+            h.n,
+            h.warm_up
+        )
     } else {
         format!("{} / {} (n={})", f(h.median_pct), f(h.p90_pct), h.n)
     }
@@ -384,7 +427,7 @@ fn write_scores(
 ) -> std::io::Result<()> {
     write!(out, "  {:<7}", "model")?;
     for h in HORIZONS_S {
-        write!(out, " | {:>20}", format!("{h:.0} s: med / p90"))?;
+        write!(out, " | {:>26}", format!("{h:.0} s: med / p90"))?;
     }
     if with_alert {
         write!(out, " | first correct alert")?;
@@ -393,7 +436,7 @@ fn write_scores(
     for s in scores {
         write!(out, "  {:<7}", s.model)?;
         for h in &s.horizons {
-            write!(out, " | {:>20}", cell(h))?;
+            write!(out, " | {:>26}", cell(h))?;
         }
         if with_alert {
             match s.first_correct_alert_lead_s {
@@ -429,7 +472,8 @@ pub fn write_table(out: &mut dyn Write, r: &EvalReport) -> std::io::Result<()> {
     }
     writeln!(
         out,
-        "ETA error, % of the true remaining time (horizon h pools r within ±{:.0} % of h; no ETA = miss)",
+        "ETA error, % of the true remaining time (horizon h pools r within ±{:.0} % of h; no ETA = miss;\n\
+         \"k w\": k of the misses were made during the predictor's warm-up)",
         HORIZON_BAND * 100.0
     )?;
     for z in &r.zones {
@@ -525,6 +569,26 @@ mod tests {
         for k in ["t_s", "zone", "eta_s", "lo_s", "hi_s", "model"] {
             assert!(v.get(k).is_some(), "missing {k}");
         }
+    }
+
+    /// The first 10 s (10 samples, span < 10 s) are warm-up: counted as
+    /// misses, and reported as such, in the horizon their r falls into.
+    #[test]
+    fn warm_up_misses_are_counted_and_labelled() {
+        let tr = parse_trace("syn.csv", &synthetic_csv()).unwrap();
+        let args = EvalArgs::for_trace("syn.csv");
+        let r = evaluate(&tr, &args, None).unwrap();
+        let z = &r.zones[0];
+        assert!((z.t_cross_s - 323.0).abs() <= 1.0, "{}", z.t_cross_s);
+        let linear = &z.scores[0];
+        let h300 = &linear.horizons[3];
+        assert_eq!(h300.warm_up, 10, "{h300:?}");
+        assert!(h300.no_eta >= h300.warm_up);
+        assert_eq!(linear.horizons[1].warm_up, 0);
+        let mut out = Vec::new();
+        write_table(&mut out, &r).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert!(text.contains("10 w)"), "{text}");
     }
 
     #[test]

@@ -46,8 +46,25 @@ pub struct PredictConfig {
     /// The Newton model is chosen when its curvature term is this many standard
     /// errors below zero.
     pub min_curvature_t: f64,
-    /// …and its time constant is at most this many windows long.
+    /// …and its time constant is at most this many windows long. This test
+    /// decides only until the forecast record below has enough entries.
     pub max_tau_windows: f64,
+    /// Prequential choice: at every sample both models forecast the temperature
+    /// this many seconds ahead; when that time comes the forecast is scored.
+    pub forecast_horizon_s: f64,
+    /// Once this many forecasts are scored, the model with the lower recent
+    /// mean squared forecast error is chosen (instead of the curvature test).
+    pub min_forecasts: u64,
+    /// A trip fires on the first raw reading over it. With a margin k > 0 the
+    /// ETA is to when the fitted curve comes within k sensor-noise σ of the
+    /// trip (σ from successive differences). 0 = the curve itself.
+    pub noise_margin_sigmas: f64,
+    /// A quantised sensor that rounds first reads the trip when the true value
+    /// is half a step below it: the ETA aims this many sensor steps below the
+    /// trip (0.5 = rounding, 0 = truncation). Applies only to zones whose
+    /// readings look quantised (a quarter or more repeat exactly); the step is
+    /// the smallest non-zero change seen.
+    pub quantum_margin_steps: f64,
     /// Half-width of the reported range in standard deviations (1.645 ≈ 90 %).
     pub confidence_z: f64,
     /// ETAs beyond this many seconds are reported as "no crossing expected".
@@ -71,7 +88,11 @@ impl Default for PredictConfig {
             noisy_sigma_c: 1.0,
             min_curvature_t: 3.0,
             max_tau_windows: 20.0,
+            forecast_horizon_s: 60.0,
+            min_forecasts: 20,
             confidence_z: 1.645,
+            noise_margin_sigmas: 0.0,
+            quantum_margin_steps: 0.5,
             max_eta_s: 6.0 * 3600.0,
             default_trip_c: None,
             trip_overrides: BTreeMap::new(),

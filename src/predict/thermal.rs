@@ -1,21 +1,29 @@
 //! Thermal zone predictions: ETA until each zone reaches its trip.
 //!
 //! Two models share one sliding window per zone ([`crate::predict::regression::Window`]):
-//! - **Linear**: OLS of temperature on time; ETA = (trip − T̂)/slope.
+//! - **Linear**: OLS of temperature on time; ETA = (aim − T̂)/slope.
 //! - **Newton** (first-order RC): dT/dt = a + b·T, i.e. T → T∞ = −a/b with time
 //!   constant τ = −1/b. It is fitted in integral form, T = c + a·t + b·∫T dt, which
 //!   is still one linear regression (running sums) but does not differentiate
-//!   quantised temperatures. ETA = τ·ln((T∞ − T̂)/(T∞ − trip)).
+//!   quantised temperatures. ETA = τ·ln((T∞ − T̂)/(T∞ − aim)).
 //!
-//! The chosen model is Newton when its curvature term `b` is significantly
-//! negative (the curve visibly bends towards an asymptote), the line otherwise.
+//! The aim is the trip less two margins, because a trip fires on the first raw
+//! reading over it: half a sensor step on quantised zones (rounding sensors read
+//! the trip early) and, opt-in, k sensor-noise σ.
+//!
+//! The chosen model is the one that has been forecasting better out of sample
+//! (prequential): at every sample each model forecasts the temperature
+//! `forecast_horizon_s` ahead, and when that time comes the forecast is scored
+//! into an exponentially weighted mean squared error. Until `min_forecasts` are
+//! scored, Newton is chosen when its curvature term `b` is significantly negative
+//! (the curve visibly bends towards an asymptote), the line otherwise.
 //! Every answer carries a range from the regression's uncertainty (delta method),
 //! or a status saying why there is no number.
 
 use super::regression::{LinearFit, PlaneFit, Point, Window};
 use super::{human_duration, human_eta, PredictConfig};
 use serde::Serialize;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 
 /// Which model produced a prediction.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -80,11 +88,101 @@ struct ZoneState {
     win: Window,
     /// Running ∫T dt (trapezoids) since the window was (re)started.
     integral: f64,
+    /// Forecasts awaiting their target time: `(t_target, linear, newton)`, °C.
+    /// At most `max_samples` (one per sample within one forecast horizon).
+    pending: VecDeque<(f64, f64, f64)>,
+    /// Recent mean squared forecast error, °C²: `[linear, newton]`.
+    forecast_mse: [f64; 2],
+    /// Forecasts scored since the window was (re)started.
+    forecasts_scored: u64,
+    /// EWMA of the squared sample-to-sample change, °C²: white sensor noise σ
+    /// gives 2σ² (the trend's share is negligible at 1 s steps).
+    diff_sq: f64,
+    diffs: u64,
+    /// Smallest non-zero step between successive readings, °C.
+    step_c: f64,
+    /// EWMA of "the reading did not change" (1) or did (0): a staircase.
+    repeat_rate: f64,
     last: Option<(f64, f64)>,
     trip_c: Option<f64>,
     offline_now: bool,
     offline_total: u64,
     note: Option<String>,
+}
+
+/// Forecasts are scored with this weight on the newest error (≈ the last 60).
+const FORECAST_EWMA_MIN_WEIGHT: f64 = 1.0 / 60.0;
+
+/// Share of unchanged successive readings from which a zone counts as quantised.
+const QUANTISED_REPEAT_RATE: f64 = 0.25;
+
+/// Weight of the newest squared change in the noise estimate (≈ the last 120).
+const NOISE_EWMA_MIN_WEIGHT: f64 = 1.0 / 120.0;
+
+impl ZoneState {
+    /// How far below the trip a quantised sensor first reads the trip:
+    /// `quantum_margin_steps` × the sensor's step, when the readings look
+    /// quantised (at least [`QUANTISED_REPEAT_RATE`] of them repeat exactly).
+    fn quantum_margin(&self, cfg: &PredictConfig) -> f64 {
+        if self.repeat_rate >= QUANTISED_REPEAT_RATE && self.step_c.is_finite() {
+            cfg.quantum_margin_steps.max(0.0) * self.step_c
+        } else {
+            0.0
+        }
+    }
+
+    /// Sensor noise σ, °C, from successive differences.
+    fn noise_sigma(&self) -> f64 {
+        (self.diff_sq / 2.0).max(0.0).sqrt()
+    }
+
+    /// Scores every pending forecast whose target time has come against `temp`.
+    fn score_forecasts(&mut self, t_s: f64, temp: f64) {
+        while let Some(&(t_target, lin, newton)) = self.pending.front() {
+            if t_target > t_s {
+                break;
+            }
+            self.pending.pop_front();
+            self.forecasts_scored += 1;
+            let w = (1.0 / self.forecasts_scored as f64).max(FORECAST_EWMA_MIN_WEIGHT);
+            for (mse, f) in self.forecast_mse.iter_mut().zip([lin, newton]) {
+                let e = temp - f;
+                *mse += w * (e * e - *mse);
+            }
+        }
+    }
+
+    /// Both models' forecasts of T at `t_s + forecast_horizon_s` (O(1): two fits
+    /// from the running sums). Newton's is T∞ + (T̂ − T∞)·e^(b·h), valid for
+    /// either sign of `b`; with no usable curve fit nothing is recorded.
+    fn forecast(&mut self, t_s: f64, cfg: &PredictConfig) {
+        if self.win.len() < cfg.min_samples {
+            return;
+        }
+        let (Some(lf), Some(pf)) = (self.win.linear(), self.win.plane()) else {
+            return;
+        };
+        if pf.b == 0.0 {
+            return;
+        }
+        let h = cfg.forecast_horizon_s;
+        let t_inf = -pf.a / pf.b;
+        let newton = t_inf + (pf.at(t_s, self.integral) - t_inf) * (pf.b * h).exp();
+        let lin = lf.at(t_s + h);
+        if newton.is_finite() && lin.is_finite() {
+            self.pending.push_back((t_s + h, lin, newton));
+            if self.pending.len() > cfg.max_samples {
+                self.pending.pop_front();
+            }
+        }
+    }
+
+    /// `Some(true)` when Newton has been forecasting better than the line,
+    /// `None` until enough forecasts are scored.
+    fn newton_forecasts_better(&self, cfg: &PredictConfig) -> Option<bool> {
+        (self.forecasts_scored >= cfg.min_forecasts.max(1))
+            .then(|| self.forecast_mse[1] < self.forecast_mse[0])
+    }
 }
 
 /// Per-zone thermal predictor; one `observe` per sample per zone, O(1) each.
@@ -118,6 +216,13 @@ impl ThermalPredictor {
             .or_insert_with(|| ZoneState {
                 win: Window::new(cfg.window_s, cfg.max_samples),
                 integral: 0.0,
+                pending: VecDeque::new(),
+                forecast_mse: [0.0; 2],
+                forecasts_scored: 0,
+                diff_sq: 0.0,
+                diffs: 0,
+                step_c: f64::INFINITY,
+                repeat_rate: 0.0,
                 last: None,
                 trip_c: None,
                 offline_now: false,
@@ -144,12 +249,27 @@ impl ThermalPredictor {
             if dt > cfg.max_gap_s {
                 st.win.clear();
                 st.integral = 0.0;
+                st.pending.clear();
+                st.forecast_mse = [0.0; 2];
+                st.forecasts_scored = 0;
+                st.diff_sq = 0.0;
+                st.diffs = 0;
+                st.repeat_rate = 0.0;
                 st.note = Some(format!(
                     "window restarted after a {} gap",
                     human_duration(dt)
                 ));
             } else {
                 st.integral += 0.5 * (temp + temp_prev) * dt;
+                st.diffs += 1;
+                let w = (1.0 / st.diffs as f64).max(NOISE_EWMA_MIN_WEIGHT);
+                let d = temp - temp_prev;
+                st.diff_sq += w * (d * d - st.diff_sq);
+                if d != 0.0 {
+                    st.step_c = st.step_c.min(d.abs());
+                }
+                let same = if d == 0.0 { 1.0 } else { 0.0 };
+                st.repeat_rate += w * (same - st.repeat_rate);
             }
         }
         st.last = Some((t_s, temp));
@@ -158,6 +278,8 @@ impl ThermalPredictor {
             i: st.integral,
             y: temp,
         });
+        st.score_forecasts(t_s, temp);
+        st.forecast(t_s, cfg);
         if st.note.is_some() && st.win.len() >= cfg.min_samples && st.win.span() >= cfg.min_span_s {
             st.note = None;
         }
@@ -209,6 +331,9 @@ impl ThermalPredictor {
             message: String::new(),
         };
         let ctx = Ctx {
+            aim: trip
+                - cfg.noise_margin_sigmas.max(0.0) * st.noise_sigma()
+                - st.quantum_margin(cfg),
             cfg,
             zone: zone_id,
             trip,
@@ -270,7 +395,10 @@ impl ThermalPredictor {
                         && -1.0 / p.b <= cfg.max_tau_windows * cfg.window_s
                 })
                 .unwrap_or(false);
-            let chosen = if linear.status == Status::Falling || !curved {
+            // Out-of-sample record first; the significance test only until
+            // there is one.
+            let newton_wins = st.newton_forecasts_better(cfg).unwrap_or(curved);
+            let chosen = if linear.status == Status::Falling || !newton_wins {
                 linear.clone()
             } else {
                 newton.clone()
@@ -307,6 +435,10 @@ impl ThermalPredictor {
 }
 
 struct Ctx<'a> {
+    /// Level the ETA aims at: the trip, less the quantisation and noise margins
+    /// (a trip fires on the first raw reading over it, not when the mean curve
+    /// gets there).
+    aim: f64,
     cfg: &'a PredictConfig,
     zone: &'a str,
     trip: f64,
@@ -411,7 +543,7 @@ impl Ctx<'_> {
             return self.finish(ZonePrediction { status, ..p }, m);
         }
         let now_fit = f.at(self.t_last);
-        let eta_last = ((self.trip - now_fit) / f.slope).max(0.0);
+        let eta_last = ((self.aim - now_fit) / f.slope).max(0.0);
         let sd = f.sd_of_crossing_time(self.t_last + eta_last);
         self.with_eta(p, eta_last, sd, false)
     }
@@ -458,27 +590,48 @@ impl Ctx<'_> {
             ..p
         };
         let now_fit = f.at(self.t_last, last_i);
-        if t_inf <= self.trip {
-            let m = format!(
-                "{} levelling off at {:.1} °C (τ {}): no throttle expected at {:.0} °C",
-                self.zone,
-                t_inf,
-                human_duration(tau),
-                self.trip
-            );
+        if t_inf <= self.aim {
+            // "No throttle expected" only when T∞ is confidently below the trip.
+            // Otherwise say so, with the earliest plausible crossing (T∞ at the
+            // top of its range) as the lower end and no ETA.
+            let t_inf_hi = t_inf + self.cfg.confidence_z * sd_inf;
+            let earliest = (t_inf_hi > self.aim && now_fit < self.aim)
+                .then(|| tau * ((t_inf_hi - now_fit) / (t_inf_hi - self.aim)).ln())
+                .filter(|e| e.is_finite())
+                .map(|e| (e - (self.now_s - self.t_last).max(0.0)).max(0.0));
+            let m = match earliest {
+                Some(e) => format!(
+                    "{} probably levelling off at {:.1} °C (τ {}), but T∞ may be up to {:.1} °C: \
+                     {:.0} °C trip not ruled out, at the earliest in {}",
+                    self.zone,
+                    t_inf,
+                    human_duration(tau),
+                    t_inf_hi,
+                    self.trip,
+                    human_duration(e)
+                ),
+                None => format!(
+                    "{} levelling off at {:.1} °C (τ {}): no throttle expected at {:.0} °C",
+                    self.zone,
+                    t_inf,
+                    human_duration(tau),
+                    self.trip
+                ),
+            };
             return self.finish(
                 ZonePrediction {
                     status: Status::LevellingOff,
+                    lo_s: earliest,
                     ..p
                 },
                 m,
             );
         }
-        if now_fit >= self.trip {
+        if now_fit >= self.aim {
             return self.with_eta(p, 0.0, 0.0, false);
         }
         let d1 = t_inf - now_fit;
-        let d2 = t_inf - self.trip;
+        let d2 = t_inf - self.aim;
         let ln = (d1 / d2).ln();
         let eta_last = tau * ln;
         // Gradient of the ETA with respect to T̂, T∞ and τ, then to (ȳ, a, b).
@@ -493,7 +646,7 @@ impl Ctx<'_> {
         let grad = [e_t * g1 + e_a_direct, e_t * g2 + e_b_direct];
         let n = f.n as f64;
         let var = e_t * e_t * f.sigma * f.sigma / n + quad(&f.cov, grad);
-        let hi_open = t_inf - self.cfg.confidence_z * sd_inf <= self.trip;
+        let hi_open = t_inf - self.cfg.confidence_z * sd_inf <= self.aim;
         self.with_eta(p, eta_last, var.max(0.0).sqrt(), hi_open)
     }
 }
@@ -623,6 +776,32 @@ mod tests {
         assert_eq!(c.eta_s, None);
         assert!((c.t_inf_c.unwrap() - 60.0).abs() < 1.0);
         assert!(c.message.contains("no throttle expected"), "{}", c.message);
+        assert_eq!(c.lo_s, None);
+    }
+
+    /// T∞ just under the trip but not confidently: still no ETA (a miss is
+    /// better than a made-up number), but the trip is "not ruled out" and the
+    /// earliest plausible crossing is given as the lower end.
+    #[test]
+    fn uncertain_asymptote_does_not_rule_the_trip_out() {
+        let truth = |t: f64| 60.0 - 20.0 * (-t / 60.0).exp();
+        let feed = |trip: f64| {
+            let mut p = ThermalPredictor::new(cfg_with_trip(trip));
+            for k in 0..=120u64 {
+                let t = k as f64;
+                p.observe(t, "soc", Some(truth(t) + 0.3 * noise(k)), None);
+            }
+            p.predict_models("soc", 120.0).unwrap().newton
+        };
+        // The fit does not depend on the trip: put the trip just above T∞.
+        let t_inf = feed(99.0).t_inf_c.unwrap();
+        assert!((t_inf - 60.0).abs() < 1.0, "T∞ {t_inf}");
+        let n = feed(t_inf + 0.05);
+        assert_eq!(n.status, Status::LevellingOff);
+        assert_eq!(n.eta_s, None);
+        let lo = n.lo_s.expect("earliest crossing");
+        assert!(lo > 0.0 && lo.is_finite(), "{lo}");
+        assert!(n.message.contains("not ruled out"), "{}", n.message);
     }
 
     #[test]
@@ -724,6 +903,111 @@ mod tests {
         assert_eq!(p.predictions(0.0).len(), 2);
     }
 
+    /// Prequential choice, known answers: on a noisy exponential Newton's
+    /// 60-s-ahead forecasts beat the line's and Newton is chosen by that record;
+    /// on a noisy straight line the line forecasts at least as well and is chosen.
+    #[test]
+    fn forecast_record_picks_the_model_that_forecasts_better() {
+        let exp = |t: f64| 80.0 - 40.0 * (-t / 200.0).exp();
+        let line = |t: f64| 40.0 + 0.05 * t;
+        let mut p = ThermalPredictor::new(cfg_with_trip(95.0));
+        for k in 0..=300u64 {
+            let t = k as f64;
+            p.observe(t, "exp", Some(exp(t) + 0.05 * noise(k)), None);
+            p.observe(t, "line", Some(line(t) + 0.05 * noise(k + 7)), None);
+        }
+        let e = &p.zones["exp"];
+        // Forecasts from t = 9 s (10 samples) on, scored 60 s later.
+        assert!(e.forecasts_scored >= 200, "{}", e.forecasts_scored);
+        assert!(
+            e.forecast_mse[1] * 4.0 < e.forecast_mse[0],
+            "{:?}",
+            e.forecast_mse
+        );
+        assert_eq!(e.newton_forecasts_better(p.config()), Some(true));
+        assert_eq!(p.predict("exp", 300.0).unwrap().model, Model::Newton);
+        let l = &p.zones["line"];
+        assert_eq!(l.newton_forecasts_better(p.config()), Some(false));
+        let chosen = p.predict("line", 300.0).unwrap();
+        assert_eq!(chosen.model, Model::Linear);
+        assert_eq!(chosen.status, Status::Ok);
+    }
+
+    #[test]
+    fn forecast_record_waits_for_enough_scores_and_restarts_after_a_gap() {
+        let mut p = ThermalPredictor::new(cfg_with_trip(95.0));
+        for k in 0..=80u64 {
+            let t = k as f64;
+            p.observe(t, "gpu", Some(40.0 + 0.1 * t + 0.05 * noise(k)), None);
+        }
+        // Forecasts start at t = 9 s (10 samples) and come due 60 s later:
+        // those made at 9..=20 s are scored by t = 80 s, 12 < 20.
+        let z = &p.zones["gpu"];
+        assert_eq!(z.forecasts_scored, 12);
+        assert_eq!(z.newton_forecasts_better(p.config()), None);
+        p.observe(200.0, "gpu", Some(50.0), None);
+        let z = &p.zones["gpu"];
+        assert_eq!(z.forecasts_scored, 0);
+        assert!(z.pending.is_empty());
+    }
+
+    /// Known answer: ±0.5 °C alternating noise has successive differences of
+    /// ±1 °C, so σ = √(1/2); a margin of 1 σ brings the line's ETA forward by
+    /// σ / slope = 7.07 s. The message still names the real trip.
+    #[test]
+    fn noise_margin_aims_below_the_trip_by_k_sigma() {
+        let eta = |k: f64| {
+            let mut p = ThermalPredictor::new(PredictConfig {
+                noise_margin_sigmas: k,
+                ..cfg_with_trip(70.0)
+            });
+            for i in 0..=120u64 {
+                let t = i as f64;
+                let wobble = if i % 2 == 0 { 0.5 } else { -0.5 };
+                p.observe(t, "gpu", Some(40.0 + 0.1 * t + wobble), None);
+            }
+            let pr = p.predict("gpu", 120.0).unwrap();
+            assert!(pr.message.contains("70 °C"), "{}", pr.message);
+            pr.eta_s.unwrap()
+        };
+        let (plain, early) = (eta(0.0), eta(1.0));
+        let shift = 0.5_f64.sqrt() / 0.1;
+        assert!((plain - early - shift).abs() < 0.5, "{plain} vs {early}");
+    }
+
+    /// Known answer: a 0.05 °C/s ramp read by a sensor that rounds to 0.25 °C
+    /// first reads the 50 °C trip when the true value is 49.875 °C, at
+    /// t = 197.5 s. Aiming half a step low lands on it; aiming at the trip
+    /// itself is 2.5 s late. A smooth (unquantised) ramp gets no margin.
+    #[test]
+    fn quantised_sensor_first_reads_the_trip_half_a_step_early() {
+        let eta = |steps: f64, quantised: bool| {
+            let mut p = ThermalPredictor::new(PredictConfig {
+                quantum_margin_steps: steps,
+                ..cfg_with_trip(50.0)
+            });
+            for k in 0..=120u64 {
+                let t = k as f64;
+                let v = 40.0 + 0.05 * t;
+                let v = if quantised {
+                    (v * 4.0).round() / 4.0
+                } else {
+                    v
+                };
+                p.observe(t, "gpu", Some(v), None);
+            }
+            p.predict("gpu", 120.0).unwrap().eta_s.unwrap()
+        };
+        let truth = 197.5 - 120.0;
+        assert!((eta(0.5, true) - truth).abs() < 0.5, "{}", eta(0.5, true));
+        assert!(
+            (eta(0.0, true) - (truth + 2.5)).abs() < 0.5,
+            "{}",
+            eta(0.0, true)
+        );
+        assert!((eta(0.5, false) - 80.0).abs() < 1e-6, "{}", eta(0.5, false));
+    }
+
     #[test]
     fn window_is_bounded() {
         let mut p = ThermalPredictor::new(PredictConfig {
@@ -736,5 +1020,7 @@ mod tests {
             p.observe(k as f64 * 0.1, "gpu", Some(40.0 + 0.001 * k as f64), None);
         }
         assert!(p.zones["gpu"].win.len() <= 101);
+        // One forecast per sample, each due 60 s later: ≤ 600 pending at 10 Hz.
+        assert!(p.zones["gpu"].pending.len() <= 601);
     }
 }
