@@ -22,6 +22,9 @@ pub struct Cli {
 
     #[command(subcommand)]
     pub command: Option<Command>,
+
+    #[command(flatten)]
+    pub dashboard: crate::ui::DashboardArgs,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -33,17 +36,25 @@ pub struct GlobalArgs {
     /// Sampling interval, e.g. `1s`, `250ms` (minimum 100ms).
     #[arg(long, global = true, value_name = "DURATION", default_value = "1s", value_parser = parse_duration)]
     pub interval: Duration,
+
+    /// True when `--interval` came from the command line (it then beats the config file).
+    #[arg(skip)]
+    pub interval_explicit: bool,
 }
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Read the board once (two samples 250 ms apart) and print it.
     Probe(ProbeArgs),
+    /// Replay a recording or a tegrastats/CSV trace through the dashboard.
+    Replay(crate::ui::ReplayArgs),
+    /// Score throttle predictions against a recorded trace (tegrastats, CSV).
+    PredictEval(crate::predict::eval::EvalArgs),
     /// Run load phases headless (no terminal UI) and write a JSON summary.
     Run(crate::run_cmd::RunArgs),
 }
 
-#[derive(Debug, Clone, Args)]
+#[derive(Debug, Clone, Args, Default)]
 pub struct WatchArgs {
     /// Watch this process's RSS (repeatable).
     #[arg(long = "watch-pid", value_name = "PID")]

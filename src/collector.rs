@@ -115,3 +115,74 @@ pub fn spawn(mut prober: Prober, interval: Duration) -> CollectorHandle {
         task,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::probes::Root;
+
+    fn fixture() -> Root {
+        Root::new(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/orin-agx-r36"
+        ))
+    }
+
+    #[test]
+    fn interval_has_a_floor() {
+        assert_eq!(clamp_interval(Duration::from_millis(5)), MIN_INTERVAL);
+        assert_eq!(
+            clamp_interval(Duration::from_secs(2)),
+            Duration::from_secs(2)
+        );
+    }
+
+    #[tokio::test]
+    async fn publishes_owned_snapshots_to_stream_and_latest() {
+        let handle = spawn(
+            Prober::new(fixture(), Vec::new()),
+            Duration::from_millis(100),
+        );
+        let mut rx = handle.subscribe();
+        let a = rx.recv().await.unwrap();
+        let b = rx.recv().await.unwrap();
+        assert!(b.elapsed_s > a.elapsed_s);
+        assert_eq!(a.thermal.len(), b.thermal.len());
+        let latest = handle.latest().borrow().clone().expect("latest set");
+        assert!(latest.elapsed_s >= b.elapsed_s);
+        handle.stop();
+    }
+
+    #[tokio::test]
+    async fn a_failing_probe_is_reported_and_retried_not_fatal() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("proc")).unwrap();
+        std::fs::write(
+            dir.path().join("proc/meminfo"),
+            "MemTotal: 1024 kB\nMemAvailable: 512 kB\n",
+        )
+        .unwrap();
+        let handle = spawn(
+            Prober::new(Root::new(dir.path()), Vec::new()),
+            Duration::from_millis(100),
+        );
+        let mut rx = handle.subscribe();
+        let first = rx.recv().await.unwrap();
+        assert!(
+            first.probe_errors.iter().any(|e| e.probe == "cpu"),
+            "{:?}",
+            first.probe_errors
+        );
+        std::fs::write(dir.path().join("proc/meminfo"), "").unwrap();
+        let second = rx.recv().await.unwrap();
+        assert!(second.probe_errors.iter().any(|e| e.probe == "memory"));
+        std::fs::write(
+            dir.path().join("proc/meminfo"),
+            "MemTotal: 2048 kB\nMemAvailable: 1024 kB\n",
+        )
+        .unwrap();
+        let third = rx.recv().await.unwrap();
+        assert_eq!(third.memory.total_mb, Some(2.0));
+        handle.stop();
+    }
+}

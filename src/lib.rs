@@ -5,10 +5,13 @@
 
 pub mod cli;
 pub mod collector;
+pub mod config;
 pub mod predict;
 pub mod probe_cmd;
 pub mod probes;
 pub mod record;
 pub mod run_cmd;
 pub mod snapshot;
+pub mod store;
+pub mod ui;
 pub mod workloads;

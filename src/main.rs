@@ -2,13 +2,22 @@
 
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::parser::ValueSource;
+use clap::{CommandFactory, FromArgMatches};
 use jetstress::cli::{Cli, Command};
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let matches = Cli::command().get_matches();
+    let mut cli = match Cli::from_arg_matches(&matches) {
+        Ok(c) => c,
+        Err(e) => e.exit(),
+    };
+    cli.global.interval_explicit =
+        matches.value_source("interval") == Some(ValueSource::CommandLine);
     match run(cli) {
         Ok(code) => code,
+        // `jetstress probe --json | head` closing the pipe is not an error.
+        Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e:#}");
             ExitCode::from(2)
@@ -23,11 +32,25 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     }
     match cli.command {
         Some(Command::Probe(args)) => jetstress::probe_cmd::run(&cli.global, &args),
-        Some(Command::Run(args)) => jetstress::run_cmd::run(&cli.global, &args),
-        None => {
-            anyhow::bail!(
-                "the dashboard is not built yet; try `jetstress probe` or `jetstress --help`"
-            )
+        Some(Command::PredictEval(args)) => {
+            let mut out = std::io::stdout().lock();
+            jetstress::predict::eval::run_eval(&args, &mut out)?;
+            Ok(ExitCode::SUCCESS)
         }
+        Some(Command::Run(args)) => jetstress::run_cmd::run(&cli.global, &args),
+        Some(Command::Replay(args)) => jetstress::ui::run_replay(&cli.global, &args),
+        None => jetstress::ui::run(&cli.global, &cli.dashboard),
     }
+}
+
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>()
+            .map(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+            .or_else(|| {
+                c.downcast_ref::<serde_json::Error>()
+                    .map(|j| j.io_error_kind() == Some(std::io::ErrorKind::BrokenPipe))
+            })
+            .unwrap_or(false)
+    })
 }

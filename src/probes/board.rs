@@ -26,8 +26,7 @@ pub fn parse_soc(compatible: &str) -> Option<String> {
     let last = compatible
         .split('\0')
         .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .last()?;
+        .rfind(|s| !s.is_empty())?;
     Some(last.rsplit(',').next().unwrap_or(last).to_string())
 }
 

@@ -1,0 +1,615 @@
+//! `predict-eval`: replays a recorded trace through [`ThermalPredictor`] exactly as
+//! live samples would arrive and scores the ETAs against the time the trace
+//! actually crosses a threshold.
+//!
+//! Scoring, per zone and model (linear, Newton, chosen): every prediction made
+//! before the crossing has a true remaining time `r`; its error is
+//! `|eta − r| / r` in %, and "no ETA" counts as a miss (infinite error). Horizon
+//! `h` pools the predictions with `r` in `[0.8·h, 1.2·h]`; the table shows the
+//! median and 90th percentile (nearest rank). The first correct alert is the
+//! earliest prediction with `eta < 5 min` and within ±20 % of `r`; its lead is `r`.
+
+use super::thermal::{ModelSet, Status, ZonePrediction};
+use super::{PredictConfig, ThermalPredictor};
+use crate::record::trace::{read_trace, Trace, TraceFormat};
+use anyhow::Context;
+use serde::Serialize;
+use std::io::Write;
+use std::path::PathBuf;
+
+/// Horizons (seconds before the crossing) the table reports.
+pub const HORIZONS_S: [f64; 4] = [30.0, 60.0, 120.0, 300.0];
+/// A horizon pools predictions whose true remaining time is within ±this fraction.
+pub const HORIZON_BAND: f64 = 0.2;
+/// An alert is an ETA under this many seconds…
+pub const ALERT_ETA_S: f64 = 300.0;
+/// …and it is correct within this fraction of the true remaining time.
+pub const ALERT_TOLERANCE: f64 = 0.2;
+
+/// `jetstress predict-eval TRACE [--zone NAME] [--threshold C] [--window S] [--emit FILE.jsonl]`
+#[derive(clap::Args, Debug, Clone)]
+pub struct EvalArgs {
+    /// Trace file: tegrastats log (any generation), the AGX Orin stats CSV, or a
+    /// `time_s,<zone>,…` CSV in °C.
+    pub trace: PathBuf,
+    /// Score only this zone (default: every zone that heats up enough).
+    #[arg(long)]
+    pub zone: Option<String>,
+    /// Threshold in °C. Default: the zone's trip if the trace crosses it, else
+    /// `--trip-fraction` of the way from the start to the peak temperature.
+    #[arg(long)]
+    pub threshold: Option<f64>,
+    /// Where between start and peak temperature the default threshold sits.
+    #[arg(long, default_value_t = 0.9)]
+    pub trip_fraction: f64,
+    /// Zones rising less than this (°C, start to peak) are not scored.
+    #[arg(long, default_value_t = 2.0)]
+    pub min_rise: f64,
+    /// Sliding window of the predictor, seconds.
+    #[arg(long, default_value_t = 120.0)]
+    pub window: f64,
+    /// Aim the ETA this many sensor-noise σ below the threshold (the first raw
+    /// reading over it is the crossing); see `noise_margin_sigmas`.
+    #[arg(long, default_value_t = 0.0)]
+    pub noise_margin: f64,
+    /// Write one JSON line per chosen-model prediction:
+    /// `{t_s, zone, eta_s, lo_s, hi_s, model}` (`eta_s` null = no crossing predicted).
+    #[arg(long)]
+    pub emit: Option<PathBuf>,
+    /// Print the report as JSON instead of the table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+impl EvalArgs {
+    /// Defaults for a trace path (what the command line gives with no flags).
+    pub fn for_trace(trace: impl Into<PathBuf>) -> Self {
+        EvalArgs {
+            trace: trace.into(),
+            zone: None,
+            threshold: None,
+            trip_fraction: 0.9,
+            min_rise: 2.0,
+            window: 120.0,
+            noise_margin: 0.0,
+            emit: None,
+            json: false,
+        }
+    }
+}
+
+/// Scores at one horizon.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct HorizonScore {
+    pub horizon_s: f64,
+    /// Predictions pooled at this horizon.
+    pub n: usize,
+    /// Of which without an ETA (counted as misses).
+    pub no_eta: usize,
+    /// Of the misses, those made while the predictor was still warming up
+    /// (fewer than `min_samples` over `min_span_s` since the start or a restart):
+    /// no model could answer then. Still counted as misses.
+    pub warm_up: usize,
+    /// Median absolute error, % of the true remaining time; `None` = no data or a miss.
+    pub median_pct: Option<f64>,
+    pub p90_pct: Option<f64>,
+}
+
+/// One model's scores.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ModelScore {
+    pub model: String,
+    pub horizons: Vec<HorizonScore>,
+    /// Lead (s before the crossing) of the first correct alert; per zone only.
+    pub first_correct_alert_lead_s: Option<f64>,
+}
+
+/// One scored zone.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ZoneEval {
+    pub zone: String,
+    pub threshold_c: f64,
+    /// How the threshold was chosen.
+    pub threshold_source: String,
+    pub start_c: f64,
+    pub peak_c: f64,
+    pub t_cross_s: f64,
+    pub scores: Vec<ModelScore>,
+}
+
+/// The whole evaluation.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct EvalReport {
+    pub trace: String,
+    pub format: TraceFormat,
+    pub samples: usize,
+    pub duration_s: f64,
+    pub skipped: Vec<(usize, String)>,
+    pub notes: Vec<String>,
+    pub window_s: f64,
+    pub zones: Vec<ZoneEval>,
+    /// Zones not scored, with the reason.
+    pub unscored: Vec<(String, String)>,
+    /// All scored zones pooled.
+    pub pooled: Vec<ModelScore>,
+}
+
+#[derive(Serialize)]
+struct EmitLine<'a> {
+    t_s: f64,
+    zone: &'a str,
+    eta_s: Option<f64>,
+    lo_s: Option<f64>,
+    hi_s: Option<f64>,
+    model: super::Model,
+}
+
+/// The zone threshold and its ground-truth crossing.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Target {
+    pub zone: String,
+    pub threshold_c: f64,
+    pub source: String,
+    pub start_c: f64,
+    pub peak_c: f64,
+    pub t_cross_s: f64,
+}
+
+/// Picks the threshold for a zone and finds when the trace first reaches it.
+pub fn target_for(trace: &Trace, zone: &str, args: &EvalArgs) -> Result<Target, String> {
+    let series: Vec<(f64, f64)> = trace
+        .samples
+        .iter()
+        .filter_map(|s| s.temp(zone).map(|t| (s.t_s, t)))
+        .collect();
+    let Some(&(_, start)) = series.first() else {
+        return Err("no valid reading (always offline)".to_string());
+    };
+    let peak = series.iter().map(|p| p.1).fold(f64::MIN, f64::max);
+    let first_cross = |th: f64| series.iter().find(|p| p.1 >= th).map(|p| p.0);
+    let trip = trace.samples.iter().find_map(|s| s.trip(zone));
+    let (threshold, source) = if let Some(th) = args.threshold {
+        (th, "--threshold".to_string())
+    } else if let Some(trip) = trip.filter(|&t| first_cross(t).is_some() && start < t) {
+        (trip, "zone trip".to_string())
+    } else {
+        if peak - start < args.min_rise {
+            return Err(format!(
+                "rises only {:.2} °C ({start:.1} → {peak:.1}), less than --min-rise {}",
+                peak - start,
+                args.min_rise
+            ));
+        }
+        let f = args.trip_fraction;
+        (
+            start + f * (peak - start),
+            format!("{:.0} % of {start:.1} → {peak:.1} °C", f * 100.0),
+        )
+    };
+    if start >= threshold {
+        return Err(format!(
+            "starts at {start:.1} °C, already at/over {threshold:.1} °C"
+        ));
+    }
+    let t_cross = first_cross(threshold)
+        .ok_or_else(|| format!("never reaches {threshold:.1} °C (peak {peak:.1})"))?;
+    Ok(Target {
+        zone: zone.to_string(),
+        threshold_c: threshold,
+        source,
+        start_c: start,
+        peak_c: peak,
+        t_cross_s: t_cross,
+    })
+}
+
+/// One scored prediction: |error| in %, or why there is none.
+#[derive(Debug, Clone, Copy)]
+enum Scored {
+    Err(f64),
+    Miss,
+    WarmUp,
+}
+
+impl Scored {
+    fn pct(self) -> f64 {
+        match self {
+            Scored::Err(e) => e,
+            _ => f64::INFINITY,
+        }
+    }
+}
+
+/// Raw per-model errors for one zone: `errors[model][horizon]`.
+#[derive(Debug, Default, Clone)]
+struct Errors {
+    by_model: [[Vec<Scored>; 4]; 3],
+    alert: [Option<f64>; 3],
+}
+
+const MODEL_NAMES: [&str; 3] = ["linear", "newton", "chosen"];
+
+fn pick(set: &ModelSet, m: usize) -> &ZonePrediction {
+    match m {
+        0 => &set.linear,
+        1 => &set.newton,
+        _ => &set.chosen,
+    }
+}
+
+/// Nearest-rank percentile with misses as +∞ (`None`).
+fn percentile(sorted: &[f64], p: f64) -> Option<f64> {
+    if sorted.is_empty() {
+        return None;
+    }
+    let rank = ((p * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len());
+    let v = sorted[rank - 1];
+    v.is_finite().then_some(v)
+}
+
+fn score(model: usize, cols: &[Vec<Scored>; 4], alert: Option<f64>) -> ModelScore {
+    let horizons = HORIZONS_S
+        .iter()
+        .zip(cols)
+        .map(|(&h, errs)| {
+            let mut v: Vec<f64> = errs.iter().map(|e| e.pct()).collect();
+            v.sort_by(f64::total_cmp);
+            HorizonScore {
+                horizon_s: h,
+                n: v.len(),
+                no_eta: errs.iter().filter(|e| !matches!(e, Scored::Err(_))).count(),
+                warm_up: errs.iter().filter(|e| matches!(e, Scored::WarmUp)).count(),
+                median_pct: percentile(&v, 0.5),
+                p90_pct: percentile(&v, 0.9),
+            }
+        })
+        .collect();
+    ModelScore {
+        model: MODEL_NAMES[model].to_string(),
+        horizons,
+        first_correct_alert_lead_s: alert,
+    }
+}
+
+/// Replays an already-read trace and scores it (pure: no file I/O except `emit`).
+pub fn evaluate(
+    trace: &Trace,
+    args: &EvalArgs,
+    mut emit: Option<&mut dyn Write>,
+) -> anyhow::Result<EvalReport> {
+    let zones: Vec<String> = match &args.zone {
+        Some(z) => {
+            let names = trace.zone_names();
+            if !names.iter().any(|n| n == z) {
+                anyhow::bail!(
+                    "{}: no zone {z:?} (zones: {})",
+                    trace.source,
+                    names.join(", ")
+                );
+            }
+            vec![z.clone()]
+        }
+        None => trace.zone_names(),
+    };
+    let mut targets = Vec::new();
+    let mut unscored = Vec::new();
+    for z in &zones {
+        match target_for(trace, z, args) {
+            Ok(t) => targets.push(t),
+            Err(why) => unscored.push((z.clone(), why)),
+        }
+    }
+    let mut cfg = PredictConfig {
+        window_s: args.window,
+        noise_margin_sigmas: args.noise_margin,
+        ..PredictConfig::default()
+    };
+    for t in &targets {
+        cfg.trip_overrides.insert(t.zone.clone(), t.threshold_c);
+    }
+    let mut predictor = ThermalPredictor::new(cfg);
+    let mut errors: Vec<Errors> = vec![Errors::default(); targets.len()];
+    for s in &trace.samples {
+        for (zone, temp) in &s.zones {
+            predictor.observe(s.t_s, zone, *temp, s.trip(zone));
+        }
+        for (ti, tg) in targets.iter().enumerate() {
+            let Some(set) = predictor.predict_models(&tg.zone, s.t_s) else {
+                continue;
+            };
+            if let Some(w) = emit.as_deref_mut() {
+                let c = &set.chosen;
+                let line = EmitLine {
+                    t_s: s.t_s,
+                    zone: &tg.zone,
+                    eta_s: c.eta_s,
+                    lo_s: c.lo_s,
+                    hi_s: c.hi_s,
+                    model: c.model,
+                };
+                serde_json::to_writer(&mut *w, &line)?;
+                w.write_all(b"\n")?;
+            }
+            let r = tg.t_cross_s - s.t_s;
+            if r <= 0.0 {
+                continue;
+            }
+            let e = &mut errors[ti];
+            let warming_up = set.linear.status == Status::TooFewSamples;
+            for m in 0..3 {
+                let p = pick(&set, m);
+                // Warm-up is the gate every model shares (the line's
+                // TooFewSamples), not Newton's own "no spread for a curve".
+                let err = match p.eta_s {
+                    Some(eta) => Scored::Err((eta - r).abs() / r * 100.0),
+                    None if warming_up => Scored::WarmUp,
+                    None => Scored::Miss,
+                };
+                for (hi, &h) in HORIZONS_S.iter().enumerate() {
+                    if (r - h).abs() <= HORIZON_BAND * h {
+                        e.by_model[m][hi].push(err);
+                    }
+                }
+                if e.alert[m].is_none()
+                    && p.eta_s.is_some_and(|eta| {
+                        eta < ALERT_ETA_S && (eta - r).abs() <= ALERT_TOLERANCE * r
+                    })
+                {
+                    e.alert[m] = Some(r);
+                }
+            }
+        }
+    }
+    let zone_evals: Vec<ZoneEval> = targets
+        .iter()
+        .zip(&errors)
+        .map(|(t, e)| ZoneEval {
+            zone: t.zone.clone(),
+            threshold_c: t.threshold_c,
+            threshold_source: t.source.clone(),
+            start_c: t.start_c,
+            peak_c: t.peak_c,
+            t_cross_s: t.t_cross_s,
+            scores: (0..3)
+                .map(|m| score(m, &e.by_model[m], e.alert[m]))
+                .collect(),
+        })
+        .collect();
+    let pooled = (0..3)
+        .map(|m| {
+            let mut cols: [Vec<Scored>; 4] = Default::default();
+            for e in &errors {
+                for (h, col) in cols.iter_mut().enumerate() {
+                    col.extend_from_slice(&e.by_model[m][h]);
+                }
+            }
+            score(m, &cols, None)
+        })
+        .collect();
+    Ok(EvalReport {
+        trace: trace.source.clone(),
+        format: trace.format,
+        samples: trace.samples.len(),
+        duration_s: trace.samples.last().map(|s| s.t_s).unwrap_or(0.0),
+        skipped: trace.skipped.clone(),
+        notes: trace.notes.clone(),
+        window_s: args.window,
+        zones: zone_evals,
+        unscored,
+        pooled,
+    })
+}
+
+fn cell(h: &HorizonScore) -> String {
+    let f = |v: Option<f64>| {
+        v.map(|v| format!("{v:.0}%"))
+            .unwrap_or_else(|| "miss".into())
+    };
+    if h.n == 0 {
+        "—".to_string()
+    } else if h.warm_up > 0 {
+        format!(
+            "{} / {} (n={}, {} w)",
+            f(h.median_pct),
+            f(h.p90_pct),
+            h.n,
+            h.warm_up
+        )
+    } else {
+        format!("{} / {} (n={})", f(h.median_pct), f(h.p90_pct), h.n)
+    }
+}
+
+fn write_scores(
+    out: &mut dyn Write,
+    scores: &[ModelScore],
+    with_alert: bool,
+) -> std::io::Result<()> {
+    write!(out, "  {:<7}", "model")?;
+    for h in HORIZONS_S {
+        write!(out, " | {:>26}", format!("{h:.0} s: med / p90"))?;
+    }
+    if with_alert {
+        write!(out, " | first correct alert")?;
+    }
+    writeln!(out)?;
+    for s in scores {
+        write!(out, "  {:<7}", s.model)?;
+        for h in &s.horizons {
+            write!(out, " | {:>26}", cell(h))?;
+        }
+        if with_alert {
+            match s.first_correct_alert_lead_s {
+                Some(l) => write!(out, " | {l:.0} s before")?,
+                None => write!(out, " | none")?,
+            }
+        }
+        writeln!(out)?;
+    }
+    Ok(())
+}
+
+/// Writes the report as the human table.
+pub fn write_table(out: &mut dyn Write, r: &EvalReport) -> std::io::Result<()> {
+    writeln!(
+        out,
+        "{} ({:?}, {} samples over {:.0} s, {} lines skipped), window {:.0} s",
+        r.trace,
+        r.format,
+        r.samples,
+        r.duration_s,
+        r.skipped.len(),
+        r.window_s
+    )?;
+    for (line, why) in r.skipped.iter().take(5) {
+        writeln!(out, "  skipped line {line}: {why}")?;
+    }
+    if r.skipped.len() > 5 {
+        writeln!(out, "  … and {} more", r.skipped.len() - 5)?;
+    }
+    for n in &r.notes {
+        writeln!(out, "  note: {n}")?;
+    }
+    writeln!(
+        out,
+        "ETA error, % of the true remaining time (horizon h pools r within ±{:.0} % of h; no ETA = miss;\n\
+         \"k w\": k of the misses were made during the predictor's warm-up)",
+        HORIZON_BAND * 100.0
+    )?;
+    for z in &r.zones {
+        writeln!(
+            out,
+            "\nzone {}: threshold {:.2} °C ({}), start {:.1} °C, peak {:.1} °C, crosses at t = {:.0} s",
+            z.zone, z.threshold_c, z.threshold_source, z.start_c, z.peak_c, z.t_cross_s
+        )?;
+        write_scores(out, &z.scores, true)?;
+    }
+    if r.zones.len() > 1 {
+        writeln!(out, "\nall {} scored zones pooled:", r.zones.len())?;
+        write_scores(out, &r.pooled, false)?;
+    }
+    if !r.unscored.is_empty() {
+        writeln!(out, "\nnot scored:")?;
+        for (z, why) in &r.unscored {
+            writeln!(out, "  {z}: {why}")?;
+        }
+    }
+    Ok(())
+}
+
+/// `jetstress predict-eval`: reads the trace, replays it, writes the table (or
+/// JSON with `--json`) to `out`, and `--emit` lines to their file.
+pub fn run_eval(args: &EvalArgs, out: &mut dyn Write) -> anyhow::Result<EvalReport> {
+    let trace = read_trace(&args.trace)?;
+    let report = match &args.emit {
+        Some(path) => {
+            let f = std::fs::File::create(path)
+                .with_context(|| format!("creating {}", path.display()))?;
+            let mut w = std::io::BufWriter::new(f);
+            let r = evaluate(&trace, args, Some(&mut w))?;
+            w.flush()
+                .with_context(|| format!("writing {}", path.display()))?;
+            r
+        }
+        None => evaluate(&trace, args, None)?,
+    };
+    if args.json {
+        serde_json::to_writer_pretty(&mut *out, &report)?;
+        writeln!(out)?;
+    } else {
+        write_table(out, &report)?;
+    }
+    Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::record::trace::parse_trace;
+
+    fn synthetic_csv() -> String {
+        // Exponential heat-up 40 → 80 °C, τ = 150 s, 1 Hz, 600 s.
+        let mut s = String::from("time_s,soc\n");
+        for k in 0..600 {
+            let t = k as f64;
+            let temp = 80.0 - 40.0 * (-t / 150.0).exp();
+            s.push_str(&format!("{t},{temp:.3}\n"));
+        }
+        s
+    }
+
+    #[test]
+    fn threshold_defaults_to_fraction_of_rise() {
+        let tr = parse_trace("syn.csv", &synthetic_csv()).unwrap();
+        let args = EvalArgs::for_trace("syn.csv");
+        let t = target_for(&tr, "soc", &args).unwrap();
+        let peak = 80.0 - 40.0 * (-599.0_f64 / 150.0).exp();
+        assert!((t.peak_c - peak).abs() < 1e-3);
+        assert!((t.threshold_c - (40.0 + 0.9 * (peak - 40.0))).abs() < 1e-3);
+        // Analytic crossing time of that threshold, to the next 1-s sample.
+        let exact = -150.0 * ((80.0 - t.threshold_c) / 40.0).ln();
+        assert!(t.t_cross_s >= exact - 1e-6 && t.t_cross_s < exact + 1.0 + 1e-6);
+    }
+
+    #[test]
+    fn newton_scores_well_on_exact_exponential_and_emits_lines() {
+        let tr = parse_trace("syn.csv", &synthetic_csv()).unwrap();
+        let args = EvalArgs::for_trace("syn.csv");
+        let mut emitted = Vec::new();
+        let r = evaluate(&tr, &args, Some(&mut emitted)).unwrap();
+        let chosen = &r.zones[0].scores[2];
+        let at60 = &chosen.horizons[1];
+        assert!(at60.n > 0);
+        assert!(at60.median_pct.unwrap() < 5.0, "{at60:?}");
+        let linear60 = r.zones[0].scores[0].horizons[1].median_pct.unwrap();
+        assert!(linear60 > at60.median_pct.unwrap());
+        let text = String::from_utf8(emitted).unwrap();
+        assert_eq!(text.lines().count(), tr.samples.len());
+        let v: serde_json::Value = serde_json::from_str(text.lines().last().unwrap()).unwrap();
+        for k in ["t_s", "zone", "eta_s", "lo_s", "hi_s", "model"] {
+            assert!(v.get(k).is_some(), "missing {k}");
+        }
+    }
+
+    /// The first 10 s (10 samples, span < 10 s) are warm-up: counted as
+    /// misses, and reported as such, in the horizon their r falls into.
+    #[test]
+    fn warm_up_misses_are_counted_and_labelled() {
+        let tr = parse_trace("syn.csv", &synthetic_csv()).unwrap();
+        let args = EvalArgs::for_trace("syn.csv");
+        let r = evaluate(&tr, &args, None).unwrap();
+        let z = &r.zones[0];
+        assert!((z.t_cross_s - 323.0).abs() <= 1.0, "{}", z.t_cross_s);
+        let linear = &z.scores[0];
+        let h300 = &linear.horizons[3];
+        assert_eq!(h300.warm_up, 10, "{h300:?}");
+        assert!(h300.no_eta >= h300.warm_up);
+        assert_eq!(linear.horizons[1].warm_up, 0);
+        let mut out = Vec::new();
+        write_table(&mut out, &r).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert!(text.contains("10 w)"), "{text}");
+    }
+
+    #[test]
+    fn unknown_zone_is_an_error_and_flat_zone_is_unscored() {
+        let text = "time_s,flat\n0,40\n1,40\n2,40\n";
+        let tr = parse_trace("f.csv", text).unwrap();
+        let mut args = EvalArgs::for_trace("f.csv");
+        let r = evaluate(&tr, &args, None).unwrap();
+        assert!(r.zones.is_empty());
+        assert_eq!(r.unscored.len(), 1);
+        args.zone = Some("nope".into());
+        assert!(evaluate(&tr, &args, None)
+            .unwrap_err()
+            .to_string()
+            .contains("nope"));
+    }
+
+    #[test]
+    fn percentile_counts_misses() {
+        assert_eq!(percentile(&[1.0, 2.0, 3.0], 0.5), Some(2.0));
+        assert_eq!(percentile(&[1.0, f64::INFINITY], 0.9), None);
+        assert_eq!(percentile(&[], 0.5), None);
+    }
+}

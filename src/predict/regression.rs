@@ -1,0 +1,368 @@
+//! Sliding-window least squares kept as running sums: O(1) per sample.
+//!
+//! One window holds points `(t, i, y)`: time, a second regressor (the running
+//! integral of `y` for the Newton model, unused by the plain trend) and the
+//! value. From the same sums it fits
+//! - `y = ȳ + β (t − t̄)` (linear trend, [`LinearFit`]) and
+//! - `y = ȳ + a (t − t̄) + b (i − ī)` ([`PlaneFit`]).
+//!
+//! Sums are taken relative to an origin that is moved to the oldest point and
+//! recomputed from the buffer every `len` pushes (amortised O(1)), so they do not
+//! drift or lose precision on long runs.
+
+use std::collections::VecDeque;
+
+/// One observation in a regression window.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Point {
+    /// Time, seconds.
+    pub t: f64,
+    /// Second regressor (e.g. ∫y dt); 0 when unused.
+    pub i: f64,
+    /// Observed value.
+    pub y: f64,
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+struct Sums {
+    n: f64,
+    s1: f64,
+    s2: f64,
+    sy: f64,
+    s11: f64,
+    s12: f64,
+    s22: f64,
+    s1y: f64,
+    s2y: f64,
+    syy: f64,
+}
+
+impl Sums {
+    fn apply(&mut self, x1: f64, x2: f64, y: f64, sign: f64) {
+        self.n += sign;
+        self.s1 += sign * x1;
+        self.s2 += sign * x2;
+        self.sy += sign * y;
+        self.s11 += sign * x1 * x1;
+        self.s12 += sign * x1 * x2;
+        self.s22 += sign * x2 * x2;
+        self.s1y += sign * x1 * y;
+        self.s2y += sign * x2 * y;
+        self.syy += sign * y * y;
+    }
+}
+
+/// Straight-line fit `y = y_mean + slope·(t − t_mean)` with its uncertainty.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LinearFit {
+    pub n: usize,
+    pub t_mean: f64,
+    pub y_mean: f64,
+    /// Σ(t − t̄)².
+    pub stt: f64,
+    pub slope: f64,
+    /// Standard error of the slope.
+    pub se_slope: f64,
+    /// Residual standard deviation.
+    pub sigma: f64,
+}
+
+impl LinearFit {
+    /// Fitted value at time `t`.
+    pub fn at(&self, t: f64) -> f64 {
+        self.y_mean + self.slope * (t - self.t_mean)
+    }
+
+    /// Standard deviation of the time at which the line reaches a level, for a
+    /// crossing predicted at absolute time `t_hit` (classic inverse prediction:
+    /// σ/|β| · sqrt(1/n + (t_hit − t̄)²/Stt)).
+    pub fn sd_of_crossing_time(&self, t_hit: f64) -> f64 {
+        let n = self.n as f64;
+        let d = t_hit - self.t_mean;
+        (self.sigma / self.slope.abs()) * (1.0 / n + d * d / self.stt).sqrt()
+    }
+}
+
+/// Two-regressor fit `y = y_mean + a·(t − t_mean) + b·(i − i_mean)`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PlaneFit {
+    pub n: usize,
+    pub t_mean: f64,
+    pub i_mean: f64,
+    pub y_mean: f64,
+    pub a: f64,
+    pub b: f64,
+    /// Covariance of (a, b): [[var a, cov], [cov, var b]].
+    pub cov: [[f64; 2]; 2],
+    pub sigma: f64,
+}
+
+impl PlaneFit {
+    /// Fitted value at a point `(t, i)`.
+    pub fn at(&self, t: f64, i: f64) -> f64 {
+        self.y_mean + self.a * (t - self.t_mean) + self.b * (i - self.i_mean)
+    }
+}
+
+/// A time-bounded window of points with running sums.
+#[derive(Debug, Clone)]
+pub struct Window {
+    buf: VecDeque<Point>,
+    span_s: f64,
+    max_points: usize,
+    origin_t: f64,
+    origin_i: f64,
+    sums: Sums,
+    since_rebase: usize,
+}
+
+impl Window {
+    /// A window keeping points newer than `span_s` seconds before the latest one,
+    /// and at most `max_points` of them.
+    pub fn new(span_s: f64, max_points: usize) -> Self {
+        Window {
+            buf: VecDeque::new(),
+            span_s,
+            max_points: max_points.max(3),
+            origin_t: 0.0,
+            origin_i: 0.0,
+            sums: Sums::default(),
+            since_rebase: 0,
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.buf.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.buf.is_empty()
+    }
+
+    pub fn clear(&mut self) {
+        self.buf.clear();
+        self.sums = Sums::default();
+        self.since_rebase = 0;
+    }
+
+    pub fn first(&self) -> Option<&Point> {
+        self.buf.front()
+    }
+
+    pub fn last(&self) -> Option<&Point> {
+        self.buf.back()
+    }
+
+    /// Time covered by the window, seconds.
+    pub fn span(&self) -> f64 {
+        match (self.buf.front(), self.buf.back()) {
+            (Some(a), Some(b)) => b.t - a.t,
+            _ => 0.0,
+        }
+    }
+
+    /// Adds a point (times must not decrease) and evicts the ones that fell out.
+    pub fn push(&mut self, p: Point) {
+        if self.buf.is_empty() {
+            self.origin_t = p.t;
+            self.origin_i = p.i;
+            self.sums = Sums::default();
+            self.since_rebase = 0;
+        }
+        self.sums
+            .apply(p.t - self.origin_t, p.i - self.origin_i, p.y, 1.0);
+        self.buf.push_back(p);
+        let cutoff = p.t - self.span_s;
+        while let Some(front) = self.buf.front().copied() {
+            if front.t < cutoff || self.buf.len() > self.max_points {
+                self.sums.apply(
+                    front.t - self.origin_t,
+                    front.i - self.origin_i,
+                    front.y,
+                    -1.0,
+                );
+                self.buf.pop_front();
+            } else {
+                break;
+            }
+        }
+        self.since_rebase += 1;
+        if self.since_rebase >= self.buf.len().max(64) {
+            self.rebase();
+        }
+    }
+
+    fn rebase(&mut self) {
+        self.since_rebase = 0;
+        let Some(front) = self.buf.front().copied() else {
+            return;
+        };
+        self.origin_t = front.t;
+        self.origin_i = front.i;
+        let mut s = Sums::default();
+        for p in &self.buf {
+            s.apply(p.t - self.origin_t, p.i - self.origin_i, p.y, 1.0);
+        }
+        self.sums = s;
+    }
+
+    /// Ordinary least squares of y on t; `None` with fewer than 3 points or no
+    /// spread in time.
+    pub fn linear(&self) -> Option<LinearFit> {
+        let s = &self.sums;
+        if self.buf.len() < 3 {
+            return None;
+        }
+        let n = s.n;
+        let stt = s.s11 - s.s1 * s.s1 / n;
+        if stt <= 1e-12 {
+            return None;
+        }
+        let sty = s.s1y - s.s1 * s.sy / n;
+        let syy = (s.syy - s.sy * s.sy / n).max(0.0);
+        let slope = sty / stt;
+        let sse = (syy - slope * sty).max(0.0);
+        let sigma = (sse / (n - 2.0)).sqrt();
+        Some(LinearFit {
+            n: self.buf.len(),
+            t_mean: self.origin_t + s.s1 / n,
+            y_mean: s.sy / n,
+            stt,
+            slope,
+            se_slope: sigma / stt.sqrt(),
+            sigma,
+        })
+    }
+
+    /// Least squares of y on (t, i) with intercept; `None` with fewer than 5
+    /// points or when t and i are (numerically) collinear.
+    pub fn plane(&self) -> Option<PlaneFit> {
+        let s = &self.sums;
+        if self.buf.len() < 5 {
+            return None;
+        }
+        let n = s.n;
+        let c11 = s.s11 - s.s1 * s.s1 / n;
+        let c12 = s.s12 - s.s1 * s.s2 / n;
+        let c22 = s.s22 - s.s2 * s.s2 / n;
+        let c1y = s.s1y - s.s1 * s.sy / n;
+        let c2y = s.s2y - s.s2 * s.sy / n;
+        let cyy = (s.syy - s.sy * s.sy / n).max(0.0);
+        if c11 <= 1e-12 || c22 <= 1e-12 {
+            return None;
+        }
+        let det = c11 * c22 - c12 * c12;
+        if det <= 1e-12 * c11 * c22 {
+            return None;
+        }
+        let a = (c22 * c1y - c12 * c2y) / det;
+        let b = (c11 * c2y - c12 * c1y) / det;
+        let sse = (cyy - a * c1y - b * c2y).max(0.0);
+        let sigma2 = sse / (n - 3.0);
+        let k = sigma2 / det;
+        Some(PlaneFit {
+            n: self.buf.len(),
+            t_mean: self.origin_t + s.s1 / n,
+            i_mean: self.origin_i + s.s2 / n,
+            y_mean: s.sy / n,
+            a,
+            b,
+            cov: [[k * c22, -k * c12], [-k * c12, k * c11]],
+            sigma: sigma2.sqrt(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn brute_linear(pts: &[(f64, f64)]) -> (f64, f64) {
+        let n = pts.len() as f64;
+        let mt = pts.iter().map(|p| p.0).sum::<f64>() / n;
+        let my = pts.iter().map(|p| p.1).sum::<f64>() / n;
+        let stt: f64 = pts.iter().map(|p| (p.0 - mt).powi(2)).sum();
+        let sty: f64 = pts.iter().map(|p| (p.0 - mt) * (p.1 - my)).sum();
+        (sty / stt, my)
+    }
+
+    #[test]
+    fn running_sums_match_brute_force_after_eviction_and_rebase() {
+        let mut w = Window::new(30.0, 10_000);
+        let mut all = Vec::new();
+        // Large absolute times to exercise the origin shift.
+        for k in 0..500 {
+            let t = 1.0e6 + k as f64 * 0.7;
+            let y = 40.0 + 0.05 * (k as f64) + ((k * 37 % 11) as f64 - 5.0) * 0.1;
+            w.push(Point { t, i: 0.0, y });
+            all.push((t, y));
+        }
+        let t_last = all.last().unwrap().0;
+        let kept: Vec<_> = all
+            .iter()
+            .copied()
+            .filter(|p| p.0 >= t_last - 30.0)
+            .collect();
+        assert_eq!(w.len(), kept.len());
+        let fit = w.linear().unwrap();
+        let (slope, my) = brute_linear(&kept);
+        assert!(
+            (fit.slope - slope).abs() < 1e-9,
+            "{} vs {}",
+            fit.slope,
+            slope
+        );
+        assert!((fit.y_mean - my).abs() < 1e-9);
+    }
+
+    #[test]
+    fn exact_line_has_zero_error() {
+        let mut w = Window::new(1000.0, 1000);
+        for k in 0..20 {
+            let t = k as f64;
+            w.push(Point {
+                t,
+                i: 0.0,
+                y: 3.0 + 0.5 * t,
+            });
+        }
+        let f = w.linear().unwrap();
+        assert!((f.slope - 0.5).abs() < 1e-12);
+        assert!(f.se_slope < 1e-6);
+        assert!((f.at(100.0) - 53.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn plane_recovers_known_coefficients() {
+        let mut w = Window::new(1000.0, 1000);
+        for k in 0..50 {
+            let t = k as f64;
+            let i = (t * 0.3).sin() * 10.0 + t * t * 0.01;
+            w.push(Point {
+                t,
+                i,
+                y: 1.0 + 2.0 * t - 0.25 * i,
+            });
+        }
+        let f = w.plane().unwrap();
+        assert!((f.a - 2.0).abs() < 1e-8, "a = {}", f.a);
+        assert!((f.b + 0.25).abs() < 1e-8, "b = {}", f.b);
+    }
+
+    #[test]
+    fn too_few_points_give_no_fit() {
+        let mut w = Window::new(10.0, 100);
+        w.push(Point {
+            t: 0.0,
+            i: 0.0,
+            y: 1.0,
+        });
+        w.push(Point {
+            t: 1.0,
+            i: 0.0,
+            y: 2.0,
+        });
+        assert!(w.linear().is_none());
+        assert!(w.plane().is_none());
+    }
+}

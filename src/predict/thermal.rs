@@ -1,0 +1,1026 @@
+//! Thermal zone predictions: ETA until each zone reaches its trip.
+//!
+//! Two models share one sliding window per zone ([`crate::predict::regression::Window`]):
+//! - **Linear**: OLS of temperature on time; ETA = (aim − T̂)/slope.
+//! - **Newton** (first-order RC): dT/dt = a + b·T, i.e. T → T∞ = −a/b with time
+//!   constant τ = −1/b. It is fitted in integral form, T = c + a·t + b·∫T dt, which
+//!   is still one linear regression (running sums) but does not differentiate
+//!   quantised temperatures. ETA = τ·ln((T∞ − T̂)/(T∞ − aim)).
+//!
+//! The aim is the trip less two margins, because a trip fires on the first raw
+//! reading over it: half a sensor step on quantised zones (rounding sensors read
+//! the trip early) and, opt-in, k sensor-noise σ.
+//!
+//! The chosen model is the one that has been forecasting better out of sample
+//! (prequential): at every sample each model forecasts the temperature
+//! `forecast_horizon_s` ahead, and when that time comes the forecast is scored
+//! into an exponentially weighted mean squared error. Until `min_forecasts` are
+//! scored, Newton is chosen when its curvature term `b` is significantly negative
+//! (the curve visibly bends towards an asymptote), the line otherwise.
+//! Every answer carries a range from the regression's uncertainty (delta method),
+//! or a status saying why there is no number.
+
+use super::regression::{LinearFit, PlaneFit, Point, Window};
+use super::{human_duration, human_eta, PredictConfig};
+use serde::Serialize;
+use std::collections::{BTreeMap, VecDeque};
+
+/// Which model produced a prediction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Model {
+    Linear,
+    Newton,
+}
+
+/// Why a prediction has (or lacks) an ETA.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// An ETA with a range.
+    Ok,
+    /// Not enough samples (or time) in the window yet.
+    TooFewSamples,
+    /// No meaningful trend.
+    Flat,
+    /// Temperature is going down.
+    Falling,
+    /// A trend, but not distinguishable from the noise.
+    Noisy,
+    /// Heading for an asymptote below the trip: no throttle expected.
+    LevellingOff,
+    /// Already at or over the trip.
+    AlreadyOver,
+}
+
+/// One zone's prediction.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ZonePrediction {
+    pub zone: String,
+    /// Seconds from `now` until the trip is reached; `None` when no crossing is predicted.
+    pub eta_s: Option<f64>,
+    /// Lower end of the range, seconds.
+    pub lo_s: Option<f64>,
+    /// Upper end of the range; `None` with an ETA means "possibly never".
+    pub hi_s: Option<f64>,
+    pub model: Model,
+    /// Newton asymptote, °C.
+    pub t_inf_c: Option<f64>,
+    pub status: Status,
+    pub trip_c: f64,
+    /// Latest measured temperature, °C.
+    pub temp_c: f64,
+    pub slope_c_per_min: f64,
+    /// For humans: "gpu-thermal reaches 99 °C trip in 6 min ± 1", or why not.
+    pub message: String,
+}
+
+/// The three answers for one zone: each model on its own, and the chosen one.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ModelSet {
+    pub linear: ZonePrediction,
+    pub newton: ZonePrediction,
+    pub chosen: ZonePrediction,
+}
+
+#[derive(Debug, Clone)]
+struct ZoneState {
+    win: Window,
+    /// Running ∫T dt (trapezoids) since the window was (re)started.
+    integral: f64,
+    /// Forecasts awaiting their target time: `(t_target, linear, newton)`, °C.
+    /// At most `max_samples` (one per sample within one forecast horizon).
+    pending: VecDeque<(f64, f64, f64)>,
+    /// Recent mean squared forecast error, °C²: `[linear, newton]`.
+    forecast_mse: [f64; 2],
+    /// Forecasts scored since the window was (re)started.
+    forecasts_scored: u64,
+    /// EWMA of the squared sample-to-sample change, °C²: white sensor noise σ
+    /// gives 2σ² (the trend's share is negligible at 1 s steps).
+    diff_sq: f64,
+    diffs: u64,
+    /// Smallest non-zero step between successive readings, °C.
+    step_c: f64,
+    /// EWMA of "the reading did not change" (1) or did (0): a staircase.
+    repeat_rate: f64,
+    last: Option<(f64, f64)>,
+    trip_c: Option<f64>,
+    offline_now: bool,
+    offline_total: u64,
+    note: Option<String>,
+}
+
+/// Forecasts are scored with this weight on the newest error (≈ the last 60).
+const FORECAST_EWMA_MIN_WEIGHT: f64 = 1.0 / 60.0;
+
+/// Share of unchanged successive readings from which a zone counts as quantised.
+const QUANTISED_REPEAT_RATE: f64 = 0.25;
+
+/// Weight of the newest squared change in the noise estimate (≈ the last 120).
+const NOISE_EWMA_MIN_WEIGHT: f64 = 1.0 / 120.0;
+
+impl ZoneState {
+    /// How far below the trip a quantised sensor first reads the trip:
+    /// `quantum_margin_steps` × the sensor's step, when the readings look
+    /// quantised (at least [`QUANTISED_REPEAT_RATE`] of them repeat exactly).
+    fn quantum_margin(&self, cfg: &PredictConfig) -> f64 {
+        if self.repeat_rate >= QUANTISED_REPEAT_RATE && self.step_c.is_finite() {
+            cfg.quantum_margin_steps.max(0.0) * self.step_c
+        } else {
+            0.0
+        }
+    }
+
+    /// Sensor noise σ, °C, from successive differences.
+    fn noise_sigma(&self) -> f64 {
+        (self.diff_sq / 2.0).max(0.0).sqrt()
+    }
+
+    /// Scores every pending forecast whose target time has come against `temp`.
+    fn score_forecasts(&mut self, t_s: f64, temp: f64) {
+        while let Some(&(t_target, lin, newton)) = self.pending.front() {
+            if t_target > t_s {
+                break;
+            }
+            self.pending.pop_front();
+            self.forecasts_scored += 1;
+            let w = (1.0 / self.forecasts_scored as f64).max(FORECAST_EWMA_MIN_WEIGHT);
+            for (mse, f) in self.forecast_mse.iter_mut().zip([lin, newton]) {
+                let e = temp - f;
+                *mse += w * (e * e - *mse);
+            }
+        }
+    }
+
+    /// Both models' forecasts of T at `t_s + forecast_horizon_s` (O(1): two fits
+    /// from the running sums). Newton's is T∞ + (T̂ − T∞)·e^(b·h), valid for
+    /// either sign of `b`; with no usable curve fit nothing is recorded.
+    fn forecast(&mut self, t_s: f64, cfg: &PredictConfig) {
+        if self.win.len() < cfg.min_samples {
+            return;
+        }
+        let (Some(lf), Some(pf)) = (self.win.linear(), self.win.plane()) else {
+            return;
+        };
+        if pf.b == 0.0 {
+            return;
+        }
+        let h = cfg.forecast_horizon_s;
+        let t_inf = -pf.a / pf.b;
+        let newton = t_inf + (pf.at(t_s, self.integral) - t_inf) * (pf.b * h).exp();
+        let lin = lf.at(t_s + h);
+        if newton.is_finite() && lin.is_finite() {
+            self.pending.push_back((t_s + h, lin, newton));
+            if self.pending.len() > cfg.max_samples {
+                self.pending.pop_front();
+            }
+        }
+    }
+
+    /// `Some(true)` when Newton has been forecasting better than the line,
+    /// `None` until enough forecasts are scored.
+    fn newton_forecasts_better(&self, cfg: &PredictConfig) -> Option<bool> {
+        (self.forecasts_scored >= cfg.min_forecasts.max(1))
+            .then(|| self.forecast_mse[1] < self.forecast_mse[0])
+    }
+}
+
+/// Per-zone thermal predictor; one `observe` per sample per zone, O(1) each.
+#[derive(Debug, Clone)]
+pub struct ThermalPredictor {
+    cfg: PredictConfig,
+    zones: BTreeMap<String, ZoneState>,
+}
+
+impl ThermalPredictor {
+    pub fn new(cfg: PredictConfig) -> Self {
+        ThermalPredictor {
+            cfg,
+            zones: BTreeMap::new(),
+        }
+    }
+
+    pub fn config(&self) -> &PredictConfig {
+        &self.cfg
+    }
+
+    /// Feeds one sample. `temp_c = None` (or non-finite) is an offline reading:
+    /// skipped, but noted. `trip_c` is the zone's own passive/hot trip if known.
+    /// Samples whose time does not advance are ignored; a hole longer than
+    /// `max_gap_s` restarts the zone's window.
+    pub fn observe(&mut self, t_s: f64, zone_id: &str, temp_c: Option<f64>, trip_c: Option<f64>) {
+        let cfg = &self.cfg;
+        let st = self
+            .zones
+            .entry(zone_id.to_string())
+            .or_insert_with(|| ZoneState {
+                win: Window::new(cfg.window_s, cfg.max_samples),
+                integral: 0.0,
+                pending: VecDeque::new(),
+                forecast_mse: [0.0; 2],
+                forecasts_scored: 0,
+                diff_sq: 0.0,
+                diffs: 0,
+                step_c: f64::INFINITY,
+                repeat_rate: 0.0,
+                last: None,
+                trip_c: None,
+                offline_now: false,
+                offline_total: 0,
+                note: None,
+            });
+        if let Some(trip) = trip_c.filter(|v| v.is_finite()) {
+            st.trip_c = Some(trip);
+        }
+        if !t_s.is_finite() {
+            return;
+        }
+        let Some(temp) = temp_c.filter(|v| v.is_finite()) else {
+            st.offline_now = true;
+            st.offline_total += 1;
+            return;
+        };
+        st.offline_now = false;
+        if let Some((t_prev, temp_prev)) = st.last {
+            if t_s <= t_prev {
+                return;
+            }
+            let dt = t_s - t_prev;
+            if dt > cfg.max_gap_s {
+                st.win.clear();
+                st.integral = 0.0;
+                st.pending.clear();
+                st.forecast_mse = [0.0; 2];
+                st.forecasts_scored = 0;
+                st.diff_sq = 0.0;
+                st.diffs = 0;
+                st.repeat_rate = 0.0;
+                st.note = Some(format!(
+                    "window restarted after a {} gap",
+                    human_duration(dt)
+                ));
+            } else {
+                st.integral += 0.5 * (temp + temp_prev) * dt;
+                st.diffs += 1;
+                let w = (1.0 / st.diffs as f64).max(NOISE_EWMA_MIN_WEIGHT);
+                let d = temp - temp_prev;
+                st.diff_sq += w * (d * d - st.diff_sq);
+                if d != 0.0 {
+                    st.step_c = st.step_c.min(d.abs());
+                }
+                let same = if d == 0.0 { 1.0 } else { 0.0 };
+                st.repeat_rate += w * (same - st.repeat_rate);
+            }
+        }
+        st.last = Some((t_s, temp));
+        st.win.push(Point {
+            t: t_s,
+            i: st.integral,
+            y: temp,
+        });
+        st.score_forecasts(t_s, temp);
+        st.forecast(t_s, cfg);
+        if st.note.is_some() && st.win.len() >= cfg.min_samples && st.win.span() >= cfg.min_span_s {
+            st.note = None;
+        }
+    }
+
+    /// The trip used for a zone: config override, then the zone's own, then the default.
+    pub fn trip_for(&self, zone_id: &str) -> Option<f64> {
+        self.cfg
+            .trip_overrides
+            .get(zone_id)
+            .copied()
+            .or_else(|| self.zones.get(zone_id).and_then(|z| z.trip_c))
+            .or(self.cfg.default_trip_c)
+    }
+
+    /// The chosen model's prediction; `None` for an unknown zone, a zone that never
+    /// gave a temperature, or one without any trip (own, override or default).
+    pub fn predict(&self, zone_id: &str, now_s: f64) -> Option<ZonePrediction> {
+        self.predict_models(zone_id, now_s).map(|m| m.chosen)
+    }
+
+    /// Chosen predictions for every zone that has a trip, in zone-name order.
+    pub fn predictions(&self, now_s: f64) -> Vec<ZonePrediction> {
+        self.zones
+            .keys()
+            .filter_map(|z| self.predict(z, now_s))
+            .collect()
+    }
+
+    /// Linear, Newton and chosen predictions for a zone (used by `predict-eval`).
+    pub fn predict_models(&self, zone_id: &str, now_s: f64) -> Option<ModelSet> {
+        let st = self.zones.get(zone_id)?;
+        let trip = self.trip_for(zone_id)?;
+        let (t_last, temp) = st.last?;
+        let cfg = &self.cfg;
+        let lin_fit = st.win.linear();
+        let slope_per_min = lin_fit.map(|f| f.slope * 60.0).unwrap_or(0.0);
+        let base = ZonePrediction {
+            zone: zone_id.to_string(),
+            eta_s: None,
+            lo_s: None,
+            hi_s: None,
+            model: Model::Linear,
+            t_inf_c: None,
+            status: Status::TooFewSamples,
+            trip_c: trip,
+            temp_c: temp,
+            slope_c_per_min: slope_per_min,
+            message: String::new(),
+        };
+        let ctx = Ctx {
+            aim: trip
+                - cfg.noise_margin_sigmas.max(0.0) * st.noise_sigma()
+                - st.quantum_margin(cfg),
+            cfg,
+            zone: zone_id,
+            trip,
+            temp,
+            t_last,
+            now_s,
+        };
+
+        // Gates shared by every model.
+        let gate = if temp >= trip {
+            Some(ctx.finish(
+                ZonePrediction {
+                    eta_s: Some(0.0),
+                    lo_s: Some(0.0),
+                    hi_s: Some(0.0),
+                    status: Status::AlreadyOver,
+                    ..base.clone()
+                },
+                format!("{zone_id} is at {temp:.1} °C, at or over its {trip:.1} °C trip"),
+            ))
+        } else if st.win.len() < cfg.min_samples
+            || st.win.span() < cfg.min_span_s
+            || lin_fit.is_none()
+        {
+            Some(ctx.finish(
+                base.clone(),
+                format!(
+                    "{zone_id}: {} samples over {:.0} s, need {} over {:.0} s",
+                    st.win.len(),
+                    st.win.span(),
+                    cfg.min_samples,
+                    cfg.min_span_s
+                ),
+            ))
+        } else {
+            None
+        };
+        let mut set = if let Some(g) = gate {
+            ModelSet {
+                linear: g.clone(),
+                newton: ZonePrediction {
+                    model: Model::Newton,
+                    ..g.clone()
+                },
+                chosen: g,
+            }
+        } else {
+            let lin_fit = lin_fit?;
+            let linear = ctx.linear(&base, &lin_fit);
+            let plane = st.win.plane();
+            let last_i = st.win.last().map(|p| p.i).unwrap_or(0.0);
+            let newton = ctx.newton(&base, plane.as_ref(), last_i);
+            // Newton only when the bend is both significant and real: a time
+            // constant far beyond the window is a straight line in practice.
+            let curved = plane
+                .map(|p| {
+                    p.b < 0.0
+                        && -p.b / p.cov[1][1].sqrt().max(1e-300) >= cfg.min_curvature_t
+                        && -1.0 / p.b <= cfg.max_tau_windows * cfg.window_s
+                })
+                .unwrap_or(false);
+            // Out-of-sample record first; the significance test only until
+            // there is one.
+            let newton_wins = st.newton_forecasts_better(cfg).unwrap_or(curved);
+            let chosen = if linear.status == Status::Falling || !newton_wins {
+                linear.clone()
+            } else {
+                newton.clone()
+            };
+            ModelSet {
+                linear,
+                newton,
+                chosen,
+            }
+        };
+        let mut extra = Vec::new();
+        if st.offline_now {
+            extra.push("latest reading offline".to_string());
+        }
+        if let Some(n) = &st.note {
+            extra.push(n.clone());
+        }
+        if !extra.is_empty() {
+            let tail = format!(" ({})", extra.join("; "));
+            for p in [&mut set.linear, &mut set.newton, &mut set.chosen] {
+                p.message.push_str(&tail);
+            }
+        }
+        Some(set)
+    }
+
+    /// Offline samples seen for a zone so far.
+    pub fn offline_count(&self, zone_id: &str) -> u64 {
+        self.zones
+            .get(zone_id)
+            .map(|z| z.offline_total)
+            .unwrap_or(0)
+    }
+}
+
+struct Ctx<'a> {
+    /// Level the ETA aims at: the trip, less the quantisation and noise margins
+    /// (a trip fires on the first raw reading over it, not when the mean curve
+    /// gets there).
+    aim: f64,
+    cfg: &'a PredictConfig,
+    zone: &'a str,
+    trip: f64,
+    temp: f64,
+    t_last: f64,
+    now_s: f64,
+}
+
+impl Ctx<'_> {
+    fn finish(&self, mut p: ZonePrediction, message: String) -> ZonePrediction {
+        p.message = message;
+        p
+    }
+
+    /// Turns an ETA measured from the last sample (with its sd) into one from `now`.
+    fn with_eta(
+        &self,
+        mut p: ZonePrediction,
+        eta_last: f64,
+        sd: f64,
+        hi_open: bool,
+    ) -> ZonePrediction {
+        let shift = (self.now_s - self.t_last).max(0.0);
+        let z = self.cfg.confidence_z;
+        let eta = (eta_last - shift).max(0.0);
+        if eta > self.cfg.max_eta_s {
+            p.status = Status::Flat;
+            p.message = format!(
+                "{} rising slowly ({:+.2} °C/min): {:.0} °C trip not within {}",
+                self.zone,
+                p.slope_c_per_min,
+                self.trip,
+                human_duration(self.cfg.max_eta_s)
+            );
+            return p;
+        }
+        p.status = Status::Ok;
+        p.eta_s = Some(eta);
+        let sd = if sd.is_finite() { sd } else { f64::INFINITY };
+        p.lo_s = Some((eta - z * sd).max(0.0));
+        p.hi_s = if hi_open || !sd.is_finite() {
+            None
+        } else {
+            Some(eta + z * sd)
+        };
+        p.message = format!(
+            "{} reaches {:.0} °C trip in {}",
+            self.zone,
+            self.trip,
+            human_eta(eta, p.lo_s, p.hi_s)
+        );
+        p
+    }
+
+    fn linear(&self, base: &ZonePrediction, f: &LinearFit) -> ZonePrediction {
+        let cfg = self.cfg;
+        let p = ZonePrediction {
+            model: Model::Linear,
+            ..base.clone()
+        };
+        let per_min = f.slope * 60.0;
+        let t_stat = if f.se_slope > 0.0 {
+            f.slope / f.se_slope
+        } else if f.slope > 0.0 {
+            f64::INFINITY
+        } else {
+            f64::NEG_INFINITY
+        };
+        if per_min <= -cfg.min_slope_c_per_min && t_stat <= -cfg.min_slope_t {
+            let m = format!("{} falling ({per_min:+.2} °C/min)", self.zone);
+            return self.finish(
+                ZonePrediction {
+                    status: Status::Falling,
+                    ..p
+                },
+                m,
+            );
+        }
+        if per_min.abs() < cfg.min_slope_c_per_min {
+            let m = format!(
+                "{} steady at {:.1} °C ({per_min:+.2} °C/min): no trend towards {:.0} °C",
+                self.zone, self.temp, self.trip
+            );
+            return self.finish(
+                ZonePrediction {
+                    status: Status::Flat,
+                    ..p
+                },
+                m,
+            );
+        }
+        if t_stat < cfg.min_slope_t {
+            let status = if f.sigma > cfg.noisy_sigma_c || per_min > 0.0 {
+                Status::Noisy
+            } else {
+                Status::Flat
+            };
+            let m = format!(
+                "{}: trend {per_min:+.2} °C/min is within the noise (±{:.2} °C)",
+                self.zone, f.sigma
+            );
+            return self.finish(ZonePrediction { status, ..p }, m);
+        }
+        let now_fit = f.at(self.t_last);
+        let eta_last = ((self.aim - now_fit) / f.slope).max(0.0);
+        let sd = f.sd_of_crossing_time(self.t_last + eta_last);
+        self.with_eta(p, eta_last, sd, false)
+    }
+
+    fn newton(
+        &self,
+        base: &ZonePrediction,
+        plane: Option<&PlaneFit>,
+        last_i: f64,
+    ) -> ZonePrediction {
+        let p = ZonePrediction {
+            model: Model::Newton,
+            ..base.clone()
+        };
+        let Some(f) = plane else {
+            let m = format!("{}: not enough spread for a curve fit", self.zone);
+            return self.finish(
+                ZonePrediction {
+                    status: Status::TooFewSamples,
+                    ..p
+                },
+                m,
+            );
+        };
+        if f.b >= 0.0 {
+            let m = format!("{}: curve not bending towards an asymptote", self.zone);
+            return self.finish(
+                ZonePrediction {
+                    status: Status::Noisy,
+                    ..p
+                },
+                m,
+            );
+        }
+        let (a, b) = (f.a, f.b);
+        let tau = -1.0 / b;
+        let t_inf = -a / b;
+        // sd of T∞ from cov(a, b): ∂T∞/∂a = −1/b, ∂T∞/∂b = a/b².
+        let g_inf = [-1.0 / b, a / (b * b)];
+        let var_inf = quad(&f.cov, g_inf);
+        let sd_inf = var_inf.max(0.0).sqrt();
+        let p = ZonePrediction {
+            t_inf_c: Some(t_inf),
+            ..p
+        };
+        let now_fit = f.at(self.t_last, last_i);
+        if t_inf <= self.aim {
+            // "No throttle expected" only when T∞ is confidently below the trip.
+            // Otherwise say so, with the earliest plausible crossing (T∞ at the
+            // top of its range) as the lower end and no ETA.
+            let t_inf_hi = t_inf + self.cfg.confidence_z * sd_inf;
+            let earliest = (t_inf_hi > self.aim && now_fit < self.aim)
+                .then(|| tau * ((t_inf_hi - now_fit) / (t_inf_hi - self.aim)).ln())
+                .filter(|e| e.is_finite())
+                .map(|e| (e - (self.now_s - self.t_last).max(0.0)).max(0.0));
+            let m = match earliest {
+                Some(e) => format!(
+                    "{} probably levelling off at {:.1} °C (τ {}), but T∞ may be up to {:.1} °C: \
+                     {:.0} °C trip not ruled out, at the earliest in {}",
+                    self.zone,
+                    t_inf,
+                    human_duration(tau),
+                    t_inf_hi,
+                    self.trip,
+                    human_duration(e)
+                ),
+                None => format!(
+                    "{} levelling off at {:.1} °C (τ {}): no throttle expected at {:.0} °C",
+                    self.zone,
+                    t_inf,
+                    human_duration(tau),
+                    self.trip
+                ),
+            };
+            return self.finish(
+                ZonePrediction {
+                    status: Status::LevellingOff,
+                    lo_s: earliest,
+                    ..p
+                },
+                m,
+            );
+        }
+        if now_fit >= self.aim {
+            return self.with_eta(p, 0.0, 0.0, false);
+        }
+        let d1 = t_inf - now_fit;
+        let d2 = t_inf - self.aim;
+        let ln = (d1 / d2).ln();
+        let eta_last = tau * ln;
+        // Gradient of the ETA with respect to T̂, T∞ and τ, then to (ȳ, a, b).
+        let e_t = -tau / d1;
+        let e_inf = tau * (1.0 / d1 - 1.0 / d2);
+        let e_tau = ln;
+        let dt_db = 1.0 / (b * b);
+        let e_a_direct = e_inf * g_inf[0];
+        let e_b_direct = e_inf * g_inf[1] + e_tau * dt_db;
+        let g1 = self.t_last - f.t_mean;
+        let g2 = last_i - f.i_mean;
+        let grad = [e_t * g1 + e_a_direct, e_t * g2 + e_b_direct];
+        let n = f.n as f64;
+        let var = e_t * e_t * f.sigma * f.sigma / n + quad(&f.cov, grad);
+        let hi_open = t_inf - self.cfg.confidence_z * sd_inf <= self.aim;
+        self.with_eta(p, eta_last, var.max(0.0).sqrt(), hi_open)
+    }
+}
+
+fn quad(m: &[[f64; 2]; 2], g: [f64; 2]) -> f64 {
+    g[0] * g[0] * m[0][0] + 2.0 * g[0] * g[1] * m[0][1] + g[1] * g[1] * m[1][1]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Deterministic pseudo-noise in [-1, 1] (no rand crate).
+    fn noise(k: u64) -> f64 {
+        let mut x = k.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ 0xD1B5_4A32_D192_ED03;
+        x ^= x >> 29;
+        x = x.wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        x ^= x >> 32;
+        (x as f64 / u64::MAX as f64) * 2.0 - 1.0
+    }
+
+    fn cfg_with_trip(trip: f64) -> PredictConfig {
+        PredictConfig {
+            default_trip_c: Some(trip),
+            ..PredictConfig::default()
+        }
+    }
+
+    #[test]
+    fn exact_line_gives_exact_eta() {
+        // T = 40 + 0.1 t; trip 70 → crossing at t = 300.
+        let mut p = ThermalPredictor::new(cfg_with_trip(70.0));
+        for k in 0..=60 {
+            let t = k as f64;
+            p.observe(t, "gpu", Some(40.0 + 0.1 * t), None);
+        }
+        let m = p.predict_models("gpu", 60.0).unwrap();
+        assert_eq!(m.linear.status, Status::Ok);
+        let eta = m.linear.eta_s.unwrap();
+        assert!((eta - 240.0).abs() < 1e-6, "eta {eta}");
+        // A perfect line has no curvature: the chosen model is the line.
+        assert_eq!(m.chosen.model, Model::Linear);
+        assert!(
+            m.chosen.message.contains("reaches 70 °C trip in 4 min"),
+            "{}",
+            m.chosen.message
+        );
+    }
+
+    #[test]
+    fn eta_counts_from_now_not_from_last_sample() {
+        let mut p = ThermalPredictor::new(cfg_with_trip(70.0));
+        for k in 0..=60 {
+            let t = k as f64;
+            p.observe(t, "gpu", Some(40.0 + 0.1 * t), None);
+        }
+        let eta = p.predict("gpu", 70.0).unwrap().eta_s.unwrap();
+        assert!((eta - 230.0).abs() < 1e-6);
+    }
+
+    /// T(t) = T∞ − (T∞ − T0)·e^(−t/τ) with ±0.05 °C noise: the Newton model must
+    /// be chosen and land near the analytic crossing time, and beat the line.
+    #[test]
+    fn noisy_exponential_newton_beats_line() {
+        let (t0, t_inf, tau, trip) = (40.0_f64, 80.0_f64, 200.0_f64, 75.0_f64);
+        let truth = |t: f64| t_inf - (t_inf - t0) * (-t / tau).exp();
+        let t_cross = -tau * ((t_inf - trip) / (t_inf - t0)).ln();
+        let mut p = ThermalPredictor::new(cfg_with_trip(trip));
+        let now = 150.0;
+        for k in 0..=150u64 {
+            let t = k as f64;
+            p.observe(t, "cpu", Some(truth(t) + 0.05 * noise(k)), None);
+        }
+        let m = p.predict_models("cpu", now).unwrap();
+        let true_eta = t_cross - now;
+        let n_eta = m.newton.eta_s.expect("newton eta");
+        let l_eta = m.linear.eta_s.expect("linear eta");
+        assert_eq!(m.chosen.model, Model::Newton);
+        let n_err = (n_eta - true_eta).abs() / true_eta;
+        let l_err = (l_eta - true_eta).abs() / true_eta;
+        assert!(n_err < 0.10, "newton {n_eta} vs {true_eta}");
+        assert!(n_err * 2.0 < l_err, "newton {n_err} linear {l_err}");
+        let t_inf_fit = m.newton.t_inf_c.unwrap();
+        assert!((t_inf_fit - t_inf).abs() < 2.0, "T∞ {t_inf_fit}");
+    }
+
+    /// The reported range is a 90 % interval (z = 1.645): over many noise draws
+    /// it should contain the analytic ETA about 90 % of the time.
+    #[test]
+    fn newton_range_is_calibrated() {
+        let (t0, t_inf, tau, trip) = (40.0_f64, 80.0_f64, 200.0_f64, 75.0_f64);
+        let truth = |t: f64| t_inf - (t_inf - t0) * (-t / tau).exp();
+        let true_eta = -tau * ((t_inf - trip) / (t_inf - t0)).ln() - 150.0;
+        let runs = 300u64;
+        let mut covered = 0;
+        for seed in 0..runs {
+            let mut p = ThermalPredictor::new(cfg_with_trip(trip));
+            for k in 0..=150u64 {
+                let t = k as f64;
+                p.observe(
+                    t,
+                    "cpu",
+                    Some(truth(t) + 0.05 * noise(seed * 1000 + k)),
+                    None,
+                );
+            }
+            let m = p.predict_models("cpu", 150.0).unwrap().newton;
+            let (lo, hi) = (m.lo_s.unwrap(), m.hi_s.unwrap_or(f64::INFINITY));
+            if lo <= true_eta && true_eta <= hi {
+                covered += 1;
+            }
+        }
+        let rate = covered as f64 / runs as f64;
+        assert!((0.8..=0.97).contains(&rate), "coverage {rate}");
+    }
+
+    #[test]
+    fn asymptote_below_trip_is_levelling_off() {
+        let truth = |t: f64| 60.0 - 20.0 * (-t / 60.0).exp();
+        let mut p = ThermalPredictor::new(cfg_with_trip(99.0));
+        for k in 0..=120u64 {
+            let t = k as f64;
+            p.observe(t, "soc", Some(truth(t) + 0.02 * noise(k)), None);
+        }
+        let c = p.predict("soc", 120.0).unwrap();
+        assert_eq!(c.status, Status::LevellingOff);
+        assert_eq!(c.eta_s, None);
+        assert!((c.t_inf_c.unwrap() - 60.0).abs() < 1.0);
+        assert!(c.message.contains("no throttle expected"), "{}", c.message);
+        assert_eq!(c.lo_s, None);
+    }
+
+    /// T∞ just under the trip but not confidently: still no ETA (a miss is
+    /// better than a made-up number), but the trip is "not ruled out" and the
+    /// earliest plausible crossing is given as the lower end.
+    #[test]
+    fn uncertain_asymptote_does_not_rule_the_trip_out() {
+        let truth = |t: f64| 60.0 - 20.0 * (-t / 60.0).exp();
+        let feed = |trip: f64| {
+            let mut p = ThermalPredictor::new(cfg_with_trip(trip));
+            for k in 0..=120u64 {
+                let t = k as f64;
+                p.observe(t, "soc", Some(truth(t) + 0.3 * noise(k)), None);
+            }
+            p.predict_models("soc", 120.0).unwrap().newton
+        };
+        // The fit does not depend on the trip: put the trip just above T∞.
+        let t_inf = feed(99.0).t_inf_c.unwrap();
+        assert!((t_inf - 60.0).abs() < 1.0, "T∞ {t_inf}");
+        let n = feed(t_inf + 0.05);
+        assert_eq!(n.status, Status::LevellingOff);
+        assert_eq!(n.eta_s, None);
+        let lo = n.lo_s.expect("earliest crossing");
+        assert!(lo > 0.0 && lo.is_finite(), "{lo}");
+        assert!(n.message.contains("not ruled out"), "{}", n.message);
+    }
+
+    #[test]
+    fn flat_falling_and_noisy_give_no_eta() {
+        let mut p = ThermalPredictor::new(cfg_with_trip(99.0));
+        for k in 0..100u64 {
+            let t = k as f64;
+            p.observe(t, "flat", Some(50.0), None);
+            p.observe(t, "down", Some(70.0 - 0.05 * t + 0.01 * noise(k)), None);
+            p.observe(t, "noisy", Some(50.0 + 3.0 * noise(k) + 0.002 * t), None);
+        }
+        let flat = p.predict("flat", 99.0).unwrap();
+        assert_eq!(flat.status, Status::Flat);
+        assert_eq!(flat.eta_s, None);
+        let down = p.predict("down", 99.0).unwrap();
+        assert_eq!(down.status, Status::Falling);
+        assert_eq!(down.eta_s, None);
+        let noisy = p.predict("noisy", 99.0).unwrap();
+        assert!(
+            matches!(noisy.status, Status::Noisy | Status::Flat),
+            "{:?}",
+            noisy.status
+        );
+        assert_eq!(noisy.eta_s, None);
+    }
+
+    #[test]
+    fn too_few_samples_then_enough() {
+        let mut p = ThermalPredictor::new(cfg_with_trip(99.0));
+        for k in 0..5 {
+            p.observe(k as f64, "gpu", Some(40.0 + k as f64), None);
+        }
+        let early = p.predict("gpu", 4.0).unwrap();
+        assert_eq!(early.status, Status::TooFewSamples);
+        assert_eq!(early.eta_s, None);
+        for k in 5..20 {
+            p.observe(k as f64, "gpu", Some(40.0 + k as f64), None);
+        }
+        assert_eq!(p.predict("gpu", 19.0).unwrap().status, Status::Ok);
+    }
+
+    #[test]
+    fn gap_restarts_window_and_is_reported() {
+        let mut p = ThermalPredictor::new(cfg_with_trip(99.0));
+        for k in 0..30 {
+            p.observe(k as f64, "gpu", Some(40.0 + 0.1 * k as f64), None);
+        }
+        // 100 s hole: longer than max_gap_s (30 s).
+        p.observe(130.0, "gpu", Some(45.0), None);
+        let after = p.predict("gpu", 130.0).unwrap();
+        assert_eq!(after.status, Status::TooFewSamples);
+        assert!(after.message.contains("gap"), "{}", after.message);
+    }
+
+    #[test]
+    fn offline_samples_are_skipped_and_noted() {
+        let mut p = ThermalPredictor::new(cfg_with_trip(70.0));
+        for k in 0..=60 {
+            let t = k as f64;
+            let temp = if k % 7 == 3 {
+                None
+            } else {
+                Some(40.0 + 0.1 * t)
+            };
+            p.observe(t, "gpu", temp, None);
+        }
+        p.observe(61.0, "gpu", None, None);
+        let pr = p.predict("gpu", 60.0).unwrap();
+        assert_eq!(pr.status, Status::Ok);
+        assert!((pr.eta_s.unwrap() - 240.0).abs() < 1e-6);
+        assert!(pr.message.contains("offline"), "{}", pr.message);
+        assert_eq!(p.offline_count("gpu"), 10);
+    }
+
+    #[test]
+    fn trip_already_crossed() {
+        let mut p = ThermalPredictor::new(PredictConfig::default());
+        for k in 0..20 {
+            p.observe(k as f64, "cpu", Some(100.0 + k as f64 * 0.1), Some(99.0));
+        }
+        let pr = p.predict("cpu", 19.0).unwrap();
+        assert_eq!(pr.status, Status::AlreadyOver);
+        assert_eq!(pr.eta_s, Some(0.0));
+        assert_eq!(pr.trip_c, 99.0);
+    }
+
+    #[test]
+    fn trip_precedence_and_missing_trip() {
+        let mut cfg = PredictConfig::default();
+        cfg.trip_overrides.insert("gpu".into(), 80.0);
+        let mut p = ThermalPredictor::new(cfg);
+        p.observe(0.0, "gpu", Some(40.0), Some(99.0));
+        p.observe(0.0, "cpu", Some(40.0), Some(95.0));
+        p.observe(0.0, "aux", Some(40.0), None);
+        assert_eq!(p.trip_for("gpu"), Some(80.0));
+        assert_eq!(p.trip_for("cpu"), Some(95.0));
+        assert_eq!(p.trip_for("aux"), None);
+        assert!(p.predict("aux", 0.0).is_none());
+        assert_eq!(p.predictions(0.0).len(), 2);
+    }
+
+    /// Prequential choice, known answers: on a noisy exponential Newton's
+    /// 60-s-ahead forecasts beat the line's and Newton is chosen by that record;
+    /// on a noisy straight line the line forecasts at least as well and is chosen.
+    #[test]
+    fn forecast_record_picks_the_model_that_forecasts_better() {
+        let exp = |t: f64| 80.0 - 40.0 * (-t / 200.0).exp();
+        let line = |t: f64| 40.0 + 0.05 * t;
+        let mut p = ThermalPredictor::new(cfg_with_trip(95.0));
+        for k in 0..=300u64 {
+            let t = k as f64;
+            p.observe(t, "exp", Some(exp(t) + 0.05 * noise(k)), None);
+            p.observe(t, "line", Some(line(t) + 0.05 * noise(k + 7)), None);
+        }
+        let e = &p.zones["exp"];
+        // Forecasts from t = 9 s (10 samples) on, scored 60 s later.
+        assert!(e.forecasts_scored >= 200, "{}", e.forecasts_scored);
+        assert!(
+            e.forecast_mse[1] * 4.0 < e.forecast_mse[0],
+            "{:?}",
+            e.forecast_mse
+        );
+        assert_eq!(e.newton_forecasts_better(p.config()), Some(true));
+        assert_eq!(p.predict("exp", 300.0).unwrap().model, Model::Newton);
+        let l = &p.zones["line"];
+        assert_eq!(l.newton_forecasts_better(p.config()), Some(false));
+        let chosen = p.predict("line", 300.0).unwrap();
+        assert_eq!(chosen.model, Model::Linear);
+        assert_eq!(chosen.status, Status::Ok);
+    }
+
+    #[test]
+    fn forecast_record_waits_for_enough_scores_and_restarts_after_a_gap() {
+        let mut p = ThermalPredictor::new(cfg_with_trip(95.0));
+        for k in 0..=80u64 {
+            let t = k as f64;
+            p.observe(t, "gpu", Some(40.0 + 0.1 * t + 0.05 * noise(k)), None);
+        }
+        // Forecasts start at t = 9 s (10 samples) and come due 60 s later:
+        // those made at 9..=20 s are scored by t = 80 s, 12 < 20.
+        let z = &p.zones["gpu"];
+        assert_eq!(z.forecasts_scored, 12);
+        assert_eq!(z.newton_forecasts_better(p.config()), None);
+        p.observe(200.0, "gpu", Some(50.0), None);
+        let z = &p.zones["gpu"];
+        assert_eq!(z.forecasts_scored, 0);
+        assert!(z.pending.is_empty());
+    }
+
+    /// Known answer: ±0.5 °C alternating noise has successive differences of
+    /// ±1 °C, so σ = √(1/2); a margin of 1 σ brings the line's ETA forward by
+    /// σ / slope = 7.07 s. The message still names the real trip.
+    #[test]
+    fn noise_margin_aims_below_the_trip_by_k_sigma() {
+        let eta = |k: f64| {
+            let mut p = ThermalPredictor::new(PredictConfig {
+                noise_margin_sigmas: k,
+                ..cfg_with_trip(70.0)
+            });
+            for i in 0..=120u64 {
+                let t = i as f64;
+                let wobble = if i % 2 == 0 { 0.5 } else { -0.5 };
+                p.observe(t, "gpu", Some(40.0 + 0.1 * t + wobble), None);
+            }
+            let pr = p.predict("gpu", 120.0).unwrap();
+            assert!(pr.message.contains("70 °C"), "{}", pr.message);
+            pr.eta_s.unwrap()
+        };
+        let (plain, early) = (eta(0.0), eta(1.0));
+        let shift = 0.5_f64.sqrt() / 0.1;
+        assert!((plain - early - shift).abs() < 0.5, "{plain} vs {early}");
+    }
+
+    /// Known answer: a 0.05 °C/s ramp read by a sensor that rounds to 0.25 °C
+    /// first reads the 50 °C trip when the true value is 49.875 °C, at
+    /// t = 197.5 s. Aiming half a step low lands on it; aiming at the trip
+    /// itself is 2.5 s late. A smooth (unquantised) ramp gets no margin.
+    #[test]
+    fn quantised_sensor_first_reads_the_trip_half_a_step_early() {
+        let eta = |steps: f64, quantised: bool| {
+            let mut p = ThermalPredictor::new(PredictConfig {
+                quantum_margin_steps: steps,
+                ..cfg_with_trip(50.0)
+            });
+            for k in 0..=120u64 {
+                let t = k as f64;
+                let v = 40.0 + 0.05 * t;
+                let v = if quantised {
+                    (v * 4.0).round() / 4.0
+                } else {
+                    v
+                };
+                p.observe(t, "gpu", Some(v), None);
+            }
+            p.predict("gpu", 120.0).unwrap().eta_s.unwrap()
+        };
+        let truth = 197.5 - 120.0;
+        assert!((eta(0.5, true) - truth).abs() < 0.5, "{}", eta(0.5, true));
+        assert!(
+            (eta(0.0, true) - (truth + 2.5)).abs() < 0.5,
+            "{}",
+            eta(0.0, true)
+        );
+        assert!((eta(0.5, false) - 80.0).abs() < 1e-6, "{}", eta(0.5, false));
+    }
+
+    #[test]
+    fn window_is_bounded() {
+        let mut p = ThermalPredictor::new(PredictConfig {
+            window_s: 10.0,
+            min_span_s: 5.0,
+            min_samples: 5,
+            ..cfg_with_trip(99.0)
+        });
+        for k in 0..10_000 {
+            p.observe(k as f64 * 0.1, "gpu", Some(40.0 + 0.001 * k as f64), None);
+        }
+        assert!(p.zones["gpu"].win.len() <= 101);
+        // One forecast per sample, each due 60 s later: ≤ 600 pending at 10 Hz.
+        assert!(p.zones["gpu"].pending.len() <= 601);
+    }
+}

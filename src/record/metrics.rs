@@ -1,0 +1,418 @@
+//! Prometheus export: `/metrics` in the OpenMetrics text format
+//! (`prometheus-client`), fed from snapshots and predictions, and — once the
+//! load engine reports — per-tool request counters and latency histograms.
+//! Loopback by default; a non-loopback address needs a bearer token.
+//!
+//! Metric names are a public contract (the Grafana dashboard in
+//! `contrib/grafana/` is built on them): add, never rename.
+
+use std::net::SocketAddr;
+use std::sync::atomic::AtomicU64;
+use std::sync::{Arc, Mutex};
+
+use prometheus_client::encoding::text::encode;
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
+use prometheus_client::registry::Registry;
+
+use crate::predict::thermal::ZonePrediction;
+use crate::snapshot::Snapshot;
+
+type G = Gauge<f64, AtomicU64>;
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ZoneLabels {
+    pub zone: String,
+    pub id: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct TripLabels {
+    pub zone: String,
+    pub id: String,
+    pub kind: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct NameLabel {
+    pub name: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ToolLabels {
+    pub tool: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ErrorLabels {
+    pub tool: String,
+    pub kind: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct PhaseLabels {
+    pub phase: String,
+}
+
+pub struct Metrics {
+    registry: Registry,
+    zone_temp: Family<ZoneLabels, G>,
+    zone_online: Family<ZoneLabels, G>,
+    zone_trip: Family<TripLabels, G>,
+    throttled: G,
+    mem_total: G,
+    mem_available: G,
+    mem_used: G,
+    swap_used: G,
+    nvmap: G,
+    watched_rss: Family<NameLabel, G>,
+    cpu_util: G,
+    gpu_load: Family<NameLabel, G>,
+    gpu_freq: Family<NameLabel, G>,
+    rail_watts: Family<NameLabel, G>,
+    power_total: G,
+    fan_pwm: Family<NameLabel, G>,
+    fan_rpm: Family<NameLabel, G>,
+    eta: Family<ZoneLabels, G>,
+    requests: Family<ToolLabels, Counter>,
+    errors: Family<ErrorLabels, Counter>,
+    latency: Family<ToolLabels, Histogram>,
+    phase: Family<PhaseLabels, G>,
+    target_rps: G,
+    /// Zones/rails seen before: a vanished label is set to NaN, not left stale.
+    seen_zones: Mutex<Vec<ZoneLabels>>,
+}
+
+fn latency_histogram() -> Histogram {
+    // 1 ms … ~65 s in ×2 steps.
+    Histogram::new(exponential_buckets(0.001, 2.0, 17))
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Metrics {
+    pub fn new() -> Metrics {
+        let mut r = Registry::with_prefix("jetstress");
+        let m = Metrics {
+            zone_temp: Family::default(),
+            zone_online: Family::default(),
+            zone_trip: Family::default(),
+            throttled: G::default(),
+            mem_total: G::default(),
+            mem_available: G::default(),
+            mem_used: G::default(),
+            swap_used: G::default(),
+            nvmap: G::default(),
+            watched_rss: Family::default(),
+            cpu_util: G::default(),
+            gpu_load: Family::default(),
+            gpu_freq: Family::default(),
+            rail_watts: Family::default(),
+            power_total: G::default(),
+            fan_pwm: Family::default(),
+            fan_rpm: Family::default(),
+            eta: Family::default(),
+            requests: Family::default(),
+            errors: Family::default(),
+            latency: Family::new_with_constructor(latency_histogram),
+            phase: Family::default(),
+            target_rps: G::default(),
+            seen_zones: Mutex::new(Vec::new()),
+            registry: Registry::default(),
+        };
+        r.register(
+            "zone_temperature_celsius",
+            "Thermal zone temperature (NaN when offline)",
+            m.zone_temp.clone(),
+        );
+        r.register(
+            "zone_online",
+            "1 when the zone reads, 0 when offline",
+            m.zone_online.clone(),
+        );
+        r.register(
+            "zone_trip_celsius",
+            "Trip point of a zone",
+            m.zone_trip.clone(),
+        );
+        r.register(
+            "throttled",
+            "1 while any throttle reason holds",
+            m.throttled.clone(),
+        );
+        r.register("memory_total_bytes", "MemTotal", m.mem_total.clone());
+        r.register(
+            "memory_available_bytes",
+            "MemAvailable",
+            m.mem_available.clone(),
+        );
+        r.register(
+            "memory_used_bytes",
+            "MemTotal - MemAvailable",
+            m.mem_used.clone(),
+        );
+        r.register("swap_used_bytes", "Swap in use", m.swap_used.clone());
+        r.register("nvmap_bytes", "Jetson NvMapMemUsed", m.nvmap.clone());
+        r.register(
+            "watched_rss_bytes",
+            "Resident set size of a watched process",
+            m.watched_rss.clone(),
+        );
+        r.register(
+            "cpu_utilisation_ratio",
+            "All online cores, 0..1",
+            m.cpu_util.clone(),
+        );
+        r.register("gpu_load_ratio", "GPU load, 0..1", m.gpu_load.clone());
+        r.register("gpu_frequency_hertz", "GPU clock", m.gpu_freq.clone());
+        r.register(
+            "power_rail_watts",
+            "Power of one rail",
+            m.rail_watts.clone(),
+        );
+        r.register(
+            "power_total_watts",
+            "Board input power (VDD_IN) or the sum of rails",
+            m.power_total.clone(),
+        );
+        r.register("fan_pwm_ratio", "Fan PWM duty, 0..1", m.fan_pwm.clone());
+        r.register("fan_rpm", "Fan speed", m.fan_rpm.clone());
+        r.register(
+            "throttle_eta_seconds",
+            "Predicted seconds until the zone's throttle trip (NaN: none expected)",
+            m.eta.clone(),
+        );
+        r.register(
+            "requests",
+            "Load requests sent, per tool",
+            m.requests.clone(),
+        );
+        r.register(
+            "request_errors",
+            "Failed load requests by tool and kind",
+            m.errors.clone(),
+        );
+        r.register(
+            "request_latency_seconds",
+            "Latency from the scheduled send time",
+            m.latency.clone(),
+        );
+        r.register(
+            "phase_active",
+            "1 for the running load phase",
+            m.phase.clone(),
+        );
+        r.register(
+            "target_rps",
+            "Target arrival rate of the running phase",
+            m.target_rps.clone(),
+        );
+        Metrics { registry: r, ..m }
+    }
+
+    /// Refresh every board gauge from a snapshot.
+    pub fn update(&self, s: &Snapshot) {
+        let mut seen = self.seen_zones.lock().expect("metrics lock");
+        for z in &s.thermal {
+            let l = ZoneLabels {
+                zone: z.name.clone(),
+                id: z.id.clone(),
+            };
+            self.zone_temp
+                .get_or_create(&l)
+                .set(z.temp_c.unwrap_or(f64::NAN));
+            self.zone_online
+                .get_or_create(&l)
+                .set(if z.online { 1.0 } else { 0.0 });
+            for t in &z.trips {
+                let tl = TripLabels {
+                    zone: z.name.clone(),
+                    id: z.id.clone(),
+                    kind: t.kind.clone(),
+                };
+                self.zone_trip.get_or_create(&tl).set(t.temp_c);
+            }
+            if !seen.contains(&l) {
+                seen.push(l);
+            }
+        }
+        for l in seen.iter() {
+            if !s.thermal.iter().any(|z| z.id == l.id) {
+                self.zone_temp.get_or_create(l).set(f64::NAN);
+                self.zone_online.get_or_create(l).set(0.0);
+            }
+        }
+        drop(seen);
+        self.throttled
+            .set(if s.throttle.throttled { 1.0 } else { 0.0 });
+        let mb = |v: Option<f64>| v.map_or(f64::NAN, |x| x * 1024.0 * 1024.0);
+        self.mem_total.set(mb(s.memory.total_mb));
+        self.mem_available.set(mb(s.memory.available_mb));
+        self.mem_used.set(mb(s.memory.used_mb));
+        self.swap_used.set(mb(s.memory.swap_used_mb));
+        self.nvmap.set(mb(s.memory.nvmap_mb));
+        for w in &s.watched {
+            self.watched_rss
+                .get_or_create(&NameLabel {
+                    name: format!("{}:{}", w.name, w.pid),
+                })
+                .set(mb(w.rss_mb));
+        }
+        self.cpu_util
+            .set(s.cpu.util_pct.map_or(f64::NAN, |u| u / 100.0));
+        for g in &s.gpus {
+            let l = NameLabel {
+                name: g.name.clone(),
+            };
+            self.gpu_load
+                .get_or_create(&l)
+                .set(g.load_pct.map_or(f64::NAN, |v| v / 100.0));
+            self.gpu_freq
+                .get_or_create(&l)
+                .set(g.freq_mhz.map_or(f64::NAN, |v| v * 1e6));
+        }
+        for r in &s.power.rails {
+            self.rail_watts
+                .get_or_create(&NameLabel {
+                    name: r.name.clone(),
+                })
+                .set(r.mw.map_or(f64::NAN, |v| v / 1000.0));
+        }
+        self.power_total
+            .set(s.power.total_mw.map_or(f64::NAN, |v| v / 1000.0));
+        for f in &s.fans {
+            let l = NameLabel {
+                name: f.name.clone(),
+            };
+            self.fan_pwm
+                .get_or_create(&l)
+                .set(f.pwm_pct.map_or(f64::NAN, |v| v / 100.0));
+            self.fan_rpm
+                .get_or_create(&l)
+                .set(f.rpm.unwrap_or(f64::NAN));
+        }
+    }
+
+    /// Throttle ETAs (`zone` is the shown name; `id` the prediction's zone key).
+    pub fn update_predictions(&self, preds: &[ZonePrediction]) {
+        for p in preds {
+            let l = ZoneLabels {
+                zone: p.zone.clone(),
+                id: p.zone.clone(),
+            };
+            self.eta.get_or_create(&l).set(p.eta_s.unwrap_or(f64::NAN));
+        }
+    }
+
+    /// One finished load request.
+    pub fn observe_request(&self, tool: &str, latency_s: f64, error_kind: Option<&str>) {
+        let l = ToolLabels {
+            tool: tool.to_string(),
+        };
+        self.requests.get_or_create(&l).inc();
+        self.latency.get_or_create(&l).observe(latency_s);
+        if let Some(kind) = error_kind {
+            self.errors
+                .get_or_create(&ErrorLabels {
+                    tool: tool.to_string(),
+                    kind: kind.to_string(),
+                })
+                .inc();
+        }
+    }
+
+    /// The running phase (`None` = idle) and its target rate.
+    pub fn set_phase(&self, phase: Option<&str>, target_rps: Option<f64>) {
+        self.phase.clear();
+        if let Some(p) = phase {
+            self.phase
+                .get_or_create(&PhaseLabels {
+                    phase: p.to_string(),
+                })
+                .set(1.0);
+        }
+        self.target_rps.set(target_rps.unwrap_or(0.0));
+    }
+
+    /// The exposition text.
+    pub fn encode(&self) -> String {
+        let mut out = String::new();
+        encode(&mut out, &self.registry).expect("writing to a String cannot fail");
+        out
+    }
+}
+
+/// A non-loopback address needs a token (the board's metrics are not for the LAN by default).
+pub fn check_bind(addr: &SocketAddr, token: Option<&str>) -> Result<(), String> {
+    if !addr.ip().is_loopback() && token.is_none_or(str::is_empty) {
+        return Err(format!("--metrics {addr} is not a loopback address: set --metrics-token (or JETSTRESS_METRICS_TOKEN) to expose it"));
+    }
+    Ok(())
+}
+
+/// Serve `/metrics` on `addr`; returns the bound address (port 0 picks one).
+pub async fn serve(
+    addr: SocketAddr,
+    token: Option<String>,
+    metrics: Arc<Metrics>,
+) -> std::io::Result<(SocketAddr, tokio::task::JoinHandle<()>)> {
+    use axum::http::{header, HeaderMap, StatusCode};
+    use axum::response::IntoResponse;
+    use axum::routing::get;
+
+    let listener = tokio::net::TcpListener::bind(addr).await?;
+    let bound = listener.local_addr()?;
+    let app = axum::Router::new().route(
+        "/metrics",
+        get(move |headers: HeaderMap| {
+            let metrics = metrics.clone();
+            let token = token.clone();
+            async move {
+                if let Some(t) = token.as_deref().filter(|t| !t.is_empty()) {
+                    let ok = headers
+                        .get(header::AUTHORIZATION)
+                        .and_then(|v| v.to_str().ok())
+                        .is_some_and(|v| v == format!("Bearer {t}"));
+                    if !ok {
+                        return (StatusCode::UNAUTHORIZED, "missing or wrong bearer token\n")
+                            .into_response();
+                    }
+                }
+                (
+                    [(
+                        header::CONTENT_TYPE,
+                        "application/openmetrics-text; version=1.0.0; charset=utf-8",
+                    )],
+                    metrics.encode(),
+                )
+                    .into_response()
+            }
+        }),
+    );
+    let task = tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    Ok((bound, task))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn non_loopback_needs_a_token() {
+        let lan: SocketAddr = "0.0.0.0:9100".parse().unwrap();
+        let lo: SocketAddr = "127.0.0.1:9100".parse().unwrap();
+        assert!(check_bind(&lan, None).is_err());
+        assert!(check_bind(&lan, Some("")).is_err());
+        assert!(check_bind(&lan, Some("s3cret")).is_ok());
+        assert!(check_bind(&lo, None).is_ok());
+    }
+}

@@ -1,0 +1,338 @@
+//! Crash-safe JSONL recording (`jetstress.recording/1`): a header line, then one
+//! line per snapshot, event, load window and prediction update.
+//!
+//! - Each line is one `write` of the whole line to an `O_APPEND` file, so a
+//!   `kill -9` loses at most the line being written; readers skip a torn last line.
+//! - `fsync` at least every 5 s and on [`Recorder::finish`].
+//! - An existing file is never truncated: `--append` adds to it, otherwise the
+//!   next free name (`run-1.jsonl`, …) is used.
+//! - Writing happens on its own thread behind a bounded channel: the UI never
+//!   blocks; when the channel is full records are counted as dropped and the
+//!   count is written into the file as soon as there is room.
+//! - Optional size rotation: `run.jsonl` → `run.1.jsonl` → `run.2.jsonl`, each
+//!   part starting with its own header.
+
+use std::fs::{File, OpenOptions};
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use serde::Serialize;
+use tokio::sync::mpsc;
+
+use crate::snapshot::Snapshot;
+
+pub const RECORDING_SCHEMA: &str = "jetstress.recording/1";
+/// Longest time between two fsyncs.
+pub const FSYNC_EVERY: Duration = Duration::from_secs(5);
+/// Records waiting for the writer before new ones count as dropped.
+pub const QUEUE: usize = 1024;
+
+fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+/// The first line of every recording file.
+#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq)]
+pub struct Header {
+    pub schema: String,
+    /// Always `header` (the line kind; absent when read back through the kind tag).
+    #[serde(default)]
+    pub kind: String,
+    pub version: String,
+    pub host: Option<String>,
+    pub board: Option<String>,
+    pub start_unix_ms: u64,
+    /// Part number when rotating (0 = first file).
+    #[serde(default)]
+    pub part: u32,
+    /// Free-form run configuration (scenario, interval, root …).
+    pub config: serde_json::Value,
+}
+
+impl Header {
+    pub fn new(board: Option<String>, config: serde_json::Value) -> Header {
+        Header {
+            schema: RECORDING_SCHEMA.to_string(),
+            kind: "header".to_string(),
+            version: env!("CARGO_PKG_VERSION").to_string(),
+            host: std::fs::read_to_string("/proc/sys/kernel/hostname")
+                .ok()
+                .map(|h| h.trim().to_string()),
+            board,
+            start_unix_ms: now_ms(),
+            part: 0,
+            config,
+        }
+    }
+}
+
+/// One thing to record.
+#[derive(Debug, Clone)]
+pub enum Record {
+    Snapshot(Arc<Snapshot>),
+    Event {
+        level: String,
+        text: String,
+    },
+    /// Per-tool load statistics for a window (from the engine), as JSON.
+    LoadWindow(serde_json::Value),
+    /// Prediction update, as JSON.
+    Prediction(serde_json::Value),
+}
+
+#[derive(Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+enum Line<'a> {
+    Snapshot {
+        snapshot: &'a Snapshot,
+    },
+    Event {
+        time_unix_ms: u64,
+        level: &'a str,
+        text: &'a str,
+    },
+    LoadWindow {
+        time_unix_ms: u64,
+        window: &'a serde_json::Value,
+    },
+    Prediction {
+        time_unix_ms: u64,
+        prediction: &'a serde_json::Value,
+    },
+}
+
+/// Serialize one record as a JSON line (without the newline).
+pub fn encode(r: &Record) -> serde_json::Result<String> {
+    let t = now_ms();
+    match r {
+        Record::Snapshot(s) => serde_json::to_string(&Line::Snapshot { snapshot: s }),
+        Record::Event { level, text } => serde_json::to_string(&Line::Event {
+            time_unix_ms: t,
+            level,
+            text,
+        }),
+        Record::LoadWindow(v) => serde_json::to_string(&Line::LoadWindow {
+            time_unix_ms: t,
+            window: v,
+        }),
+        Record::Prediction(v) => serde_json::to_string(&Line::Prediction {
+            time_unix_ms: t,
+            prediction: v,
+        }),
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct RecorderConfig {
+    pub path: PathBuf,
+    pub append: bool,
+    /// Start a new part after this many bytes.
+    pub rotate_bytes: Option<u64>,
+}
+
+/// What a finished recording wrote.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RecorderStats {
+    pub lines: u64,
+    pub bytes: u64,
+    pub dropped: u64,
+    pub files: Vec<PathBuf>,
+}
+
+pub struct Recorder {
+    tx: Option<mpsc::Sender<Record>>,
+    dropped: Arc<AtomicU64>,
+    path: PathBuf,
+    thread: Option<std::thread::JoinHandle<io::Result<RecorderStats>>>,
+}
+
+/// `run.jsonl` → `run-1.jsonl` (or `-2`, …): the first name that does not exist.
+pub fn free_name(path: &Path) -> PathBuf {
+    if !path.exists() {
+        return path.to_path_buf();
+    }
+    let stem = path
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let ext = path
+        .extension()
+        .map(|e| format!(".{}", e.to_string_lossy()))
+        .unwrap_or_default();
+    (1..)
+        .map(|n| path.with_file_name(format!("{stem}-{n}{ext}")))
+        .find(|p| !p.exists())
+        .expect("an unused name exists")
+}
+
+/// Name of rotation part `n` (`run.jsonl`, `run.1.jsonl`, …).
+pub fn part_name(path: &Path, n: u32) -> PathBuf {
+    if n == 0 {
+        return path.to_path_buf();
+    }
+    let stem = path
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let ext = path
+        .extension()
+        .map(|e| format!(".{}", e.to_string_lossy()))
+        .unwrap_or_default();
+    path.with_file_name(format!("{stem}.{n}{ext}"))
+}
+
+fn open_file(path: &Path, append: bool) -> io::Result<File> {
+    let mut o = OpenOptions::new();
+    o.append(true);
+    if append {
+        o.create(true);
+    } else {
+        o.create_new(true);
+    }
+    o.open(path)
+}
+
+struct Writer {
+    file: File,
+    path: PathBuf,
+    header: Header,
+    part: u32,
+    bytes_in_part: u64,
+    last_sync: Instant,
+    stats: RecorderStats,
+    rotate: Option<u64>,
+}
+
+impl Writer {
+    fn line(&mut self, text: &str) -> io::Result<()> {
+        let mut buf = Vec::with_capacity(text.len() + 1);
+        buf.extend_from_slice(text.as_bytes());
+        buf.push(b'\n');
+        self.file.write_all(&buf)?;
+        self.bytes_in_part += buf.len() as u64;
+        self.stats.bytes += buf.len() as u64;
+        self.stats.lines += 1;
+        if self.last_sync.elapsed() >= FSYNC_EVERY {
+            self.file.sync_data()?;
+            self.last_sync = Instant::now();
+        }
+        if self.rotate.is_some_and(|max| self.bytes_in_part >= max) {
+            self.file.sync_data()?;
+            self.part += 1;
+            let next = part_name(&self.path, self.part);
+            self.file = open_file(&next, false)?;
+            self.stats.files.push(next);
+            self.bytes_in_part = 0;
+            let mut h = self.header.clone();
+            h.part = self.part;
+            self.line(&serde_json::to_string(&h).map_err(io::Error::other)?)?;
+        }
+        Ok(())
+    }
+}
+
+impl Recorder {
+    /// Open the file (never truncating) and start the writer thread.
+    pub fn start(cfg: RecorderConfig, header: Header) -> io::Result<Recorder> {
+        let path = if cfg.append {
+            cfg.path.clone()
+        } else {
+            free_name(&cfg.path)
+        };
+        let file = open_file(&path, cfg.append)?;
+        let (tx, mut rx) = mpsc::channel::<Record>(QUEUE);
+        let dropped = Arc::new(AtomicU64::new(0));
+        let dropped_w = dropped.clone();
+        let mut w = Writer {
+            file,
+            path: path.clone(),
+            header: header.clone(),
+            part: 0,
+            bytes_in_part: 0,
+            last_sync: Instant::now(),
+            stats: RecorderStats {
+                files: vec![path.clone()],
+                ..Default::default()
+            },
+            rotate: cfg.rotate_bytes,
+        };
+        w.line(&serde_json::to_string(&header).map_err(io::Error::other)?)?;
+        w.file.sync_data()?;
+        let thread = std::thread::Builder::new()
+            .name("jetstress-recorder".into())
+            .spawn(move || {
+                let mut reported = 0;
+                while let Some(r) = rx.blocking_recv() {
+                    let lost = dropped_w.load(Ordering::Relaxed);
+                    if lost > reported {
+                        let note = Record::Event {
+                            level: "warn".into(),
+                            text: format!(
+                                "recorder queue overflowed: {} records dropped",
+                                lost - reported
+                            ),
+                        };
+                        w.line(&encode(&note).map_err(io::Error::other)?)?;
+                        reported = lost;
+                    }
+                    w.line(&encode(&r).map_err(io::Error::other)?)?;
+                }
+                w.file.sync_all()?;
+                w.stats.dropped = dropped_w.load(Ordering::Relaxed);
+                Ok(w.stats)
+            })?;
+        Ok(Recorder {
+            tx: Some(tx),
+            dropped,
+            path,
+            thread: Some(thread),
+        })
+    }
+
+    /// The file actually written (after choosing a free name).
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Queue a record; never blocks. `false` (and counted) when the queue is full.
+    pub fn record(&self, r: Record) -> bool {
+        match self.tx.as_ref().map(|tx| tx.try_send(r)) {
+            Some(Ok(())) => true,
+            _ => {
+                self.dropped.fetch_add(1, Ordering::Relaxed);
+                false
+            }
+        }
+    }
+
+    pub fn dropped(&self) -> u64 {
+        self.dropped.load(Ordering::Relaxed)
+    }
+
+    /// Write what is queued, fsync and close.
+    pub fn finish(mut self) -> io::Result<RecorderStats> {
+        self.close()
+    }
+
+    fn close(&mut self) -> io::Result<RecorderStats> {
+        drop(self.tx.take());
+        match self.thread.take() {
+            Some(t) => t
+                .join()
+                .map_err(|_| io::Error::other("recorder thread panicked"))?,
+            None => Ok(RecorderStats::default()),
+        }
+    }
+}
+
+impl Drop for Recorder {
+    fn drop(&mut self) {
+        let _ = self.close();
+    }
+}

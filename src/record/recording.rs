@@ -1,0 +1,228 @@
+//! Reading `jetstress.recording/1` JSONL files back: header, snapshots, events.
+//! Tolerant by design: a torn last line (the writer was killed mid-line) is
+//! skipped silently-but-counted; a malformed line elsewhere is skipped and
+//! reported with its line number.
+
+use std::path::Path;
+
+use serde::Deserialize;
+
+use super::recorder::{Header, RECORDING_SCHEMA};
+use crate::snapshot::Snapshot;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct RecordedEvent {
+    pub time_unix_ms: u64,
+    pub level: String,
+    pub text: String,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Recording {
+    pub header: Option<Header>,
+    pub snapshots: Vec<Snapshot>,
+    pub events: Vec<RecordedEvent>,
+    /// Lines of other kinds (load windows, predictions) kept as JSON.
+    pub other: Vec<serde_json::Value>,
+    /// `(line number, reason)` of lines that did not parse.
+    pub skipped: Vec<(usize, String)>,
+    /// The last line was cut off (a crash mid-write).
+    pub torn_tail: bool,
+}
+
+#[derive(Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+enum AnyLine {
+    Header(Box<Header>),
+    Snapshot {
+        snapshot: Box<Snapshot>,
+    },
+    Event {
+        time_unix_ms: u64,
+        level: String,
+        text: String,
+    },
+    #[serde(other)]
+    Other,
+}
+
+/// Parse recording text (pure).
+pub fn parse_recording(source: &str, text: &str) -> Result<Recording, String> {
+    let mut rec = Recording::default();
+    let ends_clean = text.ends_with('\n') || text.is_empty();
+    let lines: Vec<&str> = text.lines().collect();
+    let last = lines.len();
+    for (i, line) in lines.iter().enumerate() {
+        let n = i + 1;
+        if line.trim().is_empty() {
+            continue;
+        }
+        match serde_json::from_str::<AnyLine>(line) {
+            Ok(AnyLine::Header(h)) => {
+                if h.schema != RECORDING_SCHEMA {
+                    return Err(format!(
+                        "{source}:{n}: schema '{}' is not {RECORDING_SCHEMA}",
+                        h.schema
+                    ));
+                }
+                if rec.header.is_none() {
+                    rec.header = Some(*h);
+                }
+            }
+            Ok(AnyLine::Snapshot { snapshot }) => rec.snapshots.push(*snapshot),
+            Ok(AnyLine::Event {
+                time_unix_ms,
+                level,
+                text,
+            }) => rec.events.push(RecordedEvent {
+                time_unix_ms,
+                level,
+                text,
+            }),
+            Ok(AnyLine::Other) => {
+                if let Ok(v) = serde_json::from_str(line) {
+                    rec.other.push(v);
+                }
+            }
+            Err(e) if n == last && !ends_clean => {
+                rec.torn_tail = true;
+                let _ = e;
+            }
+            Err(e) => rec.skipped.push((n, e.to_string())),
+        }
+    }
+    if rec.header.is_none() {
+        return Err(format!("{source}: no {RECORDING_SCHEMA} header line"));
+    }
+    Ok(rec)
+}
+
+pub fn read_recording(path: &Path) -> Result<Recording, String> {
+    let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    parse_recording(
+        &path.display().to_string(),
+        &String::from_utf8_lossy(&bytes),
+    )
+}
+
+/// Does this text look like a jetstress recording?
+pub fn is_recording(text: &str) -> bool {
+    text.lines()
+        .next()
+        .is_some_and(|l| l.contains(RECORDING_SCHEMA))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::record::recorder::{Record, Recorder, RecorderConfig};
+    use std::sync::Arc;
+
+    fn snap(t: f64) -> Arc<Snapshot> {
+        let mut s = Snapshot::empty();
+        s.elapsed_s = t;
+        Arc::new(s)
+    }
+
+    #[test]
+    fn round_trip_then_a_torn_tail_is_skipped() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("run.jsonl");
+        let r = Recorder::start(
+            RecorderConfig {
+                path: path.clone(),
+                append: false,
+                rotate_bytes: None,
+            },
+            Header::new(
+                Some("test board".into()),
+                serde_json::json!({"interval_ms": 1000}),
+            ),
+        )
+        .unwrap();
+        for i in 0..50 {
+            assert!(r.record(Record::Snapshot(snap(i as f64))));
+        }
+        r.record(Record::Event {
+            level: "info".into(),
+            text: "phase spike started".into(),
+        });
+        let stats = r.finish().unwrap();
+        assert_eq!(stats.lines, 52);
+        assert_eq!(stats.dropped, 0);
+        let rec = read_recording(&path).unwrap();
+        assert_eq!(rec.snapshots.len(), 50);
+        assert_eq!(rec.events[0].text, "phase spike started");
+        assert_eq!(
+            rec.header.as_ref().unwrap().board.as_deref(),
+            Some("test board")
+        );
+
+        // Simulate kill -9 mid-line: append half a line.
+        let mut text = std::fs::read_to_string(&path).unwrap();
+        text.push_str("{\"kind\":\"snapshot\",\"snapshot\":{\"schema\":\"jetst");
+        std::fs::write(&path, &text).unwrap();
+        let rec = read_recording(&path).unwrap();
+        assert_eq!(rec.snapshots.len(), 50, "everything but the torn line");
+        assert!(rec.torn_tail);
+        assert!(rec.skipped.is_empty());
+    }
+
+    #[test]
+    fn existing_files_are_never_truncated() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("run.jsonl");
+        std::fs::write(&path, "precious\n").unwrap();
+        let r = Recorder::start(
+            RecorderConfig {
+                path: path.clone(),
+                append: false,
+                rotate_bytes: None,
+            },
+            Header::new(None, serde_json::Value::Null),
+        )
+        .unwrap();
+        assert_eq!(r.path(), dir.path().join("run-1.jsonl"));
+        r.finish().unwrap();
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "precious\n");
+    }
+
+    #[test]
+    fn rotation_starts_parts_with_headers() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("run.jsonl");
+        let r = Recorder::start(
+            RecorderConfig {
+                path: path.clone(),
+                append: false,
+                rotate_bytes: Some(2_000),
+            },
+            Header::new(None, serde_json::Value::Null),
+        )
+        .unwrap();
+        for i in 0..100 {
+            r.record(Record::Snapshot(snap(i as f64)));
+        }
+        let stats = r.finish().unwrap();
+        assert!(stats.files.len() > 2, "{:?}", stats.files);
+        let mut total = 0;
+        for f in &stats.files {
+            let rec = read_recording(f).unwrap();
+            total += rec.snapshots.len();
+        }
+        assert_eq!(total, 100);
+    }
+
+    #[test]
+    fn a_broken_middle_line_is_reported_by_number() {
+        let h = serde_json::to_string(&Header::new(None, serde_json::Value::Null)).unwrap();
+        let text = format!("{h}\nnot json\n{{\"kind\":\"event\",\"time_unix_ms\":1,\"level\":\"info\",\"text\":\"x\"}}\n");
+        let rec = parse_recording("r.jsonl", &text).unwrap();
+        assert_eq!(rec.skipped.len(), 1);
+        assert_eq!(rec.skipped[0].0, 2);
+        assert_eq!(rec.events.len(), 1);
+        assert!(parse_recording("r.jsonl", "{\"kind\":\"event\"}\n")
+            .unwrap_err()
+            .contains("no jetstress.recording/1 header"));
+    }
+}

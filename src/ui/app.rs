@@ -1,0 +1,420 @@
+//! Dashboard state, owned by the UI task: history, latest snapshot, live
+//! predictions, focus/zoom/freeze/theme, the event log and the load view.
+//! Updates are plain methods (testable without a terminal); drawing reads it.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+
+use crate::predict::memory::{
+    LeakConfig, LeakDetector, MemoryConfig, MemoryPrediction, MemoryPredictor,
+};
+use crate::predict::thermal::{ThermalPredictor, ZonePrediction};
+use crate::predict::PredictConfig;
+use crate::record::replay::{ReplayCommand, ReplayStatus, SEEK_S};
+use crate::snapshot::Snapshot;
+use crate::store::Store;
+use crate::ui::keys::{Action, KeyMap};
+use crate::ui::theme::Theme;
+
+/// Chart windows `+`/`-` step through, seconds.
+pub const WINDOWS: [f64; 6] = [60.0, 120.0, 300.0, 600.0, 1800.0, 3600.0];
+/// Default chart window (10 min).
+pub const DEFAULT_WINDOW: usize = 3;
+/// Events kept in the log.
+pub const EVENT_CAP: usize = 200;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pane {
+    Thermal,
+    Memory,
+    System,
+    Predictions,
+    Load,
+    Events,
+}
+
+impl Pane {
+    pub const ORDER: [Pane; 6] = [
+        Pane::Thermal,
+        Pane::Memory,
+        Pane::System,
+        Pane::Predictions,
+        Pane::Load,
+        Pane::Events,
+    ];
+
+    pub fn title(self) -> &'static str {
+        match self {
+            Pane::Thermal => "Thermal",
+            Pane::Memory => "Memory",
+            Pane::System => "CPU · GPU · Power · Fan",
+            Pane::Predictions => "Predictions",
+            Pane::Load => "MCP / HTTP latency",
+            Pane::Events => "Events",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Level {
+    Info,
+    Warn,
+    Alert,
+}
+
+#[derive(Debug, Clone)]
+pub struct LogEvent {
+    pub time_unix_ms: u64,
+    pub level: Level,
+    pub text: String,
+}
+
+/// What the loop must do after an action (the UI never touches load itself).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Effect {
+    Quit,
+    StartPhase(&'static str),
+    StopAll,
+    ToggleCpu,
+    ToggleMemory,
+    ToggleGpu,
+    ScaleRate(f64),
+    ToggleRecord,
+    Replay(crate::record::replay::ReplayCommand),
+}
+
+/// One row of the latency table (filled by the load engine).
+#[derive(Debug, Clone, Default)]
+pub struct LoadRow {
+    pub tool: String,
+    pub rps: f64,
+    pub p50_ms: f64,
+    pub p95_ms: f64,
+    pub p99_ms: f64,
+    pub max_ms: f64,
+    pub error_pct: f64,
+    pub errors_by_kind: Vec<(String, u64)>,
+    /// Recent p95 values for the sparkline, oldest first (bounded).
+    pub p95_history: VecDeque<u64>,
+}
+
+/// The load engine's view: phase, stage, rows, dropped.
+#[derive(Debug, Clone, Default)]
+pub struct LoadView {
+    /// `None` while no engine is attached (shown as such, never as an empty box).
+    pub engine: Option<String>,
+    pub phase: Option<String>,
+    pub stage: Option<String>,
+    pub target_rps: Option<f64>,
+    /// 0..=1 through the phase.
+    pub progress: Option<f64>,
+    pub dropped: u64,
+    pub rows: Vec<LoadRow>,
+    pub whole_phase: bool,
+    pub generators: Vec<String>,
+}
+
+/// jetstress's own cost, shown in the header.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct OwnUsage {
+    pub cpu_pct: Option<f64>,
+    pub rss_mb: Option<f64>,
+}
+
+pub struct App {
+    pub store: Store,
+    pub latest: Option<Arc<Snapshot>>,
+    pub themes: Vec<Theme>,
+    pub theme_idx: usize,
+    pub keys: KeyMap,
+    pub focus: Pane,
+    pub zoom: bool,
+    pub help: bool,
+    /// `Some(t)`: the screen shows data up to `t` while collection goes on.
+    pub frozen_at: Option<f64>,
+    pub window_idx: usize,
+    pub dot_marker: bool,
+    pub events: VecDeque<LogEvent>,
+    pub thermal: ThermalPredictor,
+    pub memory: MemoryPredictor,
+    pub leaks: LeakDetector,
+    pub zone_predictions: Vec<ZonePrediction>,
+    pub memory_prediction: Option<MemoryPrediction>,
+    pub load: LoadView,
+    pub own: OwnUsage,
+    pub recording: Option<String>,
+    pub source: String,
+    /// Replay position, speed and pause state when replaying.
+    pub replay: Option<ReplayStatus>,
+    last_throttled: Option<bool>,
+    /// Events logged since the recorder last took them.
+    unrecorded: usize,
+    interval_s: f64,
+    /// Predictor tuning (config `[predict]`, replay `--trip`).
+    pub predict_cfg: PredictConfig,
+}
+
+impl App {
+    pub fn new(themes: Vec<Theme>, theme_idx: usize, keys: KeyMap, interval_s: f64) -> App {
+        App {
+            store: Store::new(WINDOWS[WINDOWS.len() - 1], interval_s),
+            latest: None,
+            theme_idx: theme_idx.min(themes.len().saturating_sub(1)),
+            themes,
+            keys,
+            focus: Pane::Thermal,
+            zoom: false,
+            help: false,
+            frozen_at: None,
+            window_idx: DEFAULT_WINDOW,
+            dot_marker: false,
+            events: VecDeque::with_capacity(EVENT_CAP),
+            thermal: ThermalPredictor::new(PredictConfig::default()),
+            memory: MemoryPredictor::new(MemoryConfig::default()),
+            leaks: LeakDetector::new(LeakConfig::default()),
+            zone_predictions: Vec::new(),
+            memory_prediction: None,
+            load: LoadView::default(),
+            own: OwnUsage::default(),
+            recording: None,
+            source: "live".to_string(),
+            replay: None,
+            last_throttled: None,
+            unrecorded: 0,
+            interval_s,
+            predict_cfg: PredictConfig::default(),
+        }
+    }
+
+    pub fn theme(&self) -> &Theme {
+        &self.themes[self.theme_idx]
+    }
+
+    pub fn window_s(&self) -> f64 {
+        WINDOWS[self.window_idx]
+    }
+
+    /// The time the screen shows as "now".
+    pub fn view_now(&self) -> f64 {
+        self.frozen_at.unwrap_or_else(|| self.store.latest_t())
+    }
+
+    pub fn log(&mut self, level: Level, text: impl Into<String>) {
+        if self.events.len() >= EVENT_CAP {
+            self.events.pop_front();
+        }
+        let time_unix_ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_millis() as u64)
+            .unwrap_or(0);
+        self.events.push_back(LogEvent {
+            time_unix_ms,
+            level,
+            text: text.into(),
+        });
+        self.unrecorded = (self.unrecorded + 1).min(EVENT_CAP);
+    }
+
+    /// Events logged since the last call (for the recorder).
+    pub fn take_new_events(&mut self) -> Vec<LogEvent> {
+        let n = self.unrecorded.min(self.events.len());
+        self.unrecorded = 0;
+        self.events
+            .iter()
+            .skip(self.events.len() - n)
+            .cloned()
+            .collect()
+    }
+
+    /// Use new predictor settings (starts the thermal predictions over).
+    pub fn set_predict_config(&mut self, cfg: PredictConfig) {
+        self.thermal = ThermalPredictor::new(cfg.clone());
+        self.predict_cfg = cfg;
+    }
+
+    /// Forget history (a replay seek): charts and predictions start over.
+    pub fn reset_history(&mut self) {
+        self.store = Store::new(WINDOWS[WINDOWS.len() - 1], self.interval_s);
+        self.thermal = ThermalPredictor::new(self.predict_cfg.clone());
+        self.memory = MemoryPredictor::new(MemoryConfig::default());
+        self.leaks = LeakDetector::new(LeakConfig::default());
+        self.last_throttled = None;
+        self.frozen_at = None;
+    }
+
+    /// A new sample: history, predictions, throttle start/end events.
+    pub fn on_snapshot(&mut self, s: Arc<Snapshot>) {
+        self.store.push(&s);
+        let t = s.elapsed_s;
+        for z in &s.thermal {
+            self.thermal
+                .observe(t, &z.id, z.temp_c, z.throttle_trip_c());
+        }
+        if let (Some(avail), Some(total)) = (s.memory.available_mb, s.memory.total_mb) {
+            self.memory.observe(t, avail, total);
+        }
+        for w in &s.watched {
+            if let Some(rss) = w.rss_mb {
+                self.leaks.observe(t, w.pid, &w.name, rss);
+            }
+        }
+        let mut preds = self.thermal.predictions(t);
+        // Show zones by their names, not ids, keeping ids apart when names repeat.
+        for p in &mut preds {
+            if let Some(z) = s.thermal.iter().find(|z| z.id == p.zone) {
+                let dup = s.thermal.iter().filter(|o| o.name == z.name).count() > 1;
+                let shown = if dup {
+                    format!("{} ({})", z.name, z.id)
+                } else {
+                    z.name.clone()
+                };
+                p.message = p.message.replace(&p.zone, &shown);
+                p.zone = shown;
+            }
+        }
+        preds.sort_by(|a, b| {
+            let ka = a.eta_s.unwrap_or(f64::INFINITY);
+            let kb = b.eta_s.unwrap_or(f64::INFINITY);
+            ka.total_cmp(&kb)
+                .then_with(|| b.temp_c.total_cmp(&a.temp_c))
+        });
+        self.zone_predictions = preds;
+        self.memory_prediction = self.memory.predict(t);
+        match (self.last_throttled, s.throttle.throttled) {
+            (Some(false) | None, true) => {
+                let why = s.throttle.reasons.first().cloned().unwrap_or_default();
+                self.log(Level::Alert, format!("throttling: {why}"));
+            }
+            (Some(true), false) => self.log(Level::Info, "throttling ended"),
+            _ => {}
+        }
+        self.last_throttled = Some(s.throttle.throttled);
+        for e in &s.probe_errors {
+            if self
+                .latest
+                .as_ref()
+                .is_none_or(|l| !l.probe_errors.iter().any(|x| x.probe == e.probe))
+            {
+                self.log(
+                    Level::Warn,
+                    format!("probe {} failed: {}", e.probe, e.message),
+                );
+            }
+        }
+        self.latest = Some(s);
+    }
+
+    /// Apply a key action; returns what the loop must do outside the UI.
+    pub fn on_action(&mut self, a: Action) -> Option<Effect> {
+        if self.help && !matches!(a, Action::Help | Action::Quit) {
+            self.help = false;
+        }
+        match a {
+            Action::Quit => return Some(Effect::Quit),
+            Action::Help => self.help = !self.help,
+            Action::NextTheme => {
+                self.theme_idx = (self.theme_idx + 1) % self.themes.len();
+                let name = self.theme().name.clone();
+                self.log(Level::Info, format!("theme: {name}"));
+            }
+            Action::Freeze => {
+                self.frozen_at = match self.frozen_at {
+                    Some(_) => None,
+                    None => Some(self.store.latest_t()),
+                };
+            }
+            Action::Zoom => self.zoom = !self.zoom,
+            Action::FocusNext | Action::FocusPrev => {
+                let i = Pane::ORDER
+                    .iter()
+                    .position(|p| *p == self.focus)
+                    .unwrap_or(0);
+                let n = Pane::ORDER.len();
+                let j = if a == Action::FocusNext {
+                    (i + 1) % n
+                } else {
+                    (i + n - 1) % n
+                };
+                self.focus = Pane::ORDER[j];
+            }
+            Action::WindowGrow => self.window_idx = (self.window_idx + 1).min(WINDOWS.len() - 1),
+            Action::WindowShrink => self.window_idx = self.window_idx.saturating_sub(1),
+            Action::Spike => return Some(Effect::StartPhase("spike")),
+            Action::Stress => return Some(Effect::StartPhase("stress")),
+            Action::Soak => return Some(Effect::StartPhase("soak")),
+            Action::StopAll => return Some(Effect::StopAll),
+            Action::ToggleCpu => return Some(Effect::ToggleCpu),
+            Action::ToggleMemory => return Some(Effect::ToggleMemory),
+            Action::ToggleGpu => return Some(Effect::ToggleGpu),
+            Action::RateDown => return Some(Effect::ScaleRate(0.8)),
+            Action::RateUp => return Some(Effect::ScaleRate(1.25)),
+            Action::Record => return Some(Effect::ToggleRecord),
+            Action::ReplayPause => return Some(Effect::Replay(ReplayCommand::TogglePause)),
+            Action::SeekBack => return Some(Effect::Replay(ReplayCommand::Seek(-SEEK_S))),
+            Action::SeekForward => return Some(Effect::Replay(ReplayCommand::Seek(SEEK_S))),
+            Action::Slower => return Some(Effect::Replay(ReplayCommand::Speed(0.5))),
+            Action::Faster => return Some(Effect::Replay(ReplayCommand::Speed(2.0))),
+        }
+        None
+    }
+}
+
+/// Reads jetstress's own CPU and RSS from `/proc/self` (always the real /proc).
+#[derive(Debug, Default)]
+pub struct OwnMeter {
+    last: Option<(std::time::Instant, u64)>,
+}
+
+impl OwnMeter {
+    pub fn sample(&mut self) -> OwnUsage {
+        let ticks = std::fs::read_to_string("/proc/self/stat")
+            .ok()
+            .and_then(|s| parse_self_ticks(&s));
+        let rss_mb = std::fs::read_to_string("/proc/self/status")
+            .ok()
+            .and_then(|s| crate::probes::memory::parse_status(&s).1);
+        let now = std::time::Instant::now();
+        let hz = clock_ticks_per_sec();
+        let cpu_pct = match (self.last, ticks) {
+            (Some((t0, k0)), Some(k)) => {
+                let dt = now.duration_since(t0).as_secs_f64();
+                (dt > 0.0).then(|| (k.saturating_sub(k0) as f64 / hz) / dt * 100.0)
+            }
+            _ => None,
+        };
+        if let Some(k) = ticks {
+            self.last = Some((now, k));
+        }
+        OwnUsage { cpu_pct, rss_mb }
+    }
+}
+
+fn clock_ticks_per_sec() -> f64 {
+    // SAFETY: sysconf has no preconditions.
+    let v = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
+    if v > 0 {
+        v as f64
+    } else {
+        100.0
+    }
+}
+
+/// utime + stime from `/proc/self/stat` (fields 14 and 15, after the `(comm)`).
+pub fn parse_self_ticks(stat: &str) -> Option<u64> {
+    let rest = &stat[stat.rfind(')')? + 1..];
+    let f: Vec<&str> = rest.split_ascii_whitespace().collect();
+    // rest starts at field 3 (state); utime is field 14 → index 11.
+    Some(f.get(11)?.parse::<u64>().ok()? + f.get(12)?.parse::<u64>().ok()?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn self_ticks() {
+        let stat = "1234 (jet stress) S 1 2 3 4 5 6 7 8 9 10 150 50 0 0 20 0 1 0";
+        assert_eq!(parse_self_ticks(stat), Some(200));
+        assert_eq!(parse_self_ticks("garbage"), None);
+    }
+}

@@ -1,0 +1,123 @@
+//! Header line, most important first so a narrow terminal still shows it:
+//! phase and target rate, FROZEN/REC flags, jetstress's own CPU and RSS, then
+//! board, L4T, nvpmodel mode and jetson_clocks.
+
+use ratatui::layout::Rect;
+use ratatui::style::{Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
+use ratatui::Frame;
+
+use crate::ui::app::App;
+use crate::ui::theme::{ColorMode, Slot};
+
+/// "NVIDIA Jetson AGX Orin Developer Kit" → "Jetson AGX Orin".
+pub fn short_model(model: &str) -> &str {
+    let m = model.strip_prefix("NVIDIA ").unwrap_or(model);
+    m.strip_suffix(" Developer Kit").unwrap_or(m)
+}
+
+pub fn draw(f: &mut Frame, area: Rect, app: &App) {
+    let t = app.theme();
+    let bg = match t.mode {
+        ColorMode::Mono => Style::default().add_modifier(Modifier::REVERSED),
+        _ => Style::default()
+            .bg(t.color(Slot::HeaderBg))
+            .fg(t.color(Slot::HeaderText)),
+    };
+    let sep = || Span::styled(" │ ", bg.fg(t.color(Slot::Dim)));
+    let mut spans = vec![
+        Span::styled(" jetstress", bg.add_modifier(Modifier::BOLD)),
+        sep(),
+    ];
+    let phase = match (&app.load.phase, &app.load.stage) {
+        (Some(p), Some(s)) => format!("{p}: {s}"),
+        (Some(p), None) => p.clone(),
+        _ => "idle".to_string(),
+    };
+    spans.push(Span::styled(phase, bg.add_modifier(Modifier::BOLD)));
+    if let Some(r) = app.load.target_rps {
+        spans.push(Span::styled(format!(" @ {r:.1} rps"), bg));
+    }
+    if let Some(r) = &app.replay {
+        spans.push(sep());
+        let clock = |s: f64| format!("{:02}:{:02}", (s / 60.0) as u64, (s % 60.0) as u64);
+        let state = if r.finished {
+            " END"
+        } else if r.paused {
+            " PAUSED"
+        } else {
+            ""
+        };
+        spans.push(Span::styled(
+            format!(
+                "▶ {}/{} ×{}{state}",
+                clock(r.position_s),
+                clock(r.duration_s),
+                r.speed
+            ),
+            bg.fg(t.color(Slot::Accent)).add_modifier(Modifier::BOLD),
+        ));
+    }
+    if app.frozen_at.is_some() {
+        spans.push(sep());
+        spans.push(Span::styled(
+            "FROZEN",
+            bg.fg(t.color(Slot::Warn)).add_modifier(Modifier::BOLD),
+        ));
+    }
+    if let Some(r) = &app.recording {
+        spans.push(sep());
+        spans.push(Span::styled(
+            format!("● REC {r}"),
+            bg.fg(t.color(Slot::Alert)),
+        ));
+    }
+    spans.push(sep());
+    spans.push(Span::styled(
+        format!(
+            "self {} {}",
+            super::num(app.own.cpu_pct, 1, "%"),
+            super::num(app.own.rss_mb, 1, " MB")
+        ),
+        bg,
+    ));
+    if let Some(s) = &app.latest {
+        let b = &s.board;
+        spans.push(sep());
+        let model = b.model.as_deref().unwrap_or("unknown board");
+        spans.push(Span::styled(
+            if area.width < 160 {
+                short_model(model).to_string()
+            } else {
+                model.to_string()
+            },
+            bg,
+        ));
+        if let Some(l4t) = &b.l4t {
+            spans.push(sep());
+            spans.push(Span::styled(format!("L4T {l4t}"), bg));
+        }
+        if let Some(m) = &b.nvpmodel {
+            spans.push(sep());
+            let name = m
+                .name
+                .clone()
+                .or_else(|| m.id.map(|i| format!("mode {i}")))
+                .unwrap_or_default();
+            spans.push(Span::styled(name, bg));
+        }
+        if let Some(jc) = b.jetson_clocks {
+            spans.push(sep());
+            spans.push(Span::styled(
+                format!("clocks {}", if jc { "max" } else { "dyn" }),
+                bg,
+            ));
+        }
+    }
+    if app.source != "live" {
+        spans.push(sep());
+        spans.push(Span::styled(app.source.clone(), bg));
+    }
+    f.render_widget(Paragraph::new(Line::from(spans)).style(bg), area);
+}

@@ -1,0 +1,170 @@
+//! Latency pane: one row per `target:tool` — rps, p50, p95, p99, max, error %
+//! by kind, and a sparkline of p95 — plus the phase bar (phase, stage, progress,
+//! dropped). Says which keys start load when nothing runs.
+
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::Modifier;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Cell, Gauge, Paragraph, Row, Table};
+use ratatui::Frame;
+
+use super::{pane_block, unavailable};
+use crate::ui::app::{App, Pane};
+use crate::ui::keys::Action;
+use crate::ui::theme::Slot;
+
+pub fn draw(f: &mut Frame, area: Rect, app: &App) {
+    let t = app.theme();
+    let scope = if app.load.whole_phase {
+        "whole phase"
+    } else {
+        "current stage"
+    };
+    let block = pane_block(
+        app,
+        Pane::Load,
+        Some(Line::from(Span::styled(
+            format!("· {scope} "),
+            t.fg(Slot::Dim),
+        ))),
+    );
+    let inner = block.inner(area);
+    f.render_widget(block, area);
+    let [bar_area, table_area] =
+        Layout::vertical([Constraint::Length(1), Constraint::Min(1)]).areas(inner);
+
+    let keys = |a: Action| {
+        app.keys
+            .keys_for(a)
+            .first()
+            .cloned()
+            .unwrap_or_else(|| "?".into())
+    };
+    match (&app.load.engine, &app.load.phase) {
+        (None, _) => {
+            f.render_widget(
+                Paragraph::new(unavailable(app, "no load engine attached")),
+                bar_area,
+            );
+        }
+        (Some(_), None) => {
+            let hint = format!(
+                "idle — {} spike · {} stress · {} soak · {} stop",
+                keys(Action::Spike),
+                keys(Action::Stress),
+                keys(Action::Soak),
+                keys(Action::StopAll)
+            );
+            f.render_widget(
+                Paragraph::new(Span::styled(hint, t.fg(Slot::Dim))),
+                bar_area,
+            );
+        }
+        (Some(_), Some(phase)) => {
+            let label = format!(
+                "{phase}{}{}  dropped {}",
+                app.load
+                    .stage
+                    .as_ref()
+                    .map(|s| format!(" · {s}"))
+                    .unwrap_or_default(),
+                app.load
+                    .target_rps
+                    .map(|r| format!(" · {r:.1} rps"))
+                    .unwrap_or_default(),
+                app.load.dropped
+            );
+            let g = Gauge::default()
+                .ratio(app.load.progress.unwrap_or(0.0).clamp(0.0, 1.0))
+                .label(Span::styled(
+                    label,
+                    t.fg(Slot::Text).add_modifier(Modifier::BOLD),
+                ))
+                .gauge_style(t.fg(Slot::Bar));
+            f.render_widget(g, bar_area);
+        }
+    }
+    if app.load.rows.is_empty() {
+        if !app.load.generators.is_empty() {
+            f.render_widget(
+                Paragraph::new(Span::raw(app.load.generators.join("  "))),
+                table_area,
+            );
+        }
+        return;
+    }
+    let spark_w = if table_area.width > 100 { 24 } else { 8 };
+    let header = Row::new([
+        "tool",
+        "rps",
+        "p50",
+        "p95",
+        "p99",
+        "max",
+        "err%",
+        "p95 trend",
+    ])
+    .style(t.fg(Slot::Title).add_modifier(Modifier::BOLD));
+    let rows: Vec<Row> = app
+        .load
+        .rows
+        .iter()
+        .map(|r| {
+            let err_style = if r.error_pct > 0.0 {
+                t.fg(Slot::Alert)
+            } else {
+                t.fg(Slot::Text)
+            };
+            Row::new(vec![
+                Cell::from(r.tool.clone()),
+                Cell::from(format!("{:.1}", r.rps)),
+                Cell::from(fmt_ms(r.p50_ms)),
+                Cell::from(fmt_ms(r.p95_ms)),
+                Cell::from(fmt_ms(r.p99_ms)),
+                Cell::from(fmt_ms(r.max_ms)),
+                Cell::from(Span::styled(format!("{:.1}", r.error_pct), err_style)),
+                Cell::from(spark_text(&r.p95_history, spark_w)),
+            ])
+        })
+        .collect();
+    let table = Table::new(
+        rows,
+        [
+            Constraint::Min(16),
+            Constraint::Length(6),
+            Constraint::Length(7),
+            Constraint::Length(7),
+            Constraint::Length(7),
+            Constraint::Length(7),
+            Constraint::Length(5),
+            Constraint::Length(spark_w as u16),
+        ],
+    )
+    .header(header);
+    f.render_widget(table, table_area);
+}
+
+/// Milliseconds in a short human form.
+pub fn fmt_ms(ms: f64) -> String {
+    if ms >= 10_000.0 {
+        format!("{:.0}s", ms / 1000.0)
+    } else if ms >= 1000.0 {
+        format!("{:.2}s", ms / 1000.0)
+    } else if ms >= 10.0 {
+        format!("{ms:.0}ms")
+    } else {
+        format!("{ms:.1}ms")
+    }
+}
+
+/// A text sparkline of the last `width` values.
+pub fn spark_text(values: &std::collections::VecDeque<u64>, width: usize) -> String {
+    const BARS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
+    let skip = values.len().saturating_sub(width);
+    let max = values.iter().skip(skip).copied().max().unwrap_or(0).max(1);
+    values
+        .iter()
+        .skip(skip)
+        .map(|v| BARS[((*v as f64 / max as f64) * 7.0).round() as usize])
+        .collect()
+}

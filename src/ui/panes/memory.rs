@@ -1,0 +1,122 @@
+//! Memory pane: used, available, swap and each watched process's RSS over the
+//! window, with the guard's memory floor as a line.
+
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::Style;
+use ratatui::symbols::Marker;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Axis, Chart, Dataset, GraphType, Paragraph};
+use ratatui::Frame;
+
+use super::{num, pane_block, unavailable};
+use crate::ui::app::{App, Pane};
+use crate::ui::theme::Slot;
+
+/// The guard's default floor: 15 % of total memory stays available.
+pub const FLOOR_FRACTION: f64 = 0.15;
+
+pub fn draw(f: &mut Frame, area: Rect, app: &App) {
+    let t = app.theme();
+    let block = pane_block(app, Pane::Memory, None);
+    let inner = block.inner(area);
+    f.render_widget(block, area);
+    let Some(snap) = &app.latest else { return };
+    let Some(total) = snap.memory.total_mb else {
+        f.render_widget(Paragraph::new(unavailable(app, "no /proc/meminfo")), inner);
+        return;
+    };
+    let legend_h = 2 + snap.watched.len().min(3) as u16;
+    let [chart_area, legend] =
+        Layout::vertical([Constraint::Min(3), Constraint::Length(legend_h)]).areas(inner);
+    let now = app.view_now();
+    let from = now - app.window_s();
+    let px = chart_area.width as usize * 2;
+    let mut bufs: Vec<(Vec<(f64, f64)>, Style)> = Vec::new();
+    for (series, slot) in [
+        (&app.store.mem_used, Slot::MemUsed),
+        (&app.store.mem_available, Slot::MemAvailable),
+        (&app.store.swap_used, Slot::Swap),
+    ] {
+        let mut b = Vec::new();
+        series.window_decimated(from, now, px, &mut b);
+        bufs.push((b, t.fg(slot)));
+    }
+    for (pid, series) in &app.store.rss {
+        if snap.watched.iter().any(|w| w.pid == *pid) {
+            let mut b = Vec::new();
+            series.window_decimated(from, now, px, &mut b);
+            bufs.push((b, t.fg(Slot::Rss)));
+        }
+    }
+    let floor = total * FLOOR_FRACTION;
+    let floor_line = vec![(from, floor), (now, floor)];
+    let marker = if app.dot_marker {
+        Marker::Dot
+    } else {
+        Marker::Braille
+    };
+    let mut ds: Vec<Dataset> = bufs
+        .iter()
+        .map(|(b, s)| {
+            Dataset::default()
+                .marker(marker)
+                .graph_type(GraphType::Line)
+                .style(*s)
+                .data(b)
+        })
+        .collect();
+    ds.push(
+        Dataset::default()
+            .marker(Marker::Dot)
+            .graph_type(GraphType::Line)
+            .style(t.fg(Slot::FloorLine))
+            .data(&floor_line),
+    );
+    let axis = t.fg(Slot::Axis);
+    let top = total.max(1.0);
+    let chart = Chart::new(ds)
+        .x_axis(Axis::default().bounds([from, now]).style(axis))
+        .y_axis(Axis::default().bounds([0.0, top]).style(axis).labels([
+            Span::styled("0", axis),
+            Span::styled(format!("{:.0}G", top / 1024.0), axis),
+        ]));
+    f.render_widget(chart, chart_area);
+
+    let m = &snap.memory;
+    let mut lines = vec![
+        Line::from(vec![
+            Span::styled("used ", t.fg(Slot::MemUsed)),
+            Span::raw(num(m.used_mb, 0, " MB  ")),
+            Span::styled("avail ", t.fg(Slot::MemAvailable)),
+            Span::raw(num(m.available_mb, 0, " MB")),
+        ]),
+        Line::from(vec![
+            Span::styled("swap ", t.fg(Slot::Swap)),
+            Span::raw(format!(
+                "{}/{} MB  ",
+                num(m.swap_used_mb, 0, ""),
+                num(m.swap_total_mb, 0, "")
+            )),
+            Span::styled("floor ", t.fg(Slot::FloorLine)),
+            Span::raw(format!("{floor:.0} MB")),
+            Span::raw(
+                m.nvmap_mb
+                    .map(|n| format!("  nvmap {n:.0} MB"))
+                    .unwrap_or_default(),
+            ),
+        ]),
+    ];
+    for w in snap.watched.iter().take(3) {
+        lines.push(Line::from(vec![
+            Span::styled("rss ", t.fg(Slot::Rss)),
+            Span::raw(format!(
+                "{} ({}) {}",
+                w.name,
+                w.pid,
+                num(w.rss_mb, 1, " MB")
+            )),
+            Span::styled(if w.alive { "" } else { " exited" }, t.fg(Slot::Dim)),
+        ]));
+    }
+    f.render_widget(Paragraph::new(lines), legend);
+}

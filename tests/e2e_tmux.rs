@@ -1,0 +1,348 @@
+//! End-to-end: the real binary in a detached tmux session of fixed size, driven
+//! with send-keys and read with capture-pane; afterwards no jetstress process
+//! may be left. Also: configuration errors and a non-terminal stdout.
+
+use std::path::Path;
+use std::process::Command;
+use std::thread::sleep;
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_jetstress");
+
+struct Session {
+    name: String,
+}
+
+impl Session {
+    fn start(cols: u16, rows: u16, cmd: &str) -> Session {
+        static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = N.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let name = format!("jetstress-e2e-{}-{n}", std::process::id());
+        let status = Command::new("tmux")
+            .args([
+                "new-session",
+                "-d",
+                "-s",
+                &name,
+                "-x",
+                &cols.to_string(),
+                "-y",
+                &rows.to_string(),
+            ])
+            .arg(cmd)
+            .env("COLORTERM", "truecolor")
+            .status()
+            .expect("tmux is installed (.ci/run installs it)");
+        assert!(status.success());
+        // Keep the pane after the program exits so we can see how it ended.
+        let _ = Command::new("tmux")
+            .args(["set-option", "-t", &name, "remain-on-exit", "on"])
+            .status();
+        Session { name }
+    }
+
+    fn capture(&self) -> String {
+        let out = Command::new("tmux")
+            .args(["capture-pane", "-p", "-t", &self.name])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    fn keys(&self, keys: &[&str]) {
+        for k in keys {
+            let st = Command::new("tmux")
+                .args(["send-keys", "-t", &self.name, k])
+                .status()
+                .unwrap();
+            assert!(st.success());
+        }
+    }
+
+    /// Wait until the screen satisfies `pred` (bounded), returning the last capture.
+    fn wait_for(&self, what: &str, pred: impl Fn(&str) -> bool) -> String {
+        let deadline = Instant::now() + Duration::from_secs(15);
+        loop {
+            let screen = self.capture();
+            if pred(&screen) {
+                return screen;
+            }
+            if Instant::now() > deadline {
+                panic!("timed out waiting for {what}; screen:\n{screen}");
+            }
+            sleep(Duration::from_millis(100));
+        }
+    }
+
+    fn pane_dead(&self) -> bool {
+        let out = Command::new("tmux")
+            .args(["display-message", "-p", "-t", &self.name, "#{pane_dead}"])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).trim() == "1"
+    }
+
+    fn pane_pid(&self) -> Option<u32> {
+        let out = Command::new("tmux")
+            .args(["display-message", "-p", "-t", &self.name, "#{pane_pid}"])
+            .output()
+            .ok()?;
+        String::from_utf8_lossy(&out.stdout).trim().parse().ok()
+    }
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        let _ = Command::new("tmux")
+            .args(["kill-session", "-t", &self.name])
+            .status();
+    }
+}
+
+fn fixture(name: &str) -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name)
+        .display()
+        .to_string()
+}
+
+fn alive(pid: u32) -> bool {
+    Path::new(&format!("/proc/{pid}")).exists()
+        && std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| !s.contains(") Z "))
+}
+
+#[test]
+fn dashboard_keys_in_tmux_and_clean_exit() {
+    let cmd = format!("{BIN} --root {} --interval 200ms", fixture("orin-agx-r36"));
+    let s = Session::start(100, 30, &cmd);
+    let pid = s.pane_pid().expect("pane pid");
+    let screen = s.wait_for("the first frame", |t| {
+        t.contains("Thermal") && t.contains("cpu-thermal")
+    });
+    assert!(screen.contains("THROTTLED"), "{screen}");
+    assert!(screen.contains("Jetson AGX Orin"));
+
+    s.keys(&["?"]);
+    s.wait_for("the help overlay", |t| {
+        t.contains(" keys ") && t.contains("stop all load")
+    });
+    s.keys(&["Escape"]);
+    s.wait_for("help closed", |t| !t.contains("stop all load"));
+
+    s.keys(&["t"]);
+    s.wait_for("the light theme", |t| t.contains("theme: light"));
+
+    s.keys(&["Tab", "z"]);
+    let zoomed = s.wait_for("memory zoomed", |t| {
+        t.contains("Memory") && !t.contains("Predictions")
+    });
+    assert!(zoomed.contains("avail"), "{zoomed}");
+    s.keys(&["z"]);
+    s.wait_for("back to all panes", |t| t.contains("Predictions"));
+
+    s.keys(&["1"]);
+    s.wait_for("the phase key answered", |t| {
+        t.contains("StartPhase(\"spike\")") || t.contains("spike")
+    });
+    s.keys(&["x"]);
+
+    s.keys(&["q"]);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !s.pane_dead() && Instant::now() < deadline {
+        sleep(Duration::from_millis(100));
+    }
+    assert!(
+        s.pane_dead(),
+        "jetstress did not exit on q:\n{}",
+        s.capture()
+    );
+    assert!(!alive(pid), "no jetstress process is left");
+    // The terminal was restored: the alternate screen is gone.
+    assert!(!s.capture().contains("Predictions"));
+}
+
+#[test]
+fn sigterm_restores_the_terminal_and_exits() {
+    let cmd = format!("{BIN} --root {} --interval 200ms", fixture("x86-laptop"));
+    let s = Session::start(80, 24, &cmd);
+    let pid = s.pane_pid().unwrap();
+    s.wait_for("the first frame", |t| t.contains("Thermal"));
+    unsafe { libc::kill(pid as i32, libc::SIGTERM) };
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while alive(pid) && Instant::now() < deadline {
+        sleep(Duration::from_millis(100));
+    }
+    assert!(!alive(pid));
+    assert!(
+        !s.capture().contains("Thermal"),
+        "alternate screen left:\n{}",
+        s.capture()
+    );
+}
+
+#[test]
+fn no_terminal_means_a_pointer_to_run() {
+    let out = Command::new(BIN)
+        .args(["--root", &fixture("bare-vm")])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        err.contains("not a terminal") && err.contains("jetstress run"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_bad_config_names_the_line_and_nothing_starts() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("config.toml");
+    std::fs::write(&cfg, "theme = \"default\"\n[bindings]\nquit = \"x\"\n").unwrap();
+    let out = Command::new(BIN)
+        .arg("--config")
+        .arg(&cfg)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        err.contains("bound to both") && err.contains(cfg.to_str().unwrap()),
+        "{err}"
+    );
+
+    std::fs::write(&cfg, "theme = \"default\"\nrefresh = 3\n").unwrap();
+    let out = Command::new(BIN)
+        .arg("--config")
+        .arg(&cfg)
+        .output()
+        .unwrap();
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        err.contains("config.toml:2:1") && err.contains("refresh"),
+        "{err}"
+    );
+
+    let out = Command::new(BIN)
+        .args(["--theme", "neon"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        err.contains("unknown theme 'neon'") && err.contains("presentation"),
+        "{err}"
+    );
+}
+
+#[test]
+fn recording_survives_kill_9_and_reads_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("run.jsonl");
+    let cmd = format!(
+        "{BIN} --root {} --interval 100ms --record {}",
+        fixture("orin-agx-r36"),
+        file.display()
+    );
+    let s = Session::start(100, 30, &cmd);
+    let pid = s.pane_pid().unwrap();
+    s.wait_for("recording shown", |t| t.contains("REC"));
+    sleep(Duration::from_millis(1200));
+    unsafe { libc::kill(pid as i32, libc::SIGKILL) };
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while alive(pid) && Instant::now() < deadline {
+        sleep(Duration::from_millis(50));
+    }
+    let rec = jetstress::record::recording::read_recording(&file).unwrap();
+    assert!(
+        rec.snapshots.len() >= 5,
+        "{} snapshots",
+        rec.snapshots.len()
+    );
+    assert!(rec.skipped.is_empty(), "{:?}", rec.skipped);
+    assert!(rec.header.unwrap().board.is_some());
+}
+
+#[test]
+fn record_key_toggles_and_replay_plays_it_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("demo.jsonl");
+    // An existing file is never truncated: the recorder picks demo-1.jsonl.
+    std::fs::write(&file, "keep me\n").unwrap();
+    let cmd = format!(
+        "cd {} && {BIN} --root {} --interval 100ms --record {}",
+        dir.path().display(),
+        fixture("tx2-r32"),
+        file.display()
+    );
+    let s = Session::start(120, 30, &cmd);
+    s.wait_for("recording", |t| t.contains("REC"));
+    sleep(Duration::from_millis(800));
+    s.keys(&["r"]);
+    s.wait_for("recording closed", |t| t.contains("recording closed"));
+    s.keys(&["q"]);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !s.pane_dead() && Instant::now() < deadline {
+        sleep(Duration::from_millis(50));
+    }
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), "keep me\n");
+    let made = dir.path().join("demo-1.jsonl");
+    let rec = jetstress::record::recording::read_recording(&made).unwrap();
+    assert!(rec.snapshots.len() >= 3);
+    assert!(
+        rec.events.iter().any(|e| e.text.contains("throttling")),
+        "{:?}",
+        rec.events
+    );
+
+    let r = Session::start(
+        120,
+        30,
+        &format!("{BIN} replay --speed 4 {}", made.display()),
+    );
+    r.wait_for("replay header", |t| {
+        t.contains("replay demo-1.jsonl") && t.contains("BCPU-therm")
+    });
+    r.keys(&["Space"]);
+    r.wait_for("paused", |t| t.contains("PAUSED"));
+    r.keys(&["Space", ">"]);
+    r.wait_for("double speed", |t| t.contains("×8"));
+    r.wait_for("the end", |t| t.contains("END"));
+    r.keys(&["q"]);
+}
+
+#[test]
+fn replay_of_a_tegrastats_log_seeks_and_predicts() {
+    let log = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared/traces/xavier-nx_burn-in_tegrastats.log");
+    let s = Session::start(
+        160,
+        40,
+        &format!("{BIN} replay --speed 16 {}", log.display()),
+    );
+    s.wait_for("zones from the log", |t| {
+        t.contains("GPU") && t.contains("CPU") && t.contains("replay")
+    });
+    s.keys(&["Right"]);
+    let screen = s.wait_for("predictions from replayed data", |t| t.contains("°C/min"));
+    assert!(screen.contains("Predictions"));
+    s.keys(&["Left"]);
+    s.keys(&["q"]);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !s.pane_dead() && Instant::now() < deadline {
+        sleep(Duration::from_millis(50));
+    }
+    assert!(s.pane_dead());
+}
+
+#[test]
+fn replay_of_a_missing_file_is_an_error_of_use() {
+    let out = Command::new(BIN)
+        .args(["replay", "/no/such/trace.log"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8(out.stderr)
+        .unwrap()
+        .contains("/no/such/trace.log"));
+}

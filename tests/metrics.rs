@@ -1,0 +1,190 @@
+//! Prometheus export scraped over real HTTP and parsed by a real parser
+//! (`prometheus-parse`): values match the snapshot they came from; a token, when
+//! set, is enforced; the dashboard binary serves it too.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use jetstress::probes::{Prober, Root};
+use jetstress::record::metrics::{serve, Metrics};
+use prometheus_parse::{Scrape, Value};
+
+fn fixture(name: &str) -> Root {
+    Root::new(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures")
+            .join(name),
+    )
+}
+
+fn parse(text: &str) -> Scrape {
+    let lines = text.lines().map(|l| Ok(l.to_string()));
+    Scrape::parse(lines).expect("valid exposition text")
+}
+
+fn gauge(scrape: &Scrape, name: &str, label: (&str, &str)) -> f64 {
+    scrape
+        .samples
+        .iter()
+        .find(|s| {
+            s.metric == name && (label.0.is_empty() || s.labels.get(label.0) == Some(label.1))
+        })
+        .map(|s| match s.value {
+            Value::Gauge(v) | Value::Untyped(v) | Value::Counter(v) => v,
+            _ => panic!("{name} is not a gauge"),
+        })
+        .unwrap_or_else(|| panic!("{name}{{{}={}}} missing", label.0, label.1))
+}
+
+#[tokio::test]
+async fn scraped_values_match_the_snapshot() {
+    let mut p = Prober::new(fixture("orin-agx-r36"), Vec::new());
+    let snap = p.sample();
+    let m = Arc::new(Metrics::new());
+    m.update(&snap);
+    m.observe_request("built-in:echo", 0.004, None);
+    m.observe_request("built-in:echo", 0.5, Some("timeout"));
+    m.set_phase(Some("spike"), Some(15.0));
+    let (addr, task) = serve("127.0.0.1:0".parse().unwrap(), None, m.clone())
+        .await
+        .unwrap();
+    let body = reqwest::get(format!("http://{addr}/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let s = parse(&body);
+    let cpu = snap
+        .thermal
+        .iter()
+        .find(|z| z.name == "cpu-thermal")
+        .unwrap();
+    assert_eq!(
+        gauge(
+            &s,
+            "jetstress_zone_temperature_celsius",
+            ("zone", "cpu-thermal")
+        ),
+        cpu.temp_c.unwrap()
+    );
+    assert_eq!(
+        gauge(&s, "jetstress_zone_online", ("zone", "cv0-thermal")),
+        0.0
+    );
+    assert!(gauge(
+        &s,
+        "jetstress_zone_temperature_celsius",
+        ("zone", "cv0-thermal")
+    )
+    .is_nan());
+    assert_eq!(gauge(&s, "jetstress_throttled", ("", "")), 1.0);
+    let total_w = snap.power.total_mw.unwrap() / 1000.0;
+    assert!((gauge(&s, "jetstress_power_total_watts", ("", "")) - total_w).abs() < 1e-9);
+    assert_eq!(gauge(&s, "jetstress_fan_rpm", ("name", "pwmfan")), 2900.0);
+    assert_eq!(gauge(&s, "jetstress_phase_active", ("phase", "spike")), 1.0);
+    let count = s
+        .samples
+        .iter()
+        .find(|x| {
+            x.metric.starts_with("jetstress_requests")
+                && x.labels.get("tool") == Some("built-in:echo")
+        })
+        .expect("request counter");
+    assert!(
+        matches!(count.value, Value::Counter(2.0) | Value::Untyped(2.0)),
+        "{:?}",
+        count.value
+    );
+    assert!(
+        s.samples
+            .iter()
+            .any(|x| x.metric.starts_with("jetstress_request_latency_seconds")),
+        "latency histogram present"
+    );
+    task.abort();
+}
+
+#[tokio::test]
+async fn a_token_is_enforced() {
+    let m = Arc::new(Metrics::new());
+    let (addr, task) = serve("127.0.0.1:0".parse().unwrap(), Some("s3cret".into()), m)
+        .await
+        .unwrap();
+    let url = format!("http://{addr}/metrics");
+    let c = reqwest::Client::new();
+    assert_eq!(c.get(&url).send().await.unwrap().status(), 401);
+    assert_eq!(
+        c.get(&url)
+            .bearer_auth("wrong")
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        401
+    );
+    let ok = c.get(&url).bearer_auth("s3cret").send().await.unwrap();
+    assert_eq!(ok.status(), 200);
+    parse(&ok.text().await.unwrap());
+    task.abort();
+}
+
+#[test]
+fn the_dashboard_refuses_a_lan_address_without_a_token() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_jetstress"))
+        .args(["--metrics", "0.0.0.0:9464"])
+        .env_remove("JETSTRESS_METRICS_TOKEN")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8(out.stderr)
+        .unwrap()
+        .contains("--metrics-token"));
+}
+
+#[test]
+fn the_grafana_dashboard_only_uses_metrics_we_export() {
+    let text = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("contrib/grafana/jetstress-fleet.json"),
+    )
+    .unwrap();
+    let dash: serde_json::Value = serde_json::from_str(&text).unwrap();
+    // Every family populated once, as a running dashboard with load would.
+    let m = Metrics::new();
+    let own = jetstress::probes::Watch::Pid(std::process::id());
+    m.update(&Prober::new(fixture("orin-agx-r36"), vec![own.clone()]).sample());
+    m.update(&Prober::new(Root::new("/"), vec![own]).sample());
+    m.observe_request("t:x", 0.01, Some("rpc"));
+    m.set_phase(Some("soak"), Some(5.0));
+    m.update_predictions(&[jetstress::predict::thermal::ZonePrediction {
+        zone: "cpu-thermal".into(),
+        eta_s: Some(300.0),
+        lo_s: None,
+        hi_s: None,
+        model: jetstress::predict::thermal::Model::Linear,
+        t_inf_c: None,
+        status: jetstress::predict::thermal::Status::Ok,
+        trip_c: 99.0,
+        temp_c: 90.0,
+        slope_c_per_min: 1.8,
+        message: String::new(),
+    }]);
+    let exported = m.encode();
+    let mut checked = 0;
+    for panel in dash["panels"].as_array().unwrap() {
+        for t in panel["targets"].as_array().unwrap() {
+            let expr = t["expr"].as_str().unwrap();
+            for word in expr.split(|c: char| !(c.is_alphanumeric() || c == '_')) {
+                if let Some(name) = word.strip_prefix("jetstress_") {
+                    let base = name.trim_end_matches("_bucket").trim_end_matches("_total");
+                    assert!(
+                        exported.contains(&format!("# TYPE jetstress_{base} ")),
+                        "{word} is not exported"
+                    );
+                    checked += 1;
+                }
+            }
+        }
+    }
+    assert!(checked >= 10);
+}

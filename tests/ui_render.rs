@@ -1,0 +1,301 @@
+//! Dashboard panes rendered into ratatui's `TestBackend` from fixture snapshots,
+//! at 80×24 and 200×50: text *and* theme-slot styles, the help overlay built
+//! from live bindings, zoom, freeze, splash and "unavailable" states.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::Arc;
+
+use jetstress::config::KeyList;
+use jetstress::probes::{Prober, Root};
+use jetstress::ui::app::{App, Effect, Pane};
+use jetstress::ui::draw::draw;
+use jetstress::ui::keys::{Action, KeyMap};
+use jetstress::ui::theme::{ColorMode, Slot, Theme};
+use ratatui::backend::TestBackend;
+use ratatui::buffer::Buffer;
+use ratatui::style::{Color, Modifier};
+use ratatui::Terminal;
+
+fn fixture(name: &str) -> Root {
+    Root::new(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures")
+            .join(name),
+    )
+}
+
+fn app_for(board: &str, mode: ColorMode, keys: KeyMap) -> App {
+    let themes = Theme::load_all(None, mode).unwrap();
+    let mut app = App::new(themes, 0, keys, 1.0);
+    let mut p = Prober::new(fixture(board), Vec::new());
+    for _ in 0..3 {
+        app.on_snapshot(Arc::new(p.sample()));
+    }
+    app
+}
+
+fn render(app: &App, w: u16, h: u16) -> Buffer {
+    let mut term = Terminal::new(TestBackend::new(w, h)).unwrap();
+    term.draw(|f| draw(f, app)).unwrap();
+    term.backend().buffer().clone()
+}
+
+fn text(buf: &Buffer) -> String {
+    let a = buf.area;
+    (0..a.height)
+        .map(|y| {
+            (0..a.width)
+                .map(|x| buf[(x, y)].symbol())
+                .collect::<String>()
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Position of the first cell of `needle` on screen.
+fn find(buf: &Buffer, needle: &str) -> Option<(u16, u16)> {
+    let t = text(buf);
+    for (y, line) in t.lines().enumerate() {
+        if let Some(byte) = line.find(needle) {
+            let x = line[..byte].chars().count();
+            return Some((x as u16, y as u16));
+        }
+    }
+    None
+}
+
+#[test]
+fn splash_before_the_first_sample() {
+    let themes = Theme::load_all(None, ColorMode::TrueColor).unwrap();
+    let app = App::new(themes, 0, KeyMap::defaults(), 1.0);
+    let t = text(&render(&app, 80, 24));
+    assert!(
+        t.contains("jetstress") && t.contains("reading the board"),
+        "{t}"
+    );
+}
+
+#[test]
+fn every_pane_fits_at_80x24_with_its_facts() {
+    let app = app_for("orin-agx-r36", ColorMode::TrueColor, KeyMap::defaults());
+    let buf = render(&app, 80, 24);
+    let t = text(&buf);
+    for pane in [
+        "Thermal",
+        "Memory",
+        "CPU · GPU · Power · Fan",
+        "Predictions",
+        "MCP / HTTP latency",
+        "Events",
+    ] {
+        assert!(t.contains(pane), "pane {pane} missing at 80x24:\n{t}");
+    }
+    assert!(
+        t.contains("Jetson AGX Orin") && t.contains("L4T 36.4.3"),
+        "{t}"
+    );
+    assert!(t.contains("THROTTLED"));
+    assert!(t.contains("cpu-thermal"));
+    assert!(
+        t.contains("1421▼"),
+        "capped cores carry the cap marker:\n{t}"
+    );
+    assert!(t.contains("unavailable: no load engine attached"));
+    // Footer hints come from the live bindings.
+    assert!(
+        t.contains("? help") && t.contains("1 spike") && t.contains("q quit"),
+        "{t}"
+    );
+}
+
+#[test]
+fn wide_screen_shows_offline_zones_power_and_fan() {
+    let app = app_for("orin-agx-r36", ColorMode::TrueColor, KeyMap::defaults());
+    let buf = render(&app, 200, 50);
+    let t = text(&buf);
+    assert!(
+        t.contains("cv0-thermal offline: power-gated (-256000)"),
+        "{t}"
+    );
+    assert!(t.contains("PWR"), "{t}");
+    assert!(t.contains("VDD_GPU_SOC"));
+    assert!(t.contains("FAN 40% PWM  2900 rpm"), "{t}");
+    assert!(t.contains("GPU ") && t.contains("34.5%"));
+    assert!(t.contains("nvmap 1800 MB"), "{t}");
+}
+
+#[test]
+fn styles_come_from_theme_slots() {
+    let app = app_for("orin-agx-r36", ColorMode::TrueColor, KeyMap::defaults());
+    let theme = app.theme().clone();
+    let buf = render(&app, 200, 50);
+    let (x, y) = find(&buf, "THROTTLED").unwrap();
+    assert_eq!(buf[(x, y)].fg, theme.color(Slot::Alert));
+    assert!(buf[(x, y)].modifier.contains(Modifier::BOLD));
+    let (x, y) = find(&buf, "cv0-thermal offline").unwrap();
+    assert_eq!(buf[(x + 2, y)].fg, theme.color(Slot::Dim));
+    // The focused pane (Thermal) has the focus border colour; others the plain one.
+    let (x, y) = find(&buf, "Thermal").unwrap();
+    assert_eq!(buf[(x - 2, y)].fg, theme.color(Slot::BorderFocus));
+    let (x, y) = find(&buf, "Memory").unwrap();
+    assert_eq!(buf[(x - 2, y)].fg, theme.color(Slot::Border));
+    // Zone legend squares use the zone palette in order.
+    let (x, y) = find(&buf, "■ cpu-thermal").unwrap();
+    assert_eq!(buf[(x, y)].fg, theme.zone(0));
+    assert_eq!(buf[(0, 0)].bg, theme.color(Slot::HeaderBg));
+}
+
+#[test]
+fn a_256_colour_terminal_never_gets_rgb() {
+    let app = app_for("orin-agx-r36", ColorMode::Indexed256, KeyMap::defaults());
+    let buf = render(&app, 200, 50);
+    for cell in buf.content() {
+        assert!(!matches!(cell.fg, Color::Rgb(..)) && !matches!(cell.bg, Color::Rgb(..)));
+    }
+}
+
+#[test]
+fn no_color_is_monochrome_and_still_readable() {
+    let app = app_for("tx2-r32", ColorMode::Mono, KeyMap::defaults());
+    let buf = render(&app, 80, 24);
+    for cell in buf.content() {
+        assert!(
+            matches!(cell.fg, Color::Reset) && matches!(cell.bg, Color::Reset),
+            "{cell:?}"
+        );
+    }
+    let (x, y) = find(&buf, "THROTTLED").unwrap();
+    assert!(
+        buf[(x, y)].modifier.contains(Modifier::REVERSED),
+        "alerts stand out without colour"
+    );
+}
+
+#[test]
+fn help_overlay_is_built_from_live_bindings() {
+    let mut o = BTreeMap::new();
+    o.insert("spike".to_string(), KeyList::One("F2".into()));
+    let mut app = app_for(
+        "orin-agx-r36",
+        ColorMode::TrueColor,
+        KeyMap::with_overrides(&o).unwrap(),
+    );
+    assert_eq!(app.on_action(Action::Help), None);
+    let t = text(&render(&app, 80, 24));
+    assert!(t.contains(" keys "), "{t}");
+    assert!(t.contains("F2  start the spike phase"), "{t}");
+    assert!(t.contains("stop all load"));
+    // Any other key closes it.
+    app.on_action(Action::FocusNext);
+    assert!(!app.help);
+}
+
+#[test]
+fn zoom_focus_theme_and_window_keys() {
+    let mut app = app_for("orin-agx-r36", ColorMode::TrueColor, KeyMap::defaults());
+    app.on_action(Action::FocusNext);
+    assert_eq!(app.focus, Pane::Memory);
+    app.on_action(Action::Zoom);
+    let t = text(&render(&app, 80, 24));
+    assert!(
+        t.contains("Memory") && !t.contains("Predictions"),
+        "zoomed pane fills the body:\n{t}"
+    );
+    app.on_action(Action::Zoom);
+    app.on_action(Action::NextTheme);
+    assert_eq!(app.theme().name, "light");
+    let buf = render(&app, 80, 24);
+    assert_eq!(buf[(0, 0)].bg, app.theme().color(Slot::HeaderBg));
+    let w = app.window_s();
+    app.on_action(Action::WindowGrow);
+    assert!(app.window_s() > w);
+    assert_eq!(
+        app.on_action(Action::Spike),
+        Some(Effect::StartPhase("spike"))
+    );
+    assert_eq!(app.on_action(Action::RateUp), Some(Effect::ScaleRate(1.25)));
+    assert_eq!(app.on_action(Action::Quit), Some(Effect::Quit));
+}
+
+#[test]
+fn freeze_keeps_the_view_while_data_keeps_coming() {
+    let mut app = app_for("orin-agx-r36", ColorMode::TrueColor, KeyMap::defaults());
+    app.on_action(Action::Freeze);
+    let frozen = app.view_now();
+    let mut p = Prober::new(fixture("orin-agx-r36"), Vec::new());
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    let mut s = p.sample();
+    s.elapsed_s = frozen + 5.0;
+    app.on_snapshot(Arc::new(s));
+    assert_eq!(app.view_now(), frozen);
+    assert!(app.store.latest_t() > frozen, "collection goes on");
+    assert!(text(&render(&app, 80, 24)).contains("FROZEN"));
+    app.on_action(Action::Freeze);
+    assert!(app.view_now() > frozen);
+}
+
+#[test]
+fn a_bare_vm_says_unavailable_instead_of_empty_boxes() {
+    let app = app_for("bare-vm", ColorMode::TrueColor, KeyMap::defaults());
+    let t = text(&render(&app, 200, 50));
+    assert!(
+        t.contains("unavailable: no thermal zones on this machine"),
+        "{t}"
+    );
+    assert!(
+        t.contains("GPU unavailable: no Jetson devfreq GPU or NVML device"),
+        "{t}"
+    );
+}
+
+#[test]
+fn presentation_theme_draws_big_digits_when_zoomed_on_predictions() {
+    let mut app = app_for("orin-agx-r36", ColorMode::TrueColor, KeyMap::defaults());
+    app.theme_idx = app
+        .themes
+        .iter()
+        .position(|t| t.name == "presentation")
+        .unwrap();
+    app.focus = Pane::Predictions;
+    app.zoom = true;
+    let t = text(&render(&app, 200, 50));
+    // Quadrant big text uses block-element glyphs.
+    assert!(
+        t.chars()
+            .any(|c| matches!(c, '▀' | '▄' | '█' | '▌' | '▐' | '▘' | '▝' | '▖' | '▗')),
+        "{t}"
+    );
+}
+
+#[test]
+fn every_shared_trace_replays_through_the_dashboard_to_the_end() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/traces");
+    for name in [
+        "xavier-nx_burn-in_tegrastats.log",
+        "agx-orin-jp6_excerpt_tegrastats.log",
+        "tx2_tegrastats.log",
+        "nano_tegrastats.log",
+        "agx-orin_llm-inference_stats.csv",
+    ] {
+        let src = jetstress::record::replay::load(&dir.join(name)).unwrap();
+        let themes = Theme::load_all(None, ColorMode::TrueColor).unwrap();
+        let mut app = App::new(themes, 0, KeyMap::defaults(), 1.0);
+        let cfg = jetstress::predict::PredictConfig {
+            default_trip_c: Some(jetstress::ui::DEFAULT_REPLAY_TRIP_C),
+            ..Default::default()
+        };
+        app.set_predict_config(cfg);
+        let n = src.snapshots.len();
+        for (i, s) in src.snapshots.into_iter().enumerate() {
+            app.on_snapshot(s);
+            if i % 200 == 0 || i + 1 == n {
+                let t = text(&render(&app, 200, 50));
+                assert!(t.contains("Thermal"), "{name} at sample {i}");
+            }
+        }
+        // Predictions are computed live from the replayed data.
+        assert!(!app.zone_predictions.is_empty(), "{name}");
+        assert!(app.store.zones.values().all(|s| !s.is_empty()), "{name}");
+    }
+}
