@@ -7,9 +7,7 @@ use std::time::Duration;
 
 use jetstress::collector;
 use jetstress::probes::{Prober, Root};
-use jetstress::workloads::engine::{
-    Command, Engine, EngineConfig, EngineEvent, MixEntry, PhaseEvent,
-};
+use jetstress::workloads::engine::{Command, Engine, EngineConfig, EngineEvent, MixEntry};
 use jetstress::workloads::generators::cpu::CpuSpec;
 use jetstress::workloads::generators::mcp::{Endpoint, McpTargetSpec};
 use jetstress::workloads::generators::memory::{MemoryPressure, MemorySpec};
