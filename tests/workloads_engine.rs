@@ -436,3 +436,74 @@ async fn load_windows_stream_per_tool_stats() {
     assert!(seen >= 30, "{seen}");
     engine.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn spike_report_compares_the_three_stages() {
+    let (c, _logs) = config(
+        vec![fault_server(&[], 2)],
+        mix(&[("fault:delay", 1.0, json!({"ms": 2}))]),
+    );
+    let engine = Engine::spawn(c).await.unwrap();
+    let spec = PhaseSpec::spike(&jetstress::workloads::schedule::SpikeParams {
+        baseline_rate: 20.0,
+        peak_rate: 100.0,
+        baseline: Duration::from_secs(1),
+        spike: Duration::from_secs(1),
+        recovery: Duration::from_millis(1500),
+    });
+    let s = run_phase(&engine, spec).await;
+    let p = &s.phases[0];
+    assert_eq!(
+        p.stages.iter().map(|s| s.name.as_str()).collect::<Vec<_>>(),
+        ["baseline", "spike", "recovery"]
+    );
+    assert!(
+        (95..=105).contains(&p.stages[1].scheduled),
+        "{:?}",
+        p.stages[1]
+    );
+    let r = p.spike.as_ref().unwrap();
+    assert!(r.baseline_p95_ms > 2.0 && r.spike_p95_ms > 2.0, "{r:?}");
+    assert_eq!(r.errors, [0, 0, 0]);
+    let expected = (r.spike_p95_ms - r.baseline_p95_ms) / r.baseline_p95_ms * 100.0;
+    assert!((r.latency_increase_pct - expected).abs() < 1e-6);
+    engine.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn soak_rows_carry_the_servers_rss_and_available_memory() {
+    let col = jetstress::collector::spawn(
+        jetstress::probes::Prober::new(jetstress::probes::Root::new("/"), vec![]),
+        Duration::from_millis(100),
+    );
+    let (mut c, _logs) = config(
+        vec![fault_server(&[], 2)],
+        mix(&[("fault:delay", 1.0, json!({}))]),
+    );
+    c.snapshots = Some(col.latest());
+    c.collector = Some(col.commands());
+    let engine = Engine::spawn(c).await.unwrap();
+    let spec = PhaseSpec::soak(&jetstress::workloads::schedule::SoakParams {
+        rate: 30.0,
+        duration: Duration::from_millis(2600),
+        row_every: Duration::from_millis(500),
+    });
+    let s = run_phase(&engine, spec).await;
+    let soak = s.phases[0].soak.as_ref().unwrap();
+    assert!(soak.rows.len() >= 5, "{:?}", soak.rows);
+    let last = soak.rows.last().unwrap();
+    // Two python children: tens of MB together.
+    assert!(last.rss_mb.unwrap() > 5.0, "{last:?}");
+    assert!(last.available_mb.unwrap() > 0.0);
+    assert!(
+        soak.rows
+            .iter()
+            .all(|r| r.success_pct == 100.0 || r.count == 0),
+        "{:?}",
+        soak.rows
+    );
+    assert!(soak.rss_slope_mb_per_h.is_some());
+    assert_ne!(soak.verdict, "too short to judge");
+    engine.shutdown().await;
+    col.stop();
+}

@@ -214,3 +214,55 @@ fn memory_pressure_stops_growing_at_the_floor() {
     assert_eq!(m.held_mb(), 16);
     m.stop();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn background_loads_start_stop_and_gpu_reports_unavailable_without_cuda() {
+    let logs = tempfile::tempdir().unwrap();
+    let config = EngineConfig {
+        log_dir: logs.path().into(),
+        ..Default::default()
+    };
+    let engine = Engine::spawn(config).await.unwrap();
+    engine
+        .send(Command::StartCpu(CpuSpec {
+            threads: 2,
+            duty_pct: 20.0,
+        }))
+        .await;
+    engine
+        .send(Command::StartGpu(
+            jetstress::workloads::generators::gpu::GpuSpec {
+                size: 256,
+                duty_pct: 10.0,
+                device: 0,
+            },
+        ))
+        .await;
+    let s = engine.summary().await.unwrap();
+    let cpu = s.generators.iter().find(|g| g.generator == "cpu").unwrap();
+    assert_eq!(
+        (cpu.state.as_str(), cpu.detail.as_str()),
+        ("started", "2 threads at 20%")
+    );
+    let gpu = s.generators.iter().find(|g| g.generator == "gpu").unwrap();
+    if jetstress::workloads::generators::gpu::cuda_present() {
+        assert!(
+            gpu.state == "started" || gpu.state == "unavailable",
+            "{gpu:?}"
+        );
+    } else {
+        assert_eq!(gpu.state, "unavailable");
+        assert!(gpu.detail.contains("CUDA"), "{gpu:?}");
+    }
+    engine.send(Command::StopCpu).await;
+    let s = engine.summary().await.unwrap();
+    assert_eq!(
+        s.generators
+            .iter()
+            .find(|g| g.generator == "cpu")
+            .unwrap()
+            .state,
+        "stopped"
+    );
+    engine.shutdown().await;
+}

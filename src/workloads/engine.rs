@@ -320,7 +320,9 @@ pub fn slope(points: &[(f64, f64)]) -> Option<f64> {
 }
 
 /// Drift verdict from soak rows.
-pub fn soak_report(rows: &[SoakRow]) -> SoakReport {
+pub fn soak_report(all_rows: &[SoakRow]) -> SoakReport {
+    // The first row holds the server's warm-up; leave it out of the slopes once there are enough rows.
+    let rows = if all_rows.len() >= 5 { &all_rows[1..] } else { all_rows };
     let lat: Vec<(f64, f64)> = rows
         .iter()
         .filter(|r| r.count > 0)
@@ -337,7 +339,7 @@ pub fn soak_report(rows: &[SoakRow]) -> SoakReport {
     } else {
         lat.iter().map(|p| p.1).sum::<f64>() / lat.len() as f64
     };
-    let verdict = if rows.len() < 3 {
+    let verdict = if all_rows.len() < 3 {
         "too short to judge".to_string()
     } else if rs.is_some_and(|s| s > 10.0) {
         "rss growing (leak suspected)".to_string()
@@ -347,7 +349,7 @@ pub fn soak_report(rows: &[SoakRow]) -> SoakReport {
         "stable".to_string()
     };
     SoakReport {
-        rows: rows.to_vec(),
+        rows: all_rows.to_vec(),
         latency_slope_ms_per_h: ls,
         rss_slope_mb_per_h: rs,
         verdict,
@@ -904,12 +906,15 @@ impl State {
                 None => (None, None, 0.0),
             };
             let all = self.window.all.summary("all", secs);
-            // Spike recovery: first window back near the baseline p95.
+            // Spike recovery: the end of the first window that lies wholly in
+            // the recovery stage and is back near the baseline p95.
+            let window_start = self.window_start;
             if let Some(run) = self.current.as_mut() {
                 if run.spec.kind == PhaseKind::Spike
                     && run.stage == 2
                     && run.recovered_s.is_none()
                     && all.count > 0
+                    && window_start >= run.start + Duration::from_secs_f64(run.stages[2].start_s)
                 {
                     let base = Percentiles::of(&run.stages[0].table.all.latency).p95;
                     if all.latency_ms.p95 <= base * 1.1 + 1.0 {
