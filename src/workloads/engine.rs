@@ -322,7 +322,11 @@ pub fn slope(points: &[(f64, f64)]) -> Option<f64> {
 /// Drift verdict from soak rows.
 pub fn soak_report(all_rows: &[SoakRow]) -> SoakReport {
     // The first row holds the server's warm-up; leave it out of the slopes once there are enough rows.
-    let rows = if all_rows.len() >= 5 { &all_rows[1..] } else { all_rows };
+    let rows = if all_rows.len() >= 5 {
+        &all_rows[1..]
+    } else {
+        all_rows
+    };
     let lat: Vec<(f64, f64)> = rows
         .iter()
         .filter(|r| r.count > 0)

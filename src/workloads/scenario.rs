@@ -105,45 +105,132 @@ pub struct StageCfg {
     pub duration: Option<Duration>,
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PhaseKindCfg {
+    Spike,
+    Stress,
+    Soak,
+    Custom,
+}
+
+/// One `[[phases]]` table. Flat (not a tagged enum) so that every value error
+/// carries its own line; fields that do not belong to the `kind` are errors.
 #[derive(Debug, Clone, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
-pub enum PhaseCfg {
-    Spike {
-        name: Option<String>,
-        baseline_rate: Option<f64>,
-        peak_rate: Option<f64>,
-        #[serde(default, deserialize_with = "de_duration")]
-        baseline: Option<Duration>,
-        #[serde(default, deserialize_with = "de_duration")]
-        spike: Option<Duration>,
-        #[serde(default, deserialize_with = "de_duration")]
-        recovery: Option<Duration>,
-    },
-    Stress {
-        name: Option<String>,
-        start_rate: Option<f64>,
-        step_rate: Option<f64>,
-        #[serde(default, deserialize_with = "de_duration")]
-        step_every: Option<Duration>,
-        max_rate: Option<f64>,
-        min_success_pct: Option<f64>,
-        max_p95_ms: Option<f64>,
-        max_dropped_pct: Option<f64>,
-    },
-    Soak {
-        name: Option<String>,
-        rate: Option<f64>,
-        #[serde(default, deserialize_with = "de_duration")]
-        duration: Option<Duration>,
-        #[serde(default, deserialize_with = "de_duration")]
-        row_every: Option<Duration>,
-    },
-    Custom {
-        name: Option<String>,
-        stages: Vec<StageCfg>,
-        #[serde(default)]
-        ramp: bool,
-    },
+#[serde(deny_unknown_fields)]
+pub struct PhaseCfg {
+    pub kind: PhaseKindCfg,
+    pub name: Option<String>,
+    // spike
+    pub baseline_rate: Option<f64>,
+    pub peak_rate: Option<f64>,
+    #[serde(default, deserialize_with = "de_duration")]
+    pub baseline: Option<Duration>,
+    #[serde(default, deserialize_with = "de_duration")]
+    pub spike: Option<Duration>,
+    #[serde(default, deserialize_with = "de_duration")]
+    pub recovery: Option<Duration>,
+    // stress
+    pub start_rate: Option<f64>,
+    pub step_rate: Option<f64>,
+    #[serde(default, deserialize_with = "de_duration")]
+    pub step_every: Option<Duration>,
+    pub max_rate: Option<f64>,
+    pub min_success_pct: Option<f64>,
+    pub max_p95_ms: Option<f64>,
+    pub max_dropped_pct: Option<f64>,
+    // soak
+    pub rate: Option<f64>,
+    #[serde(default, deserialize_with = "de_duration")]
+    pub duration: Option<Duration>,
+    #[serde(default, deserialize_with = "de_duration")]
+    pub row_every: Option<Duration>,
+    // custom
+    pub stages: Option<Vec<StageCfg>>,
+    pub ramp: Option<bool>,
+}
+
+impl PhaseCfg {
+    /// Names of the fields set in this table that the kind does not use.
+    fn foreign_fields(&self) -> Vec<&'static str> {
+        let set: [(&'static str, bool, [bool; 4]); 17] = [
+            // (field, is set, used by [spike, stress, soak, custom])
+            (
+                "baseline_rate",
+                self.baseline_rate.is_some(),
+                [true, false, false, false],
+            ),
+            (
+                "peak_rate",
+                self.peak_rate.is_some(),
+                [true, false, false, false],
+            ),
+            (
+                "baseline",
+                self.baseline.is_some(),
+                [true, false, false, false],
+            ),
+            ("spike", self.spike.is_some(), [true, false, false, false]),
+            (
+                "recovery",
+                self.recovery.is_some(),
+                [true, false, false, false],
+            ),
+            (
+                "start_rate",
+                self.start_rate.is_some(),
+                [false, true, false, false],
+            ),
+            (
+                "step_rate",
+                self.step_rate.is_some(),
+                [false, true, false, false],
+            ),
+            (
+                "step_every",
+                self.step_every.is_some(),
+                [false, true, false, false],
+            ),
+            (
+                "max_rate",
+                self.max_rate.is_some(),
+                [false, true, false, false],
+            ),
+            (
+                "min_success_pct",
+                self.min_success_pct.is_some(),
+                [false, true, false, false],
+            ),
+            (
+                "max_p95_ms",
+                self.max_p95_ms.is_some(),
+                [false, true, false, false],
+            ),
+            (
+                "max_dropped_pct",
+                self.max_dropped_pct.is_some(),
+                [false, true, false, false],
+            ),
+            ("rate", self.rate.is_some(), [false, false, true, false]),
+            (
+                "duration",
+                self.duration.is_some(),
+                [false, false, true, false],
+            ),
+            (
+                "row_every",
+                self.row_every.is_some(),
+                [false, false, true, false],
+            ),
+            ("stages", self.stages.is_some(), [false, false, false, true]),
+            ("ramp", self.ramp.is_some(), [false, false, false, true]),
+        ];
+        let k = self.kind as usize;
+        set.iter()
+            .filter(|(_, is_set, used)| *is_set && !used[k])
+            .map(|(f, _, _)| *f)
+            .collect()
+    }
 }
 
 /// Pass/fail limits the report checks (carried into the run summary).
@@ -403,51 +490,44 @@ fn positive(v: Option<f64>, def: f64, field: &str) -> Result<f64, String> {
 
 /// One phase table into a [`PhaseSpec`] (defaults filled in).
 pub fn phase_spec(p: &PhaseCfg) -> Result<PhaseSpec, String> {
-    let (name, mut spec) = match p {
-        PhaseCfg::Spike {
-            name,
-            baseline_rate,
-            peak_rate,
-            baseline,
-            spike,
-            recovery,
-        } => {
+    let foreign = p.foreign_fields();
+    if !foreign.is_empty() {
+        let kind = match p.kind {
+            PhaseKindCfg::Spike => "spike",
+            PhaseKindCfg::Stress => "stress",
+            PhaseKindCfg::Soak => "soak",
+            PhaseKindCfg::Custom => "custom",
+        };
+        return Err(format!("{} not used by a {kind} phase", foreign.join(", ")));
+    }
+    let mut spec = match p.kind {
+        PhaseKindCfg::Spike => {
             let d = SpikeParams::default();
-            let sp = SpikeParams {
-                baseline_rate: positive(*baseline_rate, d.baseline_rate, "baseline_rate")?,
-                peak_rate: positive(*peak_rate, d.peak_rate, "peak_rate")?,
-                baseline: baseline.unwrap_or(d.baseline),
-                spike: spike.unwrap_or(d.spike),
-                recovery: recovery.unwrap_or(d.recovery),
-            };
-            (name, PhaseSpec::spike(&sp))
+            PhaseSpec::spike(&SpikeParams {
+                baseline_rate: positive(p.baseline_rate, d.baseline_rate, "baseline_rate")?,
+                peak_rate: positive(p.peak_rate, d.peak_rate, "peak_rate")?,
+                baseline: p.baseline.unwrap_or(d.baseline),
+                spike: p.spike.unwrap_or(d.spike),
+                recovery: p.recovery.unwrap_or(d.recovery),
+            })
         }
-        PhaseCfg::Stress {
-            name,
-            start_rate,
-            step_rate,
-            step_every,
-            max_rate,
-            min_success_pct,
-            max_p95_ms,
-            max_dropped_pct,
-        } => {
+        PhaseKindCfg::Stress => {
             let d = StressParams::default();
             let c = BreakCriteria::default();
             let sp = StressParams {
-                start_rate: positive(*start_rate, d.start_rate, "start_rate")?,
-                step_rate: positive(*step_rate, d.step_rate, "step_rate")?,
-                step_every: step_every.unwrap_or(d.step_every),
-                max_rate: positive(*max_rate, d.max_rate, "max_rate")?,
+                start_rate: positive(p.start_rate, d.start_rate, "start_rate")?,
+                step_rate: positive(p.step_rate, d.step_rate, "step_rate")?,
+                step_every: p.step_every.unwrap_or(d.step_every),
+                max_rate: positive(p.max_rate, d.max_rate, "max_rate")?,
                 criteria: BreakCriteria {
                     min_success_pct: positive(
-                        *min_success_pct,
+                        p.min_success_pct,
                         c.min_success_pct,
                         "min_success_pct",
                     )?,
-                    max_p95_ms: positive(*max_p95_ms, c.max_p95_ms, "max_p95_ms")?,
+                    max_p95_ms: positive(p.max_p95_ms, c.max_p95_ms, "max_p95_ms")?,
                     max_dropped_pct: positive(
-                        *max_dropped_pct,
+                        p.max_dropped_pct,
                         c.max_dropped_pct,
                         "max_dropped_pct",
                     )?,
@@ -456,26 +536,22 @@ pub fn phase_spec(p: &PhaseCfg) -> Result<PhaseSpec, String> {
             if sp.step_rate <= 0.0 {
                 return Err("step_rate: must be > 0".into());
             }
-            (name, PhaseSpec::stress(&sp))
+            PhaseSpec::stress(&sp)
         }
-        PhaseCfg::Soak {
-            name,
-            rate,
-            duration,
-            row_every,
-        } => {
+        PhaseKindCfg::Soak => {
             let d = SoakParams::default();
             let sp = SoakParams {
-                rate: positive(*rate, d.rate, "rate")?,
-                duration: duration.unwrap_or(d.duration),
-                row_every: row_every.unwrap_or(d.row_every),
+                rate: positive(p.rate, d.rate, "rate")?,
+                duration: p.duration.unwrap_or(d.duration),
+                row_every: p.row_every.unwrap_or(d.row_every),
             };
             if sp.row_every < Duration::from_millis(100) {
                 return Err("row_every: must be at least 100ms".into());
             }
-            (name, PhaseSpec::soak(&sp))
+            PhaseSpec::soak(&sp)
         }
-        PhaseCfg::Custom { name, stages, ramp } => {
+        PhaseKindCfg::Custom => {
+            let stages = p.stages.as_deref().unwrap_or_default();
             if stages.is_empty() {
                 return Err("stages: at least one {rate, duration} stage is needed".into());
             }
@@ -487,16 +563,16 @@ pub fn phase_spec(p: &PhaseCfg) -> Result<PhaseSpec, String> {
                     .ok_or_else(|| format!("stages[{j}].duration: missing"))?;
                 steps.push((rate, d));
             }
-            let mut spec = PhaseSpec::custom(&steps, *ramp);
+            let mut spec = PhaseSpec::custom(&steps, p.ramp.unwrap_or(false));
             for (st, cfg) in spec.stages.iter_mut().zip(stages) {
                 if let Some(n) = &cfg.name {
                     st.name = n.clone();
                 }
             }
-            (name, spec)
+            spec
         }
     };
-    if let Some(n) = name {
+    if let Some(n) = &p.name {
         spec.name = n.clone();
     }
     Ok(spec)
