@@ -620,7 +620,7 @@ struct State {
 /// Precise send timing (early wake + yield) only when arrivals are at least this far apart.
 const PRECISE_MIN_GAP: Duration = Duration::from_millis(4);
 /// How early to wake before a deadline for precise timing.
-const PRECISE_EARLY: Duration = Duration::from_micros(1500);
+const PRECISE_EARLY: Duration = Duration::from_micros(1100);
 
 /// Finished phases kept for the summary (older ones are dropped).
 const MAX_FINISHED_PHASES: usize = 64;
@@ -685,7 +685,7 @@ impl State {
             self.dispatch_due(now);
             let deadline = self.next_deadline();
             // tokio's timer fires on the next 1 ms tick after a deadline. For
-            // sparse arrivals, wake 1 ms early and yield until the exact time,
+            // sparse arrivals, wake ~1 ms early and yield until the exact time,
             // so requests leave on schedule (±tens of µs) at little CPU cost.
             let wake = match self.arrival_gap() {
                 Some(gap) if gap >= PRECISE_MIN_GAP => {

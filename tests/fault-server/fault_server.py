@@ -8,7 +8,7 @@ Tools:
   delay  {ms}          sleep ms milliseconds, then answer (ms=0: answer at once)
   flaky  {error_rate}  answer isError:true with probability error_rate (0..1)
   rpcfail {}           answer a JSON-RPC error (-32000)
-  hang   {}            never answer
+  hang   {}            never answer (a client's notifications/cancelled is logged to stderr)
 
 Switches (argv or env):
   --exit-after N                  exit(3) after N tools/call requests (env FAULT_EXIT_AFTER)
@@ -114,6 +114,10 @@ class Server:
             await self.call(rid, msg.get("params") or {})
         elif method == "ping":
             self.send({"jsonrpc": "2.0", "id": rid, "result": {}})
+        elif method == "notifications/cancelled":
+            rid_c = (msg.get("params") or {}).get("requestId")
+            sys.stderr.write(f"fault-server: cancelled {rid_c}\n")
+            sys.stderr.flush()
         elif rid is not None:
             self.send({"jsonrpc": "2.0", "id": rid,
                        "error": {"code": -32601, "message": f"method not found: {method}"}})
