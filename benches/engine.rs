@@ -245,19 +245,23 @@ async fn latency_truth() {
         weight: 1.0,
         args: args.as_object().cloned(),
     }];
+    let cpu0 = cpu_time();
     let s = run_phase(
         base(vec![target], mix),
         PhaseSpec::custom(&[(50.0, Duration::from_secs(20))], false),
     )
     .await;
+    let cpu = cpu_time() - cpu0;
     let a = &s.phases[0].stages[0].all;
     println!(
-        "latency truth [{which}: {tool} 20 ms, 50 rps, 20 s, {} calls]: latency p50 {:.3} ms (error {:+.3} ms), p99 {:.3} ms; service p50 {:.3} ms",
+        "latency truth [{which}: {tool} 20 ms, 50 rps, 20 s, {} calls]: latency p50 {:.3} ms (error {:+.3} ms), \
+         p99 {:.3} ms; service p50 {:.3} ms; engine CPU {:.1} % of a core",
         a.count,
         a.latency_ms.p50,
         a.latency_ms.p50 - 20.0,
         a.latency_ms.p99,
-        a.service_ms.p50
+        a.service_ms.p50,
+        cpu.as_secs_f64() / s.phases[0].duration_s * 100.0
     );
 }
 

@@ -620,7 +620,7 @@ struct State {
 /// Precise send timing (early wake + yield) only when arrivals are at least this far apart.
 const PRECISE_MIN_GAP: Duration = Duration::from_millis(4);
 /// How early to wake before a deadline for precise timing.
-const PRECISE_EARLY: Duration = Duration::from_micros(1100);
+const PRECISE_EARLY: Duration = Duration::from_micros(1500);
 
 /// Finished phases kept for the summary (older ones are dropped).
 const MAX_FINISHED_PHASES: usize = 64;
