@@ -507,3 +507,40 @@ async fn soak_rows_carry_the_servers_rss_and_available_memory() {
     engine.shutdown().await;
     col.stop();
 }
+
+fn live_pids_with(marker: &str) -> usize {
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().parse::<u32>().is_ok())
+        .filter(|e| {
+            let stat = std::fs::read_to_string(e.path().join("stat")).unwrap_or_default();
+            let zombie = stat
+                .rsplit(')')
+                .next()
+                .is_some_and(|s| s.trim_start().starts_with('Z'));
+            let cmd = std::fs::read(e.path().join("cmdline")).unwrap_or_default();
+            !zombie && String::from_utf8_lossy(&cmd).contains(marker)
+        })
+        .count()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dropping_the_handle_stops_the_load_and_the_children() {
+    let marker = format!("engine-drop-{}", std::process::id());
+    let (c, _logs) = config(
+        vec![fault_server(&["--name", &marker], 2)],
+        mix(&[("fault:delay", 1.0, json!({}))]),
+    );
+    let engine = Engine::spawn(c).await.unwrap();
+    engine.send(Command::StartPhase(constant(10.0, 60.0))).await;
+    assert_eq!(live_pids_with(&marker), 2);
+    drop(engine);
+    for _ in 0..100 {
+        if live_pids_with(&marker) == 0 {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("children outlived the engine handle");
+}

@@ -677,7 +677,6 @@ impl State {
 
     async fn run(mut self, mut commands: mpsc::Receiver<Command>) {
         let mut done = self.done_rx.take().expect("completion receiver");
-        let mut commands_open = true;
         loop {
             let now = Instant::now();
             // Stage changes first, so a stage that broke gets no more requests.
@@ -710,10 +709,11 @@ impl State {
                         }
                     }
                 }
-                cmd = commands.recv(), if commands_open => match cmd {
+                cmd = commands.recv() => match cmd {
                     Some(Command::Shutdown) => break,
                     Some(c) => self.command(c),
-                    None => commands_open = false,
+                    // Every handle (and guard) is gone: nobody can stop the load any more.
+                    None => break,
                 },
                 _ = tokio::time::sleep_until(wake.into()) => {}
             }
