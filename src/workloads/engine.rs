@@ -398,6 +398,8 @@ struct StageRec {
     start_s: f64,
     end_s: Option<f64>,
     scheduled: u64,
+    /// Requests of this stage still running.
+    in_flight: u64,
     table: StatsTable,
 }
 
@@ -417,6 +419,8 @@ struct PhaseRun {
     row_stats: ToolStats,
     row_start: Instant,
     recovered_s: Option<f64>,
+    /// Stress: a finished stage waiting for its slow requests before it is judged.
+    pending_eval: Option<(usize, Instant)>,
 }
 
 /// Handle to a running engine.
@@ -779,6 +783,7 @@ impl State {
                 run.row_stats.record_dropped();
             } else {
                 self.in_flight += 1;
+                rec.in_flight += 1;
                 let ops = self.ops.clone();
                 let tx = self.done_tx.clone();
                 let timeout = self.config.timeout;
@@ -818,6 +823,7 @@ impl State {
         if let Some(run) = run {
             if let Some(s) = run.stages.get_mut(c.stage) {
                 s.table.record(c.op, c.latency, c.service, c.error);
+                s.in_flight = s.in_flight.saturating_sub(1);
             }
             if run.ended_s.is_none() {
                 run.row_stats.record(c.latency, c.service, c.error);
@@ -833,20 +839,50 @@ impl State {
         // Stage changes and phase end.
         let mut stop: Option<&'static str> = None;
         let mut ev = None;
+        let timeout = self.config.timeout;
         if let Some(run) = self.current.as_mut() {
+            // A finished stress stage is judged once its own requests are done
+            // (or timed out), so its slowest requests count.
+            if let Some((i, since)) = run.pending_eval {
+                if run.stages[i].in_flight == 0 || now.saturating_duration_since(since) >= timeout {
+                    run.pending_eval = None;
+                    if let Some(bp) = evaluate_break(run, i) {
+                        run.breaking = Some(bp);
+                        stop = Some("breaking point");
+                    }
+                }
+            }
             let t = now.saturating_duration_since(run.start).as_secs_f64();
             let stage_now = run.arrivals.stage_at(t);
-            if stage_now != Some(run.stage) {
+            if stop.is_none() && stage_now != Some(run.stage) {
                 let prev = run.stage;
                 let prev_end =
                     run.stages[prev].start_s + run.spec.stages[prev].duration.as_secs_f64();
                 run.stages[prev].end_s = Some(t.min(prev_end));
-                if let Some(bp) = evaluate_break(run, prev) {
-                    let found = bp.found;
-                    run.breaking = Some(bp);
-                    if found {
-                        stop = Some("breaking point");
+                if stage_now.is_none() {
+                    // Phase end: judge what is left now.
+                    for i in run
+                        .pending_eval
+                        .take()
+                        .map(|(i, _)| i)
+                        .into_iter()
+                        .chain([prev])
+                    {
+                        if run.breaking.is_none() {
+                            if let Some(bp) = evaluate_break(run, i) {
+                                run.breaking = Some(bp);
+                                stop = Some("breaking point");
+                            }
+                        }
                     }
+                } else if run.spec.kind == PhaseKind::Stress {
+                    if let Some((i, _)) = run.pending_eval.take() {
+                        if let Some(bp) = evaluate_break(run, i) {
+                            run.breaking = Some(bp);
+                            stop = Some("breaking point");
+                        }
+                    }
+                    run.pending_eval = Some((prev, now));
                 }
                 match stage_now {
                     _ if stop.is_some() => {}
@@ -1132,6 +1168,7 @@ impl State {
                 start_s: 0.0,
                 end_s: None,
                 scheduled: 0,
+                in_flight: 0,
                 table: StatsTable::new(self.ops.len()),
             })
             .collect();
@@ -1163,6 +1200,7 @@ impl State {
             row_stats: ToolStats::default(),
             row_start: start,
             recovered_s: None,
+            pending_eval: None,
             spec,
             start,
         });
