@@ -41,6 +41,8 @@ pub enum Command {
     Probe(ProbeArgs),
     /// Score throttle predictions against a recorded trace (tegrastats, CSV).
     PredictEval(crate::predict::eval::EvalArgs),
+    /// Serve the board's telemetry as MCP tools (stdio, or --http)
+    McpServe(crate::server::ServeArgs),
 }
 
 #[derive(Debug, Clone, Args)]

@@ -9,4 +9,5 @@ pub mod predict;
 pub mod probe_cmd;
 pub mod probes;
 pub mod record;
+pub mod server;
 pub mod snapshot;

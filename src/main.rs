@@ -30,6 +30,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             jetstress::predict::eval::run_eval(&args, &mut out)?;
             Ok(ExitCode::SUCCESS)
         }
+        Some(Command::McpServe(args)) => jetstress::server::run(&cli.global, &args),
         None => {
             anyhow::bail!(
                 "the dashboard is not built yet; try `jetstress probe` or `jetstress --help`"
