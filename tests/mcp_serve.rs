@@ -652,3 +652,25 @@ async fn non_loopback_bind_without_token_is_refused_with_exit_2() {
     assert_eq!(empty.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&empty.stderr).contains("token is empty"));
 }
+
+#[tokio::test]
+async fn stdio_keeps_serving_when_a_probe_fails_and_names_the_failure() {
+    // An empty root: no proc/meminfo, no sysfs. The memory probe fails every tick.
+    let dir = tempfile::tempdir().unwrap();
+    let c = stdio_client(dir.path().to_str().unwrap()).await;
+    let (text, m) = structured(&c, "memory_status", json!({})).await;
+    let errors = m["probe_errors"].as_array().unwrap();
+    assert!(errors.iter().any(|e| e["probe"] == "memory"), "{m}");
+    assert!(text.contains("probe memory failed"), "{text}");
+    assert_eq!(m["total_mb"], Value::Null);
+    let (_, d) = structured(&c, "system_diagnosis", json!({})).await;
+    let findings = d["findings"].as_array().unwrap();
+    assert!(findings
+        .iter()
+        .any(|f| f["area"] == "probe" && f["subject"] == "memory" && f["severity"] == "warn"));
+    let (_, t) = structured(&c, "thermal_status", json!({})).await;
+    assert_eq!(t["zones"], json!([]));
+    let (text, _) = structured(&c, "echo", json!({"message": "alive"})).await;
+    assert_eq!(text, "alive");
+    c.cancel().await.unwrap();
+}

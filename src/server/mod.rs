@@ -21,7 +21,7 @@ use rmcp::ServiceExt;
 use tokio_util::sync::CancellationToken;
 
 use crate::cli::{GlobalArgs, WatchArgs};
-use crate::collector;
+use crate::collector::{self, CollectorHandle};
 use crate::probes::{Prober, Root};
 use handler::McpServer;
 use state::ServerState;
@@ -57,14 +57,27 @@ pub fn run(global: &GlobalArgs, args: &ServeArgs) -> anyhow::Result<ExitCode> {
     } else if token.is_some() {
         tracing::warn!("--token only applies to --http; ignored on stdio");
     }
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .thread_name("mcp-serve")
+    // Probes run on their own thread so a slow sysfs read never delays a call;
+    // the protocol runs on one thread (cheaper per call than a work-stealing
+    // pool: no cross-thread wake-ups for a request that takes microseconds).
+    let probe_rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .thread_name("jetstress-probe")
+        .enable_time()
+        .build()?;
+    let prober = Prober::new(Root::new(&global.root), args.watch.watches());
+    let collector = {
+        let _in_probe_rt = probe_rt.enter();
+        collector::spawn(prober, global.interval)
+    };
+    let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
-    let result = rt.block_on(serve(global, args, token));
+    let result = rt.block_on(serve(&collector, args, token));
+    collector.stop();
     // A blocking stdin read (non-pipe stdin) must not hold the process open.
     rt.shutdown_timeout(Duration::from_millis(200));
+    probe_rt.shutdown_timeout(Duration::from_millis(200));
     result.map(|()| ExitCode::SUCCESS)
 }
 
@@ -79,14 +92,12 @@ fn init_logging() {
         .try_init();
 }
 
-/// Start the collector and the shared state, then serve on the chosen transport.
+/// Build the shared state on a running collector, then serve on the chosen transport.
 pub async fn serve(
-    global: &GlobalArgs,
+    collector: &CollectorHandle,
     args: &ServeArgs,
     token: Option<Arc<str>>,
 ) -> anyhow::Result<()> {
-    let prober = Prober::new(Root::new(&global.root), args.watch.watches());
-    let collector = collector::spawn(prober, global.interval);
     let state = Arc::new(ServerState::new(collector.latest(), TOOLS.len()));
     let follower = state.follow(collector.subscribe());
     // Answer the first call from a real sample, not an empty one.
@@ -101,7 +112,6 @@ pub async fn serve(
     };
     signals.abort();
     follower.abort();
-    collector.stop();
     result
 }
 
