@@ -22,6 +22,9 @@ pub const DEFAULT_HTTP_ADDR: &str = "127.0.0.1:7400";
 pub const MCP_PATH: &str = "/mcp";
 /// Largest accepted request body (413 beyond).
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+/// Most concurrent MCP sessions (each idle one expires after rmcp's 5 min
+/// keep-alive); a new `initialize` beyond this gets 503, so memory stays bounded.
+pub const MAX_SESSIONS: usize = 1024;
 /// Browser origins allowed to talk to the server (requests without `Origin`,
 /// i.e. non-browser clients, always pass): local pages only, as the MCP spec
 /// asks of local servers to stop DNS-rebinding attacks.
@@ -73,6 +76,24 @@ async fn require_token(State(token): State<Arc<str>>, req: Request, next: Next) 
     }
 }
 
+/// Refuse a new session (a POST without `Mcp-Session-Id`) once [`MAX_SESSIONS`] are open.
+async fn limit_sessions(
+    State(sessions): State<Arc<LocalSessionManager>>,
+    req: Request,
+    next: Next,
+) -> Response {
+    let opens_session =
+        req.method() == axum::http::Method::POST && !req.headers().contains_key("mcp-session-id");
+    if opens_session && sessions.sessions.read().await.len() >= MAX_SESSIONS {
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("too many MCP sessions (at most {MAX_SESSIONS}); close one or retry later\n"),
+        )
+            .into_response();
+    }
+    next.run(req).await
+}
+
 /// The axum app: rmcp's streamable HTTP service at [`MCP_PATH`], behind the
 /// token check when a token is set.
 pub fn router(
@@ -94,9 +115,12 @@ pub fn router(
         hosts.push(addr.ip().to_string());
         config = config.with_allowed_hosts(hosts);
     }
+    let sessions = Arc::new(LocalSessionManager::default());
     let service: StreamableHttpService<McpServer, LocalSessionManager> =
-        StreamableHttpService::new(move || Ok(server.clone()), Default::default(), config);
-    let app = axum::Router::new().nest_service(MCP_PATH, service);
+        StreamableHttpService::new(move || Ok(server.clone()), sessions.clone(), config);
+    let app = axum::Router::new()
+        .nest_service(MCP_PATH, service)
+        .layer(middleware::from_fn_with_state(sessions, limit_sessions));
     match token {
         Some(t) => app.layer(middleware::from_fn_with_state(t, require_token)),
         None => app,
