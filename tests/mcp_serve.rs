@@ -448,8 +448,8 @@ async fn stdio_client_vanishing_mid_call_ends_the_server_cleanly() {
     tokio::time::sleep(Duration::from_millis(100)).await;
     drop(stdin);
     drop(out);
-    // rmcp gives in-flight handlers up to 5 s to drain after EOF, then cancels them.
-    let status = tokio::time::timeout(Duration::from_secs(12), child.wait())
+    // End of input stops the in-flight sleep at once (rmcp alone would wait up to 5 s).
+    let status = tokio::time::timeout(Duration::from_secs(3), child.wait())
         .await
         .expect("server exits when its client goes, without waiting out the 30 s sleep")
         .unwrap();
@@ -673,4 +673,67 @@ async fn stdio_keeps_serving_when_a_probe_fails_and_names_the_failure() {
     let (text, _) = structured(&c, "echo", json!({"message": "alive"})).await;
     assert_eq!(text, "alive");
     c.cancel().await.unwrap();
+}
+
+/// One raw JSON-RPC exchange per line over the server's stdio.
+async fn raw_initialize(version: &str) -> (Child, Value) {
+    let mut child = server_cmd(ORIN)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let init = json!({"jsonrpc":"2.0","id":1,"method":"initialize","params":{
+        "protocolVersion": version,"capabilities":{},"clientInfo":{"name":"raw","version":"0"}}});
+    let list = json!({"jsonrpc":"2.0","id":2,"method":"tools/list"});
+    let echo = json!({"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"echo","arguments":{"message":"v"}}});
+    let initialized = json!({"jsonrpc":"2.0","method":"notifications/initialized"});
+    stdin
+        .write_all(format!("{init}\n{initialized}\n{list}\n{echo}\n").as_bytes())
+        .await
+        .unwrap();
+    let mut out = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut answers = HashMap::new();
+    while answers.len() < 3 {
+        let line = tokio::time::timeout(TIMEOUT, out.next_line())
+            .await
+            .unwrap()
+            .unwrap()
+            .expect("an answer");
+        let v: Value = serde_json::from_str(&line).expect("stdout carries only JSON-RPC");
+        answers.insert(v["id"].as_u64().unwrap(), v);
+    }
+    drop(stdin);
+    let summary = json!({
+        "version": answers[&1]["result"]["protocolVersion"],
+        "tools": answers[&2]["result"]["tools"].as_array().map(|t| t.len()),
+        "echo": answers[&3]["result"]["structuredContent"]["message"],
+    });
+    (child, summary)
+}
+
+#[tokio::test]
+async fn stdio_negotiates_older_and_unknown_protocol_versions() {
+    for (asked, expect) in [
+        ("2025-11-25", "2025-11-25"),
+        ("2025-06-18", "2025-06-18"),
+        ("2024-11-05", "2024-11-05"),
+    ] {
+        let (mut child, s) = raw_initialize(asked).await;
+        assert_eq!(s["version"], json!(expect), "asked {asked}: {s}");
+        assert_eq!(s["tools"], json!(9), "{s}");
+        assert_eq!(s["echo"], json!("v"), "{s}");
+        let status = tokio::time::timeout(TIMEOUT, child.wait())
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(status.success());
+    }
+    // A version the server does not know: it answers with one it supports.
+    let (mut child, s) = raw_initialize("1999-01-01").await;
+    let v = s["version"].as_str().unwrap().to_string();
+    assert!(v.as_str() >= "2024-11-05", "{s}");
+    assert_eq!(s["echo"], json!("v"));
+    let _ = tokio::time::timeout(TIMEOUT, child.wait()).await;
 }

@@ -10,6 +10,7 @@ use rmcp::model::{
 };
 use rmcp::service::RequestContext;
 use rmcp::{ErrorData, RoleServer, ServerHandler};
+use tokio_util::sync::CancellationToken;
 
 use super::state::ServerState;
 use super::tools::{parse_args, Call, NoArgs, Registry};
@@ -22,11 +23,23 @@ power_status and board_info give details. echo and sleep_ms calibrate load tests
 pub struct McpServer {
     state: Arc<ServerState>,
     registry: Arc<Registry>,
+    /// Cancelled when the transport's client has gone: waiting tools stop.
+    closing: CancellationToken,
 }
 
 impl McpServer {
     pub fn new(state: Arc<ServerState>, registry: Arc<Registry>) -> Self {
-        McpServer { state, registry }
+        McpServer {
+            state,
+            registry,
+            closing: CancellationToken::new(),
+        }
+    }
+
+    /// Stop waiting tools (`sleep_ms`) when `closing` is cancelled.
+    pub fn with_closing(mut self, closing: CancellationToken) -> Self {
+        self.closing = closing;
+        self
     }
 
     async fn call(
@@ -44,7 +57,11 @@ impl McpServer {
         let args = req.arguments.unwrap_or_default();
         match &def.call {
             Call::Plain(f) => f(&self.state, args),
-            Call::Async(f) => f(args, ctx.ct.clone()).await,
+            // The future also stops on the request's own cancellation.
+            Call::Async(f) => tokio::select! {
+                r = f(args, ctx.ct.clone()) => r,
+                _ = self.closing.cancelled() => Err(ErrorData::invalid_request("the client has gone", None)),
+            },
             Call::Snapshot(f) => {
                 let _: NoArgs = parse_args(def.name, args)?;
                 match self.state.snapshot().await {

@@ -8,6 +8,7 @@ pub mod diagnosis;
 pub mod handler;
 pub mod http;
 pub mod state;
+pub mod stdio;
 pub mod tools;
 pub mod views;
 
@@ -116,8 +117,12 @@ pub async fn serve(
 }
 
 async fn serve_stdio(server: McpServer, shutdown: CancellationToken) -> anyhow::Result<()> {
+    let closing = CancellationToken::new();
+    let (reader, writer) = rmcp::transport::stdio_pipes();
+    let reader = stdio::EofNotify::new(reader, closing.clone());
     let running = server
-        .serve(rmcp::transport::stdio_pipes())
+        .with_closing(closing)
+        .serve((reader, writer))
         .await
         .map_err(|e| anyhow::anyhow!("MCP session did not start: {e}"))?;
     let ct = running.cancellation_token();
