@@ -5,7 +5,8 @@
 //!
 //! Run: `cargo bench --bench mcp_serve` (cargo builds the release binary first;
 //! `CARGO_BIN_EXE_jetstress` points at it). Optional env: `MCP_BENCH_SECS`
-//! (default 5), `MCP_BENCH_INFLIGHT` (default 64).
+//! (default 5), `MCP_BENCH_INFLIGHT` (default 64), `MCP_BENCH_CLIENT_THREADS=2`
+//! (client on a two-worker runtime instead of one thread).
 
 use std::process::Stdio;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -140,15 +141,18 @@ async fn run(secs: u64, inflight: usize) -> anyhow::Result<()> {
     let mut hist = Histogram::<u64>::new_with_bounds(1, 10_000_000, 3)?;
     let params = CallToolRequestParams::new("thermal_status");
     let until = Instant::now() + Duration::from_secs(secs.clamp(1, 3));
+    let server_cpu0 = proc_cpu_s(pid);
     while Instant::now() < until {
         let t = Instant::now();
         let r = client.call_tool(params.clone()).await?;
         assert!(r.structured_content.is_some());
         hist.saturating_record(t.elapsed().as_micros() as u64);
     }
+    let server_cpu = proc_cpu_s(pid) - server_cpu0;
     println!(
-        "thermal_status, 1 in flight: {} calls, p50 {} µs, p99 {} µs, max {} µs",
+        "thermal_status, 1 in flight: {} calls, server CPU {:.1} µs per call, p50 {} µs, p99 {} µs, max {} µs",
         hist.len(),
+        1e6 * server_cpu / hist.len().max(1) as f64,
         hist.value_at_quantile(0.50),
         hist.value_at_quantile(0.99),
         hist.max()
