@@ -50,6 +50,8 @@ pub enum Command {
     Replay(crate::ui::ReplayArgs),
     /// Score throttle predictions against a recorded trace (tegrastats, CSV).
     PredictEval(crate::predict::eval::EvalArgs),
+    /// Serve the board's telemetry as MCP tools (stdio, or --http)
+    McpServe(crate::server::ServeArgs),
 }
 
 #[derive(Debug, Clone, Args, Default)]

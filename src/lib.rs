@@ -10,6 +10,7 @@ pub mod predict;
 pub mod probe_cmd;
 pub mod probes;
 pub mod record;
+pub mod server;
 pub mod snapshot;
 pub mod store;
 pub mod ui;

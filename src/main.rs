@@ -37,6 +37,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             jetstress::predict::eval::run_eval(&args, &mut out)?;
             Ok(ExitCode::SUCCESS)
         }
+        Some(Command::McpServe(args)) => jetstress::server::run(&cli.global, &args),
         Some(Command::Replay(args)) => jetstress::ui::run_replay(&cli.global, &args),
         None => jetstress::ui::run(&cli.global, &cli.dashboard),
     }
