@@ -215,13 +215,15 @@ fn validate(schema: &Value, root: &Value, v: &Value, path: &str) -> Result<(), S
     Ok(())
 }
 
-const ALL_TOOLS: [&str; 9] = [
+const ALL_TOOLS: [&str; 11] = [
     "thermal_status",
     "memory_status",
     "gpu_status",
     "power_status",
     "board_info",
     "system_diagnosis",
+    "predict_throttle",
+    "predict_memory",
     "debug_status",
     "echo",
     "sleep_ms",
@@ -359,6 +361,25 @@ async fn stdio_every_tool_answers_from_the_fixture_and_matches_its_output_schema
             .as_str()
             .unwrap()
             .contains("tj-thermal 51.3 °C below passive trip")));
+
+    // Predictions need a window of samples: a fresh server says so per zone,
+    // with each zone's own trip (99 °C on Orin) and never an invented ETA.
+    let (_, pt) = &outputs["predict_throttle"];
+    let zones = pt["zones"].as_array().unwrap();
+    assert!(zones.iter().any(|z| z["zone"] == "cpu-thermal"), "{pt:#}");
+    assert!(
+        zones
+            .iter()
+            .all(|z| z["trip_c"] == json!(99.0) && z["eta_s"].is_null()),
+        "{pt:#}"
+    );
+    assert!(
+        zones.iter().all(|z| z["status"] == "too_few_samples"),
+        "{pt:#}"
+    );
+    let (_, pm) = &outputs["predict_memory"];
+    assert!(pm["eta_s"].is_null());
+    assert!(pm["message"].as_str().unwrap().len() > 5);
 
     let (_, dbg) = &outputs["debug_status"];
     assert_eq!(dbg["server"], json!("jetstress"));
@@ -722,7 +743,7 @@ async fn stdio_negotiates_older_and_unknown_protocol_versions() {
     ] {
         let (mut child, s) = raw_initialize(asked).await;
         assert_eq!(s["version"], json!(expect), "asked {asked}: {s}");
-        assert_eq!(s["tools"], json!(9), "{s}");
+        assert_eq!(s["tools"], json!(ALL_TOOLS.len()), "{s}");
         assert_eq!(s["echo"], json!("v"), "{s}");
         let status = tokio::time::timeout(TIMEOUT, child.wait())
             .await

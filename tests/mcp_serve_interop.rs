@@ -58,6 +58,8 @@ fn check(out: &Value) {
         "power_status",
         "board_info",
         "system_diagnosis",
+        "predict_throttle",
+        "predict_memory",
         "debug_status",
         "echo",
         "sleep_ms"

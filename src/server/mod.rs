@@ -7,6 +7,7 @@
 pub mod diagnosis;
 pub mod handler;
 pub mod http;
+pub mod predictions;
 pub mod state;
 pub mod stdio;
 pub mod tools;

@@ -19,6 +19,7 @@ pub const FIRST_SAMPLE_WAIT: Duration = Duration::from_secs(2);
 pub struct ServerState {
     latest: watch::Receiver<Option<Arc<Snapshot>>>,
     history: Mutex<History>,
+    predictors: Mutex<super::predictions::Predictors>,
     started: Instant,
     /// Calls served, indexed like [`super::tools::TOOLS`].
     calls: Vec<AtomicU64>,
@@ -29,6 +30,7 @@ impl ServerState {
         ServerState {
             latest,
             history: Mutex::new(History::default()),
+            predictors: Mutex::new(super::predictions::Predictors::default()),
             started: Instant::now(),
             calls: (0..tools).map(|_| AtomicU64::new(0)).collect(),
         }
@@ -42,12 +44,17 @@ impl ServerState {
         let me = Arc::clone(self);
         tokio::spawn(async move {
             // The sample already published before we subscribed seeds the history.
-            if let Some(s) = me.latest.borrow().clone() {
+            let seed = me.latest.borrow().clone();
+            if let Some(s) = seed {
                 me.with_history(|h| h.push(&s));
+                me.with_predictors(|p| p.observe(&s));
             }
             loop {
                 match stream.recv().await {
-                    Ok(s) => me.with_history(|h| h.push(&s)),
+                    Ok(s) => {
+                        me.with_history(|h| h.push(&s));
+                        me.with_predictors(|p| p.observe(&s));
+                    }
                     Err(broadcast::error::RecvError::Lagged(_)) => continue,
                     Err(broadcast::error::RecvError::Closed) => break,
                 }
@@ -58,6 +65,14 @@ impl ServerState {
     pub fn with_history<R>(&self, f: impl FnOnce(&mut History) -> R) -> R {
         // A poisoned lock only means a panic elsewhere mid-push; the ring is still bounded.
         let mut g = self.history.lock().unwrap_or_else(|p| p.into_inner());
+        f(&mut g)
+    }
+
+    pub fn with_predictors<R>(
+        &self,
+        f: impl FnOnce(&mut super::predictions::Predictors) -> R,
+    ) -> R {
+        let mut g = self.predictors.lock().unwrap_or_else(|p| p.into_inner());
         f(&mut g)
     }
 

@@ -110,8 +110,24 @@ pub const TOOLS: &[ToolDef] = &[
         call: Call::Snapshot(system_diagnosis),
         available: always,
     },
-    // predict_throttle / predict_memory go here, with
-    // `available: crate::predict::<ready>` so they are listed only once they work.
+    ToolDef {
+        name: "predict_throttle",
+        title: "Throttle prediction",
+        description: "Per thermal zone: time until its passive/hot trip is reached, with a confidence range and the model used (linear trend or Newton cooling), or why no time is given (flat, falling, levelling off below the trip, too few samples).",
+        input_schema: schema_for_input_or_empty::<NoArgs>,
+        output_schema: schema_for_output::<super::predictions::PredictThrottle>,
+        call: Call::Snapshot(predict_throttle),
+        available: always,
+    },
+    ToolDef {
+        name: "predict_memory",
+        title: "Memory prediction",
+        description: "Time until available memory reaches the 15 % floor, and the leak rate (MB/h with a range) of each watched process.",
+        input_schema: schema_for_input_or_empty::<NoArgs>,
+        output_schema: schema_for_output::<super::predictions::PredictMemory>,
+        call: Call::Snapshot(predict_memory),
+        available: always,
+    },
     ToolDef {
         name: "debug_status",
         title: "Server debug status",
@@ -268,6 +284,28 @@ pub fn structured<T: Serialize>(text: String, value: &T) -> CallToolResult {
 fn thermal_status(_: &ServerState, s: &Snapshot) -> CallToolResult {
     let v = views::thermal_status(s);
     structured(views::thermal_text(&v), &v)
+}
+
+fn predict_throttle(st: &ServerState, s: &Snapshot) -> CallToolResult {
+    let v = st.with_predictors(|p| p.throttle(s));
+    let text = match v.zones.iter().find(|z| z.eta_s.is_some()) {
+        Some(z) => z.message.clone(),
+        None if v.zones.is_empty() => "no zone with a throttle trip to predict".to_string(),
+        None => format!("no throttle predicted ({})", v.zones[0].message),
+    };
+    structured(text, &v)
+}
+
+fn predict_memory(st: &ServerState, _: &Snapshot) -> CallToolResult {
+    let v = st.with_predictors(|p| p.memory());
+    let mut text = v.message.clone();
+    for l in v.leaks.iter().filter(|l| l.flagged) {
+        text.push_str(&format!(
+            "; {} (pid {}) leaking {:.1} MB/h",
+            l.name, l.pid, l.slope_mb_per_h
+        ));
+    }
+    structured(text, &v)
 }
 
 fn memory_status(_: &ServerState, s: &Snapshot) -> CallToolResult {

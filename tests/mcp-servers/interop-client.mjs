@@ -44,6 +44,8 @@ try {
     ["thermal_status", {}],
     ["board_info", {}],
     ["system_diagnosis", {}],
+    ["predict_throttle", {}],
+    ["predict_memory", {}],
     ["echo", { message: "from typescript" }],
     ["sleep_ms", { ms: 5 }],
   ]) {
