@@ -418,6 +418,8 @@ mod tests {
                 "power_status",
                 "board_info",
                 "system_diagnosis",
+                "predict_throttle",
+                "predict_memory",
                 "debug_status",
                 "echo",
                 "sleep_ms"
@@ -445,10 +447,8 @@ mod tests {
                 Some(true)
             );
         }
-        assert!(
-            r.find("predict_throttle").is_none(),
-            "predictions are not listed until they work"
-        );
+        assert!(r.find("predict_throttle").is_some());
+        assert!(r.find("no_such_tool").is_none());
     }
 
     #[test]
