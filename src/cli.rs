@@ -52,6 +52,8 @@ pub enum Command {
     PredictEval(crate::predict::eval::EvalArgs),
     /// Run load phases headless (no terminal UI) and write a JSON summary.
     Run(crate::run_cmd::RunArgs),
+    /// Serve the board's telemetry as MCP tools (stdio, or --http)
+    McpServe(crate::server::ServeArgs),
 }
 
 #[derive(Debug, Clone, Args, Default)]

@@ -11,6 +11,7 @@ pub mod probe_cmd;
 pub mod probes;
 pub mod record;
 pub mod run_cmd;
+pub mod server;
 pub mod snapshot;
 pub mod store;
 pub mod ui;

@@ -8,9 +8,8 @@
 //! file read. Unparsable lines are kept in [`Trace::skipped`] with their line
 //! number and reason; only a file where nothing parses is an error.
 //!
-//! Extension point: jetstress's own JSONL recordings (`jetstress.recording/1`)
-//! are sniffed as [`TraceFormat::JetstressJsonl`] but not read yet; add a
-//! `jsonl.rs` here and its arm in [`parse_trace`].
+//! jetstress's own JSONL recordings (`jetstress.recording/1`) are read through
+//! [`crate::record::recording`].
 
 pub mod orin_csv;
 pub mod plain_csv;
@@ -26,7 +25,7 @@ pub enum TraceFormat {
     Tegrastats,
     OrinCsv,
     PlainCsv,
-    /// jetstress recordings (`jetstress.recording/1`): not readable yet.
+    /// jetstress recordings (`jetstress.recording/1`).
     JetstressJsonl,
 }
 
@@ -149,10 +148,10 @@ pub fn parse_trace(source: &str, text: &str) -> Result<Trace, TraceError> {
         TraceFormat::OrinCsv => orin_csv::parse(source, text),
         TraceFormat::PlainCsv => plain_csv::parse(source, text),
         TraceFormat::JetstressJsonl => {
-            return Err(TraceError::Unsupported {
+            recording_trace(source, text).map_err(|what| TraceError::Unsupported {
                 path: source.to_string(),
-                what: "jetstress JSONL recordings are not readable by predict-eval yet".to_string(),
-            })
+                what,
+            })?
         }
     };
     if trace.samples.is_empty() {
@@ -168,6 +167,52 @@ pub fn parse_trace(source: &str, text: &str) -> Result<Trace, TraceError> {
         });
     }
     Ok(trace)
+}
+
+/// A jetstress recording as a trace: zones by id (names repeat on some boards),
+/// their passive/hot trips, memory, GPU load and rails.
+fn recording_trace(source: &str, text: &str) -> Result<Trace, String> {
+    let rec = crate::record::recording::parse_recording(source, text)?;
+    let t0 = rec.snapshots.first().map_or(0.0, |s| s.elapsed_s);
+    let samples = rec
+        .snapshots
+        .iter()
+        .map(|s| TraceSample {
+            t_s: s.elapsed_s - t0,
+            zones: s
+                .thermal
+                .iter()
+                .map(|z| (z.name.clone(), z.temp_c))
+                .collect(),
+            trips: s
+                .thermal
+                .iter()
+                .filter_map(|z| z.throttle_trip_c().map(|t| (z.name.clone(), t)))
+                .collect(),
+            ram_used_mb: s.memory.used_mb,
+            ram_total_mb: s.memory.total_mb,
+            swap_used_mb: s.memory.swap_used_mb,
+            swap_total_mb: s.memory.swap_total_mb,
+            gpu_load_pct: s.gpus.iter().filter_map(|g| g.load_pct).reduce(f64::max),
+            power_mw: s
+                .power
+                .rails
+                .iter()
+                .filter_map(|r| r.mw.map(|mw| (r.name.clone(), mw)))
+                .collect(),
+        })
+        .collect();
+    let mut notes = Vec::new();
+    if rec.torn_tail {
+        notes.push("the last line was cut off (recording interrupted) and is ignored".to_string());
+    }
+    Ok(Trace {
+        format: TraceFormat::JetstressJsonl,
+        source: source.to_string(),
+        samples,
+        skipped: rec.skipped,
+        notes,
+    })
 }
 
 /// Reads and parses a trace file, sniffing its format.

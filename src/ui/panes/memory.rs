@@ -2,10 +2,8 @@
 //! window, with the guard's memory floor as a line.
 
 use ratatui::layout::{Constraint, Layout, Rect};
-use ratatui::style::Style;
-use ratatui::symbols::Marker;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Axis, Chart, Dataset, GraphType, Paragraph};
+use ratatui::widgets::Paragraph;
 use ratatui::Frame;
 
 use super::{num, pane_block, unavailable};
@@ -31,7 +29,7 @@ pub fn draw(f: &mut Frame, area: Rect, app: &App) {
     let now = app.view_now();
     let from = now - app.window_s();
     let px = chart_area.width as usize * 2;
-    let mut bufs: Vec<(Vec<(f64, f64)>, Style)> = Vec::new();
+    let mut bufs: Vec<(Vec<(f64, f64)>, ratatui::style::Color)> = Vec::new();
     for (series, slot) in [
         (&app.store.mem_used, Slot::MemUsed),
         (&app.store.mem_available, Slot::MemAvailable),
@@ -39,48 +37,44 @@ pub fn draw(f: &mut Frame, area: Rect, app: &App) {
     ] {
         let mut b = Vec::new();
         series.window_decimated(from, now, px, &mut b);
-        bufs.push((b, t.fg(slot)));
+        bufs.push((b, t.color(slot)));
     }
     for (pid, series) in &app.store.rss {
         if snap.watched.iter().any(|w| w.pid == *pid) {
             let mut b = Vec::new();
             series.window_decimated(from, now, px, &mut b);
-            bufs.push((b, t.fg(Slot::Rss)));
+            bufs.push((b, t.color(Slot::Rss)));
         }
     }
     let floor = total * FLOOR_FRACTION;
-    let floor_line = vec![(from, floor), (now, floor)];
-    let marker = if app.dot_marker {
-        Marker::Dot
-    } else {
-        Marker::Braille
-    };
-    let mut ds: Vec<Dataset> = bufs
+    let floor_line: Vec<(f64, f64)> = (0..=40)
+        .map(|i| (from + (now - from) * i as f64 / 40.0, floor))
+        .collect();
+    let mut traces: Vec<super::Trace> = bufs
         .iter()
-        .map(|(b, s)| {
-            Dataset::default()
-                .marker(marker)
-                .graph_type(GraphType::Line)
-                .style(*s)
-                .data(b)
+        .map(|(b, c)| super::Trace {
+            points: b,
+            color: *c,
+            dotted: false,
         })
         .collect();
-    ds.push(
-        Dataset::default()
-            .marker(Marker::Dot)
-            .graph_type(GraphType::Line)
-            .style(t.fg(Slot::FloorLine))
-            .data(&floor_line),
-    );
-    let axis = t.fg(Slot::Axis);
+    traces.push(super::Trace {
+        points: &floor_line,
+        color: t.color(Slot::FloorLine),
+        dotted: true,
+    });
     let top = total.max(1.0);
-    let chart = Chart::new(ds)
-        .x_axis(Axis::default().bounds([from, now]).style(axis))
-        .y_axis(Axis::default().bounds([0.0, top]).style(axis).labels([
-            Span::styled("0", axis),
-            Span::styled(format!("{:.0}G", top / 1024.0), axis),
-        ]));
-    f.render_widget(chart, chart_area);
+    super::line_chart(
+        f,
+        chart_area,
+        &traces,
+        [from, now],
+        [0.0, top],
+        ["0".to_string(), format!("{:.0}G", top / 1024.0)],
+        [String::new(), String::new()],
+        app.dot_marker,
+        t.fg(Slot::Axis),
+    );
 
     let m = &snap.memory;
     let mut lines = vec![

@@ -83,3 +83,103 @@ pub fn inner(r: Rect) -> Rect {
         height: r.height.saturating_sub(2),
     }
 }
+
+/// One line of a [`line_chart`]: points in time order and their colour.
+pub struct Trace<'a> {
+    pub points: &'a [(f64, f64)],
+    pub color: ratatui::style::Color,
+    /// Draw as separate dots (a reference line) instead of a joined line.
+    pub dotted: bool,
+}
+
+/// A time chart drawn on ONE canvas layer (ratatui's `Chart` gives every
+/// dataset its own layer, and merging layers is most of a frame's cost), with
+/// the y labels in a left gutter and the x labels on the bottom row.
+#[allow(clippy::too_many_arguments)]
+pub fn line_chart(
+    f: &mut ratatui::Frame,
+    area: Rect,
+    traces: &[Trace],
+    x: [f64; 2],
+    y: [f64; 2],
+    y_labels: [String; 2],
+    x_labels: [String; 2],
+    dots: bool,
+    axis: ratatui::style::Style,
+) {
+    use ratatui::symbols::Marker;
+    use ratatui::widgets::canvas::{Canvas, Line as CLine, Points};
+    use ratatui::widgets::Paragraph;
+
+    if area.width < 6 || area.height < 3 {
+        return;
+    }
+    let gutter = y_labels
+        .iter()
+        .map(|l| l.chars().count())
+        .max()
+        .unwrap_or(0) as u16
+        + 1;
+    let plot = Rect {
+        x: area.x + gutter,
+        y: area.y,
+        width: area.width - gutter,
+        height: area.height - 1,
+    };
+    f.render_widget(
+        Paragraph::new(y_labels[1].clone()).style(axis),
+        Rect {
+            x: area.x,
+            y: area.y,
+            width: gutter,
+            height: 1,
+        },
+    );
+    f.render_widget(
+        Paragraph::new(y_labels[0].clone()).style(axis),
+        Rect {
+            x: area.x,
+            y: plot.bottom().saturating_sub(1),
+            width: gutter,
+            height: 1,
+        },
+    );
+    let bottom = Rect {
+        x: plot.x,
+        y: plot.bottom(),
+        width: plot.width,
+        height: 1,
+    };
+    f.render_widget(Paragraph::new(x_labels[0].clone()).style(axis), bottom);
+    f.render_widget(
+        Paragraph::new(x_labels[1].clone())
+            .style(axis)
+            .right_aligned(),
+        bottom,
+    );
+    let canvas = Canvas::default()
+        .marker(if dots { Marker::Dot } else { Marker::Braille })
+        .x_bounds(x)
+        .y_bounds(y)
+        .paint(|ctx| {
+            for t in traces {
+                if t.dotted || t.points.len() == 1 {
+                    ctx.draw(&Points {
+                        coords: t.points,
+                        color: t.color,
+                    });
+                    continue;
+                }
+                for w in t.points.windows(2) {
+                    ctx.draw(&CLine {
+                        x1: w[0].0,
+                        y1: w[0].1,
+                        x2: w[1].0,
+                        y2: w[1].1,
+                        color: t.color,
+                    });
+                }
+            }
+        });
+    f.render_widget(canvas, plot);
+}

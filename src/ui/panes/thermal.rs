@@ -4,9 +4,8 @@
 
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Modifier, Style};
-use ratatui::symbols::Marker;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Axis, Chart, Dataset, GraphType, Paragraph};
+use ratatui::widgets::Paragraph;
 use ratatui::Frame;
 
 use super::{pane_block, unavailable, window_label};
@@ -83,42 +82,33 @@ pub fn draw(f: &mut Frame, area: Rect, app: &App) {
         }
         let lo_y = (lo - 2.0).floor();
         let hi_y = (hi + 2.0).ceil();
-        let marker = if app.dot_marker {
-            Marker::Dot
-        } else {
-            Marker::Braille
-        };
-        let mut datasets: Vec<Dataset> = online
+        let mut traces: Vec<super::Trace> = online
             .iter()
             .zip(&buffers)
-            .map(|((i, _), buf)| {
-                Dataset::default()
-                    .marker(marker)
-                    .graph_type(GraphType::Line)
-                    .style(Style::default().fg(t.zone(*i)))
-                    .data(buf)
+            .map(|((i, _), buf)| super::Trace {
+                points: buf,
+                color: t.zone(*i),
+                dotted: false,
             })
             .collect();
         if trip_in_view.is_some() {
-            datasets.push(
-                Dataset::default()
-                    .marker(Marker::Dot)
-                    .graph_type(GraphType::Scatter)
-                    .style(t.fg(Slot::TripLine))
-                    .data(buffers.last().map(Vec::as_slice).unwrap_or(&[])),
-            );
+            traces.push(super::Trace {
+                points: buffers.last().map(Vec::as_slice).unwrap_or(&[]),
+                color: t.color(Slot::TripLine),
+                dotted: true,
+            });
         }
-        let axis = t.fg(Slot::Axis);
-        let chart = Chart::new(datasets)
-            .x_axis(Axis::default().bounds([from, now]).style(axis).labels([
-                Span::styled(format!("-{}", window_label(window)), axis),
-                Span::styled("now", axis),
-            ]))
-            .y_axis(Axis::default().bounds([lo_y, hi_y]).style(axis).labels([
-                Span::styled(format!("{lo_y:.0}°"), axis),
-                Span::styled(format!("{hi_y:.0}°"), axis),
-            ]));
-        f.render_widget(chart, chart_area);
+        super::line_chart(
+            f,
+            chart_area,
+            &traces,
+            [from, now],
+            [lo_y, hi_y],
+            [format!("{lo_y:.0}°"), format!("{hi_y:.0}°")],
+            [format!("-{}", window_label(window)), "now".to_string()],
+            app.dot_marker,
+            t.fg(Slot::Axis),
+        );
     }
 
     // Zone list: online in palette colour, offline greyed with the reason.

@@ -1,0 +1,173 @@
+//! Streamable HTTP transport for `mcp-serve --http`: the bind policy
+//! (loopback unless a token is set), the bearer-token check, Origin/Host
+//! validation and the request-body cap, around rmcp's `StreamableHttpService`
+//! mounted at `/mcp` on axum.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::extract::{Request, State};
+use axum::http::{header, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
+use rmcp::transport::{StreamableHttpServerConfig, StreamableHttpService};
+use tokio_util::sync::CancellationToken;
+
+use super::handler::McpServer;
+
+/// `--http` without a value.
+pub const DEFAULT_HTTP_ADDR: &str = "127.0.0.1:7400";
+/// Where the MCP endpoint lives.
+pub const MCP_PATH: &str = "/mcp";
+/// Largest accepted request body (413 beyond).
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+/// Most concurrent MCP sessions (each idle one expires after rmcp's 5 min
+/// keep-alive); a new `initialize` beyond this gets 503, so memory stays bounded.
+pub const MAX_SESSIONS: usize = 1024;
+/// Browser origins allowed to talk to the server (requests without `Origin`,
+/// i.e. non-browser clients, always pass): local pages only, as the MCP spec
+/// asks of local servers to stop DNS-rebinding attacks.
+pub const ALLOWED_ORIGINS: &[&str] =
+    &["http://localhost:*", "http://127.0.0.1:*", "http://[::1]:*"];
+
+/// Refuse a non-loopback bind without a token (pure, so tests need no socket).
+pub fn check_bind(addr: SocketAddr, token: Option<&str>) -> Result<(), String> {
+    if addr.ip().is_loopback() || token.is_some() {
+        Ok(())
+    } else {
+        Err(format!(
+            "refusing to serve MCP on non-loopback address {addr} without a token: \
+             set --token or JETSTRESS_MCP_TOKEN (clients then send `Authorization: Bearer <token>`), \
+             or bind 127.0.0.1"
+        ))
+    }
+}
+
+/// Does this `Authorization` header value carry `token`? (constant time in the token length)
+pub fn bearer_matches(header_value: Option<&str>, token: &str) -> bool {
+    let Some(given) = header_value
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim)
+    else {
+        return false;
+    };
+    let (a, b) = (given.as_bytes(), token.as_bytes());
+    if a.len() != b.len() {
+        return false;
+    }
+    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+async fn require_token(State(token): State<Arc<str>>, req: Request, next: Next) -> Response {
+    let value = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok());
+    if bearer_matches(value, &token) {
+        next.run(req).await
+    } else {
+        (
+            StatusCode::UNAUTHORIZED,
+            [(header::WWW_AUTHENTICATE, "Bearer")],
+            "missing or wrong bearer token\n",
+        )
+            .into_response()
+    }
+}
+
+/// Refuse a new session (a POST without `Mcp-Session-Id`) once [`MAX_SESSIONS`] are open.
+async fn limit_sessions(
+    State(sessions): State<Arc<LocalSessionManager>>,
+    req: Request,
+    next: Next,
+) -> Response {
+    let opens_session =
+        req.method() == axum::http::Method::POST && !req.headers().contains_key("mcp-session-id");
+    if opens_session && sessions.sessions.read().await.len() >= MAX_SESSIONS {
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("too many MCP sessions (at most {MAX_SESSIONS}); close one or retry later\n"),
+        )
+            .into_response();
+    }
+    next.run(req).await
+}
+
+/// The axum app: rmcp's streamable HTTP service at [`MCP_PATH`], behind the
+/// token check when a token is set.
+pub fn router(
+    server: McpServer,
+    addr: SocketAddr,
+    token: Option<Arc<str>>,
+    ct: CancellationToken,
+) -> axum::Router {
+    let mut config = StreamableHttpServerConfig::default()
+        .with_max_request_body_bytes(MAX_BODY_BYTES)
+        .with_allowed_origins(ALLOWED_ORIGINS.iter().copied())
+        .enforce_origin_validation()
+        .with_cancellation_token(ct);
+    if addr.ip().is_unspecified() {
+        // 0.0.0.0 / [::]: any Host name may reach us; the token is the guard.
+        config = config.disable_allowed_hosts();
+    } else if !addr.ip().is_loopback() {
+        let mut hosts = config.allowed_hosts.clone();
+        hosts.push(addr.ip().to_string());
+        config = config.with_allowed_hosts(hosts);
+    }
+    let sessions = Arc::new(LocalSessionManager::default());
+    let service: StreamableHttpService<McpServer, LocalSessionManager> =
+        StreamableHttpService::new(move || Ok(server.clone()), sessions.clone(), config);
+    let app = axum::Router::new()
+        .nest_service(MCP_PATH, service)
+        .layer(middleware::from_fn_with_state(sessions, limit_sessions));
+    match token {
+        Some(t) => app.layer(middleware::from_fn_with_state(t, require_token)),
+        None => app,
+    }
+}
+
+/// Serve until `shutdown` is cancelled.
+pub async fn serve(
+    server: McpServer,
+    addr: SocketAddr,
+    token: Option<Arc<str>>,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot listen on {addr}: {e}"))?;
+    let local = listener.local_addr()?;
+    let app = router(server, addr, token, shutdown.child_token());
+    eprintln!("jetstress mcp-serve: listening on http://{local}{MCP_PATH}");
+    axum::serve(listener, app)
+        .with_graceful_shutdown(async move { shutdown.cancelled_owned().await })
+        .await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn non_loopback_needs_a_token() {
+        let lo: SocketAddr = "127.0.0.1:7400".parse().unwrap();
+        let any: SocketAddr = "0.0.0.0:7400".parse().unwrap();
+        let v6: SocketAddr = "[::1]:7400".parse().unwrap();
+        assert!(check_bind(lo, None).is_ok());
+        assert!(check_bind(v6, None).is_ok());
+        let e = check_bind(any, None).unwrap_err();
+        assert!(e.contains("0.0.0.0:7400") && e.contains("--token"), "{e}");
+        assert!(check_bind(any, Some("s3cret")).is_ok());
+    }
+
+    #[test]
+    fn bearer_tokens_compare_exactly() {
+        assert!(bearer_matches(Some("Bearer abc"), "abc"));
+        assert!(!bearer_matches(Some("Bearer abd"), "abc"));
+        assert!(!bearer_matches(Some("Bearer ab"), "abc"));
+        assert!(!bearer_matches(Some("Basic abc"), "abc"));
+        assert!(!bearer_matches(None, "abc"));
+    }
+}

@@ -1,0 +1,160 @@
+//! What every tool call reads: the collector's latest snapshot, the bounded
+//! trend history fed from the collector stream, and the server's own counters
+//! (uptime, calls per tool, own RSS/CPU) for `debug_status`.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use tokio::sync::{broadcast, watch};
+
+use super::diagnosis::History;
+use crate::snapshot::Snapshot;
+
+/// How long a call waits for the collector's first sample before answering
+/// "no sample yet".
+pub const FIRST_SAMPLE_WAIT: Duration = Duration::from_secs(2);
+
+#[derive(Debug)]
+pub struct ServerState {
+    latest: watch::Receiver<Option<Arc<Snapshot>>>,
+    history: Mutex<History>,
+    predictors: Mutex<super::predictions::Predictors>,
+    started: Instant,
+    /// Calls served, indexed like [`super::tools::TOOLS`].
+    calls: Vec<AtomicU64>,
+}
+
+impl ServerState {
+    pub fn new(latest: watch::Receiver<Option<Arc<Snapshot>>>, tools: usize) -> Self {
+        ServerState {
+            latest,
+            history: Mutex::new(History::default()),
+            predictors: Mutex::new(super::predictions::Predictors::default()),
+            started: Instant::now(),
+            calls: (0..tools).map(|_| AtomicU64::new(0)).collect(),
+        }
+    }
+
+    /// Keep the trend history up to date from the collector stream (until it closes).
+    pub fn follow(
+        self: &Arc<Self>,
+        mut stream: broadcast::Receiver<Arc<Snapshot>>,
+    ) -> tokio::task::JoinHandle<()> {
+        let me = Arc::clone(self);
+        tokio::spawn(async move {
+            // The sample already published before we subscribed seeds the history.
+            let seed = me.latest.borrow().clone();
+            if let Some(s) = seed {
+                me.with_history(|h| h.push(&s));
+                me.with_predictors(|p| p.observe(&s));
+            }
+            loop {
+                match stream.recv().await {
+                    Ok(s) => {
+                        me.with_history(|h| h.push(&s));
+                        me.with_predictors(|p| p.observe(&s));
+                    }
+                    Err(broadcast::error::RecvError::Lagged(_)) => continue,
+                    Err(broadcast::error::RecvError::Closed) => break,
+                }
+            }
+        })
+    }
+
+    pub fn with_history<R>(&self, f: impl FnOnce(&mut History) -> R) -> R {
+        // A poisoned lock only means a panic elsewhere mid-push; the ring is still bounded.
+        let mut g = self.history.lock().unwrap_or_else(|p| p.into_inner());
+        f(&mut g)
+    }
+
+    pub fn with_predictors<R>(
+        &self,
+        f: impl FnOnce(&mut super::predictions::Predictors) -> R,
+    ) -> R {
+        let mut g = self.predictors.lock().unwrap_or_else(|p| p.into_inner());
+        f(&mut g)
+    }
+
+    /// The latest sample, waiting briefly for the first one at startup.
+    pub async fn snapshot(&self) -> Option<Arc<Snapshot>> {
+        if let Some(s) = self.latest.borrow().clone() {
+            return Some(s);
+        }
+        let mut rx = self.latest.clone();
+        let waited = tokio::time::timeout(FIRST_SAMPLE_WAIT, rx.wait_for(|s| s.is_some())).await;
+        match waited {
+            Ok(Ok(s)) => s.clone(),
+            _ => None,
+        }
+    }
+
+    pub fn count_call(&self, tool: usize) {
+        if let Some(c) = self.calls.get(tool) {
+            c.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    pub fn calls(&self, tool: usize) -> u64 {
+        self.calls
+            .get(tool)
+            .map_or(0, |c| c.load(Ordering::Relaxed))
+    }
+
+    pub fn uptime(&self) -> Duration {
+        self.started.elapsed()
+    }
+}
+
+/// This process's resource use, read from the kernel (not from `--root`:
+/// it is the server itself being measured).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct OwnUsage {
+    pub rss_mb: Option<f64>,
+    pub peak_rss_mb: Option<f64>,
+    pub cpu_s: Option<f64>,
+}
+
+pub fn own_usage() -> OwnUsage {
+    let mut u = OwnUsage::default();
+    if let Ok(status) = std::fs::read_to_string("/proc/self/status") {
+        u.rss_mb = status_kb(&status, "VmRSS:").map(|kb| kb / 1024.0);
+        u.peak_rss_mb = status_kb(&status, "VmHWM:").map(|kb| kb / 1024.0);
+    }
+    // SAFETY: getrusage only writes into the struct we pass.
+    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+    if unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut ru) } == 0 {
+        let tv = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
+        u.cpu_s = Some(tv(ru.ru_utime) + tv(ru.ru_stime));
+    }
+    u
+}
+
+/// A `Key:   1234 kB` line from `/proc/<pid>/status`.
+pub fn status_kb(status: &str, key: &str) -> Option<f64> {
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix(key))
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|v| v.parse().ok())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_status_lines() {
+        let s = "Name:\tjetstress\nVmHWM:\t   12345 kB\nVmRSS:\t    2048 kB\n";
+        assert_eq!(status_kb(s, "VmRSS:"), Some(2048.0));
+        assert_eq!(status_kb(s, "VmHWM:"), Some(12345.0));
+        assert_eq!(status_kb(s, "VmSwap:"), None);
+    }
+
+    #[test]
+    fn own_usage_reads_this_process() {
+        let u = own_usage();
+        assert!(u.rss_mb.unwrap() > 0.0);
+        assert!(u.cpu_s.is_some());
+    }
+}
