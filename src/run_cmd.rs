@@ -409,3 +409,71 @@ async fn drain(engine: &crate::workloads::EngineHandle, timeout: Duration) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn builtin_target_spawns_mcp_serve_with_the_root() {
+        let t = builtin_target(None, 3, std::path::Path::new("/tmp/fixture")).unwrap();
+        assert_eq!(t.name.as_deref(), Some(BUILTIN_TARGET));
+        assert_eq!(t.sessions, 3);
+        match t.endpoint {
+            Endpoint::Stdio { program, args, .. } => {
+                assert_eq!(program, std::env::current_exe().unwrap());
+                assert_eq!(args, ["mcp-serve", "--root", "/tmp/fixture"]);
+            }
+            other => panic!("{other:?}"),
+        }
+        let t = builtin_target(Some("board".into()), 1, std::path::Path::new("/")).unwrap();
+        assert_eq!(t.name.as_deref(), Some("board"));
+        assert!(matches!(t.endpoint, Endpoint::Stdio { ref args, .. } if args == &["mcp-serve"]));
+    }
+
+    fn args(v: &[&str]) -> RunArgs {
+        use clap::Parser;
+        #[derive(Parser)]
+        struct W {
+            #[command(flatten)]
+            r: RunArgs,
+        }
+        W::parse_from(std::iter::once("run").chain(v.iter().copied())).r
+    }
+
+    #[test]
+    fn flags_shape_the_plan() {
+        let p = plan(&args(&[
+            "--phase",
+            "spike",
+            "--rate",
+            "40",
+            "--duration",
+            "9s",
+        ]))
+        .unwrap();
+        assert_eq!(
+            p.targets,
+            vec![TargetPlan::Builtin {
+                name: None,
+                sessions: 10
+            }]
+        );
+        assert_eq!(p.phases[0].stages[1].rate, 40.0);
+        assert_eq!(p.phases[0].total_duration(), Duration::from_secs(9));
+        let p = plan(&args(&["--phase", "stress", "--rate", "10"])).unwrap();
+        assert_eq!(p.phases[0].stages.last().unwrap().rate, 10.0);
+        let p = plan(&args(&[
+            "--phase",
+            "soak",
+            "--target-url",
+            "http://127.0.0.1:1/mcp",
+            "--sessions",
+            "3",
+        ]))
+        .unwrap();
+        assert!(matches!(&p.targets[0], TargetPlan::Spec(s) if s.sessions == 3));
+        assert!(plan(&args(&[])).is_err());
+        assert!(plan(&args(&["--phase", "soak", "--target-url", "ftp://x"])).is_err());
+    }
+}

@@ -171,3 +171,59 @@ fn children_die_when_the_console_is_killed() {
         std::thread::sleep(Duration::from_millis(50));
     }
 }
+
+#[test]
+fn default_target_is_the_builtin_server() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("builtin.toml");
+    std::fs::write(
+        &f,
+        r#"
+sessions = 2
+[[mix]]
+tool = "built-in:thermal_status"
+weight = 3
+[[mix]]
+tool = "built-in:sleep_ms"
+args = { ms = 5 }
+[[phases]]
+kind = "custom"
+stages = [{ rate = 20, duration = "1500ms" }]
+"#,
+    )
+    .unwrap();
+    let out = bin()
+        .args([
+            "--root",
+            "tests/fixtures/orin-agx-r36",
+            "run",
+            "--json",
+            "-",
+            "--scenario",
+        ])
+        .arg(&f)
+        .arg("--log-dir")
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["targets"][0]["name"], "built-in");
+    assert_eq!(v["targets"][0]["sessions"], 2);
+    let tools = v["phases"][0]["stages"][0]["tools"].as_array().unwrap();
+    let thermal = tools
+        .iter()
+        .find(|t| t["tool"] == "built-in:thermal_status")
+        .expect("thermal_status row");
+    assert!(thermal["count"].as_u64().unwrap() > 5, "{thermal}");
+    assert_eq!(thermal["errors"], 0, "{thermal}");
+    let sleep = tools
+        .iter()
+        .find(|t| t["tool"] == "built-in:sleep_ms")
+        .expect("sleep_ms row");
+    assert!(
+        sleep["service_ms"]["p50"].as_f64().unwrap() >= 5.0,
+        "{sleep}"
+    );
+}
