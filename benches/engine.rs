@@ -163,7 +163,7 @@ async fn throughput() {
                 env: vec![],
             },
             "echo",
-            serde_json::json!({}),
+            serde_json::json!({"message": "x"}),
         ),
         _ => (
             Endpoint::Stdio {
