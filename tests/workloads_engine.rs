@@ -258,11 +258,11 @@ async fn stress_stops_at_the_breaking_point() {
         vec![fault_server(&[], 2)],
         mix(&[("fault:delay", 1.0, json!({"ms": 100}))]),
     );
-    c.max_in_flight = 8; // ~80 rps capacity at 100 ms per call
+    c.max_in_flight = 8; // at most 80 rps at 100 ms per call: 120 rps must drop ~1/3
     let engine = Engine::spawn(c).await.unwrap();
     let spec = PhaseSpec::stress(&jetstress::workloads::schedule::StressParams {
         start_rate: 20.0,
-        step_rate: 60.0,
+        step_rate: 100.0,
         step_every: Duration::from_millis(700),
         max_rate: 200.0,
         ..Default::default()
@@ -273,7 +273,7 @@ async fn stress_stops_at_the_breaking_point() {
     let bp = p.breaking_point.as_ref().unwrap();
     assert!(bp.found);
     assert_eq!(bp.last_good_rps, Some(20.0));
-    assert_eq!(bp.first_bad_rps, Some(80.0));
+    assert_eq!(bp.first_bad_rps, Some(120.0));
     assert!(bp.reason.contains("dropped"), "{bp:?}");
     // The broken stage is judged once its own requests finish, by which time
     // the next stage may have begun; nothing runs after that.

@@ -52,16 +52,31 @@ fn shipped_scenarios_parse() {
 fn headless_run_writes_the_summary() {
     let dir = tempfile::tempdir().unwrap();
     let json = dir.path().join("run.json");
+    let scenario = dir.path().join("faults.toml");
+    std::fs::write(
+        &scenario,
+        r#"
+name = "faults"
+sessions = 2
+timeout = "300ms"
+[[targets]]
+name = "fault"
+cmd = ["python3", "tests/fault-server/fault_server.py"]
+[[mix]]
+tool = "fault:delay"
+args = { ms = 20 }
+[[mix]]
+tool = "fault:hang"
+[[phases]]
+kind = "custom"
+ramp = true
+stages = [{ rate = 20, duration = "1s" }, { rate = 30, duration = "1s" }]
+"#,
+    )
+    .unwrap();
     let out = bin()
-        .args([
-            "run",
-            "--scenario",
-            "scenarios/fault-demo.toml",
-            "--duration",
-            "2s",
-            "--timeout",
-            "300ms",
-        ])
+        .args(["run", "--scenario"])
+        .arg(&scenario)
         .arg("--json")
         .arg(&json)
         .arg("--log-dir")
@@ -73,7 +88,7 @@ fn headless_run_writes_the_summary() {
     let v: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
     assert_eq!(v["schema"], "jetstress.run/1");
-    assert_eq!(v["scenario"], "fault-demo");
+    assert_eq!(v["scenario"], "faults");
     let p = &v["phases"][0];
     assert_eq!(p["status"], "completed");
     let stages = p["stages"].as_array().unwrap();
