@@ -141,11 +141,10 @@ fn dashboard_keys_in_tmux_and_clean_exit() {
     s.keys(&["z"]);
     s.wait_for("back to all panes", |t| t.contains("Predictions"));
 
-    s.keys(&["1"]);
-    s.wait_for("the phase key answered", |t| {
-        t.contains("StartPhase(\"spike\")") || t.contains("spike")
-    });
     s.keys(&["x"]);
+    s.wait_for("stop with nothing running", |t| {
+        t.contains("no load running")
+    });
 
     s.keys(&["q"]);
     let deadline = Instant::now() + Duration::from_secs(10);
@@ -345,4 +344,111 @@ fn replay_of_a_missing_file_is_an_error_of_use() {
     assert!(String::from_utf8(out.stderr)
         .unwrap()
         .contains("/no/such/trace.log"));
+}
+
+fn copy_tree(from: &Path, to: &Path) {
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        let dst = to.join(e.file_name());
+        if e.file_type().unwrap().is_dir() {
+            std::fs::create_dir_all(&dst).unwrap();
+            copy_tree(&e.path(), &dst);
+        } else {
+            std::fs::copy(e.path(), &dst).unwrap();
+        }
+    }
+}
+
+/// Live processes whose command line mentions `needle` (our children carry the root path).
+fn processes_mentioning(needle: &str) -> Vec<u32> {
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| {
+            std::fs::read(format!("/proc/{pid}/cmdline"))
+                .map(|c| String::from_utf8_lossy(&c).contains(needle))
+                .unwrap_or(false)
+                && alive(*pid)
+        })
+        .collect()
+}
+
+/// MCP server children started for `root` (not the tmux client, whose command line also names it).
+fn servers_for(root: &str) -> Vec<u32> {
+    processes_mentioning(root)
+        .into_iter()
+        .filter(|pid| {
+            std::fs::read(format!("/proc/{pid}/cmdline"))
+                .map(|c| String::from_utf8_lossy(&c).contains("mcp-serve"))
+                .unwrap_or(false)
+        })
+        .collect()
+}
+
+#[test]
+fn phase_keys_drive_the_built_in_server_and_nothing_is_left_behind() {
+    // A private copy of the fixture: its path marks our MCP server children.
+    let dir = tempfile::tempdir().unwrap();
+    copy_tree(Path::new(&fixture("orin-agx-r36")), dir.path());
+    let root = dir.path().display().to_string();
+    let s = Session::start(150, 45, &format!("{BIN} --root {root} --interval 500ms"));
+    let pid = s.pane_pid().unwrap();
+    s.wait_for("the first frame", |t| t.contains("Thermal"));
+    assert!(
+        servers_for(&root).is_empty(),
+        "monitoring alone starts no server"
+    );
+    s.keys(&["1"]);
+    let screen = s.wait_for("the phase bar and latency rows", |t| {
+        t.contains("spike · baseline") && t.contains("built-in:") && t.contains("p95")
+    });
+    assert!(screen.contains("load engine ready"), "{screen}");
+    assert!(
+        !servers_for(&root).is_empty(),
+        "the built-in server runs as a child"
+    );
+    s.keys(&["]"]);
+    s.wait_for("rate up", |t| t.contains("rate ×1.25"));
+    s.keys(&["x"]);
+    s.wait_for("load stopped", |t| {
+        t.contains("stopped by the user") && t.contains("idle")
+    });
+    s.keys(&["q"]);
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while (alive(pid) || !servers_for(&root).is_empty()) && Instant::now() < deadline {
+        sleep(Duration::from_millis(100));
+    }
+    assert!(!alive(pid), "jetstress exited");
+    assert!(
+        servers_for(&root).is_empty(),
+        "no MCP server child is left: {:?}",
+        servers_for(&root)
+    );
+}
+
+#[test]
+fn sigterm_mid_phase_stops_the_load_first() {
+    let dir = tempfile::tempdir().unwrap();
+    copy_tree(Path::new(&fixture("x86-laptop")), dir.path());
+    let root = dir.path().display().to_string();
+    let s = Session::start(150, 45, &format!("{BIN} --root {root} --interval 500ms"));
+    let pid = s.pane_pid().unwrap();
+    s.wait_for("the first frame", |t| t.contains("Thermal"));
+    s.keys(&["3"]);
+    s.wait_for("soak running", |t| {
+        t.contains("soak") && t.contains("built-in:")
+    });
+    assert!(!servers_for(&root).is_empty());
+    unsafe { libc::kill(pid as i32, libc::SIGTERM) };
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while (alive(pid) || !servers_for(&root).is_empty()) && Instant::now() < deadline {
+        sleep(Duration::from_millis(100));
+    }
+    assert!(!alive(pid));
+    assert!(
+        servers_for(&root).is_empty(),
+        "children left: {:?}",
+        servers_for(&root)
+    );
+    assert!(!s.capture().contains("Thermal"), "terminal restored");
 }

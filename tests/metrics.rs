@@ -17,6 +17,36 @@ fn fixture(name: &str) -> Root {
     )
 }
 
+/// A one-window summary as the engine reports it: `errors` timeouts, p50 = `p50_ms`, p95 = 2×p50.
+fn window(
+    tool: &str,
+    count: u64,
+    errors: u64,
+    p50_ms: f64,
+) -> jetstress::workloads::stats::ToolSummary {
+    let mut kinds = std::collections::BTreeMap::new();
+    if errors > 0 {
+        kinds.insert("timeout".to_string(), errors);
+    }
+    let p = jetstress::workloads::stats::Percentiles {
+        p50: p50_ms,
+        p90: p50_ms * 1.5,
+        p95: p50_ms * 2.0,
+        p99: p50_ms * 3.0,
+        max: p50_ms * 4.0,
+        mean: p50_ms,
+    };
+    jetstress::workloads::stats::ToolSummary {
+        tool: tool.to_string(),
+        count,
+        errors,
+        error_kinds: kinds,
+        latency_ms: p.clone(),
+        service_ms: p.clone(),
+        rps: count as f64,
+    }
+}
+
 fn parse(text: &str) -> Scrape {
     let lines = text.lines().map(|l| Ok(l.to_string()));
     Scrape::parse(lines).expect("valid exposition text")
@@ -42,8 +72,7 @@ async fn scraped_values_match_the_snapshot() {
     let snap = p.sample();
     let m = Arc::new(Metrics::new());
     m.update(&snap);
-    m.observe_request("built-in:echo", 0.004, None);
-    m.observe_request("built-in:echo", 0.5, Some("timeout"));
+    m.add_window(&window("built-in:echo", 2, 1, 4.0));
     m.set_phase(Some("spike"), Some(15.0));
     let (addr, task) = serve("127.0.0.1:0".parse().unwrap(), None, m.clone())
         .await
@@ -154,7 +183,7 @@ fn the_grafana_dashboard_only_uses_metrics_we_export() {
     let own = jetstress::probes::Watch::Pid(std::process::id());
     m.update(&Prober::new(fixture("orin-agx-r36"), vec![own.clone()]).sample());
     m.update(&Prober::new(Root::new("/"), vec![own]).sample());
-    m.observe_request("t:x", 0.01, Some("rpc"));
+    m.add_window(&window("t:x", 3, 1, 10.0));
     m.set_phase(Some("soak"), Some(5.0));
     m.update_predictions(&[jetstress::predict::thermal::ZonePrediction {
         zone: "cpu-thermal".into(),

@@ -15,7 +15,6 @@ use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
-use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
 use prometheus_client::registry::Registry;
 
 use crate::predict::thermal::ZonePrediction;
@@ -44,6 +43,12 @@ pub struct NameLabel {
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct ToolLabels {
     pub tool: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct QuantileLabels {
+    pub tool: String,
+    pub quantile: String,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -79,16 +84,11 @@ pub struct Metrics {
     eta: Family<ZoneLabels, G>,
     requests: Family<ToolLabels, Counter>,
     errors: Family<ErrorLabels, Counter>,
-    latency: Family<ToolLabels, Histogram>,
+    latency: Family<QuantileLabels, G>,
     phase: Family<PhaseLabels, G>,
     target_rps: G,
     /// Zones/rails seen before: a vanished label is set to NaN, not left stale.
     seen_zones: Mutex<Vec<ZoneLabels>>,
-}
-
-fn latency_histogram() -> Histogram {
-    // 1 ms … ~65 s in ×2 steps.
-    Histogram::new(exponential_buckets(0.001, 2.0, 17))
 }
 
 impl Default for Metrics {
@@ -121,7 +121,7 @@ impl Metrics {
             eta: Family::default(),
             requests: Family::default(),
             errors: Family::default(),
-            latency: Family::new_with_constructor(latency_histogram),
+            latency: Family::default(),
             phase: Family::default(),
             target_rps: G::default(),
             seen_zones: Mutex::new(Vec::new()),
@@ -311,20 +311,35 @@ impl Metrics {
         }
     }
 
-    /// One finished load request.
-    pub fn observe_request(&self, tool: &str, latency_s: f64, error_kind: Option<&str>) {
+    /// One load window of one tool from the engine: counters grow by the
+    /// window's counts; latency quantiles are the window's.
+    pub fn add_window(&self, t: &crate::workloads::stats::ToolSummary) {
         let l = ToolLabels {
-            tool: tool.to_string(),
+            tool: t.tool.clone(),
         };
-        self.requests.get_or_create(&l).inc();
-        self.latency.get_or_create(&l).observe(latency_s);
-        if let Some(kind) = error_kind {
+        self.requests.get_or_create(&l).inc_by(t.count);
+        for (kind, n) in &t.error_kinds {
             self.errors
                 .get_or_create(&ErrorLabels {
-                    tool: tool.to_string(),
-                    kind: kind.to_string(),
+                    tool: t.tool.clone(),
+                    kind: kind.clone(),
                 })
-                .inc();
+                .inc_by(*n);
+        }
+        if t.count > 0 {
+            for (q, v) in [
+                ("0.5", t.latency_ms.p50),
+                ("0.95", t.latency_ms.p95),
+                ("0.99", t.latency_ms.p99),
+                ("1", t.latency_ms.max),
+            ] {
+                self.latency
+                    .get_or_create(&QuantileLabels {
+                        tool: t.tool.clone(),
+                        quantile: q.to_string(),
+                    })
+                    .set(v / 1000.0);
+            }
         }
     }
 

@@ -6,6 +6,7 @@
 pub mod app;
 pub mod draw;
 pub mod keys;
+pub mod load;
 pub mod panes;
 pub mod terminal;
 pub mod theme;
@@ -64,6 +65,8 @@ pub struct DashboardArgs {
         value_name = "TOKEN"
     )]
     pub metrics_token: Option<String>,
+    #[command(flatten)]
+    pub load: load::LoadArgs,
 }
 
 /// Everything the dashboard needs, resolved from command line > config > defaults
@@ -145,19 +148,28 @@ pub fn resolve(global: &GlobalArgs, args: &DashboardArgs) -> anyhow::Result<Reso
 pub fn run(global: &GlobalArgs, args: &DashboardArgs) -> anyhow::Result<ExitCode> {
     // Configuration errors first: the dashboard never starts half-configured.
     let resolved = resolve(global, args)?;
+    let scenario = load::plan(&args.load)?;
     require_terminal()?;
     let root = Root::new(&global.root);
+    let root_dir = global.root.clone();
     let recorder = args.record.recorder_config();
     runtime()?.block_on(async move {
         let collector = crate::collector::spawn(
             Prober::new(root, resolved.watches.clone()),
             resolved.interval,
         );
+        let link = load::LoadLink::new(
+            scenario,
+            root_dir,
+            Some(collector.latest()),
+            Some(collector.commands()),
+            Some(collector.subscribe()),
+        );
         let feed = Feed::Live {
             rx: collector.subscribe(),
             collector,
         };
-        event_loop(feed, resolved, recorder).await
+        event_loop(feed, resolved, recorder, Some(link)).await
     })?;
     Ok(ExitCode::SUCCESS)
 }
@@ -203,7 +215,7 @@ pub fn run_replay(global: &GlobalArgs, args: &ReplayArgs) -> anyhow::Result<Exit
     runtime()?.block_on(async move {
         let (tx, rx) = tokio::sync::mpsc::channel(1024);
         let handle = crate::record::replay::spawn(src, speed, history, tx);
-        event_loop(Feed::Replay { handle, rx }, resolved, recorder).await
+        event_loop(Feed::Replay { handle, rx }, resolved, recorder, None).await
     })?;
     Ok(ExitCode::SUCCESS)
 }
@@ -370,7 +382,12 @@ fn stop_recorder(app: &mut App, rec: Option<Recorder>) {
     app.recording = None;
 }
 
-async fn event_loop(mut feed: Feed, r: Resolved, plan: RecordPlan) -> anyhow::Result<()> {
+async fn event_loop(
+    mut feed: Feed,
+    r: Resolved,
+    plan: RecordPlan,
+    mut link: Option<load::LoadLink>,
+) -> anyhow::Result<()> {
     let Resolved {
         mut app,
         interval,
@@ -438,7 +455,10 @@ async fn event_loop(mut feed: Feed, r: Resolved, plan: RecordPlan) -> anyhow::Re
                                 }
                                 Feed::Live { .. } => app.log(Level::Info, "seek and speed keys work in `jetstress replay`"),
                             },
-                            Some(effect) => apply(&mut app, effect),
+                            Some(effect) => match link.as_mut() {
+                                Some(l) => l.apply(&mut app, effect).await,
+                                None => app.log(Level::Info, "load keys work on the live dashboard, not in replay"),
+                            },
                             None => {}
                         },
                         // Any other key (Esc, say) closes the help overlay.
@@ -489,6 +509,27 @@ async fn event_loop(mut feed: Feed, r: Resolved, plan: RecordPlan) -> anyhow::Re
                 Incoming::Nothing => {}
                 Incoming::Closed => break Ok(()),
             },
+            msg = async { match link.as_mut() { Some(l) => l.next().await, None => std::future::pending().await } } => {
+                let Some(l) = link.as_mut() else { continue };
+                match msg {
+                    load::LinkMsg::Started(r) => l.on_started(&mut app, r).await,
+                    load::LinkMsg::Event(Some(ev)) => {
+                        if let (Some(r), crate::workloads::engine::EngineEvent::LoadWindow(w)) = (&recorder, &ev) {
+                            if let Ok(v) = serde_json::to_value(w) {
+                                r.record(Record::LoadWindow(v));
+                            }
+                        }
+                        l.on_event(&mut app, ev, metrics.as_deref());
+                        if let Some(r) = &recorder {
+                            for e in app.take_new_events() {
+                                r.record(Record::Event { level: format!("{:?}", e.level).to_lowercase(), text: e.text });
+                            }
+                        }
+                    }
+                    load::LinkMsg::Event(None) => app.log(Level::Warn, "the load engine ended"),
+                }
+                dirty = true;
+            }
             _ = sigterm.recv() => break Ok(()),
             _ = sighup.recv() => break Ok(()),
             _ = sigint.recv() => break Ok(()),
@@ -496,19 +537,11 @@ async fn event_loop(mut feed: Feed, r: Resolved, plan: RecordPlan) -> anyhow::Re
     };
     // Load stops first (engine, when attached), then sampling, then the
     // recording is flushed, then the terminal is restored.
+    if let Some(l) = link.as_mut() {
+        l.shutdown().await;
+    }
     feed.stop();
     stop_recorder(&mut app, recorder);
     drop(guard);
     result
-}
-
-/// Carry out an effect the UI cannot do itself.
-fn apply(app: &mut App, effect: Effect) {
-    match effect {
-        Effect::Quit | Effect::ToggleRecord | Effect::Replay(_) => {}
-        other => app.log(
-            Level::Warn,
-            format!("{other:?}: no load engine attached in this build"),
-        ),
-    }
 }
