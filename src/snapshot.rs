@@ -5,12 +5,13 @@
 //! public, versioned contract (see README, "Snapshot JSON"): add fields, never
 //! rename or repurpose them. Unknown values are `None` (`null`), never invented.
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 /// Schema tag written into every serialized snapshot.
 pub const SNAPSHOT_SCHEMA: &str = "jetstress.snapshot/1";
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, JsonSchema)]
 pub struct Snapshot {
     pub schema: String,
     /// Wall-clock time of the sample, milliseconds since the Unix epoch.
@@ -31,7 +32,7 @@ pub struct Snapshot {
     pub probe_errors: Vec<ProbeError>,
 }
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, JsonSchema)]
 pub struct ThermalZone {
     /// Stable unique id: `thermal_zone3`, or `hwmon2/temp1` for hwmon sensors.
     pub id: String,
@@ -66,14 +67,14 @@ impl ThermalZone {
     }
 }
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, JsonSchema)]
 pub struct Trip {
     /// `passive`, `hot`, `critical`, `active` (or whatever the kernel says).
     pub kind: String,
     pub temp_c: f64,
 }
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, JsonSchema)]
 pub struct CoolingDevice {
     pub id: String,
     #[serde(rename = "type")]
@@ -82,14 +83,14 @@ pub struct CoolingDevice {
     pub max_state: Option<u64>,
 }
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, JsonSchema)]
 pub struct Cpu {
     /// Utilisation over all online cores since the previous sample; `None` on the first.
     pub util_pct: Option<f64>,
     pub cores: Vec<CpuCore>,
 }
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, JsonSchema)]
 pub struct CpuCore {
     pub id: u32,
     pub online: bool,
@@ -103,7 +104,7 @@ pub struct CpuCore {
     pub min_freq_mhz: Option<f64>,
 }
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, JsonSchema)]
 pub struct Memory {
     pub total_mb: Option<f64>,
     pub available_mb: Option<f64>,
@@ -114,7 +115,7 @@ pub struct Memory {
     pub nvmap_mb: Option<f64>,
 }
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, JsonSchema)]
 pub struct Gpu {
     /// `tegra` (devfreq iGPU) or `nvml` (discrete GPU through NVML).
     pub kind: String,
@@ -133,14 +134,14 @@ pub struct Gpu {
     pub railgated: Option<bool>,
 }
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, JsonSchema)]
 pub struct Power {
     pub rails: Vec<Rail>,
     /// `VDD_IN` / `POM_5V_IN` when present, else the sum of rails; `None` without rails.
     pub total_mw: Option<f64>,
 }
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, JsonSchema)]
 pub struct Rail {
     pub name: String,
     pub mv: Option<f64>,
@@ -148,7 +149,7 @@ pub struct Rail {
     pub mw: Option<f64>,
 }
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, JsonSchema)]
 pub struct Fan {
     pub name: String,
     pub pwm_pct: Option<f64>,
@@ -157,7 +158,7 @@ pub struct Fan {
     pub control: Option<String>,
 }
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, JsonSchema)]
 pub struct Board {
     pub model: Option<String>,
     pub soc: Option<String>,
@@ -169,19 +170,19 @@ pub struct Board {
     pub hostname: Option<String>,
 }
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, JsonSchema)]
 pub struct NvpModel {
     pub id: Option<u32>,
     pub name: Option<String>,
 }
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, JsonSchema)]
 pub struct Throttle {
     pub throttled: bool,
     pub reasons: Vec<String>,
 }
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, JsonSchema)]
 pub struct WatchedProcess {
     pub pid: u32,
     pub name: String,
@@ -190,7 +191,7 @@ pub struct WatchedProcess {
     pub alive: bool,
 }
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, JsonSchema)]
 pub struct ProbeError {
     pub probe: String,
     pub message: String,

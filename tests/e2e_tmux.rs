@@ -2,6 +2,9 @@
 //! with send-keys and read with capture-pane; afterwards no jetstress process
 //! may be left. Also: configuration errors and a non-terminal stdout.
 
+mod common;
+use common::copy_tree;
+
 use std::path::Path;
 use std::process::Command;
 use std::thread::sleep;
@@ -344,19 +347,6 @@ fn replay_of_a_missing_file_is_an_error_of_use() {
     assert!(String::from_utf8(out.stderr)
         .unwrap()
         .contains("/no/such/trace.log"));
-}
-
-fn copy_tree(from: &Path, to: &Path) {
-    for e in std::fs::read_dir(from).unwrap() {
-        let e = e.unwrap();
-        let dst = to.join(e.file_name());
-        if e.file_type().unwrap().is_dir() {
-            std::fs::create_dir_all(&dst).unwrap();
-            copy_tree(&e.path(), &dst);
-        } else {
-            std::fs::copy(e.path(), &dst).unwrap();
-        }
-    }
 }
 
 /// Live processes whose command line mentions `needle` (our children carry the root path).

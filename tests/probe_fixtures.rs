@@ -2,6 +2,9 @@
 //! laptop and a bare VM (`tests/fixtures/*`, described in its README), plus the
 //! captured Orin trees in `../shared/fixtures/` used exactly as captured.
 
+mod common;
+use common::copy_tree;
+
 use std::path::{Path, PathBuf};
 
 use jetstress::probes::{Prober, Root};
@@ -435,19 +438,6 @@ fn this_machine_gives_a_sane_snapshot() {
     assert!(s.probe_errors.is_empty(), "{:?}", s.probe_errors);
     for z in &s.thermal {
         assert_eq!(z.online, z.temp_c.is_some());
-    }
-}
-
-fn copy_tree(from: &Path, to: &Path) {
-    for e in std::fs::read_dir(from).unwrap() {
-        let e = e.unwrap();
-        let dst = to.join(e.file_name());
-        if e.file_type().unwrap().is_dir() {
-            std::fs::create_dir_all(&dst).unwrap();
-            copy_tree(&e.path(), &dst);
-        } else {
-            std::fs::copy(e.path(), &dst).unwrap();
-        }
     }
 }
 

@@ -157,6 +157,15 @@ pub fn free_name(path: &Path) -> PathBuf {
     if !path.exists() {
         return path.to_path_buf();
     }
+    let (stem, ext) = stem_ext(path);
+    (1..)
+        .map(|n| path.with_file_name(format!("{stem}-{n}{ext}")))
+        .find(|p| !p.exists())
+        .expect("an unused name exists")
+}
+
+/// `run.jsonl` → (`run`, `.jsonl`).
+fn stem_ext(path: &Path) -> (String, String) {
     let stem = path
         .file_stem()
         .map(|s| s.to_string_lossy().into_owned())
@@ -165,10 +174,7 @@ pub fn free_name(path: &Path) -> PathBuf {
         .extension()
         .map(|e| format!(".{}", e.to_string_lossy()))
         .unwrap_or_default();
-    (1..)
-        .map(|n| path.with_file_name(format!("{stem}-{n}{ext}")))
-        .find(|p| !p.exists())
-        .expect("an unused name exists")
+    (stem, ext)
 }
 
 /// Name of rotation part `n` (`run.jsonl`, `run.1.jsonl`, …).
@@ -176,14 +182,7 @@ pub fn part_name(path: &Path, n: u32) -> PathBuf {
     if n == 0 {
         return path.to_path_buf();
     }
-    let stem = path
-        .file_stem()
-        .map(|s| s.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let ext = path
-        .extension()
-        .map(|e| format!(".{}", e.to_string_lossy()))
-        .unwrap_or_default();
+    let (stem, ext) = stem_ext(path);
     path.with_file_name(format!("{stem}.{n}{ext}"))
 }
 

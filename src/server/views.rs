@@ -245,50 +245,17 @@ pub fn memory_text(v: &MemoryStatus) -> String {
 }
 
 #[derive(Debug, Clone, Serialize, JsonSchema)]
-pub struct GpuView {
-    /// `tegra` (Jetson iGPU via devfreq) or `nvml` (discrete GPU).
-    pub kind: String,
-    pub name: String,
-    pub load_pct: Option<f64>,
-    pub freq_mhz: Option<f64>,
-    pub max_freq_mhz: Option<f64>,
-    pub hw_max_freq_mhz: Option<f64>,
-    pub min_freq_mhz: Option<f64>,
-    pub temp_c: Option<f64>,
-    pub mem_used_mb: Option<f64>,
-    pub mem_total_mb: Option<f64>,
-    pub power_mw: Option<f64>,
-    pub railgated: Option<bool>,
-}
-
-#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct GpuStatus {
     pub sample_time_unix_ms: u64,
-    pub gpus: Vec<GpuView>,
+    /// The snapshot's own GPU entries (`jetstress.snapshot/1` shape).
+    pub gpus: Vec<crate::snapshot::Gpu>,
     pub probe_errors: Vec<ProbeFailure>,
 }
 
 pub fn gpu_status(s: &Snapshot) -> GpuStatus {
     GpuStatus {
         sample_time_unix_ms: s.time_unix_ms,
-        gpus: s
-            .gpus
-            .iter()
-            .map(|g| GpuView {
-                kind: g.kind.clone(),
-                name: g.name.clone(),
-                load_pct: g.load_pct,
-                freq_mhz: g.freq_mhz,
-                max_freq_mhz: g.max_freq_mhz,
-                hw_max_freq_mhz: g.hw_max_freq_mhz,
-                min_freq_mhz: g.min_freq_mhz,
-                temp_c: g.temp_c,
-                mem_used_mb: g.mem_used_mb,
-                mem_total_mb: g.mem_total_mb,
-                power_mw: g.power_mw,
-                railgated: g.railgated,
-            })
-            .collect(),
+        gpus: s.gpus.to_vec(),
         probe_errors: failures(&s.probe_errors, &["gpu"]),
     }
 }
