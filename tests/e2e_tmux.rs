@@ -397,6 +397,14 @@ fn phase_keys_drive_the_built_in_server_and_nothing_is_left_behind() {
         !servers_for(&root).is_empty(),
         "the built-in server runs as a child"
     );
+    s.keys(&["w"]);
+    s.wait_for("stage scope", |t| {
+        t.contains("· current stage") && t.contains("built-in:")
+    });
+    s.keys(&["w"]);
+    s.wait_for("whole-phase scope", |t| {
+        t.contains("· whole phase") && t.contains("built-in:")
+    });
     s.keys(&["]"]);
     s.wait_for("rate up", |t| t.contains("rate ×1.25"));
     s.keys(&["x"]);

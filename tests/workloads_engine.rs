@@ -469,6 +469,17 @@ async fn spike_report_compares_the_three_stages() {
     assert_eq!(r.errors, [0, 0, 0]);
     let expected = (r.spike_p95_ms - r.baseline_p95_ms) / r.baseline_p95_ms * 100.0;
     assert!((r.latency_increase_pct - expected).abs() < 1e-6);
+    // The whole-phase table merges every stage: its counts are the stages' sums.
+    for w in &p.whole {
+        let per_stage: u64 = p
+            .stages
+            .iter()
+            .flat_map(|s| s.tools.iter().filter(|t| t.tool == w.tool))
+            .map(|t| t.count)
+            .sum();
+        assert_eq!(w.count, per_stage, "{}", w.tool);
+    }
+    assert!(!p.whole.is_empty());
     engine.shutdown().await;
 }
 

@@ -98,6 +98,36 @@ pub struct LoadRow {
     pub p95_history: VecDeque<u64>,
 }
 
+/// What the latency table summarises (`w` cycles).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum LatencyScope {
+    /// The rolling window of the last 10 s.
+    #[default]
+    Recent,
+    /// The running stage so far.
+    Stage,
+    /// Every stage of the running phase so far.
+    Phase,
+}
+
+impl LatencyScope {
+    pub fn label(self) -> &'static str {
+        match self {
+            LatencyScope::Recent => "last 10 s",
+            LatencyScope::Stage => "current stage",
+            LatencyScope::Phase => "whole phase",
+        }
+    }
+
+    pub fn next(self) -> LatencyScope {
+        match self {
+            LatencyScope::Recent => LatencyScope::Stage,
+            LatencyScope::Stage => LatencyScope::Phase,
+            LatencyScope::Phase => LatencyScope::Recent,
+        }
+    }
+}
+
 /// The load engine's view: phase, stage, rows, dropped.
 #[derive(Debug, Clone, Default)]
 pub struct LoadView {
@@ -110,7 +140,8 @@ pub struct LoadView {
     pub progress: Option<f64>,
     pub dropped: u64,
     pub rows: Vec<LoadRow>,
-    pub whole_phase: bool,
+    /// Which requests the latency table summarises.
+    pub scope: LatencyScope,
     pub generators: Vec<String>,
 }
 
@@ -324,6 +355,11 @@ impl App {
                 };
             }
             Action::Zoom => self.zoom = !self.zoom,
+            Action::LatencyScope => {
+                self.load.scope = self.load.scope.next();
+                let label = self.load.scope.label();
+                self.log(Level::Info, format!("latency table: {label}"));
+            }
             Action::FocusNext | Action::FocusPrev => {
                 let i = Pane::ORDER
                     .iter()

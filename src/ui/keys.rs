@@ -29,6 +29,7 @@ pub enum Action {
     Record,
     Help,
     Quit,
+    LatencyScope,
     ReplayPause,
     SeekBack,
     SeekForward,
@@ -37,7 +38,7 @@ pub enum Action {
 }
 
 impl Action {
-    pub const ALL: [Action; 24] = [
+    pub const ALL: [Action; 25] = [
         Action::Spike,
         Action::Stress,
         Action::Soak,
@@ -57,6 +58,7 @@ impl Action {
         Action::Record,
         Action::Help,
         Action::Quit,
+        Action::LatencyScope,
         Action::ReplayPause,
         Action::SeekBack,
         Action::SeekForward,
@@ -86,6 +88,7 @@ impl Action {
             Action::Record => "record",
             Action::Help => "help",
             Action::Quit => "quit",
+            Action::LatencyScope => "latency-scope",
             Action::ReplayPause => "replay-pause",
             Action::SeekBack => "seek-back",
             Action::SeekForward => "seek-forward",
@@ -115,6 +118,7 @@ impl Action {
             Action::Record => "recording on/off",
             Action::Help => "this help",
             Action::Quit => "quit (stops load first)",
+            Action::LatencyScope => "latency table: last 10 s / stage / whole phase",
             Action::ReplayPause => "replay: pause / resume",
             Action::SeekBack => "replay: back 30 s",
             Action::SeekForward => "replay: forward 30 s",
@@ -144,6 +148,7 @@ impl Action {
             Action::Record => &["r"],
             Action::Help => &["?"],
             Action::Quit => &["q", "ctrl-c"],
+            Action::LatencyScope => &["w"],
             Action::ReplayPause => &["space"],
             Action::SeekBack => &["left"],
             Action::SeekForward => &["right"],

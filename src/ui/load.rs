@@ -13,7 +13,8 @@ use tokio::sync::{broadcast, oneshot};
 
 use crate::record::metrics::Metrics;
 use crate::run_cmd::{builtin_target, PhaseArg, RunArgs};
-use crate::ui::app::{App, Effect, Level, LoadRow};
+use crate::ui::app::{App, Effect, LatencyScope, Level, LoadRow};
+use crate::workloads::engine::RunSummary;
 use crate::workloads::engine::{
     Command, Engine, EngineConfig, EngineEvent, EngineHandle, PhaseEvent, TargetEvent,
 };
@@ -23,6 +24,7 @@ use crate::workloads::generators::memory::MemorySpec;
 use crate::workloads::guards;
 use crate::workloads::scenario::{Scenario, TargetPlan};
 use crate::workloads::schedule::{PhaseKind, PhaseSpec, SoakParams, SpikeParams, StressParams};
+use crate::workloads::stats::ToolSummary;
 
 /// Points kept in each tool's p95 sparkline.
 const SPARK_POINTS: usize = 120;
@@ -368,7 +370,7 @@ impl LoadLink {
     }
 
     /// Fold an engine event into the view (and metrics).
-    pub fn on_event(&mut self, app: &mut App, ev: EngineEvent, metrics: Option<&Metrics>) {
+    pub async fn on_event(&mut self, app: &mut App, ev: EngineEvent, metrics: Option<&Metrics>) {
         match ev {
             EngineEvent::Phase(PhaseEvent::Started { phase, .. }) => {
                 app.log(Level::Info, format!("phase {phase} started"));
@@ -420,35 +422,42 @@ impl LoadLink {
                     }
                     m.set_phase(w.phase.as_deref(), w.phase.as_ref().map(|_| w.target_rate));
                 }
-                app.load.rows = w
-                    .rolling_tools
+                // The sparkline follows the recent p95 whatever the table shows.
+                for t in &w.rolling_tools {
+                    let h = self.history.entry(t.tool.clone()).or_default();
+                    if h.len() >= SPARK_POINTS {
+                        h.pop_front();
+                    }
+                    h.push_back((t.latency_ms.p95 * 1000.0) as u64);
+                }
+                let tools = match app.load.scope {
+                    LatencyScope::Recent => w.rolling_tools.clone(),
+                    scope => match self.engine.as_ref() {
+                        Some(h) => h
+                            .summary()
+                            .await
+                            .map(|s| scoped_tools(&s, scope))
+                            .unwrap_or_default(),
+                        None => Vec::new(),
+                    },
+                };
+                app.load.rows = tools
                     .iter()
                     .filter(|t| t.count > 0)
-                    .map(|t| {
-                        let h = self.history.entry(t.tool.clone()).or_default();
-                        if h.len() >= SPARK_POINTS {
-                            h.pop_front();
-                        }
-                        h.push_back((t.latency_ms.p95 * 1000.0) as u64);
-                        LoadRow {
-                            tool: t.tool.clone(),
-                            rps: t.rps,
-                            p50_ms: t.latency_ms.p50,
-                            p95_ms: t.latency_ms.p95,
-                            p99_ms: t.latency_ms.p99,
-                            max_ms: t.latency_ms.max,
-                            error_pct: if t.count > 0 {
-                                t.errors as f64 * 100.0 / t.count as f64
-                            } else {
-                                0.0
-                            },
-                            errors_by_kind: t
-                                .error_kinds
-                                .iter()
-                                .map(|(k, v)| (k.clone(), *v))
-                                .collect(),
-                            p95_history: h.clone(),
-                        }
+                    .map(|t| LoadRow {
+                        tool: t.tool.clone(),
+                        rps: t.rps,
+                        p50_ms: t.latency_ms.p50,
+                        p95_ms: t.latency_ms.p95,
+                        p99_ms: t.latency_ms.p99,
+                        max_ms: t.latency_ms.max,
+                        error_pct: t.errors as f64 * 100.0 / t.count as f64,
+                        errors_by_kind: t
+                            .error_kinds
+                            .iter()
+                            .map(|(k, v)| (k.clone(), *v))
+                            .collect(),
+                        p95_history: self.history.get(&t.tool).cloned().unwrap_or_default(),
                     })
                     .collect();
             }
@@ -495,5 +504,27 @@ impl LoadLink {
                 h.shutdown().await;
             }
         }
+    }
+}
+
+/// The running (else the latest) phase's tools for a scope: its current stage,
+/// or every stage merged.
+pub fn scoped_tools(s: &RunSummary, scope: LatencyScope) -> Vec<ToolSummary> {
+    let Some(p) = s
+        .phases
+        .iter()
+        .rev()
+        .find(|p| p.status == "running")
+        .or(s.phases.last())
+    else {
+        return Vec::new();
+    };
+    match scope {
+        LatencyScope::Phase => p.whole.clone(),
+        _ => p
+            .stages
+            .last()
+            .map(|st| st.tools.clone())
+            .unwrap_or_default(),
     }
 }

@@ -519,7 +519,7 @@ async fn event_loop(
                                 r.record(Record::LoadWindow(v));
                             }
                         }
-                        l.on_event(&mut app, ev, metrics.as_deref());
+                        l.on_event(&mut app, ev, metrics.as_deref()).await;
                         if let Some(r) = &recorder {
                             for e in app.take_new_events() {
                                 r.record(Record::Event { level: format!("{:?}", e.level).to_lowercase(), text: e.text });

@@ -241,6 +241,9 @@ pub struct PhaseSummary {
     /// `running`, `completed`, `replaced`, `stopped`, `breaking point`, or a guard's reason.
     pub status: String,
     pub stages: Vec<StageSummary>,
+    /// Per-tool statistics over every stage of the phase so far.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub whole: Vec<ToolSummary>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub breaking_point: Option<BreakingPoint>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -1309,6 +1312,14 @@ impl State {
             }
         });
         let soak = (r.spec.kind == PhaseKind::Soak).then(|| soak_report(&r.rows));
+        let whole = match r.stages.split_first() {
+            Some((first, rest)) => {
+                let mut t = first.table.clone();
+                rest.iter().for_each(|s| t.add(&s.table));
+                t.summaries(&self.names, now_t)
+            }
+            None => Vec::new(),
+        };
         PhaseSummary {
             name: r.spec.name.clone(),
             kind: r.spec.kind.as_str().into(),
@@ -1316,6 +1327,7 @@ impl State {
             duration_s: now_t,
             status: r.status.clone(),
             stages,
+            whole,
             breaking_point: r.breaking.clone(),
             spike,
             soak,

@@ -247,6 +247,14 @@ impl StatsTable {
         self.all.reset();
     }
 
+    /// Fold another table of the same tools into this one (stages → whole phase).
+    pub fn add(&mut self, other: &StatsTable) {
+        for (a, b) in self.tools.iter_mut().zip(&other.tools) {
+            a.add(b);
+        }
+        self.all.add(&other.all);
+    }
+
     /// Summaries of the tools that saw any traffic.
     pub fn summaries(&self, names: &[String], secs: f64) -> Vec<ToolSummary> {
         self.tools

@@ -15,11 +15,7 @@ use crate::ui::theme::Slot;
 
 pub fn draw(f: &mut Frame, area: Rect, app: &App) {
     let t = app.theme();
-    let scope = if app.load.whole_phase {
-        "whole phase"
-    } else {
-        "current stage"
-    };
+    let scope = app.load.scope.label();
     let block = pane_block(
         app,
         Pane::Load,
