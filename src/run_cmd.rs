@@ -1,12 +1,14 @@
 //! `jetstress run`: a headless load run. Builds the engine from a scenario
 //! file and/or flags, runs the phases in order with the collector and guards
 //! alongside, prints one progress line every 10 s to stderr, and writes the
-//! `jetstress.run/1` summary as JSON. Exit 0 when the run completed, 2 on
-//! errors of use, 1 when the load could not start (e.g. a target never came up).
+//! `jetstress.run/1` summary as JSON, judged against the acceptance criteria.
+//! Exit 0 on PASS, 1 on FAIL or when the load could not start (a target never
+//! came up), 2 on errors of use, 130 when interrupted.
 
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use clap::{Args, ValueEnum};
@@ -14,6 +16,8 @@ use tokio::sync::broadcast::error::RecvError;
 
 use crate::cli::{parse_duration, GlobalArgs};
 use crate::probes::{Prober, Root};
+use crate::record::report::criteria::{self, Criteria, Observer};
+use crate::snapshot::Snapshot;
 use crate::workloads::engine::{
     Command, Engine, EngineConfig, EngineEvent, PhaseEvent, RunSummary, TargetEvent,
 };
@@ -290,6 +294,25 @@ async fn run_async(global: &GlobalArgs, args: &RunArgs, sc: Scenario) -> anyhow:
         log_dir.display()
     );
     let guard_task = guards::spawn(collector.subscribe(), engine.commands.clone(), sc.guards);
+    let observer = Arc::new(Mutex::new((Observer::default(), None::<Arc<Snapshot>>)));
+    let observe_task = {
+        let observer = observer.clone();
+        let mut snaps = collector.subscribe();
+        let start = Instant::now();
+        tokio::spawn(async move {
+            loop {
+                match snaps.recv().await {
+                    Ok(s) => {
+                        let mut o = observer.lock().unwrap_or_else(|e| e.into_inner());
+                        o.0.observe(start.elapsed().as_secs_f64(), &s);
+                        o.1 = Some(s);
+                    }
+                    Err(RecvError::Lagged(_)) => {}
+                    Err(RecvError::Closed) => break,
+                }
+            }
+        })
+    };
     let mut events = engine.events();
     if let Some(c) = sc.cpu {
         engine.send(Command::StartCpu(c)).await;
@@ -353,11 +376,19 @@ async fn run_async(global: &GlobalArgs, args: &RunArgs, sc: Scenario) -> anyhow:
         .await;
     let summary = engine.summary().await;
     guard_task.abort();
+    observe_task.abort();
     engine.shutdown().await;
     collector.stop();
     let Some(summary) = summary else {
         anyhow::bail!("the engine ended unexpectedly")
     };
+    let (observations, last_snapshot) = {
+        let o = observer.lock().unwrap_or_else(|e| e.into_inner());
+        (o.0.observations().clone(), o.1.clone())
+    };
+    let criteria = Criteria::from_acceptance(sc.acceptance.as_ref());
+    let verdicts = criteria::evaluate(&summary, &observations, &criteria);
+    let pass = criteria::overall(&verdicts);
     let mut v = serde_json::to_value(&summary)?;
     if let Some(o) = v.as_object_mut() {
         o.insert(
@@ -366,6 +397,11 @@ async fn run_async(global: &GlobalArgs, args: &RunArgs, sc: Scenario) -> anyhow:
         );
         o.insert("acceptance".into(), serde_json::to_value(&sc.acceptance)?);
         o.insert("interrupted".into(), serde_json::Value::Bool(interrupted));
+        o.insert("criteria".into(), serde_json::to_value(&verdicts)?);
+        o.insert(
+            "result".into(),
+            serde_json::Value::String(if pass { "PASS" } else { "FAIL" }.into()),
+        );
     }
     if let Some(out) = &args.json {
         let text = serde_json::to_string_pretty(&v)? + "\n";
@@ -392,10 +428,24 @@ async fn run_async(global: &GlobalArgs, args: &RunArgs, sc: Scenario) -> anyhow:
             eprintln!("  soak verdict: {}", sk.verdict);
         }
     }
+    for c in &verdicts {
+        eprintln!(
+            "{:<15} {:<14} {} (limit {}) · {}",
+            format!("{:?}", c.verdict).to_uppercase(),
+            c.name,
+            c.measured.as_deref().unwrap_or("-"),
+            c.threshold,
+            c.detail
+        );
+    }
+    eprintln!("result: {}", if pass { "PASS" } else { "FAIL" });
+    let _ = last_snapshot;
     Ok(if interrupted {
         ExitCode::from(130)
-    } else {
+    } else if pass {
         ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
     })
 }
 

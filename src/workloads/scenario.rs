@@ -243,6 +243,10 @@ pub struct Acceptance {
     pub max_dropped_pct: Option<f64>,
     pub max_rss_slope_mb_per_h: Option<f64>,
     pub max_temp_c: Option<f64>,
+    /// Errors (failed plus dropped) as a share of requests, %; wins over `min_success_pct`.
+    pub max_error_pct: Option<f64>,
+    /// A throttle must have been predicted at least this long before it happened.
+    pub min_prediction_lead_s: Option<f64>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

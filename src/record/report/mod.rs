@@ -1,0 +1,3 @@
+//! Run reports: acceptance verdicts ([`criteria`]).
+
+pub mod criteria;
