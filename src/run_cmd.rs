@@ -17,6 +17,7 @@ use tokio::sync::broadcast::error::RecvError;
 use crate::cli::{parse_duration, GlobalArgs};
 use crate::probes::{Prober, Root};
 use crate::record::report::criteria::{self, Criteria, Observer};
+use crate::record::report::Report;
 use crate::snapshot::Snapshot;
 use crate::workloads::engine::{
     Command, Engine, EngineConfig, EngineEvent, PhaseEvent, RunSummary, TargetEvent,
@@ -70,6 +71,9 @@ pub struct RunArgs {
     /// Write the `jetstress.run/1` summary here (`-`: stdout).
     #[arg(long, value_name = "OUT")]
     pub json: Option<PathBuf>,
+    /// Write `report.json` (`jetstress.report/1`) and `report.md` into this directory.
+    #[arg(long, value_name = "DIR")]
+    pub report: Option<PathBuf>,
     /// Directory for the targets' stderr logs (default: a temp dir).
     #[arg(long = "log-dir", value_name = "DIR")]
     pub log_dir: Option<PathBuf>,
@@ -439,7 +443,19 @@ async fn run_async(global: &GlobalArgs, args: &RunArgs, sc: Scenario) -> anyhow:
         );
     }
     eprintln!("result: {}", if pass { "PASS" } else { "FAIL" });
-    let _ = last_snapshot;
+    if let Some(dir) = &args.report {
+        let report = Report::new(
+            &sc.name,
+            summary,
+            verdicts,
+            sc.acceptance.clone(),
+            observations,
+            last_snapshot.as_deref(),
+            interrupted,
+        );
+        report.write(dir)?;
+        eprintln!("report written to {}", dir.display());
+    }
     Ok(if interrupted {
         ExitCode::from(130)
     } else if pass {

@@ -60,6 +60,7 @@ pub fn plan(args: &LoadArgs) -> anyhow::Result<Scenario> {
         max_in_flight: None,
         timeout: None,
         json: None,
+        report: None,
         log_dir: None,
     };
     match crate::run_cmd::plan(&ra) {

@@ -465,6 +465,7 @@ mod tests {
             errors,
             error_kinds: Default::default(),
             latency_ms: Percentiles {
+                min: p95 / 10.0,
                 p50: p95 / 2.0,
                 p90: p95 * 0.9,
                 p95,
