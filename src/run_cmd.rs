@@ -16,6 +16,7 @@ use tokio::sync::broadcast::error::RecvError;
 
 use crate::cli::{parse_duration, GlobalArgs};
 use crate::probes::{Prober, Root};
+use crate::record::recorder::{Header, Record, Recorder, RecorderConfig};
 use crate::record::report::criteria::{self, Criteria, Observer};
 use crate::record::report::Report;
 use crate::snapshot::Snapshot;
@@ -71,6 +72,9 @@ pub struct RunArgs {
     /// Write the `jetstress.run/1` summary here (`-`: stdout).
     #[arg(long, value_name = "OUT")]
     pub json: Option<PathBuf>,
+    /// Record snapshots and load windows to this JSONL file (`jetstress.recording/1`).
+    #[arg(long, value_name = "FILE")]
+    pub record: Option<PathBuf>,
     /// Write `report.json` (`jetstress.report/1`) and `report.md` into this directory.
     #[arg(long, value_name = "DIR")]
     pub report: Option<PathBuf>,
@@ -298,23 +302,67 @@ async fn run_async(global: &GlobalArgs, args: &RunArgs, sc: Scenario) -> anyhow:
         log_dir.display()
     );
     let guard_task = guards::spawn(collector.subscribe(), engine.commands.clone(), sc.guards);
+    let recorder = match &args.record {
+        Some(path) => Some(
+            Recorder::start(
+                RecorderConfig {
+                    path: path.clone(),
+                    append: false,
+                    rotate_bytes: None,
+                },
+                Header::new(
+                    collector
+                        .latest()
+                        .borrow()
+                        .as_ref()
+                        .and_then(|s| s.board.model.clone()),
+                    serde_json::json!({ "source": "run", "scenario": sc.name }),
+                ),
+            )
+            .map_err(|e| anyhow::anyhow!("--record {}: {e}", path.display()))?,
+        ),
+        None => None,
+    };
+    if let Some(r) = &recorder {
+        eprintln!("recording to {}", r.path().display());
+    }
     let observer = Arc::new(Mutex::new((Observer::default(), None::<Arc<Snapshot>>)));
+    let (stop_observing, mut stopped) = tokio::sync::oneshot::channel::<()>();
     let observe_task = {
         let observer = observer.clone();
         let mut snaps = collector.subscribe();
+        let mut windows = engine.events();
         let start = Instant::now();
         tokio::spawn(async move {
             loop {
-                match snaps.recv().await {
-                    Ok(s) => {
-                        let mut o = observer.lock().unwrap_or_else(|e| e.into_inner());
-                        o.0.observe(start.elapsed().as_secs_f64(), &s);
-                        o.1 = Some(s);
-                    }
-                    Err(RecvError::Lagged(_)) => {}
-                    Err(RecvError::Closed) => break,
+                tokio::select! {
+                    s = snaps.recv() => match s {
+                        Ok(s) => {
+                            if let Some(r) = &recorder {
+                                r.record(Record::Snapshot(s.clone()));
+                            }
+                            let mut o = observer.lock().unwrap_or_else(|e| e.into_inner());
+                            o.0.observe(start.elapsed().as_secs_f64(), &s);
+                            o.1 = Some(s);
+                        }
+                        Err(RecvError::Lagged(_)) => {}
+                        Err(RecvError::Closed) => break,
+                    },
+                    ev = windows.recv() => match ev {
+                        Ok(EngineEvent::LoadWindow(w)) => {
+                            if let Some(r) = &recorder {
+                                if let Ok(v) = serde_json::to_value(&*w) {
+                                    r.record(Record::LoadWindow(v));
+                                }
+                            }
+                        }
+                        Ok(_) | Err(RecvError::Lagged(_)) => {}
+                        Err(RecvError::Closed) => break,
+                    },
+                    _ = &mut stopped => break,
                 }
             }
+            recorder
         })
     };
     let mut events = engine.events();
@@ -380,7 +428,13 @@ async fn run_async(global: &GlobalArgs, args: &RunArgs, sc: Scenario) -> anyhow:
         .await;
     let summary = engine.summary().await;
     guard_task.abort();
-    observe_task.abort();
+    let _ = stop_observing.send(());
+    if let Ok(Some(r)) = observe_task.await {
+        match r.finish() {
+            Ok(_) => eprintln!("recording finished"),
+            Err(e) => eprintln!("recording: {e}"),
+        }
+    }
     engine.shutdown().await;
     collector.stop();
     let Some(summary) = summary else {

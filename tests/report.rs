@@ -1,6 +1,7 @@
 //! `jetstress run --report DIR`: a real run writes `report.json` that
 //! validates against `schemas/jetstress.report-1.schema.json`, and
-//! `report.md` with the executive summary first. The validator below covers
+//! `report.md` with the executive summary first; `--record` writes the
+//! snapshots and load windows as a `jetstress.recording/1` file. The validator below covers
 //! the JSON Schema subset the shipped schema uses (type, const, enum,
 //! properties, required, additionalProperties, items, minimum, $ref to $defs),
 //! and is itself checked to reject broken documents.
@@ -155,6 +156,8 @@ max_p95_ms = 2000
         .arg(&f)
         .arg("--report")
         .arg(&out_dir)
+        .arg("--record")
+        .arg(dir.path().join("run.jsonl"))
         .arg("--log-dir")
         .arg(dir.path())
         .output()
@@ -198,6 +201,22 @@ max_p95_ms = 2000
     assert!(md.contains("Errors `fault`:"), "{md}");
     assert!(md.contains("| fault:delay |"), "{md}");
     assert!(md.contains("## Recommendations\n\n- "), "{md}");
+
+    // --record: header, snapshots and load windows, one JSON object a line.
+    let rec = std::fs::read_to_string(dir.path().join("run.jsonl")).unwrap();
+    let lines: Vec<Value> = rec
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines[0]["schema"], "jetstress.recording/1");
+    assert_eq!(lines[0]["config"]["scenario"], "report-test");
+    assert!(lines.iter().any(|l| l["kind"] == "snapshot"), "{rec}");
+    let windows: Vec<&Value> = lines
+        .iter()
+        .filter(|l| l["kind"] == "load_window")
+        .collect();
+    assert!(!windows.is_empty(), "{rec}");
+    assert!(windows[0]["window"]["tools"].is_array());
 }
 
 #[test]

@@ -61,6 +61,7 @@ pub fn plan(args: &LoadArgs) -> anyhow::Result<Scenario> {
         timeout: None,
         json: None,
         report: None,
+        record: None,
         log_dir: None,
     };
     match crate::run_cmd::plan(&ra) {
