@@ -17,6 +17,7 @@ use tokio::sync::broadcast::error::RecvError;
 use crate::cli::{parse_duration, GlobalArgs};
 use crate::probes::{Prober, Root};
 use crate::record::recorder::{Header, Record, Recorder, RecorderConfig};
+use crate::record::report::charts::{self, Timeline};
 use crate::record::report::criteria::{self, Criteria, Observer};
 use crate::record::report::Report;
 use crate::snapshot::Snapshot;
@@ -326,7 +327,11 @@ async fn run_async(global: &GlobalArgs, args: &RunArgs, sc: Scenario) -> anyhow:
     if let Some(r) = &recorder {
         eprintln!("recording to {}", r.path().display());
     }
-    let observer = Arc::new(Mutex::new((Observer::default(), None::<Arc<Snapshot>>)));
+    let observer = Arc::new(Mutex::new((
+        Observer::default(),
+        None::<Arc<Snapshot>>,
+        Timeline::default(),
+    )));
     let (stop_observing, mut stopped) = tokio::sync::oneshot::channel::<()>();
     let observe_task = {
         let observer = observer.clone();
@@ -342,7 +347,9 @@ async fn run_async(global: &GlobalArgs, args: &RunArgs, sc: Scenario) -> anyhow:
                                 r.record(Record::Snapshot(s.clone()));
                             }
                             let mut o = observer.lock().unwrap_or_else(|e| e.into_inner());
-                            o.0.observe(start.elapsed().as_secs_f64(), &s);
+                            let t = start.elapsed().as_secs_f64();
+                            o.0.observe(t, &s);
+                            o.2.observe_snapshot(t, &s);
                             o.1 = Some(s);
                         }
                         Err(RecvError::Lagged(_)) => {}
@@ -350,6 +357,7 @@ async fn run_async(global: &GlobalArgs, args: &RunArgs, sc: Scenario) -> anyhow:
                     },
                     ev = windows.recv() => match ev {
                         Ok(EngineEvent::LoadWindow(w)) => {
+                            observer.lock().unwrap_or_else(|e| e.into_inner()).2.observe_window(&w);
                             if let Some(r) = &recorder {
                                 if let Ok(v) = serde_json::to_value(&*w) {
                                     r.record(Record::LoadWindow(v));
@@ -440,9 +448,13 @@ async fn run_async(global: &GlobalArgs, args: &RunArgs, sc: Scenario) -> anyhow:
     let Some(summary) = summary else {
         anyhow::bail!("the engine ended unexpectedly")
     };
-    let (observations, last_snapshot) = {
-        let o = observer.lock().unwrap_or_else(|e| e.into_inner());
-        (o.0.observations().clone(), o.1.clone())
+    let (observations, last_snapshot, timeline) = {
+        let mut o = observer.lock().unwrap_or_else(|e| e.into_inner());
+        (
+            o.0.observations().clone(),
+            o.1.clone(),
+            std::mem::take(&mut o.2),
+        )
     };
     let criteria = Criteria::from_acceptance(sc.acceptance.as_ref());
     let verdicts = criteria::evaluate(&summary, &observations, &criteria);
@@ -498,7 +510,15 @@ async fn run_async(global: &GlobalArgs, args: &RunArgs, sc: Scenario) -> anyhow:
     }
     eprintln!("result: {}", if pass { "PASS" } else { "FAIL" });
     if let Some(dir) = &args.report {
-        let report = Report::new(
+        std::fs::create_dir_all(dir).map_err(|e| anyhow::anyhow!("{}: {e}", dir.display()))?;
+        let charts = match charts::write(dir, &timeline) {
+            Ok(files) => files,
+            Err(e) => {
+                eprintln!("charts: {e:#}");
+                vec![]
+            }
+        };
+        let mut report = Report::new(
             &sc.name,
             summary,
             verdicts,
@@ -507,6 +527,10 @@ async fn run_async(global: &GlobalArgs, args: &RunArgs, sc: Scenario) -> anyhow:
             last_snapshot.as_deref(),
             interrupted,
         );
+        report.charts = charts
+            .iter()
+            .filter_map(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+            .collect();
         report.write(dir)?;
         eprintln!("report written to {}", dir.display());
     }

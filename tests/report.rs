@@ -202,6 +202,20 @@ max_p95_ms = 2000
     assert!(md.contains("| fault:delay |"), "{md}");
     assert!(md.contains("## Recommendations\n\n- "), "{md}");
 
+    // Charts: well-formed SVG, listed in the report and linked from report.md.
+    assert_eq!(
+        v["charts"],
+        serde_json::json!(["latency.svg", "rate.svg", "temperatures.svg"])
+    );
+    for c in ["latency.svg", "rate.svg", "temperatures.svg"] {
+        let svg = std::fs::read_to_string(out_dir.join(c)).unwrap();
+        let doc = roxmltree::Document::parse(&svg).unwrap_or_else(|e| panic!("{c}: {e}"));
+        assert_eq!(doc.root_element().tag_name().name(), "svg");
+        assert!(md.contains(&format!("![{c}]({c})")), "{md}");
+    }
+    let lat = std::fs::read_to_string(out_dir.join("latency.svg")).unwrap();
+    assert!(lat.contains("fault:delay p95"), "{lat}");
+
     // --record: header, snapshots and load windows, one JSON object a line.
     let rec = std::fs::read_to_string(dir.path().join("run.jsonl")).unwrap();
     let lines: Vec<Value> = rec
@@ -228,7 +242,7 @@ fn the_validator_rejects_broken_reports() {
         "acceptance": null,
         "observations": {"snapshots": 1, "throttled_snapshots": 0, "throttle_events": [],
                          "max_temp_c": null, "max_temp_zone": null},
-        "board": null,
+        "board": null, "charts": [],
         "run": {"schema": "jetstress.run/1", "started_unix_ms": 0, "elapsed_s": 1.0, "in_flight": 0,
                 "phases": [], "targets": [], "generators": [], "guard_events": []}
     }))

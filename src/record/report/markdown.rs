@@ -398,6 +398,12 @@ pub fn render(r: &Report) -> String {
         let _ = writeln!(s, "- {f}");
     }
 
+    if !r.charts.is_empty() {
+        let _ = writeln!(s, "\n### Charts\n");
+        for c in &r.charts {
+            let _ = writeln!(s, "![{c}]({c})");
+        }
+    }
     let _ = writeln!(s, "\n## Acceptance criteria\n");
     let _ = writeln!(s, "| criterion | verdict | measured | threshold | detail |");
     let _ = writeln!(s, "|---|---|---|---|---|");

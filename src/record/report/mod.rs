@@ -1,8 +1,10 @@
 //! Run reports (`jetstress run --report DIR`): the [`Report`] value
 //! (`jetstress.report/1`: run summary, acceptance verdicts, overall result,
 //! board), its files (`report.json`, `report.md`), acceptance verdicts
-//! ([`criteria`]) and the Markdown rendering ([`markdown`]).
+//! ([`criteria`]), the Markdown rendering ([`markdown`]) and SVG charts
+//! ([`charts`]).
 
+pub mod charts;
 pub mod criteria;
 pub mod markdown;
 
@@ -70,6 +72,9 @@ pub struct Report {
     /// `null` when no snapshot was taken.
     pub board: Option<BoardInfo>,
     pub run: RunSummary,
+    /// Chart files written beside the report (`latency.svg`, …).
+    #[serde(default)]
+    pub charts: Vec<String>,
 }
 
 impl Report {
@@ -97,6 +102,7 @@ impl Report {
             observations,
             board: last.map(BoardInfo::from_snapshot),
             run,
+            charts: vec![],
         }
     }
 
