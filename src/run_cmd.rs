@@ -335,9 +335,18 @@ async fn run_async(global: &GlobalArgs, args: &RunArgs, sc: Scenario) -> anyhow:
     let (stop_observing, mut stopped) = tokio::sync::oneshot::channel::<()>();
     let observe_task = {
         let observer = observer.clone();
+        // The snapshot taken while the targets started counts too (read before
+        // subscribing, so no snapshot is seen twice).
+        let first = collector.latest().borrow().clone();
         let mut snaps = collector.subscribe();
         let mut windows = engine.events();
         let start = Instant::now();
+        if let Some(s) = first {
+            let mut o = observer.lock().unwrap_or_else(|e| e.into_inner());
+            o.0.observe(0.0, &s);
+            o.2.observe_snapshot(0.0, &s);
+            o.1 = Some(s);
+        }
         tokio::spawn(async move {
             loop {
                 tokio::select! {
