@@ -48,6 +48,25 @@ fn kinds(k: &BTreeMap<String, u64>) -> String {
     }
 }
 
+/// The tool of `target` with the most errors of `kind`, with that count.
+fn worst_tool(run: &RunSummary, target: &str, kind: &str) -> Option<(String, u64)> {
+    let mut m: BTreeMap<&str, u64> = BTreeMap::new();
+    for t in run
+        .phases
+        .iter()
+        .flat_map(|p| &p.stages)
+        .flat_map(|s| &s.tools)
+    {
+        if t.tool.split(':').next() == Some(target) {
+            *m.entry(&t.tool).or_default() += t.error_kinds.get(kind).copied().unwrap_or(0);
+        }
+    }
+    m.into_iter()
+        .filter(|(_, n)| *n > 0)
+        .max_by_key(|(_, n)| *n)
+        .map(|(t, n)| (t.to_string(), n))
+}
+
 /// The most frequent error kind, if any.
 fn top_kind(k: &BTreeMap<String, u64>) -> Option<(&str, u64)> {
     k.iter()
@@ -224,9 +243,12 @@ pub fn recommendations(r: &Report) -> Vec<String> {
         let Some((kind, n)) = top_kind(&k) else {
             continue;
         };
+        let culprit = worst_tool(run, &target, kind)
+            .map(|(t, k)| format!(" Most came from `{t}` ({k})."))
+            .unwrap_or_default();
         out.push(match kind {
             "timeout" => format!(
-                "`{target}`: {n} timeouts ({share:.1} % errors). The slowest judged p99 was {worst_p99:.0} ms; if replies that slow are acceptable raise `timeout`, else find what the tool blocks on (see its stderr log)."
+                "`{target}`: {n} timeouts ({share:.1} % errors).{culprit} The slowest judged p99 was {worst_p99:.0} ms; if replies that slow are acceptable raise `timeout`, else find what the tool blocks on (see its stderr log)."
             ),
             "dropped" => format!(
                 "`{target}`: {n} requests dropped at the in-flight cap: the target could not keep up with the offered rate. Lower the rate or scale the server before raising `max_in_flight`."
@@ -236,7 +258,7 @@ pub fn recommendations(r: &Report) -> Vec<String> {
                 run.targets.iter().find(|t| t.name == target).map(|t| t.restarts).unwrap_or(0)
             ),
             _ => format!(
-                "`{target}`: {n} `{kind}` errors ({share:.1} %): the server answered with errors — check the `[[mix]]` arguments against the tool schemas."
+                "`{target}`: {n} `{kind}` errors ({share:.1} %):{culprit} the server answered with errors — check the `[[mix]]` arguments against the tool schemas."
             ),
         });
     }
