@@ -1,12 +1,14 @@
 //! `jetstress run`: a headless load run. Builds the engine from a scenario
 //! file and/or flags, runs the phases in order with the collector and guards
 //! alongside, prints one progress line every 10 s to stderr, and writes the
-//! `jetstress.run/1` summary as JSON. Exit 0 when the run completed, 2 on
-//! errors of use, 1 when the load could not start (e.g. a target never came up).
+//! `jetstress.run/1` summary as JSON, judged against the acceptance criteria.
+//! Exit 0 on PASS, 1 on FAIL or when the load could not start (a target never
+//! came up), 2 on errors of use, 130 when interrupted.
 
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use clap::{Args, ValueEnum};
@@ -14,6 +16,11 @@ use tokio::sync::broadcast::error::RecvError;
 
 use crate::cli::{parse_duration, GlobalArgs};
 use crate::probes::{Prober, Root};
+use crate::record::recorder::{Header, Record, Recorder, RecorderConfig};
+use crate::record::report::charts::{self, Timeline};
+use crate::record::report::criteria::{self, Criteria, Observer};
+use crate::record::report::Report;
+use crate::snapshot::Snapshot;
 use crate::workloads::engine::{
     Command, Engine, EngineConfig, EngineEvent, PhaseEvent, RunSummary, TargetEvent,
 };
@@ -66,6 +73,12 @@ pub struct RunArgs {
     /// Write the `jetstress.run/1` summary here (`-`: stdout).
     #[arg(long, value_name = "OUT")]
     pub json: Option<PathBuf>,
+    /// Record snapshots and load windows to this JSONL file (`jetstress.recording/1`).
+    #[arg(long, value_name = "FILE")]
+    pub record: Option<PathBuf>,
+    /// Write `report.json` (`jetstress.report/1`) and `report.md` into this directory.
+    #[arg(long, value_name = "DIR")]
+    pub report: Option<PathBuf>,
     /// Directory for the targets' stderr logs (default: a temp dir).
     #[arg(long = "log-dir", value_name = "DIR")]
     pub log_dir: Option<PathBuf>,
@@ -290,6 +303,85 @@ async fn run_async(global: &GlobalArgs, args: &RunArgs, sc: Scenario) -> anyhow:
         log_dir.display()
     );
     let guard_task = guards::spawn(collector.subscribe(), engine.commands.clone(), sc.guards);
+    let recorder = match &args.record {
+        Some(path) => Some(
+            Recorder::start(
+                RecorderConfig {
+                    path: path.clone(),
+                    append: false,
+                    rotate_bytes: None,
+                },
+                Header::new(
+                    collector
+                        .latest()
+                        .borrow()
+                        .as_ref()
+                        .and_then(|s| s.board.model.clone()),
+                    serde_json::json!({ "source": "run", "scenario": sc.name }),
+                ),
+            )
+            .map_err(|e| anyhow::anyhow!("--record {}: {e}", path.display()))?,
+        ),
+        None => None,
+    };
+    if let Some(r) = &recorder {
+        eprintln!("recording to {}", r.path().display());
+    }
+    let observer = Arc::new(Mutex::new((
+        Observer::default(),
+        None::<Arc<Snapshot>>,
+        Timeline::default(),
+    )));
+    let (stop_observing, mut stopped) = tokio::sync::oneshot::channel::<()>();
+    let observe_task = {
+        let observer = observer.clone();
+        // The snapshot taken while the targets started counts too (read before
+        // subscribing, so no snapshot is seen twice).
+        let first = collector.latest().borrow().clone();
+        let mut snaps = collector.subscribe();
+        let mut windows = engine.events();
+        let start = Instant::now();
+        if let Some(s) = first {
+            let mut o = observer.lock().unwrap_or_else(|e| e.into_inner());
+            o.0.observe(0.0, &s);
+            o.2.observe_snapshot(0.0, &s);
+            o.1 = Some(s);
+        }
+        tokio::spawn(async move {
+            loop {
+                tokio::select! {
+                    s = snaps.recv() => match s {
+                        Ok(s) => {
+                            if let Some(r) = &recorder {
+                                r.record(Record::Snapshot(s.clone()));
+                            }
+                            let mut o = observer.lock().unwrap_or_else(|e| e.into_inner());
+                            let t = start.elapsed().as_secs_f64();
+                            o.0.observe(t, &s);
+                            o.2.observe_snapshot(t, &s);
+                            o.1 = Some(s);
+                        }
+                        Err(RecvError::Lagged(_)) => {}
+                        Err(RecvError::Closed) => break,
+                    },
+                    ev = windows.recv() => match ev {
+                        Ok(EngineEvent::LoadWindow(w)) => {
+                            observer.lock().unwrap_or_else(|e| e.into_inner()).2.observe_window(&w);
+                            if let Some(r) = &recorder {
+                                if let Ok(v) = serde_json::to_value(&*w) {
+                                    r.record(Record::LoadWindow(v));
+                                }
+                            }
+                        }
+                        Ok(_) | Err(RecvError::Lagged(_)) => {}
+                        Err(RecvError::Closed) => break,
+                    },
+                    _ = &mut stopped => break,
+                }
+            }
+            recorder
+        })
+    };
     let mut events = engine.events();
     if let Some(c) = sc.cpu {
         engine.send(Command::StartCpu(c)).await;
@@ -353,11 +445,29 @@ async fn run_async(global: &GlobalArgs, args: &RunArgs, sc: Scenario) -> anyhow:
         .await;
     let summary = engine.summary().await;
     guard_task.abort();
+    let _ = stop_observing.send(());
+    if let Ok(Some(r)) = observe_task.await {
+        match r.finish() {
+            Ok(_) => eprintln!("recording finished"),
+            Err(e) => eprintln!("recording: {e}"),
+        }
+    }
     engine.shutdown().await;
     collector.stop();
     let Some(summary) = summary else {
         anyhow::bail!("the engine ended unexpectedly")
     };
+    let (observations, last_snapshot, timeline) = {
+        let mut o = observer.lock().unwrap_or_else(|e| e.into_inner());
+        (
+            o.0.observations().clone(),
+            o.1.clone(),
+            std::mem::take(&mut o.2),
+        )
+    };
+    let criteria = Criteria::from_acceptance(sc.acceptance.as_ref());
+    let verdicts = criteria::evaluate(&summary, &observations, &criteria);
+    let pass = criteria::overall(&verdicts);
     let mut v = serde_json::to_value(&summary)?;
     if let Some(o) = v.as_object_mut() {
         o.insert(
@@ -366,6 +476,11 @@ async fn run_async(global: &GlobalArgs, args: &RunArgs, sc: Scenario) -> anyhow:
         );
         o.insert("acceptance".into(), serde_json::to_value(&sc.acceptance)?);
         o.insert("interrupted".into(), serde_json::Value::Bool(interrupted));
+        o.insert("criteria".into(), serde_json::to_value(&verdicts)?);
+        o.insert(
+            "result".into(),
+            serde_json::Value::String(if pass { "PASS" } else { "FAIL" }.into()),
+        );
     }
     if let Some(out) = &args.json {
         let text = serde_json::to_string_pretty(&v)? + "\n";
@@ -392,10 +507,48 @@ async fn run_async(global: &GlobalArgs, args: &RunArgs, sc: Scenario) -> anyhow:
             eprintln!("  soak verdict: {}", sk.verdict);
         }
     }
+    for c in &verdicts {
+        eprintln!(
+            "{:<15} {:<14} {} (limit {}) · {}",
+            format!("{:?}", c.verdict).to_uppercase(),
+            c.name,
+            c.measured.as_deref().unwrap_or("-"),
+            c.threshold,
+            c.detail
+        );
+    }
+    eprintln!("result: {}", if pass { "PASS" } else { "FAIL" });
+    if let Some(dir) = &args.report {
+        std::fs::create_dir_all(dir).map_err(|e| anyhow::anyhow!("{}: {e}", dir.display()))?;
+        let charts = match charts::write(dir, &timeline) {
+            Ok(files) => files,
+            Err(e) => {
+                eprintln!("charts: {e:#}");
+                vec![]
+            }
+        };
+        let mut report = Report::new(
+            &sc.name,
+            summary,
+            verdicts,
+            sc.acceptance.clone(),
+            observations,
+            last_snapshot.as_deref(),
+            interrupted,
+        );
+        report.charts = charts
+            .iter()
+            .filter_map(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+            .collect();
+        report.write(dir)?;
+        eprintln!("report written to {}", dir.display());
+    }
     Ok(if interrupted {
         ExitCode::from(130)
-    } else {
+    } else if pass {
         ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
     })
 }
 

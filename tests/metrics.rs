@@ -29,6 +29,7 @@ fn window(
         kinds.insert("timeout".to_string(), errors);
     }
     let p = jetstress::workloads::stats::Percentiles {
+        min: p50_ms / 2.0,
         p50: p50_ms,
         p90: p50_ms * 1.5,
         p95: p50_ms * 2.0,

@@ -84,10 +84,18 @@ stages = [{ rate = 20, duration = "1s" }, { rate = 30, duration = "1s" }]
         .output()
         .unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(0), "{err}");
+    // Half the requests hang into timeouts: the default 1 % error limit fails the run.
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("result: FAIL"), "{err}");
     let v: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
     assert_eq!(v["schema"], "jetstress.run/1");
+    assert_eq!(v["result"], "FAIL");
+    let crit = v["criteria"].as_array().unwrap();
+    let rate = crit.iter().find(|c| c["name"] == "error_rate").unwrap();
+    assert_eq!(rate["verdict"], "fail", "{rate}");
+    let p95 = crit.iter().find(|c| c["name"] == "p95_latency").unwrap();
+    assert_eq!(p95["verdict"], "pass", "{p95}");
     assert_eq!(v["scenario"], "faults");
     let p = &v["phases"][0];
     assert_eq!(p["status"], "completed");
@@ -117,6 +125,46 @@ stages = [{ rate = 20, duration = "1s" }, { rate = 30, duration = "1s" }]
         .expect("fault:hang row");
     assert_eq!(hang["error_kinds"]["timeout"], hang["count"]);
     assert!(v["guard_events"].is_array());
+}
+
+#[test]
+fn an_unmeetable_acceptance_limit_exits_1() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("strict.toml");
+    std::fs::write(
+        &f,
+        r#"
+sessions = 1
+[[mix]]
+tool = "built-in:sleep_ms"
+args = { ms = 30 }
+[[phases]]
+kind = "custom"
+stages = [{ rate = 10, duration = "1s" }]
+[acceptance]
+max_p95_ms = 5
+"#,
+    )
+    .unwrap();
+    let out = bin()
+        .args([
+            "--root",
+            "tests/fixtures/xavier-nx-r32",
+            "run",
+            "--scenario",
+        ])
+        .arg(&f)
+        .arg("--log-dir")
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.lines()
+            .any(|l| l.starts_with("FAIL") && l.contains("p95_latency") && l.contains("< 5 ms")),
+        "{err}"
+    );
 }
 
 fn pids_with_marker(marker: &str) -> Vec<i32> {
@@ -209,8 +257,9 @@ stages = [{ rate = 20, duration = "1500ms" }]
     .unwrap();
     let out = bin()
         .args([
+            // An unthrottled board: the orin-agx fixture is throttled, which fails a run.
             "--root",
-            "tests/fixtures/orin-agx-r36",
+            "tests/fixtures/xavier-nx-r32",
             "run",
             "--json",
             "-",
@@ -224,6 +273,14 @@ stages = [{ rate = 20, duration = "1500ms" }]
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{err}");
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["result"], "PASS", "{}", v["criteria"]);
+    let crit = v["criteria"].as_array().unwrap();
+    let verdict = |n: &str| crit.iter().find(|c| c["name"] == n).unwrap()["verdict"].clone();
+    assert_eq!(verdict("p95_latency"), "pass");
+    assert_eq!(verdict("error_rate"), "pass");
+    assert_eq!(verdict("no_target_crash"), "pass");
+    assert_eq!(verdict("memory_leak"), "not_measured");
+    assert_eq!(verdict("throttle_predicted"), "not_applicable");
     assert_eq!(v["targets"][0]["name"], "built-in");
     assert_eq!(v["targets"][0]["sessions"], 2);
     let tools = v["phases"][0]["stages"][0]["tools"].as_array().unwrap();

@@ -5,4 +5,5 @@ pub mod metrics;
 pub mod recorder;
 pub mod recording;
 pub mod replay;
+pub mod report;
 pub mod trace;

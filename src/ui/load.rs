@@ -62,6 +62,8 @@ pub fn plan(args: &LoadArgs) -> anyhow::Result<Scenario> {
         max_in_flight: None,
         timeout: None,
         json: None,
+        report: None,
+        record: None,
         log_dir: None,
     };
     match crate::run_cmd::plan(&ra) {

@@ -233,7 +233,37 @@ impl PhaseCfg {
     }
 }
 
-/// Pass/fail limits the report checks (carried into the run summary).
+/// `field: why` for the first limit that is negative, not a number, or a
+/// percentage over 100.
+fn check_acceptance(a: &Acceptance) -> Result<(), String> {
+    let all = [
+        ("max_p95_ms", a.max_p95_ms, false),
+        ("max_p99_ms", a.max_p99_ms, false),
+        ("min_success_pct", a.min_success_pct, true),
+        ("max_dropped_pct", a.max_dropped_pct, true),
+        ("max_rss_slope_mb_per_h", a.max_rss_slope_mb_per_h, false),
+        ("max_temp_c", a.max_temp_c, false),
+        ("max_error_pct", a.max_error_pct, true),
+        ("min_prediction_lead_s", a.min_prediction_lead_s, false),
+    ];
+    for (field, v, pct) in all {
+        if let Some(v) = v {
+            if !v.is_finite() || v < 0.0 || (pct && v > 100.0) {
+                return Err(format!(
+                    "{field}: {v} is not {}",
+                    if pct {
+                        "a percentage within 0–100"
+                    } else {
+                        "a non-negative number"
+                    }
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Pass/fail limits judged at the end of a run (see `record::report::criteria`).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Acceptance {
@@ -243,6 +273,10 @@ pub struct Acceptance {
     pub max_dropped_pct: Option<f64>,
     pub max_rss_slope_mb_per_h: Option<f64>,
     pub max_temp_c: Option<f64>,
+    /// Errors (failed plus dropped) as a share of requests, %; wins over `min_success_pct`.
+    pub max_error_pct: Option<f64>,
+    /// A throttle must have been predicted at least this long before it happened.
+    pub min_prediction_lead_s: Option<f64>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -454,6 +488,9 @@ pub fn parse(text: &str, file: &str) -> anyhow::Result<Scenario> {
         if !(0.0..=100.0).contains(&g.duty_pct) {
             anyhow::bail!("{file}: gpu.duty_pct: {} is not within 0–100", g.duty_pct);
         }
+    }
+    if let Some(a) = &raw.acceptance {
+        check_acceptance(a).map_err(|e| anyhow::anyhow!("{file}: acceptance.{e}"))?;
     }
     Ok(Scenario {
         name: raw.name.unwrap_or_else(|| {
@@ -675,6 +712,36 @@ max_p95_ms = 200
             .unwrap_err()
             .to_string();
         assert!(e.contains("burst"), "{e}");
+    }
+
+    #[test]
+    fn bad_acceptance_limits_name_the_field() {
+        let e = parse(
+            "[[phases]]\nkind = \"soak\"\n[acceptance]\nmin_success_pct = 120\n",
+            "a.toml",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.starts_with("a.toml: acceptance.min_success_pct: 120"),
+            "{e}"
+        );
+        let e = parse(
+            "[[phases]]\nkind = \"soak\"\n[acceptance]\nmax_p95_ms = -1\n",
+            "a.toml",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.contains("max_p95_ms: -1 is not a non-negative number"),
+            "{e}"
+        );
+        let s = parse(
+            "[[phases]]\nkind = \"soak\"\n[acceptance]\nmax_error_pct = 0.5\nmin_prediction_lead_s = 600\n",
+            "a.toml",
+        )
+        .unwrap();
+        assert_eq!(s.acceptance.unwrap().min_prediction_lead_s, Some(600.0));
     }
 
     #[test]

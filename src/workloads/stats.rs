@@ -163,6 +163,9 @@ impl ToolStats {
 /// Latency percentiles in milliseconds (all zero when nothing was recorded).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Percentiles {
+    /// Fastest request (absent in summaries written before it was kept).
+    #[serde(default)]
+    pub min: f64,
     pub p50: f64,
     pub p90: f64,
     pub p95: f64,
@@ -178,6 +181,7 @@ impl Percentiles {
         }
         let ms = |us: u64| us as f64 / 1000.0;
         Percentiles {
+            min: ms(h.min()),
             p50: ms(h.value_at_quantile(0.50)),
             p90: ms(h.value_at_quantile(0.90)),
             p95: ms(h.value_at_quantile(0.95)),

@@ -1,0 +1,693 @@
+//! Acceptance criteria: what a run must show to PASS. Pure: [`evaluate`] takes
+//! the run summary, what was observed on the board during the run
+//! ([`Observations`], built by [`Observer`] from snapshots) and the limits
+//! ([`Criteria`], the scenario's `[acceptance]` over the defaults), and
+//! returns one [`Verdict`] per criterion.
+
+use serde::{Deserialize, Serialize};
+
+use crate::predict::{PredictConfig, Status, ThermalPredictor};
+use crate::snapshot::Snapshot;
+use crate::workloads::engine::{PhaseSummary, RunSummary, StageSummary};
+use crate::workloads::scenario::Acceptance;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    Pass,
+    Fail,
+    NotMeasured,
+    NotApplicable,
+}
+
+/// One criterion's result.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Verdict {
+    pub name: String,
+    pub verdict: Outcome,
+    /// What was measured, with its unit (`"812.4 ms"`), or `null`.
+    pub measured: Option<String>,
+    /// The limit, with its unit (`"< 5000 ms"`).
+    pub threshold: String,
+    pub detail: String,
+}
+
+/// PASS when no criterion failed (not measured / not applicable do not fail a run).
+pub fn overall(verdicts: &[Verdict]) -> bool {
+    verdicts.iter().all(|v| v.verdict != Outcome::Fail)
+}
+
+/// The limits a run is judged against.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Criteria {
+    pub max_p95_ms: f64,
+    pub max_p99_ms: Option<f64>,
+    pub max_error_pct: f64,
+    pub max_dropped_pct: Option<f64>,
+    pub max_leak_mb_per_h: f64,
+    pub max_temp_c: Option<f64>,
+    pub min_prediction_lead_s: f64,
+}
+
+impl Default for Criteria {
+    fn default() -> Self {
+        Criteria {
+            max_p95_ms: 5000.0,
+            max_p99_ms: None,
+            max_error_pct: 1.0,
+            max_dropped_pct: None,
+            max_leak_mb_per_h: 10.0,
+            max_temp_c: None,
+            min_prediction_lead_s: 300.0,
+        }
+    }
+}
+
+impl Criteria {
+    /// The scenario's `[acceptance]` over the defaults.
+    pub fn from_acceptance(a: Option<&Acceptance>) -> Criteria {
+        let d = Criteria::default();
+        let Some(a) = a else { return d };
+        Criteria {
+            max_p95_ms: a.max_p95_ms.unwrap_or(d.max_p95_ms),
+            max_p99_ms: a.max_p99_ms,
+            max_error_pct: a
+                .max_error_pct
+                .or(a.min_success_pct.map(|s| 100.0 - s))
+                .unwrap_or(d.max_error_pct),
+            max_dropped_pct: a.max_dropped_pct,
+            max_leak_mb_per_h: a.max_rss_slope_mb_per_h.unwrap_or(d.max_leak_mb_per_h),
+            max_temp_c: a.max_temp_c,
+            min_prediction_lead_s: a.min_prediction_lead_s.unwrap_or(d.min_prediction_lead_s),
+        }
+    }
+}
+
+/// A throttle seen during the run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ThrottleObs {
+    /// Seconds since the run started.
+    pub at_s: f64,
+    pub reasons: Vec<String>,
+    /// How long before `at_s` a throttle ETA had been predicted without a break;
+    /// `None` when none was.
+    pub predicted_lead_s: Option<f64>,
+    /// Already throttled at the run's first snapshot: nothing could have predicted it.
+    pub at_start: bool,
+}
+
+/// What the board showed during the run.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Observations {
+    pub snapshots: u64,
+    pub throttled_snapshots: u64,
+    /// Onsets of throttling (a throttled snapshot after an unthrottled one).
+    pub throttle_events: Vec<ThrottleObs>,
+    pub max_temp_c: Option<f64>,
+    /// Zone with the highest temperature seen.
+    pub max_temp_zone: Option<String>,
+}
+
+/// Builds [`Observations`] from the snapshot stream; feeds each snapshot to a
+/// thermal predictor to know whether a throttle was predicted, and how early.
+pub struct Observer {
+    obs: Observations,
+    predictor: ThermalPredictor,
+    warned_since: Option<f64>,
+    was_throttled: bool,
+}
+
+impl Default for Observer {
+    fn default() -> Self {
+        Observer {
+            obs: Observations::default(),
+            predictor: ThermalPredictor::new(PredictConfig::default()),
+            warned_since: None,
+            was_throttled: false,
+        }
+    }
+}
+
+impl Observer {
+    /// `t_s`: seconds since the run started.
+    pub fn observe(&mut self, t_s: f64, s: &Snapshot) {
+        self.obs.snapshots += 1;
+        for z in s.thermal.iter().filter(|z| z.online) {
+            self.predictor
+                .observe(t_s, &z.id, z.temp_c, z.throttle_trip_c());
+            if let Some(t) = z.temp_c.filter(|t| t.is_finite()) {
+                if self.obs.max_temp_c.is_none_or(|m| t > m) {
+                    self.obs.max_temp_c = Some(t);
+                    self.obs.max_temp_zone = Some(z.name.clone());
+                }
+            }
+        }
+        let warned = self
+            .predictor
+            .predictions(t_s)
+            .iter()
+            .any(|p| p.status == Status::Ok && p.eta_s.is_some());
+        if s.throttle.throttled {
+            self.obs.throttled_snapshots += 1;
+            if !self.was_throttled {
+                self.obs.throttle_events.push(ThrottleObs {
+                    at_s: t_s,
+                    reasons: s.throttle.reasons.clone(),
+                    predicted_lead_s: self.warned_since.map(|w| t_s - w),
+                    at_start: self.obs.snapshots == 1,
+                });
+            }
+        }
+        self.was_throttled = s.throttle.throttled;
+        if warned {
+            self.warned_since.get_or_insert(t_s);
+        } else if !s.throttle.throttled {
+            self.warned_since = None;
+        }
+    }
+
+    pub fn observations(&self) -> &Observations {
+        &self.obs
+    }
+}
+
+/// True for the stage a stress phase broke at: its numbers are the finding,
+/// not a failure of the run's own limits.
+fn is_breaking_stage(p: &PhaseSummary, i: usize) -> bool {
+    p.breaking_point.as_ref().is_some_and(|b| b.found) && i + 1 == p.stages.len()
+}
+
+/// Stages the latency and error limits apply to, with their phase.
+pub fn judged_stages(s: &RunSummary) -> impl Iterator<Item = (&PhaseSummary, &StageSummary)> {
+    s.phases.iter().flat_map(|p| {
+        p.stages
+            .iter()
+            .enumerate()
+            .filter(move |(i, st)| !is_breaking_stage(p, *i) && st.all.count > 0)
+            .map(move |(_, st)| (p, st))
+    })
+}
+
+fn verdict(
+    name: &str,
+    ok: bool,
+    measured: Option<String>,
+    threshold: String,
+    detail: String,
+) -> Verdict {
+    Verdict {
+        name: name.into(),
+        verdict: if ok { Outcome::Pass } else { Outcome::Fail },
+        measured,
+        threshold,
+        detail,
+    }
+}
+
+fn other(name: &str, o: Outcome, threshold: String, detail: &str) -> Verdict {
+    Verdict {
+        name: name.into(),
+        verdict: o,
+        measured: None,
+        threshold,
+        detail: detail.into(),
+    }
+}
+
+fn worst_stage(
+    s: &RunSummary,
+    key: impl Fn(&StageSummary) -> f64,
+) -> Option<(f64, &PhaseSummary, &StageSummary)> {
+    judged_stages(s)
+        .map(|(p, st)| (key(st), p, st))
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+}
+
+fn latency(name: &str, s: &RunSummary, limit: f64, key: impl Fn(&StageSummary) -> f64) -> Verdict {
+    let threshold = format!("< {limit} ms");
+    match worst_stage(s, key) {
+        None => other(
+            name,
+            Outcome::NotMeasured,
+            threshold,
+            "no requests completed",
+        ),
+        Some((v, p, st)) => verdict(
+            name,
+            v < limit,
+            Some(format!("{v:.1} ms")),
+            threshold,
+            format!(
+                "worst stage: {}/{} at {:.1} rps",
+                p.name, st.name, st.target_rate
+            ),
+        ),
+    }
+}
+
+/// Judge a run. The stage a stress phase broke at is left out of the latency
+/// and error limits (finding it is the point of the phase).
+pub fn evaluate(s: &RunSummary, o: &Observations, c: &Criteria) -> Vec<Verdict> {
+    let mut out = vec![latency("p95_latency", s, c.max_p95_ms, |st| {
+        st.all.latency_ms.p95
+    })];
+    if let Some(limit) = c.max_p99_ms {
+        out.push(latency("p99_latency", s, limit, |st| st.all.latency_ms.p99));
+    }
+
+    let (count, errors, dropped) = judged_stages(s).fold((0, 0, 0), |(c, e, d), (_, st)| {
+        (c + st.all.count, e + st.all.errors, d + st.dropped)
+    });
+    let threshold = format!("< {} %", c.max_error_pct);
+    out.push(if count == 0 {
+        other("error_rate", Outcome::NotMeasured, threshold, "no requests")
+    } else {
+        let pct = errors as f64 * 100.0 / count as f64;
+        verdict(
+            "error_rate",
+            pct < c.max_error_pct,
+            Some(format!("{pct:.2} %")),
+            threshold,
+            format!("{errors} of {count} requests failed or were dropped"),
+        )
+    });
+    if let Some(limit) = c.max_dropped_pct {
+        let threshold = format!("< {limit} %");
+        out.push(if count == 0 {
+            other("dropped", Outcome::NotMeasured, threshold, "no requests")
+        } else {
+            let pct = dropped as f64 * 100.0 / count as f64;
+            verdict(
+                "dropped",
+                pct < limit,
+                Some(format!("{pct:.2} %")),
+                threshold,
+                format!("{dropped} of {count} requests dropped (max in flight reached)"),
+            )
+        });
+    }
+
+    let (failures, restarts) = s
+        .targets
+        .iter()
+        .fold((0, 0), |(f, r), t| (f + t.failures, r + t.restarts));
+    let hit: Vec<String> = s
+        .targets
+        .iter()
+        .filter(|t| t.failures + t.restarts > 0)
+        .map(|t| format!("{}: {} died, {} restarted", t.name, t.failures, t.restarts))
+        .collect();
+    out.push(verdict(
+        "no_target_crash",
+        failures + restarts == 0,
+        Some(format!("{failures} died, {restarts} restarted")),
+        "0 died, 0 restarted".into(),
+        if hit.is_empty() {
+            format!("{} target(s) stayed up", s.targets.len())
+        } else {
+            hit.join("; ")
+        },
+    ));
+
+    let threshold = format!("< {} MB/h", c.max_leak_mb_per_h);
+    let soaks: Vec<(&str, Option<f64>)> = s
+        .phases
+        .iter()
+        .filter_map(|p| {
+            p.soak
+                .as_ref()
+                .map(|k| (p.name.as_str(), k.rss_slope_mb_per_h))
+        })
+        .collect();
+    let slopes: Vec<(&str, f64)> = soaks
+        .iter()
+        .filter_map(|(n, v)| v.map(|v| (*n, v)))
+        .collect();
+    out.push(match slopes.iter().max_by(|a, b| a.1.total_cmp(&b.1)) {
+        Some((phase, v)) => verdict(
+            "memory_leak",
+            *v < c.max_leak_mb_per_h,
+            Some(format!("{v:.1} MB/h")),
+            threshold,
+            format!("RSS slope of the watched target processes in soak phase {phase}"),
+        ),
+        None if soaks.is_empty() => other(
+            "memory_leak",
+            Outcome::NotMeasured,
+            threshold,
+            "no soak phase ran",
+        ),
+        None => other(
+            "memory_leak",
+            Outcome::NotMeasured,
+            threshold,
+            "the soak was too short or no stdio target's RSS was watched",
+        ),
+    });
+
+    out.push(if o.snapshots == 0 {
+        other(
+            "no_throttling",
+            Outcome::NotMeasured,
+            "0 throttled snapshots".into(),
+            "no snapshots",
+        )
+    } else {
+        verdict(
+            "no_throttling",
+            o.throttled_snapshots == 0,
+            Some(format!(
+                "{} of {} snapshots throttled",
+                o.throttled_snapshots, o.snapshots
+            )),
+            "0 throttled snapshots".into(),
+            match o.throttle_events.first() {
+                None => "no throttling seen".into(),
+                Some(t) => format!(
+                    "{} onset(s), first at {:.0} s ({})",
+                    o.throttle_events.len(),
+                    t.at_s,
+                    t.reasons.join(", ")
+                ),
+            },
+        )
+    });
+    if let Some(limit) = c.max_temp_c {
+        let threshold = format!("< {limit} °C");
+        out.push(match o.max_temp_c {
+            None => other(
+                "max_temperature",
+                Outcome::NotMeasured,
+                threshold,
+                "no temperatures read",
+            ),
+            Some(t) => verdict(
+                "max_temperature",
+                t < limit,
+                Some(format!("{t:.1} °C")),
+                threshold,
+                format!(
+                    "hottest zone: {}",
+                    o.max_temp_zone.as_deref().unwrap_or("?")
+                ),
+            ),
+        });
+    }
+
+    let stops: Vec<_> = s
+        .guard_events
+        .iter()
+        .filter(|g| g.action == "stop_all")
+        .collect();
+    out.push(verdict(
+        "no_guard_stop",
+        stops.is_empty(),
+        Some(format!("{} stop(s)", stops.len())),
+        "0 stops".into(),
+        match stops.first() {
+            None => format!(
+                "{} guard action(s), none stopped the load",
+                s.guard_events.len()
+            ),
+            Some(g) => format!("{} guard: {}", g.guard, g.message),
+        },
+    ));
+
+    let threshold = format!(">= {} s ahead", c.min_prediction_lead_s);
+    let onsets: Vec<&ThrottleObs> = o.throttle_events.iter().filter(|t| !t.at_start).collect();
+    out.push(if o.throttle_events.is_empty() {
+        other(
+            "throttle_predicted",
+            Outcome::NotApplicable,
+            threshold,
+            "no throttle happened",
+        )
+    } else if onsets.is_empty() {
+        other(
+            "throttle_predicted",
+            Outcome::NotApplicable,
+            threshold,
+            "the board was already throttled when the run started",
+        )
+    } else {
+        let worst = onsets
+            .iter()
+            .map(|t| t.predicted_lead_s.unwrap_or(0.0))
+            .fold(f64::INFINITY, f64::min);
+        let unpredicted = onsets
+            .iter()
+            .filter(|t| t.predicted_lead_s.is_none())
+            .count();
+        verdict(
+            "throttle_predicted",
+            worst >= c.min_prediction_lead_s,
+            Some(format!("{worst:.0} s")),
+            threshold,
+            format!(
+                "{} throttle onset(s) during the run, {unpredicted} without any prior prediction",
+                onsets.len()
+            ),
+        )
+    });
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::workloads::engine::{BreakingPoint, GuardEvent, SoakReport, TargetSummary};
+    use crate::workloads::stats::{Percentiles, ToolSummary};
+
+    fn tool(name: &str, count: u64, errors: u64, p95: f64) -> ToolSummary {
+        ToolSummary {
+            tool: name.into(),
+            count,
+            errors,
+            error_kinds: Default::default(),
+            latency_ms: Percentiles {
+                min: p95 / 10.0,
+                p50: p95 / 2.0,
+                p90: p95 * 0.9,
+                p95,
+                p99: p95 * 1.2,
+                max: p95 * 1.5,
+                mean: p95 / 2.0,
+            },
+            service_ms: Percentiles::default(),
+            rps: 10.0,
+        }
+    }
+
+    fn stage(name: &str, rate: f64, count: u64, errors: u64, p95: f64) -> StageSummary {
+        StageSummary {
+            name: name.into(),
+            target_rate: rate,
+            achieved_rate: rate,
+            duration_s: 10.0,
+            scheduled: count,
+            dropped: 0,
+            all: tool("all", count, errors, p95),
+            tools: vec![tool("t:a", count, errors, p95)],
+        }
+    }
+
+    fn phase(kind: &str, stages: Vec<StageSummary>) -> PhaseSummary {
+        PhaseSummary {
+            name: kind.into(),
+            kind: kind.into(),
+            started_s: 0.0,
+            duration_s: 10.0,
+            status: "completed".into(),
+            stages,
+            breaking_point: None,
+            spike: None,
+            soak: None,
+        }
+    }
+
+    pub(crate) fn passing_summary() -> RunSummary {
+        let mut soak = phase("soak", vec![stage("hold", 5.0, 3000, 2, 40.0)]);
+        soak.soak = Some(SoakReport {
+            rows: vec![],
+            latency_slope_ms_per_h: Some(0.5),
+            rss_slope_mb_per_h: Some(1.2),
+            verdict: "stable".into(),
+        });
+        RunSummary {
+            schema: "jetstress.run/1".into(),
+            started_unix_ms: 0,
+            elapsed_s: 600.0,
+            in_flight: 0,
+            phases: vec![
+                phase("spike", vec![stage("baseline", 2.0, 60, 0, 20.0)]),
+                soak,
+            ],
+            targets: vec![TargetSummary {
+                name: "t".into(),
+                kind: "stdio".into(),
+                sessions: 2,
+                tools: vec!["a".into()],
+                failures: 0,
+                restarts: 0,
+            }],
+            generators: vec![],
+            guard_events: vec![],
+        }
+    }
+
+    fn calm() -> Observations {
+        Observations {
+            snapshots: 600,
+            max_temp_c: Some(55.0),
+            ..Default::default()
+        }
+    }
+
+    fn get<'a>(v: &'a [Verdict], name: &str) -> &'a Verdict {
+        v.iter().find(|x| x.name == name).unwrap()
+    }
+
+    #[test]
+    fn a_clean_run_passes_with_the_defaults() {
+        let v = evaluate(&passing_summary(), &calm(), &Criteria::default());
+        assert!(overall(&v), "{v:#?}");
+        assert_eq!(get(&v, "p95_latency").measured.as_deref(), Some("40.0 ms"));
+        assert_eq!(get(&v, "memory_leak").verdict, Outcome::Pass);
+        assert_eq!(
+            get(&v, "throttle_predicted").verdict,
+            Outcome::NotApplicable
+        );
+        assert_eq!(get(&v, "error_rate").measured.as_deref(), Some("0.07 %"));
+    }
+
+    #[test]
+    fn each_limit_fails_on_its_own() {
+        let c = Criteria::default();
+        let mut s = passing_summary();
+        s.phases[0].stages[0].all.latency_ms.p95 = 6000.0;
+        let v = evaluate(&s, &calm(), &c);
+        assert_eq!(get(&v, "p95_latency").verdict, Outcome::Fail);
+        assert!(get(&v, "p95_latency").detail.contains("spike/baseline"));
+        assert!(!overall(&v));
+
+        let mut s = passing_summary();
+        s.phases[1].stages[0].all.errors = 300;
+        assert_eq!(
+            get(&evaluate(&s, &calm(), &c), "error_rate").verdict,
+            Outcome::Fail
+        );
+
+        let mut s = passing_summary();
+        s.targets[0].restarts = 1;
+        assert_eq!(
+            get(&evaluate(&s, &calm(), &c), "no_target_crash").verdict,
+            Outcome::Fail
+        );
+
+        let mut s = passing_summary();
+        s.phases[1].soak.as_mut().unwrap().rss_slope_mb_per_h = Some(25.0);
+        assert_eq!(
+            get(&evaluate(&s, &calm(), &c), "memory_leak").verdict,
+            Outcome::Fail
+        );
+
+        let mut s = passing_summary();
+        s.guard_events.push(GuardEvent {
+            time_unix_ms: 1,
+            guard: "thermal".into(),
+            action: "stop_all".into(),
+            message: "cpu within 5 °C of trip".into(),
+        });
+        assert_eq!(
+            get(&evaluate(&s, &calm(), &c), "no_guard_stop").verdict,
+            Outcome::Fail
+        );
+    }
+
+    #[test]
+    fn throttles_fail_and_are_judged_on_their_prediction_lead() {
+        let mut o = calm();
+        o.throttled_snapshots = 3;
+        o.throttle_events.push(ThrottleObs {
+            at_s: 400.0,
+            reasons: vec!["sw-throttle".into()],
+            predicted_lead_s: Some(360.0),
+            at_start: false,
+        });
+        let v = evaluate(&passing_summary(), &o, &Criteria::default());
+        assert_eq!(get(&v, "no_throttling").verdict, Outcome::Fail);
+        assert_eq!(get(&v, "throttle_predicted").verdict, Outcome::Pass);
+        o.throttle_events[0].predicted_lead_s = Some(60.0);
+        let v = evaluate(&passing_summary(), &o, &Criteria::default());
+        assert_eq!(get(&v, "throttle_predicted").verdict, Outcome::Fail);
+        o.throttle_events[0].predicted_lead_s = None;
+        let v = evaluate(&passing_summary(), &o, &Criteria::default());
+        assert!(get(&v, "throttle_predicted").detail.contains("1 without"));
+        o.throttle_events[0].at_start = true;
+        let v = evaluate(&passing_summary(), &o, &Criteria::default());
+        assert_eq!(
+            get(&v, "throttle_predicted").verdict,
+            Outcome::NotApplicable
+        );
+        assert_eq!(get(&v, "no_throttling").verdict, Outcome::Fail);
+    }
+
+    #[test]
+    fn no_soak_is_not_measured_and_a_stress_break_is_left_out() {
+        let mut s = passing_summary();
+        s.phases.truncate(1);
+        let mut stress = phase(
+            "stress",
+            vec![
+                stage("1", 1.0, 60, 0, 10.0),
+                stage("4", 4.0, 240, 200, 12000.0),
+            ],
+        );
+        stress.breaking_point = Some(BreakingPoint {
+            found: true,
+            last_good_rps: Some(1.0),
+            first_bad_rps: Some(4.0),
+            reason: "success 17 % < 95 %".into(),
+        });
+        s.phases.push(stress);
+        let v = evaluate(&s, &calm(), &Criteria::default());
+        assert_eq!(get(&v, "memory_leak").verdict, Outcome::NotMeasured);
+        assert!(overall(&v), "{v:#?}");
+    }
+
+    #[test]
+    fn acceptance_overrides_the_defaults() {
+        let a = Acceptance {
+            max_p95_ms: Some(10.0),
+            min_success_pct: Some(99.9),
+            max_temp_c: Some(50.0),
+            ..Default::default()
+        };
+        let c = Criteria::from_acceptance(Some(&a));
+        assert!((c.max_error_pct - 0.1).abs() < 1e-9);
+        let v = evaluate(&passing_summary(), &calm(), &c);
+        assert_eq!(get(&v, "p95_latency").verdict, Outcome::Fail);
+        assert_eq!(get(&v, "max_temperature").verdict, Outcome::Fail);
+        assert_eq!(get(&v, "error_rate").verdict, Outcome::Pass);
+    }
+
+    #[test]
+    fn observer_counts_throttle_onsets_once() {
+        let mut ob = Observer::default();
+        let mut s = Snapshot::default();
+        ob.observe(0.0, &s);
+        s.throttle.throttled = true;
+        s.throttle.reasons = vec!["sw-throttle".into()];
+        ob.observe(1.0, &s);
+        ob.observe(2.0, &s);
+        s.throttle.throttled = false;
+        ob.observe(3.0, &s);
+        let o = ob.observations();
+        assert_eq!(o.snapshots, 4);
+        assert_eq!(o.throttled_snapshots, 2);
+        assert_eq!(o.throttle_events.len(), 1);
+        assert_eq!(o.throttle_events[0].at_s, 1.0);
+        assert_eq!(o.throttle_events[0].predicted_lead_s, None);
+        assert!(!o.throttle_events[0].at_start);
+    }
+}

@@ -1,0 +1,263 @@
+//! `jetstress run --report DIR`: a real run writes `report.json` that
+//! validates against `schemas/jetstress.report-1.schema.json`, and
+//! `report.md` with the executive summary first; `--record` writes the
+//! snapshots and load windows as a `jetstress.recording/1` file. The validator below covers
+//! the JSON Schema subset the shipped schema uses (type, const, enum,
+//! properties, required, additionalProperties, items, minimum, $ref to $defs),
+//! and is itself checked to reject broken documents.
+
+use std::process::Command;
+
+use serde_json::Value;
+
+fn bin() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_jetstress"));
+    c.current_dir(env!("CARGO_MANIFEST_DIR"));
+    c
+}
+
+fn schema() -> Value {
+    let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("schemas/jetstress.report-1.schema.json");
+    serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap()
+}
+
+fn type_ok(t: &str, v: &Value) -> bool {
+    match t {
+        "object" => v.is_object(),
+        "array" => v.is_array(),
+        "string" => v.is_string(),
+        "number" => v.is_number(),
+        "integer" => v.is_u64() || v.is_i64(),
+        "boolean" => v.is_boolean(),
+        "null" => v.is_null(),
+        other => panic!("schema type {other} not supported by this validator"),
+    }
+}
+
+/// Errors as `path: message`; empty when `v` is valid.
+fn validate(root: &Value, s: &Value, v: &Value, path: &str, errs: &mut Vec<String>) {
+    let known = [
+        "$schema",
+        "$defs",
+        "$ref",
+        "title",
+        "description",
+        "type",
+        "const",
+        "enum",
+        "properties",
+        "required",
+        "additionalProperties",
+        "items",
+        "minimum",
+    ];
+    for k in s.as_object().unwrap().keys() {
+        assert!(known.contains(&k.as_str()), "validator lacks keyword {k}");
+    }
+    if let Some(r) = s.get("$ref").and_then(Value::as_str) {
+        let name = r.strip_prefix("#/$defs/").expect("local $ref");
+        return validate(root, &root["$defs"][name], v, path, errs);
+    }
+    if let Some(t) = s.get("type") {
+        let ok = match t {
+            Value::String(t) => type_ok(t, v),
+            Value::Array(ts) => ts.iter().any(|t| type_ok(t.as_str().unwrap(), v)),
+            _ => panic!("bad type"),
+        };
+        if !ok {
+            errs.push(format!("{path}: expected {t}, got {v}"));
+            return;
+        }
+    }
+    if let Some(c) = s.get("const") {
+        if c != v {
+            errs.push(format!("{path}: expected {c}, got {v}"));
+        }
+    }
+    if let Some(e) = s.get("enum").and_then(Value::as_array) {
+        if !e.contains(v) {
+            errs.push(format!("{path}: {v} not one of {e:?}"));
+        }
+    }
+    if let (Some(m), Some(n)) = (s.get("minimum").and_then(Value::as_f64), v.as_f64()) {
+        if n < m {
+            errs.push(format!("{path}: {n} < minimum {m}"));
+        }
+    }
+    if let Some(o) = v.as_object() {
+        let props = s.get("properties").and_then(Value::as_object);
+        for r in s
+            .get("required")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            if !o.contains_key(r.as_str().unwrap()) {
+                errs.push(format!("{path}: missing {r}"));
+            }
+        }
+        for (k, x) in o {
+            let p = format!("{path}/{k}");
+            match props.and_then(|p| p.get(k)) {
+                Some(ps) => validate(root, ps, x, &p, errs),
+                None => match s.get("additionalProperties") {
+                    Some(Value::Bool(false)) => errs.push(format!("{p}: not allowed")),
+                    Some(ap @ Value::Object(_)) => validate(root, ap, x, &p, errs),
+                    _ => {}
+                },
+            }
+        }
+    }
+    if let (Some(items), Some(a)) = (s.get("items"), v.as_array()) {
+        for (i, x) in a.iter().enumerate() {
+            validate(root, items, x, &format!("{path}/{i}"), errs);
+        }
+    }
+}
+
+fn errors(v: &Value) -> Vec<String> {
+    let s = schema();
+    let mut errs = Vec::new();
+    validate(&s, &s, v, "", &mut errs);
+    errs
+}
+
+#[test]
+fn a_real_run_writes_a_valid_report() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("r.toml");
+    std::fs::write(
+        &f,
+        r#"
+name = "report-test"
+sessions = 2
+timeout = "300ms"
+[[targets]]
+name = "fault"
+cmd = ["python3", "tests/fault-server/fault_server.py"]
+[[mix]]
+tool = "fault:delay"
+weight = 3
+args = { ms = 5 }
+[[mix]]
+tool = "fault:hang"
+[[phases]]
+kind = "custom"
+stages = [{ rate = 10, duration = "1s" }, { rate = 20, duration = "1s" }]
+[acceptance]
+max_p95_ms = 2000
+"#,
+    )
+    .unwrap();
+    let out_dir = dir.path().join("report");
+    let out = bin()
+        .args(["--root", "tests/fixtures/orin-agx-r36", "run", "--scenario"])
+        .arg(&f)
+        .arg("--report")
+        .arg(&out_dir)
+        .arg("--record")
+        .arg(dir.path().join("run.jsonl"))
+        .arg("--log-dir")
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    // Hangs time out (errors) and the fixture board is throttled: FAIL.
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    let v: Value =
+        serde_json::from_str(&std::fs::read_to_string(out_dir.join("report.json")).unwrap())
+            .unwrap();
+    let errs = errors(&v);
+    assert!(errs.is_empty(), "{errs:#?}");
+    assert_eq!(v["schema"], "jetstress.report/1");
+    assert_eq!(v["result"], "FAIL");
+    assert_eq!(v["scenario"], "report-test");
+    assert_eq!(v["acceptance"]["max_p95_ms"], 2000.0);
+    assert_eq!(
+        v["board"]["board"]["model"],
+        "NVIDIA Jetson AGX Orin Developer Kit"
+    );
+    assert!(v["board"]["throttled"].as_bool().unwrap());
+    assert!(v["observations"]["snapshots"].as_u64().unwrap() >= 1);
+    assert_eq!(v["run"]["phases"][0]["stages"].as_array().unwrap().len(), 2);
+    let verdict = |n: &str| {
+        v["criteria"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["name"] == n)
+            .unwrap_or_else(|| panic!("{n}"))["verdict"]
+            .clone()
+    };
+    assert_eq!(verdict("error_rate"), "fail");
+    assert_eq!(verdict("no_throttling"), "fail");
+    assert_eq!(verdict("throttle_predicted"), "not_applicable");
+    assert_eq!(verdict("p95_latency"), "pass");
+
+    let md = std::fs::read_to_string(out_dir.join("report.md")).unwrap();
+    assert!(md.starts_with("# jetstress report: report-test\n\n## Executive summary"));
+    assert!(md.contains("**Result: FAIL**"), "{md}");
+    assert!(md.contains("Errors `fault`:"), "{md}");
+    assert!(md.contains("| fault:delay |"), "{md}");
+    assert!(md.contains("## Recommendations\n\n- "), "{md}");
+
+    // Charts: well-formed SVG, listed in the report and linked from report.md.
+    assert_eq!(
+        v["charts"],
+        serde_json::json!(["latency.svg", "rate.svg", "temperatures.svg"])
+    );
+    for c in ["latency.svg", "rate.svg", "temperatures.svg"] {
+        let svg = std::fs::read_to_string(out_dir.join(c)).unwrap();
+        let doc = roxmltree::Document::parse(&svg).unwrap_or_else(|e| panic!("{c}: {e}"));
+        assert_eq!(doc.root_element().tag_name().name(), "svg");
+        assert!(md.contains(&format!("![{c}]({c})")), "{md}");
+    }
+    let lat = std::fs::read_to_string(out_dir.join("latency.svg")).unwrap();
+    assert!(lat.contains("fault:delay p95"), "{lat}");
+
+    // --record: header, snapshots and load windows, one JSON object a line.
+    let rec = std::fs::read_to_string(dir.path().join("run.jsonl")).unwrap();
+    let lines: Vec<Value> = rec
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines[0]["schema"], "jetstress.recording/1");
+    assert_eq!(lines[0]["config"]["scenario"], "report-test");
+    assert!(lines.iter().any(|l| l["kind"] == "snapshot"), "{rec}");
+    let windows: Vec<&Value> = lines
+        .iter()
+        .filter(|l| l["kind"] == "load_window")
+        .collect();
+    assert!(!windows.is_empty(), "{rec}");
+    assert!(windows[0]["window"]["tools"].is_array());
+}
+
+#[test]
+fn the_validator_rejects_broken_reports() {
+    let mut v: Value = serde_json::from_value(serde_json::json!({
+        "schema": "jetstress.report/1", "scenario": "x", "result": "PASS", "interrupted": false,
+        "criteria": [{"name": "p95_latency", "verdict": "pass", "measured": "1.0 ms",
+                      "threshold": "< 5000 ms", "detail": ""}],
+        "acceptance": null,
+        "observations": {"snapshots": 1, "throttled_snapshots": 0, "throttle_events": [],
+                         "max_temp_c": null, "max_temp_zone": null},
+        "board": null, "charts": [],
+        "run": {"schema": "jetstress.run/1", "started_unix_ms": 0, "elapsed_s": 1.0, "in_flight": 0,
+                "phases": [], "targets": [], "generators": [], "guard_events": []}
+    }))
+    .unwrap();
+    assert!(errors(&v).is_empty(), "{:?}", errors(&v));
+    v["result"] = "MAYBE".into();
+    v["criteria"][0]["verdict"] = "ok".into();
+    v["run"]["in_flight"] = (-1).into();
+    v["observations"]["extra"] = 1.into();
+    v.as_object_mut().unwrap().remove("scenario");
+    let e = errors(&v);
+    assert_eq!(e.len(), 5, "{e:#?}");
+    assert!(e.iter().any(|m| m.starts_with("/result")));
+    assert!(e.iter().any(|m| m.starts_with("/criteria/0/verdict")));
+    assert!(e.iter().any(|m| m.starts_with("/run/in_flight")));
+    assert!(e.iter().any(|m| m.starts_with("/observations/extra")));
+    assert!(e.iter().any(|m| m.contains("missing \"scenario\"")));
+}
