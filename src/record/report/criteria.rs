@@ -499,6 +499,7 @@ mod tests {
             duration_s: 10.0,
             status: "completed".into(),
             stages,
+            whole: Vec::new(),
             breaking_point: None,
             spike: None,
             soak: None,
