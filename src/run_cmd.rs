@@ -79,6 +79,17 @@ pub struct RunArgs {
     /// Write `report.json` (`jetstress.report/1`) and `report.md` into this directory.
     #[arg(long, value_name = "DIR")]
     pub report: Option<PathBuf>,
+    /// Serve Prometheus /metrics on this address during the run (loopback unless --metrics-token).
+    #[arg(long, value_name = "ADDR")]
+    pub metrics: Option<std::net::SocketAddr>,
+    /// Bearer token required by /metrics (needed for a non-loopback address).
+    #[arg(
+        long,
+        env = "JETSTRESS_METRICS_TOKEN",
+        hide_env_values = true,
+        value_name = "TOKEN"
+    )]
+    pub metrics_token: Option<String>,
     /// Directory for the targets' stderr logs (default: a temp dir).
     #[arg(long = "log-dir", value_name = "DIR")]
     pub log_dir: Option<PathBuf>,
@@ -88,10 +99,14 @@ pub struct RunArgs {
 pub fn plan(args: &RunArgs) -> anyhow::Result<Scenario> {
     let mut sc = match &args.scenario {
         Some(p) => scenario::load(p)?,
-        None => scenario::parse("", "flags")?,
+        None => scenario::parse("", "command line")?,
     };
     if args.scenario.is_none() && args.phase.is_none() {
         anyhow::bail!("give --scenario FILE or --phase spike|stress|soak");
+    }
+    if let Some(addr) = &args.metrics {
+        crate::record::metrics::check_bind(addr, args.metrics_token.as_deref())
+            .map_err(anyhow::Error::msg)?;
     }
     if let Some(s) = args.sessions {
         if s == 0 {
@@ -332,8 +347,27 @@ async fn run_async(global: &GlobalArgs, args: &RunArgs, sc: Scenario) -> anyhow:
         None::<Arc<Snapshot>>,
         Timeline::default(),
     )));
+    let metrics = match args.metrics {
+        Some(addr) => {
+            let m = Arc::new(crate::record::metrics::Metrics::new());
+            match crate::record::metrics::serve(addr, args.metrics_token.clone(), m.clone()).await {
+                Ok((bound, _task)) => {
+                    eprintln!("metrics on http://{bound}/metrics");
+                    Some(m)
+                }
+                Err(e) => {
+                    eprintln!("error: serving /metrics on {addr}: {e}");
+                    engine.shutdown().await;
+                    collector.stop();
+                    return Ok(ExitCode::from(2));
+                }
+            }
+        }
+        None => None,
+    };
     let (stop_observing, mut stopped) = tokio::sync::oneshot::channel::<()>();
     let observe_task = {
+        let metrics = metrics.clone();
         let observer = observer.clone();
         // The snapshot taken while the targets started counts too (read before
         // subscribing, so no snapshot is seen twice).
@@ -355,6 +389,9 @@ async fn run_async(global: &GlobalArgs, args: &RunArgs, sc: Scenario) -> anyhow:
                             if let Some(r) = &recorder {
                                 r.record(Record::Snapshot(s.clone()));
                             }
+                            if let Some(m) = &metrics {
+                                m.update(&s);
+                            }
                             let mut o = observer.lock().unwrap_or_else(|e| e.into_inner());
                             let t = start.elapsed().as_secs_f64();
                             o.0.observe(t, &s);
@@ -367,6 +404,10 @@ async fn run_async(global: &GlobalArgs, args: &RunArgs, sc: Scenario) -> anyhow:
                     ev = windows.recv() => match ev {
                         Ok(EngineEvent::LoadWindow(w)) => {
                             observer.lock().unwrap_or_else(|e| e.into_inner()).2.observe_window(&w);
+                            if let Some(m) = &metrics {
+                                w.tools.iter().for_each(|t| m.add_window(t));
+                                m.set_phase(w.phase.as_deref(), w.phase.as_ref().map(|_| w.target_rate));
+                            }
                             if let Some(r) = &recorder {
                                 if let Ok(v) = serde_json::to_value(&*w) {
                                     r.record(Record::LoadWindow(v));

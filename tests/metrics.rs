@@ -218,3 +218,68 @@ fn the_grafana_dashboard_only_uses_metrics_we_export() {
     }
     assert!(checked >= 10);
 }
+
+#[tokio::test]
+async fn a_headless_run_serves_request_counters_while_it_runs() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/xavier-nx-r32");
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_jetstress"))
+        .arg("--root")
+        .arg(&root)
+        .args([
+            "run",
+            "--phase",
+            "soak",
+            "--rate",
+            "20",
+            "--duration",
+            "8s",
+            "--sessions",
+            "2",
+        ])
+        .args(["--metrics", &format!("127.0.0.1:{port}")])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let url = format!("http://127.0.0.1:{port}/metrics");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let mut seen = None;
+    while std::time::Instant::now() < deadline {
+        if let Ok(r) = reqwest::get(&url).await {
+            let body = r.text().await.unwrap_or_default();
+            let s = parse(&body);
+            let count: f64 = s
+                .samples
+                .iter()
+                .filter(|x| {
+                    x.metric.starts_with("jetstress_requests")
+                        && x.labels
+                            .get("tool")
+                            .is_some_and(|t| t.starts_with("built-in:"))
+                })
+                .map(|x| match x.value {
+                    Value::Counter(v) | Value::Untyped(v) => v,
+                    _ => 0.0,
+                })
+                .sum();
+            if count > 0.0 {
+                assert_eq!(gauge(&s, "jetstress_phase_active", ("phase", "soak")), 1.0);
+                seen = Some(count);
+                break;
+            }
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    assert!(
+        seen.is_some(),
+        "request counters appeared on /metrics during the run"
+    );
+    let status = child.wait().await.unwrap();
+    assert_eq!(status.code(), Some(0), "a clean short soak passes");
+}

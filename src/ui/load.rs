@@ -65,6 +65,8 @@ pub fn plan(args: &LoadArgs) -> anyhow::Result<Scenario> {
         report: None,
         record: None,
         log_dir: None,
+        metrics: None,
+        metrics_token: None,
     };
     match crate::run_cmd::plan(&ra) {
         Ok(sc) => Ok(sc),
