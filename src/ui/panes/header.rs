@@ -85,7 +85,12 @@ pub fn draw(f: &mut Frame, area: Rect, app: &App) {
     if let Some(s) = &app.latest {
         let b = &s.board;
         spans.push(sep());
-        let model = b.model.as_deref().unwrap_or("unknown board");
+        // Without a model (VMs, containers) the host name says which machine this is.
+        let model = b
+            .model
+            .as_deref()
+            .or(b.hostname.as_deref())
+            .unwrap_or("unknown board");
         spans.push(Span::styled(
             if area.width < 160 {
                 short_model(model).to_string()
