@@ -96,7 +96,7 @@ fn x_range(t: impl Iterator<Item = f64>) -> std::ops::Range<f64> {
 }
 
 fn draw_series(
-    chart: &mut ChartContext<'_, SVGBackend<'_>, Cartesian2d<RangedCoordf64, RangedCoordf64>>,
+    chart: &mut Chart<'_, '_>,
     points: Vec<(f64, f64)>,
     color: RGBColor,
     dashed: bool,
@@ -128,51 +128,36 @@ const COLORS: [RGBColor; 8] = [
     RGBColor(127, 127, 127),
 ];
 
-/// Per-tool p50 and p95 (and p99 dashed) latency over time, log-free ms axis.
-pub fn render_latency(t: &Timeline) -> Res<String> {
+type Chart<'a, 'b> = ChartContext<'a, SVGBackend<'b>, Cartesian2d<RangedCoordf64, RangedCoordf64>>;
+
+/// The frame every chart shares: white SVG canvas, caption, axes with
+/// descriptions, mesh, and the legend drawn after `series` has drawn the lines.
+fn render_chart(
+    size: (u32, u32),
+    caption: &str,
+    x: std::ops::Range<f64>,
+    y: std::ops::Range<f64>,
+    (x_desc, y_desc): (&str, &str),
+    series: impl FnOnce(&mut Chart<'_, '_>) -> Res<()>,
+) -> Res<String> {
     let mut out = String::new();
     {
-        let root = SVGBackend::with_string(&mut out, (960, 480)).into_drawing_area();
+        let root = SVGBackend::with_string(&mut out, size).into_drawing_area();
         root.fill(&WHITE).map_err(err)?;
-        let y_max = t
-            .load
-            .iter()
-            .flat_map(|p| p.tools.values().map(|v| v.2))
-            .fold(1.0_f64, f64::max);
         let mut chart = ChartBuilder::on(&root)
-            .caption(
-                "Latency per tool (ms, from the scheduled send time)",
-                ("sans-serif", 18),
-            )
+            .caption(caption, ("sans-serif", 18))
             .margin(10)
             .x_label_area_size(35)
             .y_label_area_size(55)
-            .build_cartesian_2d(x_range(t.load.iter().map(|p| p.t_s)), 0.0..y_max * 1.05)
+            .build_cartesian_2d(x, y)
             .map_err(err)?;
         chart
             .configure_mesh()
-            .x_desc("run time (s)")
-            .y_desc("ms")
+            .x_desc(x_desc)
+            .y_desc(y_desc)
             .draw()
             .map_err(err)?;
-        let tools: Vec<&String> = t
-            .load
-            .iter()
-            .flat_map(|p| p.tools.keys())
-            .collect::<std::collections::BTreeSet<_>>()
-            .into_iter()
-            .collect();
-        for (i, tool) in tools.iter().enumerate() {
-            let c = COLORS[i % COLORS.len()];
-            let pick = |f: fn(&(f64, f64, f64)) -> f64| -> Vec<(f64, f64)> {
-                t.load
-                    .iter()
-                    .filter_map(|p| p.tools.get(*tool).map(|v| (p.t_s, f(v))))
-                    .collect()
-            };
-            draw_series(&mut chart, pick(|v| v.1), c, false, format!("{tool} p95"))?;
-            draw_series(&mut chart, pick(|v| v.2), c, true, format!("{tool} p99"))?;
-        }
+        series(&mut chart)?;
         chart
             .configure_series_labels()
             .background_style(WHITE.mix(0.8))
@@ -182,111 +167,109 @@ pub fn render_latency(t: &Timeline) -> Res<String> {
         root.present().map_err(err)?;
     }
     Ok(out)
+}
+
+/// Per-tool p50 and p95 (and p99 dashed) latency over time, log-free ms axis.
+pub fn render_latency(t: &Timeline) -> Res<String> {
+    let y_max = t
+        .load
+        .iter()
+        .flat_map(|p| p.tools.values().map(|v| v.2))
+        .fold(1.0_f64, f64::max);
+    let tools: Vec<&String> = t
+        .load
+        .iter()
+        .flat_map(|p| p.tools.keys())
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    render_chart(
+        (960, 480),
+        "Latency per tool (ms, from the scheduled send time)",
+        x_range(t.load.iter().map(|p| p.t_s)),
+        0.0..y_max * 1.05,
+        ("run time (s)", "ms"),
+        |chart| {
+            for (i, tool) in tools.iter().enumerate() {
+                let c = COLORS[i % COLORS.len()];
+                let pick = |f: fn(&(f64, f64, f64)) -> f64| -> Vec<(f64, f64)> {
+                    t.load
+                        .iter()
+                        .filter_map(|p| p.tools.get(*tool).map(|v| (p.t_s, f(v))))
+                        .collect()
+                };
+                draw_series(chart, pick(|v| v.1), c, false, format!("{tool} p95"))?;
+                draw_series(chart, pick(|v| v.2), c, true, format!("{tool} p99"))?;
+            }
+            Ok(())
+        },
+    )
 }
 
 /// Achieved vs target request rate over time.
 pub fn render_rate(t: &Timeline) -> Res<String> {
-    let mut out = String::new();
-    {
-        let root = SVGBackend::with_string(&mut out, (960, 360)).into_drawing_area();
-        root.fill(&WHITE).map_err(err)?;
-        let y_max = t
-            .load
-            .iter()
-            .map(|p| p.target_rps.max(p.achieved_rps))
-            .fold(1.0_f64, f64::max);
-        let mut chart = ChartBuilder::on(&root)
-            .caption(
-                "Request rate (req/s): target vs achieved",
-                ("sans-serif", 18),
-            )
-            .margin(10)
-            .x_label_area_size(35)
-            .y_label_area_size(55)
-            .build_cartesian_2d(x_range(t.load.iter().map(|p| p.t_s)), 0.0..y_max * 1.1)
-            .map_err(err)?;
-        chart
-            .configure_mesh()
-            .x_desc("run time (s)")
-            .y_desc("req/s")
-            .draw()
-            .map_err(err)?;
-        let target = t.load.iter().map(|p| (p.t_s, p.target_rps)).collect();
-        let achieved = t.load.iter().map(|p| (p.t_s, p.achieved_rps)).collect();
-        draw_series(&mut chart, target, COLORS[7], true, "target".into())?;
-        draw_series(&mut chart, achieved, COLORS[0], false, "achieved".into())?;
-        chart
-            .configure_series_labels()
-            .background_style(WHITE.mix(0.8))
-            .border_style(BLACK)
-            .draw()
-            .map_err(err)?;
-        root.present().map_err(err)?;
-    }
-    Ok(out)
+    let y_max = t
+        .load
+        .iter()
+        .map(|p| p.target_rps.max(p.achieved_rps))
+        .fold(1.0_f64, f64::max);
+    render_chart(
+        (960, 360),
+        "Request rate (req/s): target vs achieved",
+        x_range(t.load.iter().map(|p| p.t_s)),
+        0.0..y_max * 1.1,
+        ("run time (s)", "req/s"),
+        |chart| {
+            let target = t.load.iter().map(|p| (p.t_s, p.target_rps)).collect();
+            let achieved = t.load.iter().map(|p| (p.t_s, p.achieved_rps)).collect();
+            draw_series(chart, target, COLORS[7], true, "target".into())?;
+            draw_series(chart, achieved, COLORS[0], false, "achieved".into())
+        },
+    )
 }
 
 /// Zone temperatures over time with each zone's throttle trip as a dashed line.
 pub fn render_temperatures(t: &Timeline) -> Res<String> {
-    let mut out = String::new();
-    {
-        let root = SVGBackend::with_string(&mut out, (960, 480)).into_drawing_area();
-        root.fill(&WHITE).map_err(err)?;
-        let all = t.temps.values().flatten();
-        let lo = all
-            .clone()
-            .map(|p| p.1)
-            .chain(t.trips.values().copied())
-            .fold(f64::INFINITY, f64::min);
-        let hi = all
-            .clone()
-            .map(|p| p.1)
-            .chain(t.trips.values().copied())
-            .fold(f64::NEG_INFINITY, f64::max);
-        let (lo, hi) = if lo.is_finite() {
-            (lo - 5.0, hi + 5.0)
-        } else {
-            (0.0, 100.0)
-        };
-        let mut chart = ChartBuilder::on(&root)
-            .caption(
-                "Temperatures (°C) and throttle trips (dashed)",
-                ("sans-serif", 18),
-            )
-            .margin(10)
-            .x_label_area_size(35)
-            .y_label_area_size(55)
-            .build_cartesian_2d(x_range(all.map(|p| p.0)), lo..hi)
-            .map_err(err)?;
-        chart
-            .configure_mesh()
-            .x_desc("run time (s)")
-            .y_desc("°C")
-            .draw()
-            .map_err(err)?;
-        let x_end = chart.x_range().end;
-        for (i, (zone, pts)) in t.temps.iter().enumerate() {
-            let c = COLORS[i % COLORS.len()];
-            draw_series(&mut chart, pts.clone(), c, false, zone.clone())?;
-            if let Some(trip) = t.trips.get(zone) {
-                draw_series(
-                    &mut chart,
-                    vec![(0.0, *trip), (x_end, *trip)],
-                    c,
-                    true,
-                    format!("{zone} trip {trip:.1} °C"),
-                )?;
+    let all = t.temps.values().flatten();
+    let lo = all
+        .clone()
+        .map(|p| p.1)
+        .chain(t.trips.values().copied())
+        .fold(f64::INFINITY, f64::min);
+    let hi = all
+        .clone()
+        .map(|p| p.1)
+        .chain(t.trips.values().copied())
+        .fold(f64::NEG_INFINITY, f64::max);
+    let (lo, hi) = if lo.is_finite() {
+        (lo - 5.0, hi + 5.0)
+    } else {
+        (0.0, 100.0)
+    };
+    render_chart(
+        (960, 480),
+        "Temperatures (°C) and throttle trips (dashed)",
+        x_range(all.map(|p| p.0)),
+        lo..hi,
+        ("run time (s)", "°C"),
+        |chart| {
+            let x_end = chart.x_range().end;
+            for (i, (zone, pts)) in t.temps.iter().enumerate() {
+                let c = COLORS[i % COLORS.len()];
+                draw_series(chart, pts.clone(), c, false, zone.clone())?;
+                if let Some(trip) = t.trips.get(zone) {
+                    draw_series(
+                        chart,
+                        vec![(0.0, *trip), (x_end, *trip)],
+                        c,
+                        true,
+                        format!("{zone} trip {trip:.1} °C"),
+                    )?;
+                }
             }
-        }
-        chart
-            .configure_series_labels()
-            .background_style(WHITE.mix(0.8))
-            .border_style(BLACK)
-            .draw()
-            .map_err(err)?;
-        root.present().map_err(err)?;
-    }
-    Ok(out)
+            Ok(())
+        },
+    )
 }
 
 /// Writes `latency.svg`, `rate.svg` and `temperatures.svg` into `dir`.
