@@ -8,7 +8,7 @@ use std::fmt::Write as _;
 use schemars::JsonSchema;
 use serde::Serialize;
 
-use crate::snapshot::{ProbeError, Snapshot};
+use crate::snapshot::{CoolingDevice, Fan, Gpu, ProbeError, Rail, Snapshot, Trip, WatchedProcess};
 
 /// A probe that could not read in the sample this answer comes from.
 #[derive(Debug, Clone, Serialize, JsonSchema)]
@@ -32,13 +32,6 @@ pub fn failures(errors: &[ProbeError], probes: &[&str]) -> Vec<ProbeFailure> {
 }
 
 #[derive(Debug, Clone, Serialize, JsonSchema)]
-pub struct TripView {
-    /// `passive`, `hot`, `critical`, `active` (as the kernel says).
-    pub kind: String,
-    pub temp_c: f64,
-}
-
-#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct ZoneView {
     pub id: String,
     pub name: String,
@@ -47,22 +40,13 @@ pub struct ZoneView {
     pub temp_c: Option<f64>,
     pub online: bool,
     pub offline_reason: Option<String>,
-    pub trips: Vec<TripView>,
+    pub trips: Vec<Trip>,
     /// Lowest passive/hot trip: where throttling starts.
     pub throttle_trip_c: Option<f64>,
     /// Lowest critical trip: where the board shuts down.
     pub critical_trip_c: Option<f64>,
     /// `throttle_trip_c - temp_c` when both are known.
     pub headroom_c: Option<f64>,
-}
-
-#[derive(Debug, Clone, Serialize, JsonSchema)]
-pub struct CoolingView {
-    pub id: String,
-    #[serde(rename = "type")]
-    pub kind: String,
-    pub cur_state: Option<u64>,
-    pub max_state: Option<u64>,
 }
 
 #[derive(Debug, Clone, Serialize, JsonSchema)]
@@ -75,7 +59,7 @@ pub struct ThermalStatus {
     pub hottest_temp_c: Option<f64>,
     /// Ids of zones that are present but cannot be read (power-gated, errors).
     pub offline_zones: Vec<String>,
-    pub cooling: Vec<CoolingView>,
+    pub cooling: Vec<CoolingDevice>,
     pub throttled: bool,
     pub throttle_reasons: Vec<String>,
     pub probe_errors: Vec<ProbeFailure>,
@@ -94,14 +78,7 @@ pub fn thermal_status(s: &Snapshot) -> ThermalStatus {
                 temp_c: z.temp_c,
                 online: z.online,
                 offline_reason: z.offline_reason.clone(),
-                trips: z
-                    .trips
-                    .iter()
-                    .map(|t| TripView {
-                        kind: t.kind.clone(),
-                        temp_c: t.temp_c,
-                    })
-                    .collect(),
+                trips: z.trips.to_vec(),
                 throttle_trip_c,
                 critical_trip_c: z.critical_trip_c(),
                 headroom_c: match (throttle_trip_c, z.temp_c) {
@@ -123,16 +100,7 @@ pub fn thermal_status(s: &Snapshot) -> ThermalStatus {
             .filter(|z| !z.online)
             .map(|z| z.id.clone())
             .collect(),
-        cooling: s
-            .cooling
-            .iter()
-            .map(|c| CoolingView {
-                id: c.id.clone(),
-                kind: c.kind.clone(),
-                cur_state: c.cur_state,
-                max_state: c.max_state,
-            })
-            .collect(),
+        cooling: s.cooling.to_vec(),
         throttled: s.throttle.throttled,
         throttle_reasons: s.throttle.reasons.clone(),
         probe_errors: failures(&s.probe_errors, &["thermal", "hwmon"]),
@@ -166,14 +134,6 @@ pub fn thermal_text(v: &ThermalStatus) -> String {
 }
 
 #[derive(Debug, Clone, Serialize, JsonSchema)]
-pub struct WatchedView {
-    pub pid: u32,
-    pub name: String,
-    pub rss_mb: Option<f64>,
-    pub alive: bool,
-}
-
-#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct MemoryStatus {
     pub sample_time_unix_ms: u64,
     pub total_mb: Option<f64>,
@@ -185,7 +145,7 @@ pub struct MemoryStatus {
     pub swap_used_mb: Option<f64>,
     /// Jetson NvMap (GPU/multimedia buffers carved from RAM).
     pub nvmap_mb: Option<f64>,
-    pub watched: Vec<WatchedView>,
+    pub watched: Vec<WatchedProcess>,
     pub probe_errors: Vec<ProbeFailure>,
 }
 
@@ -203,16 +163,7 @@ pub fn memory_status(s: &Snapshot) -> MemoryStatus {
         swap_total_mb: m.swap_total_mb,
         swap_used_mb: m.swap_used_mb,
         nvmap_mb: m.nvmap_mb,
-        watched: s
-            .watched
-            .iter()
-            .map(|w| WatchedView {
-                pid: w.pid,
-                name: w.name.clone(),
-                rss_mb: w.rss_mb,
-                alive: w.alive,
-            })
-            .collect(),
+        watched: s.watched.to_vec(),
         probe_errors: failures(&s.probe_errors, &["memory"]),
     }
 }
@@ -248,7 +199,7 @@ pub fn memory_text(v: &MemoryStatus) -> String {
 pub struct GpuStatus {
     pub sample_time_unix_ms: u64,
     /// The snapshot's own GPU entries (`jetstress.snapshot/1` shape).
-    pub gpus: Vec<crate::snapshot::Gpu>,
+    pub gpus: Vec<Gpu>,
     pub probe_errors: Vec<ProbeFailure>,
 }
 
@@ -286,17 +237,9 @@ pub fn gpu_text(v: &GpuStatus) -> String {
 }
 
 #[derive(Debug, Clone, Serialize, JsonSchema)]
-pub struct RailView {
-    pub name: String,
-    pub mv: Option<f64>,
-    pub ma: Option<f64>,
-    pub mw: Option<f64>,
-}
-
-#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct PowerStatus {
     pub sample_time_unix_ms: u64,
-    pub rails: Vec<RailView>,
+    pub rails: Vec<Rail>,
     /// `VDD_IN`/`POM_5V_IN` when present, else the sum of the rails.
     pub total_mw: Option<f64>,
     pub probe_errors: Vec<ProbeFailure>,
@@ -305,17 +248,7 @@ pub struct PowerStatus {
 pub fn power_status(s: &Snapshot) -> PowerStatus {
     PowerStatus {
         sample_time_unix_ms: s.time_unix_ms,
-        rails: s
-            .power
-            .rails
-            .iter()
-            .map(|r| RailView {
-                name: r.name.clone(),
-                mv: r.mv,
-                ma: r.ma,
-                mw: r.mw,
-            })
-            .collect(),
+        rails: s.power.rails.to_vec(),
         total_mw: s.power.total_mw,
         probe_errors: failures(&s.probe_errors, &["power"]),
     }
@@ -337,14 +270,6 @@ pub fn power_text(v: &PowerStatus) -> String {
 }
 
 #[derive(Debug, Clone, Serialize, JsonSchema)]
-pub struct FanView {
-    pub name: String,
-    pub pwm_pct: Option<f64>,
-    pub rpm: Option<f64>,
-    pub control: Option<String>,
-}
-
-#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct BoardInfo {
     pub sample_time_unix_ms: u64,
     pub model: Option<String>,
@@ -358,7 +283,7 @@ pub struct BoardInfo {
     pub hostname: Option<String>,
     pub cpu_cores: u32,
     pub cpu_cores_online: u32,
-    pub fans: Vec<FanView>,
+    pub fans: Vec<Fan>,
     pub probe_errors: Vec<ProbeFailure>,
 }
 
@@ -375,16 +300,7 @@ pub fn board_info(s: &Snapshot) -> BoardInfo {
         hostname: b.hostname.clone(),
         cpu_cores: s.cpu.cores.len() as u32,
         cpu_cores_online: s.cpu.cores.iter().filter(|c| c.online).count() as u32,
-        fans: s
-            .fans
-            .iter()
-            .map(|f| FanView {
-                name: f.name.clone(),
-                pwm_pct: f.pwm_pct,
-                rpm: f.rpm,
-                control: f.control.clone(),
-            })
-            .collect(),
+        fans: s.fans.to_vec(),
         probe_errors: failures(&s.probe_errors, &["board", "cpu"]),
     }
 }
