@@ -50,20 +50,20 @@ pub struct ThermalZone {
 impl ThermalZone {
     /// Lowest passive or hot trip: where throttling starts.
     pub fn throttle_trip_c(&self) -> Option<f64> {
-        self.trips
-            .iter()
-            .filter(|t| t.kind == "passive" || t.kind == "hot")
-            .map(|t| t.temp_c)
-            .fold(None, |acc, t| Some(acc.map_or(t, |a: f64| a.min(t))))
+        self.lowest_trip(&["passive", "hot"])
     }
 
     /// Lowest critical trip: where the board shuts down.
     pub fn critical_trip_c(&self) -> Option<f64> {
+        self.lowest_trip(&["critical"])
+    }
+
+    fn lowest_trip(&self, kinds: &[&str]) -> Option<f64> {
         self.trips
             .iter()
-            .filter(|t| t.kind == "critical")
+            .filter(|t| kinds.contains(&t.kind.as_str()))
             .map(|t| t.temp_c)
-            .fold(None, |acc, t| Some(acc.map_or(t, |a: f64| a.min(t))))
+            .reduce(f64::min)
     }
 }
 

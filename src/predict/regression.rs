@@ -273,9 +273,38 @@ impl Window {
     }
 }
 
+/// Least-squares slope of y over x for a batch of points (not windowed):
+/// `None` with fewer than 2 points or no spread in x.
+pub fn ols_slope<I>(points: I) -> Option<f64>
+where
+    I: IntoIterator<Item = (f64, f64)>,
+    I::IntoIter: Clone,
+{
+    let it = points.into_iter();
+    let (n, sx, sy) = it.clone().fold((0usize, 0.0, 0.0), |(n, sx, sy), (x, y)| {
+        (n + 1, sx + x, sy + y)
+    });
+    if n < 2 {
+        return None;
+    }
+    let (mx, my) = (sx / n as f64, sy / n as f64);
+    let (sxy, sxx) = it.fold((0.0, 0.0), |(sxy, sxx), (x, y)| {
+        (sxy + (x - mx) * (y - my), sxx + (x - mx) * (x - mx))
+    });
+    (sxx > 0.0).then(|| sxy / sxx)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn batch_slope_is_exact_on_a_line_and_says_none_without_spread() {
+        let line = [(0.0, 1.0), (1.0, 3.0), (2.0, 5.0), (4.0, 9.0)];
+        assert!((ols_slope(line).unwrap() - 2.0).abs() < 1e-12);
+        assert_eq!(ols_slope([(1.0, 2.0)]), None);
+        assert_eq!(ols_slope([(1.0, 2.0), (1.0, 5.0)]), None);
+    }
 
     fn brute_linear(pts: &[(f64, f64)]) -> (f64, f64) {
         let n = pts.len() as f64;

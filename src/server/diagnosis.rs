@@ -61,15 +61,7 @@ impl Ring {
         if t1 - t0 < MIN_SPAN_S {
             return None;
         }
-        let nf = n as f64;
-        let mean_t = self.points.iter().map(|p| p.0).sum::<f64>() / nf;
-        let mean_v = self.points.iter().map(|p| p.1).sum::<f64>() / nf;
-        let (mut num, mut den) = (0.0, 0.0);
-        for &(t, v) in &self.points {
-            num += (t - mean_t) * (v - mean_v);
-            den += (t - mean_t) * (t - mean_t);
-        }
-        (den > 0.0).then(|| num / den)
+        crate::predict::regression::ols_slope(self.points.iter().copied())
     }
 }
 

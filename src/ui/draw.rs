@@ -23,25 +23,40 @@ pub fn draw(f: &mut Frame, app: &App) {
     panes::header::draw(f, header, app);
     if app.zoom {
         draw_pane(f, body, app, app.focus);
-    } else if body.width >= 120 {
+    } else {
+        // One area per pane, in `Pane::ORDER`.
+        for (pane, area) in Pane::ORDER.into_iter().zip(pane_areas(body)) {
+            draw_pane(f, area, app, pane);
+        }
+    }
+    panes::overlay::footer(f, footer, app);
+    if app.help {
+        panes::overlay::help(f, area, app);
+    }
+}
+
+/// Thermal, memory, system, predictions, load and events areas: side by side
+/// from 120 columns, the thermal chart full width below that.
+fn pane_areas(body: Rect) -> [Rect; 6] {
+    let split = |r: Rect, left: u16| {
+        let [a, b] = Layout::horizontal([
+            Constraint::Percentage(left),
+            Constraint::Percentage(100 - left),
+        ])
+        .areas(r);
+        (a, b)
+    };
+    if body.width >= 120 {
         let [top, mid, bot] = Layout::vertical([
             Constraint::Percentage(42),
             Constraint::Percentage(26),
             Constraint::Percentage(32),
         ])
         .areas(body);
-        let [th, mem] =
-            Layout::horizontal([Constraint::Percentage(60), Constraint::Percentage(40)]).areas(top);
-        let [sys, pred] =
-            Layout::horizontal([Constraint::Percentage(55), Constraint::Percentage(45)]).areas(mid);
-        let [load, ev] =
-            Layout::horizontal([Constraint::Percentage(62), Constraint::Percentage(38)]).areas(bot);
-        draw_pane(f, th, app, Pane::Thermal);
-        draw_pane(f, mem, app, Pane::Memory);
-        draw_pane(f, sys, app, Pane::System);
-        draw_pane(f, pred, app, Pane::Predictions);
-        draw_pane(f, load, app, Pane::Load);
-        draw_pane(f, ev, app, Pane::Events);
+        let (th, mem) = split(top, 60);
+        let (sys, pred) = split(mid, 55);
+        let (load, ev) = split(bot, 62);
+        [th, mem, sys, pred, load, ev]
     } else {
         let [th, mid, low, ev] = Layout::vertical([
             Constraint::Percentage(36),
@@ -50,20 +65,9 @@ pub fn draw(f: &mut Frame, app: &App) {
             Constraint::Min(3),
         ])
         .areas(body);
-        let [mem, sys] =
-            Layout::horizontal([Constraint::Percentage(45), Constraint::Percentage(55)]).areas(mid);
-        let [pred, load] =
-            Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(low);
-        draw_pane(f, th, app, Pane::Thermal);
-        draw_pane(f, mem, app, Pane::Memory);
-        draw_pane(f, sys, app, Pane::System);
-        draw_pane(f, pred, app, Pane::Predictions);
-        draw_pane(f, load, app, Pane::Load);
-        draw_pane(f, ev, app, Pane::Events);
-    }
-    panes::overlay::footer(f, footer, app);
-    if app.help {
-        panes::overlay::help(f, area, app);
+        let (mem, sys) = split(mid, 45);
+        let (pred, load) = split(low, 50);
+        [th, mem, sys, pred, load, ev]
     }
 }
 
