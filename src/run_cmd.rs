@@ -97,17 +97,46 @@ pub struct RunArgs {
 
 /// Resolve flags and scenario into one plan (pure apart from reading the file).
 pub fn plan(args: &RunArgs) -> anyhow::Result<Scenario> {
-    let mut sc = match &args.scenario {
-        Some(p) => scenario::load(p)?,
-        None => scenario::parse("", "command line")?,
-    };
     if args.scenario.is_none() && args.phase.is_none() {
         anyhow::bail!("give --scenario FILE or --phase spike|stress|soak");
     }
+    let mut sc = plan_targets(args)?;
     if let Some(addr) = &args.metrics {
         crate::record::metrics::check_bind(addr, args.metrics_token.as_deref())
             .map_err(anyhow::Error::msg)?;
     }
+    if let Some(r) = args.rate {
+        if !(r.is_finite() && r > 0.0) {
+            anyhow::bail!("--rate must be a positive number of requests/s");
+        }
+    }
+    if let Some(p) = args.phase {
+        sc.phases = vec![builtin_phase(p, args.rate)];
+    } else if let Some(r) = args.rate {
+        for p in &mut sc.phases {
+            apply_rate(p, r);
+        }
+    }
+    if let Some(d) = args.duration {
+        if d.is_zero() {
+            anyhow::bail!("--duration must be positive");
+        }
+        sc.phases = sc.phases.drain(..).map(|p| p.scaled_to(d)).collect();
+    }
+    if sc.phases.is_empty() {
+        anyhow::bail!("the scenario has no [[phases]]; add one or pass --phase");
+    }
+    Ok(sc)
+}
+
+/// The scenario (or the command line) with its targets, sessions, limits and
+/// log directory resolved, the built-in server when no target is named; phases
+/// as the scenario gives them (possibly none: the dashboard starts them by key).
+pub fn plan_targets(args: &RunArgs) -> anyhow::Result<Scenario> {
+    let mut sc = match &args.scenario {
+        Some(p) => scenario::load(p)?,
+        None => scenario::parse("", "command line")?,
+    };
     if let Some(s) = args.sessions {
         if s == 0 {
             anyhow::bail!("--sessions must be at least 1");
@@ -163,42 +192,26 @@ pub fn plan(args: &RunArgs) -> anyhow::Result<Scenario> {
             sessions: sc.sessions,
         });
     }
-    if let Some(r) = args.rate {
-        if !(r.is_finite() && r > 0.0) {
-            anyhow::bail!("--rate must be a positive number of requests/s");
-        }
-    }
-    if let Some(p) = args.phase {
-        let spec = match p {
-            PhaseArg::Spike => PhaseSpec::spike(&SpikeParams {
-                peak_rate: args.rate.unwrap_or(SpikeParams::default().peak_rate),
-                ..Default::default()
-            }),
-            PhaseArg::Stress => PhaseSpec::stress(&StressParams {
-                max_rate: args.rate.unwrap_or(StressParams::default().max_rate),
-                ..Default::default()
-            }),
-            PhaseArg::Soak => PhaseSpec::soak(&SoakParams {
-                rate: args.rate.unwrap_or(SoakParams::default().rate),
-                ..Default::default()
-            }),
-        };
-        sc.phases = vec![spec];
-    } else if let Some(r) = args.rate {
-        for p in &mut sc.phases {
-            apply_rate(p, r);
-        }
-    }
-    if let Some(d) = args.duration {
-        if d.is_zero() {
-            anyhow::bail!("--duration must be positive");
-        }
-        sc.phases = sc.phases.drain(..).map(|p| p.scaled_to(d)).collect();
-    }
-    if sc.phases.is_empty() {
-        anyhow::bail!("the scenario has no [[phases]]; add one or pass --phase");
-    }
     Ok(sc)
+}
+
+/// A built-in phase with its defaults; `rate` sets the spike's peak, the
+/// stress ceiling or the soak rate.
+pub fn builtin_phase(p: PhaseArg, rate: Option<f64>) -> PhaseSpec {
+    match p {
+        PhaseArg::Spike => PhaseSpec::spike(&SpikeParams {
+            peak_rate: rate.unwrap_or(SpikeParams::default().peak_rate),
+            ..Default::default()
+        }),
+        PhaseArg::Stress => PhaseSpec::stress(&StressParams {
+            max_rate: rate.unwrap_or(StressParams::default().max_rate),
+            ..Default::default()
+        }),
+        PhaseArg::Soak => PhaseSpec::soak(&SoakParams {
+            rate: rate.unwrap_or(SoakParams::default().rate),
+            ..Default::default()
+        }),
+    }
 }
 
 /// `--rate` on a scenario phase: soak rate, spike peak, stress ceiling.

@@ -12,7 +12,7 @@ use clap::Args;
 use tokio::sync::{broadcast, oneshot};
 
 use crate::record::metrics::Metrics;
-use crate::run_cmd::{builtin_target, PhaseArg, RunArgs};
+use crate::run_cmd::{builtin_phase, builtin_target, PhaseArg, RunArgs};
 use crate::ui::app::{App, Effect, LatencyScope, Level, LoadRow};
 use crate::workloads::engine::RunSummary;
 use crate::workloads::engine::{
@@ -23,7 +23,7 @@ use crate::workloads::generators::gpu::GpuSpec;
 use crate::workloads::generators::memory::MemorySpec;
 use crate::workloads::guards;
 use crate::workloads::scenario::{Scenario, TargetPlan};
-use crate::workloads::schedule::{PhaseKind, PhaseSpec, SoakParams, SpikeParams, StressParams};
+use crate::workloads::schedule::{PhaseKind, PhaseSpec};
 use crate::workloads::stats::ToolSummary;
 
 /// Points kept in each tool's p95 sparkline.
@@ -46,14 +46,10 @@ pub struct LoadArgs {
 /// Check the load options up front (a bad scenario is an error before the
 /// terminal is touched), with the built-in server as the default target.
 pub fn plan(args: &LoadArgs) -> anyhow::Result<Scenario> {
-    let ra = RunArgs {
+    // Phases come from keys, so a scenario without phases is fine here.
+    crate::run_cmd::plan_targets(&RunArgs {
         scenario: args.scenario.clone(),
-        // Phases come from keys; a scenario without phases is fine here.
-        phase: if args.scenario.is_some() {
-            None
-        } else {
-            Some(PhaseArg::Spike)
-        },
+        phase: None,
         duration: None,
         rate: None,
         target_cmd: args.target_cmd.clone(),
@@ -67,34 +63,19 @@ pub fn plan(args: &LoadArgs) -> anyhow::Result<Scenario> {
         log_dir: None,
         metrics: None,
         metrics_token: None,
-    };
-    match crate::run_cmd::plan(&ra) {
-        Ok(sc) => Ok(sc),
-        Err(e) if e.to_string().contains("no [[phases]]") => {
-            let ra = RunArgs {
-                phase: Some(PhaseArg::Spike),
-                ..ra
-            };
-            crate::run_cmd::plan(&ra)
-        }
-        Err(e) => Err(e),
-    }
+    })
 }
 
 /// The phase a key starts: the scenario's phase of that kind, else the built-in default.
 pub fn phase_for(sc: &Scenario, kind: &str) -> PhaseSpec {
-    let want = match kind {
-        "spike" => PhaseKind::Spike,
-        "stress" => PhaseKind::Stress,
-        _ => PhaseKind::Soak,
+    let (want, arg) = match kind {
+        "spike" => (PhaseKind::Spike, PhaseArg::Spike),
+        "stress" => (PhaseKind::Stress, PhaseArg::Stress),
+        _ => (PhaseKind::Soak, PhaseArg::Soak),
     };
-    if let Some(p) = sc.phases.iter().find(|p| p.kind == want) {
-        return p.clone();
-    }
-    match want {
-        PhaseKind::Spike => PhaseSpec::spike(&SpikeParams::default()),
-        PhaseKind::Stress => PhaseSpec::stress(&StressParams::default()),
-        _ => PhaseSpec::soak(&SoakParams::default()),
+    match sc.phases.iter().find(|p| p.kind == want) {
+        Some(p) => p.clone(),
+        None => builtin_phase(arg, None),
     }
 }
 
