@@ -131,11 +131,18 @@ impl ThermalProbe {
                     None,
                     Some("fixed placeholder value, not a sensor".to_string()),
                 )
-            } else if z.mode.as_deref() == Some("disabled") && z.temp.read_trimmed().is_none() {
-                (None, Some("zone disabled".to_string()))
             } else {
-                match classify_temp(z.temp.read()) {
+                // One read per sample; a disabled zone with nothing to read says so.
+                let read = z.temp.read();
+                let blank = read.as_ref().map_or(true, |t| {
+                    t.trim_matches(|c: char| c.is_whitespace() || c == '\0')
+                        .is_empty()
+                });
+                match classify_temp(read) {
                     Ok(c) => (Some(c), None),
+                    Err(_) if blank && z.mode.as_deref() == Some("disabled") => {
+                        (None, Some("zone disabled".to_string()))
+                    }
                     Err(reason) => (None, Some(reason)),
                 }
             };
