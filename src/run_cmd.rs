@@ -79,17 +79,8 @@ pub struct RunArgs {
     /// Write `report.json` (`jetstress.report/1`) and `report.md` into this directory.
     #[arg(long, value_name = "DIR")]
     pub report: Option<PathBuf>,
-    /// Serve Prometheus /metrics on this address during the run (loopback unless --metrics-token).
-    #[arg(long, value_name = "ADDR")]
-    pub metrics: Option<std::net::SocketAddr>,
-    /// Bearer token required by /metrics (needed for a non-loopback address).
-    #[arg(
-        long,
-        env = "JETSTRESS_METRICS_TOKEN",
-        hide_env_values = true,
-        value_name = "TOKEN"
-    )]
-    pub metrics_token: Option<String>,
+    #[command(flatten)]
+    pub metrics: crate::record::metrics::MetricsArgs,
     /// Directory for the targets' stderr logs (default: a temp dir).
     #[arg(long = "log-dir", value_name = "DIR")]
     pub log_dir: Option<PathBuf>,
@@ -101,10 +92,7 @@ pub fn plan(args: &RunArgs) -> anyhow::Result<Scenario> {
         anyhow::bail!("give --scenario FILE or --phase spike|stress|soak");
     }
     let mut sc = plan_targets(args)?;
-    if let Some(addr) = &args.metrics {
-        crate::record::metrics::check_bind(addr, args.metrics_token.as_deref())
-            .map_err(anyhow::Error::msg)?;
-    }
+    args.metrics.checked().map_err(anyhow::Error::msg)?;
     if let Some(r) = args.rate {
         if !(r.is_finite() && r > 0.0) {
             anyhow::bail!("--rate must be a positive number of requests/s");
@@ -360,10 +348,10 @@ async fn run_async(global: &GlobalArgs, args: &RunArgs, sc: Scenario) -> anyhow:
         None::<Arc<Snapshot>>,
         Timeline::default(),
     )));
-    let metrics = match args.metrics {
-        Some(addr) => {
+    let metrics = match args.metrics.checked().map_err(anyhow::Error::msg)? {
+        Some((addr, token)) => {
             let m = Arc::new(crate::record::metrics::Metrics::new());
-            match crate::record::metrics::serve(addr, args.metrics_token.clone(), m.clone()).await {
+            match crate::record::metrics::serve(addr, token, m.clone()).await {
                 Ok((bound, _task)) => {
                     eprintln!("metrics on http://{bound}/metrics");
                     Some(m)

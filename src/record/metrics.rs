@@ -364,6 +364,35 @@ impl Metrics {
     }
 }
 
+/// `--metrics ADDR [--metrics-token T]`, shared by the dashboard and `jetstress run`.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct MetricsArgs {
+    /// Serve Prometheus /metrics on this address (loopback unless --metrics-token is set).
+    #[arg(long, value_name = "ADDR")]
+    pub metrics: Option<SocketAddr>,
+    /// Bearer token required by /metrics (needed for a non-loopback address).
+    #[arg(
+        long,
+        env = "JETSTRESS_METRICS_TOKEN",
+        hide_env_values = true,
+        value_name = "TOKEN"
+    )]
+    pub metrics_token: Option<String>,
+}
+
+impl MetricsArgs {
+    /// The address and token to serve, after [`check_bind`]; `None` when not asked for.
+    pub fn checked(&self) -> Result<Option<(SocketAddr, Option<String>)>, String> {
+        match self.metrics {
+            Some(addr) => {
+                check_bind(&addr, self.metrics_token.as_deref())?;
+                Ok(Some((addr, self.metrics_token.clone())))
+            }
+            None => Ok(None),
+        }
+    }
+}
+
 /// A non-loopback address needs a token (the board's metrics are not for the LAN by default).
 pub fn check_bind(addr: &SocketAddr, token: Option<&str>) -> Result<(), String> {
     if !addr.ip().is_loopback() && token.is_none_or(str::is_empty) {

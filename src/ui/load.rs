@@ -61,8 +61,7 @@ pub fn plan(args: &LoadArgs) -> anyhow::Result<Scenario> {
         report: None,
         record: None,
         log_dir: None,
-        metrics: None,
-        metrics_token: None,
+        metrics: Default::default(),
     })
 }
 

@@ -54,17 +54,8 @@ pub struct DashboardArgs {
     pub watch: WatchArgs,
     #[command(flatten)]
     pub record: RecordArgs,
-    /// Serve Prometheus /metrics on this address (loopback unless --metrics-token is set).
-    #[arg(long, value_name = "ADDR")]
-    pub metrics: Option<std::net::SocketAddr>,
-    /// Bearer token required by /metrics (needed for a non-loopback address).
-    #[arg(
-        long,
-        env = "JETSTRESS_METRICS_TOKEN",
-        hide_env_values = true,
-        value_name = "TOKEN"
-    )]
-    pub metrics_token: Option<String>,
+    #[command(flatten)]
+    pub metrics: crate::record::metrics::MetricsArgs,
     #[command(flatten)]
     pub load: load::LoadArgs,
 }
@@ -128,14 +119,7 @@ pub fn resolve(global: &GlobalArgs, args: &DashboardArgs) -> anyhow::Result<Reso
     }
     let mut watches = args.watch.watches();
     watches.extend(config.watch_names.iter().cloned().map(Watch::Name));
-    let metrics = match args.metrics {
-        Some(addr) => {
-            crate::record::metrics::check_bind(&addr, args.metrics_token.as_deref())
-                .map_err(anyhow::Error::msg)?;
-            Some((addr, args.metrics_token.clone()))
-        }
-        None => None,
-    };
+    let metrics = args.metrics.checked().map_err(anyhow::Error::msg)?;
     Ok(Resolved {
         app,
         interval,
