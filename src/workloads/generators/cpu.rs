@@ -3,7 +3,6 @@
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
@@ -27,8 +26,7 @@ fn d_duty() -> f64 {
 
 #[derive(Debug)]
 pub struct CpuBurn {
-    stop: Arc<AtomicBool>,
-    threads: Vec<JoinHandle<()>>,
+    workers: super::Workers,
 }
 
 impl CpuBurn {
@@ -49,28 +47,17 @@ impl CpuBurn {
                     .expect("spawn cpu burn thread")
             })
             .collect();
-        CpuBurn { stop, threads }
+        CpuBurn {
+            workers: super::Workers::new(stop, threads),
+        }
     }
 
     pub fn threads(&self) -> usize {
-        self.threads.len()
+        self.workers.len()
     }
 
     pub fn stop(mut self) {
-        self.halt();
-    }
-
-    fn halt(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
-        for t in self.threads.drain(..) {
-            let _ = t.join();
-        }
-    }
-}
-
-impl Drop for CpuBurn {
-    fn drop(&mut self) {
-        self.halt();
+        self.workers.halt();
     }
 }
 

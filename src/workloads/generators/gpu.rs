@@ -5,7 +5,6 @@
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{mpsc, Arc};
-use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
@@ -41,10 +40,9 @@ pub fn cuda_present() -> bool {
 
 #[derive(Debug)]
 pub struct GpuBurn {
-    stop: Arc<AtomicBool>,
     /// SGEMMs completed.
     pub gemms: Arc<AtomicU64>,
-    thread: Option<JoinHandle<()>>,
+    workers: super::Workers,
 }
 
 impl GpuBurn {
@@ -67,9 +65,8 @@ impl GpuBurn {
             .map_err(|e| e.to_string())?;
         match ready_rx.recv_timeout(Duration::from_secs(30)) {
             Ok(Ok(())) => Ok(GpuBurn {
-                stop,
                 gemms,
-                thread: Some(thread),
+                workers: super::Workers::new(stop, vec![thread]),
             }),
             Ok(Err(e)) => Err(format!("unavailable: {e}")),
             Err(_) => {
@@ -80,20 +77,7 @@ impl GpuBurn {
     }
 
     pub fn stop(mut self) {
-        self.halt();
-    }
-
-    fn halt(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
-    }
-}
-
-impl Drop for GpuBurn {
-    fn drop(&mut self) {
-        self.halt();
+        self.workers.halt();
     }
 }
 

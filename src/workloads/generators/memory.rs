@@ -5,7 +5,6 @@
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
-use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
@@ -38,11 +37,10 @@ pub fn mem_available(root: &Root) -> Option<(f64, f64)> {
 
 #[derive(Debug)]
 pub struct MemoryPressure {
-    stop: Arc<AtomicBool>,
     held_mb: Arc<AtomicU64>,
     /// Set when growth stopped at the floor.
     pub floor_hit: Arc<AtomicBool>,
-    thread: Option<JoinHandle<()>>,
+    workers: super::Workers,
 }
 
 impl MemoryPressure {
@@ -57,10 +55,9 @@ impl MemoryPressure {
             .spawn(move || grow(spec, &root, floor_pct, &s, &h, &f))
             .expect("spawn memory thread");
         MemoryPressure {
-            stop,
             held_mb,
             floor_hit,
-            thread: Some(thread),
+            workers: super::Workers::new(stop, vec![thread]),
         }
     }
 
@@ -70,20 +67,7 @@ impl MemoryPressure {
 
     /// Release everything (also on drop).
     pub fn stop(mut self) {
-        self.halt();
-    }
-
-    fn halt(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
-    }
-}
-
-impl Drop for MemoryPressure {
-    fn drop(&mut self) {
-        self.halt();
+        self.workers.halt();
     }
 }
 
