@@ -14,7 +14,8 @@ use clap::{Args, Parser, Subcommand};
     long_about = "Stress-test console for edge-AI boxes.\n\n\
         Without a subcommand jetstress opens the live dashboard. Subcommands read the \
         board once (probe), serve its telemetry over MCP (mcp-serve) or score the \
-        throttle predictions on a recorded trace (predict-eval)."
+        throttle predictions on a recorded trace (predict-eval), run load headless (run) \
+        or rebuild a run's report from its recording (report)."
 )]
 pub struct Cli {
     #[command(flatten)]
@@ -52,6 +53,8 @@ pub enum Command {
     PredictEval(crate::predict::eval::EvalArgs),
     /// Run load phases headless (no terminal UI) and write a JSON summary.
     Run(crate::run_cmd::RunArgs),
+    /// Rebuild a run's report (JSON, Markdown, charts) from its recording.
+    Report(crate::record::report::rebuild::ReportArgs),
     /// Serve the board's telemetry as MCP tools (stdio, or --http)
     McpServe(crate::server::ServeArgs),
 }

@@ -38,6 +38,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Some(Command::Run(args)) => jetstress::run_cmd::run(&cli.global, &args),
+        Some(Command::Report(args)) => jetstress::record::report::rebuild::run(&args),
         Some(Command::McpServe(args)) => jetstress::server::run(&cli.global, &args),
         Some(Command::Replay(args)) => jetstress::ui::run_replay(&cli.global, &args),
         None => jetstress::ui::run(&cli.global, &cli.dashboard),

@@ -17,9 +17,9 @@ use tokio::sync::broadcast::error::RecvError;
 use crate::cli::{parse_duration, GlobalArgs};
 use crate::probes::{Prober, Root};
 use crate::record::recorder::{Header, Record, Recorder, RecorderConfig};
-use crate::record::report::charts::{self, Timeline};
+use crate::record::report::charts::Timeline;
 use crate::record::report::criteria::{self, Criteria, Observer};
-use crate::record::report::Report;
+use crate::record::report::{Report, RunRecord};
 use crate::snapshot::Snapshot;
 use crate::workloads::engine::{
     Command, Engine, EngineConfig, EngineEvent, PhaseEvent, RunSummary, TargetEvent,
@@ -343,10 +343,12 @@ async fn run_async(global: &GlobalArgs, args: &RunArgs, sc: Scenario) -> anyhow:
     if let Some(r) = &recorder {
         eprintln!("recording to {}", r.path().display());
     }
+    // Chart times count from the engine's start, as its load windows and phases do.
+    let origin = engine.summary().await.map(|s| s.started_unix_ms);
     let observer = Arc::new(Mutex::new((
         Observer::default(),
         None::<Arc<Snapshot>>,
-        Timeline::default(),
+        origin.map(Timeline::with_origin).unwrap_or_default(),
     )));
     let metrics = match args.metrics.checked().map_err(anyhow::Error::msg)? {
         Some((addr, token)) => {
@@ -377,9 +379,12 @@ async fn run_async(global: &GlobalArgs, args: &RunArgs, sc: Scenario) -> anyhow:
         let mut windows = engine.events();
         let start = Instant::now();
         if let Some(s) = first {
+            if let Some(r) = &recorder {
+                r.record(Record::Snapshot(s.clone()));
+            }
             let mut o = observer.lock().unwrap_or_else(|e| e.into_inner());
             o.0.observe(0.0, &s);
-            o.2.observe_snapshot(0.0, &s);
+            o.2.observe_snapshot(&s);
             o.1 = Some(s);
         }
         tokio::spawn(async move {
@@ -396,7 +401,7 @@ async fn run_async(global: &GlobalArgs, args: &RunArgs, sc: Scenario) -> anyhow:
                             let mut o = observer.lock().unwrap_or_else(|e| e.into_inner());
                             let t = start.elapsed().as_secs_f64();
                             o.0.observe(t, &s);
-                            o.2.observe_snapshot(t, &s);
+                            o.2.observe_snapshot(&s);
                             o.1 = Some(s);
                         }
                         Err(RecvError::Lagged(_)) => {}
@@ -489,6 +494,18 @@ async fn run_async(global: &GlobalArgs, args: &RunArgs, sc: Scenario) -> anyhow:
     guard_task.abort();
     let _ = stop_observing.send(());
     if let Ok(Some(r)) = observe_task.await {
+        // Last line: the summary, so `jetstress report` can rebuild this report.
+        if let Some(run) = &summary {
+            let rec = RunRecord {
+                scenario: sc.name.clone(),
+                acceptance: sc.acceptance.clone(),
+                interrupted,
+                run: run.clone(),
+            };
+            if let Ok(v) = serde_json::to_value(&rec) {
+                r.record(Record::Summary(v));
+            }
+        }
         match r.finish() {
             Ok(_) => eprintln!("recording finished"),
             Err(e) => eprintln!("recording: {e}"),
@@ -561,14 +578,6 @@ async fn run_async(global: &GlobalArgs, args: &RunArgs, sc: Scenario) -> anyhow:
     }
     eprintln!("result: {}", if pass { "PASS" } else { "FAIL" });
     if let Some(dir) = &args.report {
-        std::fs::create_dir_all(dir).map_err(|e| anyhow::anyhow!("{}: {e}", dir.display()))?;
-        let charts = match charts::write(dir, &timeline) {
-            Ok(files) => files,
-            Err(e) => {
-                eprintln!("charts: {e:#}");
-                vec![]
-            }
-        };
         let mut report = Report::new(
             &sc.name,
             summary,
@@ -578,11 +587,7 @@ async fn run_async(global: &GlobalArgs, args: &RunArgs, sc: Scenario) -> anyhow:
             last_snapshot.as_deref(),
             interrupted,
         );
-        report.charts = charts
-            .iter()
-            .filter_map(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
-            .collect();
-        report.write(dir)?;
+        report.write_with_charts(dir, &timeline)?;
         eprintln!("report written to {}", dir.display());
     }
     Ok(if interrupted {

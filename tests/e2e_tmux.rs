@@ -429,7 +429,15 @@ fn sigterm_mid_phase_stops_the_load_first() {
     let dir = tempfile::tempdir().unwrap();
     copy_tree(Path::new(&fixture("x86-laptop")), dir.path());
     let root = dir.path().display().to_string();
-    let s = Session::start(150, 45, &format!("{BIN} --root {root} --interval 500ms"));
+    let rec = dir.path().join("soak.jsonl");
+    let s = Session::start(
+        150,
+        45,
+        &format!(
+            "{BIN} --root {root} --interval 500ms --record {}",
+            rec.display()
+        ),
+    );
     let pid = s.pane_pid().unwrap();
     s.wait_for("the first frame", |t| t.contains("Thermal"));
     s.keys(&["3"]);
@@ -449,4 +457,32 @@ fn sigterm_mid_phase_stops_the_load_first() {
         servers_for(&root)
     );
     assert!(!s.capture().contains("Thermal"), "terminal restored");
+
+    // The recording was flushed after the load stopped: it ends with the
+    // engine's summary, and `jetstress report` rebuilds a report from it.
+    let text = std::fs::read_to_string(&rec).unwrap();
+    let last: serde_json::Value = serde_json::from_str(text.lines().last().unwrap()).unwrap();
+    assert_eq!(last["kind"], "summary", "{last}");
+    assert_eq!(
+        last["summary"]["run"]["phases"][0]["kind"], "soak",
+        "{last}"
+    );
+    let out_dir = dir.path().join("report");
+    let out = std::process::Command::new(BIN)
+        .arg("report")
+        .arg(&rec)
+        .arg("--out")
+        .arg(&out_dir)
+        .output()
+        .unwrap();
+    assert!(
+        matches!(out.status.code(), Some(0 | 1)),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out_dir.join("report.json")).unwrap())
+            .unwrap();
+    assert_eq!(report["run"]["phases"][0]["kind"], "soak");
+    assert!(out_dir.join("latency.png").exists());
 }

@@ -202,16 +202,23 @@ max_p95_ms = 2000
     assert!(md.contains("| fault:delay |"), "{md}");
     assert!(md.contains("## Recommendations\n\n- "), "{md}");
 
-    // Charts: well-formed SVG, listed in the report and linked from report.md.
-    assert_eq!(
-        v["charts"],
-        serde_json::json!(["latency.svg", "rate.svg", "temperatures.svg"])
-    );
-    for c in ["latency.svg", "rate.svg", "temperatures.svg"] {
-        let svg = std::fs::read_to_string(out_dir.join(c)).unwrap();
+    // Charts: well-formed SVG and decodable PNG of each, listed in the report,
+    // the PNG shown in report.md and the SVG linked. No stress phase ran, so
+    // there is no stress curve.
+    let stems = ["temperatures", "memory", "latency", "rate"];
+    let listed: Vec<String> = stems
+        .iter()
+        .flat_map(|c| [format!("{c}.svg"), format!("{c}.png")])
+        .collect();
+    assert_eq!(v["charts"], serde_json::json!(listed));
+    for c in stems {
+        let svg = std::fs::read_to_string(out_dir.join(format!("{c}.svg"))).unwrap();
         let doc = roxmltree::Document::parse(&svg).unwrap_or_else(|e| panic!("{c}: {e}"));
         assert_eq!(doc.root_element().tag_name().name(), "svg");
-        assert!(md.contains(&format!("![{c}]({c})")), "{md}");
+        let (w, h) = png_size(&out_dir.join(format!("{c}.png")));
+        assert!(w >= 640 && h >= 320, "{c}.png is {w}×{h}");
+        assert!(md.contains(&format!("]({c}.png)")), "{md}");
+        assert!(md.contains(&format!("]({c}.svg)")), "{md}");
     }
     let lat = std::fs::read_to_string(out_dir.join("latency.svg")).unwrap();
     assert!(lat.contains("fault:delay p95"), "{lat}");
@@ -231,6 +238,90 @@ max_p95_ms = 2000
         .collect();
     assert!(!windows.is_empty(), "{rec}");
     assert!(windows[0]["window"]["tools"].is_array());
+    let last = lines.last().unwrap();
+    assert_eq!(
+        last["kind"], "summary",
+        "the run's summary is the last line"
+    );
+    assert_eq!(last["summary"]["scenario"], "report-test");
+
+    // `jetstress report RECORDING` rebuilds the same report, exit code included.
+    let again = dir.path().join("again");
+    let out = bin()
+        .arg("report")
+        .arg(dir.path().join("run.jsonl"))
+        .arg("--out")
+        .arg(&again)
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let w: Value =
+        serde_json::from_str(&std::fs::read_to_string(again.join("report.json")).unwrap()).unwrap();
+    assert_eq!(w, v, "the rebuilt report.json differs from the run's");
+    assert_eq!(
+        std::fs::read_to_string(again.join("report.md")).unwrap(),
+        md
+    );
+    png_size(&again.join("temperatures.png"));
+
+    // A run killed mid-way: no summary line and a torn last line. The report
+    // still comes out, with the board and charts, and FAILs `run_finished`.
+    let cut = dir.path().join("cut.jsonl");
+    let body: Vec<&str> = rec.lines().collect();
+    let keep = body.len() - 2;
+    let torn = &body[keep][..body[keep].len() / 2];
+    std::fs::write(&cut, format!("{}\n{torn}", body[..keep].join("\n"))).unwrap();
+    let cut_dir = dir.path().join("cut");
+    let out = bin()
+        .arg("report")
+        .arg(&cut)
+        .arg("--out")
+        .arg(&cut_dir)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("last line is cut off"), "{err}");
+    let c: Value =
+        serde_json::from_str(&std::fs::read_to_string(cut_dir.join("report.json")).unwrap())
+            .unwrap();
+    assert!(errors(&c).is_empty(), "{:#?}", errors(&c));
+    let fin = c["criteria"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["name"] == "run_finished")
+        .expect("run_finished verdict");
+    assert_eq!(fin["verdict"], "fail", "{fin}");
+    assert!(c["observations"]["snapshots"].as_u64().unwrap() >= 1);
+    png_size(&cut_dir.join("latency.png"));
+
+    // Not a recording: an error of use.
+    let out = bin()
+        .args(["report", "Cargo.toml", "--out"])
+        .arg(dir.path().join("x"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("Cargo.toml"));
+}
+
+/// Decodes a PNG fully and returns its size.
+fn png_size(p: &std::path::Path) -> (u32, u32) {
+    let f = std::fs::File::open(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+    let mut r = png::Decoder::new(std::io::BufReader::new(f))
+        .read_info()
+        .unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+    let mut buf = vec![0; r.output_buffer_size()];
+    let info = r
+        .next_frame(&mut buf)
+        .unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+    (info.width, info.height)
 }
 
 #[test]

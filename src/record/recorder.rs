@@ -1,5 +1,6 @@
 //! Crash-safe JSONL recording (`jetstress.recording/1`): a header line, then one
-//! line per snapshot, event, load window and prediction update.
+//! line per snapshot, event, load window and prediction update, and the run
+//! summary when a run (or the dashboard's engine) ends.
 //!
 //! - Each line is one `write` of the whole line to an `O_APPEND` file, so a
 //!   `kill -9` loses at most the line being written; readers skip a torn last line.
@@ -84,6 +85,9 @@ pub enum Record {
     LoadWindow(serde_json::Value),
     /// Prediction update, as JSON.
     Prediction(serde_json::Value),
+    /// The run's final summary (`report::RunRecord`, as JSON): written once at
+    /// the end of a run, so `jetstress report` can rebuild the report.
+    Summary(serde_json::Value),
 }
 
 #[derive(Serialize)]
@@ -105,6 +109,10 @@ enum Line<'a> {
         time_unix_ms: u64,
         prediction: &'a serde_json::Value,
     },
+    Summary {
+        time_unix_ms: u64,
+        summary: &'a serde_json::Value,
+    },
 }
 
 /// Serialize one record as a JSON line (without the newline).
@@ -124,6 +132,10 @@ pub fn encode(r: &Record) -> serde_json::Result<String> {
         Record::Prediction(v) => serde_json::to_string(&Line::Prediction {
             time_unix_ms: t,
             prediction: v,
+        }),
+        Record::Summary(v) => serde_json::to_string(&Line::Summary {
+            time_unix_ms: t,
+            summary: v,
         }),
     }
 }

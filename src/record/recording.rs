@@ -22,8 +22,9 @@ pub struct Recording {
     pub header: Option<Header>,
     pub snapshots: Vec<Snapshot>,
     pub events: Vec<RecordedEvent>,
-    /// Lines of other kinds (load windows, predictions) kept as JSON.
-    pub other: Vec<serde_json::Value>,
+    /// Lines of other kinds (load windows, predictions, the run summary) kept
+    /// as JSON, with their line numbers.
+    pub other: Vec<(usize, serde_json::Value)>,
     /// `(line number, reason)` of lines that did not parse.
     pub skipped: Vec<(usize, String)>,
     /// The last line was cut off (a crash mid-write).
@@ -81,7 +82,7 @@ pub fn parse_recording(source: &str, text: &str) -> Result<Recording, String> {
             }),
             Ok(AnyLine::Other) => {
                 if let Ok(v) = serde_json::from_str(line) {
-                    rec.other.push(v);
+                    rec.other.push((n, v));
                 }
             }
             Err(e) if n == last && !ends_clean => {

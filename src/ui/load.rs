@@ -12,6 +12,7 @@ use clap::Args;
 use tokio::sync::{broadcast, oneshot};
 
 use crate::record::metrics::Metrics;
+use crate::record::report::RunRecord;
 use crate::run_cmd::{builtin_phase, builtin_target, PhaseArg, RunArgs};
 use crate::ui::app::{App, Effect, LatencyScope, Level, LoadRow};
 use crate::workloads::engine::RunSummary;
@@ -474,10 +475,32 @@ impl LoadLink {
         }
     }
 
-    /// Stop all load and end the engine (children killed) — first thing on exit.
-    pub async fn shutdown(&mut self) {
+    /// What the recording keeps of the load so far (scenario, limits and the
+    /// engine's summary), when a phase has run; `jetstress report` rebuilds
+    /// the report from it.
+    pub async fn run_record(&self) -> Option<RunRecord> {
+        let run = self.engine.as_ref()?.summary().await?;
+        (!run.phases.is_empty()).then(|| RunRecord {
+            scenario: self.sc.name.clone(),
+            acceptance: self.sc.acceptance.clone(),
+            interrupted: false,
+            run,
+        })
+    }
+
+    /// Stop all load and end the engine (children killed) — first thing on
+    /// exit. Returns the final [`LoadLink::run_record`].
+    pub async fn shutdown(&mut self) -> Option<RunRecord> {
         if let Some(t) = self.guard_task.take() {
             t.abort();
+        }
+        let mut last = None;
+        if let Some(h) = self.engine.as_ref() {
+            h.send(Command::StopAll {
+                reason: "dashboard closed".into(),
+            })
+            .await;
+            last = self.run_record().await;
         }
         if let Some(h) = self.engine.take() {
             h.shutdown().await;
@@ -488,6 +511,7 @@ impl LoadLink {
                 h.shutdown().await;
             }
         }
+        last
     }
 }
 

@@ -344,6 +344,13 @@ fn start_recorder(app: &mut App, path: PathBuf, plan: &RecordPlan) -> Option<Rec
     }
 }
 
+/// The load's summary as the recording's `summary` line (when load ran).
+fn record_run(r: &Recorder, run: Option<crate::record::report::RunRecord>) {
+    if let Some(v) = run.and_then(|run| serde_json::to_value(run).ok()) {
+        r.record(Record::Summary(v));
+    }
+}
+
 fn stop_recorder(app: &mut App, rec: Option<Recorder>) {
     let Some(r) = rec else { return };
     for e in app.take_new_events() {
@@ -424,6 +431,9 @@ async fn event_loop(
                             Some(Effect::ToggleRecord) => {
                                 recorder = match recorder.take() {
                                     Some(r) => {
+                                        if let Some(l) = &link {
+                                            record_run(&r, l.run_record().await);
+                                        }
                                         stop_recorder(&mut app, Some(r));
                                         None
                                     }
@@ -522,7 +532,9 @@ async fn event_loop(
     // Load stops first (engine, when attached), then sampling, then the
     // recording is flushed, then the terminal is restored.
     if let Some(l) = link.as_mut() {
-        l.shutdown().await;
+        if let (Some(r), run) = (&recorder, l.shutdown().await) {
+            record_run(r, run);
+        }
     }
     feed.stop();
     stop_recorder(&mut app, recorder);

@@ -1,16 +1,20 @@
-//! Report charts as SVG (plotters' SVG backend; text uses its built-in font
-//! metrics, so no system font libraries are needed — PNG is not produced for
-//! that reason). [`Timeline`] gathers what the charts need during a run in
-//! bounded memory; the `render_*` functions are pure (timeline in, SVG out).
+//! Report charts, each written as SVG and PNG (plotters). Text is laid out and,
+//! for PNG, rasterised with the embedded DejaVu Sans (`assets/fonts/`), so no
+//! system font library is needed. [`Timeline`] gathers what the charts need
+//! during a run (or from a recording) in bounded memory; [`ChartKind::draw`]
+//! paints one chart on any plotters backend, and the `render_*` functions are
+//! pure (data in, file bytes out).
 
 use std::collections::BTreeMap;
+use std::ops::Range;
 use std::path::{Path, PathBuf};
 
 use plotters::coord::types::RangedCoordf64;
+use plotters::coord::Shift;
 use plotters::prelude::*;
 
 use crate::snapshot::Snapshot;
-use crate::workloads::engine::LoadWindow;
+use crate::workloads::engine::{LoadWindow, PhaseSummary, RunSummary};
 
 /// Points kept per series; past this every other point is dropped (the
 /// series keeps its shape at half the resolution).
@@ -37,17 +41,40 @@ pub struct LoadPoint {
     pub tools: BTreeMap<String, (f64, f64, f64)>,
 }
 
-/// Time series for the charts, bounded by [`MAX_POINTS`] per series.
+/// System memory at one sample, MB.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct MemoryPoint {
+    pub t_s: f64,
+    pub used_mb: Option<f64>,
+    pub available_mb: Option<f64>,
+}
+
+/// Time series for the charts, bounded by [`MAX_POINTS`] per series. Times
+/// are seconds since `origin_unix_ms` (the load engine's start in a run, so
+/// snapshots line up with load windows and phases).
 #[derive(Debug, Clone, Default)]
 pub struct Timeline {
+    /// Set by [`Timeline::with_origin`], else the first snapshot's time.
+    pub origin_unix_ms: Option<u64>,
     pub load: Vec<LoadPoint>,
     /// zone → (t_s, °C).
     pub temps: BTreeMap<String, Vec<(f64, f64)>>,
     /// zone → throttle trip, °C.
     pub trips: BTreeMap<String, f64>,
+    pub memory: Vec<MemoryPoint>,
+    pub memory_total_mb: Option<f64>,
+    /// `name (pid)` of each watched process → (t_s, RSS MB).
+    pub rss: BTreeMap<String, Vec<(f64, f64)>>,
 }
 
 impl Timeline {
+    pub fn with_origin(origin_unix_ms: u64) -> Timeline {
+        Timeline {
+            origin_unix_ms: Some(origin_unix_ms),
+            ..Timeline::default()
+        }
+    }
+
     pub fn observe_window(&mut self, w: &LoadWindow) {
         if w.all.count == 0 && w.target_rate == 0.0 {
             return;
@@ -71,8 +98,9 @@ impl Timeline {
         );
     }
 
-    /// `t_s`: seconds since the run started.
-    pub fn observe_snapshot(&mut self, t_s: f64, s: &Snapshot) {
+    pub fn observe_snapshot(&mut self, s: &Snapshot) {
+        let origin = *self.origin_unix_ms.get_or_insert(s.time_unix_ms);
+        let t_s = (s.time_unix_ms as f64 - origin as f64) / 1000.0;
         for z in s.thermal.iter().filter(|z| z.online) {
             if let Some(t) = z.temp_c.filter(|t| t.is_finite()) {
                 push_bounded(self.temps.entry(z.name.clone()).or_default(), (t_s, t));
@@ -81,6 +109,47 @@ impl Timeline {
                 self.trips.insert(z.name.clone(), trip);
             }
         }
+        let m = &s.memory;
+        if m.used_mb.is_some() || m.available_mb.is_some() {
+            push_bounded(
+                &mut self.memory,
+                MemoryPoint {
+                    t_s,
+                    used_mb: m.used_mb,
+                    available_mb: m.available_mb,
+                },
+            );
+        }
+        if m.total_mb.is_some() {
+            self.memory_total_mb = m.total_mb;
+        }
+        for w in &s.watched {
+            if let Some(rss) = w.rss_mb.filter(|_| w.alive) {
+                let key = format!("{} ({})", w.name, w.pid);
+                push_bounded(self.rss.entry(key).or_default(), (t_s, rss));
+            }
+        }
+    }
+}
+
+/// What the charts draw: the timeline, and the run summary for phase
+/// shading and the stress curve.
+#[derive(Debug, Clone, Copy)]
+pub struct ChartData<'a> {
+    pub timeline: &'a Timeline,
+    pub run: Option<&'a RunSummary>,
+}
+
+impl ChartData<'_> {
+    fn phases(&self) -> impl Iterator<Item = &PhaseSummary> {
+        self.run.into_iter().flat_map(|r| r.phases.iter())
+    }
+
+    /// Stress phases with at least two stages that carried traffic.
+    fn stress_phases(&self) -> impl Iterator<Item = &PhaseSummary> {
+        self.phases().filter(|p| {
+            p.kind == "stress" && p.stages.iter().filter(|s| s.all.count > 0).count() >= 2
+        })
     }
 }
 
@@ -90,13 +159,51 @@ fn err<E: std::fmt::Display>(e: E) -> String {
     e.to_string()
 }
 
-fn x_range(t: impl Iterator<Item = f64>) -> std::ops::Range<f64> {
-    let max = t.fold(0.0_f64, f64::max);
-    0.0..max.max(1.0)
+const FONT: &[u8] = include_bytes!("../../../assets/fonts/DejaVuSans.ttf");
+
+/// Registers the embedded font with plotters once (every backend lays text out with it).
+fn fonts() -> Res<()> {
+    static REGISTERED: std::sync::OnceLock<Result<(), String>> = std::sync::OnceLock::new();
+    REGISTERED
+        .get_or_init(|| {
+            for style in [
+                FontStyle::Normal,
+                FontStyle::Bold,
+                FontStyle::Italic,
+                FontStyle::Oblique,
+            ] {
+                plotters::style::register_font("sans-serif", style, FONT)
+                    .map_err(|_| "embedded font DejaVuSans.ttf is not a valid font".to_string())?;
+            }
+            Ok(())
+        })
+        .clone()
 }
 
-fn draw_series(
-    chart: &mut Chart<'_, '_>,
+const COLORS: [RGBColor; 8] = [
+    RGBColor(31, 119, 180),
+    RGBColor(255, 127, 14),
+    RGBColor(44, 160, 44),
+    RGBColor(214, 39, 40),
+    RGBColor(148, 103, 189),
+    RGBColor(140, 86, 75),
+    RGBColor(227, 119, 194),
+    RGBColor(127, 127, 127),
+];
+
+/// Watched processes drawn in the RSS panel.
+const MAX_RSS_SERIES: usize = 6;
+
+/// Phase band (fill, label) colours, alternating so neighbouring phases stay apart.
+const BANDS: [(RGBColor, RGBColor); 2] = [
+    (RGBColor(255, 196, 0), RGBColor(120, 80, 0)),
+    (RGBColor(0, 150, 200), RGBColor(0, 70, 110)),
+];
+
+type Chart<'a, 'b, DB> = ChartContext<'a, DB, Cartesian2d<RangedCoordf64, RangedCoordf64>>;
+
+fn draw_series<DB: DrawingBackend>(
+    chart: &mut Chart<'_, '_, DB>,
     points: Vec<(f64, f64)>,
     color: RGBColor,
     dashed: bool,
@@ -117,79 +224,299 @@ fn draw_series(
     Ok(())
 }
 
-const COLORS: [RGBColor; 8] = [
-    RGBColor(31, 119, 180),
-    RGBColor(255, 127, 14),
-    RGBColor(44, 160, 44),
-    RGBColor(214, 39, 40),
-    RGBColor(148, 103, 189),
-    RGBColor(140, 86, 75),
-    RGBColor(227, 119, 194),
-    RGBColor(127, 127, 127),
-];
-
-type Chart<'a, 'b> = ChartContext<'a, SVGBackend<'b>, Cartesian2d<RangedCoordf64, RangedCoordf64>>;
-
-/// The frame every chart shares: white SVG canvas, caption, axes with
-/// descriptions, mesh, and the legend drawn after `series` has drawn the lines.
-fn render_chart(
-    size: (u32, u32),
-    caption: &str,
-    x: std::ops::Range<f64>,
-    y: std::ops::Range<f64>,
-    (x_desc, y_desc): (&str, &str),
-    series: impl FnOnce(&mut Chart<'_, '_>) -> Res<()>,
-) -> Res<String> {
-    let mut out = String::new();
-    {
-        let root = SVGBackend::with_string(&mut out, size).into_drawing_area();
-        root.fill(&WHITE).map_err(err)?;
-        let mut chart = ChartBuilder::on(&root)
-            .caption(caption, ("sans-serif", 18))
-            .margin(10)
-            .x_label_area_size(35)
-            .y_label_area_size(55)
-            .build_cartesian_2d(x, y)
+/// Shades each phase's span (from the run summary) and names it at the top.
+fn shade_phases<DB: DrawingBackend>(chart: &mut Chart<'_, '_, DB>, d: &ChartData) -> Res<()> {
+    let y = chart.y_range();
+    for (i, p) in d.phases().enumerate() {
+        let (band, ink) = BANDS[i % BANDS.len()];
+        let span = [(p.started_s, y.start), (p.started_s + p.duration_s, y.end)];
+        chart
+            .draw_series(std::iter::once(Rectangle::new(
+                span,
+                band.mix(0.12).filled(),
+            )))
             .map_err(err)?;
         chart
-            .configure_mesh()
-            .x_desc(x_desc)
-            .y_desc(y_desc)
-            .draw()
+            .draw_series(std::iter::once(Text::new(
+                format!("{} ({})", p.name, p.kind),
+                (p.started_s, y.end),
+                ("sans-serif", 12).into_font().color(&ink),
+            )))
             .map_err(err)?;
-        series(&mut chart)?;
-        chart
-            .configure_series_labels()
-            .background_style(WHITE.mix(0.8))
-            .border_style(BLACK)
-            .draw()
-            .map_err(err)?;
-        root.present().map_err(err)?;
     }
-    Ok(out)
+    Ok(())
 }
 
-/// Per-tool p50 and p95 (and p99 dashed) latency over time, log-free ms axis.
-pub fn render_latency(t: &Timeline) -> Res<String> {
+fn data_range(values: impl Iterator<Item = f64>) -> Option<Range<f64>> {
+    let (lo, hi) = values
+        .filter(|v| v.is_finite())
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
+            (lo.min(v), hi.max(v))
+        });
+    lo.is_finite().then_some(lo..hi)
+}
+
+/// Time axis: from the earlier of 0 and the first point to the last point,
+/// phase or sample (at least 1 s wide).
+fn time_range(d: &ChartData, t: impl Iterator<Item = f64>) -> Range<f64> {
+    let phase_ends = d.phases().map(|p| p.started_s + p.duration_s);
+    match data_range(t.chain(phase_ends)) {
+        Some(r) => r.start.min(0.0)..r.end.max(r.start.min(0.0) + 1.0),
+        None => 0.0..1.0,
+    }
+}
+
+/// The frame every chart shares: white canvas, caption, axes with
+/// descriptions, mesh, and the legend (when `series` says it labelled
+/// something) drawn after `series` has drawn the lines.
+fn frame<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    caption: &str,
+    x: Range<f64>,
+    y: Range<f64>,
+    (x_desc, y_desc): (&str, &str),
+    series: impl FnOnce(&mut Chart<'_, '_, DB>) -> Res<bool>,
+) -> Res<()> {
+    let mut chart = ChartBuilder::on(area)
+        .caption(caption, ("sans-serif", 18))
+        .margin(10)
+        .x_label_area_size(40)
+        .y_label_area_size(60)
+        .build_cartesian_2d(x, y)
+        .map_err(err)?;
+    chart
+        .configure_mesh()
+        .x_desc(x_desc)
+        .y_desc(y_desc)
+        .label_style(("sans-serif", 12))
+        .draw()
+        .map_err(err)?;
+    if !series(&mut chart)? {
+        return Ok(());
+    }
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::UpperRight)
+        .label_font(("sans-serif", 12))
+        .background_style(WHITE.mix(0.8))
+        .border_style(BLACK)
+        .draw()
+        .map_err(err)?;
+    Ok(())
+}
+
+/// The charts of a report, in the order the Markdown shows them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChartKind {
+    Temperatures,
+    Memory,
+    Latency,
+    Rate,
+    StressCurve,
+}
+
+impl ChartKind {
+    pub const ALL: [ChartKind; 5] = [
+        ChartKind::Temperatures,
+        ChartKind::Memory,
+        ChartKind::Latency,
+        ChartKind::Rate,
+        ChartKind::StressCurve,
+    ];
+
+    /// File name without extension.
+    pub fn stem(self) -> &'static str {
+        match self {
+            ChartKind::Temperatures => "temperatures",
+            ChartKind::Memory => "memory",
+            ChartKind::Latency => "latency",
+            ChartKind::Rate => "rate",
+            ChartKind::StressCurve => "stress-curve",
+        }
+    }
+
+    pub fn title(self) -> &'static str {
+        match self {
+            ChartKind::Temperatures => "Temperatures and throttle trips",
+            ChartKind::Memory => "Memory and watched processes",
+            ChartKind::Latency => "Latency per tool",
+            ChartKind::Rate => "Request rate, target vs achieved",
+            ChartKind::StressCurve => "Stress curve",
+        }
+    }
+
+    pub fn size(self) -> (u32, u32) {
+        match self {
+            ChartKind::Rate => (960, 360),
+            ChartKind::Memory => (960, 560),
+            _ => (960, 480),
+        }
+    }
+
+    /// Whether the data has anything for this chart (the stress curve needs a
+    /// stress phase; the others always draw, empty if need be).
+    pub fn applies(self, d: &ChartData) -> bool {
+        match self {
+            ChartKind::StressCurve => d.stress_phases().next().is_some(),
+            _ => true,
+        }
+    }
+
+    /// Paints the chart on `area` (any plotters backend).
+    pub fn draw<DB: DrawingBackend>(self, area: &DrawingArea<DB, Shift>, d: &ChartData) -> Res<()> {
+        fonts()?;
+        area.fill(&WHITE).map_err(err)?;
+        match self {
+            ChartKind::Temperatures => temperatures(area, d),
+            ChartKind::Memory => memory(area, d),
+            ChartKind::Latency => latency(area, d),
+            ChartKind::Rate => rate(area, d),
+            ChartKind::StressCurve => stress_curve(area, d),
+        }?;
+        area.present().map_err(err)
+    }
+}
+
+/// Zone temperatures with each zone's throttle trip dashed, phases shaded.
+fn temperatures<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, d: &ChartData) -> Res<()> {
+    let t = d.timeline;
+    let all = t.temps.values().flatten();
+    let y = match data_range(all.clone().map(|p| p.1).chain(t.trips.values().copied())) {
+        Some(r) => r.start - 5.0..r.end + 5.0,
+        None => 0.0..100.0,
+    };
+    frame(
+        area,
+        "Temperatures (°C), throttle trips dashed, load phases shaded",
+        time_range(d, all.map(|p| p.0)),
+        y,
+        ("run time (s)", "°C"),
+        |chart| {
+            shade_phases(chart, d)?;
+            let x = chart.x_range();
+            for (i, (zone, pts)) in t.temps.iter().enumerate() {
+                let c = COLORS[i % COLORS.len()];
+                draw_series(chart, pts.clone(), c, false, zone.clone())?;
+                if let Some(trip) = t.trips.get(zone) {
+                    draw_series(
+                        chart,
+                        vec![(x.start, *trip), (x.end, *trip)],
+                        c,
+                        true,
+                        format!("{zone} trip {trip:.1} °C"),
+                    )?;
+                }
+            }
+            Ok(!t.temps.is_empty())
+        },
+    )
+}
+
+/// System memory (used, available, total) on top; watched processes' RSS below.
+fn memory<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, d: &ChartData) -> Res<()> {
+    let t = d.timeline;
+    let x = time_range(
+        d,
+        t.memory
+            .iter()
+            .map(|p| p.t_s)
+            .chain(t.rss.values().flatten().map(|p| p.0)),
+    );
+    let (top, bottom) = area.split_vertically(area.dim_in_pixel().1 * 3 / 5);
+    let y_max = t
+        .memory
+        .iter()
+        .flat_map(|p| [p.used_mb, p.available_mb])
+        .flatten()
+        .chain(t.memory_total_mb)
+        .fold(1.0_f64, f64::max);
+    frame(
+        &top,
+        "System memory (MB)",
+        x.clone(),
+        0.0..y_max * 1.05,
+        ("run time (s)", "MB"),
+        |chart| {
+            shade_phases(chart, d)?;
+            let pick = |f: fn(&MemoryPoint) -> Option<f64>| -> Vec<(f64, f64)> {
+                t.memory
+                    .iter()
+                    .filter_map(|p| f(p).map(|v| (p.t_s, v)))
+                    .collect()
+            };
+            draw_series(chart, pick(|p| p.used_mb), COLORS[3], false, "used".into())?;
+            draw_series(
+                chart,
+                pick(|p| p.available_mb),
+                COLORS[2],
+                false,
+                "available".into(),
+            )?;
+            if let Some(total) = t.memory_total_mb {
+                draw_series(
+                    chart,
+                    vec![(x.start, total), (x.end, total)],
+                    COLORS[7],
+                    true,
+                    format!("total {total:.0} MB"),
+                )?;
+            }
+            Ok(true)
+        },
+    )?;
+    // The largest few by peak RSS, so the legend stays readable.
+    let peak = |pts: &Vec<(f64, f64)>| pts.iter().map(|p| p.1).fold(0.0_f64, f64::max);
+    let mut shown: Vec<(&String, &Vec<(f64, f64)>)> = t.rss.iter().collect();
+    shown.sort_by(|a, b| peak(b.1).total_cmp(&peak(a.1)));
+    shown.truncate(MAX_RSS_SERIES);
+    let rss_max = shown.iter().map(|(_, p)| peak(p)).fold(1.0_f64, f64::max);
+    let caption = match t.rss.len() {
+        0 => "Watched processes' RSS (MB): none watched".to_string(),
+        n if n > shown.len() => format!(
+            "Watched processes' RSS (MB), the {} largest of {n}",
+            shown.len()
+        ),
+        _ => "Watched processes' RSS (MB)".to_string(),
+    };
+    frame(
+        &bottom,
+        &caption,
+        x,
+        0.0..rss_max * 1.1,
+        ("run time (s)", "MB"),
+        |chart| {
+            for (i, (name, pts)) in shown.iter().enumerate() {
+                draw_series(
+                    chart,
+                    (*pts).clone(),
+                    COLORS[i % COLORS.len()],
+                    false,
+                    (*name).clone(),
+                )?;
+            }
+            Ok(!t.rss.is_empty())
+        },
+    )
+}
+
+/// Per-tool p95 (solid) and p99 (dashed) latency over time, phases shaded.
+fn latency<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, d: &ChartData) -> Res<()> {
+    let t = d.timeline;
     let y_max = t
         .load
         .iter()
         .flat_map(|p| p.tools.values().map(|v| v.2))
         .fold(1.0_f64, f64::max);
-    let tools: Vec<&String> = t
-        .load
-        .iter()
-        .flat_map(|p| p.tools.keys())
-        .collect::<std::collections::BTreeSet<_>>()
-        .into_iter()
-        .collect();
-    render_chart(
-        (960, 480),
-        "Latency per tool (ms, from the scheduled send time)",
-        x_range(t.load.iter().map(|p| p.t_s)),
+    let tools: std::collections::BTreeSet<&String> =
+        t.load.iter().flat_map(|p| p.tools.keys()).collect();
+    frame(
+        area,
+        "Latency per tool (ms, from the scheduled send time): p95 solid, p99 dashed",
+        time_range(d, t.load.iter().map(|p| p.t_s)),
         0.0..y_max * 1.05,
         ("run time (s)", "ms"),
         |chart| {
+            shade_phases(chart, d)?;
             for (i, tool) in tools.iter().enumerate() {
                 let c = COLORS[i % COLORS.len()];
                 let pick = |f: fn(&(f64, f64, f64)) -> f64| -> Vec<(f64, f64)> {
@@ -201,89 +528,145 @@ pub fn render_latency(t: &Timeline) -> Res<String> {
                 draw_series(chart, pick(|v| v.1), c, false, format!("{tool} p95"))?;
                 draw_series(chart, pick(|v| v.2), c, true, format!("{tool} p99"))?;
             }
-            Ok(())
+            Ok(!tools.is_empty())
         },
     )
 }
 
-/// Achieved vs target request rate over time.
-pub fn render_rate(t: &Timeline) -> Res<String> {
+/// Achieved vs target request rate over time, phases shaded.
+fn rate<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, d: &ChartData) -> Res<()> {
+    let t = d.timeline;
     let y_max = t
         .load
         .iter()
         .map(|p| p.target_rps.max(p.achieved_rps))
         .fold(1.0_f64, f64::max);
-    render_chart(
-        (960, 360),
+    frame(
+        area,
         "Request rate (req/s): target vs achieved",
-        x_range(t.load.iter().map(|p| p.t_s)),
+        time_range(d, t.load.iter().map(|p| p.t_s)),
         0.0..y_max * 1.1,
         ("run time (s)", "req/s"),
         |chart| {
+            shade_phases(chart, d)?;
             let target = t.load.iter().map(|p| (p.t_s, p.target_rps)).collect();
             let achieved = t.load.iter().map(|p| (p.t_s, p.achieved_rps)).collect();
             draw_series(chart, target, COLORS[7], true, "target".into())?;
-            draw_series(chart, achieved, COLORS[0], false, "achieved".into())
+            draw_series(chart, achieved, COLORS[0], false, "achieved".into())?;
+            Ok(true)
         },
     )
 }
 
-/// Zone temperatures over time with each zone's throttle trip as a dashed line.
-pub fn render_temperatures(t: &Timeline) -> Res<String> {
-    let all = t.temps.values().flatten();
-    let lo = all
-        .clone()
-        .map(|p| p.1)
-        .chain(t.trips.values().copied())
-        .fold(f64::INFINITY, f64::min);
-    let hi = all
-        .clone()
-        .map(|p| p.1)
-        .chain(t.trips.values().copied())
-        .fold(f64::NEG_INFINITY, f64::max);
-    let (lo, hi) = if lo.is_finite() {
-        (lo - 5.0, hi + 5.0)
-    } else {
-        (0.0, 100.0)
+/// Latency (p50, p95, p99) of each stress stage against its offered rate, with
+/// the breaking point's first bad rate as a vertical line.
+fn stress_curve<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, d: &ChartData) -> Res<()> {
+    let phases: Vec<&PhaseSummary> = d.stress_phases().collect();
+    let stages = || {
+        phases
+            .iter()
+            .flat_map(|p| p.stages.iter().filter(|s| s.all.count > 0))
     };
-    render_chart(
-        (960, 480),
-        "Temperatures (°C) and throttle trips (dashed)",
-        x_range(all.map(|p| p.0)),
-        lo..hi,
-        ("run time (s)", "°C"),
+    let x_max = stages().map(|s| s.target_rate).fold(1.0_f64, f64::max);
+    let y_max = stages()
+        .map(|s| s.all.latency_ms.p99)
+        .fold(1.0_f64, f64::max);
+    frame(
+        area,
+        "Stress curve: latency per stage against the offered rate",
+        0.0..x_max * 1.05,
+        0.0..y_max * 1.1,
+        ("offered rate (req/s)", "ms"),
         |chart| {
-            let x_end = chart.x_range().end;
-            for (i, (zone, pts)) in t.temps.iter().enumerate() {
-                let c = COLORS[i % COLORS.len()];
-                draw_series(chart, pts.clone(), c, false, zone.clone())?;
-                if let Some(trip) = t.trips.get(zone) {
+            for (i, p) in phases.iter().enumerate() {
+                let pts = |f: fn(&crate::workloads::stats::Percentiles) -> f64| -> Vec<(f64, f64)> {
+                    p.stages
+                        .iter()
+                        .filter(|s| s.all.count > 0)
+                        .map(|s| (s.target_rate, f(&s.all.latency_ms)))
+                        .collect()
+                };
+                let name = if phases.len() > 1 {
+                    format!("{} ", p.name)
+                } else {
+                    String::new()
+                };
+                let base = i * 3;
+                for (j, (label, series)) in [
+                    ("p50", pts(|l| l.p50)),
+                    ("p95", pts(|l| l.p95)),
+                    ("p99", pts(|l| l.p99)),
+                ]
+                .into_iter()
+                .enumerate()
+                {
+                    let c = COLORS[(base + j) % COLORS.len()];
+                    chart
+                        .draw_series(series.iter().map(|&xy| Circle::new(xy, 3, c.filled())))
+                        .map_err(err)?;
+                    draw_series(chart, series, c, false, format!("{name}{label}"))?;
+                }
+                if let Some(bad) = p.breaking_point.as_ref().and_then(|b| b.first_bad_rps) {
+                    let y = chart.y_range();
                     draw_series(
                         chart,
-                        vec![(0.0, *trip), (x_end, *trip)],
-                        c,
+                        vec![(bad, y.start), (bad, y.end)],
+                        COLORS[3],
                         true,
-                        format!("{zone} trip {trip:.1} °C"),
+                        format!("{name}breaking point {bad:.0} req/s"),
                     )?;
                 }
             }
-            Ok(())
+            Ok(true)
         },
     )
 }
 
-/// Writes `latency.svg`, `rate.svg` and `temperatures.svg` into `dir`.
-pub fn write(dir: &Path, t: &Timeline) -> anyhow::Result<Vec<PathBuf>> {
+/// The chart as an SVG document.
+pub fn render_svg(kind: ChartKind, d: &ChartData) -> Res<String> {
+    let mut out = String::new();
+    {
+        let root = SVGBackend::with_string(&mut out, kind.size()).into_drawing_area();
+        kind.draw(&root, d)?;
+    }
+    Ok(out)
+}
+
+/// The chart as a PNG file (8-bit RGB).
+pub fn render_png(kind: ChartKind, d: &ChartData) -> Res<Vec<u8>> {
+    let (w, h) = kind.size();
+    let mut rgb = vec![0u8; (w * h * 3) as usize];
+    {
+        let root = BitMapBackend::with_buffer(&mut rgb, (w, h)).into_drawing_area();
+        kind.draw(&root, d)?;
+    }
+    let mut png = Vec::new();
+    let mut enc = png::Encoder::new(&mut png, w, h);
+    enc.set_color(png::ColorType::Rgb);
+    enc.set_depth(png::BitDepth::Eight);
+    enc.set_compression(png::Compression::Best);
+    enc.write_header()
+        .and_then(|mut wr| wr.write_image_data(&rgb))
+        .map_err(err)?;
+    Ok(png)
+}
+
+/// Writes `<chart>.svg` and `<chart>.png` for every chart that applies.
+pub fn write(dir: &Path, d: &ChartData) -> anyhow::Result<Vec<PathBuf>> {
     let mut out = Vec::new();
-    for (name, svg) in [
-        ("latency.svg", render_latency(t)),
-        ("rate.svg", render_rate(t)),
-        ("temperatures.svg", render_temperatures(t)),
-    ] {
-        let svg = svg.map_err(|e| anyhow::anyhow!("chart {name}: {e}"))?;
-        let p = dir.join(name);
-        std::fs::write(&p, svg).map_err(|e| anyhow::anyhow!("{}: {e}", p.display()))?;
+    let mut put = |name: String, bytes: Result<Vec<u8>, String>| -> anyhow::Result<()> {
+        let bytes = bytes.map_err(|e| anyhow::anyhow!("chart {name}: {e}"))?;
+        let p = dir.join(&name);
+        std::fs::write(&p, bytes).map_err(|e| anyhow::anyhow!("{}: {e}", p.display()))?;
         out.push(p);
+        Ok(())
+    };
+    for kind in ChartKind::ALL.into_iter().filter(|k| k.applies(d)) {
+        put(
+            format!("{}.svg", kind.stem()),
+            render_svg(kind, d).map(String::into_bytes),
+        )?;
+        put(format!("{}.png", kind.stem()), render_png(kind, d))?;
     }
     Ok(out)
 }
@@ -309,7 +692,17 @@ mod tests {
                 .entry("cpu-thermal".into())
                 .or_default()
                 .push((x, 50.0 + x));
+            t.memory.push(MemoryPoint {
+                t_s: x,
+                used_mb: Some(1000.0 + x),
+                available_mb: Some(7000.0 - x),
+            });
+            t.rss
+                .entry("llm-server (42)".into())
+                .or_default()
+                .push((x, 300.0 + x));
         }
+        t.memory_total_mb = Some(8000.0);
         t.trips.insert("cpu-thermal".into(), 99.0);
         t
     }
@@ -318,35 +711,80 @@ mod tests {
         roxmltree::Document::parse(svg).unwrap_or_else(|e| panic!("{e}\n{svg}"))
     }
 
+    fn texts(svg: &str) -> Vec<String> {
+        let doc = parses(svg);
+        assert_eq!(doc.root_element().tag_name().name(), "svg");
+        assert!(doc.descendants().any(|n| n.tag_name().name() == "polyline"));
+        doc.descendants()
+            .filter_map(|n| n.text())
+            .map(str::to_string)
+            .collect()
+    }
+
     #[test]
     fn charts_are_well_formed_svg_with_their_labels() {
         let t = timeline();
-        for (svg, needles) in [
+        let d = ChartData {
+            timeline: &t,
+            run: None,
+        };
+        for (kind, needles) in [
             (
-                render_latency(&t).unwrap(),
+                ChartKind::Latency,
                 vec!["fs:read_file p95", "fs:read_file p99"],
             ),
-            (render_rate(&t).unwrap(), vec!["target", "achieved"]),
+            (ChartKind::Rate, vec!["target", "achieved"]),
             (
-                render_temperatures(&t).unwrap(),
+                ChartKind::Temperatures,
                 vec!["cpu-thermal", "cpu-thermal trip 99.0 °C"],
             ),
+            (
+                ChartKind::Memory,
+                vec!["used", "available", "total 8000 MB", "llm-server (42)"],
+            ),
         ] {
-            let doc = parses(&svg);
-            assert_eq!(doc.root_element().tag_name().name(), "svg");
-            let texts: Vec<&str> = doc.descendants().filter_map(|n| n.text()).collect();
+            let texts = texts(&render_svg(kind, &d).unwrap());
             for n in needles {
                 assert!(texts.iter().any(|t| t.contains(n)), "{n} not in {texts:?}");
             }
-            assert!(doc.descendants().any(|n| n.tag_name().name() == "polyline"));
         }
+        assert!(!ChartKind::StressCurve.applies(&d));
+    }
+
+    #[test]
+    fn png_decodes_to_the_chart_size_with_ink_on_it() {
+        let t = timeline();
+        let d = ChartData {
+            timeline: &t,
+            run: None,
+        };
+        let bytes = render_png(ChartKind::Temperatures, &d).unwrap();
+        let mut reader = png::Decoder::new(std::io::Cursor::new(bytes))
+            .read_info()
+            .unwrap();
+        let mut buf = vec![0; reader.output_buffer_size()];
+        let info = reader.next_frame(&mut buf).unwrap();
+        assert_eq!((info.width, info.height), ChartKind::Temperatures.size());
+        let px = &buf[..info.buffer_size()];
+        // Mostly white canvas, with the series' blue (COLORS[0]) drawn on it.
+        let white = px.chunks(3).filter(|p| p == &[255, 255, 255]).count();
+        let blue = px.chunks(3).filter(|p| p == &[31, 119, 180]).count();
+        let total = px.len() / 3;
+        assert!(white > total / 2, "{white} of {total}");
+        assert!(blue > 50, "{blue}");
     }
 
     #[test]
     fn empty_timelines_still_render_and_series_stay_bounded() {
         let t = Timeline::default();
-        parses(&render_latency(&t).unwrap());
-        parses(&render_temperatures(&t).unwrap());
+        let d = ChartData {
+            timeline: &t,
+            run: None,
+        };
+        for kind in ChartKind::ALL {
+            parses(&render_svg(kind, &d).unwrap());
+            assert!(render_png(kind, &d).unwrap().starts_with(b"\x89PNG"));
+        }
         let mut v = Vec::new();
         for i in 0..10 * MAX_POINTS {
             push_bounded(&mut v, i);
@@ -354,5 +792,19 @@ mod tests {
         assert!(v.len() <= MAX_POINTS, "{}", v.len());
         assert_eq!(v[0], 0);
         assert_eq!(*v.last().unwrap(), 10 * MAX_POINTS - 1);
+    }
+
+    #[test]
+    fn snapshot_times_count_from_the_origin() {
+        let mut s = Snapshot::empty();
+        s.time_unix_ms = 5_500;
+        s.memory.used_mb = Some(10.0);
+        let mut t = Timeline::with_origin(5_000);
+        t.observe_snapshot(&s);
+        assert_eq!(t.memory[0].t_s, 0.5);
+        let mut t = Timeline::default();
+        t.observe_snapshot(&s);
+        assert_eq!(t.memory[0].t_s, 0.0);
+        assert_eq!(t.origin_unix_ms, Some(5_500));
     }
 }

@@ -422,8 +422,25 @@ pub fn render(r: &Report) -> String {
 
     if !r.charts.is_empty() {
         let _ = writeln!(s, "\n### Charts\n");
-        for c in &r.charts {
-            let _ = writeln!(s, "![{c}]({c})");
+        // PNG inline (every Markdown viewer shows it), SVG linked beside it.
+        for kind in super::charts::ChartKind::ALL {
+            let (png, svg) = (
+                format!("{}.png", kind.stem()),
+                format!("{}.svg", kind.stem()),
+            );
+            let has = |f: &String| r.charts.contains(f);
+            match (has(&png), has(&svg)) {
+                (true, true) => {
+                    let _ = writeln!(s, "![{}]({png})  \n[{svg}]({svg})\n", kind.title());
+                }
+                (true, false) => {
+                    let _ = writeln!(s, "![{}]({png})\n", kind.title());
+                }
+                (false, true) => {
+                    let _ = writeln!(s, "![{}]({svg})\n", kind.title());
+                }
+                (false, false) => {}
+            }
         }
     }
     let _ = writeln!(s, "\n## Acceptance criteria\n");

@@ -1,12 +1,14 @@
-//! Run reports (`jetstress run --report DIR`): the [`Report`] value
-//! (`jetstress.report/1`: run summary, acceptance verdicts, overall result,
-//! board), its files (`report.json`, `report.md`), acceptance verdicts
-//! ([`criteria`]), the Markdown rendering ([`markdown`]) and SVG charts
-//! ([`charts`]).
+//! Run reports (`jetstress run --report DIR`, `jetstress report RECORDING`):
+//! the [`Report`] value (`jetstress.report/1`: run summary, acceptance
+//! verdicts, overall result, board), its files (`report.json`, `report.md`,
+//! charts), acceptance verdicts ([`criteria`]), the Markdown rendering
+//! ([`markdown`]), SVG and PNG charts ([`charts`]) and the rebuild of a report
+//! from a recording ([`rebuild`]).
 
 pub mod charts;
 pub mod criteria;
 pub mod markdown;
+pub mod rebuild;
 
 use std::path::Path;
 
@@ -110,6 +112,29 @@ impl Report {
         self.result == "PASS"
     }
 
+    /// Writes the charts (listing them in `charts`; a chart that fails is
+    /// reported on stderr and left out), then `report.json` and `report.md`.
+    pub fn write_with_charts(
+        &mut self,
+        dir: &Path,
+        timeline: &charts::Timeline,
+    ) -> anyhow::Result<()> {
+        std::fs::create_dir_all(dir).map_err(|e| anyhow::anyhow!("{}: {e}", dir.display()))?;
+        let data = charts::ChartData {
+            timeline,
+            run: Some(&self.run),
+        };
+        let files = charts::write(dir, &data).unwrap_or_else(|e| {
+            eprintln!("charts: {e:#}");
+            vec![]
+        });
+        self.charts = files
+            .iter()
+            .filter_map(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+            .collect();
+        self.write(dir)
+    }
+
     /// Writes `report.json` and `report.md` into `dir` (created if missing).
     pub fn write(&self, dir: &Path) -> anyhow::Result<()> {
         std::fs::create_dir_all(dir).map_err(|e| anyhow::anyhow!("{}: {e}", dir.display()))?;
@@ -121,4 +146,14 @@ impl Report {
             .map_err(|e| anyhow::anyhow!("{}: {e}", md.display()))?;
         Ok(())
     }
+}
+
+/// The last line of a run's recording (kind `summary`): what `jetstress
+/// report RECORDING` needs besides the snapshots and load windows.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RunRecord {
+    pub scenario: String,
+    pub acceptance: Option<Acceptance>,
+    pub interrupted: bool,
+    pub run: RunSummary,
 }

@@ -1,0 +1,285 @@
+//! A run's report rebuilt from its recording (`jetstress report RECORDING
+//! --out DIR`). Snapshots go through the same [`Observer`] and [`Timeline`] the
+//! live run fed, load windows into the timeline, and the `summary` line (the
+//! run's last line) gives the phases, targets and acceptance limits. A
+//! recording without that line (the run was killed, or the dashboard never ran
+//! load) still yields a report: board observations and charts, plus a
+//! `run_finished` verdict saying what is missing. With the summary, the
+//! rebuilt report matches the one the run wrote. [`rebuild`] is pure (a parsed
+//! [`Recording`] in); [`run`] is the command around it.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Args;
+
+use super::charts::Timeline;
+use super::criteria::{self, Criteria, Observer, Outcome, Verdict};
+use super::{Report, RunRecord};
+use crate::record::recording::{read_recording, Recording};
+use crate::workloads::engine::{LoadWindow, RunSummary, RUN_SCHEMA};
+
+#[derive(Debug, Clone, Args)]
+pub struct ReportArgs {
+    /// A `jetstress.recording/1` file (from `run --record`, `--record` or `r` in the dashboard).
+    #[arg(value_name = "RECORDING")]
+    pub recording: PathBuf,
+    /// Directory for `report.json`, `report.md` and the charts (created if missing).
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+}
+
+/// A rebuilt report with the timeline its charts are drawn from.
+#[derive(Debug, Clone)]
+pub struct Rebuilt {
+    pub report: Report,
+    pub timeline: Timeline,
+}
+
+fn kind(v: &serde_json::Value) -> Option<&str> {
+    v.get("kind").and_then(serde_json::Value::as_str)
+}
+
+/// The verdict added when the recording has no run summary: not applicable
+/// when no load ran, FAIL when load ran but the run never finished.
+fn run_finished(windows: usize) -> Verdict {
+    let (verdict, measured, detail) = match windows {
+        0 => (
+            Outcome::NotApplicable,
+            "no summary line",
+            "no load ran while this was recorded (monitoring only)".to_string(),
+        ),
+        n => (
+            Outcome::Fail,
+            "no summary line",
+            format!(
+                "load ran ({n} load windows recorded) but the recording ends without the run \
+                 summary: the run was killed or crashed; its load figures are in the charts only"
+            ),
+        ),
+    };
+    Verdict {
+        name: "run_finished".into(),
+        verdict,
+        measured: Some(measured.into()),
+        threshold: "the run's summary recorded".into(),
+        detail,
+    }
+}
+
+/// Rebuilds the report. `source` names the file in errors; a summary or load
+/// window line that does not parse is an error naming its line.
+pub fn rebuild(source: &str, rec: &Recording) -> Result<Rebuilt, String> {
+    let mut summary: Option<RunRecord> = None;
+    let mut windows: Vec<(u64, LoadWindow)> = Vec::new();
+    for (n, v) in &rec.other {
+        match kind(v) {
+            Some("summary") => {
+                let s = v.get("summary").cloned().unwrap_or_default();
+                summary = Some(
+                    serde_json::from_value(s)
+                        .map_err(|e| format!("{source}:{n}: run summary: {e}"))?,
+                );
+            }
+            Some("load_window") => {
+                let w = v.get("window").cloned().unwrap_or_default();
+                let w: LoadWindow = serde_json::from_value(w)
+                    .map_err(|e| format!("{source}:{n}: load window: {e}"))?;
+                let at = v.get("time_unix_ms").and_then(serde_json::Value::as_u64);
+                windows.push((at.unwrap_or(0), w));
+            }
+            _ => {}
+        }
+    }
+    // Times count from the engine's start, as in the live run: the summary
+    // says when; without it, the first window's write time less its age.
+    let engine_start = summary.as_ref().map(|s| s.run.started_unix_ms).or_else(|| {
+        windows
+            .first()
+            .filter(|(at, _)| *at > 0)
+            .map(|(at, w)| at.saturating_sub((w.elapsed_s * 1000.0) as u64))
+    });
+    let first_snapshot = rec.snapshots.first().map(|s| s.time_unix_ms);
+    let origin = engine_start
+        .or(first_snapshot)
+        .or(rec.header.as_ref().map(|h| h.start_unix_ms));
+    let mut timeline = origin.map(Timeline::with_origin).unwrap_or_default();
+    let mut observer = Observer::default();
+    for s in &rec.snapshots {
+        let t = (s.time_unix_ms as f64 - first_snapshot.unwrap_or(0) as f64) / 1000.0;
+        observer.observe(t, s);
+        timeline.observe_snapshot(s);
+    }
+    for (_, w) in &windows {
+        timeline.observe_window(w);
+    }
+
+    let header_scenario = rec
+        .header
+        .as_ref()
+        .and_then(|h| h.config.get("scenario"))
+        .and_then(serde_json::Value::as_str)
+        .map(str::to_string);
+    let (scenario, acceptance, interrupted, run) = match &summary {
+        Some(s) => (
+            s.scenario.clone(),
+            s.acceptance.clone(),
+            s.interrupted,
+            s.run.clone(),
+        ),
+        None => {
+            let (first, last) = (first_snapshot.unwrap_or(0), rec.snapshots.last());
+            let run = RunSummary {
+                schema: RUN_SCHEMA.into(),
+                started_unix_ms: origin.unwrap_or(0),
+                elapsed_s: last.map_or(0.0, |l| {
+                    (l.time_unix_ms.saturating_sub(first)) as f64 / 1000.0
+                }),
+                in_flight: 0,
+                phases: vec![],
+                targets: vec![],
+                generators: vec![],
+                guard_events: vec![],
+            };
+            (
+                header_scenario.unwrap_or_else(|| "recording".into()),
+                None,
+                false,
+                run,
+            )
+        }
+    };
+    let observations = observer.observations().clone();
+    let mut verdicts = criteria::evaluate(
+        &run,
+        &observations,
+        &Criteria::from_acceptance(acceptance.as_ref()),
+    );
+    if summary.is_none() {
+        verdicts.push(run_finished(windows.len()));
+    }
+    let report = Report::new(
+        &scenario,
+        run,
+        verdicts,
+        acceptance,
+        observations,
+        rec.snapshots.last(),
+        interrupted,
+    );
+    Ok(Rebuilt { report, timeline })
+}
+
+/// `jetstress report RECORDING --out DIR`: exit 0 on PASS, 1 on FAIL, 2 when
+/// the recording cannot be read (like `jetstress run`).
+pub fn run(args: &ReportArgs) -> anyhow::Result<ExitCode> {
+    let rec = read_recording(&args.recording).map_err(anyhow::Error::msg)?;
+    let source = args.recording.display().to_string();
+    for (n, why) in &rec.skipped {
+        eprintln!("{source}:{n}: skipped: {why}");
+    }
+    if rec.torn_tail {
+        eprintln!("{source}: the last line is cut off (a crash mid-write); it was skipped");
+    }
+    let Rebuilt {
+        mut report,
+        timeline,
+    } = rebuild(&source, &rec).map_err(anyhow::Error::msg)?;
+    report.write_with_charts(&args.out, &timeline)?;
+    for c in &report.criteria {
+        eprintln!(
+            "{:<15} {:<18} {} (limit {}) · {}",
+            format!("{:?}", c.verdict).to_uppercase(),
+            c.name,
+            c.measured.as_deref().unwrap_or("-"),
+            c.threshold,
+            c.detail
+        );
+    }
+    eprintln!("result: {}", report.result);
+    eprintln!("report written to {}", args.out.display());
+    Ok(if report.passed() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::record::recording::parse_recording;
+    use crate::snapshot::Snapshot;
+
+    fn header() -> String {
+        r#"{"schema":"jetstress.recording/1","kind":"header","version":"0","host":null,"board":null,"start_unix_ms":1000,"config":{"scenario":"soak-a"}}"#.to_string()
+    }
+
+    fn snapshot_line(t_ms: u64, temp: f64) -> String {
+        let mut s = Snapshot::empty();
+        s.time_unix_ms = t_ms;
+        s.memory.used_mb = Some(100.0);
+        s.thermal.push(crate::snapshot::ThermalZone {
+            id: "thermal_zone0".into(),
+            name: "cpu-thermal".into(),
+            source: "zone".into(),
+            temp_c: Some(temp),
+            online: true,
+            ..Default::default()
+        });
+        serde_json::json!({"kind": "snapshot", "snapshot": s}).to_string()
+    }
+
+    #[test]
+    fn a_recording_without_load_is_monitoring_only() {
+        let text = [
+            header(),
+            snapshot_line(2000, 40.0),
+            snapshot_line(3000, 41.0),
+        ]
+        .join("\n")
+            + "\n";
+        let rec = parse_recording("t.jsonl", &text).unwrap();
+        let r = rebuild("t.jsonl", &rec).unwrap();
+        assert_eq!(r.report.scenario, "soak-a");
+        assert_eq!(r.report.observations.snapshots, 2);
+        assert_eq!(r.report.observations.max_temp_c, Some(41.0));
+        assert_eq!(r.report.run.elapsed_s, 1.0);
+        let fin = r
+            .report
+            .criteria
+            .iter()
+            .find(|v| v.name == "run_finished")
+            .unwrap();
+        assert_eq!(fin.verdict, Outcome::NotApplicable);
+        assert!(r.report.passed());
+        assert_eq!(
+            r.timeline.temps["cpu-thermal"],
+            vec![(0.0, 40.0), (1.0, 41.0)]
+        );
+    }
+
+    #[test]
+    fn bad_summary_lines_name_their_line() {
+        let text = [
+            header(),
+            snapshot_line(2000, 40.0),
+            r#"{"kind":"summary","time_unix_ms":3000,"summary":{"scenario":"x"}}"#.to_string(),
+        ]
+        .join("\n")
+            + "\n";
+        let rec = parse_recording("t.jsonl", &text).unwrap();
+        let e = rebuild("t.jsonl", &rec).unwrap_err();
+        assert!(e.starts_with("t.jsonl:3: run summary:"), "{e}");
+        let text = [
+            header(),
+            r#"{"kind":"load_window","time_unix_ms":3000,"window":{"elapsed_s":"soon"}}"#
+                .to_string(),
+        ]
+        .join("\n")
+            + "\n";
+        let rec = parse_recording("t.jsonl", &text).unwrap();
+        let e = rebuild("t.jsonl", &rec).unwrap_err();
+        assert!(e.starts_with("t.jsonl:2: load window:"), "{e}");
+    }
+}
