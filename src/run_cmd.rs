@@ -16,7 +16,9 @@ use tokio::sync::broadcast::error::RecvError;
 
 use crate::cli::{parse_duration, GlobalArgs};
 use crate::probes::{Prober, Root};
-use crate::record::recorder::{Header, Record, Recorder, RecorderConfig};
+use crate::record::recorder::{
+    prediction_record, Header, PredictionGate, Record, Recorder, RecorderConfig,
+};
 use crate::record::report::charts::Timeline;
 use crate::record::report::criteria::{self, Criteria, Observer};
 use crate::record::report::{Report, RunRecord};
@@ -388,6 +390,8 @@ async fn run_async(global: &GlobalArgs, args: &RunArgs, sc: Scenario) -> anyhow:
             o.1 = Some(s);
         }
         tokio::spawn(async move {
+            let mut gate = PredictionGate::default();
+            let mut was_throttled = false;
             loop {
                 tokio::select! {
                     s = snaps.recv() => match s {
@@ -402,6 +406,15 @@ async fn run_async(global: &GlobalArgs, args: &RunArgs, sc: Scenario) -> anyhow:
                             let t = start.elapsed().as_secs_f64();
                             o.0.observe(t, &s);
                             o.2.observe_snapshot(&s);
+                            if let Some(r) = &recorder {
+                                if let Some(p) = prediction_record(&mut gate, o.0.predictions()) {
+                                    r.record(p);
+                                }
+                                if let Some(e) = throttle_change(was_throttled, &s) {
+                                    r.record(e);
+                                }
+                            }
+                            was_throttled = s.throttle.throttled;
                             o.1 = Some(s);
                         }
                         Err(RecvError::Lagged(_)) => {}
@@ -420,7 +433,12 @@ async fn run_async(global: &GlobalArgs, args: &RunArgs, sc: Scenario) -> anyhow:
                                 }
                             }
                         }
-                        Ok(_) | Err(RecvError::Lagged(_)) => {}
+                        Ok(ev) => {
+                            if let (Some(r), Some((level, text))) = (&recorder, event_line(&ev)) {
+                                r.record(Record::Event { level: level.into(), text });
+                            }
+                        }
+                        Err(RecvError::Lagged(_)) => {}
                         Err(RecvError::Closed) => break,
                     },
                     _ = &mut stopped => break,
@@ -448,25 +466,18 @@ async fn run_async(global: &GlobalArgs, args: &RunArgs, sc: Scenario) -> anyhow:
         loop {
             tokio::select! {
                 ev = events.recv() => match ev {
-                    Ok(EngineEvent::Phase(PhaseEvent::Stopped { phase, reason, .. })) => {
-                        eprintln!("phase {phase} stopped: {reason}");
-                        if reason.starts_with("guard") {
-                            guard_stop = true;
+                    Ok(ev) => {
+                        if let Some((_, text)) = event_line(&ev) {
+                            eprintln!("{text}");
                         }
-                        break;
+                        if let EngineEvent::Phase(PhaseEvent::Stopped { reason, .. }) = &ev {
+                            if reason.starts_with("guard") {
+                                guard_stop = true;
+                            }
+                            break;
+                        }
                     }
-                    Ok(EngineEvent::Phase(PhaseEvent::StageChanged { phase, name, target_rate, .. })) => {
-                        eprintln!("phase {phase}: stage {name} ({target_rate:.1} rps)");
-                    }
-                    Ok(EngineEvent::Guard(g)) => eprintln!("guard {}: {} ({})", g.guard, g.message, g.action),
-                    Ok(EngineEvent::Target(TargetEvent::Died { target, session, reason })) => {
-                        eprintln!("target {target} session {session} died: {reason}; restarting with backoff")
-                    }
-                    Ok(EngineEvent::Target(TargetEvent::Restarted { target, session, .. })) => {
-                        eprintln!("target {target} session {session} restarted")
-                    }
-                    Ok(EngineEvent::Generator(g)) => eprintln!("{} {}: {}", g.generator, g.state, g.detail),
-                    Ok(_) | Err(RecvError::Lagged(_)) => {}
+                    Err(RecvError::Lagged(_)) => {}
                     Err(RecvError::Closed) => break 'phases,
                 },
                 _ = progress.tick() => {
@@ -596,6 +607,69 @@ async fn run_async(global: &GlobalArgs, args: &RunArgs, sc: Scenario) -> anyhow:
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)
+    })
+}
+
+/// An engine event as a (level, text) line for stderr and the recording:
+/// phase and stage changes, guard actions, target deaths and restarts,
+/// generator changes. `None` for load windows and session starts.
+pub fn event_line(ev: &EngineEvent) -> Option<(&'static str, String)> {
+    Some(match ev {
+        EngineEvent::Phase(PhaseEvent::Started { phase, .. }) => {
+            ("info", format!("phase {phase} started"))
+        }
+        EngineEvent::Phase(PhaseEvent::StageChanged {
+            phase,
+            name,
+            target_rate,
+            ..
+        }) => (
+            "info",
+            format!("phase {phase}: stage {name} ({target_rate:.1} rps)"),
+        ),
+        EngineEvent::Phase(PhaseEvent::Stopped { phase, reason, .. }) => {
+            ("info", format!("phase {phase} stopped: {reason}"))
+        }
+        EngineEvent::Guard(g) => (
+            "alert",
+            format!("guard {}: {} ({})", g.guard, g.message, g.action),
+        ),
+        EngineEvent::Target(TargetEvent::Died {
+            target,
+            session,
+            reason,
+        }) => (
+            "warn",
+            format!("target {target} session {session} died: {reason}; restarting with backoff"),
+        ),
+        EngineEvent::Target(TargetEvent::Restarted {
+            target, session, ..
+        }) => (
+            "warn",
+            format!("target {target} session {session} restarted"),
+        ),
+        EngineEvent::Generator(g) => ("info", format!("{} {}: {}", g.generator, g.state, g.detail)),
+        EngineEvent::Target(TargetEvent::Started { .. }) | EngineEvent::LoadWindow(_) => {
+            return None
+        }
+    })
+}
+
+/// The event to record when throttling starts or ends at this snapshot.
+fn throttle_change(was: bool, s: &Snapshot) -> Option<Record> {
+    let text = match (was, s.throttle.throttled) {
+        (false, true) => format!("throttling: {}", s.throttle.reasons.join(", ")),
+        (true, false) => "throttling ended".to_string(),
+        _ => return None,
+    };
+    Some(Record::Event {
+        level: if s.throttle.throttled {
+            "alert"
+        } else {
+            "info"
+        }
+        .into(),
+        text,
     })
 }
 

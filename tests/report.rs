@@ -238,6 +238,24 @@ max_p95_ms = 2000
         .collect();
     assert!(!windows.is_empty(), "{rec}");
     assert!(windows[0]["window"]["tools"].is_array());
+    // Events: phase and stage changes, and the throttling the fixture shows.
+    let events: Vec<&str> = lines
+        .iter()
+        .filter(|l| l["kind"] == "event")
+        .filter_map(|l| l["text"].as_str())
+        .collect();
+    assert!(events.iter().any(|e| e.ends_with(" started")), "{events:?}");
+    assert!(events.iter().any(|e| e.contains(": stage ")), "{events:?}");
+    assert!(
+        events.iter().any(|e| e.starts_with("throttling: ")),
+        "{events:?}"
+    );
+    // Prediction updates, one entry per zone.
+    let pred = lines
+        .iter()
+        .find(|l| l["kind"] == "prediction")
+        .expect("a prediction line");
+    assert!(pred["prediction"]["zones"][0]["zone"].is_string(), "{pred}");
     let last = lines.last().unwrap();
     assert_eq!(
         last["kind"], "summary",

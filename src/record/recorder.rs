@@ -140,6 +140,57 @@ pub fn encode(r: &Record) -> serde_json::Result<String> {
     }
 }
 
+/// Longest time between two recorded prediction updates.
+pub const PREDICTION_EVERY: Duration = Duration::from_secs(5);
+
+/// Decides when a prediction update is worth a line: when what it says
+/// changes (`key`: e.g. each zone's status, model and whether it has an ETA),
+/// and otherwise every [`PREDICTION_EVERY`] — predictions move every sample,
+/// and a line per sample per zone would double the file.
+#[derive(Debug, Default)]
+pub struct PredictionGate {
+    last: Option<(Instant, String)>,
+}
+
+impl PredictionGate {
+    pub fn due(&mut self, key: String, now: Instant) -> bool {
+        let due = match &self.last {
+            None => true,
+            Some((at, k)) => *k != key || now.duration_since(*at) >= PREDICTION_EVERY,
+        };
+        if due {
+            self.last = Some((now, key));
+        }
+        due
+    }
+}
+
+/// The prediction line for a set of zone predictions, when the gate says it is due.
+pub fn prediction_record(
+    gate: &mut PredictionGate,
+    zones: &[crate::predict::thermal::ZonePrediction],
+) -> Option<Record> {
+    let key = zones
+        .iter()
+        .map(|z| {
+            format!(
+                "{}:{:?}:{:?}:{}",
+                z.zone,
+                z.status,
+                z.model,
+                z.eta_s.is_some()
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(",");
+    if zones.is_empty() || !gate.due(key, Instant::now()) {
+        return None;
+    }
+    serde_json::to_value(serde_json::json!({ "zones": zones }))
+        .ok()
+        .map(Record::Prediction)
+}
+
 #[derive(Debug, Clone)]
 pub struct RecorderConfig {
     pub path: PathBuf,
@@ -345,5 +396,27 @@ impl Recorder {
 impl Drop for Recorder {
     fn drop(&mut self) {
         let _ = self.close();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prediction_lines_on_change_and_every_few_seconds() {
+        let mut g = PredictionGate::default();
+        let t0 = Instant::now();
+        assert!(g.due("a:Ok".into(), t0), "the first is written");
+        assert!(!g.due("a:Ok".into(), t0 + Duration::from_secs(1)));
+        assert!(
+            g.due("a:Flat".into(), t0 + Duration::from_secs(2)),
+            "a change"
+        );
+        assert!(!g.due("a:Flat".into(), t0 + Duration::from_secs(6)));
+        assert!(
+            g.due("a:Flat".into(), t0 + Duration::from_secs(7)),
+            "5 s on"
+        );
     }
 }

@@ -27,7 +27,9 @@ use tokio::time::Instant;
 use crate::cli::{GlobalArgs, WatchArgs};
 use crate::config::Config;
 use crate::probes::{Prober, Root, Watch};
-use crate::record::recorder::{Header, Record, Recorder, RecorderConfig};
+use crate::record::recorder::{
+    prediction_record, Header, PredictionGate, Record, Recorder, RecorderConfig,
+};
 use crate::record::replay::ReplayMsg;
 use app::{App, Effect, Level, OwnMeter};
 use keys::KeyMap;
@@ -404,6 +406,7 @@ async fn event_loop(
     }
     // The recording starts with the first snapshot, so its header names the board.
     let mut recorder: Option<Recorder> = None;
+    let mut pred_gate = PredictionGate::default();
     let mut start_pending = plan.start.is_some();
     let mut sigterm = signal(SignalKind::terminate())?;
     let mut sighup = signal(SignalKind::hangup())?;
@@ -484,6 +487,9 @@ async fn event_loop(
                         m.update_predictions(&app.zone_predictions);
                     }
                     if let Some(r) = &recorder {
+                        if let Some(p) = prediction_record(&mut pred_gate, &app.zone_predictions) {
+                            r.record(p);
+                        }
                         for e in app.take_new_events() {
                             r.record(Record::Event { level: format!("{:?}", e.level).to_lowercase(), text: e.text });
                         }

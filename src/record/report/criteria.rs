@@ -6,6 +6,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::predict::thermal::ZonePrediction;
 use crate::predict::{PredictConfig, Status, ThermalPredictor};
 use crate::snapshot::Snapshot;
 use crate::workloads::engine::{PhaseSummary, RunSummary, StageSummary};
@@ -113,6 +114,8 @@ pub struct Observations {
 pub struct Observer {
     obs: Observations,
     predictor: ThermalPredictor,
+    /// The predictor's answers at the latest snapshot (for the recording).
+    latest: Vec<ZonePrediction>,
     warned_since: Option<f64>,
     was_throttled: bool,
 }
@@ -122,6 +125,7 @@ impl Default for Observer {
         Observer {
             obs: Observations::default(),
             predictor: ThermalPredictor::new(PredictConfig::default()),
+            latest: Vec::new(),
             warned_since: None,
             was_throttled: false,
         }
@@ -142,9 +146,9 @@ impl Observer {
                 }
             }
         }
+        self.latest = self.predictor.predictions(t_s);
         let warned = self
-            .predictor
-            .predictions(t_s)
+            .latest
             .iter()
             .any(|p| p.status == Status::Ok && p.eta_s.is_some());
         if s.throttle.throttled {
@@ -168,6 +172,11 @@ impl Observer {
 
     pub fn observations(&self) -> &Observations {
         &self.obs
+    }
+
+    /// Per-zone throttle predictions at the latest snapshot.
+    pub fn predictions(&self) -> &[ZonePrediction] {
+        &self.latest
     }
 }
 
