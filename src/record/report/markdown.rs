@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
-use super::criteria::{judged_stages, Outcome};
+use super::criteria::{judged_stages, Outcome, ThrottleObs};
 use super::Report;
 use crate::predict::human_duration;
 use crate::workloads::engine::{PhaseSummary, RunSummary};
@@ -159,6 +159,26 @@ fn findings(r: &Report) -> Vec<String> {
             t.reasons.join("; ")
         ),
     });
+    // Prediction accuracy: how early each onset had been predicted.
+    let onsets: Vec<&ThrottleObs> = o.throttle_events.iter().filter(|t| !t.at_start).collect();
+    if !onsets.is_empty() {
+        let leads: Vec<String> = onsets
+            .iter()
+            .map(|t| match t.predicted_lead_s {
+                Some(l) => format!("at {:.0} s: predicted {l:.0} s ahead", t.at_s),
+                None => format!("at {:.0} s: not predicted", t.at_s),
+            })
+            .collect();
+        f.push(format!(
+            "Throttle predictions: {} of {} onset(s) predicted ahead ({}).",
+            onsets
+                .iter()
+                .filter(|t| t.predicted_lead_s.is_some())
+                .count(),
+            onsets.len(),
+            leads.join("; ")
+        ));
+    }
     let soaks: Vec<&PhaseSummary> = run.phases.iter().filter(|p| p.soak.is_some()).collect();
     if soaks.is_empty() {
         f.push("Leaks: not measured (no soak phase ran).".into());
@@ -178,8 +198,16 @@ fn findings(r: &Report) -> Vec<String> {
         ));
     }
     for (target, (count, errors, k)) in errors_by_target(run) {
+        // Uptime: whether the target's sessions stayed up, from its deaths and restarts.
+        let up = match run.targets.iter().find(|t| t.name == target) {
+            Some(t) if t.failures + t.restarts == 0 => {
+                format!("; uptime: all {} session(s) stayed up", t.sessions)
+            }
+            // Deaths and restarts get their own finding below.
+            _ => String::new(),
+        };
         f.push(format!(
-            "Errors `{target}`: {:.2} % ({errors} of {count}; {}).",
+            "Errors `{target}`: {:.2} % ({errors} of {count}; {}){up}.",
             pct(errors, count),
             kinds(&k)
         ));
@@ -221,8 +249,8 @@ fn findings(r: &Report) -> Vec<String> {
     }
     for t in run.targets.iter().filter(|t| t.failures + t.restarts > 0) {
         f.push(format!(
-            "Target `{}`: {} death(s), {} restart(s).",
-            t.name, t.failures, t.restarts
+            "Target `{}` uptime: {} session death(s), {} restart(s) over {} session(s).",
+            t.name, t.failures, t.restarts, t.sessions
         ));
     }
     f
@@ -653,7 +681,7 @@ mod tests {
         );
         // 120 timeouts of 1240 requests over all stages.
         assert!(
-            md.contains("Errors `fs`: 9.68 % (120 of 1240; timeout 120)"),
+            md.contains("Errors `fs`: 9.68 % (120 of 1240; timeout 120); uptime: all 2 session(s) stayed up."),
             "{md}"
         );
         assert!(md.contains("last good 1.0 rps, first bad 4.0 rps"), "{md}");
@@ -699,6 +727,12 @@ mod tests {
             "{md}"
         );
         assert!(md.contains("The board throttled"), "{md}");
+        assert!(
+            md.contains(
+                "Throttle predictions: 0 of 1 onset(s) predicted ahead (at 42 s: not predicted)."
+            ),
+            "{md}"
+        );
         let r = report(
             s,
             Observations {
