@@ -10,6 +10,8 @@ use std::process::Command;
 
 use serde_json::Value;
 
+mod common;
+
 fn bin() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_jetstress"));
     c.current_dir(env!("CARGO_MANIFEST_DIR"));
@@ -340,6 +342,106 @@ fn png_size(p: &std::path::Path) -> (u32, u32) {
         .next_frame(&mut buf)
         .unwrap_or_else(|e| panic!("{}: {e}", p.display()));
     (info.width, info.height)
+}
+
+/// A board that heats up during the run and throttles: the onset is judged
+/// by how long before it the thermal predictor had shown an ETA. The heat is
+/// scripted by rewriting a copied fixture's zone temperature in place (the
+/// probe keeps its file open), 1 °C/s towards a passive trip lowered to 56 °C.
+#[test]
+fn a_throttle_onset_mid_run_is_judged_by_its_prediction_lead() {
+    use std::os::unix::fs::FileExt;
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("board");
+    std::fs::create_dir(&root).unwrap();
+    common::copy_tree(&common::fixture_dir("xavier-nx-r32"), &root);
+    let zone = root.join("sys/class/thermal/thermal_zone1");
+    assert_eq!(
+        std::fs::read_to_string(zone.join("type")).unwrap().trim(),
+        "CPU-therm"
+    );
+    std::fs::write(zone.join("trip_point_0_temp"), "56000\n").unwrap();
+    let scenario = dir.path().join("lead.toml");
+    // The guard would stop the load 5 °C before the trip, ending the run
+    // before the onset this test is about.
+    std::fs::write(
+        &scenario,
+        "name = \"lead\"\n[guards]\nenabled = false\n[acceptance]\nmin_prediction_lead_s = 3\n",
+    )
+    .unwrap();
+    let temp = std::fs::OpenOptions::new()
+        .write(true)
+        .open(zone.join("temp"))
+        .unwrap();
+    temp.write_all_at(b"40000\n", 0).unwrap();
+    let child = bin()
+        .arg("--root")
+        .arg(&root)
+        .args([
+            "--interval",
+            "200ms",
+            "run",
+            "--phase",
+            "soak",
+            "--rate",
+            "5",
+        ])
+        .args(["--duration", "22s", "--scenario"])
+        .arg(&scenario)
+        .arg("--report")
+        .arg(dir.path().join("report"))
+        .arg("--log-dir")
+        .arg(dir.path())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Flat at 40 °C for 1 s, then +1 °C/s: the trip is reached about 17 s in.
+    let start = std::time::Instant::now();
+    let heater = std::thread::spawn(move || {
+        while start.elapsed() < std::time::Duration::from_secs(24) {
+            let e = start.elapsed().as_secs_f64();
+            let mc = 40_000 + ((e - 1.0).max(0.0) * 1000.0) as u32;
+            // Same width every time (40000–63999), so an in-place write never leaves a tail.
+            let _ = temp.write_all_at(format!("{:05}\n", mc.min(63_999)).as_bytes(), 0);
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+    });
+    let out = child.wait_with_output().unwrap();
+    heater.join().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    // Throttling fails `no_throttling`, so the run FAILs overall …
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    let v: Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.path().join("report/report.json")).unwrap(),
+    )
+    .unwrap();
+    let onset = &v["observations"]["throttle_events"][0];
+    assert_eq!(onset["at_start"], false, "{onset}");
+    let at = onset["at_s"].as_f64().unwrap();
+    assert!((12.0..22.0).contains(&at), "onset at {at} s: {onset}");
+    let lead = onset["predicted_lead_s"]
+        .as_f64()
+        .expect("the onset was predicted");
+    // … but the onset was foreseen: predictions start once the window holds
+    // 10 s of samples, some 5–7 s before the trip.
+    assert!(lead >= 3.0 && lead < at, "lead {lead} s, onset {at} s");
+    let verdict = |n: &str| {
+        v["criteria"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["name"] == n)
+            .unwrap_or_else(|| panic!("{n}"))
+            .clone()
+    };
+    assert_eq!(verdict("throttle_predicted")["verdict"], "pass", "{v:#}");
+    assert_eq!(verdict("no_throttling")["verdict"], "fail");
+    let md = std::fs::read_to_string(dir.path().join("report/report.md")).unwrap();
+    assert!(
+        md.contains("Throttle predictions: 1 of 1 onset(s) predicted ahead"),
+        "{md}"
+    );
 }
 
 #[test]
