@@ -17,35 +17,21 @@ fn fixture(name: &str) -> Root {
     )
 }
 
-/// A one-window summary as the engine reports it: `errors` timeouts, p50 = `p50_ms`, p95 = 2×p50.
+/// A one-window summary made by the engine's own statistics: `count`
+/// requests of `p50_ms` each, the first `errors` of them timeouts.
 fn window(
     tool: &str,
     count: u64,
     errors: u64,
     p50_ms: f64,
 ) -> jetstress::workloads::stats::ToolSummary {
-    let mut kinds = std::collections::BTreeMap::new();
-    if errors > 0 {
-        kinds.insert("timeout".to_string(), errors);
+    use jetstress::workloads::stats::{ErrorKind, ToolStats};
+    let mut st = ToolStats::default();
+    let d = std::time::Duration::from_secs_f64(p50_ms / 1000.0);
+    for i in 0..count {
+        st.record(d, d, (i < errors).then_some(ErrorKind::Timeout));
     }
-    let p = jetstress::workloads::stats::Percentiles {
-        min: p50_ms / 2.0,
-        p50: p50_ms,
-        p90: p50_ms * 1.5,
-        p95: p50_ms * 2.0,
-        p99: p50_ms * 3.0,
-        max: p50_ms * 4.0,
-        mean: p50_ms,
-    };
-    jetstress::workloads::stats::ToolSummary {
-        tool: tool.to_string(),
-        count,
-        errors,
-        error_kinds: kinds,
-        latency_ms: p.clone(),
-        service_ms: p.clone(),
-        rps: count as f64,
-    }
+    st.summary(tool, 1.0)
 }
 
 fn parse(text: &str) -> Scrape {
@@ -130,8 +116,30 @@ async fn scraped_values_match_the_snapshot() {
         s.samples
             .iter()
             .any(|x| x.metric.starts_with("jetstress_request_latency_seconds")),
-        "latency histogram present"
+        "latency quantiles present"
     );
+    // The cumulative histogram: both 4 ms requests in every bucket from 5 ms up.
+    let hist = s
+        .samples
+        .iter()
+        .find(|x| {
+            x.metric == "jetstress_request_duration_seconds"
+                && x.labels.get("tool") == Some("built-in:echo")
+        })
+        .expect("duration histogram");
+    let Value::Histogram(buckets) = &hist.value else {
+        panic!("not a histogram: {:?}", hist.value)
+    };
+    let le = |b: f64| {
+        buckets
+            .iter()
+            .find(|h| h.less_than == b)
+            .unwrap_or_else(|| panic!("bucket {b} in {buckets:?}"))
+            .count
+    };
+    assert_eq!(le(0.0025), 0.0, "{buckets:?}");
+    assert_eq!(le(0.005), 2.0, "{buckets:?}");
+    assert_eq!(le(f64::INFINITY), 2.0, "{buckets:?}");
     task.abort();
 }
 

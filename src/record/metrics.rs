@@ -11,16 +11,54 @@ use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex};
 
 use prometheus_client::encoding::text::encode;
-use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::encoding::{EncodeLabelSet, EncodeMetric, MetricEncoder, NoLabelSet};
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::{MetricType, TypedMetric};
 use prometheus_client::registry::Registry;
 
 use crate::predict::thermal::ZonePrediction;
 use crate::snapshot::Snapshot;
+use crate::workloads::stats::{LatencyBuckets, LATENCY_BUCKETS_S};
 
 type G = Gauge<f64, AtomicU64>;
+
+/// A Prometheus histogram that adds up whole windows of bucket counts: the
+/// engine measures into hdrhistograms, and each 1 s window's buckets
+/// ([`LATENCY_BUCKETS_S`]) are added here, so a fleet can sum
+/// `_bucket` series across boards and take `histogram_quantile` of them.
+#[derive(Debug, Default, Clone)]
+pub struct WindowHistogram {
+    inner: Arc<Mutex<LatencyBuckets>>,
+}
+
+impl WindowHistogram {
+    pub fn add(&self, b: &LatencyBuckets) {
+        let mut me = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        for (a, n) in me.counts.iter_mut().zip(b.counts) {
+            *a += n;
+        }
+        me.sum_s += b.sum_s;
+    }
+}
+
+impl TypedMetric for WindowHistogram {
+    const TYPE: MetricType = MetricType::Histogram;
+}
+
+impl EncodeMetric for WindowHistogram {
+    fn encode(&self, mut encoder: MetricEncoder) -> Result<(), std::fmt::Error> {
+        let b = self.inner.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        let buckets: [(f64, u64); LATENCY_BUCKETS_S.len()] =
+            std::array::from_fn(|i| (LATENCY_BUCKETS_S[i], b.counts[i]));
+        encoder.encode_histogram::<NoLabelSet>(b.sum_s, b.counts.iter().sum(), &buckets, None)
+    }
+
+    fn metric_type(&self) -> MetricType {
+        Self::TYPE
+    }
+}
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct ZoneLabels {
@@ -85,6 +123,7 @@ pub struct Metrics {
     requests: Family<ToolLabels, Counter>,
     errors: Family<ErrorLabels, Counter>,
     latency: Family<QuantileLabels, G>,
+    duration: Family<ToolLabels, WindowHistogram>,
     phase: Family<PhaseLabels, G>,
     target_rps: G,
     /// Zones/rails seen before: a vanished label is set to NaN, not left stale.
@@ -122,6 +161,7 @@ impl Metrics {
             requests: Family::default(),
             errors: Family::default(),
             latency: Family::default(),
+            duration: Family::default(),
             phase: Family::default(),
             target_rps: G::default(),
             seen_zones: Mutex::new(Vec::new()),
@@ -203,6 +243,11 @@ impl Metrics {
             "request_latency_seconds",
             "Latency from the scheduled send time",
             m.latency.clone(),
+        );
+        r.register(
+            "request_duration_seconds",
+            "Latency from the scheduled send time, as a cumulative histogram (sum it across boards)",
+            m.duration.clone(),
         );
         r.register(
             "phase_active",
@@ -327,6 +372,7 @@ impl Metrics {
                 .inc_by(*n);
         }
         if t.count > 0 {
+            self.duration.get_or_create(&l).add(&t.latency_buckets);
             for (q, v) in [
                 ("0.5", t.latency_ms.p50),
                 ("0.95", t.latency_ms.p95),

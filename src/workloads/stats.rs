@@ -151,12 +151,59 @@ impl ToolStats {
             error_kinds,
             latency_ms: Percentiles::of(&self.latency),
             service_ms: Percentiles::of(&self.service),
+            latency_buckets: LatencyBuckets::of(&self.latency),
             rps: if secs > 0.0 {
                 self.count as f64 / secs
             } else {
                 0.0
             },
         }
+    }
+}
+
+/// Upper bounds, in seconds, of the latency buckets exported to Prometheus
+/// (`jetstress_request_duration_seconds`); the last is +Inf.
+pub const LATENCY_BUCKETS_S: [f64; 15] = [
+    0.001,
+    0.0025,
+    0.005,
+    0.01,
+    0.025,
+    0.05,
+    0.1,
+    0.25,
+    0.5,
+    1.0,
+    2.5,
+    5.0,
+    10.0,
+    30.0,
+    f64::INFINITY,
+];
+
+/// Requests per latency bucket of [`LATENCY_BUCKETS_S`] (not cumulative)
+/// and their latency sum: what a Prometheus histogram adds up across windows
+/// and boards. Fixed size, so a window's summary allocates nothing per request.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LatencyBuckets {
+    pub counts: [u64; 15],
+    pub sum_s: f64,
+}
+
+impl LatencyBuckets {
+    /// From a histogram of microseconds; one pass over its recorded values.
+    pub fn of<C: hdrhistogram::Counter>(h: &Histogram<C>) -> Self {
+        let mut b = LatencyBuckets::default();
+        for v in h.iter_recorded() {
+            let s = h.median_equivalent(v.value_iterated_to()) as f64 / 1e6;
+            let i = LATENCY_BUCKETS_S
+                .iter()
+                .position(|&le| s <= le)
+                .unwrap_or(LATENCY_BUCKETS_S.len() - 1);
+            b.counts[i] += v.count_at_value().as_u64();
+        }
+        b.sum_s = h.mean() * h.len() as f64 / 1e6;
+        b
     }
 }
 
@@ -207,6 +254,9 @@ pub struct ToolSummary {
     pub latency_ms: Percentiles,
     /// Service time (actual send → reply), uncorrected.
     pub service_ms: Percentiles,
+    /// Latency buckets for Prometheus; in memory only (not in the JSON).
+    #[serde(skip)]
+    pub latency_buckets: LatencyBuckets,
     pub rps: f64,
 }
 
@@ -376,6 +426,7 @@ impl Rolling {
             error_kinds,
             latency_ms: Percentiles::of(&lat),
             service_ms: Percentiles::of(&svc),
+            latency_buckets: LatencyBuckets::of(&lat),
             rps: if span > 0.0 { count as f64 / span } else { 0.0 },
         }
     }
@@ -399,6 +450,23 @@ impl Rolling {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn latency_buckets_count_each_request_once_with_its_sum() {
+        let mut st = ToolStats::default();
+        for ms in [0.5, 3.0, 3.0, 40.0, 45_000.0] {
+            let d = Duration::from_secs_f64(ms / 1000.0);
+            st.record(d, d, None);
+        }
+        let b = st.summary("t", 1.0).latency_buckets;
+        let at = |le: f64| b.counts[LATENCY_BUCKETS_S.iter().position(|&x| x == le).unwrap()];
+        assert_eq!(at(0.001), 1);
+        assert_eq!(at(0.005), 2);
+        assert_eq!(at(0.05), 1);
+        assert_eq!(at(f64::INFINITY), 1, "45 s is past the last finite bound");
+        assert_eq!(b.counts.iter().sum::<u64>(), 5);
+        assert!((b.sum_s - 45.0465).abs() < 0.05, "{}", b.sum_s);
+    }
 
     #[test]
     fn percentiles_and_error_kinds() {

@@ -484,6 +484,7 @@ mod tests {
             },
             service_ms: Percentiles::default(),
             rps: 10.0,
+            ..Default::default()
         }
     }
 
