@@ -368,14 +368,20 @@ impl McpTarget {
             .unwrap_or_default()
     }
 
-    /// Call `tool` on the next session (round robin); `Err(kind)` on failure.
+    /// Call `tool` on the next live session (round robin, skipping sessions
+    /// that are still connecting or restarting); `Err(kind)` on failure, and
+    /// `Transport` when no session is up at all.
     pub async fn call(&self, tool: &str, args: &Option<Arc<JsonObject>>) -> Result<(), ErrorKind> {
-        let i = self.next.fetch_add(1, Ordering::Relaxed) % self.sessions.len();
-        let peer = self.sessions[i]
-            .peer
-            .read()
-            .ok()
-            .and_then(|p| p.clone())
+        let n = self.sessions.len();
+        let start = self.next.fetch_add(1, Ordering::Relaxed);
+        let peer = (0..n)
+            .find_map(|k| {
+                self.sessions[(start + k) % n]
+                    .peer
+                    .read()
+                    .ok()
+                    .and_then(|p| p.clone())
+            })
             .ok_or(ErrorKind::Transport)?;
         let mut params = CallToolRequestParams::new(Cow::Owned(tool.to_string()));
         if let Some(a) = args {
