@@ -17,7 +17,7 @@ use tokio::sync::broadcast::error::RecvError;
 use crate::cli::{parse_duration, GlobalArgs};
 use crate::probes::{Prober, Root};
 use crate::record::recorder::{
-    prediction_record, Header, PredictionGate, Record, Recorder, RecorderConfig,
+    prediction_record, Header, PredictionGate, Record, RecordArgs, Recorder,
 };
 use crate::record::report::charts::Timeline;
 use crate::record::report::criteria::{self, Criteria, Observer};
@@ -75,9 +75,8 @@ pub struct RunArgs {
     /// Write the `jetstress.run/1` summary here (`-`: stdout).
     #[arg(long, value_name = "OUT")]
     pub json: Option<PathBuf>,
-    /// Record snapshots and load windows to this JSONL file (`jetstress.recording/1`).
-    #[arg(long, value_name = "FILE")]
-    pub record: Option<PathBuf>,
+    #[command(flatten)]
+    pub record: RecordArgs,
     /// Write `report.json` (`jetstress.report/1`) and `report.md` into this directory.
     #[arg(long, value_name = "DIR")]
     pub report: Option<PathBuf>,
@@ -321,14 +320,10 @@ async fn run_async(global: &GlobalArgs, args: &RunArgs, sc: Scenario) -> anyhow:
         log_dir.display()
     );
     let guard_task = guards::spawn(collector.subscribe(), engine.commands.clone(), sc.guards);
-    let recorder = match &args.record {
-        Some(path) => Some(
+    let recorder = match args.record.config() {
+        Some(config) => Some(
             Recorder::start(
-                RecorderConfig {
-                    path: path.clone(),
-                    append: false,
-                    rotate_bytes: None,
-                },
+                config.clone(),
                 Header::new(
                     collector
                         .latest()
@@ -338,7 +333,7 @@ async fn run_async(global: &GlobalArgs, args: &RunArgs, sc: Scenario) -> anyhow:
                     serde_json::json!({ "source": "run", "scenario": sc.name }),
                 ),
             )
-            .map_err(|e| anyhow::anyhow!("--record {}: {e}", path.display()))?,
+            .map_err(|e| anyhow::anyhow!("--record {}: {e}", config.path.display()))?,
         ),
         None => None,
     };

@@ -191,6 +191,37 @@ pub fn prediction_record(
         .map(Record::Prediction)
 }
 
+/// `--record FILE [--append] [--record-max-mb MB]`, shared by the dashboard
+/// and `jetstress run`.
+#[derive(Debug, Clone, clap::Args, Default)]
+pub struct RecordArgs {
+    /// Record to this JSONL file (`jetstress.recording/1`): snapshots, events,
+    /// load windows, predictions and the run summary (`r` toggles it in the dashboard).
+    #[arg(long, value_name = "FILE")]
+    pub record: Option<PathBuf>,
+    /// Add to an existing recording instead of choosing a new name.
+    #[arg(long, requires = "record")]
+    pub append: bool,
+    /// Start a new recording part after this many MB (`run.1.jsonl`, …).
+    #[arg(long, value_name = "MB")]
+    pub record_max_mb: Option<u64>,
+}
+
+impl RecordArgs {
+    pub fn rotate_bytes(&self) -> Option<u64> {
+        self.record_max_mb.map(|mb| mb * 1024 * 1024)
+    }
+
+    /// The recorder configuration for `--record`, when given.
+    pub fn config(&self) -> Option<RecorderConfig> {
+        self.record.as_ref().map(|path| RecorderConfig {
+            path: path.clone(),
+            append: self.append,
+            rotate_bytes: self.rotate_bytes(),
+        })
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct RecorderConfig {
     pub path: PathBuf,

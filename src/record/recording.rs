@@ -29,6 +29,19 @@ pub struct Recording {
     pub skipped: Vec<(usize, String)>,
     /// The last line was cut off (a crash mid-write).
     pub torn_tail: bool,
+    /// The files read, each with the number of lines before it: line numbers
+    /// above count across parts ([`Recording::locate`] names file and line).
+    pub sources: Vec<(String, usize)>,
+}
+
+impl Recording {
+    /// `file:line` of a line number of this recording.
+    pub fn locate(&self, n: usize) -> String {
+        match self.sources.iter().rev().find(|(_, before)| *before < n) {
+            Some((file, before)) => format!("{file}:{}", n - before),
+            None => format!("line {n}"),
+        }
+    }
 }
 
 #[derive(Deserialize)]
@@ -49,7 +62,10 @@ enum AnyLine {
 
 /// Parse recording text (pure).
 pub fn parse_recording(source: &str, text: &str) -> Result<Recording, String> {
-    let mut rec = Recording::default();
+    let mut rec = Recording {
+        sources: vec![(source.to_string(), 0)],
+        ..Recording::default()
+    };
     let ends_clean = text.ends_with('\n') || text.is_empty();
     let lines: Vec<&str> = text.lines().collect();
     let last = lines.len();
@@ -104,6 +120,36 @@ pub fn read_recording(path: &Path) -> Result<Recording, String> {
         &path.display().to_string(),
         &String::from_utf8_lossy(&bytes),
     )
+}
+
+/// A recording with its rotation parts (`run.jsonl`, then `run.1.jsonl`,
+/// `run.2.jsonl`, … while they exist), read as one.
+pub fn read_recording_parts(path: &Path) -> Result<Recording, String> {
+    let mut all = read_recording(path)?;
+    let mut lines = count_lines(path);
+    for n in 1.. {
+        let p = super::recorder::part_name(path, n);
+        if !p.exists() {
+            break;
+        }
+        let part = read_recording(&p)?;
+        all.snapshots.extend(part.snapshots);
+        all.events.extend(part.events);
+        all.other
+            .extend(part.other.into_iter().map(|(i, v)| (lines + i, v)));
+        all.skipped
+            .extend(part.skipped.into_iter().map(|(i, why)| (lines + i, why)));
+        all.torn_tail |= part.torn_tail;
+        all.sources.push((p.display().to_string(), lines));
+        lines += count_lines(&p);
+    }
+    Ok(all)
+}
+
+fn count_lines(path: &Path) -> usize {
+    std::fs::read(path)
+        .map(|b| b.split(|&c| c == b'\n').filter(|l| !l.is_empty()).count())
+        .unwrap_or(0)
 }
 
 /// Does this text look like a jetstress recording?
@@ -212,6 +258,15 @@ mod tests {
             total += rec.snapshots.len();
         }
         assert_eq!(total, 100);
+        // Read as one: every part, in order, with lines located in their part.
+        let all = read_recording_parts(&path).unwrap();
+        assert_eq!(all.snapshots.len(), 100);
+        let t: Vec<f64> = all.snapshots.iter().map(|s| s.elapsed_s).collect();
+        assert!(t.windows(2).all(|w| w[0] < w[1]), "in order");
+        assert_eq!(all.sources.len(), stats.files.len());
+        let (second, before) = &all.sources[1];
+        assert_eq!(all.locate(before + 2), format!("{second}:2"));
+        assert_eq!(all.locate(2), format!("{}:2", path.display()));
     }
 
     #[test]

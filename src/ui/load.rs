@@ -60,7 +60,7 @@ pub fn plan(args: &LoadArgs) -> anyhow::Result<Scenario> {
         timeout: None,
         json: None,
         report: None,
-        record: None,
+        record: Default::default(),
         log_dir: None,
         metrics: Default::default(),
     })

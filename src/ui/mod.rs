@@ -28,7 +28,7 @@ use crate::cli::{GlobalArgs, WatchArgs};
 use crate::config::Config;
 use crate::probes::{Prober, Root, Watch};
 use crate::record::recorder::{
-    prediction_record, Header, PredictionGate, Record, Recorder, RecorderConfig,
+    prediction_record, Header, PredictionGate, Record, RecordArgs, Recorder, RecorderConfig,
 };
 use crate::record::replay::ReplayMsg;
 use app::{App, Effect, Level, OwnMeter};
@@ -223,25 +223,12 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
         .context("starting the async runtime")
 }
 
-#[derive(Debug, Clone, Args, Default)]
-pub struct RecordArgs {
-    /// Record snapshots and events to this JSONL file (`r` toggles while running).
-    #[arg(long, value_name = "FILE")]
-    pub record: Option<PathBuf>,
-    /// Add to an existing recording instead of choosing a new name.
-    #[arg(long, requires = "record")]
-    pub append: bool,
-    /// Start a new recording part after this many MB.
-    #[arg(long, value_name = "MB")]
-    pub record_max_mb: Option<u64>,
-}
-
 impl RecordArgs {
     fn recorder_config(&self) -> RecordPlan {
         RecordPlan {
             start: self.record.clone(),
             append: self.append,
-            rotate_bytes: self.record_max_mb.map(|mb| mb * 1024 * 1024),
+            rotate_bytes: self.rotate_bytes(),
         }
     }
 }

@@ -16,12 +16,13 @@ use clap::Args;
 use super::charts::Timeline;
 use super::criteria::{self, Criteria, Observer, Outcome, Verdict};
 use super::{Report, RunRecord};
-use crate::record::recording::{read_recording, Recording};
+use crate::record::recording::{read_recording_parts, Recording};
 use crate::workloads::engine::{LoadWindow, RunSummary, RUN_SCHEMA};
 
 #[derive(Debug, Clone, Args)]
 pub struct ReportArgs {
-    /// A `jetstress.recording/1` file (from `run --record`, `--record` or `r` in the dashboard).
+    /// A `jetstress.recording/1` file (from `run --record`, `--record` or `r`
+    /// in the dashboard); its rotation parts (`NAME.1.jsonl`, …) are read after it.
     #[arg(value_name = "RECORDING")]
     pub recording: PathBuf,
     /// Directory for `report.json`, `report.md` and the charts (created if missing).
@@ -67,9 +68,9 @@ fn run_finished(windows: usize) -> Verdict {
     }
 }
 
-/// Rebuilds the report. `source` names the file in errors; a summary or load
-/// window line that does not parse is an error naming its line.
-pub fn rebuild(source: &str, rec: &Recording) -> Result<Rebuilt, String> {
+/// Rebuilds the report. A summary or load window line that does not parse is
+/// an error naming its file and line.
+pub fn rebuild(rec: &Recording) -> Result<Rebuilt, String> {
     let mut summary: Option<RunRecord> = None;
     let mut windows: Vec<(u64, LoadWindow)> = Vec::new();
     for (n, v) in &rec.other {
@@ -78,13 +79,13 @@ pub fn rebuild(source: &str, rec: &Recording) -> Result<Rebuilt, String> {
                 let s = v.get("summary").cloned().unwrap_or_default();
                 summary = Some(
                     serde_json::from_value(s)
-                        .map_err(|e| format!("{source}:{n}: run summary: {e}"))?,
+                        .map_err(|e| format!("{}: run summary: {e}", rec.locate(*n)))?,
                 );
             }
             Some("load_window") => {
                 let w = v.get("window").cloned().unwrap_or_default();
                 let w: LoadWindow = serde_json::from_value(w)
-                    .map_err(|e| format!("{source}:{n}: load window: {e}"))?;
+                    .map_err(|e| format!("{}: load window: {e}", rec.locate(*n)))?;
                 let at = v.get("time_unix_ms").and_then(serde_json::Value::as_u64);
                 windows.push((at.unwrap_or(0), w));
             }
@@ -173,18 +174,27 @@ pub fn rebuild(source: &str, rec: &Recording) -> Result<Rebuilt, String> {
 /// `jetstress report RECORDING --out DIR`: exit 0 on PASS, 1 on FAIL, 2 when
 /// the recording cannot be read (like `jetstress run`).
 pub fn run(args: &ReportArgs) -> anyhow::Result<ExitCode> {
-    let rec = read_recording(&args.recording).map_err(anyhow::Error::msg)?;
-    let source = args.recording.display().to_string();
+    let rec = read_recording_parts(&args.recording).map_err(anyhow::Error::msg)?;
     for (n, why) in &rec.skipped {
-        eprintln!("{source}:{n}: skipped: {why}");
+        eprintln!("{}: skipped: {why}", rec.locate(*n));
     }
     if rec.torn_tail {
-        eprintln!("{source}: the last line is cut off (a crash mid-write); it was skipped");
+        eprintln!(
+            "{}: the last line is cut off (a crash mid-write); it was skipped",
+            args.recording.display()
+        );
+    }
+    if rec.sources.len() > 1 {
+        eprintln!(
+            "read {} rotation parts of {}",
+            rec.sources.len(),
+            args.recording.display()
+        );
     }
     let Rebuilt {
         mut report,
         timeline,
-    } = rebuild(&source, &rec).map_err(anyhow::Error::msg)?;
+    } = rebuild(&rec).map_err(anyhow::Error::msg)?;
     report.write_with_charts(&args.out, &timeline)?;
     for c in &report.criteria {
         eprintln!(
@@ -240,7 +250,7 @@ mod tests {
         .join("\n")
             + "\n";
         let rec = parse_recording("t.jsonl", &text).unwrap();
-        let r = rebuild("t.jsonl", &rec).unwrap();
+        let r = rebuild(&rec).unwrap();
         assert_eq!(r.report.scenario, "soak-a");
         assert_eq!(r.report.observations.snapshots, 2);
         assert_eq!(r.report.observations.max_temp_c, Some(41.0));
@@ -269,7 +279,7 @@ mod tests {
         .join("\n")
             + "\n";
         let rec = parse_recording("t.jsonl", &text).unwrap();
-        let e = rebuild("t.jsonl", &rec).unwrap_err();
+        let e = rebuild(&rec).unwrap_err();
         assert!(e.starts_with("t.jsonl:3: run summary:"), "{e}");
         let text = [
             header(),
@@ -279,7 +289,7 @@ mod tests {
         .join("\n")
             + "\n";
         let rec = parse_recording("t.jsonl", &text).unwrap();
-        let e = rebuild("t.jsonl", &rec).unwrap_err();
+        let e = rebuild(&rec).unwrap_err();
         assert!(e.starts_with("t.jsonl:2: load window:"), "{e}");
     }
 }
