@@ -416,6 +416,13 @@ fn a_throttle_onset_mid_run_is_judged_by_its_prediction_lead() {
         &std::fs::read_to_string(dir.path().join("report/report.json")).unwrap(),
     )
     .unwrap();
+    // A run against the built-in server: schema-valid JSON, decodable PNGs.
+    let errs = errors(&v);
+    assert!(errs.is_empty(), "{errs:#?}");
+    assert_eq!(v["run"]["targets"][0]["name"], "built-in");
+    for c in ["temperatures", "memory", "latency", "rate"] {
+        png_size(&dir.path().join(format!("report/{c}.png")));
+    }
     let onset = &v["observations"]["throttle_events"][0];
     assert_eq!(onset["at_start"], false, "{onset}");
     let at = onset["at_s"].as_f64().unwrap();
