@@ -52,6 +52,10 @@ pub struct EvalArgs {
     /// reading over it is the crossing); see `noise_margin_sigmas`.
     #[arg(long, default_value_t = 0.0)]
     pub noise_margin: f64,
+    /// ETA to when the fitted curve reaches the threshold, not to the first
+    /// raw reading over it (turns `first_passage` off; for comparison).
+    #[arg(long)]
+    pub no_first_passage: bool,
     /// Write one JSON line per chosen-model prediction:
     /// `{t_s, zone, eta_s, lo_s, hi_s, model}` (`eta_s` null = no crossing predicted).
     #[arg(long)]
@@ -72,6 +76,7 @@ impl EvalArgs {
             min_rise: 2.0,
             window: 120.0,
             noise_margin: 0.0,
+            no_first_passage: false,
             emit: None,
             json: false,
         }
@@ -302,6 +307,7 @@ pub fn evaluate(
     let mut cfg = PredictConfig {
         window_s: args.window,
         noise_margin_sigmas: args.noise_margin,
+        first_passage: !args.no_first_passage,
         ..PredictConfig::default()
     };
     for t in &targets {

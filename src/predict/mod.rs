@@ -2,6 +2,7 @@
 //!
 //! - [`regression`]: sliding-window least squares on running sums (O(1) per sample).
 //! - [`thermal`]: per-zone ETA to the trip, linear trend and Newton-cooling models.
+//! - [`passage`]: when a noisy reading first crosses a level (first-passage time).
 //! - [`memory`]: ETA until `MemAvailable` reaches the guard floor, per-process leak rate.
 //! - [`eval`]: replays a recorded trace through the predictor and scores it (`predict-eval`).
 //!
@@ -10,6 +11,7 @@
 
 pub mod eval;
 pub mod memory;
+pub mod passage;
 pub mod regression;
 pub mod thermal;
 
@@ -59,6 +61,11 @@ pub struct PredictConfig {
     /// ETA is to when the fitted curve comes within k sensor-noise σ of the
     /// trip (σ from successive differences). 0 = the curve itself.
     pub noise_margin_sigmas: f64,
+    /// On zones with sensor noise (not quantised), the ETA is the median time
+    /// until the first raw reading reaches the aim, with that noise σ, rather
+    /// than when the fitted curve does ([`passage`]). A noisy zone whose trend
+    /// is not significant then gets the ETA of its noise alone on a flat mean.
+    pub first_passage: bool,
     /// A quantised sensor that rounds first reads the trip when the true value
     /// is half a step below it: the ETA aims this many sensor steps below the
     /// trip (0.5 = rounding, 0 = truncation). Applies only to zones whose
@@ -92,6 +99,7 @@ impl Default for PredictConfig {
             min_forecasts: 20,
             confidence_z: 1.645,
             noise_margin_sigmas: 0.0,
+            first_passage: true,
             quantum_margin_steps: 0.5,
             max_eta_s: 6.0 * 3600.0,
             default_trip_c: None,

@@ -9,7 +9,9 @@
 //!
 //! The aim is the trip less two margins, because a trip fires on the first raw
 //! reading over it: half a sensor step on quantised zones (rounding sensors read
-//! the trip early) and, opt-in, k sensor-noise σ.
+//! the trip early) and, opt-in, k sensor-noise σ. On zones with sensor noise the
+//! ETA is the median first-passage time of the raw readings over the aim
+//! ([`crate::predict::passage`]), not the fitted curve's own crossing.
 //!
 //! The chosen model is the one that has been forecasting better out of sample
 //! (prequential): at every sample each model forecasts the temperature
@@ -20,6 +22,7 @@
 //! Every answer carries a range from the regression's uncertainty (delta method),
 //! or a status saying why there is no number.
 
+use super::passage::{first_passage, Passage};
 use super::regression::{LinearFit, PlaneFit, Point, Window};
 use super::{human_duration, human_eta, PredictConfig};
 use serde::Serialize;
@@ -95,9 +98,14 @@ struct ZoneState {
     forecast_mse: [f64; 2],
     /// Forecasts scored since the window was (re)started.
     forecasts_scored: u64,
-    /// EWMA of the squared sample-to-sample change, °C²: white sensor noise σ
-    /// gives 2σ² (the trend's share is negligible at 1 s steps).
-    diff_sq: f64,
+    /// EWMA of the sensor noise variance, °C²: each reading's distance from
+    /// the chord of its two neighbours, e = y₁ − (w₀y₀ + w₂y₂), has variance
+    /// σ²(1 + w₀² + w₂²) under white noise and is exactly 0 on any straight
+    /// line, whatever the spacing, so a trend does not count as noise.
+    noise_var: f64,
+    chords: u64,
+    /// The reading before `last`, for the chord.
+    prev: Option<(f64, f64)>,
     diffs: u64,
     /// Smallest non-zero step between successive readings, °C.
     step_c: f64,
@@ -131,9 +139,27 @@ impl ZoneState {
         }
     }
 
-    /// Sensor noise σ, °C, from successive differences.
+    /// Sensor noise σ, °C (see `noise_var`); below 1e-6 °C it is rounding.
     fn noise_sigma(&self) -> f64 {
-        (self.diff_sq / 2.0).max(0.0).sqrt()
+        let sd = self.noise_var.max(0.0).sqrt();
+        if sd < 1e-6 {
+            0.0
+        } else {
+            sd
+        }
+    }
+
+    /// The σ of the first-passage ETA: the sensor noise, on zones that are
+    /// not quantised; 0 (the fitted curve's own crossing) otherwise. On a
+    /// quantised zone the changes are mostly the staircase of the trend, not
+    /// noise, and the half-step margin already accounts for the rounding.
+    fn passage_sigma(&self, cfg: &PredictConfig) -> f64 {
+        let quantised = self.repeat_rate >= QUANTISED_REPEAT_RATE && self.step_c.is_finite();
+        if cfg.first_passage && !quantised {
+            self.noise_sigma()
+        } else {
+            0.0
+        }
     }
 
     /// Scores every pending forecast whose target time has come against `temp`.
@@ -219,7 +245,9 @@ impl ThermalPredictor {
                 pending: VecDeque::new(),
                 forecast_mse: [0.0; 2],
                 forecasts_scored: 0,
-                diff_sq: 0.0,
+                noise_var: 0.0,
+                chords: 0,
+                prev: None,
                 diffs: 0,
                 step_c: f64::INFINITY,
                 repeat_rate: 0.0,
@@ -252,7 +280,9 @@ impl ThermalPredictor {
                 st.pending.clear();
                 st.forecast_mse = [0.0; 2];
                 st.forecasts_scored = 0;
-                st.diff_sq = 0.0;
+                st.noise_var = 0.0;
+                st.chords = 0;
+                st.prev = None;
                 st.diffs = 0;
                 st.repeat_rate = 0.0;
                 st.note = Some(format!(
@@ -264,7 +294,15 @@ impl ThermalPredictor {
                 st.diffs += 1;
                 let w = (1.0 / st.diffs as f64).max(NOISE_EWMA_MIN_WEIGHT);
                 let d = temp - temp_prev;
-                st.diff_sq += w * (d * d - st.diff_sq);
+                if let Some((t0, y0)) = st.prev {
+                    let w2 = (t_prev - t0) / (t_s - t0);
+                    let w0 = 1.0 - w2;
+                    let e = temp_prev - (w0 * y0 + w2 * temp);
+                    st.chords += 1;
+                    let wc = (1.0 / st.chords as f64).max(NOISE_EWMA_MIN_WEIGHT);
+                    st.noise_var += wc * (e * e / (1.0 + w0 * w0 + w2 * w2) - st.noise_var);
+                }
+                st.prev = Some((t_prev, temp_prev));
                 if d != 0.0 {
                     st.step_c = st.step_c.min(d.abs());
                 }
@@ -330,7 +368,14 @@ impl ThermalPredictor {
             slope_c_per_min: slope_per_min,
             message: String::new(),
         };
+        let dt = if st.win.len() > 1 {
+            st.win.span() / (st.win.len() - 1) as f64
+        } else {
+            0.0
+        };
         let ctx = Ctx {
+            sigma: st.passage_sigma(cfg),
+            dt,
             aim: trip
                 - cfg.noise_margin_sigmas.max(0.0) * st.noise_sigma()
                 - st.quantum_margin(cfg),
@@ -435,6 +480,10 @@ impl ThermalPredictor {
 }
 
 struct Ctx<'a> {
+    /// Noise σ for the first-passage ETA, °C; 0 = the curve's own crossing.
+    sigma: f64,
+    /// Mean sample interval in the window, seconds.
+    dt: f64,
     /// Level the ETA aims at: the trip, less the quantisation and noise margins
     /// (a trip fires on the first raw reading over it, not when the mean curve
     /// gets there).
@@ -454,15 +503,52 @@ impl Ctx<'_> {
     }
 
     /// Turns an ETA measured from the last sample (with its sd) into one from `now`.
-    fn with_eta(
+    fn with_eta(&self, p: ZonePrediction, eta_last: f64, sd: f64, hi_open: bool) -> ZonePrediction {
+        let z = self.cfg.confidence_z;
+        let sd = if sd.is_finite() { sd } else { f64::INFINITY };
+        let hi = (!hi_open && sd.is_finite()).then_some(eta_last + z * sd);
+        self.with_range(p, eta_last, eta_last - z * sd, hi)
+    }
+
+    /// First-passage quantiles of the raw readings over the aim for a mean curve
+    /// (`mean(u)`, u = seconds after the last sample); `None` on zones without
+    /// a noise σ to use (quantised, or `first_passage` off).
+    fn passage(&self, mean: impl Fn(f64) -> f64) -> Option<Passage> {
+        let horizon = self.cfg.max_eta_s + (self.now_s - self.t_last).max(0.0);
+        (self.sigma > 0.0 && self.dt > 0.0)
+            .then(|| first_passage(mean, self.sigma, self.aim, self.dt, horizon))
+    }
+
+    /// The first-passage median as the ETA. Its range is the 5–95 % quantiles
+    /// of the first passage, widened by the fit's own uncertainty (`sd`,
+    /// centred on the median); `hi_open` leaves the upper end open.
+    fn with_passage(
+        &self,
+        p: ZonePrediction,
+        pass: &Passage,
+        sd: f64,
+        hi_open: bool,
+    ) -> Option<ZonePrediction> {
+        let eta_last = pass.median?;
+        let z = self.cfg.confidence_z;
+        let sd = if sd.is_finite() { sd } else { f64::INFINITY };
+        let lo = pass.q05.unwrap_or(eta_last).min(eta_last - z * sd);
+        let hi = pass
+            .q95
+            .filter(|_| !hi_open && sd.is_finite())
+            .map(|q| q.max(eta_last + z * sd));
+        Some(self.with_range(p, eta_last, lo, hi))
+    }
+
+    /// An ETA and its range, measured from the last sample, as seen from `now`.
+    fn with_range(
         &self,
         mut p: ZonePrediction,
         eta_last: f64,
-        sd: f64,
-        hi_open: bool,
+        lo_last: f64,
+        hi_last: Option<f64>,
     ) -> ZonePrediction {
         let shift = (self.now_s - self.t_last).max(0.0);
-        let z = self.cfg.confidence_z;
         let eta = (eta_last - shift).max(0.0);
         if eta > self.cfg.max_eta_s {
             p.status = Status::Flat;
@@ -477,13 +563,8 @@ impl Ctx<'_> {
         }
         p.status = Status::Ok;
         p.eta_s = Some(eta);
-        let sd = if sd.is_finite() { sd } else { f64::INFINITY };
-        p.lo_s = Some((eta - z * sd).max(0.0));
-        p.hi_s = if hi_open || !sd.is_finite() {
-            None
-        } else {
-            Some(eta + z * sd)
-        };
+        p.lo_s = Some((lo_last - shift).max(0.0).min(eta));
+        p.hi_s = hi_last.map(|h| (h - shift).max(eta));
         p.message = format!(
             "{} reaches {:.0} °C trip in {}",
             self.zone,
@@ -517,6 +598,26 @@ impl Ctx<'_> {
                 m,
             );
         }
+        let now_fit = f.at(self.t_last);
+        let significant = per_min.abs() >= cfg.min_slope_c_per_min && t_stat >= cfg.min_slope_t;
+        if !significant {
+            // No trend to speak of, but a noisy zone close enough to its trip
+            // will read over it anyway: the noise alone on a flat mean.
+            if let Some(q) = self.passage(|_| now_fit).and_then(|pass| {
+                self.with_passage(p.clone(), &pass, 0.0, false)
+                    .filter(|q| q.status == Status::Ok)
+            }) {
+                let m = format!(
+                    "{}: no significant trend ({per_min:+.2} °C/min), but its noise (σ {:.2} °C) \
+                     reads the {:.0} °C trip in {}",
+                    self.zone,
+                    self.sigma,
+                    self.trip,
+                    human_eta(q.eta_s.unwrap_or(0.0), q.lo_s, q.hi_s)
+                );
+                return self.finish(q, m);
+            }
+        }
         if per_min.abs() < cfg.min_slope_c_per_min {
             let m = format!(
                 "{} steady at {:.1} °C ({per_min:+.2} °C/min): no trend towards {:.0} °C",
@@ -542,10 +643,12 @@ impl Ctx<'_> {
             );
             return self.finish(ZonePrediction { status, ..p }, m);
         }
-        let now_fit = f.at(self.t_last);
         let eta_last = ((self.aim - now_fit) / f.slope).max(0.0);
         let sd = f.sd_of_crossing_time(self.t_last + eta_last);
-        self.with_eta(p, eta_last, sd, false)
+        let slope = f.slope;
+        self.passage(|u| now_fit + slope * u)
+            .and_then(|pass| self.with_passage(p.clone(), &pass, sd, false))
+            .unwrap_or_else(|| self.with_eta(p, eta_last, sd, false))
     }
 
     fn newton(
@@ -590,7 +693,26 @@ impl Ctx<'_> {
             ..p
         };
         let now_fit = f.at(self.t_last, last_i);
+        let curve = |u: f64| t_inf + (now_fit - t_inf) * (b * u).exp();
         if t_inf <= self.aim {
+            // Levelling off below the aim, but close enough that the noise
+            // reads over it: the first passage on the levelling curve.
+            if let Some(q) = self.passage(curve).and_then(|pass| {
+                self.with_passage(p.clone(), &pass, 0.0, true)
+                    .filter(|q| q.status == Status::Ok)
+            }) {
+                let m = format!(
+                    "{} levelling off at {:.1} °C (τ {}), within its noise (σ {:.2} °C) of the \
+                     {:.0} °C trip: reads it in {}",
+                    self.zone,
+                    t_inf,
+                    human_duration(tau),
+                    self.sigma,
+                    self.trip,
+                    human_eta(q.eta_s.unwrap_or(0.0), q.lo_s, q.hi_s)
+                );
+                return self.finish(q, m);
+            }
             // "No throttle expected" only when T∞ is confidently below the trip.
             // Otherwise say so, with the earliest plausible crossing (T∞ at the
             // top of its range) as the lower end and no ETA.
@@ -647,7 +769,10 @@ impl Ctx<'_> {
         let n = f.n as f64;
         let var = e_t * e_t * f.sigma * f.sigma / n + quad(&f.cov, grad);
         let hi_open = t_inf - self.cfg.confidence_z * sd_inf <= self.aim;
-        self.with_eta(p, eta_last, var.max(0.0).sqrt(), hi_open)
+        let sd = var.max(0.0).sqrt();
+        self.passage(curve)
+            .and_then(|pass| self.with_passage(p.clone(), &pass, sd, hi_open))
+            .unwrap_or_else(|| self.with_eta(p, eta_last, sd, hi_open))
     }
 }
 
@@ -673,6 +798,101 @@ mod tests {
             default_trip_c: Some(trip),
             ..PredictConfig::default()
         }
+    }
+
+    /// Standard normal pseudo-noise (Box–Muller on [`noise`]).
+    fn gauss(k: u64) -> f64 {
+        let u1 = ((noise(2 * k) + 1.0) / 2.0).clamp(1e-12, 1.0);
+        let u2 = (noise(2 * k + 1) + 1.0) / 2.0;
+        (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()
+    }
+
+    /// A rising line with Gaussian sensor noise (σ 0.3 °C, 1 s samples): the
+    /// trip fires on the first raw reading over it, well before the line gets
+    /// there. The ETA must match the median first crossing of simulated
+    /// futures (known answer by Monte Carlo), not the line's own crossing.
+    #[test]
+    fn noisy_line_eta_is_the_first_raw_reading_over_the_trip() {
+        let (slope, sigma, trip, now) = (0.01_f64, 0.3_f64, 63.0_f64, 120u64);
+        let mean = |t: f64| 60.0 + slope * t;
+        let mut p = ThermalPredictor::new(cfg_with_trip(trip));
+        for k in 0..=now {
+            p.observe(
+                k as f64,
+                "soc",
+                Some(mean(k as f64) + sigma * gauss(k)),
+                None,
+            );
+        }
+        let m = p.predict_models("soc", now as f64).unwrap();
+        let eta = m.linear.eta_s.expect("an ETA");
+        // Monte Carlo: first raw reading ≥ trip after `now`, 401 futures.
+        let mut firsts: Vec<f64> = (0..401u64)
+            .map(|run| {
+                (now + 1..now + 2000)
+                    .find(|&k| mean(k as f64) + sigma * gauss(1_000_000 * (run + 1) + k) >= trip)
+                    .map(|k| (k - now) as f64)
+                    .unwrap()
+            })
+            .collect();
+        firsts.sort_by(f64::total_cmp);
+        let truth = firsts[200];
+        let curve_eta = (trip - mean(now as f64)) / slope; // 180 s
+        assert!(
+            truth < 0.8 * curve_eta,
+            "truth {truth} vs curve {curve_eta}"
+        );
+        assert!(
+            (eta - truth).abs() <= 0.10 * truth,
+            "eta {eta} vs median first crossing {truth}"
+        );
+        let (lo, hi) = (m.linear.lo_s.unwrap(), m.linear.hi_s.unwrap());
+        assert!(lo <= firsts[20] && firsts[380] <= hi, "{lo}..{hi}");
+        // Without first passage: the line's own crossing, as before.
+        let mut q = ThermalPredictor::new(PredictConfig {
+            first_passage: false,
+            ..cfg_with_trip(trip)
+        });
+        for k in 0..=now {
+            q.observe(
+                k as f64,
+                "soc",
+                Some(mean(k as f64) + sigma * gauss(k)),
+                None,
+            );
+        }
+        let old = q
+            .predict_models("soc", now as f64)
+            .unwrap()
+            .linear
+            .eta_s
+            .unwrap();
+        assert!((old - curve_eta).abs() < 0.1 * curve_eta, "{old}");
+    }
+
+    /// No trend at all, but the mean sits 2σ below the trip: the noise alone
+    /// reads over it after ln 2 / −ln(1 − Q(2)) ≈ 30 samples (median). Far
+    /// below the trip the same zone is just steady.
+    #[test]
+    fn flat_noisy_zone_near_its_trip_gets_the_noise_eta() {
+        let sigma = 0.5;
+        let mut p = ThermalPredictor::new(cfg_with_trip(51.0));
+        for k in 0..=120u64 {
+            p.observe(k as f64, "gpu", Some(50.0 + sigma * gauss(k)), None);
+        }
+        let c = p.predict("gpu", 120.0).unwrap();
+        assert_eq!(c.status, Status::Ok, "{}", c.message);
+        let eta = c.eta_s.unwrap();
+        // σ and the mean are estimated from 120 samples (whose own sd happens
+        // to be 1.13 σ here): the right order, not the exact 30.
+        assert!((8.0..60.0).contains(&eta), "eta {eta}: {}", c.message);
+        assert!(c.message.contains("noise"), "{}", c.message);
+        let mut far = ThermalPredictor::new(cfg_with_trip(60.0));
+        for k in 0..=120u64 {
+            far.observe(k as f64, "gpu", Some(50.0 + sigma * gauss(k)), None);
+        }
+        let c = far.predict("gpu", 120.0).unwrap();
+        assert_eq!(c.eta_s, None, "{}", c.message);
     }
 
     #[test]
@@ -779,20 +999,26 @@ mod tests {
         assert_eq!(c.lo_s, None);
     }
 
-    /// T∞ just under the trip but not confidently: still no ETA (a miss is
-    /// better than a made-up number), but the trip is "not ruled out" and the
-    /// earliest plausible crossing is given as the lower end.
+    /// T∞ just under the trip but not confidently: the curve itself gives no
+    /// ETA (a miss is better than a made-up number), but the trip is "not
+    /// ruled out" and the earliest plausible crossing is given as the lower
+    /// end. With the first passage on, ±0.3 °C of noise 0.05 °C under the trip
+    /// will read over it: that is an ETA, said to come from the noise.
     #[test]
     fn uncertain_asymptote_does_not_rule_the_trip_out() {
         let truth = |t: f64| 60.0 - 20.0 * (-t / 60.0).exp();
-        let feed = |trip: f64| {
-            let mut p = ThermalPredictor::new(cfg_with_trip(trip));
+        let feed_with = |trip: f64, first_passage: bool| {
+            let mut p = ThermalPredictor::new(PredictConfig {
+                first_passage,
+                ..cfg_with_trip(trip)
+            });
             for k in 0..=120u64 {
                 let t = k as f64;
                 p.observe(t, "soc", Some(truth(t) + 0.3 * noise(k)), None);
             }
             p.predict_models("soc", 120.0).unwrap().newton
         };
+        let feed = |trip: f64| feed_with(trip, false);
         // The fit does not depend on the trip: put the trip just above T∞.
         let t_inf = feed(99.0).t_inf_c.unwrap();
         assert!((t_inf - 60.0).abs() < 1.0, "T∞ {t_inf}");
@@ -802,6 +1028,14 @@ mod tests {
         let lo = n.lo_s.expect("earliest crossing");
         assert!(lo > 0.0 && lo.is_finite(), "{lo}");
         assert!(n.message.contains("not ruled out"), "{}", n.message);
+        let noisy = feed_with(t_inf + 0.05, true);
+        assert_eq!(noisy.status, Status::Ok, "{}", noisy.message);
+        assert!(noisy.eta_s.unwrap() < 600.0, "{}", noisy.message);
+        assert!(
+            noisy.message.contains("within its noise"),
+            "{}",
+            noisy.message
+        );
     }
 
     #[test]
@@ -951,14 +1185,16 @@ mod tests {
         assert!(z.pending.is_empty());
     }
 
-    /// Known answer: ±0.5 °C alternating noise has successive differences of
-    /// ±1 °C, so σ = √(1/2); a margin of 1 σ brings the line's ETA forward by
-    /// σ / slope = 7.07 s. The message still names the real trip.
+    /// Known answer: ±0.5 °C alternating noise puts every reading 1 °C off
+    /// the chord of its neighbours (weights ½, ½), so σ = 1/√1.5; a margin of
+    /// 1 σ brings the line's ETA forward by σ / slope = 8.16 s (first passage
+    /// off, to see the margin alone). The message still names the real trip.
     #[test]
     fn noise_margin_aims_below_the_trip_by_k_sigma() {
         let eta = |k: f64| {
             let mut p = ThermalPredictor::new(PredictConfig {
                 noise_margin_sigmas: k,
+                first_passage: false,
                 ..cfg_with_trip(70.0)
             });
             for i in 0..=120u64 {
@@ -971,7 +1207,7 @@ mod tests {
             pr.eta_s.unwrap()
         };
         let (plain, early) = (eta(0.0), eta(1.0));
-        let shift = 0.5_f64.sqrt() / 0.1;
+        let shift = (1.0 / 1.5_f64).sqrt() / 0.1;
         assert!((plain - early - shift).abs() < 0.5, "{plain} vs {early}");
     }
 
