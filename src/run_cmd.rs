@@ -573,14 +573,7 @@ async fn run_async(global: &GlobalArgs, args: &RunArgs, sc: Scenario) -> anyhow:
         }
     }
     for c in &verdicts {
-        eprintln!(
-            "{:<15} {:<14} {} (limit {}) · {}",
-            format!("{:?}", c.verdict).to_uppercase(),
-            c.name,
-            c.measured.as_deref().unwrap_or("-"),
-            c.threshold,
-            c.detail
-        );
+        eprintln!("{}", c.line());
     }
     eprintln!("result: {}", if pass { "PASS" } else { "FAIL" });
     if let Some(dir) = &args.report {

@@ -183,15 +183,7 @@ max_p95_ms = 2000
     assert!(v["board"]["throttled"].as_bool().unwrap());
     assert!(v["observations"]["snapshots"].as_u64().unwrap() >= 1);
     assert_eq!(v["run"]["phases"][0]["stages"].as_array().unwrap().len(), 2);
-    let verdict = |n: &str| {
-        v["criteria"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|c| c["name"] == n)
-            .unwrap_or_else(|| panic!("{n}"))["verdict"]
-            .clone()
-    };
+    let verdict = |n: &str| criterion(&v, n)["verdict"].clone();
     assert_eq!(verdict("error_rate"), "fail");
     assert_eq!(verdict("no_throttling"), "fail");
     assert_eq!(verdict("throttle_predicted"), "not_applicable");
@@ -311,12 +303,7 @@ max_p95_ms = 2000
         serde_json::from_str(&std::fs::read_to_string(cut_dir.join("report.json")).unwrap())
             .unwrap();
     assert!(errors(&c).is_empty(), "{:#?}", errors(&c));
-    let fin = c["criteria"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|x| x["name"] == "run_finished")
-        .expect("run_finished verdict");
+    let fin = criterion(&c, "run_finished");
     assert_eq!(fin["verdict"], "fail", "{fin}");
     assert!(c["observations"]["snapshots"].as_u64().unwrap() >= 1);
     png_size(&cut_dir.join("latency.png"));
@@ -329,6 +316,17 @@ max_p95_ms = 2000
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("Cargo.toml"));
+}
+
+/// The report's verdict on criterion `name`.
+fn criterion(report: &Value, name: &str) -> Value {
+    report["criteria"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == name)
+        .unwrap_or_else(|| panic!("no criterion {name}"))
+        .clone()
 }
 
 /// Decodes a PNG fully and returns its size.
@@ -433,15 +431,7 @@ fn a_throttle_onset_mid_run_is_judged_by_its_prediction_lead() {
     // … but the onset was foreseen: predictions start once the window holds
     // 10 s of samples, some 5–7 s before the trip.
     assert!(lead >= 3.0 && lead < at, "lead {lead} s, onset {at} s");
-    let verdict = |n: &str| {
-        v["criteria"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|c| c["name"] == n)
-            .unwrap_or_else(|| panic!("{n}"))
-            .clone()
-    };
+    let verdict = |n: &str| criterion(&v, n);
     assert_eq!(verdict("throttle_predicted")["verdict"], "pass", "{v:#}");
     assert_eq!(verdict("no_throttling")["verdict"], "fail");
     let md = std::fs::read_to_string(dir.path().join("report/report.md")).unwrap();

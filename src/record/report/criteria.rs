@@ -33,6 +33,20 @@ pub struct Verdict {
     pub detail: String,
 }
 
+impl Verdict {
+    /// One line for stderr: `PASS  p95_latency  812.4 ms (limit < 5000 ms) · detail`.
+    pub fn line(&self) -> String {
+        format!(
+            "{:<15} {:<18} {} (limit {}) · {}",
+            format!("{:?}", self.verdict).to_uppercase(),
+            self.name,
+            self.measured.as_deref().unwrap_or("-"),
+            self.threshold,
+            self.detail
+        )
+    }
+}
+
 /// PASS when no criterion failed (not measured / not applicable do not fail a run).
 pub fn overall(verdicts: &[Verdict]) -> bool {
     verdicts.iter().all(|v| v.verdict != Outcome::Fail)

@@ -197,14 +197,7 @@ pub fn run(args: &ReportArgs) -> anyhow::Result<ExitCode> {
     } = rebuild(&rec).map_err(anyhow::Error::msg)?;
     report.write_with_charts(&args.out, &timeline)?;
     for c in &report.criteria {
-        eprintln!(
-            "{:<15} {:<18} {} (limit {}) · {}",
-            format!("{:?}", c.verdict).to_uppercase(),
-            c.name,
-            c.measured.as_deref().unwrap_or("-"),
-            c.threshold,
-            c.detail
-        );
+        eprintln!("{}", c.line());
     }
     eprintln!("result: {}", report.result);
     eprintln!("report written to {}", args.out.display());
