@@ -226,7 +226,9 @@ fn draw_series<DB: DrawingBackend>(
 
 /// Shades each phase's span (from the run summary) and names it at the top.
 fn shade_phases<DB: DrawingBackend>(chart: &mut Chart<'_, '_, DB>, d: &ChartData) -> Res<()> {
-    let y = chart.y_range();
+    let (x, y) = (chart.x_range(), chart.y_range());
+    // Labels sit just inside the band's top-left corner, clear of the axis.
+    let nudge = ((x.end - x.start) * 0.006, (y.end - y.start) * 0.01);
     for (i, p) in d.phases().enumerate() {
         let (band, ink) = BANDS[i % BANDS.len()];
         let span = [(p.started_s, y.start), (p.started_s + p.duration_s, y.end)];
@@ -239,7 +241,7 @@ fn shade_phases<DB: DrawingBackend>(chart: &mut Chart<'_, '_, DB>, d: &ChartData
         chart
             .draw_series(std::iter::once(Text::new(
                 format!("{} ({})", p.name, p.kind),
-                (p.started_s, y.end),
+                (p.started_s.max(x.start) + nudge.0, y.end - nudge.1),
                 ("sans-serif", 12).into_font().color(&ink),
             )))
             .map_err(err)?;
