@@ -191,6 +191,9 @@ const COLORS: [RGBColor; 8] = [
     RGBColor(127, 127, 127),
 ];
 
+/// Pixels right of the plot kept for the legend.
+const LEGEND_W: u32 = 230;
+
 /// Watched processes drawn in the RSS panel.
 const MAX_RSS_SERIES: usize = 6;
 
@@ -200,32 +203,47 @@ const BANDS: [(RGBColor, RGBColor); 2] = [
     (RGBColor(0, 150, 200), RGBColor(0, 70, 110)),
 ];
 
-type Chart<'a, 'b, DB> = ChartContext<'a, DB, Cartesian2d<RangedCoordf64, RangedCoordf64>>;
+/// A chart being drawn, and the legend entries its series added.
+struct Chart<'a, DB: DrawingBackend> {
+    ctx: ChartContext<'a, DB, Cartesian2d<RangedCoordf64, RangedCoordf64>>,
+    legend: Vec<(String, ShapeStyle)>,
+}
+
+impl<DB: DrawingBackend> Chart<'_, DB> {
+    fn x_range(&self) -> Range<f64> {
+        self.ctx.x_range()
+    }
+
+    fn y_range(&self) -> Range<f64> {
+        self.ctx.y_range()
+    }
+}
 
 fn draw_series<DB: DrawingBackend>(
-    chart: &mut Chart<'_, '_, DB>,
+    chart: &mut Chart<'_, DB>,
     points: Vec<(f64, f64)>,
     color: RGBColor,
     dashed: bool,
     label: String,
 ) -> Res<()> {
     let style = ShapeStyle::from(&color).stroke_width(if dashed { 1 } else { 2 });
-    let anno = if dashed {
+    if dashed {
         chart
+            .ctx
             .draw_series(DashedLineSeries::new(points, 6, 4, style))
-            .map_err(err)?
+            .map_err(err)?;
     } else {
         chart
+            .ctx
             .draw_series(LineSeries::new(points, style))
-            .map_err(err)?
-    };
-    anno.label(label)
-        .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], style));
+            .map_err(err)?;
+    }
+    chart.legend.push((label, style));
     Ok(())
 }
 
 /// Shades each phase's span (from the run summary) and names it at the top.
-fn shade_phases<DB: DrawingBackend>(chart: &mut Chart<'_, '_, DB>, d: &ChartData) -> Res<()> {
+fn shade_phases<DB: DrawingBackend>(chart: &mut Chart<'_, DB>, d: &ChartData) -> Res<()> {
     let (x, y) = (chart.x_range(), chart.y_range());
     // Labels sit just inside the band's top-left corner, clear of the axis.
     let nudge = ((x.end - x.start) * 0.006, (y.end - y.start) * 0.01);
@@ -233,12 +251,14 @@ fn shade_phases<DB: DrawingBackend>(chart: &mut Chart<'_, '_, DB>, d: &ChartData
         let (band, ink) = BANDS[i % BANDS.len()];
         let span = [(p.started_s, y.start), (p.started_s + p.duration_s, y.end)];
         chart
+            .ctx
             .draw_series(std::iter::once(Rectangle::new(
                 span,
                 band.mix(0.12).filled(),
             )))
             .map_err(err)?;
         chart
+            .ctx
             .draw_series(std::iter::once(Text::new(
                 format!("{} ({})", p.name, p.kind),
                 (p.started_s.max(x.start) + nudge.0, y.end - nudge.1),
@@ -268,42 +288,58 @@ fn time_range(d: &ChartData, t: impl Iterator<Item = f64>) -> Range<f64> {
     }
 }
 
-/// The frame every chart shares: white canvas, caption, axes with
-/// descriptions, mesh, and the legend (when `series` says it labelled
-/// something) drawn after `series` has drawn the lines.
+/// The frame every chart shares: caption, axes with descriptions, mesh, and
+/// the legend of what `series` drew, in a column right of the plot so it
+/// never covers the data.
 fn frame<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
     caption: &str,
     x: Range<f64>,
     y: Range<f64>,
     (x_desc, y_desc): (&str, &str),
-    series: impl FnOnce(&mut Chart<'_, '_, DB>) -> Res<bool>,
+    series: impl FnOnce(&mut Chart<'_, DB>) -> Res<()>,
 ) -> Res<()> {
-    let mut chart = ChartBuilder::on(area)
+    let w = area.dim_in_pixel().0;
+    let (plot, key) = area.split_horizontally(w.saturating_sub(LEGEND_W));
+    let ctx = ChartBuilder::on(&plot)
         .caption(caption, ("sans-serif", 18))
         .margin(10)
         .x_label_area_size(40)
         .y_label_area_size(60)
         .build_cartesian_2d(x, y)
         .map_err(err)?;
+    let mut chart = Chart {
+        ctx,
+        legend: Vec::new(),
+    };
     chart
+        .ctx
         .configure_mesh()
         .x_desc(x_desc)
         .y_desc(y_desc)
         .label_style(("sans-serif", 12))
         .draw()
         .map_err(err)?;
-    if !series(&mut chart)? {
-        return Ok(());
-    }
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::UpperRight)
-        .label_font(("sans-serif", 12))
-        .background_style(WHITE.mix(0.8))
-        .border_style(BLACK)
-        .draw()
+    series(&mut chart)?;
+    // One row per series, from the top of the plot: a line sample and its label.
+    let top = 10 + 30; // margin + caption
+    for (i, (label, style)) in chart.legend.iter().enumerate() {
+        let y = top + 8 + i as i32 * 18;
+        key.draw(&PathElement::new(vec![(4, y), (28, y)], *style))
+            .map_err(err)?;
+        // Long labels are cut to fit the column.
+        let shown = if label.chars().count() > 34 {
+            label.chars().take(33).chain(['…']).collect()
+        } else {
+            label.clone()
+        };
+        key.draw(&Text::new(
+            shown,
+            (34, y - 7),
+            ("sans-serif", 12).into_font().color(&BLACK),
+        ))
         .map_err(err)?;
+    }
     Ok(())
 }
 
@@ -349,9 +385,9 @@ impl ChartKind {
 
     pub fn size(self) -> (u32, u32) {
         match self {
-            ChartKind::Rate => (960, 360),
-            ChartKind::Memory => (960, 560),
-            _ => (960, 480),
+            ChartKind::Rate => (1180, 360),
+            ChartKind::Memory => (1180, 560),
+            _ => (1180, 480),
         }
     }
 
@@ -409,7 +445,7 @@ fn temperatures<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, d: &ChartData
                     )?;
                 }
             }
-            Ok(!t.temps.is_empty())
+            Ok(())
         },
     )
 }
@@ -463,7 +499,7 @@ fn memory<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, d: &ChartData) -> R
                     format!("total {total:.0} MB"),
                 )?;
             }
-            Ok(true)
+            Ok(())
         },
     )?;
     // The largest few by peak RSS, so the legend stays readable.
@@ -473,7 +509,7 @@ fn memory<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, d: &ChartData) -> R
     shown.truncate(MAX_RSS_SERIES);
     let rss_max = shown.iter().map(|(_, p)| peak(p)).fold(1.0_f64, f64::max);
     let caption = match t.rss.len() {
-        0 => "Watched processes' RSS (MB): none watched".to_string(),
+        0 => "Watched processes' RSS (MB): no readings".to_string(),
         n if n > shown.len() => format!(
             "Watched processes' RSS (MB), the {} largest of {n}",
             shown.len()
@@ -496,7 +532,7 @@ fn memory<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, d: &ChartData) -> R
                     (*name).clone(),
                 )?;
             }
-            Ok(!t.rss.is_empty())
+            Ok(())
         },
     )
 }
@@ -530,7 +566,7 @@ fn latency<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, d: &ChartData) -> 
                 draw_series(chart, pick(|v| v.1), c, false, format!("{tool} p95"))?;
                 draw_series(chart, pick(|v| v.2), c, true, format!("{tool} p99"))?;
             }
-            Ok(!tools.is_empty())
+            Ok(())
         },
     )
 }
@@ -554,8 +590,7 @@ fn rate<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, d: &ChartData) -> Res
             let target = t.load.iter().map(|p| (p.t_s, p.target_rps)).collect();
             let achieved = t.load.iter().map(|p| (p.t_s, p.achieved_rps)).collect();
             draw_series(chart, target, COLORS[7], true, "target".into())?;
-            draw_series(chart, achieved, COLORS[0], false, "achieved".into())?;
-            Ok(true)
+            draw_series(chart, achieved, COLORS[0], false, "achieved".into())
         },
     )
 }
@@ -604,6 +639,7 @@ fn stress_curve<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, d: &ChartData
                 {
                     let c = COLORS[(base + j) % COLORS.len()];
                     chart
+                        .ctx
                         .draw_series(series.iter().map(|&xy| Circle::new(xy, 3, c.filled())))
                         .map_err(err)?;
                     draw_series(chart, series, c, false, format!("{name}{label}"))?;
@@ -619,7 +655,7 @@ fn stress_curve<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, d: &ChartData
                     )?;
                 }
             }
-            Ok(true)
+            Ok(())
         },
     )
 }
