@@ -455,3 +455,38 @@ fn find_file(dir: &Path, name: &str) -> Option<PathBuf> {
     }
     None
 }
+
+/// A watched PID is a process on this machine: on a fixture root without it
+/// (a demo of a board on a laptop, with real load targets), it is read from
+/// the host's /proc; a root that has the PID (a capture) wins.
+#[test]
+fn watched_pids_missing_from_a_fixture_are_read_on_the_host() {
+    let me = std::process::id();
+    let mut p = Prober::new(
+        Root::new(fixture("xavier-nx-r32")),
+        vec![jetstress::probes::Watch::Pid(me)],
+    );
+    let s = p.sample();
+    let w = &s.watched[0];
+    assert_eq!(w.pid, me);
+    assert!(w.alive, "{w:?}");
+    assert!(w.rss_mb.is_some_and(|r| r > 1.0), "{w:?}");
+
+    let dir = tempfile::tempdir().unwrap();
+    copy_tree(&fixture("xavier-nx-r32"), dir.path());
+    let pid_dir = dir.path().join(format!("proc/{me}"));
+    std::fs::create_dir_all(&pid_dir).unwrap();
+    std::fs::write(pid_dir.join("comm"), "captured\n").unwrap();
+    std::fs::write(
+        pid_dir.join("status"),
+        "Name:\tcaptured\nVmRSS:\t  102400 kB\n",
+    )
+    .unwrap();
+    let mut p = Prober::new(
+        Root::new(dir.path()),
+        vec![jetstress::probes::Watch::Pid(me)],
+    );
+    let w = p.sample().watched.remove(0);
+    assert_eq!(w.name, "captured");
+    assert_eq!(w.rss_mb, Some(100.0));
+}

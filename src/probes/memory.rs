@@ -1,7 +1,7 @@
 //! Memory: `/proc/meminfo` (total, available, used, swap, Jetson `NvMapMemUsed`)
 //! and the resident set size of watched processes (by PID or by name).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use super::sysfs::{list_dir, read_trimmed, Pinned, Root};
@@ -167,11 +167,25 @@ impl MemoryProbe {
         }
     }
 
+    /// Where a watched PID lives: under the root when the root has it;
+    /// otherwise, when the root is a fixture or capture without that process,
+    /// the host's `/proc` — a PID is a process on this machine (e.g. a load
+    /// target jetstress spawned while showing a fixture board).
+    fn pid_dir(&self, pid: u32) -> PathBuf {
+        let own = self.proc_dir.join(pid.to_string());
+        let host = Path::new("/proc").join(pid.to_string());
+        if own.exists() || self.proc_dir == Path::new("/proc") || !host.exists() {
+            own
+        } else {
+            host
+        }
+    }
+
     fn rescan(&mut self) {
         self.last_scan = Some(Instant::now());
         // Forget processes that have gone; they were shown as dead for one rescan.
         self.tracked.retain(|t| t.alive);
-        let mut wanted: Vec<(u32, String)> = Vec::new();
+        let mut wanted: Vec<(u32, String, PathBuf)> = Vec::new();
         let names: Vec<&str> = self
             .watches
             .iter()
@@ -182,9 +196,9 @@ impl MemoryProbe {
             .collect();
         for w in &self.watches {
             if let Watch::Pid(pid) = w {
-                let name = read_trimmed(&self.proc_dir.join(pid.to_string()).join("comm"))
-                    .unwrap_or_else(|| format!("pid {pid}"));
-                wanted.push((*pid, name));
+                let dir = self.pid_dir(*pid);
+                let name = read_trimmed(&dir.join("comm")).unwrap_or_else(|| format!("pid {pid}"));
+                wanted.push((*pid, name, dir));
             }
         }
         if !names.is_empty() {
@@ -209,16 +223,16 @@ impl MemoryProbe {
                         })
                 };
                 if hit {
-                    wanted.push((pid, comm));
+                    wanted.push((pid, comm, path));
                 }
             }
         }
-        for (pid, name) in wanted {
+        for (pid, name, dir) in wanted {
             if !self.tracked.iter().any(|t| t.pid == pid) {
                 self.tracked.push(Tracked {
                     pid,
                     name,
-                    status: Pinned::new(self.proc_dir.join(pid.to_string()).join("status")),
+                    status: Pinned::new(dir.join("status")),
                     alive: true,
                 });
             }
