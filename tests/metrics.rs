@@ -17,21 +17,24 @@ fn fixture(name: &str) -> Root {
     )
 }
 
-/// A one-window summary made by the engine's own statistics: `count`
-/// requests of `p50_ms` each, the first `errors` of them timeouts.
+/// A one-window summary made by the engine's own statistics, as a load
+/// window carries it: `count` requests of `p50_ms` each, the first `errors` of
+/// them timeouts.
 fn window(
     tool: &str,
     count: u64,
     errors: u64,
     p50_ms: f64,
 ) -> jetstress::workloads::stats::ToolSummary {
-    use jetstress::workloads::stats::{ErrorKind, ToolStats};
-    let mut st = ToolStats::default();
+    use jetstress::workloads::stats::{ErrorKind, StatsTable};
+    let mut table = StatsTable::new(1);
     let d = std::time::Duration::from_secs_f64(p50_ms / 1000.0);
     for i in 0..count {
-        st.record(d, d, (i < errors).then_some(ErrorKind::Timeout));
+        table.tools[0].record(d, d, (i < errors).then_some(ErrorKind::Timeout));
     }
-    st.summary(tool, 1.0)
+    table
+        .summaries_with_buckets(&[tool.to_string()], 1.0)
+        .remove(0)
 }
 
 fn parse(text: &str) -> Scrape {

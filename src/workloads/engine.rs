@@ -964,7 +964,7 @@ impl State {
                 stage,
                 target_rate: rate,
                 in_flight: self.in_flight,
-                tools: self.window.summaries(&self.names, secs),
+                tools: self.window.summaries_with_buckets(&self.names, secs),
                 all,
                 rolling_s: self.rolling.span(),
                 rolling_all: self.rolling.all(),

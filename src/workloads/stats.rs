@@ -151,7 +151,7 @@ impl ToolStats {
             error_kinds,
             latency_ms: Percentiles::of(&self.latency),
             service_ms: Percentiles::of(&self.service),
-            latency_buckets: LatencyBuckets::of(&self.latency),
+            latency_buckets: LatencyBuckets::default(),
             rps: if secs > 0.0 {
                 self.count as f64 / secs
             } else {
@@ -254,7 +254,8 @@ pub struct ToolSummary {
     pub latency_ms: Percentiles,
     /// Service time (actual send → reply), uncorrected.
     pub service_ms: Percentiles,
-    /// Latency buckets for Prometheus; in memory only (not in the JSON).
+    /// Latency buckets for Prometheus, filled in only for the tools of a load
+    /// window ([`StatsTable::summaries_with_buckets`]); in memory only (not in the JSON).
     #[serde(skip)]
     pub latency_buckets: LatencyBuckets,
     pub rps: f64,
@@ -309,13 +310,33 @@ impl StatsTable {
         self.all.add(&other.all);
     }
 
-    /// Summaries of the tools that saw any traffic.
-    pub fn summaries(&self, names: &[String], secs: f64) -> Vec<ToolSummary> {
+    /// The tools that saw any traffic, with their names.
+    fn active<'a>(
+        &'a self,
+        names: &'a [String],
+    ) -> impl Iterator<Item = (&'a ToolStats, &'a String)> {
         self.tools
             .iter()
             .zip(names)
             .filter(|(t, _)| t.count > 0 || t.dropped() > 0)
+    }
+
+    /// Summaries of the tools that saw any traffic.
+    pub fn summaries(&self, names: &[String], secs: f64) -> Vec<ToolSummary> {
+        self.active(names)
             .map(|(t, n)| t.summary(n, secs))
+            .collect()
+    }
+
+    /// [`StatsTable::summaries`] with each tool's latency buckets filled in,
+    /// for `/metrics`: only the 1 s load windows need them, and the bucketing
+    /// pass over a histogram is not free.
+    pub fn summaries_with_buckets(&self, names: &[String], secs: f64) -> Vec<ToolSummary> {
+        self.active(names)
+            .map(|(t, n)| ToolSummary {
+                latency_buckets: LatencyBuckets::of(&t.latency),
+                ..t.summary(n, secs)
+            })
             .collect()
     }
 }
@@ -426,7 +447,7 @@ impl Rolling {
             error_kinds,
             latency_ms: Percentiles::of(&lat),
             service_ms: Percentiles::of(&svc),
-            latency_buckets: LatencyBuckets::of(&lat),
+            latency_buckets: LatencyBuckets::default(),
             rps: if span > 0.0 { count as f64 / span } else { 0.0 },
         }
     }
@@ -458,7 +479,7 @@ mod tests {
             let d = Duration::from_secs_f64(ms / 1000.0);
             st.record(d, d, None);
         }
-        let b = st.summary("t", 1.0).latency_buckets;
+        let b = LatencyBuckets::of(&st.latency);
         let at = |le: f64| b.counts[LATENCY_BUCKETS_S.iter().position(|&x| x == le).unwrap()];
         assert_eq!(at(0.001), 1);
         assert_eq!(at(0.005), 2);
