@@ -32,6 +32,8 @@ pub struct Recording {
     /// The files read, each with the number of lines before it: line numbers
     /// above count across parts ([`Recording::locate`] names file and line).
     pub sources: Vec<(String, usize)>,
+    /// Lines read, blank ones included (line numbers count them too).
+    pub lines: usize,
 }
 
 impl Recording {
@@ -69,6 +71,7 @@ pub fn parse_recording(source: &str, text: &str) -> Result<Recording, String> {
     let ends_clean = text.ends_with('\n') || text.is_empty();
     let lines: Vec<&str> = text.lines().collect();
     let last = lines.len();
+    rec.lines = last;
     for (i, line) in lines.iter().enumerate() {
         let n = i + 1;
         if line.trim().is_empty() {
@@ -126,13 +129,13 @@ pub fn read_recording(path: &Path) -> Result<Recording, String> {
 /// `run.2.jsonl`, … while they exist), read as one.
 pub fn read_recording_parts(path: &Path) -> Result<Recording, String> {
     let mut all = read_recording(path)?;
-    let mut lines = count_lines(path);
     for n in 1.. {
         let p = super::recorder::part_name(path, n);
         if !p.exists() {
             break;
         }
         let part = read_recording(&p)?;
+        let lines = all.lines;
         all.snapshots.extend(part.snapshots);
         all.events.extend(part.events);
         all.other
@@ -141,15 +144,9 @@ pub fn read_recording_parts(path: &Path) -> Result<Recording, String> {
             .extend(part.skipped.into_iter().map(|(i, why)| (lines + i, why)));
         all.torn_tail |= part.torn_tail;
         all.sources.push((p.display().to_string(), lines));
-        lines += count_lines(&p);
+        all.lines += part.lines;
     }
     Ok(all)
-}
-
-fn count_lines(path: &Path) -> usize {
-    std::fs::read(path)
-        .map(|b| b.split(|&c| c == b'\n').filter(|l| !l.is_empty()).count())
-        .unwrap_or(0)
 }
 
 /// Does this text look like a jetstress recording?
