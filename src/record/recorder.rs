@@ -186,9 +186,7 @@ pub fn prediction_record(
     if zones.is_empty() || !gate.due(key, Instant::now()) {
         return None;
     }
-    serde_json::to_value(serde_json::json!({ "zones": zones }))
-        .ok()
-        .map(Record::Prediction)
+    Some(Record::Prediction(serde_json::json!({ "zones": zones })))
 }
 
 /// `--record FILE [--append] [--record-max-mb MB]`, shared by the dashboard
