@@ -15,11 +15,11 @@ use std::io::{BufRead, Write};
 use std::path::PathBuf;
 use std::time::Duration;
 
-use jetstress::workloads::engine::{
+use jetstress::load::drivers::mcp::{Endpoint, McpTargetSpec};
+use jetstress::load::engine::{
     Command, Engine, EngineConfig, EngineEvent, MixEntry, PhaseEvent, RunSummary,
 };
-use jetstress::workloads::generators::mcp::{Endpoint, McpTargetSpec};
-use jetstress::workloads::schedule::PhaseSpec;
+use jetstress::load::schedule::PhaseSpec;
 
 fn repo(p: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(p)

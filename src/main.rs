@@ -31,15 +31,15 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         anyhow::bail!("root '{}' is not a directory", root.display());
     }
     match cli.command {
-        Some(Command::Probe(args)) => jetstress::probe_cmd::run(&cli.global, &args),
+        Some(Command::Probe(args)) => jetstress::commands::probe::run(&cli.global, &args),
         Some(Command::PredictEval(args)) => {
             let mut out = std::io::stdout().lock();
-            jetstress::predict::eval::run_eval(&args, &mut out)?;
+            jetstress::report::predict_eval::run_eval(&args, &mut out)?;
             Ok(ExitCode::SUCCESS)
         }
-        Some(Command::Run(args)) => jetstress::run_cmd::run(&cli.global, &args),
-        Some(Command::Report(args)) => jetstress::record::report::rebuild::run(&args),
-        Some(Command::McpServe(args)) => jetstress::server::run(&cli.global, &args),
+        Some(Command::Run(args)) => jetstress::commands::run::run(&cli.global, &args),
+        Some(Command::Report(args)) => jetstress::report::rebuild::run(&args),
+        Some(Command::McpServe(args)) => jetstress::export::mcp::run(&cli.global, &args),
         Some(Command::Replay(args)) => jetstress::ui::run_replay(&cli.global, &args),
         None => jetstress::ui::run(&cli.global, &cli.dashboard),
     }

@@ -5,8 +5,8 @@
 use std::path::Path;
 use std::sync::Arc;
 
+use jetstress::export::metrics::{serve, Metrics};
 use jetstress::probes::{Prober, Root};
-use jetstress::record::metrics::{serve, Metrics};
 use prometheus_parse::{Scrape, Value};
 
 fn fixture(name: &str) -> Root {
@@ -20,13 +20,8 @@ fn fixture(name: &str) -> Root {
 /// A one-window summary made by the engine's own statistics, as a load
 /// window carries it: `count` requests of `p50_ms` each, the first `errors` of
 /// them timeouts.
-fn window(
-    tool: &str,
-    count: u64,
-    errors: u64,
-    p50_ms: f64,
-) -> jetstress::workloads::stats::ToolSummary {
-    use jetstress::workloads::stats::{ErrorKind, StatsTable};
+fn window(tool: &str, count: u64, errors: u64, p50_ms: f64) -> jetstress::load::stats::ToolSummary {
+    use jetstress::load::stats::{ErrorKind, StatsTable};
     let mut table = StatsTable::new(1);
     let d = std::time::Duration::from_secs_f64(p50_ms / 1000.0);
     for i in 0..count {

@@ -278,7 +278,7 @@ fn every_shared_trace_replays_through_the_dashboard_to_the_end() {
         "nano_tegrastats.log",
         "agx-orin_llm-inference_stats.csv",
     ] {
-        let src = jetstress::record::replay::load(&dir.join(name)).unwrap();
+        let src = jetstress::recording::replay::load(&dir.join(name)).unwrap();
         let themes = Theme::load_all(None, ColorMode::TrueColor).unwrap();
         let mut app = App::new(themes, 0, KeyMap::defaults(), 1.0);
         let cfg = jetstress::predict::PredictConfig {

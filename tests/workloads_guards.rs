@@ -6,13 +6,13 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use jetstress::collector;
+use jetstress::load::background::cpu::CpuSpec;
+use jetstress::load::background::memory::{MemoryPressure, MemorySpec};
+use jetstress::load::drivers::mcp::{Endpoint, McpTargetSpec};
+use jetstress::load::engine::{Command, Engine, EngineConfig, EngineEvent, MixEntry};
+use jetstress::load::guards::{self, GuardConfig};
+use jetstress::load::schedule::PhaseSpec;
 use jetstress::probes::{Prober, Root};
-use jetstress::workloads::engine::{Command, Engine, EngineConfig, EngineEvent, MixEntry};
-use jetstress::workloads::generators::cpu::CpuSpec;
-use jetstress::workloads::generators::mcp::{Endpoint, McpTargetSpec};
-use jetstress::workloads::generators::memory::{MemoryPressure, MemorySpec};
-use jetstress::workloads::guards::{self, GuardConfig};
-use jetstress::workloads::schedule::PhaseSpec;
 
 fn fixture_copy(board: &str) -> tempfile::TempDir {
     let src = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -54,7 +54,7 @@ fn mem_total_kb(root: &Path) -> u64 {
 
 async fn next_guard(
     ev: &mut tokio::sync::broadcast::Receiver<EngineEvent>,
-) -> jetstress::workloads::engine::GuardEvent {
+) -> jetstress::load::engine::GuardEvent {
     loop {
         match tokio::time::timeout(Duration::from_secs(5), ev.recv())
             .await
@@ -231,7 +231,7 @@ async fn background_loads_start_stop_and_gpu_reports_unavailable_without_cuda() 
         .await;
     engine
         .send(Command::StartGpu(
-            jetstress::workloads::generators::gpu::GpuSpec {
+            jetstress::load::background::gpu::GpuSpec {
                 size: 256,
                 duty_pct: 10.0,
                 device: 0,
@@ -245,7 +245,7 @@ async fn background_loads_start_stop_and_gpu_reports_unavailable_without_cuda() 
         ("started", "2 threads at 20%")
     );
     let gpu = s.generators.iter().find(|g| g.generator == "gpu").unwrap();
-    if jetstress::workloads::generators::gpu::cuda_present() {
+    if jetstress::load::background::gpu::cuda_present() {
         assert!(
             gpu.state == "started" || gpu.state == "unavailable",
             "{gpu:?}"

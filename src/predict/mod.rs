@@ -4,12 +4,11 @@
 //! - [`thermal`]: per-zone ETA to the trip, linear trend and Newton-cooling models.
 //! - [`passage`]: when a noisy reading first crosses a level (first-passage time).
 //! - [`memory`]: ETA until `MemAvailable` reaches the guard floor, per-process leak rate.
-//! - [`eval`]: replays a recorded trace through the predictor and scores it (`predict-eval`).
 //!
 //! Everything here is pure: callers feed samples with their own timestamps, so the
-//! live dashboard and the replay in [`eval`] drive exactly the same code.
+//! live dashboard and the trace replay of `report::predict_eval` drive exactly
+//! the same code.
 
-pub mod eval;
 pub mod memory;
 pub mod passage;
 pub mod regression;
@@ -18,7 +17,6 @@ pub mod thermal;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
-pub use eval::{run_eval, EvalArgs, EvalReport};
 pub use memory::{
     LeakConfig, LeakDetector, LeakEstimate, MemoryConfig, MemoryPrediction, MemoryPredictor,
 };

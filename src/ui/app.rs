@@ -5,14 +5,14 @@
 use std::collections::VecDeque;
 use std::sync::Arc;
 
+use crate::history::Store;
 use crate::predict::memory::{
     LeakConfig, LeakDetector, MemoryConfig, MemoryPrediction, MemoryPredictor,
 };
 use crate::predict::thermal::{ThermalPredictor, ZonePrediction};
 use crate::predict::PredictConfig;
-use crate::record::replay::{ReplayCommand, ReplayStatus, SEEK_S};
+use crate::recording::replay::{ReplayCommand, ReplayStatus, SEEK_S};
 use crate::snapshot::Snapshot;
-use crate::store::Store;
 use crate::ui::keys::{Action, KeyMap};
 use crate::ui::theme::Theme;
 
@@ -80,7 +80,7 @@ pub enum Effect {
     ToggleGpu,
     ScaleRate(f64),
     ToggleRecord,
-    Replay(crate::record::replay::ReplayCommand),
+    Replay(crate::recording::replay::ReplayCommand),
 }
 
 /// One row of the latency table (filled by the load engine).

@@ -11,21 +11,21 @@ use std::time::Instant;
 use clap::Args;
 use tokio::sync::{broadcast, oneshot};
 
-use crate::record::metrics::Metrics;
-use crate::record::report::RunRecord;
-use crate::run_cmd::{builtin_phase, builtin_target, PhaseArg, RunArgs};
-use crate::ui::app::{App, Effect, LatencyScope, Level, LoadRow};
-use crate::workloads::engine::RunSummary;
-use crate::workloads::engine::{
+use crate::commands::run::{builtin_phase, builtin_target, PhaseArg, RunArgs};
+use crate::export::metrics::Metrics;
+use crate::load::background::cpu::CpuSpec;
+use crate::load::background::gpu::GpuSpec;
+use crate::load::background::memory::MemorySpec;
+use crate::load::engine::RunSummary;
+use crate::load::engine::{
     Command, Engine, EngineConfig, EngineEvent, EngineHandle, PhaseEvent, TargetEvent,
 };
-use crate::workloads::generators::cpu::CpuSpec;
-use crate::workloads::generators::gpu::GpuSpec;
-use crate::workloads::generators::memory::MemorySpec;
-use crate::workloads::guards;
-use crate::workloads::scenario::{Scenario, TargetPlan};
-use crate::workloads::schedule::{PhaseKind, PhaseSpec};
-use crate::workloads::stats::ToolSummary;
+use crate::load::guards;
+use crate::load::scenario::{Scenario, TargetPlan};
+use crate::load::schedule::{PhaseKind, PhaseSpec};
+use crate::load::stats::ToolSummary;
+use crate::report::RunRecord;
+use crate::ui::app::{App, Effect, LatencyScope, Level, LoadRow};
 
 /// Points kept in each tool's p95 sparkline.
 const SPARK_POINTS: usize = 120;
@@ -48,7 +48,7 @@ pub struct LoadArgs {
 /// terminal is touched), with the built-in server as the default target.
 pub fn plan(args: &LoadArgs) -> anyhow::Result<Scenario> {
     // Phases come from keys, so a scenario without phases is fine here.
-    crate::run_cmd::plan_targets(&RunArgs {
+    crate::commands::run::plan_targets(&RunArgs {
         scenario: args.scenario.clone(),
         phase: None,
         duration: None,

@@ -27,10 +27,10 @@ use tokio::time::Instant;
 use crate::cli::{GlobalArgs, WatchArgs};
 use crate::config::Config;
 use crate::probes::{Prober, Root, Watch};
-use crate::record::recorder::{
+use crate::recording::replay::ReplayMsg;
+use crate::recording::writer::{
     prediction_record, Header, PredictionGate, Record, RecordArgs, Recorder, RecorderConfig,
 };
-use crate::record::replay::ReplayMsg;
 use app::{App, Effect, Level, OwnMeter};
 use keys::KeyMap;
 use theme::{ColorMode, Theme};
@@ -57,7 +57,7 @@ pub struct DashboardArgs {
     #[command(flatten)]
     pub record: RecordArgs,
     #[command(flatten)]
-    pub metrics: crate::record::metrics::MetricsArgs,
+    pub metrics: crate::export::metrics::MetricsArgs,
     #[command(flatten)]
     pub load: load::LoadArgs,
 }
@@ -163,7 +163,7 @@ pub fn run(global: &GlobalArgs, args: &DashboardArgs) -> anyhow::Result<ExitCode
 /// `jetstress replay FILE`: the same dashboard, fed from a recording or trace.
 pub fn run_replay(global: &GlobalArgs, args: &ReplayArgs) -> anyhow::Result<ExitCode> {
     let mut resolved = resolve(global, &args.dashboard)?;
-    let src = crate::record::replay::load(&args.file).map_err(anyhow::Error::msg)?;
+    let src = crate::recording::replay::load(&args.file).map_err(anyhow::Error::msg)?;
     require_terminal()?;
     resolved.app.source = format!("replay {}", src.label);
     if !src.skipped.is_empty() {
@@ -200,7 +200,7 @@ pub fn run_replay(global: &GlobalArgs, args: &ReplayArgs) -> anyhow::Result<Exit
     let speed = args.speed;
     runtime()?.block_on(async move {
         let (tx, rx) = tokio::sync::mpsc::channel(1024);
-        let handle = crate::record::replay::spawn(src, speed, history, tx);
+        let handle = crate::recording::replay::spawn(src, speed, history, tx);
         event_loop(Feed::Replay { handle, rx }, resolved, recorder, None).await
     })?;
     Ok(ExitCode::SUCCESS)
@@ -262,7 +262,7 @@ enum Feed {
         rx: tokio::sync::broadcast::Receiver<std::sync::Arc<crate::snapshot::Snapshot>>,
     },
     Replay {
-        handle: crate::record::replay::ReplayHandle,
+        handle: crate::recording::replay::ReplayHandle,
         rx: tokio::sync::mpsc::Receiver<ReplayMsg>,
     },
 }
@@ -270,7 +270,7 @@ enum Feed {
 enum Incoming {
     Snapshot(std::sync::Arc<crate::snapshot::Snapshot>),
     Reset,
-    Status(crate::record::replay::ReplayStatus),
+    Status(crate::recording::replay::ReplayStatus),
     Nothing,
     Closed,
 }
@@ -334,7 +334,7 @@ fn start_recorder(app: &mut App, path: PathBuf, plan: &RecordPlan) -> Option<Rec
 }
 
 /// The load's summary as the recording's `summary` line (when load ran).
-fn record_run(r: &Recorder, run: Option<crate::record::report::RunRecord>) {
+fn record_run(r: &Recorder, run: Option<crate::report::RunRecord>) {
     if let Some(v) = run.and_then(|run| serde_json::to_value(run).ok()) {
         r.record(Record::Summary(v));
     }
@@ -376,8 +376,8 @@ async fn event_loop(
     } = r;
     let metrics = match metrics {
         Some((addr, token)) => {
-            let m = std::sync::Arc::new(crate::record::metrics::Metrics::new());
-            let (bound, _task) = crate::record::metrics::serve(addr, token, m.clone())
+            let m = std::sync::Arc::new(crate::export::metrics::Metrics::new());
+            let (bound, _task) = crate::export::metrics::serve(addr, token, m.clone())
                 .await
                 .with_context(|| format!("serving /metrics on {addr}"))?;
             app.log(Level::Info, format!("metrics on http://{bound}/metrics"));
@@ -501,7 +501,7 @@ async fn event_loop(
                 match msg {
                     load::LinkMsg::Started(r) => l.on_started(&mut app, r).await,
                     load::LinkMsg::Event(Some(ev)) => {
-                        if let (Some(r), crate::workloads::engine::EngineEvent::LoadWindow(w)) = (&recorder, &ev) {
+                        if let (Some(r), crate::load::engine::EngineEvent::LoadWindow(w)) = (&recorder, &ev) {
                             if let Ok(v) = serde_json::to_value(w) {
                                 r.record(Record::LoadWindow(v));
                             }

@@ -11,14 +11,14 @@ use std::time::Duration;
 use serde::{Deserialize, Deserializer, Serialize};
 use toml::Spanned;
 
-use crate::workloads::engine::MixEntry;
-use crate::workloads::generators::cpu::CpuSpec;
-use crate::workloads::generators::gpu::GpuSpec;
-use crate::workloads::generators::http::HttpEndpointSpec;
-use crate::workloads::generators::mcp::{split_command, Endpoint, McpTargetSpec};
-use crate::workloads::generators::memory::MemorySpec;
-use crate::workloads::guards::GuardConfig;
-use crate::workloads::schedule::{BreakCriteria, PhaseSpec, SoakParams, SpikeParams, StressParams};
+use crate::load::background::cpu::CpuSpec;
+use crate::load::background::gpu::GpuSpec;
+use crate::load::background::memory::MemorySpec;
+use crate::load::drivers::http::HttpEndpointSpec;
+use crate::load::drivers::mcp::{split_command, Endpoint, McpTargetSpec};
+use crate::load::engine::MixEntry;
+use crate::load::guards::GuardConfig;
+use crate::load::schedule::{BreakCriteria, PhaseSpec, SoakParams, SpikeParams, StressParams};
 
 /// Default concurrent client sessions per MCP target (ten agent CLIs at once).
 pub const DEFAULT_SESSIONS: usize = 10;
@@ -263,7 +263,7 @@ fn check_acceptance(a: &Acceptance) -> Result<(), String> {
     Ok(())
 }
 
-/// Pass/fail limits judged at the end of a run (see `record::report::criteria`).
+/// Pass/fail limits judged at the end of a run (see `report::criteria`).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Acceptance {

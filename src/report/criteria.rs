@@ -6,11 +6,11 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::load::engine::{PhaseSummary, RunSummary, StageSummary};
+use crate::load::scenario::Acceptance;
 use crate::predict::thermal::ZonePrediction;
 use crate::predict::{PredictConfig, Status, ThermalPredictor};
 use crate::snapshot::Snapshot;
-use crate::workloads::engine::{PhaseSummary, RunSummary, StageSummary};
-use crate::workloads::scenario::Acceptance;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -478,8 +478,8 @@ pub fn evaluate(s: &RunSummary, o: &Observations, c: &Criteria) -> Vec<Verdict> 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::workloads::engine::{BreakingPoint, GuardEvent, SoakReport, TargetSummary};
-    use crate::workloads::stats::{Percentiles, ToolSummary};
+    use crate::load::engine::{BreakingPoint, GuardEvent, SoakReport, TargetSummary};
+    use crate::load::stats::{Percentiles, ToolSummary};
 
     fn tool(name: &str, count: u64, errors: u64, p95: f64) -> ToolSummary {
         ToolSummary {

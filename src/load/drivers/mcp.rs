@@ -22,8 +22,8 @@ use serde_json::Value;
 use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
 
-use crate::workloads::engine::{EngineEvent, TargetEvent};
-use crate::workloads::stats::ErrorKind;
+use crate::load::engine::{EngineEvent, TargetEvent};
+use crate::load::stats::ErrorKind;
 
 /// Where an MCP target lives.
 #[derive(Debug, Clone, PartialEq)]

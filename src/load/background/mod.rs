@@ -1,10 +1,8 @@
-//! Load generators: MCP tool calls and HTTP requests (driven by the engine's
-//! scheduler, one call each), and the background loads CPU, memory and GPU.
+//! Background loads beside the request phases: CPU burn, memory pressure and
+//! GPU load, each a set of threads that stop with their owner.
 
 pub mod cpu;
 pub mod gpu;
-pub mod http;
-pub mod mcp;
 pub mod memory;
 
 use std::sync::atomic::{AtomicBool, Ordering};

@@ -8,9 +8,9 @@ use std::fmt::Write;
 
 use super::criteria::{judged_stages, Outcome, ThrottleObs};
 use super::Report;
+use crate::load::engine::{PhaseSummary, RunSummary};
+use crate::load::stats::ToolSummary;
 use crate::predict::human_duration;
-use crate::workloads::engine::{PhaseSummary, RunSummary};
-use crate::workloads::stats::ToolSummary;
 
 /// Requests and errors per target (`target:tool` → `target`), all stages.
 pub fn errors_by_target(run: &RunSummary) -> BTreeMap<String, (u64, u64, BTreeMap<String, u64>)> {
@@ -592,7 +592,7 @@ pub fn render(r: &Report) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::record::report::criteria::{evaluate, Criteria, Observations, ThrottleObs};
+    use crate::report::criteria::{evaluate, Criteria, Observations, ThrottleObs};
 
     fn tool(name: &str, count: u64, errors: u64, kind: &str, p95: f64) -> serde_json::Value {
         let kinds = if errors > 0 {

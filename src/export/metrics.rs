@@ -18,9 +18,9 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::{MetricType, TypedMetric};
 use prometheus_client::registry::Registry;
 
+use crate::load::stats::{LatencyBuckets, LATENCY_BUCKETS_S};
 use crate::predict::thermal::ZonePrediction;
 use crate::snapshot::Snapshot;
-use crate::workloads::stats::{LatencyBuckets, LATENCY_BUCKETS_S};
 
 type G = Gauge<f64, AtomicU64>;
 
@@ -358,7 +358,7 @@ impl Metrics {
 
     /// One load window of one tool from the engine: counters grow by the
     /// window's counts; latency quantiles are the window's.
-    pub fn add_window(&self, t: &crate::workloads::stats::ToolSummary) {
+    pub fn add_window(&self, t: &crate::load::stats::ToolSummary) {
         let l = ToolLabels {
             tool: t.tool.clone(),
         };

@@ -10,8 +10,8 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
-use super::recording::{is_recording, parse_recording};
-use super::trace::{parse_trace, TraceSample};
+use super::reader::{is_recording, parse_recording};
+use super::traces::{parse_trace, TraceSample};
 use crate::snapshot::{Gpu, Memory, Power, Rail, Snapshot, ThermalZone, Trip};
 
 /// Seek step of the seek keys.

@@ -8,15 +8,16 @@
 pub mod charts;
 pub mod criteria;
 pub mod markdown;
+pub mod predict_eval;
 pub mod rebuild;
 
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
+use crate::load::engine::RunSummary;
+use crate::load::scenario::Acceptance;
 use crate::snapshot::{Board, Snapshot};
-use crate::workloads::engine::RunSummary;
-use crate::workloads::scenario::Acceptance;
 use criteria::{Observations, Verdict};
 
 pub const SCHEMA: &str = "jetstress.report/1";

@@ -7,7 +7,7 @@ use std::path::Path;
 
 use serde::Deserialize;
 
-use super::recorder::{Header, RECORDING_SCHEMA};
+use super::writer::{Header, RECORDING_SCHEMA};
 use crate::snapshot::Snapshot;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -130,7 +130,7 @@ pub fn read_recording(path: &Path) -> Result<Recording, String> {
 pub fn read_recording_parts(path: &Path) -> Result<Recording, String> {
     let mut all = read_recording(path)?;
     for n in 1.. {
-        let p = super::recorder::part_name(path, n);
+        let p = super::writer::part_name(path, n);
         if !p.exists() {
             break;
         }
@@ -159,7 +159,7 @@ pub fn is_recording(text: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::record::recorder::{Record, Recorder, RecorderConfig};
+    use crate::recording::writer::{Record, Recorder, RecorderConfig};
     use std::sync::Arc;
 
     fn snap(t: f64) -> Arc<Snapshot> {

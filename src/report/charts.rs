@@ -13,8 +13,8 @@ use plotters::coord::types::RangedCoordf64;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
+use crate::load::engine::{LoadWindow, PhaseSummary, RunSummary};
 use crate::snapshot::Snapshot;
-use crate::workloads::engine::{LoadWindow, PhaseSummary, RunSummary};
 
 /// Points kept per series; past this every other point is dropped (the
 /// series keeps its shape at half the resolution).
@@ -159,7 +159,7 @@ fn err<E: std::fmt::Display>(e: E) -> String {
     e.to_string()
 }
 
-const FONT: &[u8] = include_bytes!("../../../assets/fonts/DejaVuSans.ttf");
+const FONT: &[u8] = include_bytes!("../../assets/fonts/DejaVuSans.ttf");
 
 /// Registers the embedded font with plotters once (every backend lays text out with it).
 fn fonts() -> Res<()> {
@@ -616,7 +616,7 @@ fn stress_curve<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, d: &ChartData
         ("offered rate (req/s)", "ms"),
         |chart| {
             for (i, p) in phases.iter().enumerate() {
-                let pts = |f: fn(&crate::workloads::stats::Percentiles) -> f64| -> Vec<(f64, f64)> {
+                let pts = |f: fn(&crate::load::stats::Percentiles) -> f64| -> Vec<(f64, f64)> {
                     p.stages
                         .iter()
                         .filter(|s| s.all.count > 0)

@@ -16,8 +16,8 @@ use clap::Args;
 use super::charts::Timeline;
 use super::criteria::{self, Criteria, Observer, Outcome, Verdict};
 use super::{Report, RunRecord};
-use crate::record::recording::{read_recording_parts, Recording};
-use crate::workloads::engine::{LoadWindow, RunSummary, RUN_SCHEMA};
+use crate::load::engine::{LoadWindow, RunSummary, RUN_SCHEMA};
+use crate::recording::reader::{read_recording_parts, Recording};
 
 #[derive(Debug, Clone, Args)]
 pub struct ReportArgs {
@@ -211,7 +211,7 @@ pub fn run(args: &ReportArgs) -> anyhow::Result<ExitCode> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::record::recording::parse_recording;
+    use crate::recording::reader::parse_recording;
     use crate::snapshot::Snapshot;
 
     fn header() -> String {

@@ -7,7 +7,7 @@ use std::time::Duration;
 use reqwest::Method;
 use serde_json::Value;
 
-use crate::workloads::stats::ErrorKind;
+use crate::load::stats::ErrorKind;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct HttpEndpointSpec {

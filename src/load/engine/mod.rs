@@ -18,17 +18,15 @@ use tokio::sync::{broadcast, mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
 
 use crate::collector::CollectorCommand;
+use crate::load::background::cpu::{CpuBurn, CpuSpec};
+use crate::load::background::gpu::{GpuBurn, GpuSpec};
+use crate::load::background::memory::{MemoryPressure, MemorySpec};
+use crate::load::drivers::http::{self, HttpEndpoint, HttpEndpointSpec};
+use crate::load::drivers::mcp::{schema_default_args, McpTarget, McpTargetSpec};
+use crate::load::schedule::{Arrivals, PhaseKind, PhaseSpec};
+use crate::load::stats::{ErrorKind, Percentiles, Rolling, StatsTable, ToolStats, ToolSummary};
 use crate::probes::{Root, Watch};
 use crate::snapshot::Snapshot;
-use crate::workloads::generators::cpu::{CpuBurn, CpuSpec};
-use crate::workloads::generators::gpu::{GpuBurn, GpuSpec};
-use crate::workloads::generators::http::{self, HttpEndpoint, HttpEndpointSpec};
-use crate::workloads::generators::mcp::{schema_default_args, McpTarget, McpTargetSpec};
-use crate::workloads::generators::memory::{MemoryPressure, MemorySpec};
-use crate::workloads::schedule::{Arrivals, PhaseKind, PhaseSpec};
-use crate::workloads::stats::{
-    ErrorKind, Percentiles, Rolling, StatsTable, ToolStats, ToolSummary,
-};
 
 /// Schema tag of the run summary (`jetstress run --json`).
 pub const RUN_SCHEMA: &str = "jetstress.run/1";
@@ -1246,8 +1244,8 @@ impl State {
             .map(|t| TargetSummary {
                 name: t.name.clone(),
                 kind: match t.spec.endpoint {
-                    crate::workloads::generators::mcp::Endpoint::Stdio { .. } => "stdio".into(),
-                    crate::workloads::generators::mcp::Endpoint::Http { .. } => "http".into(),
+                    crate::load::drivers::mcp::Endpoint::Stdio { .. } => "stdio".into(),
+                    crate::load::drivers::mcp::Endpoint::Http { .. } => "http".into(),
                 },
                 sessions: t.spec.sessions.max(1),
                 tools: t.tools.iter().map(|x| x.name.to_string()).collect(),

@@ -15,21 +15,21 @@ use clap::{Args, ValueEnum};
 use tokio::sync::broadcast::error::RecvError;
 
 use crate::cli::{parse_duration, GlobalArgs};
-use crate::probes::{Prober, Root};
-use crate::record::recorder::{
-    prediction_record, Header, PredictionGate, Record, RecordArgs, Recorder,
-};
-use crate::record::report::charts::Timeline;
-use crate::record::report::criteria::{self, Criteria, Observer};
-use crate::record::report::{Report, RunRecord};
-use crate::snapshot::Snapshot;
-use crate::workloads::engine::{
+use crate::load::drivers::mcp::{split_command, Endpoint, McpTargetSpec};
+use crate::load::engine::{
     Command, Engine, EngineConfig, EngineEvent, PhaseEvent, RunSummary, TargetEvent,
 };
-use crate::workloads::generators::mcp::{split_command, Endpoint, McpTargetSpec};
-use crate::workloads::guards;
-use crate::workloads::scenario::{self, Scenario, TargetPlan};
-use crate::workloads::schedule::{PhaseSpec, SoakParams, SpikeParams, StressParams};
+use crate::load::guards;
+use crate::load::scenario::{self, Scenario, TargetPlan};
+use crate::load::schedule::{PhaseSpec, SoakParams, SpikeParams, StressParams};
+use crate::probes::{Prober, Root};
+use crate::recording::writer::{
+    prediction_record, Header, PredictionGate, Record, RecordArgs, Recorder,
+};
+use crate::report::charts::Timeline;
+use crate::report::criteria::{self, Criteria, Observer};
+use crate::report::{Report, RunRecord};
+use crate::snapshot::Snapshot;
 
 /// Name of the built-in target in tool names (`built-in:thermal_status`).
 pub const BUILTIN_TARGET: &str = "built-in";
@@ -81,7 +81,7 @@ pub struct RunArgs {
     #[arg(long, value_name = "DIR")]
     pub report: Option<PathBuf>,
     #[command(flatten)]
-    pub metrics: crate::record::metrics::MetricsArgs,
+    pub metrics: crate::export::metrics::MetricsArgs,
     /// Directory for the targets' stderr logs (default: a temp dir).
     #[arg(long = "log-dir", value_name = "DIR")]
     pub log_dir: Option<PathBuf>,
@@ -205,7 +205,7 @@ pub fn builtin_phase(p: PhaseArg, rate: Option<f64>) -> PhaseSpec {
 
 /// `--rate` on a scenario phase: soak rate, spike peak, stress ceiling.
 fn apply_rate(p: &mut PhaseSpec, r: f64) {
-    use crate::workloads::schedule::PhaseKind;
+    use crate::load::schedule::PhaseKind;
     match p.kind {
         PhaseKind::Soak => p.stages.iter_mut().for_each(|s| {
             s.rate = r;
@@ -349,8 +349,8 @@ async fn run_async(global: &GlobalArgs, args: &RunArgs, sc: Scenario) -> anyhow:
     )));
     let metrics = match args.metrics.checked().map_err(anyhow::Error::msg)? {
         Some((addr, token)) => {
-            let m = Arc::new(crate::record::metrics::Metrics::new());
-            match crate::record::metrics::serve(addr, token, m.clone()).await {
+            let m = Arc::new(crate::export::metrics::Metrics::new());
+            match crate::export::metrics::serve(addr, token, m.clone()).await {
                 Ok((bound, _task)) => {
                     eprintln!("metrics on http://{bound}/metrics");
                     Some(m)
@@ -662,7 +662,7 @@ fn throttle_change(was: bool, s: &Snapshot) -> Option<Record> {
 }
 
 /// Wait until the requests still in flight have finished (at most `timeout` + 1 s).
-async fn drain(engine: &crate::workloads::EngineHandle, timeout: Duration) {
+async fn drain(engine: &crate::load::EngineHandle, timeout: Duration) {
     let until = Instant::now() + timeout + Duration::from_secs(1);
     while Instant::now() < until {
         match engine.summary().await {

@@ -12,8 +12,8 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::{broadcast, mpsc};
 use tokio::task::JoinHandle;
 
+use crate::load::engine::{Command, GuardEvent};
 use crate::snapshot::Snapshot;
-use crate::workloads::engine::{Command, GuardEvent};
 
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -50,13 +50,13 @@ pub enum Command {
     /// Replay a recording or a tegrastats/CSV trace through the dashboard.
     Replay(crate::ui::ReplayArgs),
     /// Score throttle predictions against a recorded trace (tegrastats, CSV).
-    PredictEval(crate::predict::eval::EvalArgs),
+    PredictEval(crate::report::predict_eval::EvalArgs),
     /// Run load phases headless (no terminal UI) and write a JSON summary.
-    Run(crate::run_cmd::RunArgs),
+    Run(crate::commands::run::RunArgs),
     /// Rebuild a run's report (JSON, Markdown, charts) from its recording.
-    Report(crate::record::report::rebuild::ReportArgs),
+    Report(crate::report::rebuild::ReportArgs),
     /// Serve the board's telemetry as MCP tools (stdio, or --http)
-    McpServe(crate::server::ServeArgs),
+    McpServe(crate::export::mcp::ServeArgs),
 }
 
 #[derive(Debug, Clone, Args, Default)]

@@ -9,9 +9,9 @@
 //! median and 90th percentile (nearest rank). The first correct alert is the
 //! earliest prediction with `eta < 5 min` and within ±20 % of `r`; its lead is `r`.
 
-use super::thermal::{ModelSet, Status, ZonePrediction};
-use super::{PredictConfig, ThermalPredictor};
-use crate::record::trace::{read_trace, Trace, TraceFormat};
+use crate::predict::thermal::{ModelSet, Status, ZonePrediction};
+use crate::predict::{PredictConfig, ThermalPredictor};
+use crate::recording::traces::{read_trace, Trace, TraceFormat};
 use anyhow::Context;
 use serde::Serialize;
 use std::io::Write;
@@ -146,7 +146,7 @@ struct EmitLine<'a> {
     eta_s: Option<f64>,
     lo_s: Option<f64>,
     hi_s: Option<f64>,
-    model: super::Model,
+    model: crate::predict::Model,
 }
 
 /// The zone threshold and its ground-truth crossing.
@@ -531,7 +531,7 @@ pub fn run_eval(args: &EvalArgs, out: &mut dyn Write) -> anyhow::Result<EvalRepo
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::record::trace::parse_trace;
+    use crate::recording::traces::parse_trace;
 
     fn synthetic_csv() -> String {
         // Exponential heat-up 40 → 80 °C, τ = 150 s, 1 Hz, 600 s.
