@@ -1,8 +1,6 @@
 //! jetstress: a terminal console for stress-testing edge-AI boxes.
 
-pub mod cli;
 pub mod collector;
-pub mod commands;
 pub mod config;
 pub mod export;
 pub mod history;
@@ -11,5 +9,6 @@ pub mod predict;
 pub mod probes;
 pub mod recording;
 pub mod report;
+pub mod session;
 pub mod snapshot;
 pub mod ui;

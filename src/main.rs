@@ -1,10 +1,15 @@
-//! Command-line dispatch only: every subcommand's work lives in the library.
+//! Parse the command line and dispatch: the binary owns the CLI layer
+//! ([`cli`]: clap types; [`commands`]: one file per subcommand); all the
+//! work lives in the library.
+
+mod cli;
+mod commands;
 
 use std::process::ExitCode;
 
 use clap::parser::ValueSource;
 use clap::{CommandFactory, FromArgMatches};
-use jetstress::cli::{Cli, Command};
+use cli::{Cli, Command};
 
 fn main() -> ExitCode {
     let matches = Cli::command().get_matches();
@@ -14,7 +19,7 @@ fn main() -> ExitCode {
     };
     cli.global.interval_explicit =
         matches.value_source("interval") == Some(ValueSource::CommandLine);
-    match run(cli) {
+    match run(&cli) {
         Ok(code) => code,
         // `jetstress probe --json | head` closing the pipe is not an error.
         Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
@@ -25,23 +30,20 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
     let root = &cli.global.root;
     if !root.is_dir() {
         anyhow::bail!("root '{}' is not a directory", root.display());
     }
-    match cli.command {
-        Some(Command::Probe(args)) => jetstress::commands::probe::run(&cli.global, &args),
-        Some(Command::PredictEval(args)) => {
-            let mut out = std::io::stdout().lock();
-            jetstress::report::predict_eval::run_eval(&args, &mut out)?;
-            Ok(ExitCode::SUCCESS)
-        }
-        Some(Command::Run(args)) => jetstress::commands::run::run(&cli.global, &args),
-        Some(Command::Report(args)) => jetstress::report::rebuild::run(&args),
-        Some(Command::McpServe(args)) => jetstress::export::mcp::run(&cli.global, &args),
-        Some(Command::Replay(args)) => jetstress::ui::run_replay(&cli.global, &args),
-        None => jetstress::ui::run(&cli.global, &cli.dashboard),
+    let g = &cli.global;
+    match &cli.command {
+        Some(Command::Probe(args)) => commands::probe::run(g, args),
+        Some(Command::PredictEval(args)) => commands::predict_eval::run(args),
+        Some(Command::Run(args)) => commands::run::run(g, args),
+        Some(Command::Report(args)) => commands::report::run(args),
+        Some(Command::McpServe(args)) => commands::mcp_serve::run(g, args),
+        Some(Command::Replay(args)) => commands::replay::run(g, args),
+        None => commands::dashboard::run(g, &cli.dashboard),
     }
 }
 

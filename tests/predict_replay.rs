@@ -4,7 +4,7 @@
 //! ("Predictions"), rounded up by at most a point: a change that makes them
 //! worse fails here.
 
-use jetstress::report::predict_eval::{run_eval, EvalArgs};
+use jetstress::report::predict_eval::{run_eval, EvalConfig as EvalArgs};
 use jetstress::report::predict_eval::{EvalReport, HORIZONS_S};
 use std::io::Write;
 

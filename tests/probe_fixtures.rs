@@ -430,7 +430,7 @@ fn temperatures_follow_the_files_between_samples() {
 fn this_machine_gives_a_sane_snapshot() {
     let mut p = Prober::new(Root::new("/"), Vec::new());
     let _ = p.sample();
-    std::thread::sleep(jetstress::commands::probe::PROBE_GAP);
+    std::thread::sleep(jetstress::probes::PROBE_GAP);
     let s = p.sample();
     assert!(!s.cpu.cores.is_empty());
     assert!(s.cpu.util_pct.is_some(), "two samples define a rate");

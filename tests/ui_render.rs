@@ -7,6 +7,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use jetstress::config::KeyList;
+use jetstress::load::plan::BuiltinPhase;
 use jetstress::probes::{Prober, Root};
 use jetstress::ui::app::{App, Effect, Pane};
 use jetstress::ui::draw::draw;
@@ -212,7 +213,7 @@ fn zoom_focus_theme_and_window_keys() {
     assert!(app.window_s() > w);
     assert_eq!(
         app.on_action(Action::Spike),
-        Some(Effect::StartPhase("spike"))
+        Some(Effect::StartPhase(BuiltinPhase::Spike))
     );
     assert_eq!(app.on_action(Action::RateUp), Some(Effect::ScaleRate(1.25)));
     assert_eq!(app.on_action(Action::Quit), Some(Effect::Quit));

@@ -245,7 +245,7 @@ async fn starting_a_phase_replaces_the_running_one_and_rate_factor_scales() {
     let mut stopped = Vec::new();
     while let Ok(e) = ev.try_recv() {
         if let EngineEvent::Phase(PhaseEvent::Stopped { phase, reason, .. }) = e {
-            stopped.push((phase, reason));
+            stopped.push((phase, reason.to_string()));
         }
     }
     assert_eq!(stopped[0], ("long".to_string(), "replaced".to_string()));

@@ -1,10 +1,13 @@
-//! Command-line arguments (clap). Parsing only: `main.rs` dispatches, and each
-//! subcommand's work lives in its own room.
+//! Command-line arguments (clap): every clap type of jetstress and nothing
+//! else. Only `main.rs` and `commands/` read them; each command turns its
+//! arguments into the library's own plain options.
 
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use jetstress::config::parse_duration;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -25,7 +28,7 @@ pub struct Cli {
     pub command: Option<Command>,
 
     #[command(flatten)]
-    pub dashboard: crate::ui::DashboardArgs,
+    pub dashboard: DashboardArgs,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -48,15 +51,15 @@ pub enum Command {
     /// Read the board once (two samples 250 ms apart) and print it.
     Probe(ProbeArgs),
     /// Replay a recording or a tegrastats/CSV trace through the dashboard.
-    Replay(crate::ui::ReplayArgs),
+    Replay(ReplayArgs),
     /// Score throttle predictions against a recorded trace (tegrastats, CSV).
-    PredictEval(crate::report::predict_eval::EvalArgs),
+    PredictEval(EvalArgs),
     /// Run load phases headless (no terminal UI) and write a JSON summary.
-    Run(crate::commands::run::RunArgs),
+    Run(RunArgs),
     /// Rebuild a run's report (JSON, Markdown, charts) from its recording.
-    Report(crate::report::rebuild::ReportArgs),
+    Report(ReportArgs),
     /// Serve the board's telemetry as MCP tools (stdio, or --http)
-    McpServe(crate::export::mcp::ServeArgs),
+    McpServe(ServeArgs),
 }
 
 #[derive(Debug, Clone, Args, Default)]
@@ -69,20 +72,6 @@ pub struct WatchArgs {
     pub names: Vec<String>,
 }
 
-impl WatchArgs {
-    pub fn watches(&self) -> Vec<crate::probes::Watch> {
-        self.pids
-            .iter()
-            .map(|p| crate::probes::Watch::Pid(*p))
-            .chain(
-                self.names
-                    .iter()
-                    .map(|n| crate::probes::Watch::Name(n.clone())),
-            )
-            .collect()
-    }
-}
-
 #[derive(Debug, Clone, Args)]
 pub struct ProbeArgs {
     /// Print one JSON object (schema `jetstress.snapshot/1`).
@@ -92,39 +81,198 @@ pub struct ProbeArgs {
     pub watch: WatchArgs,
 }
 
-/// Parse `1s`, `250ms`, `2m`, `1h`, `1.5s` or a bare number of seconds.
-pub fn parse_duration(s: &str) -> Result<Duration, String> {
-    let s = s.trim();
-    let (num, unit) = match s.find(|c: char| !(c.is_ascii_digit() || c == '.')) {
-        Some(i) => s.split_at(i),
-        None => (s, "s"),
-    };
-    let v: f64 = num
-        .parse()
-        .map_err(|_| format!("'{s}' is not a duration (try 1s, 250ms, 10m)"))?;
-    let secs = match unit.trim() {
-        "ms" => v / 1000.0,
-        "s" | "" => v,
-        "m" | "min" => v * 60.0,
-        "h" => v * 3600.0,
-        u => return Err(format!("unknown unit '{u}' in '{s}' (use ms, s, m or h)")),
-    };
-    if !secs.is_finite() || secs < 0.0 {
-        return Err(format!("'{s}' is not a valid duration"));
-    }
-    Ok(Duration::from_secs_f64(secs))
+/// `--record FILE [--append] [--record-max-mb MB]`, shared by the dashboard
+/// and `jetstress run`.
+#[derive(Debug, Clone, Args, Default)]
+pub struct RecordArgs {
+    /// Record to this JSONL file (`jetstress.recording/1`): snapshots, events,
+    /// load windows, predictions and the run summary (`r` toggles it in the dashboard).
+    #[arg(long, value_name = "FILE")]
+    pub record: Option<PathBuf>,
+    /// Add to an existing recording instead of choosing a new name.
+    #[arg(long, requires = "record")]
+    pub append: bool,
+    /// Start a new recording part after this many MB (`run.1.jsonl`, …).
+    #[arg(long, value_name = "MB")]
+    pub record_max_mb: Option<u64>,
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+/// `--metrics ADDR [--metrics-token T]`, shared by the dashboard and `jetstress run`.
+#[derive(Debug, Clone, Default, Args)]
+pub struct MetricsArgs {
+    /// Serve Prometheus /metrics on this address (loopback unless --metrics-token is set).
+    #[arg(long, value_name = "ADDR")]
+    pub metrics: Option<SocketAddr>,
+    /// Bearer token required by /metrics (needed for a non-loopback address).
+    #[arg(
+        long,
+        env = "JETSTRESS_METRICS_TOKEN",
+        hide_env_values = true,
+        value_name = "TOKEN"
+    )]
+    pub metrics_token: Option<String>,
+}
 
-    #[test]
-    fn durations() {
-        assert_eq!(parse_duration("250ms").unwrap(), Duration::from_millis(250));
-        assert_eq!(parse_duration("2m").unwrap(), Duration::from_secs(120));
-        assert_eq!(parse_duration("1.5").unwrap(), Duration::from_millis(1500));
-        assert!(parse_duration("fast").is_err());
-        assert!(parse_duration("3 days").is_err());
-    }
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PhaseArg {
+    Spike,
+    Stress,
+    Soak,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct RunArgs {
+    /// Scenario file (TOML): targets, tool mix, phases, loads, guards.
+    #[arg(long, value_name = "FILE")]
+    pub scenario: Option<PathBuf>,
+    /// Run this built-in phase (replaces the scenario's phases).
+    #[arg(long, value_enum)]
+    pub phase: Option<PhaseArg>,
+    /// Stretch or cut each phase to this length, e.g. `90s`, `2h`.
+    #[arg(long, value_parser = parse_duration, value_name = "D")]
+    pub duration: Option<Duration>,
+    /// The soak rate, the spike's peak or the stress ceiling (requests/s).
+    #[arg(long, value_name = "R")]
+    pub rate: Option<f64>,
+    /// An MCP server to spawn as a stdio child, `"CMD ARGS"` (repeatable; replaces the scenario's targets).
+    #[arg(long = "target-cmd", value_name = "CMD")]
+    pub target_cmd: Vec<String>,
+    /// A streamable-HTTP MCP URL (repeatable; replaces the scenario's targets).
+    #[arg(long = "target-url", value_name = "URL")]
+    pub target_url: Vec<String>,
+    /// Client sessions per MCP target (default 10).
+    #[arg(long)]
+    pub sessions: Option<usize>,
+    /// Most requests in flight before new ones are dropped (default 256).
+    #[arg(long = "max-in-flight")]
+    pub max_in_flight: Option<usize>,
+    /// Per-request timeout (default 30s).
+    #[arg(long, value_parser = parse_duration)]
+    pub timeout: Option<Duration>,
+    /// Write the `jetstress.run/1` summary here (`-`: stdout).
+    #[arg(long, value_name = "OUT")]
+    pub json: Option<PathBuf>,
+    #[command(flatten)]
+    pub record: RecordArgs,
+    /// Write `report.json` (`jetstress.report/1`) and `report.md` into this directory.
+    #[arg(long, value_name = "DIR")]
+    pub report: Option<PathBuf>,
+    #[command(flatten)]
+    pub metrics: MetricsArgs,
+    /// Directory for the targets' stderr logs (default: a temp dir).
+    #[arg(long = "log-dir", value_name = "DIR")]
+    pub log_dir: Option<PathBuf>,
+}
+
+/// The same load options as `jetstress run` (phases are started with keys).
+#[derive(Debug, Clone, Args, Default)]
+pub struct LoadArgs {
+    /// Scenario file: targets, tool mix, phase settings, CPU/memory/GPU levels, guards.
+    #[arg(long, value_name = "FILE")]
+    pub scenario: Option<PathBuf>,
+    /// An MCP server to spawn as a stdio child, `"CMD ARGS"` (repeatable).
+    #[arg(long = "target-cmd", value_name = "CMD")]
+    pub target_cmd: Vec<String>,
+    /// A streamable-HTTP MCP URL (repeatable).
+    #[arg(long = "target-url", value_name = "URL")]
+    pub target_url: Vec<String>,
+}
+
+#[derive(Debug, Clone, Args, Default)]
+pub struct DashboardArgs {
+    /// Config file (default: $XDG_CONFIG_HOME/jetstress/config.toml).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Theme: default, light, high-contrast, presentation, or a user theme.
+    #[arg(long, value_name = "NAME")]
+    pub theme: Option<String>,
+    /// Draw charts with dots instead of braille (fonts without braille).
+    #[arg(long)]
+    pub dot_marker: bool,
+    #[command(flatten)]
+    pub watch: WatchArgs,
+    #[command(flatten)]
+    pub record: RecordArgs,
+    #[command(flatten)]
+    pub metrics: MetricsArgs,
+    #[command(flatten)]
+    pub load: LoadArgs,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ReplayArgs {
+    /// A jetstress recording (JSONL) or a tegrastats / CSV trace.
+    pub file: PathBuf,
+    /// Playback speed (×0.5/×2 with `<`/`>` while playing).
+    #[arg(long, default_value_t = 1.0)]
+    pub speed: f64,
+    /// Throttle trip (°C) for zones the trace gives none (default 99, the Orin sw-throttle trip).
+    #[arg(long, value_name = "C")]
+    pub trip: Option<f64>,
+    #[command(flatten)]
+    pub dashboard: DashboardArgs,
+}
+
+/// `jetstress predict-eval TRACE [--zone NAME] [--threshold C] [--window S] [--emit FILE.jsonl]`
+#[derive(Args, Debug, Clone)]
+pub struct EvalArgs {
+    /// Trace file: tegrastats log (any generation), the AGX Orin stats CSV, or a
+    /// `time_s,<zone>,…` CSV in °C.
+    pub trace: PathBuf,
+    /// Score only this zone (default: every zone that heats up enough).
+    #[arg(long)]
+    pub zone: Option<String>,
+    /// Threshold in °C. Default: the zone's trip if the trace crosses it, else
+    /// `--trip-fraction` of the way from the start to the peak temperature.
+    #[arg(long)]
+    pub threshold: Option<f64>,
+    /// Where between start and peak temperature the default threshold sits.
+    #[arg(long, default_value_t = 0.9)]
+    pub trip_fraction: f64,
+    /// Zones rising less than this (°C, start to peak) are not scored.
+    #[arg(long, default_value_t = 2.0)]
+    pub min_rise: f64,
+    /// Sliding window of the predictor, seconds.
+    #[arg(long, default_value_t = 120.0)]
+    pub window: f64,
+    /// Aim the ETA this many sensor-noise σ below the threshold (the first raw
+    /// reading over it is the crossing); see `noise_margin_sigmas`.
+    #[arg(long, default_value_t = 0.0)]
+    pub noise_margin: f64,
+    /// ETA to when the fitted curve reaches the threshold, not to the first
+    /// raw reading over it (turns `first_passage` off; for comparison).
+    #[arg(long)]
+    pub no_first_passage: bool,
+    /// Write one JSON line per chosen-model prediction:
+    /// `{t_s, zone, eta_s, lo_s, hi_s, model}` (`eta_s` null = no crossing predicted).
+    #[arg(long)]
+    pub emit: Option<PathBuf>,
+    /// Print the report as JSON instead of the table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ReportArgs {
+    /// A `jetstress.recording/1` file (from `run --record`, `--record` or `r`
+    /// in the dashboard); its rotation parts (`NAME.1.jsonl`, …) are read after it.
+    #[arg(value_name = "RECORDING")]
+    pub recording: PathBuf,
+    /// Directory for `report.json`, `report.md` and the charts (created if missing).
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    /// Serve streamable HTTP at ADDR (path /mcp) instead of stdio; `--http` alone means 127.0.0.1:7400.
+    #[arg(long, value_name = "ADDR", num_args = 0..=1, default_missing_value = jetstress::export::DEFAULT_MCP_HTTP_ADDR)]
+    pub http: Option<SocketAddr>,
+
+    /// Require `Authorization: Bearer TOKEN` on every HTTP request (needed for a non-loopback bind).
+    #[arg(long, value_name = "TOKEN", env = jetstress::export::MCP_TOKEN_ENV, hide_env_values = true)]
+    pub token: Option<String>,
+
+    #[command(flatten)]
+    pub watch: WatchArgs,
 }

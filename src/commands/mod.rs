@@ -1,4 +1,75 @@
-//! One file per subcommand: arguments → plan → library → output and exit code.
+//! One file per subcommand: arguments → plan → library → output and exit
+//! code. This file holds the conversions the commands share (clap types into
+//! the library's plain options).
 
+pub mod dashboard;
+pub mod mcp_serve;
+pub mod predict_eval;
 pub mod probe;
+pub mod replay;
+pub mod report;
 pub mod run;
+
+use std::net::SocketAddr;
+
+use jetstress::export::auth::{check_bind, Service};
+use jetstress::probes::Watch;
+use jetstress::recording::writer::RecorderConfig;
+use jetstress::ui::{DashboardOptions, RecordPlan};
+
+use crate::cli::{DashboardArgs, GlobalArgs, MetricsArgs, RecordArgs, WatchArgs};
+
+/// `--watch-pid` and `--watch-name`.
+pub fn watches(w: &WatchArgs) -> Vec<Watch> {
+    w.pids
+        .iter()
+        .map(|p| Watch::Pid(*p))
+        .chain(w.names.iter().map(|n| Watch::Name(n.clone())))
+        .collect()
+}
+
+fn rotate_bytes(r: &RecordArgs) -> Option<u64> {
+    r.record_max_mb.map(|mb| mb * 1024 * 1024)
+}
+
+/// The recorder configuration for `--record`, when given.
+pub fn recorder_config(r: &RecordArgs) -> Option<RecorderConfig> {
+    r.record.as_ref().map(|path| RecorderConfig {
+        path: path.clone(),
+        append: r.append,
+        rotate_bytes: rotate_bytes(r),
+    })
+}
+
+/// The `/metrics` address and token, after the bind check; `None` when not asked for.
+pub fn metrics_checked(m: &MetricsArgs) -> anyhow::Result<Option<(SocketAddr, Option<String>)>> {
+    match m.metrics {
+        Some(addr) => {
+            check_bind(Service::Metrics, addr, m.metrics_token.as_deref())?;
+            Ok(Some((addr, m.metrics_token.clone())))
+        }
+        None => Ok(None),
+    }
+}
+
+/// The dashboard's options from the global and dashboard flags.
+pub fn dashboard_options(
+    global: &GlobalArgs,
+    args: &DashboardArgs,
+) -> anyhow::Result<DashboardOptions> {
+    Ok(DashboardOptions {
+        root: global.root.clone(),
+        interval: global.interval,
+        interval_explicit: global.interval_explicit,
+        config: args.config.clone(),
+        theme: args.theme.clone(),
+        dot_marker: args.dot_marker,
+        watches: watches(&args.watch),
+        record: RecordPlan {
+            start: args.record.record.clone(),
+            append: args.record.append,
+            rotate_bytes: rotate_bytes(&args.record),
+        },
+        metrics: metrics_checked(&args.metrics)?,
+    })
+}

@@ -4,24 +4,14 @@
 use std::fmt::Write as _;
 use std::io::Write;
 use std::process::ExitCode;
-use std::time::Duration;
+
+use jetstress::probes::{read_twice, Root};
+use jetstress::snapshot::Snapshot;
 
 use crate::cli::{GlobalArgs, ProbeArgs};
-use crate::probes::{Prober, Root};
-use crate::snapshot::Snapshot;
-
-/// Gap between the two samples.
-pub const PROBE_GAP: Duration = Duration::from_millis(250);
-
-pub fn take_snapshot(root: Root, args: &ProbeArgs) -> Snapshot {
-    let mut prober = Prober::new(root, args.watch.watches());
-    let _ = prober.sample();
-    std::thread::sleep(PROBE_GAP);
-    prober.sample()
-}
 
 pub fn run(global: &GlobalArgs, args: &ProbeArgs) -> anyhow::Result<ExitCode> {
-    let snap = take_snapshot(Root::new(&global.root), args);
+    let snap = read_twice(Root::new(&global.root), super::watches(&args.watch));
     let mut out = std::io::stdout().lock();
     if args.json {
         serde_json::to_writer_pretty(&mut out, &snap)?;

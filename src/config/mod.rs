@@ -8,6 +8,9 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+mod duration;
+pub use duration::{parse_duration, DurationError};
+
 /// Where the config file lives unless `--config` says otherwise.
 pub fn default_config_path() -> Option<PathBuf> {
     let base = std::env::var_os("XDG_CONFIG_HOME")

@@ -410,43 +410,6 @@ impl Metrics {
     }
 }
 
-/// `--metrics ADDR [--metrics-token T]`, shared by the dashboard and `jetstress run`.
-#[derive(Debug, Clone, Default, clap::Args)]
-pub struct MetricsArgs {
-    /// Serve Prometheus /metrics on this address (loopback unless --metrics-token is set).
-    #[arg(long, value_name = "ADDR")]
-    pub metrics: Option<SocketAddr>,
-    /// Bearer token required by /metrics (needed for a non-loopback address).
-    #[arg(
-        long,
-        env = "JETSTRESS_METRICS_TOKEN",
-        hide_env_values = true,
-        value_name = "TOKEN"
-    )]
-    pub metrics_token: Option<String>,
-}
-
-impl MetricsArgs {
-    /// The address and token to serve, after [`check_bind`]; `None` when not asked for.
-    pub fn checked(&self) -> Result<Option<(SocketAddr, Option<String>)>, String> {
-        match self.metrics {
-            Some(addr) => {
-                check_bind(&addr, self.metrics_token.as_deref())?;
-                Ok(Some((addr, self.metrics_token.clone())))
-            }
-            None => Ok(None),
-        }
-    }
-}
-
-/// A non-loopback address needs a token (the board's metrics are not for the LAN by default).
-pub fn check_bind(addr: &SocketAddr, token: Option<&str>) -> Result<(), String> {
-    if !addr.ip().is_loopback() && token.is_none_or(str::is_empty) {
-        return Err(format!("--metrics {addr} is not a loopback address: set --metrics-token (or JETSTRESS_METRICS_TOKEN) to expose it"));
-    }
-    Ok(())
-}
-
 /// Serve `/metrics` on `addr`; returns the bound address (port 0 picks one).
 pub async fn serve(
     addr: SocketAddr,
@@ -466,11 +429,10 @@ pub async fn serve(
             let token = token.clone();
             async move {
                 if let Some(t) = token.as_deref().filter(|t| !t.is_empty()) {
-                    let ok = headers
+                    let given = headers
                         .get(header::AUTHORIZATION)
-                        .and_then(|v| v.to_str().ok())
-                        .is_some_and(|v| v == format!("Bearer {t}"));
-                    if !ok {
+                        .and_then(|v| v.to_str().ok());
+                    if !crate::export::auth::bearer_matches(given, t) {
                         return (StatusCode::UNAUTHORIZED, "missing or wrong bearer token\n")
                             .into_response();
                     }
@@ -490,19 +452,4 @@ pub async fn serve(
         let _ = axum::serve(listener, app).await;
     });
     Ok((bound, task))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn non_loopback_needs_a_token() {
-        let lan: SocketAddr = "0.0.0.0:9100".parse().unwrap();
-        let lo: SocketAddr = "127.0.0.1:9100".parse().unwrap();
-        assert!(check_bind(&lan, None).is_err());
-        assert!(check_bind(&lan, Some("")).is_err());
-        assert!(check_bind(&lan, Some("s3cret")).is_ok());
-        assert!(check_bind(&lo, None).is_ok());
-    }
 }

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::{broadcast, mpsc};
 use tokio::task::JoinHandle;
 
-use crate::load::engine::{Command, GuardEvent};
+use crate::load::engine::{Command, GuardAction, GuardEvent, GuardKind};
 use crate::snapshot::Snapshot;
 
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -68,13 +68,13 @@ pub fn check(snap: &Snapshot, cfg: &GuardConfig, state: &mut GuardState) -> Vec<
     }
     let time = snap.time_unix_ms;
     // Thermal.
-    let mut hot: Option<(String, String, String)> = None;
+    let mut hot: Option<(GuardKind, String, String)> = None;
     for z in snap.thermal.iter().filter(|z| z.online) {
         let Some(t) = z.temp_c else { continue };
         if let Some(c) = z.critical_trip_c() {
             if t >= c - cfg.critical_margin_c {
                 hot = Some((
-                    "critical".into(),
+                    GuardKind::Critical,
                     z.name.clone(),
                     format!(
                         "{} at {t:.1} °C is within {} °C of critical {c:.1} °C",
@@ -87,7 +87,7 @@ pub fn check(snap: &Snapshot, cfg: &GuardConfig, state: &mut GuardState) -> Vec<
         if let Some(p) = z.throttle_trip_c() {
             if t >= p - cfg.thermal_margin_c && hot.is_none() {
                 hot = Some((
-                    "thermal".into(),
+                    GuardKind::Thermal,
                     z.name.clone(),
                     format!(
                         "{} at {t:.1} °C is within {} °C of its throttle trip {p:.1} °C",
@@ -103,7 +103,7 @@ pub fn check(snap: &Snapshot, cfg: &GuardConfig, state: &mut GuardState) -> Vec<
             out.push(GuardEvent {
                 time_unix_ms: time,
                 guard,
-                action: "stop_all".into(),
+                action: GuardAction::StopAll,
                 message,
             });
         }
@@ -118,8 +118,8 @@ pub fn check(snap: &Snapshot, cfg: &GuardConfig, state: &mut GuardState) -> Vec<
                 state.memory = true;
                 out.push(GuardEvent {
                     time_unix_ms: time,
-                    guard: "memory_floor".into(),
-                    action: "release_memory".into(),
+                    guard: GuardKind::MemoryFloor,
+                    action: GuardAction::ReleaseMemory,
                     message: format!(
                         "MemAvailable {avail:.0} MB is below the floor {floor:.0} MB ({}% of {total:.0} MB)",
                         cfg.memory_floor_pct

@@ -6,6 +6,7 @@ pub mod background;
 pub mod drivers;
 pub mod engine;
 pub mod guards;
+pub mod plan;
 pub mod scenario;
 pub mod schedule;
 pub mod stats;

@@ -38,7 +38,7 @@ fn de_duration<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::E
         Some(Raw::Secs(s)) => Err(serde::de::Error::custom(format!(
             "{s} is not a valid duration"
         ))),
-        Some(Raw::Text(t)) => crate::cli::parse_duration(&t)
+        Some(Raw::Text(t)) => crate::config::parse_duration(&t)
             .map(Some)
             .map_err(serde::de::Error::custom),
     }

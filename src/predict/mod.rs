@@ -9,6 +9,7 @@
 //! live dashboard and the trace replay of `report::predict_eval` drive exactly
 //! the same code.
 
+mod bundle;
 pub mod memory;
 pub mod passage;
 pub mod regression;
@@ -17,6 +18,7 @@ pub mod thermal;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
+pub use bundle::Predictors;
 pub use memory::{
     LeakConfig, LeakDetector, LeakEstimate, MemoryConfig, MemoryPrediction, MemoryPredictor,
 };

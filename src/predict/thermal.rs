@@ -25,11 +25,11 @@
 use super::passage::{first_passage, Passage};
 use super::regression::{LinearFit, PlaneFit, Point, Window};
 use super::{human_duration, human_eta, PredictConfig};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, VecDeque};
 
 /// Which model produced a prediction.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Model {
     Linear,
@@ -37,7 +37,7 @@ pub enum Model {
 }
 
 /// Why a prediction has (or lacks) an ETA.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Status {
     /// An ETA with a range.
@@ -57,7 +57,7 @@ pub enum Status {
 }
 
 /// One zone's prediction.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ZonePrediction {
     pub zone: String,
     /// Seconds from `now` until the trip is reached; `None` when no crossing is predicted.

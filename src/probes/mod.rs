@@ -9,6 +9,7 @@ pub mod cpu;
 pub mod gpu;
 pub mod hwmon;
 pub mod memory;
+mod once;
 pub mod power;
 pub mod sysfs;
 pub mod thermal;
@@ -18,6 +19,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use crate::snapshot::{Board, ProbeError, Snapshot, SNAPSHOT_SCHEMA};
 pub use memory::Watch;
+pub use once::{read_twice, PROBE_GAP};
 pub use sysfs::Root;
 
 /// Slow-changing facts (board identity, nvpmodel mode, `scaling_min_freq`) are

@@ -5,15 +5,19 @@
 
 use std::path::Path;
 
-use serde::Deserialize;
-
-use super::writer::{Header, RECORDING_SCHEMA};
+use super::format::{kind_of, Header, Line, RunRecord, RECORDING_SCHEMA};
+use crate::load::engine::{Level, LoadWindow};
 use crate::snapshot::Snapshot;
+
+/// A recording that cannot be read at all; the message names the file.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct RecordingError(pub String);
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct RecordedEvent {
     pub time_unix_ms: u64,
-    pub level: String,
+    pub level: Level,
     pub text: String,
 }
 
@@ -22,9 +26,15 @@ pub struct Recording {
     pub header: Option<Header>,
     pub snapshots: Vec<Snapshot>,
     pub events: Vec<RecordedEvent>,
-    /// Lines of other kinds (load windows, predictions, the run summary) kept
-    /// as JSON, with their line numbers.
-    pub other: Vec<(usize, serde_json::Value)>,
+    /// Load windows with their line number and write time.
+    pub windows: Vec<(usize, u64, LoadWindow)>,
+    /// The run's summary line (the last one wins), with its line number.
+    pub summary: Option<(usize, RunRecord)>,
+    /// Prediction updates read.
+    pub predictions: usize,
+    /// Lines of a known kind whose body did not parse: `(line, kind, reason)`
+    /// (a report needs its summary and load windows whole, so these are errors there).
+    pub invalid: Vec<(usize, &'static str, String)>,
     /// `(line number, reason)` of lines that did not parse.
     pub skipped: Vec<(usize, String)>,
     /// The last line was cut off (a crash mid-write).
@@ -46,24 +56,8 @@ impl Recording {
     }
 }
 
-#[derive(Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-enum AnyLine {
-    Header(Box<Header>),
-    Snapshot {
-        snapshot: Box<Snapshot>,
-    },
-    Event {
-        time_unix_ms: u64,
-        level: String,
-        text: String,
-    },
-    #[serde(other)]
-    Other,
-}
-
 /// Parse recording text (pure).
-pub fn parse_recording(source: &str, text: &str) -> Result<Recording, String> {
+pub fn parse_recording(source: &str, text: &str) -> Result<Recording, RecordingError> {
     let mut rec = Recording {
         sources: vec![(source.to_string(), 0)],
         ..Recording::default()
@@ -77,20 +71,22 @@ pub fn parse_recording(source: &str, text: &str) -> Result<Recording, String> {
         if line.trim().is_empty() {
             continue;
         }
-        match serde_json::from_str::<AnyLine>(line) {
-            Ok(AnyLine::Header(h)) => {
+        match serde_json::from_str::<Line>(line) {
+            Ok(Line::Header(h)) => {
                 if h.schema != RECORDING_SCHEMA {
-                    return Err(format!(
+                    return Err(RecordingError(format!(
                         "{source}:{n}: schema '{}' is not {RECORDING_SCHEMA}",
                         h.schema
-                    ));
+                    )));
                 }
                 if rec.header.is_none() {
                     rec.header = Some(*h);
                 }
             }
-            Ok(AnyLine::Snapshot { snapshot }) => rec.snapshots.push(*snapshot),
-            Ok(AnyLine::Event {
+            Ok(Line::Snapshot { snapshot }) => rec
+                .snapshots
+                .push(std::sync::Arc::unwrap_or_clone(snapshot)),
+            Ok(Line::Event {
                 time_unix_ms,
                 level,
                 text,
@@ -99,26 +95,32 @@ pub fn parse_recording(source: &str, text: &str) -> Result<Recording, String> {
                 level,
                 text,
             }),
-            Ok(AnyLine::Other) => {
-                if let Ok(v) = serde_json::from_str(line) {
-                    rec.other.push((n, v));
+            Ok(Line::LoadWindow {
+                time_unix_ms,
+                window,
+            }) => rec.windows.push((n, time_unix_ms, *window)),
+            Ok(Line::Prediction { .. }) => rec.predictions += 1,
+            Ok(Line::Summary { summary, .. }) => rec.summary = Some((n, *summary)),
+            Err(_) if n == last && !ends_clean => rec.torn_tail = true,
+            Err(e) => match kind_of(line) {
+                Some(kind @ ("load_window" | "summary")) => {
+                    rec.invalid.push((n, kind, e.to_string()));
                 }
-            }
-            Err(e) if n == last && !ends_clean => {
-                rec.torn_tail = true;
-                let _ = e;
-            }
-            Err(e) => rec.skipped.push((n, e.to_string())),
+                _ => rec.skipped.push((n, e.to_string())),
+            },
         }
     }
     if rec.header.is_none() {
-        return Err(format!("{source}: no {RECORDING_SCHEMA} header line"));
+        return Err(RecordingError(format!(
+            "{source}: no {RECORDING_SCHEMA} header line"
+        )));
     }
     Ok(rec)
 }
 
-pub fn read_recording(path: &Path) -> Result<Recording, String> {
-    let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
+pub fn read_recording(path: &Path) -> Result<Recording, RecordingError> {
+    let bytes =
+        std::fs::read(path).map_err(|e| RecordingError(format!("{}: {e}", path.display())))?;
     parse_recording(
         &path.display().to_string(),
         &String::from_utf8_lossy(&bytes),
@@ -127,7 +129,7 @@ pub fn read_recording(path: &Path) -> Result<Recording, String> {
 
 /// A recording with its rotation parts (`run.jsonl`, then `run.1.jsonl`,
 /// `run.2.jsonl`, … while they exist), read as one.
-pub fn read_recording_parts(path: &Path) -> Result<Recording, String> {
+pub fn read_recording_parts(path: &Path) -> Result<Recording, RecordingError> {
     let mut all = read_recording(path)?;
     for n in 1.. {
         let p = super::writer::part_name(path, n);
@@ -138,8 +140,20 @@ pub fn read_recording_parts(path: &Path) -> Result<Recording, String> {
         let lines = all.lines;
         all.snapshots.extend(part.snapshots);
         all.events.extend(part.events);
-        all.other
-            .extend(part.other.into_iter().map(|(i, v)| (lines + i, v)));
+        all.windows.extend(
+            part.windows
+                .into_iter()
+                .map(|(i, at, w)| (lines + i, at, w)),
+        );
+        if let Some((i, s)) = part.summary {
+            all.summary = Some((lines + i, s));
+        }
+        all.predictions += part.predictions;
+        all.invalid.extend(
+            part.invalid
+                .into_iter()
+                .map(|(i, k, why)| (lines + i, k, why)),
+        );
         all.skipped
             .extend(part.skipped.into_iter().map(|(i, why)| (lines + i, why)));
         all.torn_tail |= part.torn_tail;
@@ -188,7 +202,7 @@ mod tests {
             assert!(r.record(Record::Snapshot(snap(i as f64))));
         }
         r.record(Record::Event {
-            level: "info".into(),
+            level: Level::Info,
             text: "phase spike started".into(),
         });
         let stats = r.finish().unwrap();
@@ -276,6 +290,7 @@ mod tests {
         assert_eq!(rec.events.len(), 1);
         assert!(parse_recording("r.jsonl", "{\"kind\":\"event\"}\n")
             .unwrap_err()
+            .to_string()
             .contains("no jetstress.recording/1 header"));
     }
 }

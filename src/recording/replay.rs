@@ -10,7 +10,7 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
-use super::reader::{is_recording, parse_recording};
+use super::reader::{is_recording, parse_recording, RecordingError};
 use super::traces::{parse_trace, TraceSample};
 use crate::snapshot::{Gpu, Memory, Power, Rail, Snapshot, ThermalZone, Trip};
 
@@ -104,8 +104,9 @@ pub fn trace_sample_to_snapshot(s: &TraceSample) -> Snapshot {
 }
 
 /// Load a recording or any trace format `predict-eval` reads.
-pub fn load(path: &Path) -> Result<ReplaySource, String> {
-    let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
+pub fn load(path: &Path) -> Result<ReplaySource, RecordingError> {
+    let bytes =
+        std::fs::read(path).map_err(|e| RecordingError(format!("{}: {e}", path.display())))?;
     let text = String::from_utf8_lossy(&bytes);
     let label = path
         .file_name()
@@ -115,7 +116,9 @@ pub fn load(path: &Path) -> Result<ReplaySource, String> {
     if is_recording(&text) {
         let rec = parse_recording(&name, &text)?;
         if rec.snapshots.is_empty() {
-            return Err(format!("{name}: the recording holds no snapshots"));
+            return Err(RecordingError(format!(
+                "{name}: the recording holds no snapshots"
+            )));
         }
         let t0 = rec.snapshots[0].elapsed_s;
         let snapshots = rec
@@ -132,7 +135,7 @@ pub fn load(path: &Path) -> Result<ReplaySource, String> {
             skipped: rec.skipped,
         });
     }
-    let trace = parse_trace(&name, &text).map_err(|e| e.to_string())?;
+    let trace = parse_trace(&name, &text).map_err(|e| RecordingError(e.to_string()))?;
     Ok(ReplaySource {
         label,
         snapshots: trace

@@ -18,126 +18,70 @@ use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
-use serde::Serialize;
 use tokio::sync::mpsc;
 
+use super::format::{now_ms, Line, PredictionUpdate};
+pub use super::format::{Header, RunRecord, RECORDING_SCHEMA};
+use crate::load::engine::{Level, LoadWindow};
+use crate::predict::thermal::ZonePrediction;
 use crate::snapshot::Snapshot;
 
-pub const RECORDING_SCHEMA: &str = "jetstress.recording/1";
 /// Longest time between two fsyncs.
 pub const FSYNC_EVERY: Duration = Duration::from_secs(5);
 /// Records waiting for the writer before new ones count as dropped.
 pub const QUEUE: usize = 1024;
 
-fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0)
-}
-
-/// The first line of every recording file.
-#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq)]
-pub struct Header {
-    pub schema: String,
-    /// Always `header` (the line kind; absent when read back through the kind tag).
-    #[serde(default)]
-    pub kind: String,
-    pub version: String,
-    pub host: Option<String>,
-    pub board: Option<String>,
-    pub start_unix_ms: u64,
-    /// Part number when rotating (0 = first file).
-    #[serde(default)]
-    pub part: u32,
-    /// Free-form run configuration (scenario, interval, root …).
-    pub config: serde_json::Value,
-}
-
-impl Header {
-    pub fn new(board: Option<String>, config: serde_json::Value) -> Header {
-        Header {
-            schema: RECORDING_SCHEMA.to_string(),
-            kind: "header".to_string(),
-            version: env!("CARGO_PKG_VERSION").to_string(),
-            host: std::fs::read_to_string("/proc/sys/kernel/hostname")
-                .ok()
-                .map(|h| h.trim().to_string()),
-            board,
-            start_unix_ms: now_ms(),
-            part: 0,
-            config,
-        }
-    }
-}
-
-/// One thing to record.
+/// One thing to record; the writer thread stamps its time.
 #[derive(Debug, Clone)]
 pub enum Record {
     Snapshot(Arc<Snapshot>),
     Event {
-        level: String,
+        level: Level,
         text: String,
     },
-    /// Per-tool load statistics for a window (from the engine), as JSON.
-    LoadWindow(serde_json::Value),
-    /// Prediction update, as JSON.
-    Prediction(serde_json::Value),
-    /// The run's final summary (`report::RunRecord`, as JSON): written once at
-    /// the end of a run, so `jetstress report` can rebuild the report.
-    Summary(serde_json::Value),
+    /// Per-tool load statistics for a window (from the engine).
+    LoadWindow(Box<LoadWindow>),
+    /// Prediction update (every zone).
+    Prediction(Vec<ZonePrediction>),
+    /// The run's final summary: written once at the end of a run, so
+    /// `jetstress report` can rebuild the report.
+    Summary(Box<RunRecord>),
 }
 
-#[derive(Serialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-enum Line<'a> {
-    Snapshot {
-        snapshot: &'a Snapshot,
-    },
-    Event {
-        time_unix_ms: u64,
-        level: &'a str,
-        text: &'a str,
-    },
-    LoadWindow {
-        time_unix_ms: u64,
-        window: &'a serde_json::Value,
-    },
-    Prediction {
-        time_unix_ms: u64,
-        prediction: &'a serde_json::Value,
-    },
-    Summary {
-        time_unix_ms: u64,
-        summary: &'a serde_json::Value,
-    },
+/// The line for a record, stamped now.
+pub fn to_line(r: Record) -> Line {
+    let time_unix_ms = now_ms();
+    match r {
+        Record::Snapshot(snapshot) => Line::Snapshot { snapshot },
+        Record::Event { level, text } => Line::Event {
+            time_unix_ms,
+            level,
+            text,
+        },
+        Record::LoadWindow(window) => Line::LoadWindow {
+            time_unix_ms,
+            window,
+        },
+        Record::Prediction(zones) => Line::Prediction {
+            time_unix_ms,
+            prediction: PredictionUpdate { zones },
+        },
+        Record::Summary(summary) => Line::Summary {
+            time_unix_ms,
+            summary,
+        },
+    }
 }
 
 /// Serialize one record as a JSON line (without the newline).
-pub fn encode(r: &Record) -> serde_json::Result<String> {
-    let t = now_ms();
-    match r {
-        Record::Snapshot(s) => serde_json::to_string(&Line::Snapshot { snapshot: s }),
-        Record::Event { level, text } => serde_json::to_string(&Line::Event {
-            time_unix_ms: t,
-            level,
-            text,
-        }),
-        Record::LoadWindow(v) => serde_json::to_string(&Line::LoadWindow {
-            time_unix_ms: t,
-            window: v,
-        }),
-        Record::Prediction(v) => serde_json::to_string(&Line::Prediction {
-            time_unix_ms: t,
-            prediction: v,
-        }),
-        Record::Summary(v) => serde_json::to_string(&Line::Summary {
-            time_unix_ms: t,
-            summary: v,
-        }),
-    }
+pub fn encode(r: Record) -> serde_json::Result<String> {
+    serde_json::to_string(&to_line(r))
+}
+
+fn header_line(h: Header) -> io::Result<String> {
+    serde_json::to_string(&Line::Header(Box::new(h))).map_err(io::Error::other)
 }
 
 /// Longest time between two recorded prediction updates.
@@ -166,10 +110,7 @@ impl PredictionGate {
 }
 
 /// The prediction line for a set of zone predictions, when the gate says it is due.
-pub fn prediction_record(
-    gate: &mut PredictionGate,
-    zones: &[crate::predict::thermal::ZonePrediction],
-) -> Option<Record> {
+pub fn prediction_record(gate: &mut PredictionGate, zones: &[ZonePrediction]) -> Option<Record> {
     let key = zones
         .iter()
         .map(|z| {
@@ -186,38 +127,7 @@ pub fn prediction_record(
     if zones.is_empty() || !gate.due(key, Instant::now()) {
         return None;
     }
-    Some(Record::Prediction(serde_json::json!({ "zones": zones })))
-}
-
-/// `--record FILE [--append] [--record-max-mb MB]`, shared by the dashboard
-/// and `jetstress run`.
-#[derive(Debug, Clone, clap::Args, Default)]
-pub struct RecordArgs {
-    /// Record to this JSONL file (`jetstress.recording/1`): snapshots, events,
-    /// load windows, predictions and the run summary (`r` toggles it in the dashboard).
-    #[arg(long, value_name = "FILE")]
-    pub record: Option<PathBuf>,
-    /// Add to an existing recording instead of choosing a new name.
-    #[arg(long, requires = "record")]
-    pub append: bool,
-    /// Start a new recording part after this many MB (`run.1.jsonl`, …).
-    #[arg(long, value_name = "MB")]
-    pub record_max_mb: Option<u64>,
-}
-
-impl RecordArgs {
-    pub fn rotate_bytes(&self) -> Option<u64> {
-        self.record_max_mb.map(|mb| mb * 1024 * 1024)
-    }
-
-    /// The recorder configuration for `--record`, when given.
-    pub fn config(&self) -> Option<RecorderConfig> {
-        self.record.as_ref().map(|path| RecorderConfig {
-            path: path.clone(),
-            append: self.append,
-            rotate_bytes: self.rotate_bytes(),
-        })
-    }
+    Some(Record::Prediction(zones.to_vec()))
 }
 
 #[derive(Debug, Clone)]
@@ -322,7 +232,7 @@ impl Writer {
             self.bytes_in_part = 0;
             let mut h = self.header.clone();
             h.part = self.part;
-            self.line(&serde_json::to_string(&h).map_err(io::Error::other)?)?;
+            self.line(&header_line(h)?)?;
         }
         Ok(())
     }
@@ -353,7 +263,7 @@ impl Recorder {
             },
             rotate: cfg.rotate_bytes,
         };
-        w.line(&serde_json::to_string(&header).map_err(io::Error::other)?)?;
+        w.line(&header_line(header.clone())?)?;
         w.file.sync_data()?;
         let thread = std::thread::Builder::new()
             .name("jetstress-recorder".into())
@@ -363,16 +273,16 @@ impl Recorder {
                     let lost = dropped_w.load(Ordering::Relaxed);
                     if lost > reported {
                         let note = Record::Event {
-                            level: "warn".into(),
+                            level: Level::Warn,
                             text: format!(
                                 "recorder queue overflowed: {} records dropped",
                                 lost - reported
                             ),
                         };
-                        w.line(&encode(&note).map_err(io::Error::other)?)?;
+                        w.line(&encode(note).map_err(io::Error::other)?)?;
                         reported = lost;
                     }
-                    w.line(&encode(&r).map_err(io::Error::other)?)?;
+                    w.line(&encode(r).map_err(io::Error::other)?)?;
                 }
                 w.file.sync_all()?;
                 w.stats.dropped = dropped_w.load(Ordering::Relaxed);

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use crate::load::engine::{PhaseSummary, RunSummary, StageSummary};
 use crate::load::scenario::Acceptance;
 use crate::predict::thermal::ZonePrediction;
-use crate::predict::{PredictConfig, Status, ThermalPredictor};
+use crate::predict::Status;
 use crate::snapshot::Snapshot;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -123,36 +123,22 @@ pub struct Observations {
     pub max_temp_zone: Option<String>,
 }
 
-/// Builds [`Observations`] from the snapshot stream; feeds each snapshot to a
-/// thermal predictor to know whether a throttle was predicted, and how early.
+/// Builds [`Observations`] from the snapshot stream, and from the thermal
+/// predictions made on it (the session's [`crate::predict::Predictors`])
+/// whether a throttle was predicted, and how early.
+#[derive(Debug, Default)]
 pub struct Observer {
     obs: Observations,
-    predictor: ThermalPredictor,
-    /// The predictor's answers at the latest snapshot (for the recording).
-    latest: Vec<ZonePrediction>,
     warned_since: Option<f64>,
     was_throttled: bool,
 }
 
-impl Default for Observer {
-    fn default() -> Self {
-        Observer {
-            obs: Observations::default(),
-            predictor: ThermalPredictor::new(PredictConfig::default()),
-            latest: Vec::new(),
-            warned_since: None,
-            was_throttled: false,
-        }
-    }
-}
-
 impl Observer {
-    /// `t_s`: seconds since the run started.
-    pub fn observe(&mut self, t_s: f64, s: &Snapshot) {
+    /// `t_s`: seconds since the run started; `preds`: the thermal predictions
+    /// after this snapshot.
+    pub fn observe(&mut self, t_s: f64, s: &Snapshot, preds: &[ZonePrediction]) {
         self.obs.snapshots += 1;
         for z in s.thermal.iter().filter(|z| z.online) {
-            self.predictor
-                .observe(t_s, &z.id, z.temp_c, z.throttle_trip_c());
             if let Some(t) = z.temp_c.filter(|t| t.is_finite()) {
                 if self.obs.max_temp_c.is_none_or(|m| t > m) {
                     self.obs.max_temp_c = Some(t);
@@ -160,9 +146,7 @@ impl Observer {
                 }
             }
         }
-        self.latest = self.predictor.predictions(t_s);
-        let warned = self
-            .latest
+        let warned = preds
             .iter()
             .any(|p| p.status == Status::Ok && p.eta_s.is_some());
         if s.throttle.throttled {
@@ -186,11 +170,6 @@ impl Observer {
 
     pub fn observations(&self) -> &Observations {
         &self.obs
-    }
-
-    /// Per-zone throttle predictions at the latest snapshot.
-    pub fn predictions(&self) -> &[ZonePrediction] {
-        &self.latest
     }
 }
 
@@ -478,7 +457,9 @@ pub fn evaluate(s: &RunSummary, o: &Observations, c: &Criteria) -> Vec<Verdict> 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::load::engine::{BreakingPoint, GuardEvent, SoakReport, TargetSummary};
+    use crate::load::engine::{
+        BreakingPoint, GuardAction, GuardEvent, GuardKind, SoakReport, SoakVerdict, TargetSummary,
+    };
     use crate::load::stats::{Percentiles, ToolSummary};
 
     fn tool(name: &str, count: u64, errors: u64, p95: f64) -> ToolSummary {
@@ -536,7 +517,7 @@ mod tests {
             rows: vec![],
             latency_slope_ms_per_h: Some(0.5),
             rss_slope_mb_per_h: Some(1.2),
-            verdict: "stable".into(),
+            verdict: SoakVerdict::Stable,
         });
         RunSummary {
             schema: "jetstress.run/1".into(),
@@ -619,8 +600,8 @@ mod tests {
         let mut s = passing_summary();
         s.guard_events.push(GuardEvent {
             time_unix_ms: 1,
-            guard: "thermal".into(),
-            action: "stop_all".into(),
+            guard: GuardKind::Thermal,
+            action: GuardAction::StopAll,
             message: "cpu within 5 °C of trip".into(),
         });
         assert_eq!(
@@ -700,13 +681,13 @@ mod tests {
     fn observer_counts_throttle_onsets_once() {
         let mut ob = Observer::default();
         let mut s = Snapshot::default();
-        ob.observe(0.0, &s);
+        ob.observe(0.0, &s, &[]);
         s.throttle.throttled = true;
         s.throttle.reasons = vec!["sw-throttle".into()];
-        ob.observe(1.0, &s);
-        ob.observe(2.0, &s);
+        ob.observe(1.0, &s, &[]);
+        ob.observe(2.0, &s, &[]);
         s.throttle.throttled = false;
-        ob.observe(3.0, &s);
+        ob.observe(3.0, &s, &[]);
         let o = ob.observations();
         assert_eq!(o.snapshots, 4);
         assert_eq!(o.throttled_snapshots, 2);

@@ -20,6 +20,8 @@ use crate::load::scenario::Acceptance;
 use crate::snapshot::{Board, Snapshot};
 use criteria::{Observations, Verdict};
 
+pub use crate::recording::writer::RunRecord;
+
 pub const SCHEMA: &str = "jetstress.report/1";
 
 /// A zone's last reading, for the board section.
@@ -149,12 +151,16 @@ impl Report {
     }
 }
 
-/// The last line of a run's recording (kind `summary`): what `jetstress
-/// report RECORDING` needs besides the snapshots and load windows.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct RunRecord {
-    pub scenario: String,
-    pub acceptance: Option<Acceptance>,
+/// `jetstress run --json`: the `jetstress.run/1` summary with the run's
+/// scenario, limits and verdicts beside it.
+#[derive(Debug, Clone, Serialize)]
+pub struct RunOutput<'a> {
+    #[serde(flatten)]
+    pub summary: &'a RunSummary,
+    pub scenario: &'a str,
+    pub acceptance: &'a Option<Acceptance>,
     pub interrupted: bool,
-    pub run: RunSummary,
+    pub criteria: &'a [Verdict],
+    /// `PASS` or `FAIL`.
+    pub result: &'static str,
 }

@@ -26,49 +26,38 @@ pub const ALERT_ETA_S: f64 = 300.0;
 /// …and it is correct within this fraction of the true remaining time.
 pub const ALERT_TOLERANCE: f64 = 0.2;
 
-/// `jetstress predict-eval TRACE [--zone NAME] [--threshold C] [--window S] [--emit FILE.jsonl]`
-#[derive(clap::Args, Debug, Clone)]
-pub struct EvalArgs {
+/// How `predict-eval` scores a trace (the command line's `predict-eval` flags).
+#[derive(Debug, Clone)]
+pub struct EvalConfig {
     /// Trace file: tegrastats log (any generation), the AGX Orin stats CSV, or a
     /// `time_s,<zone>,…` CSV in °C.
     pub trace: PathBuf,
     /// Score only this zone (default: every zone that heats up enough).
-    #[arg(long)]
     pub zone: Option<String>,
     /// Threshold in °C. Default: the zone's trip if the trace crosses it, else
-    /// `--trip-fraction` of the way from the start to the peak temperature.
-    #[arg(long)]
+    /// `trip_fraction` of the way from the start to the peak temperature.
     pub threshold: Option<f64>,
     /// Where between start and peak temperature the default threshold sits.
-    #[arg(long, default_value_t = 0.9)]
     pub trip_fraction: f64,
     /// Zones rising less than this (°C, start to peak) are not scored.
-    #[arg(long, default_value_t = 2.0)]
     pub min_rise: f64,
     /// Sliding window of the predictor, seconds.
-    #[arg(long, default_value_t = 120.0)]
     pub window: f64,
-    /// Aim the ETA this many sensor-noise σ below the threshold (the first raw
-    /// reading over it is the crossing); see `noise_margin_sigmas`.
-    #[arg(long, default_value_t = 0.0)]
+    /// Aim the ETA this many sensor-noise σ below the threshold.
     pub noise_margin: f64,
     /// ETA to when the fitted curve reaches the threshold, not to the first
-    /// raw reading over it (turns `first_passage` off; for comparison).
-    #[arg(long)]
+    /// raw reading over it.
     pub no_first_passage: bool,
-    /// Write one JSON line per chosen-model prediction:
-    /// `{t_s, zone, eta_s, lo_s, hi_s, model}` (`eta_s` null = no crossing predicted).
-    #[arg(long)]
+    /// Write one JSON line per chosen-model prediction here.
     pub emit: Option<PathBuf>,
     /// Print the report as JSON instead of the table.
-    #[arg(long)]
     pub json: bool,
 }
 
-impl EvalArgs {
+impl EvalConfig {
     /// Defaults for a trace path (what the command line gives with no flags).
     pub fn for_trace(trace: impl Into<PathBuf>) -> Self {
-        EvalArgs {
+        EvalConfig {
             trace: trace.into(),
             zone: None,
             threshold: None,
@@ -161,7 +150,7 @@ pub struct Target {
 }
 
 /// Picks the threshold for a zone and finds when the trace first reaches it.
-pub fn target_for(trace: &Trace, zone: &str, args: &EvalArgs) -> Result<Target, String> {
+pub fn target_for(trace: &Trace, zone: &str, args: &EvalConfig) -> Result<Target, String> {
     let series: Vec<(f64, f64)> = trace
         .samples
         .iter()
@@ -279,7 +268,7 @@ fn score(model: usize, cols: &[Vec<Scored>; 4], alert: Option<f64>) -> ModelScor
 /// Replays an already-read trace and scores it (pure: no file I/O except `emit`).
 pub fn evaluate(
     trace: &Trace,
-    args: &EvalArgs,
+    args: &EvalConfig,
     mut emit: Option<&mut dyn Write>,
 ) -> anyhow::Result<EvalReport> {
     let zones: Vec<String> = match &args.zone {
@@ -505,7 +494,7 @@ pub fn write_table(out: &mut dyn Write, r: &EvalReport) -> std::io::Result<()> {
 
 /// `jetstress predict-eval`: reads the trace, replays it, writes the table (or
 /// JSON with `--json`) to `out`, and `--emit` lines to their file.
-pub fn run_eval(args: &EvalArgs, out: &mut dyn Write) -> anyhow::Result<EvalReport> {
+pub fn run_eval(args: &EvalConfig, out: &mut dyn Write) -> anyhow::Result<EvalReport> {
     let trace = read_trace(&args.trace)?;
     let report = match &args.emit {
         Some(path) => {
@@ -547,7 +536,7 @@ mod tests {
     #[test]
     fn threshold_defaults_to_fraction_of_rise() {
         let tr = parse_trace("syn.csv", &synthetic_csv()).unwrap();
-        let args = EvalArgs::for_trace("syn.csv");
+        let args = EvalConfig::for_trace("syn.csv");
         let t = target_for(&tr, "soc", &args).unwrap();
         let peak = 80.0 - 40.0 * (-599.0_f64 / 150.0).exp();
         assert!((t.peak_c - peak).abs() < 1e-3);
@@ -560,7 +549,7 @@ mod tests {
     #[test]
     fn newton_scores_well_on_exact_exponential_and_emits_lines() {
         let tr = parse_trace("syn.csv", &synthetic_csv()).unwrap();
-        let args = EvalArgs::for_trace("syn.csv");
+        let args = EvalConfig::for_trace("syn.csv");
         let mut emitted = Vec::new();
         let r = evaluate(&tr, &args, Some(&mut emitted)).unwrap();
         let chosen = &r.zones[0].scores[2];
@@ -582,7 +571,7 @@ mod tests {
     #[test]
     fn warm_up_misses_are_counted_and_labelled() {
         let tr = parse_trace("syn.csv", &synthetic_csv()).unwrap();
-        let args = EvalArgs::for_trace("syn.csv");
+        let args = EvalConfig::for_trace("syn.csv");
         let r = evaluate(&tr, &args, None).unwrap();
         let z = &r.zones[0];
         assert!((z.t_cross_s - 323.0).abs() <= 1.0, "{}", z.t_cross_s);
@@ -601,7 +590,7 @@ mod tests {
     fn unknown_zone_is_an_error_and_flat_zone_is_unscored() {
         let text = "time_s,flat\n0,40\n1,40\n2,40\n";
         let tr = parse_trace("f.csv", text).unwrap();
-        let mut args = EvalArgs::for_trace("f.csv");
+        let mut args = EvalConfig::for_trace("f.csv");
         let r = evaluate(&tr, &args, None).unwrap();
         assert!(r.zones.is_empty());
         assert_eq!(r.unscored.len(), 1);

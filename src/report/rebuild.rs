@@ -6,39 +6,20 @@
 //! load) still yields a report: board observations and charts, plus a
 //! `run_finished` verdict saying what is missing. With the summary, the
 //! rebuilt report matches the one the run wrote. [`rebuild`] is pure (a parsed
-//! [`Recording`] in); [`run`] is the command around it.
-
-use std::path::PathBuf;
-use std::process::ExitCode;
-
-use clap::Args;
+//! [`Recording`] in); `commands/report.rs` is the command around it.
 
 use super::charts::Timeline;
 use super::criteria::{self, Criteria, Observer, Outcome, Verdict};
 use super::{Report, RunRecord};
 use crate::load::engine::{LoadWindow, RunSummary, RUN_SCHEMA};
-use crate::recording::reader::{read_recording_parts, Recording};
-
-#[derive(Debug, Clone, Args)]
-pub struct ReportArgs {
-    /// A `jetstress.recording/1` file (from `run --record`, `--record` or `r`
-    /// in the dashboard); its rotation parts (`NAME.1.jsonl`, …) are read after it.
-    #[arg(value_name = "RECORDING")]
-    pub recording: PathBuf,
-    /// Directory for `report.json`, `report.md` and the charts (created if missing).
-    #[arg(long, value_name = "DIR")]
-    pub out: PathBuf,
-}
+use crate::predict::Predictors;
+use crate::recording::reader::Recording;
 
 /// A rebuilt report with the timeline its charts are drawn from.
 #[derive(Debug, Clone)]
 pub struct Rebuilt {
     pub report: Report,
     pub timeline: Timeline,
-}
-
-fn kind(v: &serde_json::Value) -> Option<&str> {
-    v.get("kind").and_then(serde_json::Value::as_str)
 }
 
 /// The verdict added when the recording has no run summary: not applicable
@@ -68,30 +49,28 @@ fn run_finished(windows: usize) -> Verdict {
     }
 }
 
+/// A recording a report cannot be rebuilt from; the message names the file and line.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct RebuildError(String);
+
 /// Rebuilds the report. A summary or load window line that does not parse is
 /// an error naming its file and line.
-pub fn rebuild(rec: &Recording) -> Result<Rebuilt, String> {
-    let mut summary: Option<RunRecord> = None;
-    let mut windows: Vec<(u64, LoadWindow)> = Vec::new();
-    for (n, v) in &rec.other {
-        match kind(v) {
-            Some("summary") => {
-                let s = v.get("summary").cloned().unwrap_or_default();
-                summary = Some(
-                    serde_json::from_value(s)
-                        .map_err(|e| format!("{}: run summary: {e}", rec.locate(*n)))?,
-                );
-            }
-            Some("load_window") => {
-                let w = v.get("window").cloned().unwrap_or_default();
-                let w: LoadWindow = serde_json::from_value(w)
-                    .map_err(|e| format!("{}: load window: {e}", rec.locate(*n)))?;
-                let at = v.get("time_unix_ms").and_then(serde_json::Value::as_u64);
-                windows.push((at.unwrap_or(0), w));
-            }
-            _ => {}
-        }
+pub fn rebuild(rec: &Recording) -> Result<Rebuilt, RebuildError> {
+    if let Some((n, kind, e)) = rec.invalid.first() {
+        let what = if *kind == "summary" {
+            "run summary"
+        } else {
+            "load window"
+        };
+        return Err(RebuildError(format!("{}: {what}: {e}", rec.locate(*n))));
     }
+    let summary: Option<RunRecord> = rec.summary.as_ref().map(|(_, s)| s.clone());
+    let windows: Vec<(u64, LoadWindow)> = rec
+        .windows
+        .iter()
+        .map(|(_, at, w)| (*at, w.clone()))
+        .collect();
     // Times count from the engine's start, as in the live run: the summary
     // says when; without it, the first window's write time less its age.
     let engine_start = summary.as_ref().map(|s| s.run.started_unix_ms).or_else(|| {
@@ -106,9 +85,11 @@ pub fn rebuild(rec: &Recording) -> Result<Rebuilt, String> {
         .or(rec.header.as_ref().map(|h| h.start_unix_ms));
     let mut timeline = origin.map(Timeline::with_origin).unwrap_or_default();
     let mut observer = Observer::default();
+    let mut predictors = Predictors::default();
     for s in &rec.snapshots {
         let t = (s.time_unix_ms as f64 - first_snapshot.unwrap_or(0) as f64) / 1000.0;
-        observer.observe(t, s);
+        predictors.observe(s);
+        observer.observe(t, s, &predictors.by_id());
         timeline.observe_snapshot(s);
     }
     for (_, w) in &windows {
@@ -169,43 +150,6 @@ pub fn rebuild(rec: &Recording) -> Result<Rebuilt, String> {
         interrupted,
     );
     Ok(Rebuilt { report, timeline })
-}
-
-/// `jetstress report RECORDING --out DIR`: exit 0 on PASS, 1 on FAIL, 2 when
-/// the recording cannot be read (like `jetstress run`).
-pub fn run(args: &ReportArgs) -> anyhow::Result<ExitCode> {
-    let rec = read_recording_parts(&args.recording).map_err(anyhow::Error::msg)?;
-    for (n, why) in &rec.skipped {
-        eprintln!("{}: skipped: {why}", rec.locate(*n));
-    }
-    if rec.torn_tail {
-        eprintln!(
-            "{}: the last line is cut off (a crash mid-write); it was skipped",
-            args.recording.display()
-        );
-    }
-    if rec.sources.len() > 1 {
-        eprintln!(
-            "read {} rotation parts of {}",
-            rec.sources.len(),
-            args.recording.display()
-        );
-    }
-    let Rebuilt {
-        mut report,
-        timeline,
-    } = rebuild(&rec).map_err(anyhow::Error::msg)?;
-    report.write_with_charts(&args.out, &timeline)?;
-    for c in &report.criteria {
-        eprintln!("{}", c.line());
-    }
-    eprintln!("result: {}", report.result);
-    eprintln!("report written to {}", args.out.display());
-    Ok(if report.passed() {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(1)
-    })
 }
 
 #[cfg(test)]
@@ -272,7 +216,7 @@ mod tests {
         .join("\n")
             + "\n";
         let rec = parse_recording("t.jsonl", &text).unwrap();
-        let e = rebuild(&rec).unwrap_err();
+        let e = rebuild(&rec).unwrap_err().to_string();
         assert!(e.starts_with("t.jsonl:3: run summary:"), "{e}");
         let text = [
             header(),
@@ -282,7 +226,7 @@ mod tests {
         .join("\n")
             + "\n";
         let rec = parse_recording("t.jsonl", &text).unwrap();
-        let e = rebuild(&rec).unwrap_err();
+        let e = rebuild(&rec).unwrap_err().to_string();
         assert!(e.starts_with("t.jsonl:2: load window:"), "{e}");
     }
 }

@@ -6,11 +6,10 @@ use std::collections::VecDeque;
 use std::sync::Arc;
 
 use crate::history::Store;
-use crate::predict::memory::{
-    LeakConfig, LeakDetector, MemoryConfig, MemoryPrediction, MemoryPredictor,
-};
-use crate::predict::thermal::{ThermalPredictor, ZonePrediction};
-use crate::predict::PredictConfig;
+use crate::load::plan::BuiltinPhase;
+use crate::predict::memory::MemoryPrediction;
+use crate::predict::thermal::ZonePrediction;
+use crate::predict::{PredictConfig, Predictors};
 use crate::recording::replay::{ReplayCommand, ReplayStatus, SEEK_S};
 use crate::snapshot::Snapshot;
 use crate::ui::keys::{Action, KeyMap};
@@ -55,12 +54,7 @@ impl Pane {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Level {
-    Info,
-    Warn,
-    Alert,
-}
+pub use crate::load::engine::Level;
 
 #[derive(Debug, Clone)]
 pub struct LogEvent {
@@ -73,7 +67,7 @@ pub struct LogEvent {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Effect {
     Quit,
-    StartPhase(&'static str),
+    StartPhase(BuiltinPhase),
     StopAll,
     ToggleCpu,
     ToggleMemory,
@@ -166,9 +160,9 @@ pub struct App {
     pub window_idx: usize,
     pub dot_marker: bool,
     pub events: VecDeque<LogEvent>,
-    pub thermal: ThermalPredictor,
-    pub memory: MemoryPredictor,
-    pub leaks: LeakDetector,
+    /// The one predictor bundle of the dashboard (the recording, `/metrics`
+    /// and the predictions pane all read it).
+    pub predictors: Predictors,
     pub zone_predictions: Vec<ZonePrediction>,
     pub memory_prediction: Option<MemoryPrediction>,
     pub load: LoadView,
@@ -177,9 +171,8 @@ pub struct App {
     pub source: String,
     /// Replay position, speed and pause state when replaying.
     pub replay: Option<ReplayStatus>,
-    last_throttled: Option<bool>,
-    /// Events logged since the recorder last took them.
-    unrecorded: usize,
+    /// Own events not yet handed to the recorder (bounded like the log).
+    unrecorded: VecDeque<LogEvent>,
     interval_s: f64,
     /// Predictor tuning (config `[predict]`, replay `--trip`).
     pub predict_cfg: PredictConfig,
@@ -200,9 +193,7 @@ impl App {
             window_idx: DEFAULT_WINDOW,
             dot_marker: false,
             events: VecDeque::with_capacity(EVENT_CAP),
-            thermal: ThermalPredictor::new(PredictConfig::default()),
-            memory: MemoryPredictor::new(MemoryConfig::default()),
-            leaks: LeakDetector::new(LeakConfig::default()),
+            predictors: Predictors::default(),
             zone_predictions: Vec::new(),
             memory_prediction: None,
             load: LoadView::default(),
@@ -210,8 +201,7 @@ impl App {
             recording: None,
             source: "live".to_string(),
             replay: None,
-            last_throttled: None,
-            unrecorded: 0,
+            unrecorded: VecDeque::new(),
             interval_s,
             predict_cfg: PredictConfig::default(),
         }
@@ -230,7 +220,19 @@ impl App {
         self.frozen_at.unwrap_or_else(|| self.store.latest_t())
     }
 
+    /// Log an event of the dashboard's own (theme change, recording, key
+    /// hints): shown, and handed to the recorder by [`App::take_new_events`].
     pub fn log(&mut self, level: Level, text: impl Into<String>) {
+        let e = self.show(level, text);
+        if self.unrecorded.len() >= EVENT_CAP {
+            self.unrecorded.pop_front();
+        }
+        self.unrecorded.push_back(e);
+    }
+
+    /// Show an event that is recorded elsewhere (the session's lines: engine
+    /// events, throttling): the log pane only.
+    pub fn show(&mut self, level: Level, text: impl Into<String>) -> LogEvent {
         if self.events.len() >= EVENT_CAP {
             self.events.pop_front();
         }
@@ -238,88 +240,39 @@ impl App {
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_millis() as u64)
             .unwrap_or(0);
-        self.events.push_back(LogEvent {
+        let e = LogEvent {
             time_unix_ms,
             level,
             text: text.into(),
-        });
-        self.unrecorded = (self.unrecorded + 1).min(EVENT_CAP);
+        };
+        self.events.push_back(e.clone());
+        e
     }
 
-    /// Events logged since the last call (for the recorder).
+    /// Own events logged since the last call (for the recorder).
     pub fn take_new_events(&mut self) -> Vec<LogEvent> {
-        let n = self.unrecorded.min(self.events.len());
-        self.unrecorded = 0;
-        self.events
-            .iter()
-            .skip(self.events.len() - n)
-            .cloned()
-            .collect()
+        self.unrecorded.drain(..).collect()
     }
 
     /// Use new predictor settings (starts the thermal predictions over).
     pub fn set_predict_config(&mut self, cfg: PredictConfig) {
-        self.thermal = ThermalPredictor::new(cfg.clone());
+        self.predictors = Predictors::new(cfg.clone());
         self.predict_cfg = cfg;
     }
 
     /// Forget history (a replay seek): charts and predictions start over.
     pub fn reset_history(&mut self) {
         self.store = Store::new(WINDOWS[WINDOWS.len() - 1], self.interval_s);
-        self.thermal = ThermalPredictor::new(self.predict_cfg.clone());
-        self.memory = MemoryPredictor::new(MemoryConfig::default());
-        self.leaks = LeakDetector::new(LeakConfig::default());
-        self.last_throttled = None;
+        self.predictors.reset();
         self.frozen_at = None;
     }
 
     /// A new sample: history, predictions, throttle start/end events.
     pub fn on_snapshot(&mut self, s: Arc<Snapshot>) {
         self.store.push(&s);
-        let t = s.elapsed_s;
-        for z in &s.thermal {
-            self.thermal
-                .observe(t, &z.id, z.temp_c, z.throttle_trip_c());
-        }
-        if let (Some(avail), Some(total)) = (s.memory.available_mb, s.memory.total_mb) {
-            self.memory.observe(t, avail, total);
-        }
-        for w in &s.watched {
-            if let Some(rss) = w.rss_mb {
-                self.leaks.observe(t, w.pid, &w.name, rss);
-            }
-        }
-        let mut preds = self.thermal.predictions(t);
-        // Show zones by their names, not ids, keeping ids apart when names repeat.
-        for p in &mut preds {
-            if let Some(z) = s.thermal.iter().find(|z| z.id == p.zone) {
-                let dup = s.thermal.iter().filter(|o| o.name == z.name).count() > 1;
-                let shown = if dup {
-                    format!("{} ({})", z.name, z.id)
-                } else {
-                    z.name.clone()
-                };
-                p.message = p.message.replace(&p.zone, &shown);
-                p.zone = shown;
-            }
-        }
-        preds.sort_by(|a, b| {
-            let ka = a.eta_s.unwrap_or(f64::INFINITY);
-            let kb = b.eta_s.unwrap_or(f64::INFINITY);
-            ka.total_cmp(&kb)
-                .then_with(|| b.temp_c.total_cmp(&a.temp_c))
-        });
-        self.zone_predictions = preds;
-        self.memory_prediction = self.memory.predict(t);
-        match (self.last_throttled, s.throttle.throttled) {
-            (Some(false) | None, true) => {
-                let why = s.throttle.reasons.first().cloned().unwrap_or_default();
-                self.log(Level::Alert, format!("throttling: {why}"));
-            }
-            (Some(true), false) => self.log(Level::Info, "throttling ended"),
-            _ => {}
-        }
-        self.last_throttled = Some(s.throttle.throttled);
+        self.predictors.observe(&s);
+        self.zone_predictions = self.predictors.named(&s);
+        self.memory_prediction = self.predictors.memory_prediction();
         for e in &s.probe_errors {
             if self
                 .latest
@@ -375,9 +328,9 @@ impl App {
             }
             Action::WindowGrow => self.window_idx = (self.window_idx + 1).min(WINDOWS.len() - 1),
             Action::WindowShrink => self.window_idx = self.window_idx.saturating_sub(1),
-            Action::Spike => return Some(Effect::StartPhase("spike")),
-            Action::Stress => return Some(Effect::StartPhase("stress")),
-            Action::Soak => return Some(Effect::StartPhase("soak")),
+            Action::Spike => return Some(Effect::StartPhase(BuiltinPhase::Spike)),
+            Action::Stress => return Some(Effect::StartPhase(BuiltinPhase::Stress)),
+            Action::Soak => return Some(Effect::StartPhase(BuiltinPhase::Soak)),
             Action::StopAll => return Some(Effect::StopAll),
             Action::ToggleCpu => return Some(Effect::ToggleCpu),
             Action::ToggleMemory => return Some(Effect::ToggleMemory),

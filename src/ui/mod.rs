@@ -17,20 +17,19 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::Context;
-use clap::Args;
 use crossterm::event::{Event, EventStream, KeyEventKind};
 use futures::StreamExt;
 use tokio::signal::unix::{signal, SignalKind};
-use tokio::sync::broadcast::error::RecvError;
 use tokio::time::Instant;
 
-use crate::cli::{GlobalArgs, WatchArgs};
 use crate::config::Config;
-use crate::probes::{Prober, Root, Watch};
-use crate::recording::replay::ReplayMsg;
-use crate::recording::writer::{
-    prediction_record, Header, PredictionGate, Record, RecordArgs, Recorder, RecorderConfig,
-};
+use crate::load::engine::StopReason;
+use crate::load::scenario::Scenario;
+use crate::probes::Watch;
+use crate::recording::replay::{ReplayHandle, ReplayMsg};
+use crate::recording::writer::RecorderConfig;
+use crate::session::{serve_metrics, Session, SessionConfig, SessionMsg, Sinks};
+use crate::snapshot::Snapshot;
 use app::{App, Effect, Level, OwnMeter};
 use keys::KeyMap;
 use theme::{ColorMode, Theme};
@@ -41,25 +40,41 @@ pub const DEFAULT_REPLAY_TRIP_C: f64 = 99.0;
 /// Redraw at most this often (10 fps: kind to SSH links).
 pub const FRAME: Duration = Duration::from_millis(100);
 
-#[derive(Debug, Clone, Args, Default)]
-pub struct DashboardArgs {
-    /// Config file (default: $XDG_CONFIG_HOME/jetstress/config.toml).
-    #[arg(long, value_name = "FILE")]
+/// The dashboard's options (the command line's, before the config file).
+#[derive(Debug, Clone)]
+pub struct DashboardOptions {
+    pub root: PathBuf,
+    pub interval: Duration,
+    /// `interval` came from the command line (it then beats the config file).
+    pub interval_explicit: bool,
+    /// Config file (default: `$XDG_CONFIG_HOME/jetstress/config.toml`).
     pub config: Option<PathBuf>,
-    /// Theme: default, light, high-contrast, presentation, or a user theme.
-    #[arg(long, value_name = "NAME")]
     pub theme: Option<String>,
-    /// Draw charts with dots instead of braille (fonts without braille).
-    #[arg(long)]
     pub dot_marker: bool,
-    #[command(flatten)]
-    pub watch: WatchArgs,
-    #[command(flatten)]
-    pub record: RecordArgs,
-    #[command(flatten)]
-    pub metrics: crate::export::metrics::MetricsArgs,
-    #[command(flatten)]
-    pub load: load::LoadArgs,
+    pub watches: Vec<Watch>,
+    pub record: RecordPlan,
+    /// `/metrics` address and token, already checked ([`crate::export::auth`]).
+    pub metrics: Option<(std::net::SocketAddr, Option<String>)>,
+}
+
+/// `jetstress replay FILE`'s options.
+#[derive(Debug, Clone)]
+pub struct ReplayOptions {
+    /// A jetstress recording (JSONL) or a tegrastats / CSV trace.
+    pub file: PathBuf,
+    pub speed: f64,
+    /// Throttle trip (°C) for zones the trace gives none.
+    pub trip: Option<f64>,
+    pub dashboard: DashboardOptions,
+}
+
+/// Recording wishes: `--record FILE` starts one at the first sample, `r`
+/// toggles one (that name, or `jetstress-<unix seconds>.jsonl`).
+#[derive(Debug, Clone, Default)]
+pub struct RecordPlan {
+    pub start: Option<PathBuf>,
+    pub append: bool,
+    pub rotate_bytes: Option<u64>,
 }
 
 /// Everything the dashboard needs, resolved from command line > config > defaults
@@ -72,7 +87,7 @@ pub struct Resolved {
     pub watches: Vec<Watch>,
 }
 
-pub fn resolve(global: &GlobalArgs, args: &DashboardArgs) -> anyhow::Result<Resolved> {
+pub fn resolve(args: &DashboardOptions) -> anyhow::Result<Resolved> {
     let (config, path) = Config::load(args.config.as_deref()).map_err(anyhow::Error::msg)?;
     let user_themes = path
         .as_ref()
@@ -93,8 +108,8 @@ pub fn resolve(global: &GlobalArgs, args: &DashboardArgs) -> anyhow::Result<Reso
         Some(p) => anyhow::anyhow!("{}: {e}", p.display()),
         None => anyhow::anyhow!(e),
     })?;
-    let interval = match (&config.interval, global.interval_explicit) {
-        (Some(s), false) => crate::cli::parse_duration(s).map_err(|e| {
+    let interval = match (&config.interval, args.interval_explicit) {
+        (Some(s), false) => crate::config::parse_duration(s).map_err(|e| {
             anyhow::anyhow!(
                 "{}: interval: {e}",
                 path.as_ref()
@@ -102,12 +117,12 @@ pub fn resolve(global: &GlobalArgs, args: &DashboardArgs) -> anyhow::Result<Reso
                     .unwrap_or_default()
             )
         })?,
-        _ => global.interval,
+        _ => args.interval,
     };
     let interval = crate::collector::clamp_interval(interval);
     let mut app = App::new(themes, theme_idx, keys, interval.as_secs_f64());
     if let Some(w) = &config.window {
-        let secs = crate::cli::parse_duration(w)
+        let secs = crate::config::parse_duration(w)
             .map_err(|e| anyhow::anyhow!("config window: {e}"))?
             .as_secs_f64();
         app.window_idx = app::WINDOWS
@@ -119,9 +134,9 @@ pub fn resolve(global: &GlobalArgs, args: &DashboardArgs) -> anyhow::Result<Reso
     if let Some(p) = config.predict.clone() {
         app.set_predict_config(p);
     }
-    let mut watches = args.watch.watches();
+    let mut watches = args.watches.clone();
     watches.extend(config.watch_names.iter().cloned().map(Watch::Name));
-    let metrics = args.metrics.checked().map_err(anyhow::Error::msg)?;
+    let metrics = args.metrics.clone();
     Ok(Resolved {
         app,
         interval,
@@ -130,39 +145,29 @@ pub fn resolve(global: &GlobalArgs, args: &DashboardArgs) -> anyhow::Result<Reso
     })
 }
 
-/// `jetstress` with no subcommand: the live dashboard.
-pub fn run(global: &GlobalArgs, args: &DashboardArgs) -> anyhow::Result<ExitCode> {
+/// `jetstress` with no subcommand: the live dashboard, with `plan` as the
+/// load its keys start (checked before the terminal is touched).
+pub fn run(args: &DashboardOptions, plan: Scenario) -> anyhow::Result<ExitCode> {
     // Configuration errors first: the dashboard never starts half-configured.
-    let resolved = resolve(global, args)?;
-    let scenario = load::plan(&args.load)?;
+    let resolved = resolve(args)?;
     require_terminal()?;
-    let root = Root::new(&global.root);
-    let root_dir = global.root.clone();
-    let recorder = args.record.recorder_config();
+    let record = args.record.clone();
+    let cfg = SessionConfig {
+        root: args.root.clone(),
+        interval: resolved.interval,
+        watches: resolved.watches.clone(),
+        plan,
+    };
     runtime()?.block_on(async move {
-        let collector = crate::collector::spawn(
-            Prober::new(root, resolved.watches.clone()),
-            resolved.interval,
-        );
-        let link = load::LoadLink::new(
-            scenario,
-            root_dir,
-            Some(collector.latest()),
-            Some(collector.commands()),
-            Some(collector.subscribe()),
-        );
-        let feed = Feed::Live {
-            rx: collector.subscribe(),
-            collector,
-        };
-        event_loop(feed, resolved, recorder, Some(link)).await
+        let session = Session::start(cfg);
+        event_loop(Source::Live(Box::new(session)), resolved, record).await
     })?;
     Ok(ExitCode::SUCCESS)
 }
 
 /// `jetstress replay FILE`: the same dashboard, fed from a recording or trace.
-pub fn run_replay(global: &GlobalArgs, args: &ReplayArgs) -> anyhow::Result<ExitCode> {
-    let mut resolved = resolve(global, &args.dashboard)?;
+pub fn run_replay(args: &ReplayOptions) -> anyhow::Result<ExitCode> {
+    let mut resolved = resolve(&args.dashboard)?;
     let src = crate::recording::replay::load(&args.file).map_err(anyhow::Error::msg)?;
     require_terminal()?;
     resolved.app.source = format!("replay {}", src.label);
@@ -196,12 +201,12 @@ pub fn run_replay(global: &GlobalArgs, args: &ReplayArgs) -> anyhow::Result<Exit
     }
     resolved.app.set_predict_config(cfg);
     let history = resolved.app.window_s();
-    let recorder = args.dashboard.record.recorder_config();
+    let record = args.dashboard.record.clone();
     let speed = args.speed;
     runtime()?.block_on(async move {
         let (tx, rx) = tokio::sync::mpsc::channel(1024);
         let handle = crate::recording::replay::spawn(src, speed, history, tx);
-        event_loop(Feed::Replay { handle, rx }, resolved, recorder, None).await
+        event_loop(Source::Replay { handle, rx }, resolved, record).await
     })?;
     Ok(ExitCode::SUCCESS)
 }
@@ -223,79 +228,32 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
         .context("starting the async runtime")
 }
 
-impl RecordArgs {
-    fn recorder_config(&self) -> RecordPlan {
-        RecordPlan {
-            start: self.record.clone(),
-            append: self.append,
-            rotate_bytes: self.rotate_bytes(),
-        }
-    }
-}
-
-/// Recording wishes, carried into the loop.
-#[derive(Debug, Clone)]
-pub struct RecordPlan {
-    start: Option<PathBuf>,
-    append: bool,
-    rotate_bytes: Option<u64>,
-}
-
-#[derive(Debug, Clone, Args)]
-pub struct ReplayArgs {
-    /// A jetstress recording (JSONL) or a tegrastats / CSV trace.
-    pub file: PathBuf,
-    /// Playback speed (×0.5/×2 with `<`/`>` while playing).
-    #[arg(long, default_value_t = 1.0)]
-    pub speed: f64,
-    /// Throttle trip (°C) for zones the trace gives none (default 99, the Orin sw-throttle trip).
-    #[arg(long, value_name = "C")]
-    pub trip: Option<f64>,
-    #[command(flatten)]
-    pub dashboard: DashboardArgs,
-}
-
-/// Where snapshots come from.
-enum Feed {
-    Live {
-        collector: crate::collector::CollectorHandle,
-        rx: tokio::sync::broadcast::Receiver<std::sync::Arc<crate::snapshot::Snapshot>>,
-    },
+/// Where snapshots come from: the live session, or a replay.
+enum Source {
+    Live(Box<Session>),
     Replay {
-        handle: crate::recording::replay::ReplayHandle,
+        handle: ReplayHandle,
         rx: tokio::sync::mpsc::Receiver<ReplayMsg>,
     },
 }
 
 enum Incoming {
-    Snapshot(std::sync::Arc<crate::snapshot::Snapshot>),
+    Session(SessionMsg),
+    /// A replay seek: history starts over.
     Reset,
     Status(crate::recording::replay::ReplayStatus),
-    Nothing,
-    Closed,
 }
 
-impl Feed {
+impl Source {
     async fn next(&mut self) -> Incoming {
         match self {
-            Feed::Live { rx, .. } => match rx.recv().await {
-                Ok(s) => Incoming::Snapshot(s),
-                Err(RecvError::Lagged(_)) => Incoming::Nothing,
-                Err(RecvError::Closed) => Incoming::Closed,
-            },
-            Feed::Replay { rx, .. } => match rx.recv().await {
-                Some(ReplayMsg::Snapshot(s)) => Incoming::Snapshot(s),
+            Source::Live(s) => Incoming::Session(s.next().await),
+            Source::Replay { rx, .. } => match rx.recv().await {
+                Some(ReplayMsg::Snapshot(s)) => Incoming::Session(SessionMsg::Snapshot(s)),
                 Some(ReplayMsg::Reset) => Incoming::Reset,
                 Some(ReplayMsg::Status(st)) => Incoming::Status(st),
-                None => Incoming::Closed,
+                None => Incoming::Session(SessionMsg::Closed),
             },
-        }
-    }
-
-    fn stop(&self) {
-        match self {
-            Feed::Live { collector, .. } => collector.stop(),
-            Feed::Replay { handle, .. } => handle.stop(),
         }
     }
 }
@@ -309,65 +267,57 @@ fn default_recording_name() -> PathBuf {
     PathBuf::from(format!("jetstress-{secs}.jsonl"))
 }
 
-fn start_recorder(app: &mut App, path: PathBuf, plan: &RecordPlan) -> Option<Recorder> {
+fn start_recorder(app: &mut App, sinks: &mut Sinks, path: PathBuf, plan: &RecordPlan) {
     let board = app.latest.as_ref().and_then(|s| s.board.model.clone());
-    let header = Header::new(board, serde_json::json!({ "source": app.source }));
-    match Recorder::start(
-        RecorderConfig {
-            path,
-            append: plan.append,
-            rotate_bytes: plan.rotate_bytes,
-        },
-        header,
-    ) {
-        Ok(r) => {
-            let shown = r.path().display().to_string();
+    let cfg = RecorderConfig {
+        path,
+        append: plan.append,
+        rotate_bytes: plan.rotate_bytes,
+    };
+    match sinks.start_recording(cfg, board, serde_json::json!({ "source": app.source })) {
+        Ok(path) => {
+            let shown = path.display().to_string();
             app.log(Level::Info, format!("recording to {shown}"));
             app.recording = Some(shown);
-            Some(r)
         }
-        Err(e) => {
-            app.log(Level::Alert, format!("cannot record: {e}"));
-            None
-        }
+        Err(e) => app.log(Level::Alert, format!("cannot record: {e}")),
     }
 }
 
-/// The load's summary as the recording's `summary` line (when load ran).
-fn record_run(r: &Recorder, run: Option<crate::report::RunRecord>) {
-    if let Some(v) = run.and_then(|run| serde_json::to_value(run).ok()) {
-        r.record(Record::Summary(v));
-    }
-}
-
-fn stop_recorder(app: &mut App, rec: Option<Recorder>) {
-    let Some(r) = rec else { return };
+/// Hand the dashboard's own new events to the recording.
+fn record_own_events(app: &mut App, sinks: &Sinks) {
     for e in app.take_new_events() {
-        r.record(Record::Event {
-            level: format!("{:?}", e.level).to_lowercase(),
-            text: e.text,
-        });
+        sinks.record_event(e.level, &e.text);
     }
-    let path = r.path().display().to_string();
-    match r.finish() {
-        Ok(st) => app.log(
+}
+
+fn stop_recorder(app: &mut App, sinks: &mut Sinks, run: Option<crate::report::RunRecord>) {
+    record_own_events(app, sinks);
+    match sinks.finish_recording(run) {
+        Some((path, Ok(st))) => app.log(
             Level::Info,
             format!(
-                "recording closed: {path}, {} lines, {} dropped",
-                st.lines, st.dropped
+                "recording closed: {}, {} lines, {} dropped",
+                path.display(),
+                st.lines,
+                st.dropped
             ),
         ),
-        Err(e) => app.log(Level::Alert, format!("recording {path}: {e}")),
+        Some((path, Err(e))) => app.log(Level::Alert, format!("recording {}: {e}", path.display())),
+        None => {}
     }
     app.recording = None;
 }
 
-async fn event_loop(
-    mut feed: Feed,
-    r: Resolved,
-    plan: RecordPlan,
-    mut link: Option<load::LoadLink>,
-) -> anyhow::Result<()> {
+/// A new snapshot through the view and the sinks.
+fn on_snapshot(app: &mut App, sinks: &mut Sinks, s: &std::sync::Arc<Snapshot>) {
+    app.on_snapshot(s.clone());
+    for (level, text) in sinks.on_snapshot(s.elapsed_s, s, &app.zone_predictions) {
+        app.show(level, text);
+    }
+}
+
+async fn event_loop(mut source: Source, r: Resolved, plan: RecordPlan) -> anyhow::Result<()> {
     let Resolved {
         mut app,
         interval,
@@ -376,24 +326,21 @@ async fn event_loop(
     } = r;
     let metrics = match metrics {
         Some((addr, token)) => {
-            let m = std::sync::Arc::new(crate::export::metrics::Metrics::new());
-            let (bound, _task) = crate::export::metrics::serve(addr, token, m.clone())
-                .await
-                .with_context(|| format!("serving /metrics on {addr}"))?;
+            let (m, bound) = serve_metrics(addr, token).await?;
             app.log(Level::Info, format!("metrics on http://{bound}/metrics"));
             Some(m)
         }
         None => None,
     };
-    if matches!(feed, Feed::Live { .. }) {
+    let mut sinks = Sinks::new(metrics);
+    let mut load = load::LoadControl::new();
+    if matches!(source, Source::Live(_)) {
         app.log(
             Level::Info,
             format!("sampling every {} ms", interval.as_millis()),
         );
     }
     // The recording starts with the first snapshot, so its header names the board.
-    let mut recorder: Option<Recorder> = None;
-    let mut pred_gate = PredictionGate::default();
     let mut start_pending = plan.start.is_some();
     let mut sigterm = signal(SignalKind::terminate())?;
     let mut sighup = signal(SignalKind::hangup())?;
@@ -419,35 +366,33 @@ async fn event_loop(
                         Some(action) => match app.on_action(action) {
                             Some(Effect::Quit) => break Ok(()),
                             Some(Effect::ToggleRecord) => {
-                                recorder = match recorder.take() {
-                                    Some(r) => {
-                                        if let Some(l) = &link {
-                                            record_run(&r, l.run_record().await);
-                                        }
-                                        stop_recorder(&mut app, Some(r));
-                                        None
-                                    }
-                                    None => {
-                                        let path = plan.start.clone().unwrap_or_else(default_recording_name);
-                                        start_recorder(&mut app, path, &plan)
-                                    }
-                                };
+                                if sinks.recording().is_some() {
+                                    let run = match &source {
+                                        Source::Live(s) => s.run_record(false).await,
+                                        Source::Replay { .. } => None,
+                                    };
+                                    stop_recorder(&mut app, &mut sinks, run);
+                                } else {
+                                    let path = plan.start.clone().unwrap_or_else(default_recording_name);
+                                    start_recorder(&mut app, &mut sinks, path, &plan);
+                                }
                             }
-                            Some(Effect::Replay(cmd)) => match &feed {
-                                Feed::Replay { handle, .. } => {
+                            Some(Effect::Replay(cmd)) => match &source {
+                                Source::Replay { handle, .. } => {
                                     let _ = handle.commands.try_send(cmd);
                                 }
-                                Feed::Live { .. } => app.log(Level::Info, "seek and speed keys work in `jetstress replay`"),
+                                Source::Live(_) => app.log(Level::Info, "seek and speed keys work in `jetstress replay`"),
                             },
-                            Some(effect) => match link.as_mut() {
-                                Some(l) => l.apply(&mut app, effect).await,
-                                None => app.log(Level::Info, "load keys work on the live dashboard, not in replay"),
+                            Some(effect) => match &mut source {
+                                Source::Live(s) => load.apply(&mut app, s, effect).await,
+                                Source::Replay { .. } => app.log(Level::Info, "load keys work on the live dashboard, not in replay"),
                             },
                             None => {}
                         },
                         // Any other key (Esc, say) closes the help overlay.
                         None => app.help = false,
                     }
+                    record_own_events(&mut app, &sinks);
                     dirty = true;
                 }
                 Some(Ok(Event::Resize(..))) => dirty = true,
@@ -455,67 +400,39 @@ async fn event_loop(
                 Some(Err(e)) => break Err(anyhow::anyhow!("reading terminal events: {e}")),
                 None => break Ok(()),
             },
-            incoming = feed.next() => match incoming {
-                Incoming::Snapshot(s) => {
-                    app.own = own.sample();
-                    if start_pending {
-                        start_pending = false;
-                        app.latest = Some(s.clone());
-                        recorder = plan.start.clone().and_then(|p| start_recorder(&mut app, p, &plan));
-                    }
-                    if let Some(r) = &recorder {
-                        r.record(Record::Snapshot(s.clone()));
-                    }
-                    if let Some(m) = &metrics {
-                        m.update(&s);
-                    }
-                    app.on_snapshot(s);
-                    if let Some(m) = &metrics {
-                        m.update_predictions(&app.zone_predictions);
-                    }
-                    if let Some(r) = &recorder {
-                        if let Some(p) = prediction_record(&mut pred_gate, &app.zone_predictions) {
-                            r.record(p);
+            incoming = source.next() => {
+                match incoming {
+                    Incoming::Session(SessionMsg::Snapshot(s)) => {
+                        app.own = own.sample();
+                        if start_pending {
+                            start_pending = false;
+                            app.latest = Some(s.clone());
+                            if let Some(p) = plan.start.clone() {
+                                start_recorder(&mut app, &mut sinks, p, &plan);
+                            }
                         }
-                        for e in app.take_new_events() {
-                            r.record(Record::Event { level: format!("{:?}", e.level).to_lowercase(), text: e.text });
+                        on_snapshot(&mut app, &mut sinks, &s);
+                        if app.frozen_at.is_none() {
+                            dirty = true;
                         }
                     }
-                    if app.frozen_at.is_none() {
+                    Incoming::Session(SessionMsg::Closed) => break Ok(()),
+                    Incoming::Session(msg) => {
+                        if let Source::Live(s) = &source {
+                            load.on_msg(&mut app, s, &mut sinks, msg).await;
+                        }
+                        dirty = true;
+                    }
+                    Incoming::Reset => {
+                        app.reset_history();
+                        dirty = true;
+                    }
+                    Incoming::Status(st) => {
+                        app.replay = Some(st);
                         dirty = true;
                     }
                 }
-                Incoming::Reset => {
-                    app.reset_history();
-                    dirty = true;
-                }
-                Incoming::Status(st) => {
-                    app.replay = Some(st);
-                    dirty = true;
-                }
-                Incoming::Nothing => {}
-                Incoming::Closed => break Ok(()),
-            },
-            msg = async { match link.as_mut() { Some(l) => l.next().await, None => std::future::pending().await } } => {
-                let Some(l) = link.as_mut() else { continue };
-                match msg {
-                    load::LinkMsg::Started(r) => l.on_started(&mut app, r).await,
-                    load::LinkMsg::Event(Some(ev)) => {
-                        if let (Some(r), crate::load::engine::EngineEvent::LoadWindow(w)) = (&recorder, &ev) {
-                            if let Ok(v) = serde_json::to_value(w) {
-                                r.record(Record::LoadWindow(v));
-                            }
-                        }
-                        l.on_event(&mut app, ev, metrics.as_deref()).await;
-                        if let Some(r) = &recorder {
-                            for e in app.take_new_events() {
-                                r.record(Record::Event { level: format!("{:?}", e.level).to_lowercase(), text: e.text });
-                            }
-                        }
-                    }
-                    load::LinkMsg::Event(None) => app.log(Level::Warn, "the load engine ended"),
-                }
-                dirty = true;
+                record_own_events(&mut app, &sinks);
             }
             _ = sigterm.recv() => break Ok(()),
             _ = sighup.recv() => break Ok(()),
@@ -524,13 +441,18 @@ async fn event_loop(
     };
     // Load stops first (engine, when attached), then sampling, then the
     // recording is flushed, then the terminal is restored.
-    if let Some(l) = link.as_mut() {
-        if let (Some(r), run) = (&recorder, l.shutdown().await) {
-            record_run(r, run);
+    let run = match &mut source {
+        Source::Live(s) => {
+            let run = s.stop_load(StopReason::DashboardClosed, false).await;
+            s.shutdown().await;
+            run
         }
-    }
-    feed.stop();
-    stop_recorder(&mut app, recorder);
+        Source::Replay { handle, .. } => {
+            handle.stop();
+            None
+        }
+    };
+    stop_recorder(&mut app, &mut sinks, run);
     drop(guard);
     result
 }

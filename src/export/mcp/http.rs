@@ -15,6 +15,7 @@ use rmcp::transport::{StreamableHttpServerConfig, StreamableHttpService};
 use tokio_util::sync::CancellationToken;
 
 use super::handler::McpServer;
+use crate::export::auth::bearer_matches;
 
 /// `--http` without a value.
 pub const DEFAULT_HTTP_ADDR: &str = "127.0.0.1:7400";
@@ -30,34 +31,6 @@ pub const MAX_SESSIONS: usize = 1024;
 /// asks of local servers to stop DNS-rebinding attacks.
 pub const ALLOWED_ORIGINS: &[&str] =
     &["http://localhost:*", "http://127.0.0.1:*", "http://[::1]:*"];
-
-/// Refuse a non-loopback bind without a token (pure, so tests need no socket).
-pub fn check_bind(addr: SocketAddr, token: Option<&str>) -> Result<(), String> {
-    if addr.ip().is_loopback() || token.is_some() {
-        Ok(())
-    } else {
-        Err(format!(
-            "refusing to serve MCP on non-loopback address {addr} without a token: \
-             set --token or JETSTRESS_MCP_TOKEN (clients then send `Authorization: Bearer <token>`), \
-             or bind 127.0.0.1"
-        ))
-    }
-}
-
-/// Does this `Authorization` header value carry `token`? (constant time in the token length)
-pub fn bearer_matches(header_value: Option<&str>, token: &str) -> bool {
-    let Some(given) = header_value
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .map(str::trim)
-    else {
-        return false;
-    };
-    let (a, b) = (given.as_bytes(), token.as_bytes());
-    if a.len() != b.len() {
-        return false;
-    }
-    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-}
 
 async fn require_token(State(token): State<Arc<str>>, req: Request, next: Next) -> Response {
     let value = req
@@ -144,30 +117,4 @@ pub async fn serve(
         .with_graceful_shutdown(async move { shutdown.cancelled_owned().await })
         .await?;
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn non_loopback_needs_a_token() {
-        let lo: SocketAddr = "127.0.0.1:7400".parse().unwrap();
-        let any: SocketAddr = "0.0.0.0:7400".parse().unwrap();
-        let v6: SocketAddr = "[::1]:7400".parse().unwrap();
-        assert!(check_bind(lo, None).is_ok());
-        assert!(check_bind(v6, None).is_ok());
-        let e = check_bind(any, None).unwrap_err();
-        assert!(e.contains("0.0.0.0:7400") && e.contains("--token"), "{e}");
-        assert!(check_bind(any, Some("s3cret")).is_ok());
-    }
-
-    #[test]
-    fn bearer_tokens_compare_exactly() {
-        assert!(bearer_matches(Some("Bearer abc"), "abc"));
-        assert!(!bearer_matches(Some("Bearer abd"), "abc"));
-        assert!(!bearer_matches(Some("Bearer ab"), "abc"));
-        assert!(!bearer_matches(Some("Basic abc"), "abc"));
-        assert!(!bearer_matches(None, "abc"));
-    }
 }

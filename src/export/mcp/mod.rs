@@ -1,6 +1,5 @@
 //! `jetstress mcp-serve`: the board's telemetry as read-only MCP tools, over
-//! stdio (default) or streamable HTTP (`--http`). This file owns the command
-//! line of the subcommand and the wiring: runtime, collector, shared state,
+//! stdio (default) or streamable HTTP (`--http`). This file owns the wiring: runtime, collector, shared state,
 //! transport, shutdown. Tools live in [`tools`], their outputs in [`views`]
 //! and [`diagnosis`], the HTTP policy in [`http`].
 
@@ -18,13 +17,14 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
-use clap::Args;
 use rmcp::ServiceExt;
 use tokio_util::sync::CancellationToken;
 
-use crate::cli::{GlobalArgs, WatchArgs};
+use std::path::PathBuf;
+
 use crate::collector::{self, CollectorHandle};
-use crate::probes::{Prober, Root};
+use crate::export::auth::{check_bind, Service};
+use crate::probes::{Prober, Root, Watch};
 use handler::McpServer;
 use state::ServerState;
 use tools::{Registry, TOOLS};
@@ -32,22 +32,20 @@ use tools::{Registry, TOOLS};
 /// Env var carrying the HTTP bearer token (keeps it out of `ps`).
 pub const TOKEN_ENV: &str = "JETSTRESS_MCP_TOKEN";
 
-#[derive(Debug, Clone, Args)]
-pub struct ServeArgs {
-    /// Serve streamable HTTP at ADDR (path /mcp) instead of stdio; `--http` alone means 127.0.0.1:7400.
-    #[arg(long, value_name = "ADDR", num_args = 0..=1, default_missing_value = http::DEFAULT_HTTP_ADDR)]
+/// What `mcp-serve` serves, and how.
+#[derive(Debug, Clone)]
+pub struct ServeOptions {
+    pub root: PathBuf,
+    pub interval: Duration,
+    pub watches: Vec<Watch>,
+    /// Streamable HTTP at this address instead of stdio.
     pub http: Option<SocketAddr>,
-
-    /// Require `Authorization: Bearer TOKEN` on every HTTP request (needed for a non-loopback bind).
-    #[arg(long, value_name = "TOKEN", env = TOKEN_ENV, hide_env_values = true)]
+    /// Bearer token every HTTP request must carry.
     pub token: Option<String>,
-
-    #[command(flatten)]
-    pub watch: WatchArgs,
 }
 
 /// Run the server until the client goes away (stdio) or a signal (both).
-pub fn run(global: &GlobalArgs, args: &ServeArgs) -> anyhow::Result<ExitCode> {
+pub fn run(args: &ServeOptions) -> anyhow::Result<ExitCode> {
     init_logging();
     let token: Option<Arc<str>> = match args.token.as_deref().map(str::trim) {
         Some("") => anyhow::bail!("the token is empty (--token / {TOKEN_ENV})"),
@@ -55,7 +53,7 @@ pub fn run(global: &GlobalArgs, args: &ServeArgs) -> anyhow::Result<ExitCode> {
         None => None,
     };
     if let Some(addr) = args.http {
-        http::check_bind(addr, token.as_deref()).map_err(anyhow::Error::msg)?;
+        check_bind(Service::Mcp, addr, token.as_deref())?;
     } else if token.is_some() {
         tracing::warn!("--token only applies to --http; ignored on stdio");
     }
@@ -67,10 +65,10 @@ pub fn run(global: &GlobalArgs, args: &ServeArgs) -> anyhow::Result<ExitCode> {
         .thread_name("jetstress-probe")
         .enable_time()
         .build()?;
-    let prober = Prober::new(Root::new(&global.root), args.watch.watches());
+    let prober = Prober::new(Root::new(&args.root), args.watches.clone());
     let collector = {
         let _in_probe_rt = probe_rt.enter();
-        collector::spawn(prober, global.interval)
+        collector::spawn(prober, args.interval)
     };
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -97,7 +95,7 @@ fn init_logging() {
 /// Build the shared state on a running collector, then serve on the chosen transport.
 pub async fn serve(
     collector: &CollectorHandle,
-    args: &ServeArgs,
+    args: &ServeOptions,
     token: Option<Arc<str>>,
 ) -> anyhow::Result<()> {
     let state = Arc::new(ServerState::new(collector.latest(), TOOLS.len()));

@@ -6,53 +6,22 @@
 use schemars::JsonSchema;
 use serde::Serialize;
 
-use crate::predict::memory::{LeakConfig, LeakDetector, MemoryConfig, MemoryPredictor};
-use crate::predict::thermal::ThermalPredictor;
-use crate::predict::PredictConfig;
+use crate::predict::Predictors;
 use crate::snapshot::Snapshot;
 
-/// Predictors fed from the sample stream.
-#[derive(Debug)]
-pub struct Predictors {
-    thermal: ThermalPredictor,
-    memory: MemoryPredictor,
-    leaks: LeakDetector,
-    now_s: f64,
+/// The prediction tools' answers, read from the server's predictors.
+pub trait Views {
+    /// `predict_throttle`.
+    fn throttle(&self, s: &Snapshot) -> PredictThrottle;
+    /// `predict_memory`.
+    fn memory(&self) -> PredictMemory;
 }
 
-impl Default for Predictors {
-    fn default() -> Self {
-        Predictors {
-            thermal: ThermalPredictor::new(PredictConfig::default()),
-            memory: MemoryPredictor::new(MemoryConfig::default()),
-            leaks: LeakDetector::new(LeakConfig::default()),
-            now_s: 0.0,
-        }
-    }
-}
-
-impl Predictors {
-    pub fn observe(&mut self, s: &Snapshot) {
-        let t = s.elapsed_s;
-        self.now_s = t;
-        for z in &s.thermal {
-            self.thermal
-                .observe(t, &z.id, z.temp_c, z.throttle_trip_c());
-        }
-        if let (Some(a), Some(total)) = (s.memory.available_mb, s.memory.total_mb) {
-            self.memory.observe(t, a, total);
-        }
-        for w in &s.watched {
-            if let Some(rss) = w.rss_mb {
-                self.leaks.observe(t, w.pid, &w.name, rss);
-            }
-        }
-    }
-
-    pub fn throttle(&self, s: &Snapshot) -> PredictThrottle {
-        let mut zones: Vec<ThrottlePrediction> = self
-            .thermal
-            .predictions(self.now_s)
+impl Views for Predictors {
+    fn throttle(&self, s: &Snapshot) -> PredictThrottle {
+        let p = self;
+        let mut zones: Vec<ThrottlePrediction> = p
+            .by_id()
             .into_iter()
             .map(|p| {
                 let name = s
@@ -89,13 +58,14 @@ impl Predictors {
         PredictThrottle {
             soonest_zone: soonest.map(|z| z.zone.clone()),
             soonest_eta_s: soonest.and_then(|z| z.eta_s),
-            window_s: self.thermal.config().window_s,
+            window_s: p.config().window_s,
             zones,
         }
     }
 
-    pub fn memory(&self) -> PredictMemory {
-        let m = self.memory.predict(self.now_s);
+    fn memory(&self) -> PredictMemory {
+        let p = self;
+        let m = p.memory_prediction();
         PredictMemory {
             eta_s: m.as_ref().and_then(|m| m.eta_s),
             lo_s: m.as_ref().and_then(|m| m.lo_s),
@@ -112,9 +82,8 @@ impl Predictors {
                 .as_ref()
                 .map(|m| m.message.clone())
                 .unwrap_or_else(|| "no memory samples yet".into()),
-            leaks: self
-                .leaks
-                .estimates()
+            leaks: p
+                .leaks()
                 .into_iter()
                 .map(|l| LeakView {
                     pid: l.pid,

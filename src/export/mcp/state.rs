@@ -19,7 +19,7 @@ pub const FIRST_SAMPLE_WAIT: Duration = Duration::from_secs(2);
 pub struct ServerState {
     latest: watch::Receiver<Option<Arc<Snapshot>>>,
     history: Mutex<History>,
-    predictors: Mutex<super::predictions::Predictors>,
+    predictors: Mutex<crate::predict::Predictors>,
     started: Instant,
     /// Calls served, indexed like [`super::tools::TOOLS`].
     calls: Vec<AtomicU64>,
@@ -30,7 +30,7 @@ impl ServerState {
         ServerState {
             latest,
             history: Mutex::new(History::default()),
-            predictors: Mutex::new(super::predictions::Predictors::default()),
+            predictors: Mutex::new(crate::predict::Predictors::default()),
             started: Instant::now(),
             calls: (0..tools).map(|_| AtomicU64::new(0)).collect(),
         }
@@ -68,10 +68,7 @@ impl ServerState {
         f(&mut g)
     }
 
-    pub fn with_predictors<R>(
-        &self,
-        f: impl FnOnce(&mut super::predictions::Predictors) -> R,
-    ) -> R {
+    pub fn with_predictors<R>(&self, f: impl FnOnce(&mut crate::predict::Predictors) -> R) -> R {
         let mut g = self.predictors.lock().unwrap_or_else(|p| p.into_inner());
         f(&mut g)
     }

@@ -19,6 +19,7 @@ use serde::{Deserialize, Serialize};
 use tokio_util::sync::CancellationToken;
 
 use super::diagnosis::{diagnose, diagnosis_text, Diagnosis};
+use super::predictions::Views as _;
 use super::state::{own_usage, ServerState};
 use super::views::{self, round2};
 use crate::snapshot::Snapshot;

@@ -12,8 +12,6 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use rand::Rng;
-use rmcp::model::JsonObject;
-use serde::{Deserialize, Serialize};
 use tokio::sync::{broadcast, mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
 
@@ -22,24 +20,26 @@ use crate::load::background::cpu::{CpuBurn, CpuSpec};
 use crate::load::background::gpu::{GpuBurn, GpuSpec};
 use crate::load::background::memory::{MemoryPressure, MemorySpec};
 use crate::load::drivers::http::{self, HttpEndpoint, HttpEndpointSpec};
-use crate::load::drivers::mcp::{schema_default_args, McpTarget, McpTargetSpec};
+use crate::load::drivers::mcp::{McpTarget, McpTargetSpec};
 use crate::load::schedule::{Arrivals, PhaseKind, PhaseSpec};
-use crate::load::stats::{ErrorKind, Percentiles, Rolling, StatsTable, ToolStats, ToolSummary};
+use crate::load::stats::{ErrorKind, Percentiles, Rolling, StatsTable, ToolStats};
 use crate::probes::{Root, Watch};
 use crate::snapshot::Snapshot;
 
-/// Schema tag of the run summary (`jetstress run --json`).
-pub const RUN_SCHEMA: &str = "jetstress.run/1";
+mod events;
+mod mix;
+mod summary;
 
-/// One weighted entry of the tool mix.
-#[derive(Debug, Clone, PartialEq)]
-pub struct MixEntry {
-    /// `target:tool` for MCP, an endpoint name for HTTP (a bare tool name when there is one MCP target).
-    pub tool: String,
-    pub weight: f64,
-    /// Arguments; `None`: the tool's schema defaults.
-    pub args: Option<JsonObject>,
-}
+pub use events::{
+    EngineEvent, GeneratorEvent, GeneratorKind, GeneratorState, GuardAction, GuardEvent, GuardKind,
+    Level, LoadWindow, PhaseEvent, StopReason, TargetEvent, ROLLING_WINDOWS,
+};
+pub use mix::MixEntry;
+use mix::{resolve_mix, Op};
+pub use summary::{
+    slope, soak_report, BreakingPoint, GeneratorStatus, PhaseSummary, RunSummary, SoakReport,
+    SoakRow, SoakVerdict, SpikeReport, StageSummary, TargetSummary, RUN_SCHEMA,
+};
 
 /// Everything the engine is built from.
 #[derive(Debug, Clone)]
@@ -90,7 +90,7 @@ pub enum Command {
     StopPhase,
     /// Stop the phase and every background load.
     StopAll {
-        reason: String,
+        reason: StopReason,
     },
     /// Multiply the target rate from now on.
     SetRateFactor(f64),
@@ -106,272 +106,6 @@ pub enum Command {
     Summary(oneshot::Sender<RunSummary>),
     /// Stop everything and end the engine task.
     Shutdown,
-}
-
-/// What the engine reports.
-#[derive(Debug, Clone, Serialize)]
-#[serde(tag = "event", rename_all = "snake_case")]
-pub enum EngineEvent {
-    Phase(PhaseEvent),
-    LoadWindow(Box<LoadWindow>),
-    Guard(GuardEvent),
-    Target(TargetEvent),
-    Generator(GeneratorEvent),
-}
-
-#[derive(Debug, Clone, Serialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-pub enum PhaseEvent {
-    Started {
-        phase: String,
-        id: u64,
-    },
-    StageChanged {
-        phase: String,
-        id: u64,
-        stage: usize,
-        name: String,
-        target_rate: f64,
-    },
-    Stopped {
-        phase: String,
-        id: u64,
-        reason: String,
-    },
-}
-
-/// Per-tool statistics over the last window.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct LoadWindow {
-    pub elapsed_s: f64,
-    pub window_s: f64,
-    pub phase: Option<String>,
-    pub stage: Option<String>,
-    pub target_rate: f64,
-    pub in_flight: usize,
-    pub all: ToolSummary,
-    pub tools: Vec<ToolSummary>,
-    /// The rolling window: the last [`ROLLING_WINDOWS`] windows merged.
-    pub rolling_s: f64,
-    pub rolling_all: ToolSummary,
-    pub rolling_tools: Vec<ToolSummary>,
-}
-
-/// Windows merged into the rolling statistics (10 × 1 s by default).
-pub const ROLLING_WINDOWS: usize = 10;
-
-/// A guard action, with its time.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct GuardEvent {
-    pub time_unix_ms: u64,
-    /// `thermal`, `critical`, `memory_floor`.
-    pub guard: String,
-    /// What was done: `stop_all`, `release_memory`.
-    pub action: String,
-    pub message: String,
-}
-
-#[derive(Debug, Clone, Serialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-pub enum TargetEvent {
-    Started {
-        target: String,
-        session: usize,
-        pid: Option<u32>,
-    },
-    Restarted {
-        target: String,
-        session: usize,
-        pid: Option<u32>,
-    },
-    Died {
-        target: String,
-        session: usize,
-        reason: String,
-    },
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct GeneratorEvent {
-    /// `cpu`, `memory`, `gpu`.
-    pub generator: String,
-    /// `started`, `stopped`, `unavailable`.
-    pub state: String,
-    pub detail: String,
-}
-
-/// `jetstress.run/1`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct RunSummary {
-    pub schema: String,
-    pub started_unix_ms: u64,
-    pub elapsed_s: f64,
-    pub in_flight: usize,
-    pub phases: Vec<PhaseSummary>,
-    pub targets: Vec<TargetSummary>,
-    pub generators: Vec<GeneratorStatus>,
-    pub guard_events: Vec<GuardEvent>,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct TargetSummary {
-    pub name: String,
-    pub kind: String,
-    pub sessions: usize,
-    pub tools: Vec<String>,
-    pub failures: u64,
-    pub restarts: u64,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct GeneratorStatus {
-    pub generator: String,
-    pub state: String,
-    pub detail: String,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct PhaseSummary {
-    pub name: String,
-    pub kind: String,
-    pub started_s: f64,
-    pub duration_s: f64,
-    /// `running`, `completed`, `replaced`, `stopped`, `breaking point`, or a guard's reason.
-    pub status: String,
-    pub stages: Vec<StageSummary>,
-    /// Per-tool statistics over every stage of the phase so far.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub whole: Vec<ToolSummary>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub breaking_point: Option<BreakingPoint>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub spike: Option<SpikeReport>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub soak: Option<SoakReport>,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct StageSummary {
-    pub name: String,
-    pub target_rate: f64,
-    pub achieved_rate: f64,
-    pub duration_s: f64,
-    pub scheduled: u64,
-    pub dropped: u64,
-    pub all: ToolSummary,
-    pub tools: Vec<ToolSummary>,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-pub struct BreakingPoint {
-    /// `true` when a stage broke; `false` when the ceiling was reached intact.
-    pub found: bool,
-    pub last_good_rps: Option<f64>,
-    pub first_bad_rps: Option<f64>,
-    pub reason: String,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct SpikeReport {
-    pub baseline_p95_ms: f64,
-    pub spike_p95_ms: f64,
-    pub recovery_p95_ms: f64,
-    /// (spike p95 − baseline p95) / baseline p95 × 100.
-    pub latency_increase_pct: f64,
-    pub errors: [u64; 3],
-    /// Seconds into recovery until a window's p95 was back within 10 % (+1 ms) of the baseline p95.
-    pub time_to_recover_s: Option<f64>,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-pub struct SoakRow {
-    pub index: usize,
-    pub t_s: f64,
-    pub count: u64,
-    pub p50_ms: f64,
-    pub p95_ms: f64,
-    pub success_pct: f64,
-    /// Summed RSS of the stdio targets' processes.
-    pub rss_mb: Option<f64>,
-    pub available_mb: Option<f64>,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct SoakReport {
-    pub rows: Vec<SoakRow>,
-    pub latency_slope_ms_per_h: Option<f64>,
-    pub rss_slope_mb_per_h: Option<f64>,
-    /// `stable`, `rss growing (leak suspected)`, `latency drifting`, or `too short to judge`.
-    pub verdict: String,
-}
-
-/// Least-squares slope of y over x.
-pub fn slope(points: &[(f64, f64)]) -> Option<f64> {
-    crate::predict::regression::ols_slope(points.iter().copied())
-}
-
-/// Drift verdict from soak rows.
-pub fn soak_report(all_rows: &[SoakRow]) -> SoakReport {
-    // The first row holds the server's warm-up; leave it out of the slopes once there are enough rows.
-    let rows = if all_rows.len() >= 5 {
-        &all_rows[1..]
-    } else {
-        all_rows
-    };
-    let lat: Vec<(f64, f64)> = rows
-        .iter()
-        .filter(|r| r.count > 0)
-        .map(|r| (r.t_s / 3600.0, r.p95_ms))
-        .collect();
-    let rss: Vec<(f64, f64)> = rows
-        .iter()
-        .filter_map(|r| r.rss_mb.map(|m| (r.t_s / 3600.0, m)))
-        .collect();
-    let ls = slope(&lat);
-    let rs = slope(&rss);
-    let mean_p95 = if lat.is_empty() {
-        0.0
-    } else {
-        lat.iter().map(|p| p.1).sum::<f64>() / lat.len() as f64
-    };
-    let verdict = if all_rows.len() < 3 {
-        "too short to judge".to_string()
-    } else if rs.is_some_and(|s| s > 10.0) {
-        "rss growing (leak suspected)".to_string()
-    } else if ls.is_some_and(|s| s > 0.5 * mean_p95.max(1.0)) {
-        "latency drifting".to_string()
-    } else {
-        "stable".to_string()
-    };
-    SoakReport {
-        rows: all_rows.to_vec(),
-        latency_slope_ms_per_h: ls,
-        rss_slope_mb_per_h: rs,
-        verdict,
-    }
-}
-
-enum OpKind {
-    Mcp {
-        target: Arc<McpTarget>,
-        tool: String,
-        args: Option<Arc<JsonObject>>,
-    },
-    Http(HttpEndpoint),
-}
-
-struct Op {
-    name: String,
-    kind: OpKind,
-}
-
-impl Op {
-    async fn call(&self) -> Result<(), ErrorKind> {
-        match &self.kind {
-            OpKind::Mcp { target, tool, args } => target.call(tool, args).await,
-            OpKind::Http(ep) => ep.call().await,
-        }
-    }
 }
 
 struct Completion {
@@ -484,99 +218,6 @@ impl Engine {
             ops: names,
         })
     }
-}
-
-fn resolve_mix(
-    mix: &[MixEntry],
-    targets: &[Arc<McpTarget>],
-    endpoints: &[HttpEndpoint],
-) -> anyhow::Result<(Vec<Op>, Vec<f64>)> {
-    let mut ops = Vec::new();
-    let mut weights = Vec::new();
-    if mix.is_empty() {
-        for t in targets {
-            for tool in &t.tools {
-                ops.push(Op {
-                    name: format!("{}:{}", t.name, tool.name),
-                    kind: OpKind::Mcp {
-                        target: t.clone(),
-                        tool: tool.name.to_string(),
-                        args: Some(Arc::new(schema_default_args(&tool.input_schema))),
-                    },
-                });
-                weights.push(1.0);
-            }
-        }
-        for ep in endpoints {
-            ops.push(Op {
-                name: ep.spec.name.clone(),
-                kind: OpKind::Http(ep.clone()),
-            });
-            weights.push(1.0);
-        }
-        return Ok((ops, weights));
-    }
-    for m in mix {
-        if !(m.weight.is_finite() && m.weight >= 0.0) {
-            anyhow::bail!("mix entry '{}': weight must be ≥ 0", m.tool);
-        }
-        if let Some(ep) = endpoints.iter().find(|e| e.spec.name == m.tool) {
-            ops.push(Op {
-                name: ep.spec.name.clone(),
-                kind: OpKind::Http(ep.clone()),
-            });
-            weights.push(m.weight);
-            continue;
-        }
-        let (target, tool) = match m.tool.split_once(':') {
-            Some((tn, tool)) => {
-                let t = targets.iter().find(|t| t.name == tn).ok_or_else(|| {
-                    let known: Vec<&str> = targets.iter().map(|t| t.name.as_str()).collect();
-                    anyhow::anyhow!(
-                        "mix entry '{}': no target named '{tn}' (targets: {})",
-                        m.tool,
-                        known.join(", ")
-                    )
-                })?;
-                (t, tool)
-            }
-            None if targets.len() == 1 => (&targets[0], m.tool.as_str()),
-            None => anyhow::bail!(
-                "mix entry '{}': name the target as 'target:tool' (or an HTTP endpoint)",
-                m.tool
-            ),
-        };
-        let listed = target
-            .tools
-            .iter()
-            .find(|t| t.name == tool)
-            .ok_or_else(|| {
-                let known: Vec<&str> = target.tools.iter().map(|t| t.name.as_ref()).collect();
-                anyhow::anyhow!(
-                    "mix entry '{}': target '{}' has no tool '{tool}' (tools: {})",
-                    m.tool,
-                    target.name,
-                    known.join(", ")
-                )
-            })?;
-        let args = m
-            .args
-            .clone()
-            .unwrap_or_else(|| schema_default_args(&listed.input_schema));
-        ops.push(Op {
-            name: format!("{}:{tool}", target.name),
-            kind: OpKind::Mcp {
-                target: target.clone(),
-                tool: tool.to_string(),
-                args: Some(Arc::new(args)),
-            },
-        });
-        weights.push(m.weight);
-    }
-    if weights.iter().sum::<f64>() <= 0.0 && !ops.is_empty() {
-        anyhow::bail!("the tool mix has no positive weight");
-    }
-    Ok((ops, weights))
 }
 
 fn now_unix_ms() -> u64 {
@@ -713,8 +354,8 @@ impl State {
                 _ = tokio::time::sleep_until(wake.into()) => {}
             }
         }
-        self.stop_phase("shutdown");
-        self.stop_background("shutdown");
+        self.stop_phase(StopReason::Shutdown);
+        self.stop_background(&StopReason::Shutdown);
         for t in &self.targets {
             t.stop();
         }
@@ -828,7 +469,7 @@ impl State {
 
     fn tick(&mut self, now: Instant) {
         // Stage changes and phase end.
-        let mut stop: Option<&'static str> = None;
+        let mut stop: Option<StopReason> = None;
         let mut ev = None;
         let timeout = self.config.timeout;
         if let Some(run) = self.current.as_mut() {
@@ -839,7 +480,7 @@ impl State {
                     run.pending_eval = None;
                     if let Some(bp) = evaluate_break(run, i) {
                         run.breaking = Some(bp);
-                        stop = Some("breaking point");
+                        stop = Some(StopReason::BreakingPoint);
                     }
                 }
             }
@@ -862,7 +503,7 @@ impl State {
                         if run.breaking.is_none() {
                             if let Some(bp) = evaluate_break(run, i) {
                                 run.breaking = Some(bp);
-                                stop = Some("breaking point");
+                                stop = Some(StopReason::BreakingPoint);
                             }
                         }
                     }
@@ -870,7 +511,7 @@ impl State {
                     if let Some((i, _)) = run.pending_eval.take() {
                         if let Some(bp) = evaluate_break(run, i) {
                             run.breaking = Some(bp);
-                            stop = Some("breaking point");
+                            stop = Some(StopReason::BreakingPoint);
                         }
                     }
                     run.pending_eval = Some((prev, now));
@@ -902,7 +543,7 @@ impl State {
                                 reason: format!("no breaking point up to {top} rps"),
                             });
                         }
-                        stop = Some("completed");
+                        stop = Some(StopReason::Completed);
                     }
                 }
             }
@@ -1015,10 +656,10 @@ impl State {
     fn command(&mut self, c: Command) {
         match c {
             Command::StartPhase(spec) => self.start_phase(spec),
-            Command::StopPhase => self.stop_phase("stopped"),
+            Command::StopPhase => self.stop_phase(StopReason::Stopped),
             Command::StopAll { reason } => {
-                self.stop_phase(&reason);
                 self.stop_background(&reason);
+                self.stop_phase(reason);
             }
             Command::SetRateFactor(f) => {
                 self.factor = if f.is_finite() { f.max(0.0) } else { 1.0 };
@@ -1031,11 +672,15 @@ impl State {
                 let b = CpuBurn::start(spec);
                 let detail = format!("{} threads at {}%", b.threads(), spec.duty_pct);
                 self.cpu = Some(b);
-                self.gen_status("cpu", "started", detail);
+                self.gen_status(GeneratorKind::Cpu, GeneratorState::Started, detail);
             }
             Command::StopCpu => {
                 if self.cpu.take().is_some() {
-                    self.gen_status("cpu", "stopped", "by command".into());
+                    self.gen_status(
+                        GeneratorKind::Cpu,
+                        GeneratorState::Stopped,
+                        "by command".into(),
+                    );
                 }
             }
             Command::StartMemory(spec) => {
@@ -1046,8 +691,8 @@ impl State {
                     self.config.memory_floor_pct,
                 ));
                 self.gen_status(
-                    "memory",
-                    "started",
+                    GeneratorKind::Memory,
+                    GeneratorState::Started,
                     format!(
                         "to {} MB at {} MB/s (floor {}%)",
                         spec.target_mb, spec.rate_mb_s, self.config.memory_floor_pct
@@ -1058,7 +703,11 @@ impl State {
                 if let Some(m) = self.memory.take() {
                     let held = m.held_mb();
                     m.stop();
-                    self.gen_status("memory", "stopped", format!("released {held} MB"));
+                    self.gen_status(
+                        GeneratorKind::Memory,
+                        GeneratorState::Stopped,
+                        format!("released {held} MB"),
+                    );
                 }
             }
             Command::StartGpu(spec) => {
@@ -1067,38 +716,45 @@ impl State {
                     Ok(g) => {
                         self.gpu = Some(g);
                         self.gen_status(
-                            "gpu",
-                            "started",
+                            GeneratorKind::Gpu,
+                            GeneratorState::Started,
                             format!("SGEMM {0}×{0} at {1}%", spec.size, spec.duty_pct),
                         );
                     }
-                    Err(e) => self.gen_status("gpu", "unavailable", e),
+                    Err(e) => self.gen_status(GeneratorKind::Gpu, GeneratorState::Unavailable, e),
                 }
             }
             Command::StopGpu => {
                 if self.gpu.take().is_some() {
-                    self.gen_status("gpu", "stopped", "by command".into());
+                    self.gen_status(
+                        GeneratorKind::Gpu,
+                        GeneratorState::Stopped,
+                        "by command".into(),
+                    );
                 }
             }
             Command::Guard(ev) => {
                 self.guard_events.push(ev.clone());
                 self.emit(EngineEvent::Guard(ev.clone()));
-                match ev.action.as_str() {
-                    "release_memory" => {
+                match ev.action {
+                    GuardAction::ReleaseMemory => {
                         if let Some(m) = self.memory.take() {
                             let held = m.held_mb();
                             m.stop();
                             self.gen_status(
-                                "memory",
-                                "stopped",
+                                GeneratorKind::Memory,
+                                GeneratorState::Stopped,
                                 format!("guard {}: released {held} MB", ev.guard),
                             );
                         }
                     }
-                    _ => {
-                        let reason = format!("guard {}: {}", ev.guard, ev.message);
-                        self.stop_phase(&reason);
+                    GuardAction::StopAll => {
+                        let reason = StopReason::Guard {
+                            guard: ev.guard,
+                            message: ev.message.clone(),
+                        };
                         self.stop_background(&reason);
+                        self.stop_phase(reason);
                     }
                 }
             }
@@ -1109,35 +765,47 @@ impl State {
         }
     }
 
-    fn gen_status(&mut self, generator: &str, state: &str, detail: String) {
+    fn gen_status(&mut self, generator: GeneratorKind, state: GeneratorState, detail: String) {
         self.generators.retain(|g| g.generator != generator);
         self.generators.push(GeneratorStatus {
-            generator: generator.into(),
-            state: state.into(),
+            generator,
+            state,
             detail: detail.clone(),
         });
         self.emit(EngineEvent::Generator(GeneratorEvent {
-            generator: generator.into(),
-            state: state.into(),
+            generator,
+            state,
             detail,
         }));
     }
 
-    fn stop_background(&mut self, reason: &str) {
+    fn stop_background(&mut self, reason: &StopReason) {
         if self.cpu.take().is_some() {
-            self.gen_status("cpu", "stopped", reason.into());
+            self.gen_status(
+                GeneratorKind::Cpu,
+                GeneratorState::Stopped,
+                reason.to_string(),
+            );
         }
         if let Some(m) = self.memory.take() {
             m.stop();
-            self.gen_status("memory", "stopped", reason.into());
+            self.gen_status(
+                GeneratorKind::Memory,
+                GeneratorState::Stopped,
+                reason.to_string(),
+            );
         }
         if self.gpu.take().is_some() {
-            self.gen_status("gpu", "stopped", reason.into());
+            self.gen_status(
+                GeneratorKind::Gpu,
+                GeneratorState::Stopped,
+                reason.to_string(),
+            );
         }
     }
 
     fn start_phase(&mut self, spec: PhaseSpec) {
-        self.stop_phase("replaced");
+        self.stop_phase(StopReason::Replaced);
         let id = self.next_id;
         self.next_id += 1;
         let mut arrivals = Arrivals::new(&spec.stages);
@@ -1196,11 +864,11 @@ impl State {
             start,
         });
         if empty {
-            self.stop_phase("completed");
+            self.stop_phase(StopReason::Completed);
         }
     }
 
-    fn stop_phase(&mut self, reason: &str) {
+    fn stop_phase(&mut self, reason: StopReason) {
         let Some(mut run) = self.current.take() else {
             return;
         };
@@ -1223,7 +891,7 @@ impl State {
         self.emit(EngineEvent::Phase(PhaseEvent::Stopped {
             phase: run.spec.name.clone(),
             id: run.id,
-            reason: reason.into(),
+            reason,
         }));
         self.finished.push(run);
         if self.finished.len() > MAX_FINISHED_PHASES {
@@ -1382,33 +1050,4 @@ fn evaluate_break(run: &PhaseRun, i: usize) -> Option<BreakingPoint> {
         first_bad_rps: Some(s.target_rate),
         reason,
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn slopes_and_verdicts() {
-        assert_eq!(slope(&[(0.0, 1.0)]), None);
-        assert!((slope(&[(0.0, 1.0), (1.0, 3.0), (2.0, 5.0)]).unwrap() - 2.0).abs() < 1e-9);
-        let row = |i: usize, rss: f64| SoakRow {
-            index: i,
-            t_s: i as f64 * 60.0,
-            count: 300,
-            p50_ms: 5.0,
-            p95_ms: 9.0,
-            success_pct: 100.0,
-            rss_mb: Some(rss),
-            available_mb: Some(1000.0),
-        };
-        let stable: Vec<SoakRow> = (1..=10).map(|i| row(i, 50.0)).collect();
-        assert_eq!(soak_report(&stable).verdict, "stable");
-        // +1 MB a minute = 60 MB/h.
-        let leak: Vec<SoakRow> = (1..=10).map(|i| row(i, 50.0 + i as f64)).collect();
-        let r = soak_report(&leak);
-        assert_eq!(r.verdict, "rss growing (leak suspected)");
-        assert!((r.rss_slope_mb_per_h.unwrap() - 60.0).abs() < 1e-6);
-        assert_eq!(soak_report(&stable[..2]).verdict, "too short to judge");
-    }
 }

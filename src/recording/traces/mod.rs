@@ -172,7 +172,7 @@ pub fn parse_trace(source: &str, text: &str) -> Result<Trace, TraceError> {
 /// A jetstress recording as a trace: zones by id (names repeat on some boards),
 /// their passive/hot trips, memory, GPU load and rails.
 fn recording_trace(source: &str, text: &str) -> Result<Trace, String> {
-    let rec = crate::recording::reader::parse_recording(source, text)?;
+    let rec = crate::recording::reader::parse_recording(source, text).map_err(|e| e.to_string())?;
     let t0 = rec.snapshots.first().map_or(0.0, |s| s.elapsed_s);
     let samples = rec
         .snapshots

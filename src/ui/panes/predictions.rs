@@ -97,7 +97,7 @@ pub fn draw(f: &mut Frame, area: Rect, app: &App) {
             ),
         ]));
     }
-    for l in app.leaks.estimates() {
+    for l in app.predictors.leaks() {
         lines.push(Line::from(vec![
             Span::styled("leak ", t.fg(Slot::Rss)),
             Span::styled(

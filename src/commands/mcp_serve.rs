@@ -1,0 +1,18 @@
+//! `jetstress mcp-serve [--http [ADDR]] [--token T]`: the board's telemetry
+//! and predictions as read-only MCP tools.
+
+use std::process::ExitCode;
+
+use jetstress::export::mcp::ServeOptions;
+
+use crate::cli::{GlobalArgs, ServeArgs};
+
+pub fn run(global: &GlobalArgs, args: &ServeArgs) -> anyhow::Result<ExitCode> {
+    jetstress::export::mcp::run(&ServeOptions {
+        root: global.root.clone(),
+        interval: global.interval,
+        watches: super::watches(&args.watch),
+        http: args.http,
+        token: args.token.clone(),
+    })
+}

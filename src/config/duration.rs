@@ -1,0 +1,57 @@
+//! Durations as people write them: `1s`, `250ms`, `2m`, `1h`, `1.5s`, or a
+//! bare number of seconds (the command line, the config file, scenarios).
+
+use std::time::Duration;
+
+/// A duration that did not parse; the message names the text.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DurationError {
+    #[error("'{0}' is not a duration (try 1s, 250ms, 10m)")]
+    NotANumber(String),
+    #[error("unknown unit '{unit}' in '{text}' (use ms, s, m or h)")]
+    UnknownUnit { unit: String, text: String },
+    #[error("'{0}' is not a valid duration")]
+    Invalid(String),
+}
+
+/// Parse `1s`, `250ms`, `2m`, `1h`, `1.5s` or a bare number of seconds.
+pub fn parse_duration(s: &str) -> Result<Duration, DurationError> {
+    let s = s.trim();
+    let (num, unit) = match s.find(|c: char| !(c.is_ascii_digit() || c == '.')) {
+        Some(i) => s.split_at(i),
+        None => (s, "s"),
+    };
+    let v: f64 = num
+        .parse()
+        .map_err(|_| DurationError::NotANumber(s.to_string()))?;
+    let secs = match unit.trim() {
+        "ms" => v / 1000.0,
+        "s" | "" => v,
+        "m" | "min" => v * 60.0,
+        "h" => v * 3600.0,
+        u => {
+            return Err(DurationError::UnknownUnit {
+                unit: u.to_string(),
+                text: s.to_string(),
+            })
+        }
+    };
+    if !secs.is_finite() || secs < 0.0 {
+        return Err(DurationError::Invalid(s.to_string()));
+    }
+    Ok(Duration::from_secs_f64(secs))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("250ms").unwrap(), Duration::from_millis(250));
+        assert_eq!(parse_duration("2m").unwrap(), Duration::from_secs(120));
+        assert_eq!(parse_duration("1.5").unwrap(), Duration::from_millis(1500));
+        assert!(parse_duration("fast").is_err());
+        assert!(parse_duration("3 days").is_err());
+    }
+}

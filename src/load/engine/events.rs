@@ -1,0 +1,374 @@
+//! What the engine reports, and the one wording of it: every event a run can
+//! show an operator (stderr of `jetstress run`, the dashboard's event log, a
+//! recording's `event` lines) comes from [`EngineEvent::log_line`], so the
+//! two front ends describe the same run in the same words. Levels, stop
+//! reasons, guard kinds and generator states are enums; their wire strings are
+//! those of `jetstress.run/1`.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use crate::load::stats::ToolSummary;
+
+/// How loud an event is: the event log's colour, a recording's `level`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Level {
+    Info,
+    Warn,
+    Alert,
+}
+
+impl Level {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Level::Info => "info",
+            Level::Warn => "warn",
+            Level::Alert => "alert",
+        }
+    }
+}
+
+/// `impl PartialEq<&str>` and `Display` for an enum with `as_str`, so wire
+/// strings compare directly (`state == "started"`).
+macro_rules! wire_str {
+    ($($t:ty),*) => {$(
+        impl PartialEq<&str> for $t {
+            fn eq(&self, other: &&str) -> bool {
+                self.as_str() == *other
+            }
+        }
+        impl fmt::Display for $t {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    )*};
+}
+pub(crate) use wire_str;
+
+wire_str!(Level, GuardKind, GuardAction, GeneratorKind, GeneratorState);
+
+/// Which guard tripped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GuardKind {
+    /// A zone came within the margin of its throttle trip.
+    Thermal,
+    /// A zone came within the margin of its critical trip.
+    Critical,
+    /// Available memory fell to the floor.
+    MemoryFloor,
+}
+
+impl GuardKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            GuardKind::Thermal => "thermal",
+            GuardKind::Critical => "critical",
+            GuardKind::MemoryFloor => "memory_floor",
+        }
+    }
+}
+
+/// What a guard did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GuardAction {
+    /// Every phase and background load stopped.
+    StopAll,
+    /// The memory generator let go of what it held.
+    ReleaseMemory,
+}
+
+impl GuardAction {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            GuardAction::StopAll => "stop_all",
+            GuardAction::ReleaseMemory => "release_memory",
+        }
+    }
+}
+
+/// A background load.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum GeneratorKind {
+    Cpu,
+    Memory,
+    Gpu,
+}
+
+impl GeneratorKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            GeneratorKind::Cpu => "cpu",
+            GeneratorKind::Memory => "memory",
+            GeneratorKind::Gpu => "gpu",
+        }
+    }
+}
+
+/// A background load's state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum GeneratorState {
+    Started,
+    Stopped,
+    /// It cannot run here (no CUDA, say); the detail says why.
+    Unavailable,
+}
+
+impl GeneratorState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            GeneratorState::Started => "started",
+            GeneratorState::Stopped => "stopped",
+            GeneratorState::Unavailable => "unavailable",
+        }
+    }
+}
+
+/// Why a phase (or all load) stopped. Its text is the phase's `status` in
+/// `jetstress.run/1`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StopReason {
+    /// The schedule ran out.
+    Completed,
+    /// Another phase was started over it.
+    Replaced,
+    /// `StopPhase`.
+    Stopped,
+    /// A stress stage broke the criteria.
+    BreakingPoint,
+    /// The engine ended.
+    Shutdown,
+    /// A guard stopped all load.
+    Guard { guard: GuardKind, message: String },
+    /// Ctrl-C on a headless run.
+    Interrupted,
+    /// A headless run's phases are done.
+    RunFinished,
+    /// The operator's stop key.
+    User,
+    /// The dashboard quit (or was signalled).
+    DashboardClosed,
+}
+
+impl StopReason {
+    pub fn is_guard(&self) -> bool {
+        matches!(self, StopReason::Guard { .. })
+    }
+}
+
+impl fmt::Display for StopReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            StopReason::Completed => f.write_str("completed"),
+            StopReason::Replaced => f.write_str("replaced"),
+            StopReason::Stopped => f.write_str("stopped"),
+            StopReason::BreakingPoint => f.write_str("breaking point"),
+            StopReason::Shutdown => f.write_str("shutdown"),
+            StopReason::Guard { guard, message } => write!(f, "guard {guard}: {message}"),
+            StopReason::Interrupted => f.write_str("interrupted"),
+            StopReason::RunFinished => f.write_str("run finished"),
+            StopReason::User => f.write_str("stopped by the user"),
+            StopReason::DashboardClosed => f.write_str("dashboard closed"),
+        }
+    }
+}
+
+impl PartialEq<&str> for StopReason {
+    fn eq(&self, other: &&str) -> bool {
+        let text = self.to_string();
+        text.as_str() == *other
+    }
+}
+
+impl Serialize for StopReason {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+/// What the engine reports.
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum EngineEvent {
+    Phase(PhaseEvent),
+    LoadWindow(Box<LoadWindow>),
+    Guard(GuardEvent),
+    Target(TargetEvent),
+    Generator(GeneratorEvent),
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum PhaseEvent {
+    Started {
+        phase: String,
+        id: u64,
+    },
+    StageChanged {
+        phase: String,
+        id: u64,
+        stage: usize,
+        name: String,
+        target_rate: f64,
+    },
+    Stopped {
+        phase: String,
+        id: u64,
+        reason: StopReason,
+    },
+}
+
+/// Per-tool statistics over the last window.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct LoadWindow {
+    pub elapsed_s: f64,
+    pub window_s: f64,
+    pub phase: Option<String>,
+    pub stage: Option<String>,
+    pub target_rate: f64,
+    pub in_flight: usize,
+    pub all: ToolSummary,
+    pub tools: Vec<ToolSummary>,
+    /// The rolling window: the last [`ROLLING_WINDOWS`] windows merged.
+    pub rolling_s: f64,
+    pub rolling_all: ToolSummary,
+    pub rolling_tools: Vec<ToolSummary>,
+}
+
+/// Windows merged into the rolling statistics (10 × 1 s by default).
+pub const ROLLING_WINDOWS: usize = 10;
+
+/// A guard action, with its time.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GuardEvent {
+    pub time_unix_ms: u64,
+    pub guard: GuardKind,
+    pub action: GuardAction,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum TargetEvent {
+    Started {
+        target: String,
+        session: usize,
+        pid: Option<u32>,
+    },
+    Restarted {
+        target: String,
+        session: usize,
+        pid: Option<u32>,
+    },
+    Died {
+        target: String,
+        session: usize,
+        reason: String,
+    },
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct GeneratorEvent {
+    pub generator: GeneratorKind,
+    pub state: GeneratorState,
+    pub detail: String,
+}
+
+impl EngineEvent {
+    /// The one line an operator reads for this event, with its level: phase
+    /// and stage changes, guard actions, target deaths and restarts,
+    /// generator changes. `None` for load windows and session starts (they
+    /// feed tables and charts, not the log).
+    pub fn log_line(&self) -> Option<(Level, String)> {
+        Some(match self {
+            EngineEvent::Phase(PhaseEvent::Started { phase, .. }) => {
+                (Level::Info, format!("phase {phase} started"))
+            }
+            EngineEvent::Phase(PhaseEvent::StageChanged {
+                phase,
+                name,
+                target_rate,
+                ..
+            }) => (
+                Level::Info,
+                format!("phase {phase}: stage {name} ({target_rate:.1} rps)"),
+            ),
+            EngineEvent::Phase(PhaseEvent::Stopped { phase, reason, .. }) => (
+                if reason.is_guard() {
+                    Level::Alert
+                } else {
+                    Level::Info
+                },
+                format!("phase {phase} stopped: {reason}"),
+            ),
+            EngineEvent::Guard(g) => (
+                Level::Alert,
+                format!("guard {}: {} ({})", g.guard, g.message, g.action),
+            ),
+            EngineEvent::Target(TargetEvent::Died {
+                target,
+                session,
+                reason,
+            }) => (
+                Level::Warn,
+                format!(
+                    "target {target} session {session} died: {reason}; restarting with backoff"
+                ),
+            ),
+            EngineEvent::Target(TargetEvent::Restarted {
+                target, session, ..
+            }) => (
+                Level::Warn,
+                format!("target {target} session {session} restarted"),
+            ),
+            EngineEvent::Generator(g) => (
+                if g.state == GeneratorState::Unavailable {
+                    Level::Warn
+                } else {
+                    Level::Info
+                },
+                format!("{} {}: {}", g.generator, g.state, g.detail),
+            ),
+            EngineEvent::Target(TargetEvent::Started { .. }) | EngineEvent::LoadWindow(_) => {
+                return None
+            }
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wire_strings_and_log_lines() {
+        assert_eq!(
+            serde_json::to_value(GuardKind::MemoryFloor).unwrap(),
+            "memory_floor"
+        );
+        assert_eq!(GuardAction::StopAll, "stop_all");
+        let stop = EngineEvent::Phase(PhaseEvent::Stopped {
+            phase: "soak".into(),
+            id: 1,
+            reason: StopReason::Guard {
+                guard: GuardKind::Thermal,
+                message: "CPU at 93.0 °C".into(),
+            },
+        });
+        assert_eq!(
+            stop.log_line(),
+            Some((
+                Level::Alert,
+                "phase soak stopped: guard thermal: CPU at 93.0 °C".to_string()
+            ))
+        );
+        let v = serde_json::to_value(&stop).unwrap();
+        assert_eq!(v["reason"], "guard thermal: CPU at 93.0 °C");
+    }
+}

@@ -1,0 +1,137 @@
+//! The tool mix: weighted entries from the scenario, resolved against the
+//! tools each target lists and the HTTP endpoints into the ops the engine
+//! schedules (`target:tool` names, schema-default arguments).
+
+use std::sync::Arc;
+
+use rmcp::model::JsonObject;
+
+use crate::load::drivers::http::HttpEndpoint;
+use crate::load::drivers::mcp::{schema_default_args, McpTarget};
+use crate::load::stats::ErrorKind;
+
+/// One weighted entry of the tool mix.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MixEntry {
+    /// `target:tool` for MCP, an endpoint name for HTTP (a bare tool name when there is one MCP target).
+    pub tool: String,
+    pub weight: f64,
+    /// Arguments; `None`: the tool's schema defaults.
+    pub args: Option<JsonObject>,
+}
+
+pub(super) enum OpKind {
+    Mcp {
+        target: Arc<McpTarget>,
+        tool: String,
+        args: Option<Arc<JsonObject>>,
+    },
+    Http(HttpEndpoint),
+}
+
+pub(super) struct Op {
+    pub(super) name: String,
+    pub(super) kind: OpKind,
+}
+
+impl Op {
+    pub(super) async fn call(&self) -> Result<(), ErrorKind> {
+        match &self.kind {
+            OpKind::Mcp { target, tool, args } => target.call(tool, args).await,
+            OpKind::Http(ep) => ep.call().await,
+        }
+    }
+}
+
+pub(super) fn resolve_mix(
+    mix: &[MixEntry],
+    targets: &[Arc<McpTarget>],
+    endpoints: &[HttpEndpoint],
+) -> anyhow::Result<(Vec<Op>, Vec<f64>)> {
+    let mut ops = Vec::new();
+    let mut weights = Vec::new();
+    if mix.is_empty() {
+        for t in targets {
+            for tool in &t.tools {
+                ops.push(Op {
+                    name: format!("{}:{}", t.name, tool.name),
+                    kind: OpKind::Mcp {
+                        target: t.clone(),
+                        tool: tool.name.to_string(),
+                        args: Some(Arc::new(schema_default_args(&tool.input_schema))),
+                    },
+                });
+                weights.push(1.0);
+            }
+        }
+        for ep in endpoints {
+            ops.push(Op {
+                name: ep.spec.name.clone(),
+                kind: OpKind::Http(ep.clone()),
+            });
+            weights.push(1.0);
+        }
+        return Ok((ops, weights));
+    }
+    for m in mix {
+        if !(m.weight.is_finite() && m.weight >= 0.0) {
+            anyhow::bail!("mix entry '{}': weight must be ≥ 0", m.tool);
+        }
+        if let Some(ep) = endpoints.iter().find(|e| e.spec.name == m.tool) {
+            ops.push(Op {
+                name: ep.spec.name.clone(),
+                kind: OpKind::Http(ep.clone()),
+            });
+            weights.push(m.weight);
+            continue;
+        }
+        let (target, tool) = match m.tool.split_once(':') {
+            Some((tn, tool)) => {
+                let t = targets.iter().find(|t| t.name == tn).ok_or_else(|| {
+                    let known: Vec<&str> = targets.iter().map(|t| t.name.as_str()).collect();
+                    anyhow::anyhow!(
+                        "mix entry '{}': no target named '{tn}' (targets: {})",
+                        m.tool,
+                        known.join(", ")
+                    )
+                })?;
+                (t, tool)
+            }
+            None if targets.len() == 1 => (&targets[0], m.tool.as_str()),
+            None => anyhow::bail!(
+                "mix entry '{}': name the target as 'target:tool' (or an HTTP endpoint)",
+                m.tool
+            ),
+        };
+        let listed = target
+            .tools
+            .iter()
+            .find(|t| t.name == tool)
+            .ok_or_else(|| {
+                let known: Vec<&str> = target.tools.iter().map(|t| t.name.as_ref()).collect();
+                anyhow::anyhow!(
+                    "mix entry '{}': target '{}' has no tool '{tool}' (tools: {})",
+                    m.tool,
+                    target.name,
+                    known.join(", ")
+                )
+            })?;
+        let args = m
+            .args
+            .clone()
+            .unwrap_or_else(|| schema_default_args(&listed.input_schema));
+        ops.push(Op {
+            name: format!("{}:{tool}", target.name),
+            kind: OpKind::Mcp {
+                target: target.clone(),
+                tool: tool.to_string(),
+                args: Some(Arc::new(args)),
+            },
+        });
+        weights.push(m.weight);
+    }
+    if weights.iter().sum::<f64>() <= 0.0 && !ops.is_empty() {
+        anyhow::bail!("the tool mix has no positive weight");
+    }
+    Ok((ops, weights))
+}

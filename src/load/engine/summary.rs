@@ -1,0 +1,218 @@
+//! The run summary (`jetstress.run/1`) and the pieces it is made of: per
+//! phase, per stage and per target figures, the stress breaking point, the
+//! spike's recovery and the soak's drift verdict.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use super::events::{wire_str, GeneratorKind, GeneratorState, GuardEvent};
+use crate::load::stats::ToolSummary;
+
+/// Schema tag of the run summary (`jetstress run --json`).
+pub const RUN_SCHEMA: &str = "jetstress.run/1";
+
+/// `jetstress.run/1`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RunSummary {
+    pub schema: String,
+    pub started_unix_ms: u64,
+    pub elapsed_s: f64,
+    pub in_flight: usize,
+    pub phases: Vec<PhaseSummary>,
+    pub targets: Vec<TargetSummary>,
+    pub generators: Vec<GeneratorStatus>,
+    pub guard_events: Vec<GuardEvent>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TargetSummary {
+    pub name: String,
+    pub kind: String,
+    pub sessions: usize,
+    pub tools: Vec<String>,
+    pub failures: u64,
+    pub restarts: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct GeneratorStatus {
+    pub generator: GeneratorKind,
+    pub state: GeneratorState,
+    pub detail: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PhaseSummary {
+    pub name: String,
+    pub kind: String,
+    pub started_s: f64,
+    pub duration_s: f64,
+    /// `running`, `completed`, `replaced`, `stopped`, `breaking point`, or a guard's reason.
+    pub status: String,
+    pub stages: Vec<StageSummary>,
+    /// Per-tool statistics over every stage of the phase so far.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub whole: Vec<ToolSummary>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub breaking_point: Option<BreakingPoint>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub spike: Option<SpikeReport>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub soak: Option<SoakReport>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct StageSummary {
+    pub name: String,
+    pub target_rate: f64,
+    pub achieved_rate: f64,
+    pub duration_s: f64,
+    pub scheduled: u64,
+    pub dropped: u64,
+    pub all: ToolSummary,
+    pub tools: Vec<ToolSummary>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct BreakingPoint {
+    /// `true` when a stage broke; `false` when the ceiling was reached intact.
+    pub found: bool,
+    pub last_good_rps: Option<f64>,
+    pub first_bad_rps: Option<f64>,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SpikeReport {
+    pub baseline_p95_ms: f64,
+    pub spike_p95_ms: f64,
+    pub recovery_p95_ms: f64,
+    /// (spike p95 − baseline p95) / baseline p95 × 100.
+    pub latency_increase_pct: f64,
+    pub errors: [u64; 3],
+    /// Seconds into recovery until a window's p95 was back within 10 % (+1 ms) of the baseline p95.
+    pub time_to_recover_s: Option<f64>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct SoakRow {
+    pub index: usize,
+    pub t_s: f64,
+    pub count: u64,
+    pub p50_ms: f64,
+    pub p95_ms: f64,
+    pub success_pct: f64,
+    /// Summed RSS of the stdio targets' processes.
+    pub rss_mb: Option<f64>,
+    pub available_mb: Option<f64>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SoakReport {
+    pub rows: Vec<SoakRow>,
+    pub latency_slope_ms_per_h: Option<f64>,
+    pub rss_slope_mb_per_h: Option<f64>,
+    pub verdict: SoakVerdict,
+}
+
+/// Least-squares slope of y over x.
+pub fn slope(points: &[(f64, f64)]) -> Option<f64> {
+    crate::predict::regression::ols_slope(points.iter().copied())
+}
+
+/// Drift verdict from soak rows.
+pub fn soak_report(all_rows: &[SoakRow]) -> SoakReport {
+    // The first row holds the server's warm-up; leave it out of the slopes once there are enough rows.
+    let rows = if all_rows.len() >= 5 {
+        &all_rows[1..]
+    } else {
+        all_rows
+    };
+    let lat: Vec<(f64, f64)> = rows
+        .iter()
+        .filter(|r| r.count > 0)
+        .map(|r| (r.t_s / 3600.0, r.p95_ms))
+        .collect();
+    let rss: Vec<(f64, f64)> = rows
+        .iter()
+        .filter_map(|r| r.rss_mb.map(|m| (r.t_s / 3600.0, m)))
+        .collect();
+    let ls = slope(&lat);
+    let rs = slope(&rss);
+    let mean_p95 = if lat.is_empty() {
+        0.0
+    } else {
+        lat.iter().map(|p| p.1).sum::<f64>() / lat.len() as f64
+    };
+    let verdict = if all_rows.len() < 3 {
+        SoakVerdict::TooShort
+    } else if rs.is_some_and(|s| s > 10.0) {
+        SoakVerdict::RssGrowing
+    } else if ls.is_some_and(|s| s > 0.5 * mean_p95.max(1.0)) {
+        SoakVerdict::LatencyDrifting
+    } else {
+        SoakVerdict::Stable
+    };
+    SoakReport {
+        rows: all_rows.to_vec(),
+        latency_slope_ms_per_h: ls,
+        rss_slope_mb_per_h: rs,
+        verdict,
+    }
+}
+
+/// A soak's drift verdict (its wire strings are those of `jetstress.run/1`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SoakVerdict {
+    #[serde(rename = "stable")]
+    Stable,
+    #[serde(rename = "rss growing (leak suspected)")]
+    RssGrowing,
+    #[serde(rename = "latency drifting")]
+    LatencyDrifting,
+    #[serde(rename = "too short to judge")]
+    TooShort,
+}
+
+impl SoakVerdict {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SoakVerdict::Stable => "stable",
+            SoakVerdict::RssGrowing => "rss growing (leak suspected)",
+            SoakVerdict::LatencyDrifting => "latency drifting",
+            SoakVerdict::TooShort => "too short to judge",
+        }
+    }
+}
+
+wire_str!(SoakVerdict);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slopes_and_verdicts() {
+        assert_eq!(slope(&[(0.0, 1.0)]), None);
+        assert!((slope(&[(0.0, 1.0), (1.0, 3.0), (2.0, 5.0)]).unwrap() - 2.0).abs() < 1e-9);
+        let row = |i: usize, rss: f64| SoakRow {
+            index: i,
+            t_s: i as f64 * 60.0,
+            count: 300,
+            p50_ms: 5.0,
+            p95_ms: 9.0,
+            success_pct: 100.0,
+            rss_mb: Some(rss),
+            available_mb: Some(1000.0),
+        };
+        let stable: Vec<SoakRow> = (1..=10).map(|i| row(i, 50.0)).collect();
+        assert_eq!(soak_report(&stable).verdict, "stable");
+        // +1 MB a minute = 60 MB/h.
+        let leak: Vec<SoakRow> = (1..=10).map(|i| row(i, 50.0 + i as f64)).collect();
+        let r = soak_report(&leak);
+        assert_eq!(r.verdict, "rss growing (leak suspected)");
+        assert!((r.rss_slope_mb_per_h.unwrap() - 60.0).abs() < 1e-6);
+        assert_eq!(soak_report(&stable[..2]).verdict, "too short to judge");
+    }
+}

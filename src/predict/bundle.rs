@@ -1,0 +1,108 @@
+//! [`Predictors`]: the thermal, memory and leak predictors fed from one
+//! snapshot stream. The dashboard, `mcp-serve` and the run's report observer
+//! all hold this one type, so every reader predicts from the same inputs
+//! (every zone by id, memory against the floor, each watched process's RSS).
+
+use crate::predict::memory::{
+    LeakConfig, LeakDetector, LeakEstimate, MemoryConfig, MemoryPrediction, MemoryPredictor,
+};
+use crate::predict::thermal::{ThermalPredictor, ZonePrediction};
+use crate::predict::PredictConfig;
+use crate::snapshot::Snapshot;
+
+#[derive(Debug)]
+pub struct Predictors {
+    config: PredictConfig,
+    thermal: ThermalPredictor,
+    memory: MemoryPredictor,
+    leaks: LeakDetector,
+    now_s: f64,
+}
+
+impl Default for Predictors {
+    fn default() -> Self {
+        Predictors::new(PredictConfig::default())
+    }
+}
+
+impl Predictors {
+    pub fn new(config: PredictConfig) -> Predictors {
+        Predictors {
+            thermal: ThermalPredictor::new(config.clone()),
+            memory: MemoryPredictor::new(MemoryConfig::default()),
+            leaks: LeakDetector::new(LeakConfig::default()),
+            config,
+            now_s: 0.0,
+        }
+    }
+
+    pub fn config(&self) -> &PredictConfig {
+        &self.config
+    }
+
+    /// Forget everything (a replay seek, new settings): predictions start over.
+    pub fn reset(&mut self) {
+        *self = Predictors::new(self.config.clone());
+    }
+
+    /// Feed one sample, at the snapshot's own time.
+    pub fn observe(&mut self, s: &Snapshot) {
+        let t = s.elapsed_s;
+        self.now_s = t;
+        for z in &s.thermal {
+            self.thermal
+                .observe(t, &z.id, z.temp_c, z.throttle_trip_c());
+        }
+        if let (Some(avail), Some(total)) = (s.memory.available_mb, s.memory.total_mb) {
+            self.memory.observe(t, avail, total);
+        }
+        for w in &s.watched {
+            if let Some(rss) = w.rss_mb {
+                self.leaks.observe(t, w.pid, &w.name, rss);
+            }
+        }
+    }
+
+    /// Time of the latest sample (the snapshot's `elapsed_s`).
+    pub fn now_s(&self) -> f64 {
+        self.now_s
+    }
+
+    /// Per-zone predictions by zone id, in the predictor's order.
+    pub fn by_id(&self) -> Vec<ZonePrediction> {
+        self.thermal.predictions(self.now_s)
+    }
+
+    /// Per-zone predictions as an operator reads them: zones by name (the id
+    /// beside it where names repeat), soonest ETA first, hotter first on a tie.
+    pub fn named(&self, s: &Snapshot) -> Vec<ZonePrediction> {
+        let mut preds = self.by_id();
+        for p in &mut preds {
+            if let Some(z) = s.thermal.iter().find(|z| z.id == p.zone) {
+                let dup = s.thermal.iter().filter(|o| o.name == z.name).count() > 1;
+                let shown = if dup {
+                    format!("{} ({})", z.name, z.id)
+                } else {
+                    z.name.clone()
+                };
+                p.message = p.message.replace(&p.zone, &shown);
+                p.zone = shown;
+            }
+        }
+        preds.sort_by(|a, b| {
+            let ka = a.eta_s.unwrap_or(f64::INFINITY);
+            let kb = b.eta_s.unwrap_or(f64::INFINITY);
+            ka.total_cmp(&kb)
+                .then_with(|| b.temp_c.total_cmp(&a.temp_c))
+        });
+        preds
+    }
+
+    pub fn memory_prediction(&self) -> Option<MemoryPrediction> {
+        self.memory.predict(self.now_s)
+    }
+
+    pub fn leaks(&self) -> Vec<LeakEstimate> {
+        self.leaks.estimates()
+    }
+}

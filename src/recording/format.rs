@@ -1,0 +1,154 @@
+//! The `jetstress.recording/1` line format, defined once: [`Line`] is the
+//! serde enum the writer serialises and the reader parses (tag `kind`).
+//! Every line is one JSON object; the first of each file is its [`Header`].
+
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+
+use crate::load::engine::{Level, LoadWindow, RunSummary};
+use crate::load::scenario::Acceptance;
+use crate::predict::thermal::ZonePrediction;
+use crate::snapshot::Snapshot;
+
+pub const RECORDING_SCHEMA: &str = "jetstress.recording/1";
+
+/// The first line of every recording file.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Header {
+    pub schema: String,
+    pub version: String,
+    pub host: Option<String>,
+    pub board: Option<String>,
+    pub start_unix_ms: u64,
+    /// Part number when rotating (0 = first file).
+    #[serde(default)]
+    pub part: u32,
+    /// Free-form run configuration (scenario, interval, root …).
+    pub config: serde_json::Value,
+}
+
+impl Header {
+    pub fn new(board: Option<String>, config: serde_json::Value) -> Header {
+        Header {
+            schema: RECORDING_SCHEMA.to_string(),
+            version: env!("CARGO_PKG_VERSION").to_string(),
+            host: std::fs::read_to_string("/proc/sys/kernel/hostname")
+                .ok()
+                .map(|h| h.trim().to_string()),
+            board,
+            start_unix_ms: now_ms(),
+            part: 0,
+            config,
+        }
+    }
+}
+
+/// A prediction update: every zone's thermal prediction at that moment.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PredictionUpdate {
+    pub zones: Vec<ZonePrediction>,
+}
+
+/// The last line of a run's recording (kind `summary`): what `jetstress
+/// report RECORDING` needs besides the snapshots and load windows.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RunRecord {
+    pub scenario: String,
+    pub acceptance: Option<Acceptance>,
+    pub interrupted: bool,
+    pub run: RunSummary,
+}
+
+/// One line of a recording.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Line {
+    Header(Box<Header>),
+    Snapshot {
+        snapshot: Arc<Snapshot>,
+    },
+    Event {
+        time_unix_ms: u64,
+        level: Level,
+        text: String,
+    },
+    /// Per-tool load statistics of one engine window.
+    LoadWindow {
+        time_unix_ms: u64,
+        window: Box<LoadWindow>,
+    },
+    Prediction {
+        time_unix_ms: u64,
+        prediction: PredictionUpdate,
+    },
+    /// The run's final summary, written once at its end.
+    Summary {
+        time_unix_ms: u64,
+        summary: Box<RunRecord>,
+    },
+}
+
+/// The kinds of [`Line`], for naming a line that did not parse.
+pub const KINDS: &[&str] = &[
+    "header",
+    "snapshot",
+    "event",
+    "load_window",
+    "prediction",
+    "summary",
+];
+
+/// The `kind` of a line that did not parse as a [`Line`], if it names one.
+pub fn kind_of(text: &str) -> Option<&'static str> {
+    #[derive(Deserialize)]
+    struct KindOnly {
+        kind: String,
+    }
+    let k = serde_json::from_str::<KindOnly>(text).ok()?.kind;
+    KINDS.iter().copied().find(|n| *n == k)
+}
+
+/// Milliseconds since the Unix epoch, now.
+pub fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lines_round_trip_through_the_one_enum() {
+        let h = Line::Header(Box::new(Header::new(
+            Some("b".into()),
+            serde_json::json!({}),
+        )));
+        let text = serde_json::to_string(&h).unwrap();
+        assert!(
+            text.starts_with(r#"{"kind":"header","schema":"jetstress.recording/1""#),
+            "{text}"
+        );
+        assert!(
+            matches!(serde_json::from_str::<Line>(&text).unwrap(), Line::Header(b) if b.board.as_deref() == Some("b"))
+        );
+        let e = Line::Event {
+            time_unix_ms: 5,
+            level: Level::Warn,
+            text: "x".into(),
+        };
+        let text = serde_json::to_string(&e).unwrap();
+        assert_eq!(
+            text,
+            r#"{"kind":"event","time_unix_ms":5,"level":"warn","text":"x"}"#
+        );
+        assert_eq!(
+            kind_of(r#"{"kind":"load_window","window":1}"#),
+            Some("load_window")
+        );
+        assert_eq!(kind_of(r#"{"kind":"nope"}"#), None);
+    }
+}
