@@ -1072,7 +1072,7 @@ impl State {
                             format!("SGEMM {0}×{0} at {1}%", spec.size, spec.duty_pct),
                         );
                     }
-                    Err(e) => self.gen_status("gpu", "unavailable", e),
+                    Err(e) => self.gen_status("gpu", "unavailable", e.to_string()),
                 }
             }
             Command::StopGpu => {
