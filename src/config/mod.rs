@@ -4,6 +4,7 @@
 //! the file, line and column.
 
 use std::collections::BTreeMap;
+use std::io;
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
@@ -58,16 +59,42 @@ pub struct Config {
     pub predict: Option<crate::predict::PredictConfig>,
 }
 
+/// Why the config file could not be used. Every message starts with the
+/// file, and with `:line:col` where the TOML error has a position.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("{}: {err}", path.display())]
+    Read { path: PathBuf, err: io::Error },
+    /// The text is not valid TOML or does not fit the schema (unknown field,
+    /// wrong type); `at` is the 1-based `(line, column)` when known.
+    #[error("{}{}: {message}", path.display(), position(at))]
+    Invalid {
+        path: PathBuf,
+        at: Option<(usize, usize)>,
+        message: String,
+    },
+}
+
+fn position(at: &Option<(usize, usize)>) -> String {
+    at.map(|(line, col)| format!(":{line}:{col}"))
+        .unwrap_or_default()
+}
+
+impl ConfigError {
+    /// A TOML error in `text` (read from `path`), located by line and column.
+    pub fn from_toml(path: &Path, text: &str, err: &toml::de::Error) -> Self {
+        ConfigError::Invalid {
+            path: path.to_path_buf(),
+            at: err.span().map(|span| line_col(text, span.start)),
+            message: err.message().trim().to_string(),
+        }
+    }
+}
+
 /// Turn a TOML error into `file:line:col: message`.
 pub fn describe_toml_error(path: &Path, text: &str, err: &toml::de::Error) -> String {
-    let msg = err.message().trim().to_string();
-    match err.span() {
-        Some(span) => {
-            let (line, col) = line_col(text, span.start);
-            format!("{}:{line}:{col}: {msg}", path.display())
-        }
-        None => format!("{}: {msg}", path.display()),
-    }
+    ConfigError::from_toml(path, text, err).to_string()
 }
 
 /// 1-based line and column of a byte offset.
@@ -80,12 +107,12 @@ pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
 
 impl Config {
     /// Parse config text (pure); `path` is only used in messages.
-    pub fn parse(path: &Path, text: &str) -> Result<Config, String> {
-        toml::from_str(text).map_err(|e| describe_toml_error(path, text, &e))
+    pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
+        toml::from_str(text).map_err(|e| ConfigError::from_toml(path, text, &e))
     }
 
     /// Load `explicit` (must exist) or the default file (may be absent).
-    pub fn load(explicit: Option<&Path>) -> Result<(Config, Option<PathBuf>), String> {
+    pub fn load(explicit: Option<&Path>) -> Result<(Config, Option<PathBuf>), ConfigError> {
         let path = match explicit {
             Some(p) => p.to_path_buf(),
             None => match default_config_path() {
@@ -99,8 +126,10 @@ impl Config {
                 None => return Ok((Config::default(), None)),
             },
         };
-        let text =
-            std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let text = match std::fs::read_to_string(&path) {
+            Ok(t) => t,
+            Err(err) => return Err(ConfigError::Read { path, err }),
+        };
         Ok((Config::parse(&path, &text)?, Some(path)))
     }
 }
@@ -124,15 +153,25 @@ mod tests {
     #[test]
     fn unknown_field_names_file_line_and_field() {
         let e = Config::parse(Path::new("/etc/j.toml"), "theme = \"dark\"\n\ncolour = 3\n")
-            .unwrap_err();
+            .unwrap_err()
+            .to_string();
         assert!(e.starts_with("/etc/j.toml:3:1:"), "{e}");
         assert!(e.contains("colour"), "{e}");
     }
 
     #[test]
     fn wrong_type_is_an_error_with_position() {
-        let e = Config::parse(Path::new("c.toml"), "dot_marker = \"yes\"\n").unwrap_err();
+        let e = Config::parse(Path::new("c.toml"), "dot_marker = \"yes\"\n")
+            .unwrap_err()
+            .to_string();
         assert!(e.starts_with("c.toml:1:"), "{e}");
+    }
+
+    #[test]
+    fn unreadable_file_is_a_read_error_naming_it() {
+        let e = Config::load(Some(Path::new("/nonexistent/j.toml"))).unwrap_err();
+        assert!(matches!(e, ConfigError::Read { .. }), "{e:?}");
+        assert!(e.to_string().starts_with("/nonexistent/j.toml: "), "{e}");
     }
 
     #[test]

@@ -233,9 +233,33 @@ impl PhaseCfg {
     }
 }
 
+/// A value in a `[[phases]]` or `[acceptance]` table that cannot be used.
+/// `Display` is `field: why`; the scenario parser adds file, line and table.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ScenarioError {
+    /// An acceptance limit that is negative or not a number.
+    #[error("{field}: {value} is not a non-negative number")]
+    NotNonNegative { field: &'static str, value: f64 },
+    /// A percentage acceptance limit outside 0–100 (or not a number).
+    #[error("{field}: {value} is not a percentage within 0–100")]
+    NotPercentage { field: &'static str, value: f64 },
+    /// A phase rate or limit that is negative or not a number.
+    #[error("{field}: {value} must be ≥ 0")]
+    Negative { field: String, value: f64 },
+    /// Fields set in a phase table that its kind does not use.
+    #[error("{} not used by a {kind} phase", fields.join(", "))]
+    ForeignFields {
+        fields: Vec<&'static str>,
+        kind: &'static str,
+    },
+    /// A phase value that is out of range or missing.
+    #[error("{field}: {reason}")]
+    Invalid { field: String, reason: &'static str },
+}
+
 /// `field: why` for the first limit that is negative, not a number, or a
 /// percentage over 100.
-fn check_acceptance(a: &Acceptance) -> Result<(), String> {
+fn check_acceptance(a: &Acceptance) -> Result<(), ScenarioError> {
     let all = [
         ("max_p95_ms", a.max_p95_ms, false),
         ("max_p99_ms", a.max_p99_ms, false),
@@ -249,14 +273,11 @@ fn check_acceptance(a: &Acceptance) -> Result<(), String> {
     for (field, v, pct) in all {
         if let Some(v) = v {
             if !v.is_finite() || v < 0.0 || (pct && v > 100.0) {
-                return Err(format!(
-                    "{field}: {v} is not {}",
-                    if pct {
-                        "a percentage within 0–100"
-                    } else {
-                        "a non-negative number"
-                    }
-                ));
+                return Err(if pct {
+                    ScenarioError::NotPercentage { field, value: v }
+                } else {
+                    ScenarioError::NotNonNegative { field, value: v }
+                });
             }
         }
     }
@@ -472,7 +493,8 @@ pub fn parse(text: &str, file: &str) -> anyhow::Result<Scenario> {
     let mut phases = Vec::new();
     for (i, p) in raw.phases.iter().enumerate() {
         let span = p.span();
-        let spec = phase_spec(p.get_ref()).map_err(|e| at(span, &format!("phases[{i}]"), e))?;
+        let spec = phase_spec(p.get_ref())
+            .map_err(|e| at(span, &format!("phases[{i}]"), e.to_string()))?;
         phases.push(spec);
     }
     let max_in_flight = raw.max_in_flight.unwrap_or(DEFAULT_MAX_IN_FLIGHT);
@@ -516,17 +538,20 @@ pub fn parse(text: &str, file: &str) -> anyhow::Result<Scenario> {
     })
 }
 
-fn positive(v: Option<f64>, def: f64, field: &str) -> Result<f64, String> {
+fn positive(v: Option<f64>, def: f64, field: &str) -> Result<f64, ScenarioError> {
     let v = v.unwrap_or(def);
     if v.is_finite() && v >= 0.0 {
         Ok(v)
     } else {
-        Err(format!("{field}: {v} must be ≥ 0"))
+        Err(ScenarioError::Negative {
+            field: field.to_string(),
+            value: v,
+        })
     }
 }
 
 /// One phase table into a [`PhaseSpec`] (defaults filled in).
-pub fn phase_spec(p: &PhaseCfg) -> Result<PhaseSpec, String> {
+pub fn phase_spec(p: &PhaseCfg) -> Result<PhaseSpec, ScenarioError> {
     let foreign = p.foreign_fields();
     if !foreign.is_empty() {
         let kind = match p.kind {
@@ -535,7 +560,10 @@ pub fn phase_spec(p: &PhaseCfg) -> Result<PhaseSpec, String> {
             PhaseKindCfg::Soak => "soak",
             PhaseKindCfg::Custom => "custom",
         };
-        return Err(format!("{} not used by a {kind} phase", foreign.join(", ")));
+        return Err(ScenarioError::ForeignFields {
+            fields: foreign,
+            kind,
+        });
     }
     let mut spec = match p.kind {
         PhaseKindCfg::Spike => {
@@ -571,7 +599,10 @@ pub fn phase_spec(p: &PhaseCfg) -> Result<PhaseSpec, String> {
                 },
             };
             if sp.step_rate <= 0.0 {
-                return Err("step_rate: must be > 0".into());
+                return Err(ScenarioError::Invalid {
+                    field: "step_rate".into(),
+                    reason: "must be > 0",
+                });
             }
             PhaseSpec::stress(&sp)
         }
@@ -583,21 +614,28 @@ pub fn phase_spec(p: &PhaseCfg) -> Result<PhaseSpec, String> {
                 row_every: p.row_every.unwrap_or(d.row_every),
             };
             if sp.row_every < Duration::from_millis(100) {
-                return Err("row_every: must be at least 100ms".into());
+                return Err(ScenarioError::Invalid {
+                    field: "row_every".into(),
+                    reason: "must be at least 100ms",
+                });
             }
             PhaseSpec::soak(&sp)
         }
         PhaseKindCfg::Custom => {
             let stages = p.stages.as_deref().unwrap_or_default();
             if stages.is_empty() {
-                return Err("stages: at least one {rate, duration} stage is needed".into());
+                return Err(ScenarioError::Invalid {
+                    field: "stages".into(),
+                    reason: "at least one {rate, duration} stage is needed",
+                });
             }
             let mut steps = Vec::new();
             for (j, s) in stages.iter().enumerate() {
                 let rate = positive(Some(s.rate), 0.0, &format!("stages[{j}].rate"))?;
-                let d = s
-                    .duration
-                    .ok_or_else(|| format!("stages[{j}].duration: missing"))?;
+                let d = s.duration.ok_or_else(|| ScenarioError::Invalid {
+                    field: format!("stages[{j}].duration"),
+                    reason: "missing",
+                })?;
                 steps.push((rate, d));
             }
             let mut spec = PhaseSpec::custom(&steps, p.ramp.unwrap_or(false));
@@ -742,6 +780,31 @@ max_p95_ms = 200
         )
         .unwrap();
         assert_eq!(s.acceptance.unwrap().min_prediction_lead_s, Some(600.0));
+    }
+
+    #[test]
+    fn phase_errors_read_as_before() {
+        let e = |text: &str| parse(text, "p.toml").unwrap_err().to_string();
+        assert_eq!(
+            e("[[phases]]\nkind = \"soak\"\npeak_rate = 3\nspike = 2\n"),
+            "p.toml:1: phases[0]: peak_rate, spike not used by a soak phase"
+        );
+        assert_eq!(
+            e("[[phases]]\nkind = \"spike\"\npeak_rate = -3\n"),
+            "p.toml:1: phases[0]: peak_rate: -3 must be ≥ 0"
+        );
+        assert_eq!(
+            e("[[phases]]\nkind = \"stress\"\nstep_rate = 0\n"),
+            "p.toml:1: phases[0]: step_rate: must be > 0"
+        );
+        assert_eq!(
+            e("[[phases]]\nkind = \"soak\"\nrow_every = 0.01\n"),
+            "p.toml:1: phases[0]: row_every: must be at least 100ms"
+        );
+        assert_eq!(
+            e("[acceptance]\nmax_error_pct = 101\n"),
+            "p.toml: acceptance.max_error_pct: 101 is not a percentage within 0–100"
+        );
     }
 
     #[test]

@@ -4,7 +4,21 @@
 use std::collections::HashMap;
 
 use super::sysfs::{list_dir, parse_cpu_list, read_int, Pinned, Root};
+use super::SampleError;
 use crate::snapshot::{Cpu, CpuCore};
+
+/// A malformed `/proc/stat`, naming the 1-based line that is wrong.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StatError {
+    #[error("/proc/stat line {line}: bad number '{field}'")]
+    BadNumber { line: usize, field: String },
+    #[error("/proc/stat line {line}: too few fields")]
+    TooFewFields { line: usize },
+    #[error("/proc/stat line {line}: bad cpu label 'cpu{label}'")]
+    BadLabel { line: usize, label: String },
+    #[error("/proc/stat: no aggregate 'cpu' line")]
+    NoAggregate,
+}
 
 /// Cumulative jiffies of one `cpu` line: busy and total.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
@@ -21,7 +35,7 @@ pub struct StatTimes {
 }
 
 /// Parse the `cpu` lines of `/proc/stat` (pure; stops at the first non-cpu line).
-pub fn parse_proc_stat(text: &str) -> Result<StatTimes, String> {
+pub fn parse_proc_stat(text: &str) -> Result<StatTimes, StatError> {
     let mut out = StatTimes::default();
     let mut saw_total = false;
     for (n, line) in text.lines().enumerate() {
@@ -40,13 +54,14 @@ pub fn parse_proc_stat(text: &str) -> Result<StatTimes, String> {
         let mut v = [0u64; 10];
         let mut count = 0;
         for (slot, f) in v.iter_mut().zip(fields) {
-            *slot = f
-                .parse()
-                .map_err(|_| format!("/proc/stat line {}: bad number '{f}'", n + 1))?;
+            *slot = f.parse().map_err(|_| StatError::BadNumber {
+                line: n + 1,
+                field: f.to_string(),
+            })?;
             count += 1;
         }
         if count < 4 {
-            return Err(format!("/proc/stat line {}: too few fields", n + 1));
+            return Err(StatError::TooFewFields { line: n + 1 });
         }
         // user nice system idle iowait irq softirq steal guest guest_nice;
         // guest time is already counted in user/nice.
@@ -60,14 +75,15 @@ pub fn parse_proc_stat(text: &str) -> Result<StatTimes, String> {
             out.all = times;
             saw_total = true;
         } else {
-            let id: u32 = label
-                .parse()
-                .map_err(|_| format!("/proc/stat line {}: bad cpu label 'cpu{label}'", n + 1))?;
+            let id: u32 = label.parse().map_err(|_| StatError::BadLabel {
+                line: n + 1,
+                label: label.to_string(),
+            })?;
             out.cores.push((id, times));
         }
     }
     if !saw_total {
-        return Err("/proc/stat: no aggregate 'cpu' line".to_string());
+        return Err(StatError::NoAggregate);
     }
     Ok(out)
 }
@@ -139,10 +155,10 @@ impl CpuProbe {
     }
 
     /// Sample utilisation and frequencies. Errors name the file that failed.
-    pub fn sample(&mut self, out: &mut Cpu) -> Result<(), String> {
+    pub fn sample(&mut self, out: &mut Cpu) -> Result<(), SampleError> {
         let stat = match self.stat.read() {
-            Ok(text) => parse_proc_stat(text),
-            Err(e) => Err(format!("{}: {e}", self.stat.path().display())),
+            Ok(text) => parse_proc_stat(text).map_err(SampleError::from),
+            Err(e) => Err(SampleError::read(self.stat.path(), e)),
         };
         let online_set: Option<Vec<u32>> = self
             .online_list
@@ -273,7 +289,7 @@ ctxt 999\n";
 
     #[test]
     fn bad_stat_is_an_error_naming_the_line() {
-        let e = parse_proc_stat("cpu  1 2 x 4\n").unwrap_err();
+        let e = parse_proc_stat("cpu  1 2 x 4\n").unwrap_err().to_string();
         assert!(e.contains("line 1"), "{e}");
         assert!(parse_proc_stat("intr 1 2 3\n").is_err());
     }

@@ -178,7 +178,7 @@ impl HwmonProbe {
         for t in &mut self.temps {
             let (temp_c, offline_reason) = match super::thermal::classify_temp(t.input.read()) {
                 Ok(c) => (Some(c), None),
-                Err(r) => (None, Some(r)),
+                Err(r) => (None, Some(r.to_string())),
             };
             out.push(ThermalZone {
                 id: t.id.clone(),

@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use super::sysfs::{list_dir, read_trimmed, Pinned, Root};
+use super::SampleError;
 use crate::snapshot::{Memory, WatchedProcess};
 
 /// Parse `/proc/meminfo` (pure). Missing fields stay `None`.
@@ -129,19 +130,18 @@ impl MemoryProbe {
         }
     }
 
-    pub fn sample_meminfo(&mut self) -> Result<Memory, String> {
+    pub fn sample_meminfo(&mut self) -> Result<Memory, SampleError> {
         match self.meminfo.read() {
             Ok(t) => {
                 let m = parse_meminfo(t);
                 if m.total_mb.is_none() {
-                    return Err(format!(
-                        "{}: no MemTotal line",
-                        self.meminfo.path().display()
-                    ));
+                    return Err(SampleError::NoMemTotal {
+                        path: self.meminfo.path().to_path_buf(),
+                    });
                 }
                 Ok(m)
             }
-            Err(e) => Err(format!("{}: {e}", self.meminfo.path().display())),
+            Err(e) => Err(SampleError::read(self.meminfo.path(), e)),
         }
     }
 

@@ -15,12 +15,51 @@ pub mod sysfs;
 pub mod thermal;
 pub mod throttle;
 
+use std::io;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use nvml_wrapper::error::NvmlError;
 
 use crate::snapshot::{Board, ProbeError, Snapshot, SNAPSHOT_SCHEMA};
 pub use memory::Watch;
 pub use once::{read_twice, PROBE_GAP};
 pub use sysfs::Root;
+
+/// Why a probe could not be sampled (or, for NVML, why there is no NVML GPU).
+/// Variants tell a file that cannot be read from one that holds a bad value;
+/// `Display` is the text kept in a snapshot's `probe_errors`.
+#[derive(Debug, thiserror::Error)]
+pub enum SampleError {
+    /// A value file could not be read.
+    #[error("{}: {err}", path.display())]
+    Read { path: PathBuf, err: io::Error },
+    /// `/proc/stat` was read but does not parse.
+    #[error(transparent)]
+    Stat(#[from] cpu::StatError),
+    /// `/proc/meminfo` was read but has no `MemTotal` line.
+    #[error("{}: no MemTotal line", path.display())]
+    NoMemTotal { path: PathBuf },
+    /// The NVML library or driver could not be loaded or queried.
+    #[error("no NVML GPU ({0})")]
+    NvmlUnavailable(NvmlError),
+    /// NVML loaded but reports no device.
+    #[error("no NVML GPU (0 devices)")]
+    NvmlNoDevices,
+    /// One NVML device could not be opened.
+    #[error("NVML device {index}: {err}")]
+    NvmlDevice { index: u32, err: NvmlError },
+}
+
+impl SampleError {
+    /// A failed read of `path`.
+    pub fn read(path: &Path, err: io::Error) -> Self {
+        SampleError::Read {
+            path: path.to_path_buf(),
+            err,
+        }
+    }
+}
 
 /// Slow-changing facts (board identity, nvpmodel mode, `scaling_min_freq`) are
 /// re-read this often rather than every sample.
@@ -59,7 +98,7 @@ impl Prober {
         let (nvml, nvml_status) = if root.is_host() {
             match gpu::nvml::NvmlProbe::open() {
                 Ok(p) => (Some(p), "NVML ready".to_string()),
-                Err(e) => (None, e),
+                Err(e) => (None, e.to_string()),
             }
         } else {
             (None, "NVML not used with --root".to_string())
@@ -111,14 +150,14 @@ impl Prober {
         if let Err(e) = self.cpu.sample(&mut s.cpu) {
             errors.push(ProbeError {
                 probe: "cpu".into(),
-                message: e,
+                message: e.to_string(),
             });
         }
         match self.memory.sample_meminfo() {
             Ok(m) => s.memory = m,
             Err(e) => errors.push(ProbeError {
                 probe: "memory".into(),
-                message: e,
+                message: e.to_string(),
             }),
         }
         self.memory.sample_watched(&mut s.watched);
@@ -127,7 +166,7 @@ impl Prober {
             if let Err(e) = n.sample(&mut s.gpus) {
                 errors.push(ProbeError {
                     probe: "gpu".into(),
-                    message: e,
+                    message: e.to_string(),
                 });
             }
         }
@@ -156,5 +195,25 @@ impl Prober {
         }
         s.probe_errors = errors;
         s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sample_errors_name_the_file() {
+        let enoent = || io::Error::from_raw_os_error(libc::ENOENT);
+        let e = SampleError::read(Path::new("/x/proc/stat"), enoent());
+        assert_eq!(e.to_string(), format!("/x/proc/stat: {}", enoent()));
+        let e = SampleError::NoMemTotal {
+            path: PathBuf::from("/proc/meminfo"),
+        };
+        assert_eq!(e.to_string(), "/proc/meminfo: no MemTotal line");
+        assert_eq!(
+            SampleError::NvmlNoDevices.to_string(),
+            "no NVML GPU (0 devices)"
+        );
     }
 }

@@ -174,26 +174,35 @@ impl Pinned {
     }
 }
 
+/// A malformed kernel CPU list; holds the offending entry as written.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CpuListError {
+    /// `a-b` with a bound that is not a number, reversed, or too wide.
+    #[error("bad cpu range '{0}'")]
+    BadRange(String),
+    /// A single entry that is not a number.
+    #[error("bad cpu id '{0}'")]
+    BadId(String),
+}
+
 /// Parse a kernel CPU list such as `0-3,6,8-11`.
-pub fn parse_cpu_list(s: &str) -> Result<Vec<u32>, String> {
+pub fn parse_cpu_list(s: &str) -> Result<Vec<u32>, CpuListError> {
     let mut out = Vec::new();
     for part in s.trim().split(',').filter(|p| !p.trim().is_empty()) {
         let part = part.trim();
+        let bad_range = || CpuListError::BadRange(part.to_string());
         if let Some((a, b)) = part.split_once('-') {
-            let a: u32 = a
-                .trim()
-                .parse()
-                .map_err(|_| format!("bad cpu range '{part}'"))?;
-            let b: u32 = b
-                .trim()
-                .parse()
-                .map_err(|_| format!("bad cpu range '{part}'"))?;
+            let a: u32 = a.trim().parse().map_err(|_| bad_range())?;
+            let b: u32 = b.trim().parse().map_err(|_| bad_range())?;
             if b < a || b - a > 4096 {
-                return Err(format!("bad cpu range '{part}'"));
+                return Err(bad_range());
             }
             out.extend(a..=b);
         } else {
-            out.push(part.parse().map_err(|_| format!("bad cpu id '{part}'"))?);
+            out.push(
+                part.parse()
+                    .map_err(|_| CpuListError::BadId(part.to_string()))?,
+            );
         }
     }
     Ok(out)
@@ -219,6 +228,14 @@ mod tests {
         assert_eq!(parse_cpu_list("").unwrap(), Vec::<u32>::new());
         assert!(parse_cpu_list("3-1").is_err());
         assert!(parse_cpu_list("x").is_err());
+        assert_eq!(
+            parse_cpu_list("0,3-1").unwrap_err().to_string(),
+            "bad cpu range '3-1'"
+        );
+        assert_eq!(
+            parse_cpu_list("x").unwrap_err().to_string(),
+            "bad cpu id 'x'"
+        );
     }
 
     #[test]

@@ -15,28 +15,45 @@ use crate::snapshot::{CoolingDevice, ThermalZone, Trip};
 /// virtual one, so either works (captured trees often have only the latter).
 const ZONE_DIRS: [&str; 2] = ["sys/class/thermal", "sys/devices/virtual/thermal"];
 
+/// Why a temperature read is offline rather than a number.
+#[derive(Debug, thiserror::Error)]
+pub enum OfflineReason {
+    /// The read itself failed (named as in [`describe_read_error`]).
+    #[error("{}", describe_read_error(.0))]
+    Read(io::Error),
+    /// The file held nothing but whitespace.
+    #[error("empty read")]
+    Empty,
+    /// The text is not an integer (first 16 characters kept).
+    #[error("unparsable value '{0}'")]
+    Unparsable(String),
+    /// The L4T 35 sentinel for a power-gated sensor.
+    #[error("power-gated (-256000)")]
+    PowerGated,
+    /// A number outside −100…250 °C.
+    #[error("implausible reading {0} °C")]
+    Implausible(f64),
+}
+
 /// Classify one raw `temp` read: `Ok(°C)` or `Err(offline reason)`.
-pub fn classify_temp(read: io::Result<&str>) -> Result<f64, String> {
+pub fn classify_temp(read: io::Result<&str>) -> Result<f64, OfflineReason> {
     let text = match read {
         Ok(t) => t,
-        Err(e) => return Err(describe_read_error(&e)),
+        Err(e) => return Err(OfflineReason::Read(e)),
     };
     let t = text.trim_matches(|c: char| c.is_whitespace() || c == '\0');
     if t.is_empty() {
-        return Err("empty read".to_string());
+        return Err(OfflineReason::Empty);
     }
-    let milli: i64 = t.parse().map_err(|_| {
-        format!(
-            "unparsable value '{}'",
-            t.chars().take(16).collect::<String>()
-        )
-    })?;
+    let milli: i64 = t
+        .parse()
+        .map_err(|_| OfflineReason::Unparsable(t.chars().take(16).collect()))?;
     if milli == -256000 {
-        return Err("power-gated (-256000)".to_string());
+        return Err(OfflineReason::PowerGated);
     }
     let c = milli as f64 / 1000.0;
     if !(-100.0..=250.0).contains(&c) {
-        return Err(format!("implausible reading {c} °C"));
+        return Err(OfflineReason::Implausible(c));
     }
     Ok(c)
 }
@@ -143,7 +160,7 @@ impl ThermalProbe {
                     Err(_) if blank && z.mode.as_deref() == Some("disabled") => {
                         (None, Some("zone disabled".to_string()))
                     }
-                    Err(reason) => (None, Some(reason)),
+                    Err(reason) => (None, Some(reason.to_string())),
                 }
             };
             out.push(ThermalZone {
@@ -205,12 +222,14 @@ mod tests {
 
     #[test]
     fn millidegrees_become_celsius() {
+        let classify_temp = |r| classify_temp(r).map_err(|e| e.to_string());
         assert_eq!(classify_temp(Ok("41375\n")), Ok(41.375));
         assert_eq!(classify_temp(Ok("-5000")), Ok(-5.0));
     }
 
     #[test]
     fn gated_and_broken_reads_are_offline_never_zero() {
+        let classify_temp = |r| classify_temp(r).map_err(|e| e.to_string());
         assert_eq!(
             classify_temp(Ok("-256000\n")),
             Err("power-gated (-256000)".into())

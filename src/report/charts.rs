@@ -153,31 +153,48 @@ impl ChartData<'_> {
     }
 }
 
-type Res<T> = Result<T, String>;
+/// Why a chart could not be drawn or encoded.
+#[derive(Debug, thiserror::Error)]
+pub enum ChartError {
+    /// The embedded font could not be registered with plotters.
+    #[error("embedded font DejaVuSans.ttf is not a valid font")]
+    Font,
+    /// Plotters failed to draw (the backend's message; its error type differs
+    /// per backend).
+    #[error("{0}")]
+    Draw(String),
+    /// The PNG encoder failed.
+    #[error("{0}")]
+    Png(png::EncodingError),
+}
 
-fn err<E: std::fmt::Display>(e: E) -> String {
-    e.to_string()
+type Res<T> = Result<T, ChartError>;
+
+/// A plotters drawing error as [`ChartError::Draw`].
+fn err<E: std::fmt::Display>(e: E) -> ChartError {
+    ChartError::Draw(e.to_string())
 }
 
 const FONT: &[u8] = include_bytes!("../../assets/fonts/DejaVuSans.ttf");
 
 /// Registers the embedded font with plotters once (every backend lays text out with it).
 fn fonts() -> Res<()> {
-    static REGISTERED: std::sync::OnceLock<Result<(), String>> = std::sync::OnceLock::new();
-    REGISTERED
-        .get_or_init(|| {
-            for style in [
-                FontStyle::Normal,
-                FontStyle::Bold,
-                FontStyle::Italic,
-                FontStyle::Oblique,
-            ] {
-                plotters::style::register_font("sans-serif", style, FONT)
-                    .map_err(|_| "embedded font DejaVuSans.ttf is not a valid font".to_string())?;
-            }
-            Ok(())
-        })
-        .clone()
+    static REGISTERED: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    let ok = *REGISTERED.get_or_init(|| {
+        [
+            FontStyle::Normal,
+            FontStyle::Bold,
+            FontStyle::Italic,
+            FontStyle::Oblique,
+        ]
+        .into_iter()
+        .all(|style| plotters::style::register_font("sans-serif", style, FONT).is_ok())
+    });
+    if ok {
+        Ok(())
+    } else {
+        Err(ChartError::Font)
+    }
 }
 
 const COLORS: [RGBColor; 8] = [
@@ -685,14 +702,14 @@ pub fn render_png(kind: ChartKind, d: &ChartData) -> Res<Vec<u8>> {
     enc.set_compression(png::Compression::Best);
     enc.write_header()
         .and_then(|mut wr| wr.write_image_data(&rgb))
-        .map_err(err)?;
+        .map_err(ChartError::Png)?;
     Ok(png)
 }
 
 /// Writes `<chart>.svg` and `<chart>.png` for every chart that applies.
 pub fn write(dir: &Path, d: &ChartData) -> anyhow::Result<Vec<PathBuf>> {
     let mut out = Vec::new();
-    let mut put = |name: String, bytes: Result<Vec<u8>, String>| -> anyhow::Result<()> {
+    let mut put = |name: String, bytes: Res<Vec<u8>>| -> anyhow::Result<()> {
         let bytes = bytes.map_err(|e| anyhow::anyhow!("chart {name}: {e}"))?;
         let p = dir.join(&name);
         std::fs::write(&p, bytes).map_err(|e| anyhow::anyhow!("{}: {e}", p.display()))?;

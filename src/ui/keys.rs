@@ -162,6 +162,44 @@ impl Action {
     }
 }
 
+/// Why a key, or the config's `[bindings]` table, is rejected.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum KeyError {
+    /// A blank key.
+    #[error("empty key")]
+    Empty,
+    /// A function key outside F1–F24 (the text as written).
+    #[error("bad key '{0}'")]
+    BadKey(String),
+    /// Text that names no key (as written).
+    #[error("unknown key '{0}'")]
+    UnknownKey(String),
+    /// `[bindings]` names an action that does not exist.
+    #[error("[bindings]: unknown action '{name}' (actions: {})", action_names())]
+    UnknownAction { name: String },
+    /// One of `action`'s keys in `[bindings]` does not parse.
+    #[error("[bindings] {action}: {error}")]
+    BadBinding {
+        action: &'static str,
+        error: Box<KeyError>,
+    },
+    /// One key bound to two actions.
+    #[error(
+        "[bindings]: key '{}' is bound to both '{first}' and '{second}'",
+        key.label()
+    )]
+    Conflict {
+        key: Chord,
+        first: &'static str,
+        second: &'static str,
+    },
+}
+
+fn action_names() -> String {
+    let names: Vec<&str> = Action::ALL.iter().map(|a| a.name()).collect();
+    names.join(", ")
+}
+
 /// A key with modifiers, comparable with crossterm events.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Chord {
@@ -191,10 +229,10 @@ pub enum ChordCode {
 
 impl Chord {
     /// Parse `q`, `ctrl-c`, `alt-x`, `shift-tab`, `enter`, `f5`, `space`, `+`, `-`.
-    pub fn parse(s: &str) -> Result<Chord, String> {
+    pub fn parse(s: &str) -> Result<Chord, KeyError> {
         let raw = s.trim();
         if raw.is_empty() {
-            return Err("empty key".to_string());
+            return Err(KeyError::Empty);
         }
         let mut ctrl = false;
         let mut alt = false;
@@ -236,9 +274,11 @@ impl Chord {
                 && f.starts_with('f')
                 && f[1..].chars().all(|c| c.is_ascii_digit()) =>
             {
-                let n: u8 = f[1..].parse().map_err(|_| format!("bad key '{raw}'"))?;
+                let n: u8 = f[1..]
+                    .parse()
+                    .map_err(|_| KeyError::BadKey(raw.to_string()))?;
                 if !(1..=24).contains(&n) {
-                    return Err(format!("bad key '{raw}'"));
+                    return Err(KeyError::BadKey(raw.to_string()));
                 }
                 ChordCode::F(n)
             }
@@ -253,7 +293,7 @@ impl Chord {
                             c
                         })
                     }
-                    _ => return Err(format!("unknown key '{raw}'")),
+                    _ => return Err(KeyError::UnknownKey(raw.to_string())),
                 }
             }
         };
@@ -333,14 +373,10 @@ impl KeyMap {
     }
 
     /// Defaults with the config's `[bindings]` replacing the keys of the actions it names.
-    pub fn with_overrides(overrides: &BTreeMap<String, KeyList>) -> Result<KeyMap, String> {
+    pub fn with_overrides(overrides: &BTreeMap<String, KeyList>) -> Result<KeyMap, KeyError> {
         for name in overrides.keys() {
             if Action::from_name(name).is_none() {
-                let names: Vec<&str> = Action::ALL.iter().map(|a| a.name()).collect();
-                return Err(format!(
-                    "[bindings]: unknown action '{name}' (actions: {})",
-                    names.join(", ")
-                ));
+                return Err(KeyError::UnknownAction { name: name.clone() });
             }
         }
         let mut bindings: BTreeMap<Chord, Action> = BTreeMap::new();
@@ -351,16 +387,17 @@ impl KeyMap {
                 None => action.defaults().iter().map(|s| s.to_string()).collect(),
             };
             for k in keys {
-                let chord =
-                    Chord::parse(&k).map_err(|e| format!("[bindings] {}: {e}", action.name()))?;
+                let chord = Chord::parse(&k).map_err(|e| KeyError::BadBinding {
+                    action: action.name(),
+                    error: Box::new(e),
+                })?;
                 order.push((chord, action));
                 if let Some(other) = bindings.insert(chord, action) {
-                    return Err(format!(
-                        "[bindings]: key '{}' is bound to both '{}' and '{}'",
-                        chord.label(),
-                        other.name(),
-                        action.name()
-                    ));
+                    return Err(KeyError::Conflict {
+                        key: chord,
+                        first: other.name(),
+                        second: action.name(),
+                    });
                 }
             }
         }
@@ -447,7 +484,7 @@ mod tests {
 
         let mut dup = BTreeMap::new();
         dup.insert("freeze".to_string(), KeyList::One("x".into()));
-        let e = KeyMap::with_overrides(&dup).unwrap_err();
+        let e = KeyMap::with_overrides(&dup).unwrap_err().to_string();
         assert!(
             e.contains("'x'") && e.contains("stop-all") && e.contains("freeze"),
             "{e}"
@@ -457,6 +494,7 @@ mod tests {
         bad.insert("explode".to_string(), KeyList::One("e".into()));
         assert!(KeyMap::with_overrides(&bad)
             .unwrap_err()
+            .to_string()
             .contains("unknown action 'explode'"));
         let mut badkey = BTreeMap::new();
         badkey.insert("quit".to_string(), KeyList::Many(vec!["ctrl-".into()]));
@@ -471,6 +509,33 @@ mod tests {
         assert_eq!(Chord::parse("F12").unwrap().label(), "F12");
         assert!(Chord::parse("f99").is_err());
         assert!(Chord::parse("hyper-x").is_err());
+    }
+
+    #[test]
+    fn key_errors_read_as_before() {
+        let text = |s: &str| Chord::parse(s).unwrap_err().to_string();
+        assert_eq!(text("  "), "empty key");
+        assert_eq!(text("f99"), "bad key 'f99'");
+        assert_eq!(text("hyper-x"), "unknown key 'hyper-x'");
+        let mut o = BTreeMap::new();
+        o.insert("quit".to_string(), KeyList::One("ctrl-".into()));
+        assert_eq!(
+            KeyMap::with_overrides(&o).unwrap_err().to_string(),
+            "[bindings] quit: unknown key 'ctrl-'"
+        );
+        let mut o = BTreeMap::new();
+        o.insert("explode".to_string(), KeyList::One("e".into()));
+        let e = KeyMap::with_overrides(&o).unwrap_err().to_string();
+        assert!(
+            e.starts_with("[bindings]: unknown action 'explode' (actions: spike, stress, "),
+            "{e}"
+        );
+        let mut o = BTreeMap::new();
+        o.insert("freeze".to_string(), KeyList::One("x".into()));
+        assert_eq!(
+            KeyMap::with_overrides(&o).unwrap_err().to_string(),
+            "[bindings]: key 'x' is bound to both 'stop-all' and 'freeze'"
+        );
     }
 
     #[test]

@@ -5,10 +5,58 @@
 //! where emphasis is carried by bold/reverse/dim instead of colour.
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::io;
+use std::path::{Path, PathBuf};
 
 use ratatui::style::{Color, Modifier, Style};
 use serde::Deserialize;
+
+use crate::config::ConfigError;
+
+/// Why a colour or a theme file is rejected. Theme messages name the file
+/// (`origin`) and, where there is one, the slot.
+#[derive(Debug, thiserror::Error)]
+pub enum ThemeError {
+    /// `#` not followed by six hex digits (the text as written).
+    #[error("'{0}' is not #rrggbb")]
+    NotHex(String),
+    /// A colour name that is not known (as written).
+    #[error("unknown colour '{0}' (use a name, #rrggbb or 0-255)")]
+    UnknownColour(String),
+    /// The file is not valid TOML or does not fit the theme schema.
+    #[error(transparent)]
+    Toml(ConfigError),
+    /// `[slots]` names a slot that does not exist.
+    #[error("{origin}: unknown slot '{slot}' (slots: {})", slot_names())]
+    UnknownSlot { origin: String, slot: String },
+    /// A slot's colour does not parse.
+    #[error("{origin}: slot {slot}: {error}")]
+    BadSlot {
+        origin: String,
+        slot: String,
+        error: Box<ThemeError>,
+    },
+    /// A slot coloured neither by this file nor by its base.
+    #[error("{origin}: slot '{slot}' has no colour")]
+    MissingSlot { origin: String, slot: &'static str },
+    /// A `zone_palette` entry does not parse.
+    #[error("{origin}: zone_palette: {error}")]
+    BadZoneColour {
+        origin: String,
+        error: Box<ThemeError>,
+    },
+    /// No zone colours, here or in the base.
+    #[error("{origin}: zone_palette is empty")]
+    EmptyZonePalette { origin: String },
+    /// A user theme file could not be read.
+    #[error("{}: {err}", path.display())]
+    Read { path: PathBuf, err: io::Error },
+}
+
+fn slot_names() -> String {
+    let names: Vec<&str> = Slot::ALL.iter().map(|s| s.name()).collect();
+    names.join(", ")
+}
 
 /// The colour slots every pane draws with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -173,14 +221,16 @@ struct ThemeFile {
 }
 
 /// Parse a colour name, `#rrggbb` or an index.
-pub fn parse_color(s: &str) -> Result<Color, String> {
+pub fn parse_color(s: &str) -> Result<Color, ThemeError> {
     let t = s.trim();
     if let Some(hex) = t.strip_prefix('#') {
         if hex.len() == 6 && hex.chars().all(|c| c.is_ascii_hexdigit()) {
-            let v = u32::from_str_radix(hex, 16).map_err(|e| e.to_string())?;
-            return Ok(Color::Rgb((v >> 16) as u8, (v >> 8) as u8, v as u8));
+            // Six hex digits always fit a u32.
+            if let Ok(v) = u32::from_str_radix(hex, 16) {
+                return Ok(Color::Rgb((v >> 16) as u8, (v >> 8) as u8, v as u8));
+            }
         }
-        return Err(format!("'{s}' is not #rrggbb"));
+        return Err(ThemeError::NotHex(s.to_string()));
     }
     if let Ok(i) = t.parse::<u8>() {
         return Ok(Color::Indexed(i));
@@ -203,11 +253,7 @@ pub fn parse_color(s: &str) -> Result<Color, String> {
         "lightcyan" => Color::LightCyan,
         "white" => Color::White,
         "reset" | "default" => Color::Reset,
-        _ => {
-            return Err(format!(
-                "unknown colour '{s}' (use a name, #rrggbb or 0-255)"
-            ))
-        }
+        _ => return Err(ThemeError::UnknownColour(s.to_string())),
     };
     Ok(c)
 }
@@ -265,7 +311,7 @@ pub fn fallback_for(c: Color) -> u8 {
     }
 }
 
-fn resolve(raw: &RawColor) -> Result<SlotColor, String> {
+fn resolve(raw: &RawColor) -> Result<SlotColor, ThemeError> {
     let (color, fallback) = match raw {
         RawColor::Text(s) => (parse_color(s)?, None),
         RawColor::Index(i) => (Color::Indexed(*i), Some(*i)),
@@ -315,33 +361,47 @@ impl Theme {
         text: &str,
         base: Option<&Theme>,
         mode: ColorMode,
-    ) -> Result<Theme, String> {
+    ) -> Result<Theme, ThemeError> {
         let file: ThemeFile = toml::from_str(text)
-            .map_err(|e| crate::config::describe_toml_error(Path::new(origin), text, &e))?;
+            .map_err(|e| ThemeError::Toml(ConfigError::from_toml(Path::new(origin), text, &e)))?;
         let mut slots = base.map(|b| b.slots.clone()).unwrap_or_default();
         for (k, v) in &file.slots {
-            let slot = Slot::from_name(k).ok_or_else(|| {
-                let names: Vec<&str> = Slot::ALL.iter().map(|s| s.name()).collect();
-                format!("{origin}: unknown slot '{k}' (slots: {})", names.join(", "))
+            let slot = Slot::from_name(k).ok_or_else(|| ThemeError::UnknownSlot {
+                origin: origin.to_string(),
+                slot: k.clone(),
             })?;
             slots.insert(
                 slot,
-                resolve(v).map_err(|e| format!("{origin}: slot {k}: {e}"))?,
+                resolve(v).map_err(|e| ThemeError::BadSlot {
+                    origin: origin.to_string(),
+                    slot: k.clone(),
+                    error: Box::new(e),
+                })?,
             );
         }
         if let Some(missing) = Slot::ALL.iter().find(|s| !slots.contains_key(s)) {
-            return Err(format!("{origin}: slot '{}' has no colour", missing.name()));
+            return Err(ThemeError::MissingSlot {
+                origin: origin.to_string(),
+                slot: missing.name(),
+            });
         }
         let zones = if file.zone_palette.is_empty() {
             base.map(|b| b.zones.clone()).unwrap_or_default()
         } else {
             file.zone_palette
                 .iter()
-                .map(|r| resolve(r).map_err(|e| format!("{origin}: zone_palette: {e}")))
+                .map(|r| {
+                    resolve(r).map_err(|e| ThemeError::BadZoneColour {
+                        origin: origin.to_string(),
+                        error: Box::new(e),
+                    })
+                })
                 .collect::<Result<Vec<_>, _>>()?
         };
         if zones.is_empty() {
-            return Err(format!("{origin}: zone_palette is empty"));
+            return Err(ThemeError::EmptyZonePalette {
+                origin: origin.to_string(),
+            });
         }
         Ok(Theme {
             name: file.name.unwrap_or_else(|| origin.to_string()),
@@ -355,7 +415,7 @@ impl Theme {
 
     /// The built-in themes, then `*.toml` in `user_dir` (a user theme with a
     /// built-in's name replaces it). Errors name the file.
-    pub fn load_all(user_dir: Option<&Path>, mode: ColorMode) -> Result<Vec<Theme>, String> {
+    pub fn load_all(user_dir: Option<&Path>, mode: ColorMode) -> Result<Vec<Theme>, ThemeError> {
         let default = Theme::parse("themes/default.toml", BUILT_IN[0].1, None, mode)?;
         let mut out = vec![default.clone()];
         for (name, text) in &BUILT_IN[1..] {
@@ -375,8 +435,10 @@ impl Theme {
                 .into_iter()
                 .filter(|p| p.extension().is_some_and(|e| e == "toml"))
             {
-                let text =
-                    std::fs::read_to_string(&p).map_err(|e| format!("{}: {e}", p.display()))?;
+                let text = std::fs::read_to_string(&p).map_err(|err| ThemeError::Read {
+                    path: p.clone(),
+                    err,
+                })?;
                 let t = Theme::parse(&p.display().to_string(), &text, Some(&default), mode)?;
                 match out.iter_mut().find(|x| x.name == t.name) {
                     Some(slot) => *slot = t,
@@ -505,7 +567,8 @@ mod tests {
             Some(&base),
             ColorMode::TrueColor,
         )
-        .unwrap_err();
+        .unwrap_err()
+        .to_string();
         assert!(e.contains("my.toml") && e.contains("txet"), "{e}");
         let e = Theme::parse(
             "my.toml",
@@ -513,10 +576,12 @@ mod tests {
             Some(&base),
             ColorMode::TrueColor,
         )
-        .unwrap_err();
+        .unwrap_err()
+        .to_string();
         assert!(e.contains("slot text"), "{e}");
-        let e =
-            Theme::parse("my.toml", "name = 3\n", Some(&base), ColorMode::TrueColor).unwrap_err();
+        let e = Theme::parse("my.toml", "name = 3\n", Some(&base), ColorMode::TrueColor)
+            .unwrap_err()
+            .to_string();
         assert!(e.starts_with("my.toml:1:"), "{e}");
         let e = Theme::parse(
             "my.toml",
@@ -524,8 +589,35 @@ mod tests {
             None,
             ColorMode::TrueColor,
         )
-        .unwrap_err();
+        .unwrap_err()
+        .to_string();
         assert!(e.contains("has no colour"), "{e}");
+    }
+
+    #[test]
+    fn theme_errors_read_as_before() {
+        let base = Theme::load_all(None, ColorMode::TrueColor)
+            .unwrap()
+            .remove(0);
+        let e = |text: &str| {
+            Theme::parse("my.toml", text, Some(&base), ColorMode::TrueColor)
+                .unwrap_err()
+                .to_string()
+        };
+        assert_eq!(
+            e("[slots]\ntext = \"#12\"\n"),
+            "my.toml: slot text: '#12' is not #rrggbb"
+        );
+        assert_eq!(
+            e("zone_palette = [\"mauve\"]\n"),
+            "my.toml: zone_palette: unknown colour 'mauve' (use a name, #rrggbb or 0-255)"
+        );
+        assert!(e("[slots]\ntxet = 1\n")
+            .starts_with("my.toml: unknown slot 'txet' (slots: background, text, "));
+        let e = Theme::parse("my.toml", "[slots]\n", None, ColorMode::TrueColor)
+            .unwrap_err()
+            .to_string();
+        assert_eq!(e, "my.toml: slot 'background' has no colour");
     }
 
     #[test]

@@ -7,7 +7,45 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{mpsc, Arc};
 use std::time::{Duration, Instant};
 
+use cudarc::cublas::result::CublasError;
+use cudarc::driver::DriverError;
 use serde::{Deserialize, Serialize};
+
+/// Why the GPU load is unavailable (or the worker thread could not start).
+/// Every case but `Spawn` reads `unavailable: …`, which the engine shows as
+/// the generator's detail.
+#[derive(Debug, thiserror::Error)]
+pub enum GpuError {
+    /// The CUDA driver or cuBLAS library cannot be loaded.
+    #[error("unavailable: CUDA driver or cuBLAS not found")]
+    NoCuda,
+    /// The worker thread could not be spawned.
+    #[error("{0}")]
+    Spawn(std::io::Error),
+    /// A CUDA driver call failed (no device, out of memory, …).
+    #[error("unavailable: {0:?}")]
+    Driver(DriverError),
+    /// A cuBLAS call failed.
+    #[error("unavailable: {0:?}")]
+    Cublas(CublasError),
+    /// CUDA did not report ready within 30 s.
+    #[error("unavailable: CUDA did not initialise within 30 s")]
+    InitTimeout,
+}
+
+// `From` by hand rather than `#[from]`: the CUDA error is part of the
+// message, not a source, so `{:#}` chains do not print it twice.
+impl From<DriverError> for GpuError {
+    fn from(e: DriverError) -> Self {
+        GpuError::Driver(e)
+    }
+}
+
+impl From<CublasError> for GpuError {
+    fn from(e: CublasError) -> Self {
+        GpuError::Cublas(e)
+    }
+}
 
 const PERIOD: Duration = Duration::from_millis(100);
 
@@ -47,9 +85,9 @@ pub struct GpuBurn {
 
 impl GpuBurn {
     /// Start the loop; `Err` says why the GPU is unavailable.
-    pub fn start(spec: GpuSpec) -> Result<Self, String> {
+    pub fn start(spec: GpuSpec) -> Result<Self, GpuError> {
         if !cuda_present() {
-            return Err("unavailable: CUDA driver or cuBLAS not found".into());
+            return Err(GpuError::NoCuda);
         }
         let stop = Arc::new(AtomicBool::new(false));
         let gemms = Arc::new(AtomicU64::new(0));
@@ -62,16 +100,16 @@ impl GpuBurn {
                     let _ = ready_tx.send(Err(e));
                 }
             })
-            .map_err(|e| e.to_string())?;
+            .map_err(GpuError::Spawn)?;
         match ready_rx.recv_timeout(Duration::from_secs(30)) {
             Ok(Ok(())) => Ok(GpuBurn {
                 gemms,
                 workers: super::Workers::new(stop, vec![thread]),
             }),
-            Ok(Err(e)) => Err(format!("unavailable: {e}")),
+            Ok(Err(e)) => Err(e),
             Err(_) => {
                 stop.store(true, Ordering::Relaxed);
-                Err("unavailable: CUDA did not initialise within 30 s".into())
+                Err(GpuError::InitTimeout)
             }
         }
     }
@@ -85,17 +123,16 @@ fn run(
     spec: GpuSpec,
     stop: &AtomicBool,
     gemms: &AtomicU64,
-    ready: &mpsc::Sender<Result<(), String>>,
-) -> Result<(), String> {
+    ready: &mpsc::Sender<Result<(), GpuError>>,
+) -> Result<(), GpuError> {
     use cudarc::cublas::{sys::cublasOperation_t, CudaBlas, Gemm, GemmConfig};
-    let e = |e: &dyn std::fmt::Debug| format!("{e:?}");
-    let ctx = cudarc::driver::CudaContext::new(spec.device).map_err(|x| e(&x))?;
+    let ctx = cudarc::driver::CudaContext::new(spec.device)?;
     let stream = ctx.default_stream();
-    let blas = CudaBlas::new(stream.clone()).map_err(|x| e(&x))?;
+    let blas = CudaBlas::new(stream.clone())?;
     let n = spec.size.clamp(16, 16384);
-    let a = stream.alloc_zeros::<f32>(n * n).map_err(|x| e(&x))?;
-    let b = stream.alloc_zeros::<f32>(n * n).map_err(|x| e(&x))?;
-    let mut c = stream.alloc_zeros::<f32>(n * n).map_err(|x| e(&x))?;
+    let a = stream.alloc_zeros::<f32>(n * n)?;
+    let b = stream.alloc_zeros::<f32>(n * n)?;
+    let mut c = stream.alloc_zeros::<f32>(n * n)?;
     let _ = ready.send(Ok(()));
     let ni = n as i32;
     let cfg = GemmConfig {
@@ -115,8 +152,8 @@ fn run(
         let start = Instant::now();
         while start.elapsed() < busy {
             // SAFETY: a, b, c are n×n device buffers matching cfg.
-            unsafe { blas.gemm(cfg, &a, &b, &mut c) }.map_err(|x| e(&x))?;
-            stream.synchronize().map_err(|x| e(&x))?;
+            unsafe { blas.gemm(cfg, &a, &b, &mut c) }?;
+            stream.synchronize()?;
             gemms.fetch_add(1, Ordering::Relaxed);
         }
         let rest = PERIOD.saturating_sub(start.elapsed());
@@ -125,4 +162,31 @@ fn run(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unavailable_messages_read_as_before() {
+        assert_eq!(
+            GpuError::NoCuda.to_string(),
+            "unavailable: CUDA driver or cuBLAS not found"
+        );
+        assert_eq!(
+            GpuError::InitTimeout.to_string(),
+            "unavailable: CUDA did not initialise within 30 s"
+        );
+        let e = CublasError(cudarc::cublas::sys::cublasStatus_t::CUBLAS_STATUS_NOT_INITIALIZED);
+        assert_eq!(GpuError::from(e).to_string(), format!("unavailable: {e:?}"));
+        if !cuda_present() {
+            let spec = GpuSpec {
+                size: 16,
+                duty_pct: 10.0,
+                device: 0,
+            };
+            assert!(matches!(GpuBurn::start(spec), Err(GpuError::NoCuda)));
+        }
+    }
 }

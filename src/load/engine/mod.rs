@@ -721,7 +721,11 @@ impl State {
                             format!("SGEMM {0}×{0} at {1}%", spec.size, spec.duty_pct),
                         );
                     }
-                    Err(e) => self.gen_status(GeneratorKind::Gpu, GeneratorState::Unavailable, e),
+                    Err(e) => self.gen_status(
+                        GeneratorKind::Gpu,
+                        GeneratorState::Unavailable,
+                        e.to_string(),
+                    ),
                 }
             }
             Command::StopGpu => {

@@ -5,6 +5,7 @@
 use nvml_wrapper::enum_wrappers::device::{Clock, TemperatureSensor};
 use nvml_wrapper::Nvml;
 
+use crate::probes::SampleError;
 use crate::snapshot::Gpu;
 
 pub struct NvmlProbe {
@@ -22,23 +23,21 @@ impl std::fmt::Debug for NvmlProbe {
 
 impl NvmlProbe {
     /// Load NVML; `Err(reason)` when there is no driver, library or device.
-    pub fn open() -> Result<Self, String> {
-        let nvml = Nvml::init().map_err(|e| format!("no NVML GPU ({e})"))?;
-        let count = nvml
-            .device_count()
-            .map_err(|e| format!("no NVML GPU ({e})"))?;
+    pub fn open() -> Result<Self, SampleError> {
+        let nvml = Nvml::init().map_err(SampleError::NvmlUnavailable)?;
+        let count = nvml.device_count().map_err(SampleError::NvmlUnavailable)?;
         if count == 0 {
-            return Err("no NVML GPU (0 devices)".to_string());
+            return Err(SampleError::NvmlNoDevices);
         }
         Ok(NvmlProbe { nvml, count })
     }
 
-    pub fn sample(&mut self, out: &mut Vec<Gpu>) -> Result<(), String> {
+    pub fn sample(&mut self, out: &mut Vec<Gpu>) -> Result<(), SampleError> {
         for i in 0..self.count {
             let dev = self
                 .nvml
                 .device_by_index(i)
-                .map_err(|e| format!("NVML device {i}: {e}"))?;
+                .map_err(|err| SampleError::NvmlDevice { index: i, err })?;
             let mem = dev.memory_info().ok();
             out.push(Gpu {
                 kind: "nvml".to_string(),

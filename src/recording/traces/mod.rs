@@ -109,6 +109,33 @@ pub enum TraceError {
     },
 }
 
+/// Why one line of a CSV trace did not parse. The caller keeps it, as text,
+/// with its line number in [`Trace::skipped`]; a bad cell names its column.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LineError {
+    /// The header lacks a column the format needs.
+    #[error("no {0} column")]
+    MissingColumn(&'static str),
+    /// The row ends before its time column.
+    #[error("row too short")]
+    TooShort,
+    /// The row ends before the temperature column of `zone` (Orin CSV).
+    #[error("{zone}: row too short")]
+    ZoneMissing { zone: String },
+    /// The row has another number of cells than the header (plain CSV).
+    #[error("expected {expected} columns, found {found}")]
+    ColumnCount { expected: usize, found: usize },
+    /// The time cell (in the column named `column`) is not a time.
+    #[error("bad {column} {cell:?}")]
+    BadTime { column: &'static str, cell: String },
+    /// A temperature cell of `zone` is not a number (Orin CSV wording).
+    #[error("{zone}: bad temperature {cell:?}")]
+    ZoneBadTemperature { zone: String, cell: String },
+    /// A temperature cell of `zone` is not a number (plain CSV wording).
+    #[error("bad temperature {cell:?} for {zone}")]
+    BadTemperature { zone: String, cell: String },
+}
+
 /// Guesses the format from the first non-empty line.
 pub fn sniff(text: &str) -> Option<TraceFormat> {
     let first = text.lines().map(str::trim).find(|l| !l.is_empty())?;
@@ -147,12 +174,7 @@ pub fn parse_trace(source: &str, text: &str) -> Result<Trace, TraceError> {
         TraceFormat::Tegrastats => tegrastats_trace(source, text),
         TraceFormat::OrinCsv => orin_csv::parse(source, text),
         TraceFormat::PlainCsv => plain_csv::parse(source, text),
-        TraceFormat::JetstressJsonl => {
-            recording_trace(source, text).map_err(|what| TraceError::Unsupported {
-                path: source.to_string(),
-                what,
-            })?
-        }
+        TraceFormat::JetstressJsonl => recording_trace(source, text)?,
     };
     if trace.samples.is_empty() {
         let first = trace
@@ -171,8 +193,13 @@ pub fn parse_trace(source: &str, text: &str) -> Result<Trace, TraceError> {
 
 /// A jetstress recording as a trace: zones by id (names repeat on some boards),
 /// their passive/hot trips, memory, GPU load and rails.
-fn recording_trace(source: &str, text: &str) -> Result<Trace, String> {
-    let rec = crate::recording::reader::parse_recording(source, text).map_err(|e| e.to_string())?;
+fn recording_trace(source: &str, text: &str) -> Result<Trace, TraceError> {
+    let rec = crate::recording::reader::parse_recording(source, text).map_err(|what| {
+        TraceError::Unsupported {
+            path: source.to_string(),
+            what: what.to_string(),
+        }
+    })?;
     let t0 = rec.snapshots.first().map_or(0.0, |s| s.elapsed_s);
     let samples = rec
         .snapshots
@@ -339,6 +366,30 @@ mod tests {
             parse_trace("x", "  \n"),
             Err(TraceError::Empty { .. })
         ));
+    }
+
+    #[test]
+    fn line_errors_read_as_the_skipped_reasons() {
+        let cols = orin_csv::parse_header("System-Time,gpu-CURR_TEMP").unwrap();
+        let orin = |l: &str| orin_csv::parse_row(&cols, l).unwrap_err().to_string();
+        assert_eq!(orin("01:00:00"), "gpu: row too short");
+        assert_eq!(orin("25:00:00,1"), "bad System-Time \"25:00:00\"");
+        assert_eq!(orin("01:00:00,hot"), "gpu: bad temperature \"hot\"");
+        assert_eq!(
+            orin_csv::parse_header("a,b").unwrap_err().to_string(),
+            "no System-Time column"
+        );
+        assert_eq!(
+            orin_csv::parse_header("System-Time,b")
+                .unwrap_err()
+                .to_string(),
+            "no <zone>-CURR_TEMP column"
+        );
+        let zones = ["gpu".to_string()];
+        let plain = |l: &str| plain_csv::parse_row(&zones, l).unwrap_err().to_string();
+        assert_eq!(plain("1"), "expected 2 columns, found 1");
+        assert_eq!(plain("x,1"), "bad time_s \"x\"");
+        assert_eq!(plain("1,hot"), "bad temperature \"hot\" for gpu");
     }
 
     #[test]

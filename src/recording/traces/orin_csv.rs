@@ -4,7 +4,7 @@
 //! Columns are found by header name, so extra or reordered columns are fine.
 //! `-256000`/`-256` temperatures and `-` cells are offline.
 
-use super::{spread_same_second, Trace, TraceFormat, TraceSample};
+use super::{spread_same_second, LineError, Trace, TraceFormat, TraceSample};
 
 /// Column positions found in the header.
 #[derive(Debug, Clone, Default)]
@@ -21,14 +21,14 @@ pub struct Columns {
 }
 
 /// Reads the header line.
-pub fn parse_header(line: &str) -> Result<Columns, String> {
+pub fn parse_header(line: &str) -> Result<Columns, LineError> {
     let names: Vec<&str> = line
         .trim_start_matches('\u{feff}')
         .split(',')
         .map(str::trim)
         .collect();
     let find = |n: &str| names.iter().position(|c| *c == n);
-    let time = find("System-Time").ok_or("no System-Time column")?;
+    let time = find("System-Time").ok_or(LineError::MissingColumn("System-Time"))?;
     let mut cols = Columns {
         time,
         mem_used: find("MEM-USED_SIZE"),
@@ -47,7 +47,7 @@ pub fn parse_header(line: &str) -> Result<Columns, String> {
         }
     }
     if cols.zones.is_empty() {
-        return Err("no <zone>-CURR_TEMP column".to_string());
+        return Err(LineError::MissingColumn("<zone>-CURR_TEMP"));
     }
     Ok(cols)
 }
@@ -69,10 +69,12 @@ fn value(cell: Option<&&str>) -> Option<f64> {
         .filter(|v| v.is_finite())
 }
 
-/// °C from a temperature cell: offline sentinels → `None`, millidegrees scaled.
-fn temperature(cell: Option<&&str>) -> Result<Option<f64>, String> {
+/// °C from `zone`'s temperature cell: offline sentinels → `None`, millidegrees scaled.
+fn temperature(zone: &str, cell: Option<&&str>) -> Result<Option<f64>, LineError> {
     let Some(c) = cell else {
-        return Err("row too short".to_string());
+        return Err(LineError::ZoneMissing {
+            zone: zone.to_string(),
+        });
     };
     if c.is_empty() || *c == "-" {
         return Ok(None);
@@ -81,7 +83,10 @@ fn temperature(cell: Option<&&str>) -> Result<Option<f64>, String> {
         .parse()
         .ok()
         .filter(|v: &f64| v.is_finite())
-        .ok_or_else(|| format!("bad temperature {c:?}"))?;
+        .ok_or_else(|| LineError::ZoneBadTemperature {
+            zone: zone.to_string(),
+            cell: c.to_string(),
+        })?;
     Ok(if v <= -255.0 {
         None
     } else if v.abs() >= 1000.0 {
@@ -92,13 +97,16 @@ fn temperature(cell: Option<&&str>) -> Result<Option<f64>, String> {
 }
 
 /// One data row → `(seconds of day, sample without t_s)`.
-pub fn parse_row(cols: &Columns, line: &str) -> Result<(f64, TraceSample), String> {
+pub fn parse_row(cols: &Columns, line: &str) -> Result<(f64, TraceSample), LineError> {
     let cells: Vec<&str> = line.split(',').map(str::trim).collect();
-    let t_cell = cells.get(cols.time).ok_or("row too short")?;
-    let t = time_of_day(t_cell).ok_or_else(|| format!("bad System-Time {t_cell:?}"))?;
+    let t_cell = cells.get(cols.time).ok_or(LineError::TooShort)?;
+    let t = time_of_day(t_cell).ok_or_else(|| LineError::BadTime {
+        column: "System-Time",
+        cell: t_cell.to_string(),
+    })?;
     let mut s = TraceSample::default();
     for (zone, ti, trip) in &cols.zones {
-        let temp = temperature(cells.get(*ti)).map_err(|e| format!("{zone}: {e}"))?;
+        let temp = temperature(zone, cells.get(*ti))?;
         s.zones.push((zone.clone(), temp));
         if let Some(trip) = trip.and_then(|i| value(cells.get(i))) {
             s.trips.push((zone.clone(), trip));
@@ -137,7 +145,7 @@ pub fn parse(source: &str, text: &str) -> Trace {
     let cols = match parse_header(header) {
         Ok(c) => c,
         Err(e) => {
-            trace.skipped.push((hn + 1, e));
+            trace.skipped.push((hn + 1, e.to_string()));
             return trace;
         }
     };
@@ -156,7 +164,7 @@ pub fn parse(source: &str, text: &str) -> Trace {
                 times.push(t);
                 trace.samples.push(s);
             }
-            Err(e) => trace.skipped.push((n + 1, e)),
+            Err(e) => trace.skipped.push((n + 1, e.to_string())),
         }
     }
     spread_same_second(&mut times);
@@ -183,9 +191,11 @@ mod tests {
         assert_eq!(s.ram_total_mb, Some(200.0));
         assert!(parse_row(&cols, "xx,1,2,3,4,5")
             .unwrap_err()
+            .to_string()
             .contains("System-Time"));
         assert!(parse_row(&cols, "01:00:02,hot,2,3,4,5")
             .unwrap_err()
+            .to_string()
             .contains("gpu-thermal"));
         assert!(parse_header("a,b").is_err());
     }

@@ -1,26 +1,28 @@
 //! Plain CSV traces: header `time_s,<zone>,<zone>…`, one row per sample, °C.
 //! Empty cells, `-`, `nan` and values ≤ −255 are offline readings.
 
-use super::{Trace, TraceFormat, TraceSample};
+use super::{LineError, Trace, TraceFormat, TraceSample};
 
 /// `(time_s, [(zone, °C or offline)])` for one row.
 pub type Row = (f64, Vec<(String, Option<f64>)>);
 
 /// One data row; pure, for tests.
-pub fn parse_row(zones: &[String], line: &str) -> Result<Row, String> {
+pub fn parse_row(zones: &[String], line: &str) -> Result<Row, LineError> {
     let cells: Vec<&str> = line.split(',').map(str::trim).collect();
     if cells.len() != zones.len() + 1 {
-        return Err(format!(
-            "expected {} columns, found {}",
-            zones.len() + 1,
-            cells.len()
-        ));
+        return Err(LineError::ColumnCount {
+            expected: zones.len() + 1,
+            found: cells.len(),
+        });
     }
     let t: f64 = cells[0]
         .parse()
         .ok()
         .filter(|v: &f64| v.is_finite())
-        .ok_or_else(|| format!("bad time_s {:?}", cells[0]))?;
+        .ok_or_else(|| LineError::BadTime {
+            column: "time_s",
+            cell: cells[0].to_string(),
+        })?;
     let mut temps = Vec::with_capacity(zones.len());
     for (z, c) in zones.iter().zip(&cells[1..]) {
         let v = if c.is_empty() || *c == "-" || c.eq_ignore_ascii_case("nan") {
@@ -30,7 +32,10 @@ pub fn parse_row(zones: &[String], line: &str) -> Result<Row, String> {
                 .parse()
                 .ok()
                 .filter(|v: &f64| v.is_finite())
-                .ok_or_else(|| format!("bad temperature {c:?} for {z}"))?;
+                .ok_or_else(|| LineError::BadTemperature {
+                    zone: z.clone(),
+                    cell: c.to_string(),
+                })?;
             (v > -255.0).then_some(v)
         };
         temps.push((z.clone(), v));
@@ -71,7 +76,7 @@ pub fn parse(source: &str, text: &str) -> Trace {
                     ..TraceSample::default()
                 });
             }
-            Err(e) => trace.skipped.push((n + 1, e)),
+            Err(e) => trace.skipped.push((n + 1, e.to_string())),
         }
     }
     trace
@@ -89,6 +94,7 @@ mod tests {
         assert_eq!(temps[0].1, Some(40.25));
         assert_eq!(temps[1].1, None);
         assert_eq!(parse_row(&z, "2,-256,41").unwrap().1[0].1, None);
+        let parse_row = |z: &[String], l: &str| parse_row(z, l).map_err(|e| e.to_string());
         assert!(parse_row(&z, "x,1,2").unwrap_err().contains("time_s"));
         assert!(parse_row(&z, "1,2").unwrap_err().contains("columns"));
         assert!(parse_row(&z, "1,hot,2").unwrap_err().contains("gpu"));
