@@ -15,11 +15,11 @@ use std::io::{BufRead, Write};
 use std::path::PathBuf;
 use std::time::Duration;
 
-use jetstress::load::drivers::mcp::{Endpoint, McpTargetSpec};
-use jetstress::load::engine::{
+use jetstress::load::PhaseSpec;
+use jetstress::load::{
     Command, Engine, EngineConfig, EngineEvent, MixEntry, PhaseEvent, RunSummary,
 };
-use jetstress::load::schedule::PhaseSpec;
+use jetstress::load::{Endpoint, McpTargetSpec};
 
 fn repo(p: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(p)

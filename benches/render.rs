@@ -8,9 +8,9 @@ use std::sync::Arc;
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use jetstress::probes::{Prober, Root};
-use jetstress::ui::app::App;
-use jetstress::ui::keys::KeyMap;
-use jetstress::ui::theme::{ColorMode, Theme};
+use jetstress::ui::App;
+use jetstress::ui::KeyMap;
+use jetstress::ui::{ColorMode, Theme};
 use ratatui::backend::TestBackend;
 use ratatui::Terminal;
 
@@ -43,7 +43,7 @@ fn bench_render(c: &mut Criterion) {
         let mut term = Terminal::new(TestBackend::new(w, h)).unwrap();
         c.bench_function(&format!("frame/{w}x{h}"), |b| {
             b.iter(|| {
-                term.draw(|f| jetstress::ui::draw::draw(f, black_box(&app)))
+                term.draw(|f| jetstress::ui::draw(f, black_box(&app)))
                     .unwrap();
             })
         });

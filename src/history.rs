@@ -1,6 +1,7 @@
-//! Bounded time-series history for charts: one ring buffer per series, trimmed
-//! by age (retention) and by a hard point cap, so a 24-hour session holds steady
-//! memory. Fed from snapshots; read by the dashboard panes.
+//! Bounded time-series history, the one kind the crate keeps: one ring
+//! buffer per series, trimmed by age (retention) and by a hard point cap, so
+//! a 24-hour session holds steady memory. The dashboard's charts read a
+//! [`Store`] of them; `mcp-serve`'s diagnosis trends are [`Series`] too.
 
 use std::collections::{BTreeMap, VecDeque};
 
@@ -127,7 +128,7 @@ impl Series {
             })
     }
 
-    pub fn values(&self) -> impl Iterator<Item = &(f64, f64)> {
+    pub fn values(&self) -> impl Iterator<Item = &(f64, f64)> + Clone {
         self.points.iter()
     }
 }

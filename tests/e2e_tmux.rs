@@ -255,7 +255,7 @@ fn recording_survives_kill_9_and_reads_back() {
     while alive(pid) && Instant::now() < deadline {
         sleep(Duration::from_millis(50));
     }
-    let rec = jetstress::recording::reader::read_recording(&file).unwrap();
+    let rec = jetstress::recording::read_recording(&file).unwrap();
     assert!(
         rec.snapshots.len() >= 5,
         "{} snapshots",
@@ -289,7 +289,7 @@ fn record_key_toggles_and_replay_plays_it_back() {
     }
     assert_eq!(std::fs::read_to_string(&file).unwrap(), "keep me\n");
     let made = dir.path().join("demo-1.jsonl");
-    let rec = jetstress::recording::reader::read_recording(&made).unwrap();
+    let rec = jetstress::recording::read_recording(&made).unwrap();
     assert!(rec.snapshots.len() >= 3);
     assert!(
         rec.events.iter().any(|e| e.text.contains("throttling")),

@@ -5,7 +5,7 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use jetstress::export::metrics::{serve, Metrics};
+use jetstress::export::{serve_metrics as serve, Metrics};
 use jetstress::probes::{Prober, Root};
 use prometheus_parse::{Scrape, Value};
 
@@ -20,8 +20,8 @@ fn fixture(name: &str) -> Root {
 /// A one-window summary made by the engine's own statistics, as a load
 /// window carries it: `count` requests of `p50_ms` each, the first `errors` of
 /// them timeouts.
-fn window(tool: &str, count: u64, errors: u64, p50_ms: f64) -> jetstress::load::stats::ToolSummary {
-    use jetstress::load::stats::{ErrorKind, StatsTable};
+fn window(tool: &str, count: u64, errors: u64, p50_ms: f64) -> jetstress::load::ToolSummary {
+    use jetstress::load::{ErrorKind, StatsTable};
     let mut table = StatsTable::new(1);
     let d = std::time::Duration::from_secs_f64(p50_ms / 1000.0);
     for i in 0..count {
@@ -192,14 +192,14 @@ fn the_grafana_dashboard_only_uses_metrics_we_export() {
     m.update(&Prober::new(Root::new("/"), vec![own]).sample());
     m.add_window(&window("t:x", 3, 1, 10.0));
     m.set_phase(Some("soak"), Some(5.0));
-    m.update_predictions(&[jetstress::predict::thermal::ZonePrediction {
+    m.update_predictions(&[jetstress::predict::ZonePrediction {
         zone: "cpu-thermal".into(),
         eta_s: Some(300.0),
         lo_s: None,
         hi_s: None,
-        model: jetstress::predict::thermal::Model::Linear,
+        model: jetstress::predict::Model::Linear,
         t_inf_c: None,
-        status: jetstress::predict::thermal::Status::Ok,
+        status: jetstress::predict::Status::Ok,
         trip_c: 99.0,
         temp_c: 90.0,
         slope_c_per_min: 1.8,

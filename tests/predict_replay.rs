@@ -4,8 +4,8 @@
 //! ("Predictions"), rounded up by at most a point: a change that makes them
 //! worse fails here.
 
-use jetstress::report::predict_eval::{run_eval, EvalConfig as EvalArgs};
-use jetstress::report::predict_eval::{EvalReport, HORIZONS_S};
+use jetstress::report::{run_eval, EvalConfig as EvalArgs};
+use jetstress::report::{EvalReport, HORIZONS_S};
 use std::io::Write;
 
 const XAVIER: &str = "../shared/traces/xavier-nx_burn-in_tegrastats.log";
@@ -18,7 +18,7 @@ const NANO: &str = "../shared/traces/nano_tegrastats.log";
 const XAVIER_60S_MEDIAN_PCT_DOCUMENTED: f64 = 60.0;
 
 fn horizon(
-    report_scores: &[jetstress::report::predict_eval::ModelScore],
+    report_scores: &[jetstress::report::ModelScore],
     model: &str,
     h: f64,
 ) -> (usize, Option<f64>) {

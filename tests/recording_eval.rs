@@ -4,7 +4,7 @@
 use std::process::Command;
 use std::sync::Arc;
 
-use jetstress::recording::writer::{Header, Record, Recorder, RecorderConfig};
+use jetstress::recording::{Header, Record, Recorder, RecorderConfig};
 use jetstress::snapshot::{Snapshot, ThermalZone, Trip};
 
 #[test]

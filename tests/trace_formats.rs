@@ -1,8 +1,8 @@
 //! Trace readers on real lines: the excerpts in tests/fixtures/traces (copied
 //! verbatim from ../shared/traces) and the full shared traces.
 
-use jetstress::recording::traces::tegrastats::{parse_line, CpuCore};
-use jetstress::recording::traces::{parse_trace, read_trace, TraceFormat};
+use jetstress::recording::{parse_tegrastats_line as parse_line, CpuCore};
+use jetstress::recording::{parse_trace, read_trace, TraceFormat};
 use std::path::Path;
 
 const FIX: &str = "tests/fixtures/traces";

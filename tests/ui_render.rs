@@ -7,12 +7,12 @@ use std::path::Path;
 use std::sync::Arc;
 
 use jetstress::config::KeyList;
-use jetstress::load::plan::BuiltinPhase;
+use jetstress::load::BuiltinPhase;
 use jetstress::probes::{Prober, Root};
-use jetstress::ui::app::{App, Effect, Pane};
-use jetstress::ui::draw::draw;
-use jetstress::ui::keys::{Action, KeyMap};
-use jetstress::ui::theme::{ColorMode, Slot, Theme};
+use jetstress::ui::draw;
+use jetstress::ui::{Action, KeyMap};
+use jetstress::ui::{App, Effect, Pane};
+use jetstress::ui::{ColorMode, Slot, Theme};
 use ratatui::backend::TestBackend;
 use ratatui::buffer::Buffer;
 use ratatui::style::{Color, Modifier};
@@ -279,7 +279,7 @@ fn every_shared_trace_replays_through_the_dashboard_to_the_end() {
         "nano_tegrastats.log",
         "agx-orin_llm-inference_stats.csv",
     ] {
-        let src = jetstress::recording::replay::load(&dir.join(name)).unwrap();
+        let src = jetstress::recording::load_replay(&dir.join(name)).unwrap();
         let themes = Theme::load_all(None, ColorMode::TrueColor).unwrap();
         let mut app = App::new(themes, 0, KeyMap::defaults(), 1.0);
         let cfg = jetstress::predict::PredictConfig {

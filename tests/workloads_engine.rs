@@ -5,13 +5,13 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use jetstress::load::drivers::http::HttpEndpointSpec;
-use jetstress::load::drivers::mcp::{Endpoint, McpTargetSpec};
-use jetstress::load::engine::{
+use jetstress::load::HttpEndpointSpec;
+use jetstress::load::PhaseSpec;
+use jetstress::load::{
     Command, Engine, EngineConfig, EngineEvent, EngineHandle, MixEntry, PhaseEvent, PhaseSummary,
     RunSummary,
 };
-use jetstress::load::schedule::PhaseSpec;
+use jetstress::load::{Endpoint, McpTargetSpec};
 use serde_json::json;
 
 fn repo(p: &str) -> PathBuf {
@@ -99,7 +99,7 @@ async fn run_phase(engine: &EngineHandle, spec: PhaseSpec) -> RunSummary {
     panic!("requests still in flight");
 }
 
-fn tool<'a>(p: &'a PhaseSummary, name: &str) -> &'a jetstress::load::stats::ToolSummary {
+fn tool<'a>(p: &'a PhaseSummary, name: &str) -> &'a jetstress::load::ToolSummary {
     p.stages[0]
         .tools
         .iter()
@@ -182,7 +182,7 @@ async fn dead_server_is_restarted_and_the_phase_goes_on() {
     while let Ok(e) = ev.try_recv() {
         died |= matches!(
             e,
-            EngineEvent::Target(jetstress::load::engine::TargetEvent::Died { .. })
+            EngineEvent::Target(jetstress::load::TargetEvent::Died { .. })
         );
     }
     assert!(died, "a Died target event");
@@ -260,7 +260,7 @@ async fn stress_stops_at_the_breaking_point() {
     );
     c.max_in_flight = 8; // at most 80 rps at 100 ms per call: 120 rps must drop ~1/3
     let engine = Engine::spawn(c).await.unwrap();
-    let spec = PhaseSpec::stress(&jetstress::load::schedule::StressParams {
+    let spec = PhaseSpec::stress(&jetstress::load::StressParams {
         start_rate: 20.0,
         step_rate: 100.0,
         step_every: Duration::from_millis(700),
@@ -446,7 +446,7 @@ async fn spike_report_compares_the_three_stages() {
         mix(&[("fault:delay", 1.0, json!({"ms": 2}))]),
     );
     let engine = Engine::spawn(c).await.unwrap();
-    let spec = PhaseSpec::spike(&jetstress::load::schedule::SpikeParams {
+    let spec = PhaseSpec::spike(&jetstress::load::SpikeParams {
         baseline_rate: 20.0,
         peak_rate: 100.0,
         baseline: Duration::from_secs(1),
@@ -496,7 +496,7 @@ async fn soak_rows_carry_the_servers_rss_and_available_memory() {
     c.snapshots = Some(col.latest());
     c.collector = Some(col.commands());
     let engine = Engine::spawn(c).await.unwrap();
-    let spec = PhaseSpec::soak(&jetstress::load::schedule::SoakParams {
+    let spec = PhaseSpec::soak(&jetstress::load::SoakParams {
         rate: 30.0,
         duration: Duration::from_millis(2600),
         row_every: Duration::from_millis(500),
@@ -567,12 +567,12 @@ async fn a_stress_stage_is_judged_with_its_slowest_requests() {
     );
     c.timeout = Duration::from_secs(5);
     let engine = Engine::spawn(c).await.unwrap();
-    let spec = PhaseSpec::stress(&jetstress::load::schedule::StressParams {
+    let spec = PhaseSpec::stress(&jetstress::load::StressParams {
         start_rate: 5.0,
         step_rate: 5.0,
         step_every: Duration::from_secs(1),
         max_rate: 15.0,
-        criteria: jetstress::load::schedule::BreakCriteria {
+        criteria: jetstress::load::BreakCriteria {
             max_p95_ms: 1000.0,
             ..Default::default()
         },

@@ -6,12 +6,12 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use jetstress::collector;
-use jetstress::load::background::cpu::CpuSpec;
-use jetstress::load::background::memory::{MemoryPressure, MemorySpec};
-use jetstress::load::drivers::mcp::{Endpoint, McpTargetSpec};
-use jetstress::load::engine::{Command, Engine, EngineConfig, EngineEvent, MixEntry};
-use jetstress::load::guards::{self, GuardConfig};
-use jetstress::load::schedule::PhaseSpec;
+use jetstress::load::CpuSpec;
+use jetstress::load::PhaseSpec;
+use jetstress::load::{spawn_guards, GuardConfig};
+use jetstress::load::{Command, Engine, EngineConfig, EngineEvent, MixEntry};
+use jetstress::load::{Endpoint, McpTargetSpec};
+use jetstress::load::{MemoryPressure, MemorySpec};
 use jetstress::probes::{Prober, Root};
 
 fn fixture_copy(board: &str) -> tempfile::TempDir {
@@ -54,7 +54,7 @@ fn mem_total_kb(root: &Path) -> u64 {
 
 async fn next_guard(
     ev: &mut tokio::sync::broadcast::Receiver<EngineEvent>,
-) -> jetstress::load::engine::GuardEvent {
+) -> jetstress::load::GuardEvent {
     loop {
         match tokio::time::timeout(Duration::from_secs(5), ev.recv())
             .await
@@ -99,7 +99,7 @@ async fn thermal_guard_stops_all_load_and_memory_floor_releases() {
         ..Default::default()
     };
     let engine = Engine::spawn(config).await.unwrap();
-    let _guards = guards::spawn(
+    let _guards = spawn_guards(
         col.subscribe(),
         engine.commands.clone(),
         GuardConfig::default(),
@@ -230,13 +230,11 @@ async fn background_loads_start_stop_and_gpu_reports_unavailable_without_cuda() 
         }))
         .await;
     engine
-        .send(Command::StartGpu(
-            jetstress::load::background::gpu::GpuSpec {
-                size: 256,
-                duty_pct: 10.0,
-                device: 0,
-            },
-        ))
+        .send(Command::StartGpu(jetstress::load::GpuSpec {
+            size: 256,
+            duty_pct: 10.0,
+            device: 0,
+        }))
         .await;
     let s = engine.summary().await.unwrap();
     let cpu = s.generators.iter().find(|g| g.generator == "cpu").unwrap();
@@ -245,7 +243,7 @@ async fn background_loads_start_stop_and_gpu_reports_unavailable_without_cuda() 
         ("started", "2 threads at 20%")
     );
     let gpu = s.generators.iter().find(|g| g.generator == "gpu").unwrap();
-    if jetstress::load::background::gpu::cuda_present() {
+    if jetstress::load::cuda_present() {
         assert!(
             gpu.state == "started" || gpu.state == "unavailable",
             "{gpu:?}"

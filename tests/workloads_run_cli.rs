@@ -40,7 +40,7 @@ fn shipped_scenarios_parse() {
     for e in std::fs::read_dir(dir).unwrap() {
         let p = e.unwrap().path();
         if p.extension().is_some_and(|x| x == "toml") {
-            let s = jetstress::load::scenario::load(&p).unwrap_or_else(|e| panic!("{e:#}"));
+            let s = jetstress::load::load_scenario(&p).unwrap_or_else(|e| panic!("{e:#}"));
             assert!(!s.phases.is_empty(), "{}", p.display());
             n += 1;
         }

@@ -4,7 +4,7 @@
 
 use std::process::ExitCode;
 
-use jetstress::load::plan::{plan_targets, PlanOptions};
+use jetstress::load::{plan_targets, PlanOptions};
 
 use crate::cli::{DashboardArgs, GlobalArgs};
 

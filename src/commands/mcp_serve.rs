@@ -3,12 +3,12 @@
 
 use std::process::ExitCode;
 
-use jetstress::export::mcp::ServeOptions;
+use jetstress::export::ServeOptions;
 
 use crate::cli::{GlobalArgs, ServeArgs};
 
 pub fn run(global: &GlobalArgs, args: &ServeArgs) -> anyhow::Result<ExitCode> {
-    jetstress::export::mcp::run(&ServeOptions {
+    jetstress::export::run_mcp_server(&ServeOptions {
         root: global.root.clone(),
         interval: global.interval,
         watches: super::watches(&args.watch),

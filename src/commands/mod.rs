@@ -12,9 +12,9 @@ pub mod run;
 
 use std::net::SocketAddr;
 
-use jetstress::export::auth::{check_bind, Service};
+use jetstress::export::{check_bind, Service};
 use jetstress::probes::Watch;
-use jetstress::recording::writer::RecorderConfig;
+use jetstress::recording::RecorderConfig;
 use jetstress::ui::{DashboardOptions, RecordPlan};
 
 use crate::cli::{DashboardArgs, GlobalArgs, MetricsArgs, RecordArgs, WatchArgs};

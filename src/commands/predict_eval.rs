@@ -3,7 +3,7 @@
 
 use std::process::ExitCode;
 
-use jetstress::report::predict_eval::{run_eval, EvalConfig};
+use jetstress::report::{run_eval, EvalConfig};
 
 use crate::cli::EvalArgs;
 

@@ -4,8 +4,8 @@
 
 use std::process::ExitCode;
 
-use jetstress::recording::reader::read_recording_parts;
-use jetstress::report::rebuild::{rebuild, Rebuilt};
+use jetstress::recording::read_recording_parts;
+use jetstress::report::{rebuild, Rebuilt};
 
 use crate::cli::ReportArgs;
 

@@ -11,12 +11,12 @@ use std::path::Path;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use jetstress::load::engine::{Command, EngineEvent, PhaseEvent, RunSummary, StopReason};
-use jetstress::load::plan::{plan, BuiltinPhase, PlanOptions};
-use jetstress::load::scenario::Scenario;
+use jetstress::load::Scenario;
+use jetstress::load::{plan, BuiltinPhase, PlanOptions};
+use jetstress::load::{Command, EngineEvent, PhaseEvent, RunSummary, StopReason};
 use jetstress::predict::Predictors;
-use jetstress::recording::writer::RunRecord;
-use jetstress::report::criteria::{self, Criteria};
+use jetstress::recording::RunRecord;
+use jetstress::report::{self as criteria, Criteria};
 use jetstress::report::{Report, RunOutput};
 use jetstress::session::{serve_metrics, Session, SessionConfig, SessionMsg, Sinks};
 
@@ -116,7 +116,7 @@ async fn run_async(
     let log_dir = sc
         .log_dir
         .clone()
-        .unwrap_or_else(|| jetstress::load::engine::EngineConfig::default().log_dir);
+        .unwrap_or_else(|| jetstress::load::EngineConfig::default().log_dir);
     eprintln!(
         "jetstress run: {} · {} op(s): {} · target logs in {}",
         sc.name,

@@ -1,9 +1,13 @@
 //! What jetstress serves to others: Prometheus `/metrics` and the board's
 //! telemetry as MCP tools (`mcp-serve`), behind one network guard ([`auth`]).
 
-pub mod auth;
-pub mod mcp;
-pub mod metrics;
+pub(crate) mod auth;
+pub(crate) mod mcp;
+pub(crate) mod metrics;
+
+pub use auth::{bearer_matches, check_bind, BindError, Service};
+pub use mcp::{run as run_mcp_server, ServeOptions};
+pub use metrics::{serve as serve_metrics, Metrics};
 
 /// `mcp-serve --http` without a value.
 pub const DEFAULT_MCP_HTTP_ADDR: &str = mcp::http::DEFAULT_HTTP_ADDR;

@@ -2,13 +2,28 @@
 //! open-model phase schedules, latency statistics, request drivers (MCP,
 //! HTTP), background loads (CPU, memory, GPU) and the safety guards.
 
-pub mod background;
-pub mod drivers;
-pub mod engine;
-pub mod guards;
-pub mod plan;
-pub mod scenario;
-pub mod schedule;
-pub mod stats;
+pub(crate) mod background;
+pub(crate) mod drivers;
+pub(crate) mod engine;
+pub(crate) mod guards;
+pub(crate) mod plan;
+pub(crate) mod scenario;
+pub(crate) mod schedule;
+pub(crate) mod stats;
 
-pub use engine::{Command, Engine, EngineConfig, EngineEvent, EngineHandle, RunSummary};
+pub use background::cpu::CpuSpec;
+pub use background::gpu::{cuda_present, GpuSpec};
+pub use background::memory::{MemoryPressure, MemorySpec};
+pub use drivers::http::HttpEndpointSpec;
+pub use drivers::mcp::{split_command, Endpoint, McpTargetSpec};
+pub use engine::*;
+pub use guards::{spawn as spawn_guards, GuardConfig};
+pub use plan::{
+    builtin_phase, builtin_target, describe_targets, engine_config, phase_for, plan, plan_targets,
+    BuiltinPhase, PlanOptions, BUILTIN_TARGET,
+};
+pub use scenario::{
+    load as load_scenario, parse as parse_scenario, Acceptance, Scenario, TargetPlan,
+};
+pub use schedule::{BreakCriteria, PhaseKind, PhaseSpec, SoakParams, SpikeParams, StressParams};
+pub use stats::{ErrorKind, Percentiles, StatsTable, ToolSummary};

@@ -304,6 +304,10 @@ pub struct Acceptance {
 #[serde(deny_unknown_fields)]
 pub struct ScenarioFile {
     pub name: Option<String>,
+    #[expect(
+        dead_code,
+        reason = "for the people reading the scenario file; nothing reads it"
+    )]
     pub description: Option<String>,
     pub sessions: Option<usize>,
     pub max_in_flight: Option<usize>,

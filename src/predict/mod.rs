@@ -10,10 +10,10 @@
 //! the same code.
 
 mod bundle;
-pub mod memory;
-pub mod passage;
-pub mod regression;
-pub mod thermal;
+pub(crate) mod memory;
+pub(crate) mod passage;
+pub(crate) mod regression;
+pub(crate) mod thermal;
 
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;

@@ -135,18 +135,10 @@ impl Window {
         self.buf.len()
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.buf.is_empty()
-    }
-
     pub fn clear(&mut self) {
         self.buf.clear();
         self.sums = Sums::default();
         self.since_rebase = 0;
-    }
-
-    pub fn first(&self) -> Option<&Point> {
-        self.buf.front()
     }
 
     pub fn last(&self) -> Option<&Point> {

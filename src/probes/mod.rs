@@ -4,16 +4,16 @@
 //! [`Prober::sample`] into one owned [`Snapshot`]. A probe that cannot read says
 //! why in `probe_errors`; it never stops the others.
 
-pub mod board;
-pub mod cpu;
-pub mod gpu;
-pub mod hwmon;
-pub mod memory;
+pub(crate) mod board;
+pub(crate) mod cpu;
+pub(crate) mod gpu;
+pub(crate) mod hwmon;
+pub(crate) mod memory;
 mod once;
-pub mod power;
-pub mod sysfs;
-pub mod thermal;
-pub mod throttle;
+pub(crate) mod power;
+pub(crate) mod sysfs;
+pub(crate) mod thermal;
+pub(crate) mod throttle;
 
 use std::io;
 use std::path::{Path, PathBuf};

@@ -136,10 +136,6 @@ impl ThermalProbe {
         ThermalProbe { zones, cooling }
     }
 
-    pub fn zone_count(&self) -> usize {
-        self.zones.len()
-    }
-
     /// Read every zone's temperature.
     pub fn sample_zones(&mut self, out: &mut Vec<ThermalZone>) {
         for z in &mut self.zones {

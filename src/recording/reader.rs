@@ -282,7 +282,11 @@ mod tests {
 
     #[test]
     fn a_broken_middle_line_is_reported_by_number() {
-        let h = serde_json::to_string(&Header::new(None, serde_json::Value::Null)).unwrap();
+        let h = serde_json::to_string(&Line::Header(Box::new(Header::new(
+            None,
+            serde_json::Value::Null,
+        ))))
+        .unwrap();
         let text = format!("{h}\nnot json\n{{\"kind\":\"event\",\"time_unix_ms\":1,\"level\":\"info\",\"text\":\"x\"}}\n");
         let rec = parse_recording("r.jsonl", &text).unwrap();
         assert_eq!(rec.skipped.len(), 1);

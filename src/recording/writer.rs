@@ -23,7 +23,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 
 use super::format::{now_ms, Line, PredictionUpdate};
-pub use super::format::{Header, RunRecord, RECORDING_SCHEMA};
+pub use super::format::{Header, RunRecord};
 use crate::load::engine::{Level, LoadWindow};
 use crate::predict::thermal::ZonePrediction;
 use crate::snapshot::Snapshot;

@@ -5,11 +5,15 @@
 //! ([`markdown`]), SVG and PNG charts ([`charts`]) and the rebuild of a report
 //! from a recording ([`rebuild`]).
 
-pub mod charts;
-pub mod criteria;
-pub mod markdown;
-pub mod predict_eval;
-pub mod rebuild;
+pub(crate) mod charts;
+pub(crate) mod criteria;
+pub(crate) mod markdown;
+pub(crate) mod predict_eval;
+pub(crate) mod rebuild;
+
+pub use criteria::{evaluate, overall, Criteria, Observations, Observer, Outcome, Verdict};
+pub use predict_eval::{run_eval, EvalConfig, EvalReport, ModelScore, HORIZONS_S};
+pub use rebuild::{rebuild, RebuildError, Rebuilt};
 
 use std::path::Path;
 
@@ -18,7 +22,6 @@ use serde::{Deserialize, Serialize};
 use crate::load::engine::RunSummary;
 use crate::load::scenario::Acceptance;
 use crate::snapshot::{Board, Snapshot};
-use criteria::{Observations, Verdict};
 
 pub use crate::recording::writer::RunRecord;
 

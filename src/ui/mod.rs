@@ -3,13 +3,18 @@
 //! `select!`s over terminal events, snapshots, signals and a redraw deadline,
 //! redrawing only when something changed and at most 10 times a second.
 
-pub mod app;
-pub mod draw;
-pub mod keys;
-pub mod load;
-pub mod panes;
-pub mod terminal;
-pub mod theme;
+pub(crate) mod app;
+pub(crate) mod draw;
+pub(crate) mod keys;
+pub(crate) mod load;
+pub(crate) mod panes;
+pub(crate) mod terminal;
+pub(crate) mod theme;
+
+pub use app::{App, Effect, Level, Pane};
+pub use draw::draw;
+pub use keys::{Action, KeyMap};
+pub use theme::{ColorMode, Slot, Theme};
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -30,9 +35,7 @@ use crate::recording::replay::{ReplayHandle, ReplayMsg};
 use crate::recording::writer::RecorderConfig;
 use crate::session::{serve_metrics, Session, SessionConfig, SessionMsg, Sinks};
 use crate::snapshot::Snapshot;
-use app::{App, Effect, Level, OwnMeter};
-use keys::KeyMap;
-use theme::{ColorMode, Theme};
+use app::OwnMeter;
 
 /// Trip assumed for traces without trip points: the Orin `sw-throttle` passive trip.
 pub const DEFAULT_REPLAY_TRIP_C: f64 = 99.0;

@@ -3,13 +3,14 @@
 //! rules that turn one snapshot plus those trends into findings with a
 //! severity. No I/O: the server feeds it every collector sample.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 use std::fmt::Write as _;
 
 use schemars::JsonSchema;
 use serde::Serialize;
 
 use super::views::{failures, ProbeFailure};
+use crate::history::Series;
 use crate::snapshot::Snapshot;
 
 /// Points kept per series (at the default 1 s interval: the last two minutes).
@@ -29,39 +30,37 @@ pub const RSS_GROWTH_WARN_MB_H: f64 = 10.0;
 pub const MEM_WARN_AVAILABLE: f64 = 0.15;
 pub const MEM_CRIT_AVAILABLE: f64 = 0.05;
 
-/// A bounded series of `(seconds, value)`.
-#[derive(Debug, Default, Clone)]
-pub struct Ring {
-    points: VecDeque<(f64, f64)>,
+/// A bounded series of `(seconds, value)`: the history's [`Series`], capped
+/// at [`RING_POINTS`] with no age limit, plus the trend the rules read.
+#[derive(Debug, Clone)]
+pub struct Ring(Series);
+
+impl Default for Ring {
+    fn default() -> Self {
+        Ring(Series::new(f64::INFINITY, RING_POINTS))
+    }
 }
 
 impl Ring {
     pub fn push(&mut self, t: f64, v: f64) {
-        if self.points.len() == RING_POINTS {
-            self.points.pop_front();
-        }
-        self.points.push_back((t, v));
+        self.0.push(t, v);
     }
 
-    pub fn len(&self) -> usize {
-        self.points.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.points.is_empty()
+    #[cfg(test)]
+    fn len(&self) -> usize {
+        self.0.len()
     }
 
     /// Least-squares slope in units per second, once there is enough history.
     pub fn slope_per_s(&self) -> Option<f64> {
-        let n = self.points.len();
-        if n < MIN_POINTS {
+        if self.0.len() < MIN_POINTS {
             return None;
         }
-        let (t0, t1) = (self.points.front()?.0, self.points.back()?.0);
+        let (t0, t1) = (self.0.values().next()?.0, self.0.last()?.0);
         if t1 - t0 < MIN_SPAN_S {
             return None;
         }
-        crate::predict::regression::ols_slope(self.points.iter().copied())
+        crate::predict::regression::ols_slope(self.0.values().copied())
     }
 }
 

@@ -3,14 +3,14 @@
 //! transport, shutdown. Tools live in [`tools`], their outputs in [`views`]
 //! and [`diagnosis`], the HTTP policy in [`http`].
 
-pub mod diagnosis;
-pub mod handler;
-pub mod http;
-pub mod predictions;
-pub mod state;
-pub mod stdio;
-pub mod tools;
-pub mod views;
+pub(crate) mod diagnosis;
+pub(crate) mod handler;
+pub(crate) mod http;
+pub(crate) mod predictions;
+pub(crate) mod state;
+pub(crate) mod stdio;
+pub(crate) mod tools;
+pub(crate) mod views;
 
 use std::net::SocketAddr;
 use std::process::ExitCode;

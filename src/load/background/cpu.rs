@@ -55,10 +55,6 @@ impl CpuBurn {
     pub fn threads(&self) -> usize {
         self.workers.len()
     }
-
-    pub fn stop(mut self) {
-        self.workers.halt();
-    }
 }
 
 fn burn(stop: &AtomicBool, duty: f64) {

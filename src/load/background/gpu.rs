@@ -78,9 +78,8 @@ pub fn cuda_present() -> bool {
 
 #[derive(Debug)]
 pub struct GpuBurn {
-    /// SGEMMs completed.
-    pub gemms: Arc<AtomicU64>,
-    workers: super::Workers,
+    /// Held for its drop: the worker stops with the generator.
+    _workers: super::Workers,
 }
 
 impl GpuBurn {
@@ -103,8 +102,7 @@ impl GpuBurn {
             .map_err(GpuError::Spawn)?;
         match ready_rx.recv_timeout(Duration::from_secs(30)) {
             Ok(Ok(())) => Ok(GpuBurn {
-                gemms,
-                workers: super::Workers::new(stop, vec![thread]),
+                _workers: super::Workers::new(stop, vec![thread]),
             }),
             Ok(Err(e)) => Err(e),
             Err(_) => {
@@ -112,10 +110,6 @@ impl GpuBurn {
                 Err(GpuError::InitTimeout)
             }
         }
-    }
-
-    pub fn stop(mut self) {
-        self.workers.halt();
     }
 }
 

@@ -26,10 +26,6 @@ impl Workers {
         self.threads.len()
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.threads.is_empty()
-    }
-
     pub fn halt(&mut self) {
         self.stop.store(true, Ordering::Relaxed);
         for t in self.threads.drain(..) {

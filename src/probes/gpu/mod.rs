@@ -1,5 +1,5 @@
 //! GPUs: the Jetson iGPU through devfreq ([`tegra`]) and discrete NVIDIA GPUs
 //! through NVML ([`nvml`]). A missing GPU or library is "no GPU", not an error.
 
-pub mod nvml;
-pub mod tegra;
+pub(crate) mod nvml;
+pub(crate) mod tegra;

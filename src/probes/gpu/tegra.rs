@@ -71,10 +71,6 @@ impl TegraGpuProbe {
         TegraGpuProbe { devs }
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.devs.is_empty()
-    }
-
     pub fn sample(&mut self, out: &mut Vec<Gpu>) {
         for d in &mut self.devs {
             out.push(Gpu {

@@ -11,9 +11,9 @@
 //! jetstress's own JSONL recordings (`jetstress.recording/1`) are read through
 //! [`crate::recording::reader`].
 
-pub mod orin_csv;
-pub mod plain_csv;
-pub mod tegrastats;
+pub(crate) mod orin_csv;
+pub(crate) mod plain_csv;
+pub(crate) mod tegrastats;
 
 use serde::Serialize;
 use std::path::Path;

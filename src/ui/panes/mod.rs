@@ -1,14 +1,14 @@
 //! One file per pane. Each pane draws from [`App`] into a `Rect`; none of them
 //! reads a probe or talks to the engine. Shared helpers live here.
 
-pub mod events;
-pub mod header;
-pub mod load;
-pub mod memory;
-pub mod overlay;
-pub mod predictions;
-pub mod system;
-pub mod thermal;
+pub(crate) mod events;
+pub(crate) mod header;
+pub(crate) mod load;
+pub(crate) mod memory;
+pub(crate) mod overlay;
+pub(crate) mod predictions;
+pub(crate) mod system;
+pub(crate) mod thermal;
 
 use ratatui::layout::Rect;
 use ratatui::style::Modifier;
@@ -71,16 +71,6 @@ pub fn window_label(s: f64) -> String {
         format!("{}m", s as u64 / 60)
     } else {
         format!("{}s", s as u64)
-    }
-}
-
-/// Shrink a rect by one cell on each side (inside a border).
-pub fn inner(r: Rect) -> Rect {
-    Rect {
-        x: r.x + 1,
-        y: r.y + 1,
-        width: r.width.saturating_sub(2),
-        height: r.height.saturating_sub(2),
     }
 }
 
