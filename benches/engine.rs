@@ -83,7 +83,7 @@ fn stub_server() {
 
 fn cpu_time() -> Duration {
     let mut u: libc::rusage = unsafe { std::mem::zeroed() };
-    unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut u) };
+    unsafe { libc::getrusage(libc::RUSAGE_SELF, &raw mut u) };
     let t = |tv: libc::timeval| Duration::new(tv.tv_sec as u64, tv.tv_usec as u32 * 1000);
     t(u.ru_utime) + t(u.ru_stime)
 }
@@ -110,7 +110,7 @@ fn fault(args: &[&str]) -> McpTargetSpec {
     let mut a = vec![repo("tests/fault-server/fault_server.py")
         .display()
         .to_string()];
-    a.extend(args.iter().map(|s| s.to_string()));
+    a.extend(args.iter().map(std::string::ToString::to_string));
     McpTargetSpec {
         name: Some("fault".into()),
         endpoint: Endpoint::Stdio {
@@ -194,7 +194,7 @@ async fn throughput() {
         PhaseSpec::custom(&[(rate, Duration::from_secs_f64(secs))], false),
     )
     .await;
-    let cpu = cpu_time() - cpu0;
+    let cpu = cpu_time().checked_sub(cpu0).unwrap();
     let st = &s.phases[0].stages[0];
     let ok = st.all.count - (st.all.errors - st.dropped);
     println!(
@@ -251,7 +251,7 @@ async fn latency_truth() {
         PhaseSpec::custom(&[(50.0, Duration::from_secs(20))], false),
     )
     .await;
-    let cpu = cpu_time() - cpu0;
+    let cpu = cpu_time().checked_sub(cpu0).unwrap();
     let a = &s.phases[0].stages[0].all;
     println!(
         "latency truth [{which}: {tool} 20 ms, 50 rps, 20 s, {} calls]: latency p50 {:.3} ms (error {:+.3} ms), \

@@ -1,6 +1,6 @@
 //! Throughput and latency of `jetstress mcp-serve` over stdio, measured with
 //! the rmcp client: `echo` with 64 calls in flight for ~5 s (calls/s), the
-//! server's peak RSS under that load (VmHWM), and `thermal_status` round-trip
+//! server's peak RSS under that load (`VmHWM`), and `thermal_status` round-trip
 //! latency (one call in flight, p50/p99 from an HDR histogram).
 //!
 //! Run: `cargo bench --bench mcp_serve` (cargo builds the release binary first;

@@ -51,7 +51,7 @@ fn bench_predict(c: &mut Criterion) {
                 }
                 t += 1.0;
                 black_box(p.predictions(t))
-            })
+            });
         });
     }
 }

@@ -1,4 +1,4 @@
-//! One full dashboard frame at 200×50 and 80×24 into ratatui's TestBackend,
+//! One full dashboard frame at 200×50 and 80×24 into ratatui's `TestBackend`,
 //! with 10 minutes of 1 s history on the Orin AGX fixture (target ≤ 1 ms).
 //! Run: `cargo bench --bench render`.
 
@@ -25,11 +25,11 @@ fn app_with_history() -> App {
     );
     for i in 0..600 {
         let mut s = p.sample();
-        s.elapsed_s = i as f64;
+        s.elapsed_s = f64::from(i);
         // Make the lines move so the chart has real shape to draw.
         for (k, z) in s.thermal.iter_mut().enumerate() {
             if let Some(t) = z.temp_c.as_mut() {
-                *t += (i as f64 / 60.0 + k as f64).sin() * 3.0 + i as f64 / 100.0;
+                *t += (f64::from(i) / 60.0 + k as f64).sin() * 3.0 + f64::from(i) / 100.0;
             }
         }
         app.on_snapshot(Arc::new(s));
@@ -45,7 +45,7 @@ fn bench_render(c: &mut Criterion) {
             b.iter(|| {
                 term.draw(|f| jetstress::ui::draw(f, black_box(&app)))
                     .unwrap();
-            })
+            });
         });
     }
 }

@@ -69,7 +69,7 @@ pub fn sample_guarded(prober: &mut Prober) -> Snapshot {
         Err(p) => {
             let msg = p
                 .downcast_ref::<&str>()
-                .map(|s| s.to_string())
+                .map(ToString::to_string)
                 .or_else(|| p.downcast_ref::<String>().cloned())
                 .unwrap_or_else(|| "unknown panic".to_string());
             let mut s = Snapshot::empty();

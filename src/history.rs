@@ -243,12 +243,12 @@ mod tests {
     fn retention_and_cap_bound_the_series() {
         let mut s = Series::new(10.0, 1000);
         for i in 0..100 {
-            s.push(i as f64, i as f64);
+            s.push(f64::from(i), f64::from(i));
         }
         assert_eq!(s.len(), 11, "only the last 10 s are kept");
         let mut capped = Series::new(1e9, 5);
         for i in 0..100 {
-            capped.push(i as f64, 0.0);
+            capped.push(f64::from(i), 0.0);
         }
         assert_eq!(capped.len(), 5);
         let mut buf = Vec::new();
@@ -273,7 +273,7 @@ mod tests {
             ..Default::default()
         };
         for i in 0..86_400 {
-            snap.elapsed_s = i as f64;
+            snap.elapsed_s = f64::from(i);
             store.push(&snap);
         }
         assert!(store.zones["z0"].len() <= 601);
@@ -284,8 +284,8 @@ mod tests {
     fn decimation_keeps_extremes_and_bounds_points() {
         let mut s = Series::new(1e9, 100_000);
         for i in 0..10_000 {
-            let v = if i == 5_000 { 99.0 } else { (i % 7) as f64 };
-            s.push(i as f64, v);
+            let v = if i == 5_000 { 99.0 } else { f64::from(i % 7) };
+            s.push(f64::from(i), v);
         }
         let mut out = Vec::new();
         s.window_decimated(0.0, 9_999.0, 200, &mut out);

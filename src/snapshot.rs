@@ -100,7 +100,7 @@ pub struct CpuCore {
     pub max_freq_mhz: Option<f64>,
     /// `scaling_max_freq`: the current cap (thermal, nvpmodel or user).
     pub cap_mhz: Option<f64>,
-    /// `scaling_min_freq` (jetson_clocks pins min to max).
+    /// `scaling_min_freq` (`jetson_clocks` pins min to max).
     pub min_freq_mhz: Option<f64>,
 }
 

@@ -180,7 +180,7 @@ pub struct LoadArgs {
 
 #[derive(Debug, Clone, Args, Default)]
 pub struct DashboardArgs {
-    /// Config file (default: $XDG_CONFIG_HOME/jetstress/config.toml).
+    /// Config file (default: $`XDG_CONFIG_HOME/jetstress/config.toml`).
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
     /// Theme: default, light, high-contrast, presentation, or a user theme.

@@ -46,7 +46,7 @@ pub fn render_text(s: &Snapshot) -> String {
         facts.push(format!("L4T {l4t}"));
     }
     if let Some(m) = &b.nvpmodel {
-        let id = m.id.map(|i| i.to_string()).unwrap_or_else(|| "?".into());
+        let id = m.id.map_or_else(|| "?".into(), |i| i.to_string());
         facts.push(
             format!("nvpmodel {id} {}", m.name.as_deref().unwrap_or(""))
                 .trim_end()

@@ -1,4 +1,4 @@
-//! Prometheus export: `/metrics` in the OpenMetrics text format
+//! Prometheus export: `/metrics` in the `OpenMetrics` text format
 //! (`prometheus-client`), fed from snapshots and predictions, and — once the
 //! load engine reports — per-tool request counters and latency histograms.
 //! Loopback by default; a non-loopback address needs a bearer token.
@@ -35,7 +35,7 @@ pub struct WindowHistogram {
 
 impl WindowHistogram {
     pub fn add(&self, b: &LatencyBuckets) {
-        let mut me = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        let mut me = self.inner.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         for (a, n) in me.counts.iter_mut().zip(b.counts) {
             *a += n;
         }
@@ -49,7 +49,7 @@ impl TypedMetric for WindowHistogram {
 
 impl EncodeMetric for WindowHistogram {
     fn encode(&self, mut encoder: MetricEncoder) -> Result<(), std::fmt::Error> {
-        let b = self.inner.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        let b = self.inner.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone();
         let buckets: [(f64, u64); LATENCY_BUCKETS_S.len()] =
             std::array::from_fn(|i| (LATENCY_BUCKETS_S[i], b.counts[i]));
         encoder.encode_histogram::<NoLabelSet>(b.sum_s, b.counts.iter().sum(), &buckets, None)

@@ -52,7 +52,7 @@ impl Stage {
 
     /// Mean target rate over the stage.
     pub fn mean_rate(&self) -> f64 {
-        (self.from_rate + self.rate) / 2.0
+        f64::midpoint(self.from_rate, self.rate)
     }
 }
 

@@ -124,7 +124,7 @@ impl MemoryPredictor {
         let cfg = &self.cfg;
         let floor = self.floor_mb(total);
         let fit = self.win.linear();
-        let slope_min = fit.map(|f| f.slope * 60.0).unwrap_or(0.0);
+        let slope_min = fit.map_or(0.0, |f| f.slope * 60.0);
         let mut p = MemoryPrediction {
             eta_s: None,
             lo_s: None,
@@ -353,7 +353,7 @@ mod tests {
         // 8000 MB total, floor 1200 MB; available 5000 − 10 MB/s → floor at t = 380 s.
         let mut m = MemoryPredictor::new(MemoryConfig::default());
         for k in 0..=60 {
-            let t = k as f64;
+            let t = f64::from(k);
             m.observe(t, 5000.0 - 10.0 * t, 8000.0);
         }
         let p = m.predict(60.0).unwrap();
@@ -368,7 +368,7 @@ mod tests {
         let mut rising = MemoryPredictor::new(MemoryConfig::default());
         let mut low = MemoryPredictor::new(MemoryConfig::default());
         for k in 0..60 {
-            let t = k as f64;
+            let t = f64::from(k);
             steady.observe(t, 4000.0, 8000.0);
             rising.observe(t, 2000.0 + 5.0 * t, 8000.0);
             low.observe(t, 1000.0, 8000.0);
@@ -395,7 +395,7 @@ mod tests {
         let mut d = LeakDetector::new(LeakConfig::default());
         // pid 1 grows 36 MB/h (0.01 MB/s) with ±0.5 MB jitter; pid 2 is flat.
         for k in 0..600u32 {
-            let t = k as f64;
+            let t = f64::from(k);
             let jitter = if k % 2 == 0 { 0.5 } else { -0.5 };
             d.observe(t, 1, "leaky", 100.0 + 0.01 * t + jitter);
             d.observe(t, 2, "steady", 200.0 + jitter);
@@ -418,11 +418,11 @@ mod tests {
     fn leak_needs_span_and_handles_pid_reuse_and_staleness() {
         let mut d = LeakDetector::new(LeakConfig::default());
         for k in 0..60 {
-            d.observe(k as f64, 7, "a", 100.0 + k as f64);
+            d.observe(f64::from(k), 7, "a", 100.0 + f64::from(k));
         }
         assert!(d.estimate(7).is_none(), "60 s < min_span 120 s");
         for k in 60..200 {
-            d.observe(k as f64, 7, "a", 100.0 + k as f64);
+            d.observe(f64::from(k), 7, "a", 100.0 + f64::from(k));
         }
         assert!(d.estimate(7).unwrap().flagged);
         d.observe(200.0, 7, "b", 50.0);

@@ -111,7 +111,7 @@ impl Default for PredictConfig {
 /// "45 s", "6 min", "2.5 h": a duration for humans.
 pub fn human_duration(s: f64) -> String {
     if s < 120.0 {
-        format!("{:.0} s", s)
+        format!("{s:.0} s")
     } else if s < 2.0 * 3600.0 {
         format!("{:.0} min", s / 60.0)
     } else {
@@ -126,7 +126,7 @@ pub fn human_eta(eta_s: f64, lo_s: Option<f64>, hi_s: Option<f64>) -> String {
         (Some(lo), Some(hi)) => {
             let half = ((hi - lo) / 2.0).max(0.0);
             if eta_s < 120.0 {
-                format!("{base} ± {:.0} s", half)
+                format!("{base} ± {half:.0} s")
             } else if eta_s < 2.0 * 3600.0 {
                 format!("{base} ± {:.0}", (half / 60.0).max(1.0))
             } else {

@@ -75,7 +75,7 @@ impl LinearFit {
 
     /// Standard deviation of the time at which the line reaches a level, for a
     /// crossing predicted at absolute time `t_hit` (classic inverse prediction:
-    /// σ/|β| · sqrt(1/n + (t_hit − t̄)²/Stt)).
+    /// σ/|β| · sqrt(1/n + (`t_hit` − t̄)²/Stt)).
     pub fn sd_of_crossing_time(&self, t_hit: f64) -> f64 {
         let n = self.n as f64;
         let d = t_hit - self.t_mean;
@@ -313,8 +313,8 @@ mod tests {
         let mut all = Vec::new();
         // Large absolute times to exercise the origin shift.
         for k in 0..500 {
-            let t = 1.0e6 + k as f64 * 0.7;
-            let y = 40.0 + 0.05 * (k as f64) + ((k * 37 % 11) as f64 - 5.0) * 0.1;
+            let t = 1.0e6 + f64::from(k) * 0.7;
+            let y = 40.0 + 0.05 * f64::from(k) + (f64::from(k * 37 % 11) - 5.0) * 0.1;
             w.push(Point { t, i: 0.0, y });
             all.push((t, y));
         }
@@ -340,7 +340,7 @@ mod tests {
     fn exact_line_has_zero_error() {
         let mut w = Window::new(1000.0, 1000);
         for k in 0..20 {
-            let t = k as f64;
+            let t = f64::from(k);
             w.push(Point {
                 t,
                 i: 0.0,
@@ -357,7 +357,7 @@ mod tests {
     fn plane_recovers_known_coefficients() {
         let mut w = Window::new(1000.0, 1000);
         for k in 0..50 {
-            let t = k as f64;
+            let t = f64::from(k);
             let i = (t * 0.3).sin() * 10.0 + t * t * 0.01;
             w.push(Point {
                 t,

@@ -354,7 +354,7 @@ impl ThermalPredictor {
         let (t_last, temp) = st.last?;
         let cfg = &self.cfg;
         let lin_fit = st.win.linear();
-        let slope_per_min = lin_fit.map(|f| f.slope * 60.0).unwrap_or(0.0);
+        let slope_per_min = lin_fit.map_or(0.0, |f| f.slope * 60.0);
         let base = ZonePrediction {
             zone: zone_id.to_string(),
             eta_s: None,
@@ -429,17 +429,16 @@ impl ThermalPredictor {
             let lin_fit = lin_fit?;
             let linear = ctx.linear(&base, &lin_fit);
             let plane = st.win.plane();
-            let last_i = st.win.last().map(|p| p.i).unwrap_or(0.0);
+            let last_i = st.win.last().map_or(0.0, |p| p.i);
             let newton = ctx.newton(&base, plane.as_ref(), last_i);
             // Newton only when the bend is both significant and real: a time
             // constant far beyond the window is a straight line in practice.
             let curved = plane
-                .map(|p| {
+                .is_some_and(|p| {
                     p.b < 0.0
                         && -p.b / p.cov[1][1].sqrt().max(1e-300) >= cfg.min_curvature_t
                         && -1.0 / p.b <= cfg.max_tau_windows * cfg.window_s
-                })
-                .unwrap_or(false);
+                });
             // Out-of-sample record first; the significance test only until
             // there is one.
             let newton_wins = st.newton_forecasts_better(cfg).unwrap_or(curved);
@@ -474,8 +473,7 @@ impl ThermalPredictor {
     pub fn offline_count(&self, zone_id: &str) -> u64 {
         self.zones
             .get(zone_id)
-            .map(|z| z.offline_total)
-            .unwrap_or(0)
+            .map_or(0, |z| z.offline_total)
     }
 }
 
@@ -802,8 +800,8 @@ mod tests {
 
     /// Standard normal pseudo-noise (Box–Muller on [`noise`]).
     fn gauss(k: u64) -> f64 {
-        let u1 = ((noise(2 * k) + 1.0) / 2.0).clamp(1e-12, 1.0);
-        let u2 = (noise(2 * k + 1) + 1.0) / 2.0;
+        let u1 = f64::midpoint(noise(2 * k), 1.0).clamp(1e-12, 1.0);
+        let u2 = f64::midpoint(noise(2 * k + 1), 1.0);
         (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()
     }
 
@@ -900,7 +898,7 @@ mod tests {
         // T = 40 + 0.1 t; trip 70 → crossing at t = 300.
         let mut p = ThermalPredictor::new(cfg_with_trip(70.0));
         for k in 0..=60 {
-            let t = k as f64;
+            let t = f64::from(k);
             p.observe(t, "gpu", Some(40.0 + 0.1 * t), None);
         }
         let m = p.predict_models("gpu", 60.0).unwrap();
@@ -920,7 +918,7 @@ mod tests {
     fn eta_counts_from_now_not_from_last_sample() {
         let mut p = ThermalPredictor::new(cfg_with_trip(70.0));
         for k in 0..=60 {
-            let t = k as f64;
+            let t = f64::from(k);
             p.observe(t, "gpu", Some(40.0 + 0.1 * t), None);
         }
         let eta = p.predict("gpu", 70.0).unwrap().eta_s.unwrap();
@@ -979,7 +977,7 @@ mod tests {
                 covered += 1;
             }
         }
-        let rate = covered as f64 / runs as f64;
+        let rate = f64::from(covered) / runs as f64;
         assert!((0.8..=0.97).contains(&rate), "coverage {rate}");
     }
 
@@ -1066,13 +1064,13 @@ mod tests {
     fn too_few_samples_then_enough() {
         let mut p = ThermalPredictor::new(cfg_with_trip(99.0));
         for k in 0..5 {
-            p.observe(k as f64, "gpu", Some(40.0 + k as f64), None);
+            p.observe(f64::from(k), "gpu", Some(40.0 + f64::from(k)), None);
         }
         let early = p.predict("gpu", 4.0).unwrap();
         assert_eq!(early.status, Status::TooFewSamples);
         assert_eq!(early.eta_s, None);
         for k in 5..20 {
-            p.observe(k as f64, "gpu", Some(40.0 + k as f64), None);
+            p.observe(f64::from(k), "gpu", Some(40.0 + f64::from(k)), None);
         }
         assert_eq!(p.predict("gpu", 19.0).unwrap().status, Status::Ok);
     }
@@ -1081,7 +1079,7 @@ mod tests {
     fn gap_restarts_window_and_is_reported() {
         let mut p = ThermalPredictor::new(cfg_with_trip(99.0));
         for k in 0..30 {
-            p.observe(k as f64, "gpu", Some(40.0 + 0.1 * k as f64), None);
+            p.observe(f64::from(k), "gpu", Some(40.0 + 0.1 * f64::from(k)), None);
         }
         // 100 s hole: longer than max_gap_s (30 s).
         p.observe(130.0, "gpu", Some(45.0), None);
@@ -1094,7 +1092,7 @@ mod tests {
     fn offline_samples_are_skipped_and_noted() {
         let mut p = ThermalPredictor::new(cfg_with_trip(70.0));
         for k in 0..=60 {
-            let t = k as f64;
+            let t = f64::from(k);
             let temp = if k % 7 == 3 {
                 None
             } else {
@@ -1114,7 +1112,7 @@ mod tests {
     fn trip_already_crossed() {
         let mut p = ThermalPredictor::new(PredictConfig::default());
         for k in 0..20 {
-            p.observe(k as f64, "cpu", Some(100.0 + k as f64 * 0.1), Some(99.0));
+            p.observe(f64::from(k), "cpu", Some(100.0 + f64::from(k) * 0.1), Some(99.0));
         }
         let pr = p.predict("cpu", 19.0).unwrap();
         assert_eq!(pr.status, Status::AlreadyOver);
@@ -1253,7 +1251,7 @@ mod tests {
             ..cfg_with_trip(99.0)
         });
         for k in 0..10_000 {
-            p.observe(k as f64 * 0.1, "gpu", Some(40.0 + 0.001 * k as f64), None);
+            p.observe(f64::from(k) * 0.1, "gpu", Some(40.0 + 0.001 * f64::from(k)), None);
         }
         assert!(p.zones["gpu"].win.len() <= 101);
         // One forecast per sample, each due 60 s later: ≤ 600 pending at 10 Hz.

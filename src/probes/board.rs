@@ -1,4 +1,4 @@
-//! Board identity: model (device tree or DMI), SoC, L4T release, nvpmodel mode
+//! Board identity: model (device tree or DMI), `SoC`, L4T release, nvpmodel mode
 //! (id from `/var/lib/nvpmodel/status`, name from `/etc/nvpmodel.conf`), host name.
 //! `jetson_clocks` is derived from frequencies in [`super::throttle`].
 

@@ -209,8 +209,8 @@ impl CpuProbe {
                 c.max_freq_mhz = core.max_mhz;
                 c.min_freq_mhz = core.min_mhz;
                 if c.online {
-                    c.freq_mhz = core.cur.as_mut().and_then(|f| f.read_int()).map(khz_to_mhz);
-                    c.cap_mhz = core.cap.as_mut().and_then(|f| f.read_int()).map(khz_to_mhz);
+                    c.freq_mhz = core.cur.as_mut().and_then(Pinned::read_int).map(khz_to_mhz);
+                    c.cap_mhz = core.cap.as_mut().and_then(Pinned::read_int).map(khz_to_mhz);
                 }
             }
             c.util_pct = match (prev_cores.get(&id), now_cores.get(&id)) {

@@ -163,12 +163,12 @@ impl HwmonProbe {
         for f in &mut self.fans {
             out.push(Fan {
                 name: f.name.clone(),
-                pwm_pct: f.pwm.as_mut().and_then(|p| p.read_int()).map(pwm_pct),
-                rpm: f.rpm.as_mut().and_then(|p| p.read_int()).map(|v| v as f64),
+                pwm_pct: f.pwm.as_mut().and_then(Pinned::read_int).map(pwm_pct),
+                rpm: f.rpm.as_mut().and_then(Pinned::read_int).map(|v| v as f64),
                 control: f
                     .enable
                     .as_mut()
-                    .and_then(|p| p.read_int())
+                    .and_then(Pinned::read_int)
                     .map(|v| fan_control(v).to_string()),
             });
         }

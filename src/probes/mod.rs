@@ -134,8 +134,7 @@ impl Prober {
         debug_assert_eq!(s.schema, SNAPSHOT_SCHEMA);
         s.time_unix_ms = SystemTime::now()
             .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_millis() as u64)
-            .unwrap_or(0);
+            .map_or(0, |d| d.as_millis() as u64);
         s.elapsed_s = self.started.elapsed().as_secs_f64();
         let mut errors = Vec::new();
 

@@ -1,6 +1,6 @@
-//! Power rails from INA3221 monitors: the hwmon layout (JetPack 5+,
+//! Power rails from INA3221 monitors: the hwmon layout (`JetPack` 5+,
 //! `inN_label`/`inN_input` mV/`currN_input` mA) and the older iio layout
-//! (JetPack 4, `rail_name_N`/`in_voltageN_input`/`in_currentN_input`/
+//! (`JetPack` 4, `rail_name_N`/`in_voltageN_input`/`in_currentN_input`/
 //! `in_powerN_input`). Total = `VDD_IN`/`POM_5V_IN` when present, else the sum.
 
 use super::sysfs::{list_dir, read_trimmed, Pinned, Root};
@@ -101,7 +101,7 @@ impl PowerProbe {
                 let ma = c.ma.read_int().map(|v| v as f64);
                 let mw =
                     c.mw.as_mut()
-                        .and_then(|p| p.read_int())
+                        .and_then(Pinned::read_int)
                         .map(|v| v as f64)
                         .or_else(|| rail_mw(mv, ma));
                 Rail {

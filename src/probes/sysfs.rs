@@ -59,7 +59,7 @@ pub fn list_dir(dir: &Path, prefix: &str) -> Vec<(String, PathBuf)> {
         return Vec::new();
     };
     let mut out: Vec<(String, PathBuf)> = rd
-        .filter_map(|e| e.ok())
+        .filter_map(Result::ok)
         .filter_map(|e| {
             let name = e.file_name().into_string().ok()?;
             name.starts_with(prefix).then(|| (name, e.path()))

@@ -199,7 +199,7 @@ mod tests {
         )
         .unwrap();
         for i in 0..50 {
-            assert!(r.record(Record::Snapshot(snap(i as f64))));
+            assert!(r.record(Record::Snapshot(snap(f64::from(i)))));
         }
         r.record(Record::Event {
             level: Level::Info,
@@ -259,7 +259,7 @@ mod tests {
         )
         .unwrap();
         for i in 0..100 {
-            r.record(Record::Snapshot(snap(i as f64)));
+            r.record(Record::Snapshot(snap(f64::from(i))));
         }
         let stats = r.finish().unwrap();
         assert!(stats.files.len() > 2, "{:?}", stats.files);

@@ -227,7 +227,7 @@ pub fn spawn(
                 Some(Duration::from_secs_f64(dt.min(60.0)))
             };
             tokio::select! {
-                _ = async { match wait { Some(d) => tokio::time::sleep(d).await, None => std::future::pending().await } } => {
+                () = async { match wait { Some(d) => tokio::time::sleep(d).await, None => std::future::pending().await } } => {
                     if out.send(ReplayMsg::Snapshot(snaps[i].clone())).await.is_err() {
                         return;
                     }

@@ -303,12 +303,9 @@ impl Recorder {
 
     /// Queue a record; never blocks. `false` (and counted) when the queue is full.
     pub fn record(&self, r: Record) -> bool {
-        match self.tx.as_ref().map(|tx| tx.try_send(r)) {
-            Some(Ok(())) => true,
-            _ => {
-                self.dropped.fetch_add(1, Ordering::Relaxed);
-                false
-            }
+        if let Some(Ok(())) = self.tx.as_ref().map(|tx| tx.try_send(r)) { true } else {
+            self.dropped.fetch_add(1, Ordering::Relaxed);
+            false
         }
     }
 

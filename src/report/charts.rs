@@ -1,5 +1,5 @@
 //! Report charts, each written as SVG and PNG (plotters). Text is laid out and,
-//! for PNG, rasterised with the embedded DejaVu Sans (`assets/fonts/`), so no
+//! for PNG, rasterised with the embedded `DejaVu` Sans (`assets/fonts/`), so no
 //! system font library is needed. [`Timeline`] gathers what the charts need
 //! during a run (or from a recording) in bounded memory; [`ChartKind::draw`]
 //! paints one chart on any plotters backend, and the `render_*` functions are
@@ -57,13 +57,13 @@ pub struct Timeline {
     /// Set by [`Timeline::with_origin`], else the first snapshot's time.
     pub origin_unix_ms: Option<u64>,
     pub load: Vec<LoadPoint>,
-    /// zone → (t_s, °C).
+    /// zone → (`t_s`, °C).
     pub temps: BTreeMap<String, Vec<(f64, f64)>>,
     /// zone → throttle trip, °C.
     pub trips: BTreeMap<String, f64>,
     pub memory: Vec<MemoryPoint>,
     pub memory_total_mb: Option<f64>,
-    /// `name (pid)` of each watched process → (t_s, RSS MB).
+    /// `name (pid)` of each watched process → (`t_s`, RSS MB).
     pub rss: BTreeMap<String, Vec<(f64, f64)>>,
 }
 
@@ -733,7 +733,7 @@ mod tests {
     fn timeline() -> Timeline {
         let mut t = Timeline::default();
         for i in 0..30 {
-            let x = i as f64;
+            let x = f64::from(i);
             push_bounded(
                 &mut t.load,
                 LoadPoint {

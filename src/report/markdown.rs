@@ -189,12 +189,8 @@ fn findings(r: &Report) -> Vec<String> {
             "Leaks (`{}`): {} — RSS slope {}, latency slope {}.",
             p.name,
             k.verdict,
-            k.rss_slope_mb_per_h
-                .map(|v| format!("{v:.1} MB/h"))
-                .unwrap_or_else(|| "not measured".into()),
-            k.latency_slope_ms_per_h
-                .map(|v| format!("{v:.1} ms/h"))
-                .unwrap_or_else(|| "not measured".into())
+            k.rss_slope_mb_per_h.map_or_else(|| "not measured".into(), |v| format!("{v:.1} MB/h")),
+            k.latency_slope_ms_per_h.map_or_else(|| "not measured".into(), |v| format!("{v:.1} ms/h"))
         ));
     }
     for (target, (count, errors, k)) in errors_by_target(run) {
@@ -220,12 +216,8 @@ fn findings(r: &Report) -> Vec<String> {
                 if bp.found {
                     format!(
                         "last good {} rps, first bad {} rps — {}",
-                        bp.last_good_rps
-                            .map(|v| format!("{v:.1}"))
-                            .unwrap_or_else(|| "none".into()),
-                        bp.first_bad_rps
-                            .map(|v| format!("{v:.1}"))
-                            .unwrap_or_else(|| "?".into()),
+                        bp.last_good_rps.map_or_else(|| "none".into(), |v| format!("{v:.1}")),
+                        bp.first_bad_rps.map_or_else(|| "?".into(), |v| format!("{v:.1}")),
                         bp.reason
                     )
                 } else {
@@ -283,7 +275,7 @@ pub fn recommendations(r: &Report) -> Vec<String> {
             ),
             "transport" => format!(
                 "`{target}`: {n} transport errors (pipe/connection down). Read its stderr log for the crash; restarts: {}.",
-                run.targets.iter().find(|t| t.name == target).map(|t| t.restarts).unwrap_or(0)
+                run.targets.iter().find(|t| t.name == target).map_or(0, |t| t.restarts)
             ),
             _ => format!(
                 "`{target}`: {n} `{kind}` errors ({share:.1} %):{culprit} the server answered with errors — check the `[[mix]]` arguments against the tool schemas."
@@ -296,7 +288,7 @@ pub fn recommendations(r: &Report) -> Vec<String> {
                 Some(good) => out.push(format!(
                     "Keep sustained load at or below {:.1} rps (70 % of the last good stage, {good:.1} rps); it broke at {} rps ({}).",
                     good * 0.7,
-                    bp.first_bad_rps.map(|v| format!("{v:.1}")).unwrap_or_else(|| "?".into()),
+                    bp.first_bad_rps.map_or_else(|| "?".into(), |v| format!("{v:.1}")),
                     bp.reason
                 )),
                 None => out.push(format!(
@@ -361,8 +353,7 @@ pub fn recommendations(r: &Report) -> Vec<String> {
             r.criteria
                 .iter()
                 .find(|v| v.name == "memory_leak")
-                .map(|v| v.detail.as_str())
-                .unwrap_or("")
+                .map_or("", |v| v.detail.as_str())
         ));
     }
     if out.is_empty() {
@@ -553,7 +544,7 @@ pub fn render(r: &Report) -> String {
                 "| minute | t (s) | requests | p50 ms | p95 ms | success % | target RSS MB | available MB |"
             );
             let _ = writeln!(s, "|---|---|---|---|---|---|---|---|");
-            let opt = |v: Option<f64>| v.map(|v| format!("{v:.1}")).unwrap_or_else(|| "-".into());
+            let opt = |v: Option<f64>| v.map_or_else(|| "-".into(), |v| format!("{v:.1}"));
             for row in &k.rows {
                 let _ = writeln!(
                     s,
@@ -572,12 +563,8 @@ pub fn render(r: &Report) -> String {
                 s,
                 "\nVerdict: {} (RSS slope {}, latency slope {}).\n",
                 k.verdict,
-                k.rss_slope_mb_per_h
-                    .map(|v| format!("{v:.1} MB/h"))
-                    .unwrap_or_else(|| "-".into()),
-                k.latency_slope_ms_per_h
-                    .map(|v| format!("{v:.1} ms/h"))
-                    .unwrap_or_else(|| "-".into())
+                k.rss_slope_mb_per_h.map_or_else(|| "-".into(), |v| format!("{v:.1} MB/h")),
+                k.latency_slope_ms_per_h.map_or_else(|| "-".into(), |v| format!("{v:.1} ms/h"))
             );
         }
     }

@@ -98,7 +98,7 @@ impl Report {
         Report {
             schema: SCHEMA.into(),
             scenario: scenario.into(),
-            result: if criteria::overall(&criteria) {
+            result: if overall(&criteria) {
                 "PASS"
             } else {
                 "FAIL"

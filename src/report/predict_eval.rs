@@ -385,7 +385,7 @@ pub fn evaluate(
         trace: trace.source.clone(),
         format: trace.format,
         samples: trace.samples.len(),
-        duration_s: trace.samples.last().map(|s| s.t_s).unwrap_or(0.0),
+        duration_s: trace.samples.last().map_or(0.0, |s| s.t_s),
         skipped: trace.skipped.clone(),
         notes: trace.notes.clone(),
         window_s: args.window,
@@ -397,8 +397,7 @@ pub fn evaluate(
 
 fn cell(h: &HorizonScore) -> String {
     let f = |v: Option<f64>| {
-        v.map(|v| format!("{v:.0}%"))
-            .unwrap_or_else(|| "miss".into())
+        v.map_or_else(|| "miss".into(), |v| format!("{v:.0}%"))
     };
     if h.n == 0 {
         "—".to_string()
@@ -526,7 +525,7 @@ mod tests {
         // Exponential heat-up 40 → 80 °C, τ = 150 s, 1 Hz, 600 s.
         let mut s = String::from("time_s,soc\n");
         for k in 0..600 {
-            let t = k as f64;
+            let t = f64::from(k);
             let temp = 80.0 - 40.0 * (-t / 150.0).exp();
             s.push_str(&format!("{t},{temp:.3}\n"));
         }

@@ -102,34 +102,31 @@ pub fn rebuild(rec: &Recording) -> Result<Rebuilt, RebuildError> {
         .and_then(|h| h.config.get("scenario"))
         .and_then(serde_json::Value::as_str)
         .map(str::to_string);
-    let (scenario, acceptance, interrupted, run) = match &summary {
-        Some(s) => (
-            s.scenario.clone(),
-            s.acceptance.clone(),
-            s.interrupted,
-            s.run.clone(),
-        ),
-        None => {
-            let (first, last) = (first_snapshot.unwrap_or(0), rec.snapshots.last());
-            let run = RunSummary {
-                schema: RUN_SCHEMA.into(),
-                started_unix_ms: origin.unwrap_or(0),
-                elapsed_s: last.map_or(0.0, |l| {
-                    (l.time_unix_ms.saturating_sub(first)) as f64 / 1000.0
-                }),
-                in_flight: 0,
-                phases: vec![],
-                targets: vec![],
-                generators: vec![],
-                guard_events: vec![],
-            };
-            (
-                header_scenario.unwrap_or_else(|| "recording".into()),
-                None,
-                false,
-                run,
-            )
-        }
+    let (scenario, acceptance, interrupted, run) = if let Some(s) = &summary { (
+        s.scenario.clone(),
+        s.acceptance.clone(),
+        s.interrupted,
+        s.run.clone(),
+    ) } else {
+        let (first, last) = (first_snapshot.unwrap_or(0), rec.snapshots.last());
+        let run = RunSummary {
+            schema: RUN_SCHEMA.into(),
+            started_unix_ms: origin.unwrap_or(0),
+            elapsed_s: last.map_or(0.0, |l| {
+                (l.time_unix_ms.saturating_sub(first)) as f64 / 1000.0
+            }),
+            in_flight: 0,
+            phases: vec![],
+            targets: vec![],
+            generators: vec![],
+            guard_events: vec![],
+        };
+        (
+            header_scenario.unwrap_or_else(|| "recording".into()),
+            None,
+            false,
+            run,
+        )
     };
     let observations = observer.observations().clone();
     let mut verdicts = criteria::evaluate(

@@ -199,12 +199,9 @@ impl Session {
     /// Send a command to the engine, starting it first if need be (the
     /// command waits until it is up).
     pub async fn send(&mut self, c: Command) -> anyhow::Result<()> {
-        match &self.engine {
-            Some(h) => h.send(c).await,
-            None => {
-                self.pending.push(c);
-                self.start_engine()?;
-            }
+        if let Some(h) = &self.engine { h.send(c).await } else {
+            self.pending.push(c);
+            self.start_engine()?;
         }
         Ok(())
     }
@@ -244,12 +241,9 @@ impl Session {
                         None => std::future::pending().await,
                     }
                 } => {
-                    return match e {
-                        Some(e) => SessionMsg::Event(e),
-                        None => {
-                            self.events = None;
-                            SessionMsg::EngineEnded
-                        }
+                    return if let Some(e) = e { SessionMsg::Event(e) } else {
+                        self.events = None;
+                        SessionMsg::EngineEnded
                     };
                 }
             }

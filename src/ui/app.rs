@@ -74,7 +74,7 @@ pub enum Effect {
     ToggleGpu,
     ScaleRate(f64),
     ToggleRecord,
-    Replay(crate::recording::replay::ReplayCommand),
+    Replay(ReplayCommand),
 }
 
 /// One row of the latency table (filled by the load engine).
@@ -238,8 +238,7 @@ impl App {
         }
         let time_unix_ms = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_millis() as u64)
-            .unwrap_or(0);
+            .map_or(0, |d| d.as_millis() as u64);
         let e = LogEvent {
             time_unix_ms,
             level,

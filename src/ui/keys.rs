@@ -384,7 +384,7 @@ impl KeyMap {
         for action in Action::ALL {
             let keys: Vec<String> = match overrides.get(action.name()) {
                 Some(list) => list.keys().into_iter().map(str::to_string).collect(),
-                None => action.defaults().iter().map(|s| s.to_string()).collect(),
+                None => action.defaults().iter().map(ToString::to_string).collect(),
             };
             for k in keys {
                 let chord = Chord::parse(&k).map_err(|e| KeyError::BadBinding {

@@ -142,9 +142,9 @@ pub fn resolve(args: &DashboardOptions) -> anyhow::Result<Resolved> {
     let metrics = args.metrics.clone();
     Ok(Resolved {
         app,
+        metrics,
         interval,
         watches,
-        metrics,
     })
 }
 
@@ -265,8 +265,7 @@ impl Source {
 fn default_recording_name() -> PathBuf {
     let secs = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0);
+        .map_or(0, |d| d.as_secs());
     PathBuf::from(format!("jetstress-{secs}.jsonl"))
 }
 
@@ -356,8 +355,8 @@ async fn event_loop(mut source: Source, r: Resolved, plan: RecordPlan) -> anyhow
     let result: anyhow::Result<()> = loop {
         let deadline = last_draw + FRAME;
         tokio::select! {
-            _ = tokio::time::sleep_until(deadline), if dirty => {
-                if let Err(e) = guard.terminal.draw(|f| draw::draw(f, &app)) {
+            () = tokio::time::sleep_until(deadline), if dirty => {
+                if let Err(e) = guard.terminal.draw(|f| draw(f, &app)) {
                     break Err(e.into());
                 }
                 last_draw = Instant::now();

@@ -173,7 +173,7 @@ impl ColorMode {
             return ColorMode::Mono;
         }
         match colorterm {
-            Some("truecolor") | Some("24bit") => ColorMode::TrueColor,
+            Some("truecolor" | "24bit") => ColorMode::TrueColor,
             _ => ColorMode::Indexed256,
         }
     }
@@ -265,18 +265,17 @@ pub fn nearest_256(r: u8, g: u8, b: u8) -> u8 {
         LEVELS
             .iter()
             .enumerate()
-            .min_by_key(|(_, l)| (v as i32 - **l as i32).abs())
-            .map(|(i, _)| i)
-            .unwrap_or(0)
+            .min_by_key(|(_, l)| (i32::from(v) - i32::from(**l)).abs())
+            .map_or(0, |(i, _)| i)
     };
     let (ri, gi, bi) = (idx(r), idx(g), idx(b));
     let cube = 16 + 36 * ri + 6 * gi + bi;
     let cube_rgb = (LEVELS[ri], LEVELS[gi], LEVELS[bi]);
-    let avg = (r as u32 + g as u32 + b as u32) / 3;
+    let avg = (u32::from(r) + u32::from(g) + u32::from(b)) / 3;
     let grey_i = if avg < 8 { 0 } else { ((avg - 8) / 10).min(23) };
     let grey_v = (8 + grey_i * 10) as u8;
     let dist = |(a, b2, c): (u8, u8, u8)| {
-        let d = |x: u8, y: u8| (x as i32 - y as i32).pow(2);
+        let d = |x: u8, y: u8| (i32::from(x) - i32::from(y)).pow(2);
         d(a, r) + d(b2, g) + d(c, b)
     };
     if dist((grey_v, grey_v, grey_v)) < dist(cube_rgb) {
@@ -428,7 +427,7 @@ impl Theme {
         }
         if let Some(dir) = user_dir {
             let mut files: Vec<_> = std::fs::read_dir(dir)
-                .map(|rd| rd.filter_map(|e| e.ok()).map(|e| e.path()).collect())
+                .map(|rd| rd.filter_map(Result::ok).map(|e| e.path()).collect())
                 .unwrap_or_default();
             files.sort();
             for p in files

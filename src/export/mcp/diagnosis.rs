@@ -378,11 +378,11 @@ mod tests {
         r.push(1.0, 2.0);
         assert_eq!(r.slope_per_s(), None);
         for i in 2..30 {
-            r.push(i as f64, 1.0 + i as f64);
+            r.push(f64::from(i), 1.0 + f64::from(i));
         }
         assert!((r.slope_per_s().unwrap() - 1.0).abs() < 1e-9);
         for i in 0..500 {
-            r.push(i as f64, 0.0);
+            r.push(f64::from(i), 0.0);
         }
         assert_eq!(r.len(), RING_POINTS, "ring stays bounded");
     }
@@ -393,7 +393,7 @@ mod tests {
         let mut last = Snapshot::empty();
         for i in 0..60 {
             // 0.4 °C/min, 12 MB/h.
-            let t = i as f64;
+            let t = f64::from(i);
             last = snap(t, 90.0 + 0.4 * t / 60.0, 100.0 + 12.0 * t / 3600.0);
             h.push(&last);
         }

@@ -60,7 +60,7 @@ impl McpServer {
             // The future also stops on the request's own cancellation.
             Call::Async(f) => tokio::select! {
                 r = f(args, ctx.ct.clone()) => r,
-                _ = self.closing.cancelled() => Err(ErrorData::invalid_request("the client has gone", None)),
+                () = self.closing.cancelled() => Err(ErrorData::invalid_request("the client has gone", None)),
             },
             Call::Snapshot(f) => {
                 let _: NoArgs = parse_args(def.name, args)?;

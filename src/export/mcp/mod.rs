@@ -127,7 +127,7 @@ async fn serve_stdio(server: McpServer, shutdown: CancellationToken) -> anyhow::
     let ct = running.cancellation_token();
     tokio::select! {
         r = running.waiting() => { r.map_err(|e| anyhow::anyhow!("MCP session failed: {e}"))?; }
-        _ = shutdown.cancelled() => ct.cancel(),
+        () = shutdown.cancelled() => ct.cancel(),
     }
     Ok(())
 }

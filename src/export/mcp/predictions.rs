@@ -79,9 +79,7 @@ impl Views for Predictors {
             floor_mb: m.as_ref().map(|m| m.floor_mb),
             slope_mb_per_min: m.as_ref().map(|m| m.slope_mb_per_min),
             message: m
-                .as_ref()
-                .map(|m| m.message.clone())
-                .unwrap_or_else(|| "no memory samples yet".into()),
+                .as_ref().map_or_else(|| "no memory samples yet".into(), |m| m.message.clone()),
             leaks: p
                 .leaks()
                 .into_iter()
@@ -147,7 +145,7 @@ pub struct LeakView {
 
 #[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct PredictMemory {
-    /// Seconds until MemAvailable reaches the floor (15 % of total); null when not heading there.
+    /// Seconds until `MemAvailable` reaches the floor (15 % of total); null when not heading there.
     pub eta_s: Option<f64>,
     pub lo_s: Option<f64>,
     pub hi_s: Option<f64>,
@@ -195,7 +193,7 @@ mod tests {
         // 0.1 °C/s from 60 °C: at t = 120 s it is 72 °C, 27 °C below the trip → 270 s.
         let mut last = Snapshot::empty();
         for i in 0..=120 {
-            last = snap(i as f64, 60.0 + 0.1 * i as f64, 6000.0 - 10.0 * i as f64);
+            last = snap(f64::from(i), 60.0 + 0.1 * f64::from(i), 6000.0 - 10.0 * f64::from(i));
             p.observe(&last);
         }
         let v = p.throttle(&last);

@@ -64,12 +64,12 @@ impl ServerState {
 
     pub fn with_history<R>(&self, f: impl FnOnce(&mut History) -> R) -> R {
         // A poisoned lock only means a panic elsewhere mid-push; the ring is still bounded.
-        let mut g = self.history.lock().unwrap_or_else(|p| p.into_inner());
+        let mut g = self.history.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         f(&mut g)
     }
 
     pub fn with_predictors<R>(&self, f: impl FnOnce(&mut crate::predict::Predictors) -> R) -> R {
-        let mut g = self.predictors.lock().unwrap_or_else(|p| p.into_inner());
+        let mut g = self.predictors.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         f(&mut g)
     }
 
@@ -79,7 +79,7 @@ impl ServerState {
             return Some(s);
         }
         let mut rx = self.latest.clone();
-        let waited = tokio::time::timeout(FIRST_SAMPLE_WAIT, rx.wait_for(|s| s.is_some())).await;
+        let waited = tokio::time::timeout(FIRST_SAMPLE_WAIT, rx.wait_for(Option::is_some)).await;
         match waited {
             Ok(Ok(s)) => s.clone(),
             _ => None,
@@ -120,7 +120,7 @@ pub fn own_usage() -> OwnUsage {
     }
     // SAFETY: getrusage only writes into the struct we pass.
     let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
-    if unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut ru) } == 0 {
+    if unsafe { libc::getrusage(libc::RUSAGE_SELF, &raw mut ru) } == 0 {
         let tv = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
         u.cpu_s = Some(tv(ru.ru_utime) + tv(ru.ru_stime));
     }

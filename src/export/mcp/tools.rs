@@ -393,11 +393,11 @@ fn sleep_ms(args: JsonObject, ct: CancellationToken) -> BoxFuture<'static, ToolR
             ));
         }
         tokio::select! {
-            _ = tokio::time::sleep(Duration::from_millis(a.ms)) => {
+            () = tokio::time::sleep(Duration::from_millis(a.ms)) => {
                 let v = SleepOut { slept_ms: a.ms };
                 Ok(structured(format!("slept {} ms", a.ms), &v))
             }
-            _ = ct.cancelled() => Err(ErrorData::invalid_request("sleep_ms cancelled", None)),
+            () = ct.cancelled() => Err(ErrorData::invalid_request("sleep_ms cancelled", None)),
         }
     })
 }

@@ -78,7 +78,7 @@ pub fn thermal_status(s: &Snapshot) -> ThermalStatus {
                 temp_c: z.temp_c,
                 online: z.online,
                 offline_reason: z.offline_reason.clone(),
-                trips: z.trips.to_vec(),
+                trips: z.trips.clone(),
                 throttle_trip_c,
                 critical_trip_c: z.critical_trip_c(),
                 headroom_c: match (throttle_trip_c, z.temp_c) {
@@ -100,7 +100,7 @@ pub fn thermal_status(s: &Snapshot) -> ThermalStatus {
             .filter(|z| !z.online)
             .map(|z| z.id.clone())
             .collect(),
-        cooling: s.cooling.to_vec(),
+        cooling: s.cooling.clone(),
         throttled: s.throttle.throttled,
         throttle_reasons: s.throttle.reasons.clone(),
         probe_errors: failures(&s.probe_errors, &["thermal", "hwmon"]),
@@ -143,7 +143,7 @@ pub struct MemoryStatus {
     pub used_pct: Option<f64>,
     pub swap_total_mb: Option<f64>,
     pub swap_used_mb: Option<f64>,
-    /// Jetson NvMap (GPU/multimedia buffers carved from RAM).
+    /// Jetson `NvMap` (GPU/multimedia buffers carved from RAM).
     pub nvmap_mb: Option<f64>,
     pub watched: Vec<WatchedProcess>,
     pub probe_errors: Vec<ProbeFailure>,
@@ -163,7 +163,7 @@ pub fn memory_status(s: &Snapshot) -> MemoryStatus {
         swap_total_mb: m.swap_total_mb,
         swap_used_mb: m.swap_used_mb,
         nvmap_mb: m.nvmap_mb,
-        watched: s.watched.to_vec(),
+        watched: s.watched.clone(),
         probe_errors: failures(&s.probe_errors, &["memory"]),
     }
 }
@@ -206,7 +206,7 @@ pub struct GpuStatus {
 pub fn gpu_status(s: &Snapshot) -> GpuStatus {
     GpuStatus {
         sample_time_unix_ms: s.time_unix_ms,
-        gpus: s.gpus.to_vec(),
+        gpus: s.gpus.clone(),
         probe_errors: failures(&s.probe_errors, &["gpu"]),
     }
 }
@@ -248,7 +248,7 @@ pub struct PowerStatus {
 pub fn power_status(s: &Snapshot) -> PowerStatus {
     PowerStatus {
         sample_time_unix_ms: s.time_unix_ms,
-        rails: s.power.rails.to_vec(),
+        rails: s.power.rails.clone(),
         total_mw: s.power.total_mw,
         probe_errors: failures(&s.probe_errors, &["power"]),
     }
@@ -300,7 +300,7 @@ pub fn board_info(s: &Snapshot) -> BoardInfo {
         hostname: b.hostname.clone(),
         cpu_cores: s.cpu.cores.len() as u32,
         cpu_cores_online: s.cpu.cores.iter().filter(|c| c.online).count() as u32,
-        fans: s.fans.to_vec(),
+        fans: s.fans.clone(),
         probe_errors: failures(&s.probe_errors, &["board", "cpu"]),
     }
 }

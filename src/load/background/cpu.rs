@@ -32,7 +32,7 @@ pub struct CpuBurn {
 impl CpuBurn {
     pub fn start(spec: CpuSpec) -> Self {
         let n = if spec.threads == 0 {
-            std::thread::available_parallelism().map_or(1, |n| n.get())
+            std::thread::available_parallelism().map_or(1, std::num::NonZero::get)
         } else {
             spec.threads
         };

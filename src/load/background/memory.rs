@@ -44,7 +44,7 @@ pub struct MemoryPressure {
 }
 
 impl MemoryPressure {
-    /// `floor_pct`: never push MemAvailable below this share of total.
+    /// `floor_pct`: never push `MemAvailable` below this share of total.
     pub fn start(spec: MemorySpec, root: Root, floor_pct: f64) -> Self {
         let stop = Arc::new(AtomicBool::new(false));
         let held_mb = Arc::new(AtomicU64::new(0));
@@ -98,7 +98,7 @@ fn grow(
             let due = Duration::from_secs_f64(chunks.len() as f64 / rate);
             let now = start.elapsed();
             if now < due {
-                std::thread::sleep((due - now).min(Duration::from_millis(50)));
+                std::thread::sleep(due.checked_sub(now).unwrap().min(Duration::from_millis(50)));
                 continue;
             }
             let mut c = vec![0u8; CHUNK];

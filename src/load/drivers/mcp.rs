@@ -92,7 +92,7 @@ pub fn split_command(s: &str) -> Result<Vec<String>, String> {
             (Some(_), c) => cur.push(c),
             (None, '"' | '\'') => {
                 quote = Some(c);
-                has = true
+                has = true;
             }
             (None, c) if c.is_whitespace() => {
                 if has || !cur.is_empty() {
@@ -147,7 +147,7 @@ fn placeholder(p: &Value) -> Value {
     let min = p.get("minimum").cloned();
     match p.get("type").and_then(Value::as_str) {
         Some("string") => Value::String("jetstress".into()),
-        Some("integer") | Some("number") => min.unwrap_or(Value::from(1)),
+        Some("integer" | "number") => min.unwrap_or(Value::from(1)),
         Some("boolean") => Value::Bool(false),
         Some("array") => Value::Array(vec![]),
         Some("object") => Value::Object(Default::default()),
@@ -301,7 +301,7 @@ impl McpTarget {
         // Bring every session up at once so the first requests find them ready.
         let mut conns: Vec<anyhow::Result<Connected>> =
             futures::future::join_all((0..n).map(|_| connect(&spec, &log_dir, &log_name))).await;
-        let Some(lead) = conns.iter().position(|c| c.is_ok()) else {
+        let Some(lead) = conns.iter().position(Result::is_ok) else {
             return Err(conns.swap_remove(0).err().expect("all sessions failed"));
         };
         let first = conns[lead].as_ref().expect("lead session connected");
@@ -440,13 +440,10 @@ impl Supervisor {
         let mut backoff = BACKOFF_START;
         let mut attempt_failed_before = false;
         loop {
-            let conn = match first.take() {
-                Some(c) => Ok(c),
-                None => tokio::select! {
-                    _ = self.cancel.cancelled() => return,
-                    c = connect(&self.spec, &self.log_dir, &self.log_name) => c,
-                },
-            };
+            let conn = if let Some(c) = first.take() { Ok(c) } else { tokio::select! {
+                () = self.cancel.cancelled() => return,
+                c = connect(&self.spec, &self.log_dir, &self.log_name) => c,
+            } };
             match conn {
                 Ok(Connected { service, pid }) => {
                     if attempt_failed_before {
@@ -470,7 +467,7 @@ impl Supervisor {
                     let up = Instant::now();
                     let ct = service.cancellation_token();
                     let quit = tokio::select! {
-                        _ = self.cancel.cancelled() => None,
+                        () = self.cancel.cancelled() => None,
                         q = service.waiting() => Some(q),
                     };
                     if let Ok(mut p) = self.session.peer.write() {
@@ -509,8 +506,8 @@ impl Supervisor {
             }
             attempt_failed_before = true;
             tokio::select! {
-                _ = self.cancel.cancelled() => return,
-                _ = tokio::time::sleep(backoff) => {}
+                () = self.cancel.cancelled() => return,
+                () = tokio::time::sleep(backoff) => {}
             }
             backoff = (backoff * 2).min(BACKOFF_MAX);
         }
@@ -542,7 +539,7 @@ mod tests {
             name: None,
             endpoint: Endpoint::Stdio {
                 program: p.into(),
-                args: a.iter().map(|s| s.to_string()).collect(),
+                args: a.iter().map(ToString::to_string).collect(),
                 env: vec![],
             },
             sessions: 1,

@@ -351,7 +351,7 @@ impl State {
                     // Every handle (and guard) is gone: nobody can stop the load any more.
                     None => break,
                 },
-                _ = tokio::time::sleep_until(wake.into()) => {}
+                () = tokio::time::sleep_until(wake.into()) => {}
             }
         }
         self.stop_phase(StopReason::Shutdown);

@@ -42,7 +42,7 @@ impl NvmlProbe {
             out.push(Gpu {
                 kind: "nvml".to_string(),
                 name: dev.name().unwrap_or_else(|_| format!("GPU {i}")),
-                load_pct: dev.utilization_rates().ok().map(|u| u.gpu as f64),
+                load_pct: dev.utilization_rates().ok().map(|u| f64::from(u.gpu)),
                 freq_mhz: dev.clock_info(Clock::Graphics).ok().map(f64::from),
                 max_freq_mhz: dev.max_clock_info(Clock::Graphics).ok().map(f64::from),
                 hw_max_freq_mhz: dev.max_clock_info(Clock::Graphics).ok().map(f64::from),

@@ -79,7 +79,7 @@ impl TegraGpuProbe {
                 load_pct: d
                     .load
                     .as_mut()
-                    .and_then(|f| f.read_int())
+                    .and_then(Pinned::read_int)
                     .map(|pm| pm as f64 / 10.0),
                 freq_mhz: d.cur.read_int().map(hz_to_mhz),
                 max_freq_mhz: d.max.read_int().map(hz_to_mhz),

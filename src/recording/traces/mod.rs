@@ -179,9 +179,7 @@ pub fn parse_trace(source: &str, text: &str) -> Result<Trace, TraceError> {
     if trace.samples.is_empty() {
         let first = trace
             .skipped
-            .first()
-            .map(|(l, r)| format!("line {l}: {r}"))
-            .unwrap_or_else(|| "no data rows".to_string());
+            .first().map_or_else(|| "no data rows".to_string(), |(l, r)| format!("line {l}: {r}"));
         return Err(TraceError::NothingParsed {
             path: source.to_string(),
             skipped: trace.skipped.len(),

@@ -61,7 +61,7 @@ pub fn time_of_day(s: &str) -> Option<f64> {
     let h: u32 = p[0].parse().ok()?;
     let m: u32 = p[1].parse().ok()?;
     let sec: f64 = p[2].parse().ok()?;
-    (h < 24 && m < 60 && (0.0..61.0).contains(&sec)).then(|| (h * 3600 + m * 60) as f64 + sec)
+    (h < 24 && m < 60 && (0.0..61.0).contains(&sec)).then(|| f64::from(h * 3600 + m * 60) + sec)
 }
 
 fn value(cell: Option<&&str>) -> Option<f64> {

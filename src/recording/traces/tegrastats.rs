@@ -3,8 +3,8 @@
 //! Handles every generation seen in the wild: optional `MM-DD-YYYY HH:MM:SS`
 //! prefix; `RAM u/tMB (lfb NxSMB)`, `SWAP u/tMB (cached NMB)`, `IRAM u/tkB(lfb NkB)`;
 //! `CPU [x%@MHz,off,…]`; engines `NAME x%`, `x%@MHz`, `x%@[a,b]`, `off`, `NAME MHz`;
-//! temperatures `name@T C`, JetPack 7 `name@T1C/T2C`, and `name@-256C` (offline);
-//! rails `NAME cur/avg` with or without `mW`, JetPack 7 `cur/avg/max`.
+//! temperatures `name@T C`, `JetPack` 7 `name@T1C/T2C`, and `name@-256C` (offline);
+//! rails `NAME cur/avg` with or without `mW`, `JetPack` 7 `cur/avg/max`.
 //! Unknown tokens are ignored (forward compatible); a known key with a malformed
 //! value is an error naming the token.
 
@@ -40,7 +40,7 @@ pub struct Engine {
     pub freq_mhz: Vec<f64>,
 }
 
-/// A power rail: values in mW (current, average, and on JetPack 7 a third one).
+/// A power rail: values in mW (current, average, and on `JetPack` 7 a third one).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Rail {
     pub name: String,
@@ -115,7 +115,7 @@ fn date_time(date: &str, time: &str) -> Option<f64> {
     {
         return None;
     }
-    Some(days_from_civil(yr, mo, da) as f64 * 86400.0 + (h * 3600 + mi * 60) as f64 + s)
+    Some(days_from_civil(yr, mo, da) as f64 * 86400.0 + f64::from(h * 3600 + mi * 60) + s)
 }
 
 /// Days since 1970-01-01 (Howard Hinnant's algorithm).
@@ -123,8 +123,8 @@ pub(crate) fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
     let y = if m <= 2 { y - 1 } else { y };
     let era = if y >= 0 { y } else { y - 399 } / 400;
     let yoe = y - era * 400;
-    let m = m as i64;
-    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + d as i64 - 1;
+    let m = i64::from(m);
+    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + i64::from(d) - 1;
     let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
     era * 146097 + doe - 719468
 }

@@ -1,6 +1,6 @@
 //! Header line, most important first so a narrow terminal still shows it:
 //! phase and target rate, FROZEN/REC flags, jetstress's own CPU and RSS, then
-//! board, L4T, nvpmodel mode and jetson_clocks.
+//! board, L4T, nvpmodel mode and `jetson_clocks`.
 
 use ratatui::layout::Rect;
 use ratatui::style::{Modifier, Style};

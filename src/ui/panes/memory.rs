@@ -48,7 +48,7 @@ pub fn draw(f: &mut Frame, area: Rect, app: &App) {
     }
     let floor = total * FLOOR_FRACTION;
     let floor_line: Vec<(f64, f64)> = (0..=40)
-        .map(|i| (from + (now - from) * i as f64 / 40.0, floor))
+        .map(|i| (from + (now - from) * f64::from(i) / 40.0, floor))
         .collect();
     let mut traces: Vec<super::Trace> = bufs
         .iter()

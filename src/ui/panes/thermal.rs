@@ -57,12 +57,7 @@ pub fn draw(f: &mut Frame, area: Rect, app: &App) {
         }
         buffers.push(buf);
     }
-    if !lo.is_finite() {
-        f.render_widget(
-            Paragraph::new(Line::from("waiting for samples…")),
-            chart_area,
-        );
-    } else {
+    if lo.is_finite() {
         // Show the nearest passive trip when it is within 15 °C of the data.
         let trip = online
             .iter()
@@ -108,6 +103,11 @@ pub fn draw(f: &mut Frame, area: Rect, app: &App) {
             [format!("-{}", window_label(window)), "now".to_string()],
             app.dot_marker,
             t.fg(Slot::Axis),
+        );
+    } else {
+        f.render_widget(
+            Paragraph::new(Line::from("waiting for samples…")),
+            chart_area,
         );
     }
 

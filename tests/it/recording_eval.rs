@@ -23,7 +23,7 @@ fn predict_eval_reads_a_recording_with_its_trips() {
     // First-order heat-up 35 → 95 °C, τ = 300 s, 0.25 °C steps; the passive
     // trip at 80 °C is crossed at t = τ·ln(60/15) ≈ 416 s.
     for i in 0..900 {
-        let t = i as f64;
+        let t = f64::from(i);
         let temp = 95.0 - 60.0 * (-t / 300.0).exp();
         let mut s = Snapshot::empty();
         s.elapsed_s = t;

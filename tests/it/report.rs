@@ -10,7 +10,7 @@ use std::process::Command;
 
 use serde_json::Value;
 
-mod common;
+use crate::common;
 
 fn bin() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_jetstress"));

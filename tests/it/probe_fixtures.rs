@@ -2,7 +2,7 @@
 //! laptop and a bare VM (`tests/fixtures/*`, described in its README), plus the
 //! captured Orin trees in `../shared/fixtures/` used exactly as captured.
 
-mod common;
+use crate::common;
 use common::copy_tree;
 
 use std::path::{Path, PathBuf};

@@ -2,7 +2,7 @@
 //! with send-keys and read with capture-pane; afterwards no jetstress process
 //! may be left. Also: configuration errors and a non-terminal stdout.
 
-mod common;
+use crate::common;
 use common::copy_tree;
 
 use std::path::Path;
@@ -12,12 +12,12 @@ use std::time::{Duration, Instant};
 
 const BIN: &str = env!("CARGO_BIN_EXE_jetstress");
 
-struct Session {
+pub(crate) struct Session {
     name: String,
 }
 
 impl Session {
-    fn start(cols: u16, rows: u16, cmd: &str) -> Session {
+    pub(crate) fn start(cols: u16, rows: u16, cmd: &str) -> Session {
         static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
         let n = N.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         let name = format!("jetstress-e2e-{}-{n}", std::process::id());
@@ -44,7 +44,7 @@ impl Session {
         Session { name }
     }
 
-    fn capture(&self) -> String {
+    pub(crate) fn capture(&self) -> String {
         let out = Command::new("tmux")
             .args(["capture-pane", "-p", "-t", &self.name])
             .output()
@@ -52,7 +52,7 @@ impl Session {
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
-    fn keys(&self, keys: &[&str]) {
+    pub(crate) fn keys(&self, keys: &[&str]) {
         for k in keys {
             let st = Command::new("tmux")
                 .args(["send-keys", "-t", &self.name, k])
@@ -63,21 +63,19 @@ impl Session {
     }
 
     /// Wait until the screen satisfies `pred` (bounded), returning the last capture.
-    fn wait_for(&self, what: &str, pred: impl Fn(&str) -> bool) -> String {
+    pub(crate) fn wait_for(&self, what: &str, pred: impl Fn(&str) -> bool) -> String {
         let deadline = Instant::now() + Duration::from_secs(15);
         loop {
             let screen = self.capture();
             if pred(&screen) {
                 return screen;
             }
-            if Instant::now() > deadline {
-                panic!("timed out waiting for {what}; screen:\n{screen}");
-            }
+            assert!(Instant::now() <= deadline, "timed out waiting for {what}; screen:\n{screen}");
             sleep(Duration::from_millis(100));
         }
     }
 
-    fn pane_dead(&self) -> bool {
+    pub(crate) fn pane_dead(&self) -> bool {
         let out = Command::new("tmux")
             .args(["display-message", "-p", "-t", &self.name, "#{pane_dead}"])
             .output()
@@ -85,7 +83,7 @@ impl Session {
         String::from_utf8_lossy(&out.stdout).trim() == "1"
     }
 
-    fn pane_pid(&self) -> Option<u32> {
+    pub(crate) fn pane_pid(&self) -> Option<u32> {
         let out = Command::new("tmux")
             .args(["display-message", "-p", "-t", &self.name, "#{pane_pid}"])
             .output()
@@ -356,8 +354,7 @@ fn processes_mentioning(needle: &str) -> Vec<u32> {
         .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
         .filter(|pid| {
             std::fs::read(format!("/proc/{pid}/cmdline"))
-                .map(|c| String::from_utf8_lossy(&c).contains(needle))
-                .unwrap_or(false)
+                .is_ok_and(|c| String::from_utf8_lossy(&c).contains(needle))
                 && alive(*pid)
         })
         .collect()
@@ -369,8 +366,7 @@ fn servers_for(root: &str) -> Vec<u32> {
         .into_iter()
         .filter(|pid| {
             std::fs::read(format!("/proc/{pid}/cmdline"))
-                .map(|c| String::from_utf8_lossy(&c).contains("mcp-serve"))
-                .unwrap_or(false)
+                .is_ok_and(|c| String::from_utf8_lossy(&c).contains("mcp-serve"))
         })
         .collect()
 }
@@ -468,7 +464,7 @@ fn sigterm_mid_phase_stops_the_load_first() {
         "{last}"
     );
     let out_dir = dir.path().join("report");
-    let out = std::process::Command::new(BIN)
+    let out = Command::new(BIN)
         .arg("report")
         .arg(&rec)
         .arg("--out")

@@ -148,7 +148,7 @@ fn synthetic_rc_heat_up_meets_the_targets() {
     writeln!(f, "time_s,soc").unwrap();
     // 35 → 85 °C, τ = 400 s, 0.25 °C quantisation like real sensors, 1 Hz, 30 min.
     for k in 0..1800 {
-        let t = k as f64;
+        let t = f64::from(k);
         let temp = 85.0 - 50.0 * (-t / 400.0).exp();
         writeln!(f, "{t},{}", (temp * 4.0).round() / 4.0).unwrap();
     }

@@ -1,0 +1,21 @@
+//! jetstress's integration tests, one binary (one link of rmcp, axum,
+//! plotters and ratatui instead of one per file). Each module is one area;
+//! `common` holds the fixture helpers they share.
+
+mod cli_probe;
+mod common;
+mod e2e_tmux;
+mod event_lines;
+mod layers;
+mod mcp_serve;
+mod mcp_serve_interop;
+mod metrics;
+mod predict_replay;
+mod probe_fixtures;
+mod recording_eval;
+mod report;
+mod trace_formats;
+mod ui_render;
+mod workloads_engine;
+mod workloads_guards;
+mod workloads_run_cli;
