@@ -110,7 +110,7 @@ fn fault(args: &[&str]) -> McpTargetSpec {
     let mut a = vec![repo("tests/fault-server/fault_server.py")
         .display()
         .to_string()];
-    a.extend(args.iter().map(std::string::ToString::to_string));
+    a.extend(args.iter().map(ToString::to_string));
     McpTargetSpec {
         name: Some("fault".into()),
         endpoint: Endpoint::Stdio {

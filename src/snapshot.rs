@@ -2,7 +2,7 @@
 //!
 //! Live probes and replay both produce a [`Snapshot`]; the dashboard, predictor,
 //! recorder, MCP server and reports only ever read this type. Field names are a
-//! public, versioned contract (see README, "Snapshot JSON"): add fields, never
+//! public, versioned contract (see docs/formats.md, "Snapshot"): add fields, never
 //! rename or repurpose them. Unknown values are `None` (`null`), never invented.
 
 use schemars::JsonSchema;

@@ -30,6 +30,10 @@ fn opt(v: Option<f64>, digits: usize, unit: &str) -> String {
 }
 
 /// The human summary (pure, so tests can check it).
+#[expect(
+    clippy::too_many_lines,
+    reason = "one section per probe, in screen order"
+)]
 pub fn render_text(s: &Snapshot) -> String {
     let mut o = String::new();
     let b = &s.board;

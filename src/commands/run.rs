@@ -93,6 +93,10 @@ impl Feeder {
     }
 }
 
+#[expect(
+    clippy::too_many_lines,
+    reason = "the run's steps in order: start, record, phases, verdicts, outputs"
+)]
 async fn run_async(
     global: &GlobalArgs,
     args: &RunArgs,

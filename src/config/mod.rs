@@ -68,7 +68,7 @@ pub enum ConfigError {
     Read { path: PathBuf, err: io::Error },
     /// The text is not valid TOML or does not fit the schema (unknown field,
     /// wrong type); `at` is the 1-based `(line, column)` when known.
-    #[error("{}{}: {message}", path.display(), position(at))]
+    #[error("{}{}: {message}", path.display(), position(*at))]
     Invalid {
         path: PathBuf,
         at: Option<(usize, usize)>,
@@ -76,7 +76,7 @@ pub enum ConfigError {
     },
 }
 
-fn position(at: &Option<(usize, usize)>) -> String {
+fn position(at: Option<(usize, usize)>) -> String {
     at.map(|(line, col)| format!(":{line}:{col}"))
         .unwrap_or_default()
 }

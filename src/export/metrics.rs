@@ -35,7 +35,10 @@ pub struct WindowHistogram {
 
 impl WindowHistogram {
     pub fn add(&self, b: &LatencyBuckets) {
-        let mut me = self.inner.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut me = self
+            .inner
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         for (a, n) in me.counts.iter_mut().zip(b.counts) {
             *a += n;
         }
@@ -49,7 +52,11 @@ impl TypedMetric for WindowHistogram {
 
 impl EncodeMetric for WindowHistogram {
     fn encode(&self, mut encoder: MetricEncoder) -> Result<(), std::fmt::Error> {
-        let b = self.inner.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone();
+        let b = self
+            .inner
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone();
         let buckets: [(f64, u64); LATENCY_BUCKETS_S.len()] =
             std::array::from_fn(|i| (LATENCY_BUCKETS_S[i], b.counts[i]));
         encoder.encode_histogram::<NoLabelSet>(b.sum_s, b.counts.iter().sum(), &buckets, None)
@@ -137,6 +144,7 @@ impl Default for Metrics {
 }
 
 impl Metrics {
+    #[expect(clippy::too_many_lines, reason = "one registration per metric family")]
     pub fn new() -> Metrics {
         let mut r = Registry::with_prefix("jetstress");
         let m = Metrics {

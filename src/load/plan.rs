@@ -287,7 +287,7 @@ mod tests {
                 assert_eq!(program, std::env::current_exe().unwrap());
                 assert_eq!(args, ["mcp-serve", "--root", "/tmp/fixture"]);
             }
-            other => panic!("{other:?}"),
+            other @ Endpoint::Http { .. } => panic!("{other:?}"),
         }
         let t = builtin_target(Some("board".into()), 1, Path::new("/")).unwrap();
         assert_eq!(t.name.as_deref(), Some("board"));

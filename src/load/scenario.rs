@@ -376,6 +376,10 @@ pub fn load(path: &Path) -> anyhow::Result<Scenario> {
 }
 
 /// Parse and check scenario text; `file` names it in errors.
+#[expect(
+    clippy::too_many_lines,
+    reason = "one check per scenario section, each naming its line"
+)]
 pub fn parse(text: &str, file: &str) -> anyhow::Result<Scenario> {
     let raw: ScenarioFile = toml::from_str(text).map_err(|e| {
         let loc = e
@@ -645,14 +649,14 @@ pub fn phase_spec(p: &PhaseCfg) -> Result<PhaseSpec, ScenarioError> {
             let mut spec = PhaseSpec::custom(&steps, p.ramp.unwrap_or(false));
             for (st, cfg) in spec.stages.iter_mut().zip(stages) {
                 if let Some(n) = &cfg.name {
-                    st.name = n.clone();
+                    st.name.clone_from(n);
                 }
             }
             spec
         }
     };
     if let Some(n) = &p.name {
-        spec.name = n.clone();
+        spec.name.clone_from(n);
     }
     Ok(spec)
 }
@@ -719,7 +723,7 @@ max_p95_ms = 200
         assert_eq!(s.targets.len(), 2);
         match &s.targets[1] {
             TargetPlan::Spec(t) => assert_eq!(t.sessions, 2),
-            other => panic!("{other:?}"),
+            other @ TargetPlan::Builtin { .. } => panic!("{other:?}"),
         }
         assert_eq!(
             s.http[0].headers,

@@ -19,6 +19,39 @@ pub enum PhaseKind {
     Custom,
 }
 
+impl std::fmt::Display for PhaseKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A phase kind that is none of `spike`, `stress`, `soak`, `custom`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("'{0}' is not a phase kind (spike, stress, soak, custom)")]
+pub struct UnknownPhaseKind(pub String);
+
+impl std::str::FromStr for PhaseKind {
+    type Err = UnknownPhaseKind;
+
+    fn from_str(s: &str) -> Result<Self, UnknownPhaseKind> {
+        [
+            PhaseKind::Spike,
+            PhaseKind::Stress,
+            PhaseKind::Soak,
+            PhaseKind::Custom,
+        ]
+        .into_iter()
+        .find(|k| k.as_str() == s)
+        .ok_or_else(|| UnknownPhaseKind(s.to_string()))
+    }
+}
+
+impl PartialEq<&str> for PhaseKind {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
 impl PhaseKind {
     pub fn as_str(self) -> &'static str {
         match self {
@@ -109,6 +142,7 @@ impl PhaseSpec {
     }
 
     /// Stretch or cut every stage so the phase lasts `total`.
+    #[must_use]
     pub fn scaled_to(mut self, total: Duration) -> Self {
         let cur = self.total_duration().as_secs_f64();
         if cur > 0.0 {

@@ -36,6 +36,15 @@ pub enum Model {
     Newton,
 }
 
+impl Model {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Model::Linear => "linear",
+            Model::Newton => "newton",
+        }
+    }
+}
+
 /// Why a prediction has (or lacks) an ETA.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -348,6 +357,10 @@ impl ThermalPredictor {
     }
 
     /// Linear, Newton and chosen predictions for a zone (used by `predict-eval`).
+    #[expect(
+        clippy::too_many_lines,
+        reason = "the model choice, one rule after another"
+    )]
     pub fn predict_models(&self, zone_id: &str, now_s: f64) -> Option<ModelSet> {
         let st = self.zones.get(zone_id)?;
         let trip = self.trip_for(zone_id)?;
@@ -433,12 +446,11 @@ impl ThermalPredictor {
             let newton = ctx.newton(&base, plane.as_ref(), last_i);
             // Newton only when the bend is both significant and real: a time
             // constant far beyond the window is a straight line in practice.
-            let curved = plane
-                .is_some_and(|p| {
-                    p.b < 0.0
-                        && -p.b / p.cov[1][1].sqrt().max(1e-300) >= cfg.min_curvature_t
-                        && -1.0 / p.b <= cfg.max_tau_windows * cfg.window_s
-                });
+            let curved = plane.is_some_and(|p| {
+                p.b < 0.0
+                    && -p.b / p.cov[1][1].sqrt().max(1e-300) >= cfg.min_curvature_t
+                    && -1.0 / p.b <= cfg.max_tau_windows * cfg.window_s
+            });
             // Out-of-sample record first; the significance test only until
             // there is one.
             let newton_wins = st.newton_forecasts_better(cfg).unwrap_or(curved);
@@ -471,9 +483,7 @@ impl ThermalPredictor {
 
     /// Offline samples seen for a zone so far.
     pub fn offline_count(&self, zone_id: &str) -> u64 {
-        self.zones
-            .get(zone_id)
-            .map_or(0, |z| z.offline_total)
+        self.zones.get(zone_id).map_or(0, |z| z.offline_total)
     }
 }
 
@@ -495,6 +505,10 @@ struct Ctx<'a> {
 }
 
 impl Ctx<'_> {
+    #[expect(
+        clippy::unused_self,
+        reason = "one step of the zone context, called like its neighbours"
+    )]
     fn finish(&self, mut p: ZonePrediction, message: String) -> ZonePrediction {
         p.message = message;
         p
@@ -649,6 +663,10 @@ impl Ctx<'_> {
             .unwrap_or_else(|| self.with_eta(p, eta_last, sd, false))
     }
 
+    #[expect(
+        clippy::too_many_lines,
+        reason = "the Newton fit and its guards read as one derivation"
+    )]
     fn newton(
         &self,
         base: &ZonePrediction,
@@ -1112,7 +1130,12 @@ mod tests {
     fn trip_already_crossed() {
         let mut p = ThermalPredictor::new(PredictConfig::default());
         for k in 0..20 {
-            p.observe(f64::from(k), "cpu", Some(100.0 + f64::from(k) * 0.1), Some(99.0));
+            p.observe(
+                f64::from(k),
+                "cpu",
+                Some(100.0 + f64::from(k) * 0.1),
+                Some(99.0),
+            );
         }
         let pr = p.predict("cpu", 19.0).unwrap();
         assert_eq!(pr.status, Status::AlreadyOver);
@@ -1251,7 +1274,12 @@ mod tests {
             ..cfg_with_trip(99.0)
         });
         for k in 0..10_000 {
-            p.observe(f64::from(k) * 0.1, "gpu", Some(40.0 + 0.001 * f64::from(k)), None);
+            p.observe(
+                f64::from(k) * 0.1,
+                "gpu",
+                Some(40.0 + 0.001 * f64::from(k)),
+                None,
+            );
         }
         assert!(p.zones["gpu"].win.len() <= 101);
         // One forecast per sample, each due 60 s later: ≤ 600 pending at 10 Hz.

@@ -258,7 +258,10 @@ mod tests {
     fn pinned_reads_large_files_whole() {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("stat");
-        let text: String = (0..2000).map(|i| format!("line {i}\n")).collect();
+        let text = (0..2000)
+            .map(|i| format!("line {i}\n"))
+            .collect::<Vec<_>>()
+            .concat();
         std::fs::write(&p, &text).unwrap();
         let mut f = Pinned::new(p);
         assert_eq!(f.read().unwrap(), text);

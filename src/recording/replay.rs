@@ -309,7 +309,7 @@ mod tests {
                     got += 1;
                 }
                 ReplayMsg::Status(st) if st.finished => break,
-                _ => {}
+                ReplayMsg::Status(_) | ReplayMsg::Reset => {}
             }
         }
         assert_eq!(got, n);
@@ -322,7 +322,7 @@ mod tests {
                 ReplayMsg::Reset => saw_reset = true,
                 ReplayMsg::Snapshot(_) => replayed += 1,
                 ReplayMsg::Status(st) if st.finished => break,
-                _ => {}
+                ReplayMsg::Status(_) => {}
             }
         }
         assert!(saw_reset);

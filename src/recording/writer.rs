@@ -155,6 +155,7 @@ pub struct Recorder {
 }
 
 /// `run.jsonl` → `run-1.jsonl` (or `-2`, …): the first name that does not exist.
+#[expect(clippy::maybe_infinite_iter, reason = "ends at the first free name")]
 pub fn free_name(path: &Path) -> PathBuf {
     if !path.exists() {
         return path.to_path_buf();
@@ -303,7 +304,9 @@ impl Recorder {
 
     /// Queue a record; never blocks. `false` (and counted) when the queue is full.
     pub fn record(&self, r: Record) -> bool {
-        if let Some(Ok(())) = self.tx.as_ref().map(|tx| tx.try_send(r)) { true } else {
+        if let Some(Ok(())) = self.tx.as_ref().map(|tx| tx.try_send(r)) {
+            true
+        } else {
             self.dropped.fetch_add(1, Ordering::Relaxed);
             false
         }

@@ -21,6 +21,18 @@ pub enum Outcome {
     NotApplicable,
 }
 
+impl Outcome {
+    /// The word a verdict line starts with.
+    pub fn label(self) -> &'static str {
+        match self {
+            Outcome::Pass => "PASS",
+            Outcome::Fail => "FAIL",
+            Outcome::NotMeasured => "NOTMEASURED",
+            Outcome::NotApplicable => "NOTAPPLICABLE",
+        }
+    }
+}
+
 /// One criterion's result.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Verdict {
@@ -38,7 +50,7 @@ impl Verdict {
     pub fn line(&self) -> String {
         format!(
             "{:<15} {:<18} {} (limit {}) · {}",
-            format!("{:?}", self.verdict).to_uppercase(),
+            self.verdict.label(),
             self.name,
             self.measured.as_deref().unwrap_or("-"),
             self.threshold,
@@ -249,6 +261,7 @@ fn latency(name: &str, s: &RunSummary, limit: f64, key: impl Fn(&StageSummary) -
 
 /// Judge a run. The stage a stress phase broke at is left out of the latency
 /// and error limits (finding it is the point of the phase).
+#[expect(clippy::too_many_lines, reason = "one block per acceptance criterion")]
 pub fn evaluate(s: &RunSummary, o: &Observations, c: &Criteria) -> Vec<Verdict> {
     let mut out = vec![latency("p95_latency", s, c.max_p95_ms, |st| {
         st.all.latency_ms.p95
@@ -499,7 +512,7 @@ mod tests {
     fn phase(kind: &str, stages: Vec<StageSummary>) -> PhaseSummary {
         PhaseSummary {
             name: kind.into(),
-            kind: kind.into(),
+            kind: kind.parse().unwrap(),
             started_s: 0.0,
             duration_s: 10.0,
             status: "completed".into(),

@@ -127,6 +127,10 @@ fn degradation(run: &RunSummary) -> Vec<String> {
     out
 }
 
+#[expect(
+    clippy::too_many_lines,
+    reason = "one finding per paragraph of the summary"
+)]
 fn findings(r: &Report) -> Vec<String> {
     let run = &r.run;
     let mut f = Vec::new();
@@ -189,8 +193,10 @@ fn findings(r: &Report) -> Vec<String> {
             "Leaks (`{}`): {} — RSS slope {}, latency slope {}.",
             p.name,
             k.verdict,
-            k.rss_slope_mb_per_h.map_or_else(|| "not measured".into(), |v| format!("{v:.1} MB/h")),
-            k.latency_slope_ms_per_h.map_or_else(|| "not measured".into(), |v| format!("{v:.1} ms/h"))
+            k.rss_slope_mb_per_h
+                .map_or_else(|| "not measured".into(), |v| format!("{v:.1} MB/h")),
+            k.latency_slope_ms_per_h
+                .map_or_else(|| "not measured".into(), |v| format!("{v:.1} ms/h"))
         ));
     }
     for (target, (count, errors, k)) in errors_by_target(run) {
@@ -216,8 +222,10 @@ fn findings(r: &Report) -> Vec<String> {
                 if bp.found {
                     format!(
                         "last good {} rps, first bad {} rps — {}",
-                        bp.last_good_rps.map_or_else(|| "none".into(), |v| format!("{v:.1}")),
-                        bp.first_bad_rps.map_or_else(|| "?".into(), |v| format!("{v:.1}")),
+                        bp.last_good_rps
+                            .map_or_else(|| "none".into(), |v| format!("{v:.1}")),
+                        bp.first_bad_rps
+                            .map_or_else(|| "?".into(), |v| format!("{v:.1}")),
                         bp.reason
                     )
                 } else {
@@ -249,6 +257,10 @@ fn findings(r: &Report) -> Vec<String> {
 }
 
 /// Advice that follows from the numbers; empty lines are never canned.
+#[expect(
+    clippy::too_many_lines,
+    reason = "one recommendation rule after another"
+)]
 pub fn recommendations(r: &Report) -> Vec<String> {
     let run = &r.run;
     let mut out = Vec::new();
@@ -387,6 +399,7 @@ fn tool_row(out: &mut String, t: &ToolSummary) {
     );
 }
 
+#[expect(clippy::too_many_lines, reason = "report.md top to bottom")]
 pub fn render(r: &Report) -> String {
     let run = &r.run;
     let mut s = String::new();
@@ -563,8 +576,10 @@ pub fn render(r: &Report) -> String {
                 s,
                 "\nVerdict: {} (RSS slope {}, latency slope {}).\n",
                 k.verdict,
-                k.rss_slope_mb_per_h.map_or_else(|| "-".into(), |v| format!("{v:.1} MB/h")),
-                k.latency_slope_ms_per_h.map_or_else(|| "-".into(), |v| format!("{v:.1} ms/h"))
+                k.rss_slope_mb_per_h
+                    .map_or_else(|| "-".into(), |v| format!("{v:.1} MB/h")),
+                k.latency_slope_ms_per_h
+                    .map_or_else(|| "-".into(), |v| format!("{v:.1} ms/h"))
             );
         }
     }

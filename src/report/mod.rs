@@ -98,12 +98,7 @@ impl Report {
         Report {
             schema: SCHEMA.into(),
             scenario: scenario.into(),
-            result: if overall(&criteria) {
-                "PASS"
-            } else {
-                "FAIL"
-            }
-            .into(),
+            result: if overall(&criteria) { "PASS" } else { "FAIL" }.into(),
             interrupted,
             criteria,
             acceptance,

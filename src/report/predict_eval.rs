@@ -266,6 +266,10 @@ fn score(model: usize, cols: &[Vec<Scored>; 4], alert: Option<f64>) -> ModelScor
 }
 
 /// Replays an already-read trace and scores it (pure: no file I/O except `emit`).
+#[expect(
+    clippy::too_many_lines,
+    reason = "replay, pooling and scoring of one trace"
+)]
 pub fn evaluate(
     trace: &Trace,
     args: &EvalConfig,
@@ -396,9 +400,7 @@ pub fn evaluate(
 }
 
 fn cell(h: &HorizonScore) -> String {
-    let f = |v: Option<f64>| {
-        v.map_or_else(|| "miss".into(), |v| format!("{v:.0}%"))
-    };
+    let f = |v: Option<f64>| v.map_or_else(|| "miss".into(), |v| format!("{v:.0}%"));
     if h.n == 0 {
         "—".to_string()
     } else if h.warm_up > 0 {

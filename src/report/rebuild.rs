@@ -102,12 +102,14 @@ pub fn rebuild(rec: &Recording) -> Result<Rebuilt, RebuildError> {
         .and_then(|h| h.config.get("scenario"))
         .and_then(serde_json::Value::as_str)
         .map(str::to_string);
-    let (scenario, acceptance, interrupted, run) = if let Some(s) = &summary { (
-        s.scenario.clone(),
-        s.acceptance.clone(),
-        s.interrupted,
-        s.run.clone(),
-    ) } else {
+    let (scenario, acceptance, interrupted, run) = if let Some(s) = &summary {
+        (
+            s.scenario.clone(),
+            s.acceptance.clone(),
+            s.interrupted,
+            s.run.clone(),
+        )
+    } else {
         let (first, last) = (first_snapshot.unwrap_or(0), rec.snapshots.last());
         let run = RunSummary {
             schema: RUN_SCHEMA.into(),

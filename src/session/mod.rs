@@ -199,7 +199,9 @@ impl Session {
     /// Send a command to the engine, starting it first if need be (the
     /// command waits until it is up).
     pub async fn send(&mut self, c: Command) -> anyhow::Result<()> {
-        if let Some(h) = &self.engine { h.send(c).await } else {
+        if let Some(h) = &self.engine {
+            h.send(c).await;
+        } else {
             self.pending.push(c);
             self.start_engine()?;
         }
@@ -215,7 +217,7 @@ impl Session {
             tokio::select! {
                 s = snaps.recv() => match s {
                     Ok(s) => return SessionMsg::Snapshot(s),
-                    Err(RecvError::Lagged(_)) => continue,
+                    Err(RecvError::Lagged(_)) => {}
                     Err(RecvError::Closed) => return SessionMsg::Closed,
                 },
                 r = async {
@@ -234,7 +236,7 @@ impl Session {
                         Some(rx) => loop {
                             match rx.recv().await {
                                 Ok(e) => return Some(e),
-                                Err(RecvError::Lagged(_)) => continue,
+                                Err(RecvError::Lagged(_)) => {}
                                 Err(RecvError::Closed) => return None,
                             }
                         },

@@ -319,6 +319,7 @@ fn on_snapshot(app: &mut App, sinks: &mut Sinks, s: &std::sync::Arc<Snapshot>) {
     }
 }
 
+#[expect(clippy::too_many_lines, reason = "the dashboard's one select loop")]
 async fn event_loop(mut source: Source, r: Resolved, plan: RecordPlan) -> anyhow::Result<()> {
     let Resolved {
         mut app,

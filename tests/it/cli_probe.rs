@@ -45,7 +45,7 @@ fn has_all(v: &Value, want: &[&str]) {
     }
 }
 
-/// The field names the README documents (the public contract).
+/// The field names docs/formats.md documents (the public contract).
 fn check_shape(s: &Value) {
     assert_eq!(s["schema"], "jetstress.snapshot/1");
     has_all(

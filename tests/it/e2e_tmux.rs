@@ -70,7 +70,10 @@ impl Session {
             if pred(&screen) {
                 return screen;
             }
-            assert!(Instant::now() <= deadline, "timed out waiting for {what}; screen:\n{screen}");
+            assert!(
+                Instant::now() <= deadline,
+                "timed out waiting for {what}; screen:\n{screen}"
+            );
             sleep(Duration::from_millis(100));
         }
     }

@@ -48,7 +48,10 @@ fn a_dashboard_and_a_run_record_the_same_event_lines() {
     let dir = tempfile::tempdir().unwrap();
     let scenario = dir.path().join("spike.toml");
     std::fs::write(&scenario, SCENARIO).unwrap();
-    let root = format!("{}/tests/fixtures/xavier-nx-r32", env!("CARGO_MANIFEST_DIR"));
+    let root = format!(
+        "{}/tests/fixtures/xavier-nx-r32",
+        env!("CARGO_MANIFEST_DIR")
+    );
 
     let headless = dir.path().join("run.jsonl");
     let out = Command::new(BIN)
@@ -83,7 +86,10 @@ fn a_dashboard_and_a_run_record_the_same_event_lines() {
         if text.contains("phase spike stopped") {
             break;
         }
-        assert!(Instant::now() < deadline, "the dashboard's spike never stopped:\n{text}");
+        assert!(
+            Instant::now() < deadline,
+            "the dashboard's spike never stopped:\n{text}"
+        );
         std::thread::sleep(Duration::from_millis(200));
     }
     s.keys(&["q"]);
@@ -99,5 +105,8 @@ fn a_dashboard_and_a_run_record_the_same_event_lines() {
         run.iter().any(|(_, t)| t.contains(": stage ")),
         "the run recorded its stage changes: {run:?}"
     );
-    assert_eq!(run, dash, "the two front ends recorded different event lines");
+    assert_eq!(
+        run, dash,
+        "the two front ends recorded different event lines"
+    );
 }

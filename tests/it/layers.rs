@@ -47,7 +47,12 @@ fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
 /// The room a file under `src/` belongs to (`src/load/engine/mod.rs` → `load`).
 fn room_of(src: &Path, file: &Path) -> String {
     let rel = file.strip_prefix(src).unwrap();
-    let first = rel.components().next().unwrap().as_os_str().to_string_lossy();
+    let first = rel
+        .components()
+        .next()
+        .unwrap()
+        .as_os_str()
+        .to_string_lossy();
     first.trim_end_matches(".rs").to_string()
 }
 
@@ -139,10 +144,17 @@ fn imports_point_down_only() {
             }
         }
     }
-    assert!(wrong.is_empty(), "upward or sideways imports:\n{}", wrong.join("\n"));
+    assert!(
+        wrong.is_empty(),
+        "upward or sideways imports:\n{}",
+        wrong.join("\n")
+    );
     // The table is the layout: every ranked room exists.
     for (room, _) in RANKS {
-        assert!(rooms_seen.contains(*room), "room '{room}' is ranked but has no files");
+        assert!(
+            rooms_seen.contains(*room),
+            "room '{room}' is ranked but has no files"
+        );
     }
 }
 
@@ -158,7 +170,13 @@ fn the_library_has_no_clap_types() {
             continue;
         }
         let code = code_only(&std::fs::read_to_string(&f).unwrap());
-        for needle in ["clap::", "#[arg(", "#[command(", "derive(Parser", "ValueEnum"] {
+        for needle in [
+            "clap::",
+            "#[arg(",
+            "#[command(",
+            "derive(Parser",
+            "ValueEnum",
+        ] {
             if code.contains(needle) {
                 wrong.push(format!("{}: `{needle}` below the CLI layer", f.display()));
             }
@@ -173,6 +191,6 @@ fn the_rule_reader_sees_imports() {
     let code = code_only("use crate::{load, report::Report};\n// crate::ui\nlet x = my_crate::ui;");
     assert_eq!(
         named(&code, "crate::"),
-        ["load", "report"].iter().map(std::string::ToString::to_string).collect()
+        ["load", "report"].iter().map(ToString::to_string).collect()
     );
 }

@@ -2,6 +2,9 @@
 //! plotters and ratatui instead of one per file). Each module is one area;
 //! `common` holds the fixture helpers they share.
 
+// A test reads as one scenario, start to end.
+#![allow(clippy::too_many_lines)]
+
 mod cli_probe;
 mod common;
 mod e2e_tmux;

@@ -728,7 +728,7 @@ async fn raw_initialize(version: &str) -> (Child, Value) {
     drop(stdin);
     let summary = json!({
         "version": answers[&1]["result"]["protocolVersion"],
-        "tools": answers[&2]["result"]["tools"].as_array().map(std::vec::Vec::len),
+        "tools": answers[&2]["result"]["tools"].as_array().map(Vec::len),
         "echo": answers[&3]["result"]["structuredContent"]["message"],
     });
     (child, summary)

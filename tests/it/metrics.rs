@@ -43,10 +43,14 @@ fn gauge(scrape: &Scrape, name: &str, label: (&str, &str)) -> f64 {
         .iter()
         .find(|s| {
             s.metric == name && (label.0.is_empty() || s.labels.get(label.0) == Some(label.1))
-        }).map_or_else(|| panic!("{name}{{{}={}}} missing", label.0, label.1), |s| match s.value {
-            Value::Gauge(v) | Value::Untyped(v) | Value::Counter(v) => v,
-            _ => panic!("{name} is not a gauge"),
         })
+        .map_or_else(
+            || panic!("{name}{{{}={}}} missing", label.0, label.1),
+            |s| match s.value {
+                Value::Gauge(v) | Value::Untyped(v) | Value::Counter(v) => v,
+                _ => panic!("{name} is not a gauge"),
+            },
+        )
 }
 
 #[tokio::test]

@@ -1,6 +1,6 @@
 //! `predict-eval` end to end: replays of the shared Xavier NX burn-in, AGX Orin
 //! CSV and Nano traces and of a synthetic plain-CSV heat-up written to a
-//! temporary file. The limits are the figures documented in README.md
+//! temporary file. The limits are the figures documented in docs/predictions.md
 //! ("Predictions"), rounded up by at most a point: a change that makes them
 //! worse fails here.
 

@@ -169,6 +169,10 @@ fn rate_phrase(rate: Option<f64>, unit: &str) -> String {
 }
 
 /// Judge one snapshot with its recent history.
+#[expect(
+    clippy::too_many_lines,
+    reason = "the diagnosis rules, one after another"
+)]
 pub fn diagnose(s: &Snapshot, h: &History) -> Diagnosis {
     let mut f = Vec::new();
 

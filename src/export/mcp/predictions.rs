@@ -37,7 +37,7 @@ impl Views for Predictors {
                     eta_s: p.eta_s,
                     lo_s: p.lo_s,
                     hi_s: p.hi_s,
-                    model: format!("{:?}", p.model).to_lowercase(),
+                    model: p.model.as_str().to_string(),
                     status: serde_json::to_value(p.status)
                         .ok()
                         .and_then(|v| v.as_str().map(str::to_string))
@@ -79,7 +79,8 @@ impl Views for Predictors {
             floor_mb: m.as_ref().map(|m| m.floor_mb),
             slope_mb_per_min: m.as_ref().map(|m| m.slope_mb_per_min),
             message: m
-                .as_ref().map_or_else(|| "no memory samples yet".into(), |m| m.message.clone()),
+                .as_ref()
+                .map_or_else(|| "no memory samples yet".into(), |m| m.message.clone()),
             leaks: p
                 .leaks()
                 .into_iter()
@@ -193,7 +194,11 @@ mod tests {
         // 0.1 °C/s from 60 °C: at t = 120 s it is 72 °C, 27 °C below the trip → 270 s.
         let mut last = Snapshot::empty();
         for i in 0..=120 {
-            last = snap(f64::from(i), 60.0 + 0.1 * f64::from(i), 6000.0 - 10.0 * f64::from(i));
+            last = snap(
+                f64::from(i),
+                60.0 + 0.1 * f64::from(i),
+                6000.0 - 10.0 * f64::from(i),
+            );
             p.observe(&last);
         }
         let v = p.throttle(&last);

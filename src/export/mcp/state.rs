@@ -55,7 +55,7 @@ impl ServerState {
                         me.with_history(|h| h.push(&s));
                         me.with_predictors(|p| p.observe(&s));
                     }
-                    Err(broadcast::error::RecvError::Lagged(_)) => continue,
+                    Err(broadcast::error::RecvError::Lagged(_)) => {}
                     Err(broadcast::error::RecvError::Closed) => break,
                 }
             }
@@ -64,12 +64,18 @@ impl ServerState {
 
     pub fn with_history<R>(&self, f: impl FnOnce(&mut History) -> R) -> R {
         // A poisoned lock only means a panic elsewhere mid-push; the ring is still bounded.
-        let mut g = self.history.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut g = self
+            .history
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         f(&mut g)
     }
 
     pub fn with_predictors<R>(&self, f: impl FnOnce(&mut crate::predict::Predictors) -> R) -> R {
-        let mut g = self.predictors.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut g = self
+            .predictors
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         f(&mut g)
     }
 

@@ -371,7 +371,7 @@ impl McpTarget {
     /// Call `tool` on the next live session (round robin, skipping sessions
     /// that are still connecting or restarting); `Err(kind)` on failure, and
     /// `Transport` when no session is up at all.
-    pub async fn call(&self, tool: &str, args: &Option<Arc<JsonObject>>) -> Result<(), ErrorKind> {
+    pub async fn call(&self, tool: &str, args: Option<&Arc<JsonObject>>) -> Result<(), ErrorKind> {
         let n = self.sessions.len();
         let start = self.next.fetch_add(1, Ordering::Relaxed);
         let peer = (0..n)
@@ -440,10 +440,14 @@ impl Supervisor {
         let mut backoff = BACKOFF_START;
         let mut attempt_failed_before = false;
         loop {
-            let conn = if let Some(c) = first.take() { Ok(c) } else { tokio::select! {
-                () = self.cancel.cancelled() => return,
-                c = connect(&self.spec, &self.log_dir, &self.log_name) => c,
-            } };
+            let conn = if let Some(c) = first.take() {
+                Ok(c)
+            } else {
+                tokio::select! {
+                    () = self.cancel.cancelled() => return,
+                    c = connect(&self.spec, &self.log_dir, &self.log_name) => c,
+                }
+            };
             match conn {
                 Ok(Connected { service, pid }) => {
                     if attempt_failed_before {
@@ -487,7 +491,7 @@ impl Supervisor {
                             self.emit(TargetEvent::Died {
                                 target: self.target.clone(),
                                 session: self.index,
-                                reason: format!("{q:?}"),
+                                reason: quit_reason(&q),
                             });
                             if up.elapsed() >= STABLE_AFTER {
                                 backoff = BACKOFF_START;
@@ -511,6 +515,17 @@ impl Supervisor {
             }
             backoff = (backoff * 2).min(BACKOFF_MAX);
         }
+    }
+}
+
+/// Why a session ended, in words for the event log (not Rust's Debug text).
+fn quit_reason(q: &Result<rmcp::service::QuitReason, tokio::task::JoinError>) -> String {
+    use rmcp::service::QuitReason;
+    match q {
+        Ok(QuitReason::Closed) => "the server closed the connection".into(),
+        Ok(QuitReason::Cancelled) => "the session was cancelled".into(),
+        Ok(QuitReason::JoinError(e)) | Err(e) => format!("the session task failed: {e}"),
+        Ok(_) => "the session ended".into(),
     }
 }
 

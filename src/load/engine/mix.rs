@@ -37,7 +37,7 @@ pub(super) struct Op {
 impl Op {
     pub(super) async fn call(&self) -> Result<(), ErrorKind> {
         match &self.kind {
-            OpKind::Mcp { target, tool, args } => target.call(tool, args).await,
+            OpKind::Mcp { target, tool, args } => target.call(tool, args.as_ref()).await,
             OpKind::Http(ep) => ep.call().await,
         }
     }

@@ -467,6 +467,10 @@ impl State {
         self.started.elapsed().as_secs_f64()
     }
 
+    #[expect(
+        clippy::too_many_lines,
+        reason = "stage changes, stress judging, soak rows and windows on one clock"
+    )]
     fn tick(&mut self, now: Instant) {
         // Stage changes and phase end.
         let mut stop: Option<StopReason> = None;
@@ -653,6 +657,7 @@ impl State {
         (rss, snap.memory.available_mb)
     }
 
+    #[expect(clippy::too_many_lines, reason = "one arm per engine command")]
     fn command(&mut self, c: Command) {
         match c {
             Command::StartPhase(spec) => self.start_phase(spec),
@@ -975,14 +980,16 @@ impl State {
         let whole = match r.stages.split_first() {
             Some((first, rest)) => {
                 let mut t = first.table.clone();
-                rest.iter().for_each(|s| t.add(&s.table));
+                for s in rest {
+                    t.add(&s.table);
+                }
                 t.summaries(&self.names, now_t)
             }
             None => Vec::new(),
         };
         PhaseSummary {
             name: r.spec.name.clone(),
-            kind: r.spec.kind.as_str().into(),
+            kind: r.spec.kind,
             started_s: r.started_s,
             duration_s: now_t,
             status: r.status.clone(),

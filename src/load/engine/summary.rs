@@ -7,6 +7,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 use super::events::{wire_str, GeneratorKind, GeneratorState, GuardEvent};
+use crate::load::schedule::PhaseKind;
 use crate::load::stats::ToolSummary;
 
 /// Schema tag of the run summary (`jetstress run --json`).
@@ -45,7 +46,7 @@ pub struct GeneratorStatus {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct PhaseSummary {
     pub name: String,
-    pub kind: String,
+    pub kind: PhaseKind,
     pub started_s: f64,
     pub duration_s: f64,
     /// `running`, `completed`, `replaced`, `stopped`, `breaking point`, or a guard's reason.

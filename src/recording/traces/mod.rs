@@ -177,9 +177,10 @@ pub fn parse_trace(source: &str, text: &str) -> Result<Trace, TraceError> {
         TraceFormat::JetstressJsonl => recording_trace(source, text)?,
     };
     if trace.samples.is_empty() {
-        let first = trace
-            .skipped
-            .first().map_or_else(|| "no data rows".to_string(), |(l, r)| format!("line {l}: {r}"));
+        let first = trace.skipped.first().map_or_else(
+            || "no data rows".to_string(),
+            |(l, r)| format!("line {l}: {r}"),
+        );
         return Err(TraceError::NothingParsed {
             path: source.to_string(),
             skipped: trace.skipped.len(),

@@ -17,6 +17,7 @@ pub fn short_model(model: &str) -> &str {
     m.strip_suffix(" Developer Kit").unwrap_or(m)
 }
 
+#[expect(clippy::too_many_lines, reason = "the header's fields left to right")]
 pub fn draw(f: &mut Frame, area: Rect, app: &App) {
     let t = app.theme();
     let bg = match t.mode {

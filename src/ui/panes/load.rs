@@ -13,6 +13,10 @@ use crate::ui::app::{App, Pane};
 use crate::ui::keys::Action;
 use crate::ui::theme::Slot;
 
+#[expect(
+    clippy::too_many_lines,
+    reason = "the latency table and phase bar in screen order"
+)]
 pub fn draw(f: &mut Frame, area: Rect, app: &App) {
     let t = app.theme();
     let scope = app.load.scope.label();

@@ -73,7 +73,7 @@ pub fn draw(f: &mut Frame, area: Rect, app: &App) {
         if bold {
             style = style.add_modifier(Modifier::BOLD);
         }
-        let model = format!("{:?}", p.model).to_lowercase();
+        let model = p.model.as_str();
         lines.push(Line::from(vec![
             Span::styled(if p.eta_s.is_some() { "▲ " } else { "  " }, style),
             Span::styled(p.message.clone(), style),

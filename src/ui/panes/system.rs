@@ -37,7 +37,8 @@ fn core_cell<'a>(app: &App, c: &CpuCore, bar_w: usize) -> Vec<Span<'a>> {
     let capped = matches!((c.cap_mhz, c.max_freq_mhz), (Some(cap), Some(max)) if cap + 0.5 < max);
     let util = c.util_pct.unwrap_or(0.0);
     let freq = c
-        .freq_mhz.map_or_else(|| "   —".into(), |f| format!("{f:>4.0}"));
+        .freq_mhz
+        .map_or_else(|| "   —".into(), |f| format!("{f:>4.0}"));
     vec![
         Span::styled(format!("{:>2}", c.id), t.fg(Slot::Dim)),
         Span::styled(

@@ -12,6 +12,10 @@ use super::{pane_block, unavailable, window_label};
 use crate::ui::app::{App, Pane};
 use crate::ui::theme::Slot;
 
+#[expect(
+    clippy::too_many_lines,
+    reason = "chart, trip line and zone list of one pane"
+)]
 pub fn draw(f: &mut Frame, area: Rect, app: &App) {
     let t = app.theme();
     let window = app.window_s();
@@ -88,7 +92,7 @@ pub fn draw(f: &mut Frame, area: Rect, app: &App) {
             .collect();
         if trip_in_view.is_some() {
             traces.push(super::Trace {
-                points: buffers.last().map(Vec::as_slice).unwrap_or(&[]),
+                points: buffers.last().map_or(&[], Vec::as_slice),
                 color: t.color(Slot::TripLine),
                 dotted: true,
             });
