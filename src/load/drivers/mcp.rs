@@ -22,7 +22,7 @@ use serde_json::Value;
 use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
 
-use crate::load::engine::{EngineEvent, TargetEvent};
+use crate::load::engine::events::{EngineEvent, TargetEvent};
 use crate::load::stats::ErrorKind;
 
 /// Where an MCP target lives.

@@ -26,7 +26,7 @@ use crate::load::stats::{ErrorKind, Percentiles, Rolling, StatsTable, ToolStats}
 use crate::probes::{Root, Watch};
 use crate::snapshot::Snapshot;
 
-mod events;
+pub(crate) mod events;
 mod mix;
 mod summary;
 
