@@ -347,13 +347,24 @@ impl McpTarget {
                 restarts: target.restarts.clone(),
                 pids: target.pids.clone(),
             };
-            if let Err(e) = &conn {
-                sup.failures.fetch_add(1, Ordering::Relaxed);
-                sup.emit(TargetEvent::Died {
-                    target: name.clone(),
-                    session: i,
-                    reason: format!("connect failed: {e:#}"),
-                });
+            match &conn {
+                // Live before `start` returns: the first request of a phase
+                // that starts at once must find it (the supervisor task may
+                // not have run yet).
+                Ok(c) => {
+                    if let Ok(mut p) = sup.session.peer.write() {
+                        *p = Some(c.service.peer().clone());
+                    }
+                    sup.set_pid(c.pid);
+                }
+                Err(e) => {
+                    sup.failures.fetch_add(1, Ordering::Relaxed);
+                    sup.emit(TargetEvent::Died {
+                        target: name.clone(),
+                        session: i,
+                        reason: format!("connect failed: {e:#}"),
+                    });
+                }
             }
             tokio::spawn(sup.run(conn.ok()));
         }
