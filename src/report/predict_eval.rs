@@ -149,15 +149,33 @@ pub struct Target {
     pub t_cross_s: f64,
 }
 
+/// Why a zone of a trace is not scored.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum Unscored {
+    #[error("no valid reading (always offline)")]
+    AlwaysOffline,
+    #[error("rises only {rise:.2} °C ({start:.1} → {peak:.1}), less than --min-rise {min_rise}")]
+    RisesTooLittle {
+        rise: f64,
+        start: f64,
+        peak: f64,
+        min_rise: f64,
+    },
+    #[error("starts at {start:.1} °C, already at/over {threshold:.1} °C")]
+    StartsOver { start: f64, threshold: f64 },
+    #[error("never reaches {threshold:.1} °C (peak {peak:.1})")]
+    NeverReaches { threshold: f64, peak: f64 },
+}
+
 /// Picks the threshold for a zone and finds when the trace first reaches it.
-pub fn target_for(trace: &Trace, zone: &str, args: &EvalConfig) -> Result<Target, String> {
+pub fn target_for(trace: &Trace, zone: &str, args: &EvalConfig) -> Result<Target, Unscored> {
     let series: Vec<(f64, f64)> = trace
         .samples
         .iter()
         .filter_map(|s| s.temp(zone).map(|t| (s.t_s, t)))
         .collect();
     let Some(&(_, start)) = series.first() else {
-        return Err("no valid reading (always offline)".to_string());
+        return Err(Unscored::AlwaysOffline);
     };
     let peak = series.iter().map(|p| p.1).fold(f64::MIN, f64::max);
     let first_cross = |th: f64| series.iter().find(|p| p.1 >= th).map(|p| p.0);
@@ -168,11 +186,12 @@ pub fn target_for(trace: &Trace, zone: &str, args: &EvalConfig) -> Result<Target
         (trip, "zone trip".to_string())
     } else {
         if peak - start < args.min_rise {
-            return Err(format!(
-                "rises only {:.2} °C ({start:.1} → {peak:.1}), less than --min-rise {}",
-                peak - start,
-                args.min_rise
-            ));
+            return Err(Unscored::RisesTooLittle {
+                rise: peak - start,
+                start,
+                peak,
+                min_rise: args.min_rise,
+            });
         }
         let f = args.trip_fraction;
         (
@@ -181,12 +200,9 @@ pub fn target_for(trace: &Trace, zone: &str, args: &EvalConfig) -> Result<Target
         )
     };
     if start >= threshold {
-        return Err(format!(
-            "starts at {start:.1} °C, already at/over {threshold:.1} °C"
-        ));
+        return Err(Unscored::StartsOver { start, threshold });
     }
-    let t_cross = first_cross(threshold)
-        .ok_or_else(|| format!("never reaches {threshold:.1} °C (peak {peak:.1})"))?;
+    let t_cross = first_cross(threshold).ok_or(Unscored::NeverReaches { threshold, peak })?;
     Ok(Target {
         zone: zone.to_string(),
         threshold_c: threshold,
@@ -294,7 +310,7 @@ pub fn evaluate(
     for z in &zones {
         match target_for(trace, z, args) {
             Ok(t) => targets.push(t),
-            Err(why) => unscored.push((z.clone(), why)),
+            Err(why) => unscored.push((z.clone(), why.to_string())),
         }
     }
     let mut cfg = PredictConfig {
