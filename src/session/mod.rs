@@ -74,7 +74,6 @@ pub struct Session {
     pending: Vec<Command>,
     events: Option<broadcast::Receiver<EngineEvent>>,
     guard_task: Option<JoinHandle<()>>,
-    started: Instant,
 }
 
 /// Serve `/metrics` on `addr` (checked by the caller); returns the metrics to
@@ -107,7 +106,6 @@ impl Session {
             pending: Vec::new(),
             events: None,
             guard_task: None,
-            started: Instant::now(),
         }
     }
 
@@ -117,15 +115,6 @@ impl Session {
 
     pub fn engine_state(&self) -> EngineState {
         self.state
-    }
-
-    pub fn engine(&self) -> Option<&EngineHandle> {
-        self.engine.as_ref()
-    }
-
-    /// Seconds since the session started.
-    pub fn elapsed_s(&self) -> f64 {
-        self.started.elapsed().as_secs_f64()
     }
 
     /// The latest snapshot, and snapshots from now on only (what was

@@ -69,10 +69,6 @@ impl Sinks {
         self.report.take()
     }
 
-    pub fn metrics(&self) -> Option<&Metrics> {
-        self.metrics.as_deref()
-    }
-
     /// Start recording (the header names `board` and the run's `config`);
     /// returns the file actually written.
     pub fn start_recording(
