@@ -99,14 +99,31 @@ pub const KINDS: &[&str] = &[
     "summary",
 ];
 
-/// The `kind` of a line that did not parse as a [`Line`], if it names one.
-pub fn kind_of(text: &str) -> Option<&'static str> {
+/// What a line that did not parse as a [`Line`] is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unparsed {
+    /// One of [`KINDS`] with a body that does not fit it.
+    Broken(&'static str),
+    /// A JSON object of a kind this version does not know (a newer writer).
+    UnknownKind,
+    /// Not a recording line at all.
+    NotALine,
+}
+
+/// Sort out a line that did not parse as a [`Line`].
+pub fn unparsed(text: &str) -> Unparsed {
     #[derive(Deserialize)]
     struct KindOnly {
         kind: String,
     }
-    let k = serde_json::from_str::<KindOnly>(text).ok()?.kind;
-    KINDS.iter().copied().find(|n| *n == k)
+    match serde_json::from_str::<KindOnly>(text) {
+        Ok(k) => KINDS
+            .iter()
+            .copied()
+            .find(|n| *n == k.kind)
+            .map_or(Unparsed::UnknownKind, Unparsed::Broken),
+        Err(_) => Unparsed::NotALine,
+    }
 }
 
 /// Milliseconds since the Unix epoch, now.
@@ -145,9 +162,10 @@ mod tests {
             r#"{"kind":"event","time_unix_ms":5,"level":"warn","text":"x"}"#
         );
         assert_eq!(
-            kind_of(r#"{"kind":"load_window","window":1}"#),
-            Some("load_window")
+            unparsed(r#"{"kind":"load_window","window":1}"#),
+            Unparsed::Broken("load_window")
         );
-        assert_eq!(kind_of(r#"{"kind":"nope"}"#), None);
+        assert_eq!(unparsed(r#"{"kind":"later","x":1}"#), Unparsed::UnknownKind);
+        assert_eq!(unparsed("not json"), Unparsed::NotALine);
     }
 }

@@ -5,7 +5,7 @@
 
 use std::path::Path;
 
-use super::format::{kind_of, Header, Line, RunRecord, RECORDING_SCHEMA};
+use super::format::{unparsed, Header, Line, RunRecord, Unparsed, RECORDING_SCHEMA};
 use crate::load::engine::{Level, LoadWindow};
 use crate::snapshot::Snapshot;
 
@@ -102,11 +102,13 @@ pub fn parse_recording(source: &str, text: &str) -> Result<Recording, RecordingE
             Ok(Line::Prediction { .. }) => rec.predictions += 1,
             Ok(Line::Summary { summary, .. }) => rec.summary = Some((n, *summary)),
             Err(_) if n == last && !ends_clean => rec.torn_tail = true,
-            Err(e) => match kind_of(line) {
-                Some(kind @ ("load_window" | "summary")) => {
+            Err(e) => match unparsed(line) {
+                Unparsed::Broken(kind @ ("load_window" | "summary")) => {
                     rec.invalid.push((n, kind, e.to_string()));
                 }
-                _ => rec.skipped.push((n, e.to_string())),
+                // A newer writer's kind: not ours to read, not an error.
+                Unparsed::UnknownKind => {}
+                Unparsed::Broken(_) | Unparsed::NotALine => rec.skipped.push((n, e.to_string())),
             },
         }
     }
