@@ -15,7 +15,6 @@ use jetstress::load::Scenario;
 use jetstress::load::{plan, BuiltinPhase, PlanOptions};
 use jetstress::load::{Command, EngineEvent, PhaseEvent, RunSummary, StopReason};
 use jetstress::predict::Predictors;
-use jetstress::recording::RunRecord;
 use jetstress::report::{self as criteria, Criteria};
 use jetstress::report::{Report, RunOutput};
 use jetstress::session::{serve_metrics, Session, SessionConfig, SessionMsg, Sinks};
@@ -117,10 +116,7 @@ async fn run_async(
             return Ok(ExitCode::from(1));
         }
     };
-    let log_dir = sc
-        .log_dir
-        .clone()
-        .unwrap_or_else(|| jetstress::load::EngineConfig::default().log_dir);
+    let log_dir = jetstress::load::log_dir(&sc);
     eprintln!(
         "jetstress run: {} · {} op(s): {} · target logs in {}",
         sc.name,
@@ -209,18 +205,10 @@ async fn run_async(
             break;
         }
     }
-    session
-        .stop_load(StopReason::RunFinished, interrupted)
-        .await;
-    let summary = session.summary().await;
-    session.shutdown().await;
+    let summary = session.stop_load(StopReason::RunFinished).await;
     // Last line: the summary, so `jetstress report` can rebuild this report.
-    let record = summary.clone().map(|run| RunRecord {
-        scenario: sc.name.clone(),
-        acceptance: sc.acceptance.clone(),
-        interrupted,
-        run,
-    });
+    let record = summary.clone().map(|run| session.record(run, interrupted));
+    session.shutdown().await;
     match sinks.finish_recording(record) {
         Some((_, Ok(_))) => eprintln!("recording finished"),
         Some((_, Err(e))) => eprintln!("recording: {e}"),

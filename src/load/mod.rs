@@ -19,8 +19,8 @@ pub use drivers::mcp::{split_command, Endpoint, McpTargetSpec};
 pub use engine::*;
 pub use guards::{spawn as spawn_guards, GuardConfig};
 pub use plan::{
-    builtin_phase, builtin_target, describe_targets, engine_config, phase_for, plan, plan_targets,
-    BuiltinPhase, PlanOptions, BUILTIN_TARGET,
+    builtin_phase, builtin_target, describe_targets, engine_config, log_dir, phase_for, plan,
+    plan_targets, BuiltinPhase, PlanOptions, BUILTIN_TARGET,
 };
 pub use scenario::{
     load as load_scenario, parse as parse_scenario, Acceptance, Scenario, TargetPlan,

@@ -237,6 +237,14 @@ pub fn describe_targets(sc: &Scenario) -> String {
     names.join(", ")
 }
 
+/// Where the targets' stderr logs go: the plan's `log_dir`, else the engine's
+/// default (a temp dir of this process).
+pub fn log_dir(sc: &Scenario) -> PathBuf {
+    sc.log_dir
+        .clone()
+        .unwrap_or_else(|| EngineConfig::default().log_dir)
+}
+
 /// The engine configuration for a planned scenario: its targets (the
 /// built-in server spawned from this executable), mix, limits, log
 /// directory, and the collector's latest snapshot and watch list.
@@ -261,10 +269,7 @@ pub fn engine_config(
         mix: sc.mix.clone(),
         max_in_flight: sc.max_in_flight,
         timeout: sc.timeout,
-        log_dir: sc
-            .log_dir
-            .clone()
-            .unwrap_or_else(|| EngineConfig::default().log_dir),
+        log_dir: log_dir(sc),
         root: Root::new(root),
         memory_floor_pct: sc.guards.memory_floor_pct,
         snapshots,

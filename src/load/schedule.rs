@@ -19,11 +19,7 @@ pub enum PhaseKind {
     Custom,
 }
 
-impl std::fmt::Display for PhaseKind {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+crate::load::engine::events::wire_str!(PhaseKind);
 
 /// A phase kind that is none of `spike`, `stress`, `soak`, `custom`.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -43,12 +39,6 @@ impl std::str::FromStr for PhaseKind {
         .into_iter()
         .find(|k| k.as_str() == s)
         .ok_or_else(|| UnknownPhaseKind(s.to_string()))
-    }
-}
-
-impl PartialEq<&str> for PhaseKind {
-    fn eq(&self, other: &&str) -> bool {
-        self.as_str() == *other
     }
 }
 

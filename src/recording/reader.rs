@@ -30,8 +30,6 @@ pub struct Recording {
     pub windows: Vec<(usize, u64, LoadWindow)>,
     /// The run's summary line (the last one wins), with its line number.
     pub summary: Option<(usize, RunRecord)>,
-    /// Prediction updates read.
-    pub predictions: usize,
     /// Lines of a known kind whose body did not parse: `(line, kind, reason)`
     /// (a report needs its summary and load windows whole, so these are errors there).
     pub invalid: Vec<(usize, &'static str, String)>,
@@ -99,7 +97,8 @@ pub fn parse_recording(source: &str, text: &str) -> Result<Recording, RecordingE
                 time_unix_ms,
                 window,
             }) => rec.windows.push((n, time_unix_ms, *window)),
-            Ok(Line::Prediction { .. }) => rec.predictions += 1,
+            // Prediction updates are for other readers; a report recomputes them.
+            Ok(Line::Prediction { .. }) => {}
             Ok(Line::Summary { summary, .. }) => rec.summary = Some((n, *summary)),
             Err(_) if n == last && !ends_clean => rec.torn_tail = true,
             Err(e) => match unparsed(line) {
@@ -150,7 +149,6 @@ pub fn read_recording_parts(path: &Path) -> Result<Recording, RecordingError> {
         if let Some((i, s)) = part.summary {
             all.summary = Some((lines + i, s));
         }
-        all.predictions += part.predictions;
         all.invalid.extend(
             part.invalid
                 .into_iter()

@@ -89,6 +89,14 @@ pub async fn serve_metrics(
     Ok((m, bound))
 }
 
+/// What a background engine start brought.
+async fn started(
+    rx: &mut oneshot::Receiver<anyhow::Result<EngineHandle>>,
+) -> anyhow::Result<EngineHandle> {
+    rx.await
+        .unwrap_or_else(|_| Err(anyhow::anyhow!("the load engine task ended")))
+}
+
 impl Session {
     /// Start sampling; the engine waits for [`Session::start_engine`] or the
     /// first [`Session::send`].
@@ -149,14 +157,11 @@ impl Session {
     /// Start the engine and wait until it is up (headless runs).
     pub async fn start_engine_now(&mut self) -> anyhow::Result<Vec<String>> {
         self.start_engine()?;
-        let rx = self
+        let mut rx = self
             .starting
             .take()
             .context("the load engine is already running")?;
-        let r = rx
-            .await
-            .unwrap_or_else(|_| Err(anyhow::anyhow!("the load engine task ended")));
-        self.attach(r).await
+        self.attach(started(&mut rx).await).await
     }
 
     async fn attach(&mut self, r: anyhow::Result<EngineHandle>) -> anyhow::Result<Vec<String>> {
@@ -211,7 +216,7 @@ impl Session {
                 },
                 r = async {
                     match starting.as_mut() {
-                        Some(rx) => rx.await.unwrap_or_else(|_| Err(anyhow::anyhow!("the load engine task ended"))),
+                        Some(rx) => started(rx).await,
                         None => std::future::pending().await,
                     }
                 } => {
@@ -246,16 +251,21 @@ impl Session {
         self.engine.as_ref()?.summary().await
     }
 
-    /// What the recording keeps of the load so far (scenario, limits and the
-    /// engine's summary), once a phase has run.
-    pub async fn run_record(&self, interrupted: bool) -> Option<RunRecord> {
-        let run = self.summary().await?;
-        (!run.phases.is_empty()).then(|| RunRecord {
+    /// A recording's summary line for `run`: the plan's scenario and limits
+    /// beside the engine's summary.
+    pub fn record(&self, run: RunSummary, interrupted: bool) -> RunRecord {
+        RunRecord {
             scenario: self.plan.name.clone(),
             acceptance: self.plan.acceptance.clone(),
             interrupted,
             run,
-        })
+        }
+    }
+
+    /// What the recording keeps of the load so far, once a phase has run.
+    pub async fn run_record(&self, interrupted: bool) -> Option<RunRecord> {
+        let run = self.summary().await?;
+        (!run.phases.is_empty()).then(|| self.record(run, interrupted))
     }
 
     /// Wait until the requests still in flight have finished (at most
@@ -270,13 +280,13 @@ impl Session {
         }
     }
 
-    /// Stop all load (`reason`), then return the final run record; the
+    /// Stop all load (`reason`), then return the engine's final summary; the
     /// engine keeps running until [`Session::shutdown`].
-    pub async fn stop_load(&mut self, reason: StopReason, interrupted: bool) -> Option<RunRecord> {
+    pub async fn stop_load(&mut self, reason: StopReason) -> Option<RunSummary> {
         if let Some(h) = self.engine.as_ref() {
             h.send(Command::StopAll { reason }).await;
         }
-        self.run_record(interrupted).await
+        self.summary().await
     }
 
     /// End the engine (its children killed), the guards and sampling.

@@ -27,6 +27,7 @@ pub type LogLine = (Level, String);
 pub struct RunObservation {
     pub observer: Observer,
     pub timeline: Timeline,
+    /// The last snapshot (the report's board section).
     pub last: Option<Arc<Snapshot>>,
 }
 
@@ -64,9 +65,12 @@ impl Sinks {
         });
     }
 
-    /// What was gathered for the report (see [`Sinks::observe_for_report`]).
+    /// What was gathered for the report (see [`Sinks::observe_for_report`]),
+    /// with the last snapshot seen.
     pub fn take_report(&mut self) -> Option<RunObservation> {
-        self.report.take()
+        let mut o = self.report.take()?;
+        o.last.clone_from(&self.last);
+        Some(o)
     }
 
     /// Start recording (the header names `board` and the run's `config`);
@@ -158,7 +162,6 @@ impl Sinks {
         if let Some(o) = &mut self.report {
             o.observer.observe(t_run_s, s, preds);
             o.timeline.observe_snapshot(s);
-            o.last = Some(s.clone());
         }
         for (level, text) in &lines {
             self.record_event(*level, text);

@@ -446,7 +446,11 @@ async fn event_loop(mut source: Source, r: Resolved, plan: RecordPlan) -> anyhow
     // recording is flushed, then the terminal is restored.
     let run = match &mut source {
         Source::Live(s) => {
-            let run = s.stop_load(StopReason::DashboardClosed, false).await;
+            let run = s
+                .stop_load(StopReason::DashboardClosed)
+                .await
+                .filter(|r| !r.phases.is_empty())
+                .map(|r| s.record(r, false));
             s.shutdown().await;
             run
         }

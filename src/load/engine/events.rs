@@ -39,8 +39,8 @@ macro_rules! wire_str {
                 self.as_str() == *other
             }
         }
-        impl fmt::Display for $t {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        impl ::std::fmt::Display for $t {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
                 f.write_str(self.as_str())
             }
         }
@@ -176,13 +176,6 @@ impl fmt::Display for StopReason {
             StopReason::User => f.write_str("stopped by the user"),
             StopReason::DashboardClosed => f.write_str("dashboard closed"),
         }
-    }
-}
-
-impl PartialEq<&str> for StopReason {
-    fn eq(&self, other: &&str) -> bool {
-        let text = self.to_string();
-        text.as_str() == *other
     }
 }
 

@@ -2,8 +2,6 @@
 //! phase, per stage and per target figures, the stress breaking point, the
 //! spike's recovery and the soak's drift verdict.
 
-use std::fmt;
-
 use serde::{Deserialize, Serialize};
 
 use super::events::{wire_str, GeneratorKind, GeneratorState, GuardEvent};
