@@ -25,5 +25,9 @@ pub use plan::{
 pub use scenario::{
     load as load_scenario, parse as parse_scenario, Acceptance, Scenario, TargetPlan,
 };
-pub use schedule::{BreakCriteria, PhaseKind, PhaseSpec, SoakParams, SpikeParams, StressParams};
+pub use schedule::{
+    ArrivalProcess, BreakCriteria, PhaseKind, PhaseSpec, SoakParams, SpikeParams, Stage,
+    StressParams, Think, ThinkError, UnknownArrivals, UsersSpec, DEFAULT_MAX_SESSIONS, MAX_USERS,
+    REQUEST_STAGE_CAP,
+};
 pub use stats::{ErrorKind, Percentiles, StatsTable, ToolSummary};

@@ -193,7 +193,7 @@ fn apply_rate(p: &mut PhaseSpec, r: f64) {
         PhaseKind::Stress => {
             p.stages.retain(|s| s.rate <= r + 1e-9);
         }
-        PhaseKind::Custom => {}
+        PhaseKind::Custom | PhaseKind::Users => {}
     }
 }
 

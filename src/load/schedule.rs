@@ -1,12 +1,19 @@
-//! Open-model schedules: a phase is a list of stages, each a target arrival
+//! Schedules. Open model: a phase is a list of stages, each a target arrival
 //! rate (requests/s) ramped linearly from `from_rate` to `rate` over its
-//! duration. [`Arrivals`] turns that into exact scheduled send offsets
-//! (∫rate dt = 1 between arrivals), with a live rate factor. Pure: no clock,
+//! duration; [`Arrivals`] turns that into scheduled send offsets (∫rate dt
+//! between arrivals is one request for `uniform`, an exponential or gamma
+//! draw of mean one for `poisson` and `gamma`), with a live rate factor.
+//! Closed model (`users`): each stage holds a number of users, reached at a
+//! spawn rate, each thinking [`Think`] between its reply and its next
+//! request; a stage ends after its duration or its requests. Pure: no clock,
 //! so tests step it with numbers. The built-in kinds (spike, stress, soak,
-//! custom) and their defaults live here too.
+//! custom, users) and their defaults live here too.
 
 use std::time::Duration;
 
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use rand_distr::Distribution;
 use serde::{Deserialize, Serialize};
 
 /// What kind of phase this is; decides the report's extra sections.
@@ -17,13 +24,15 @@ pub enum PhaseKind {
     Stress,
     Soak,
     Custom,
+    /// Closed model: a population of users with think time.
+    Users,
 }
 
 crate::load::engine::events::wire_str!(PhaseKind);
 
-/// A phase kind that is none of `spike`, `stress`, `soak`, `custom`.
+/// A phase kind that is none of `spike`, `stress`, `soak`, `custom`, `users`.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("'{0}' is not a phase kind (spike, stress, soak, custom)")]
+#[error("'{0}' is not a phase kind (spike, stress, soak, custom, users)")]
 pub struct UnknownPhaseKind(pub String);
 
 impl std::str::FromStr for PhaseKind {
@@ -35,6 +44,7 @@ impl std::str::FromStr for PhaseKind {
             PhaseKind::Stress,
             PhaseKind::Soak,
             PhaseKind::Custom,
+            PhaseKind::Users,
         ]
         .into_iter()
         .find(|k| k.as_str() == s)
@@ -49,19 +59,31 @@ impl PhaseKind {
             PhaseKind::Stress => "stress",
             PhaseKind::Soak => "soak",
             PhaseKind::Custom => "custom",
+            PhaseKind::Users => "users",
         }
     }
 }
 
-/// One stage: the rate goes linearly from `from_rate` to `rate` over `duration`
-/// (equal values: constant rate).
+/// One stage. Open: the rate goes linearly from `from_rate` to `rate` over
+/// `duration` (equal values: constant rate). Closed: `users` users for
+/// `duration`, or until `requests` requests were sent and answered.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Stage {
     pub name: String,
     pub from_rate: f64,
     pub rate: f64,
     pub duration: Duration,
+    /// Closed stages: the population to reach and hold (0 in open stages).
+    pub users: u32,
+    /// Closed stages: end after this many requests (then `duration` is a cap).
+    pub requests: Option<u64>,
 }
+
+/// A closed stage given only a request count ends after them or after this long.
+pub const REQUEST_STAGE_CAP: Duration = Duration::from_secs(3600);
+
+/// The most users one phase may hold.
+pub const MAX_USERS: u32 = 100_000;
 
 impl Stage {
     pub fn constant(name: impl Into<String>, rate: f64, duration: Duration) -> Self {
@@ -70,6 +92,24 @@ impl Stage {
             from_rate: rate,
             rate,
             duration,
+            users: 0,
+            requests: None,
+        }
+    }
+
+    /// A closed stage of `users` users for `duration` and/or `requests` requests.
+    pub fn users(users: u32, duration: Option<Duration>, requests: Option<u64>) -> Self {
+        let name = match requests {
+            Some(n) => format!("{users} users × {n} req"),
+            None => format!("{users} users"),
+        };
+        Stage {
+            name,
+            from_rate: 0.0,
+            rate: 0.0,
+            duration: duration.unwrap_or(REQUEST_STAGE_CAP),
+            users,
+            requests,
         }
     }
 
@@ -124,6 +164,10 @@ pub struct PhaseSpec {
     pub break_criteria: Option<BreakCriteria>,
     /// Soak: one row (p50, p95, success, RSS, available memory) per this interval.
     pub row_every: Duration,
+    /// Open phases: how arrivals are spread around the target rate.
+    pub arrivals: ArrivalProcess,
+    /// Closed (`users`) phases: think time, spawn rate, sessions.
+    pub users: Option<UsersSpec>,
 }
 
 impl PhaseSpec {
@@ -156,6 +200,8 @@ impl PhaseSpec {
             ],
             break_criteria: None,
             row_every: Duration::from_secs(60),
+            arrivals: ArrivalProcess::Uniform,
+            users: None,
         }
     }
 
@@ -174,6 +220,8 @@ impl PhaseSpec {
             stages,
             break_criteria: Some(p.criteria),
             row_every: Duration::from_secs(60),
+            arrivals: ArrivalProcess::Uniform,
+            users: None,
         }
     }
 
@@ -185,6 +233,8 @@ impl PhaseSpec {
             stages: vec![Stage::constant("soak", p.rate, p.duration)],
             break_criteria: None,
             row_every: p.row_every,
+            arrivals: ArrivalProcess::Uniform,
+            users: None,
         }
     }
 
@@ -203,6 +253,8 @@ impl PhaseSpec {
                     from_rate: from,
                     rate,
                     duration: d,
+                    users: 0,
+                    requests: None,
                 }
             })
             .collect();
@@ -212,6 +264,194 @@ impl PhaseSpec {
             stages,
             break_criteria: None,
             row_every: Duration::from_secs(60),
+            arrivals: ArrivalProcess::Uniform,
+            users: None,
+        }
+    }
+}
+
+impl PhaseSpec {
+    /// Users (closed model): one stage per `(users, duration, requests)`.
+    pub fn users(stages: &[(u32, Option<Duration>, Option<u64>)], spec: UsersSpec) -> Self {
+        PhaseSpec {
+            name: "users".into(),
+            kind: PhaseKind::Users,
+            stages: stages
+                .iter()
+                .map(|&(u, d, r)| Stage::users(u, d, r))
+                .collect(),
+            break_criteria: None,
+            row_every: Duration::from_secs(60),
+            arrivals: ArrivalProcess::Uniform,
+            users: Some(spec),
+        }
+    }
+
+    /// `true` for closed-model (users) phases.
+    pub fn is_closed(&self) -> bool {
+        self.users.is_some()
+    }
+}
+
+/// Default cap on sessions per MCP target in a users phase.
+pub const DEFAULT_MAX_SESSIONS: usize = 64;
+
+/// How a closed phase's users behave.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UsersSpec {
+    pub think: Think,
+    /// Users started (or stopped) per second on the way to a stage's count;
+    /// `None`: all at once.
+    pub spawn_rate: Option<f64>,
+    /// Each user gets its own session per MCP target (a stdio child, an HTTP
+    /// session) up to this many; beyond it users share them round robin.
+    pub max_sessions: usize,
+}
+
+impl Default for UsersSpec {
+    fn default() -> Self {
+        UsersSpec {
+            think: Think::Constant(Duration::from_secs(1)),
+            spawn_rate: None,
+            max_sessions: DEFAULT_MAX_SESSIONS,
+        }
+    }
+}
+
+/// What a user does between its reply and its next request.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Think {
+    /// The same wait every time.
+    Constant(Duration),
+    /// Uniform in `min..=max`.
+    Uniform { min: Duration, max: Duration },
+    /// Start-to-start: the next request leaves this long after the previous
+    /// one was sent (at once if the reply took longer).
+    Pacing(Duration),
+}
+
+/// A think time that cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ThinkError {
+    #[error("'{0}': {1}")]
+    Duration(String, crate::config::DurationError),
+    #[error("'{0}': the range's minimum is above its maximum")]
+    Reversed(String),
+}
+
+impl Think {
+    /// `"5s"` (constant) or `"2s..5s"` (uniform).
+    pub fn parse(s: &str) -> Result<Think, ThinkError> {
+        let d = |x: &str| {
+            crate::config::parse_duration(x.trim()).map_err(|e| ThinkError::Duration(s.into(), e))
+        };
+        match s.split_once("..") {
+            Some((a, b)) => {
+                let (min, max) = (d(a)?, d(b)?);
+                if min > max {
+                    return Err(ThinkError::Reversed(s.into()));
+                }
+                Ok(Think::Uniform { min, max })
+            }
+            None => Ok(Think::Constant(d(s)?)),
+        }
+    }
+
+    /// The wait planned after a reply that took `service` since the send.
+    pub fn draw<R: Rng>(&self, rng: &mut R, service: Duration) -> Duration {
+        match *self {
+            Think::Constant(d) => d,
+            Think::Uniform { min, max } if max > min => {
+                Duration::from_secs_f64(rng.random_range(min.as_secs_f64()..=max.as_secs_f64()))
+            }
+            Think::Uniform { min, .. } => min,
+            Think::Pacing(p) => p.saturating_sub(service),
+        }
+    }
+
+    /// `2–5 s`, `500 ms`, `pacing 3 s`.
+    pub fn label(&self) -> String {
+        fn short(d: Duration) -> String {
+            let s = d.as_secs_f64();
+            if s >= 1.0 || s == 0.0 {
+                format!("{}", (s * 100.0).round() / 100.0)
+            } else {
+                format!("{}", (s * 1000.0).round())
+            }
+        }
+        fn unit(d: Duration) -> &'static str {
+            if d.as_secs_f64() >= 1.0 || d.is_zero() {
+                "s"
+            } else {
+                "ms"
+            }
+        }
+        match *self {
+            Think::Constant(d) => format!("{} {}", short(d), unit(d)),
+            Think::Uniform { min, max } if unit(min) == unit(max) => {
+                format!("{}–{} {}", short(min), short(max), unit(max))
+            }
+            Think::Uniform { min, max } => {
+                format!("{} {}–{} {}", short(min), unit(min), short(max), unit(max))
+            }
+            Think::Pacing(d) => format!("pacing {} {}", short(d), unit(d)),
+        }
+    }
+}
+
+/// How open-model arrivals spread around the target rate (vLLM's
+/// `--request-rate` with `--burstiness`): evenly, as a Poisson process, or
+/// with gamma-distributed gaps (shape < 1 burstier than Poisson, > 1 more even).
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub enum ArrivalProcess {
+    #[default]
+    Uniform,
+    Poisson,
+    Gamma {
+        shape: f64,
+    },
+}
+
+impl ArrivalProcess {
+    /// The next gap in units of "one request's worth of ∫rate dt" (mean 1).
+    pub fn draw<R: Rng>(&self, rng: &mut R) -> f64 {
+        match *self {
+            ArrivalProcess::Uniform => 1.0,
+            ArrivalProcess::Poisson => rand_distr::Exp1.sample(rng),
+            ArrivalProcess::Gamma { shape } => rand_distr::Gamma::new(shape, 1.0 / shape)
+                .map_or(1.0, |g: rand_distr::Gamma<f64>| g.sample(rng)),
+        }
+    }
+
+    /// `uniform`, `poisson`, `gamma 0.5`.
+    pub fn label(&self) -> String {
+        match self {
+            ArrivalProcess::Uniform => "uniform".into(),
+            ArrivalProcess::Poisson => "poisson".into(),
+            ArrivalProcess::Gamma { shape } => format!("gamma {shape}"),
+        }
+    }
+}
+
+/// An arrival process name that is none of uniform, poisson, gamma:K.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("'{0}' is not an arrival process (uniform, poisson, gamma:SHAPE with SHAPE > 0)")]
+pub struct UnknownArrivals(pub String);
+
+impl std::str::FromStr for ArrivalProcess {
+    type Err = UnknownArrivals;
+
+    /// `uniform`, `poisson`, `gamma:0.5` (the command line's spelling).
+    fn from_str(s: &str) -> Result<Self, UnknownArrivals> {
+        match s {
+            "uniform" => Ok(ArrivalProcess::Uniform),
+            "poisson" => Ok(ArrivalProcess::Poisson),
+            _ => s
+                .strip_prefix("gamma:")
+                .and_then(|k| k.parse::<f64>().ok())
+                .filter(|k| k.is_finite() && *k > 0.0)
+                .map(|shape| ArrivalProcess::Gamma { shape })
+                .ok_or_else(|| UnknownArrivals(s.into())),
         }
     }
 }
@@ -286,10 +526,18 @@ pub struct Arrivals {
     t: f64,
     factor: f64,
     first: bool,
+    process: ArrivalProcess,
+    rng: StdRng,
 }
 
 impl Arrivals {
+    /// Evenly spaced arrivals.
     pub fn new(stages: &[Stage]) -> Self {
+        Self::with_process(stages, ArrivalProcess::Uniform, 0)
+    }
+
+    /// Arrivals of `process`, reproducible from `seed`.
+    pub fn with_process(stages: &[Stage], process: ArrivalProcess, seed: u64) -> Self {
         let mut starts = Vec::with_capacity(stages.len());
         let mut acc = 0.0;
         for s in stages {
@@ -302,6 +550,8 @@ impl Arrivals {
             t: 0.0,
             factor: 1.0,
             first: true,
+            process,
+            rng: StdRng::seed_from_u64(seed),
         }
     }
 
@@ -347,17 +597,18 @@ impl Arrivals {
     }
 
     /// Next scheduled offset and its stage, or `None` when the phase is over.
-    /// The first request of a phase whose first stage has a positive rate is sent at once.
+    /// With uniform arrivals, the first request of a phase whose first stage
+    /// has a positive rate is sent at once.
     pub fn next_arrival(&mut self) -> Option<(f64, usize)> {
         if self.first {
             self.first = false;
             if let Some(i) = self.stage_at(0.0) {
-                if self.rate_at(0.0) > 0.0 {
+                if self.rate_at(0.0) > 0.0 && self.process == ArrivalProcess::Uniform {
                     return Some((0.0, i));
                 }
             }
         }
-        let mut need = 1.0;
+        let mut need = self.process.draw(&mut self.rng);
         let mut t = self.t;
         loop {
             let i = self.stage_at(t)?;

@@ -471,7 +471,8 @@ pub fn evaluate(s: &RunSummary, o: &Observations, c: &Criteria) -> Vec<Verdict> 
 mod tests {
     use super::*;
     use crate::load::engine::{
-        BreakingPoint, GuardAction, GuardEvent, GuardKind, SoakReport, SoakVerdict, TargetSummary,
+        BreakingPoint, GuardAction, GuardEvent, GuardKind, LoadModel, SoakReport, SoakVerdict,
+        TargetSummary,
     };
     use crate::load::stats::{Percentiles, ToolSummary};
 
@@ -506,6 +507,7 @@ mod tests {
             dropped: 0,
             all: tool("all", count, errors, p95),
             tools: vec![tool("t:a", count, errors, p95)],
+            ..Default::default()
         }
     }
 
@@ -516,6 +518,10 @@ mod tests {
             started_s: 0.0,
             duration_s: 10.0,
             status: "completed".into(),
+            model: LoadModel::default(),
+            arrivals: None,
+            users: None,
+            scalability: None,
             stages,
             whole: Vec::new(),
             breaking_point: None,
@@ -548,6 +554,7 @@ mod tests {
                 tools: vec!["a".into()],
                 failures: 0,
                 restarts: 0,
+                ..Default::default()
             }],
             generators: vec![],
             guard_events: vec![],

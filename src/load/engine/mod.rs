@@ -37,8 +37,9 @@ pub use events::{
 pub use mix::MixEntry;
 use mix::{resolve_mix, Op};
 pub use summary::{
-    slope, soak_report, BreakingPoint, GeneratorStatus, PhaseSummary, RunSummary, SoakReport,
-    SoakRow, SoakVerdict, SpikeReport, StageSummary, TargetSummary, RUN_SCHEMA,
+    slope, soak_report, BreakingPoint, GeneratorStatus, LittleCheck, LoadModel, Mean, MeanMax,
+    PhaseSummary, RunSummary, Scalability, SoakReport, SoakRow, SoakVerdict, SpikeReport, Spread,
+    StageSummary, TargetSummary, UsersInfo, P50P95, RUN_SCHEMA,
 };
 
 /// Everything the engine is built from.
@@ -928,6 +929,8 @@ impl State {
                 tools: t.tools.iter().map(|x| x.name.to_string()).collect(),
                 failures: t.failures.load(std::sync::atomic::Ordering::Relaxed),
                 restarts: t.restarts.load(std::sync::atomic::Ordering::Relaxed),
+                initialize_ms: None,
+                rss_mb_per_session: None,
             })
             .collect();
         RunSummary {
@@ -961,6 +964,14 @@ impl State {
                 dropped: s.table.all.dropped(),
                 tools: s.table.summaries(&self.names, dur),
                 all,
+                users: None,
+                requests: None,
+                think_ms: None,
+                iteration_ms: None,
+                little: None,
+                target_rss_mb: None,
+                sessions: None,
+                rss_mb_per_session: None,
             });
         }
         let spike = (r.spec.kind == PhaseKind::Spike && r.stages.len() == 3).then(|| {
@@ -993,6 +1004,10 @@ impl State {
             started_s: r.started_s,
             duration_s: now_t,
             status: r.status.clone(),
+            model: LoadModel::Open,
+            arrivals: None,
+            users: None,
+            scalability: None,
             stages,
             whole,
             breaking_point: r.breaking.clone(),

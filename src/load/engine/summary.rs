@@ -24,7 +24,7 @@ pub struct RunSummary {
     pub guard_events: Vec<GuardEvent>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct TargetSummary {
     pub name: String,
     pub kind: String,
@@ -32,6 +32,108 @@ pub struct TargetSummary {
     pub tools: Vec<String>,
     pub failures: u64,
     pub restarts: u64,
+    /// Each session's initialize time (spawn or connect → initialize reply).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub initialize_ms: Option<Spread>,
+    /// Stdio targets: RSS of one session's server process, over the load windows.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rss_mb_per_session: Option<MeanMax>,
+}
+
+/// p50 / p95 / max of a small sample, in ms.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct Spread {
+    pub p50: f64,
+    pub p95: f64,
+    pub max: f64,
+}
+
+/// Mean and maximum of a sampled value.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct MeanMax {
+    pub mean: f64,
+    pub max: f64,
+}
+
+/// Only a mean (think time: its spread is the configured range).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct Mean {
+    pub mean: f64,
+}
+
+/// p50 / p95 in ms (a user's iteration: send → next send).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct P50P95 {
+    pub p50: f64,
+    pub p95: f64,
+}
+
+/// How the phase offered its load: `open` (arrivals on a schedule, latency
+/// from the scheduled send) or `closed` (a population of users, each waiting
+/// for its reply and thinking; latency from the actual send, so queueing
+/// that an open model exposes stays hidden).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LoadModel {
+    #[default]
+    Open,
+    Closed,
+}
+
+wire_str!(LoadModel);
+
+impl LoadModel {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LoadModel::Open => "open",
+            LoadModel::Closed => "closed",
+        }
+    }
+}
+
+/// Little's law over a closed stage: users ≈ throughput × (mean latency +
+/// mean planned think). A ratio off by more than 10 % means the generator
+/// did not keep its users cycling (it lagged) or the population changed.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct LittleCheck {
+    /// throughput × (mean latency + mean planned think).
+    pub expected_users: f64,
+    /// Mean users active over the stage.
+    pub users: f64,
+    /// expected_users / users.
+    pub ratio: f64,
+    /// |ratio − 1| ≤ 0.10.
+    pub holds: bool,
+}
+
+/// How a closed phase's cost grows with its users, fitted by least squares
+/// over its stages (one point per stage: users, the target's RSS at the
+/// stage's end, the stage's p95).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct Scalability {
+    /// Slope of the targets' summed RSS over users.
+    pub rss_mb_per_user: Option<f64>,
+    /// R² of that line; ≥ 0.9 reads as "memory scales linearly with users".
+    pub rss_r2: Option<f64>,
+    /// Slope of the stage p95 over users.
+    pub p95_ms_per_user: Option<f64>,
+    /// Stages that gave a point.
+    pub points: usize,
+}
+
+/// What a closed phase ran with, for the summary and the phase bar.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UsersInfo {
+    /// `2–5 s`, `500 ms`, `pacing 3 s`.
+    pub think: String,
+    /// Users started (or stopped) per second; `None`: all at once.
+    pub spawn_rate: Option<f64>,
+    /// Sessions per MCP target are capped here; above it users share them round robin.
+    pub max_sessions: usize,
+    /// Most users active at once.
+    pub peak_users: u32,
+    /// `true` when more users than `max_sessions` shared sessions.
+    pub shared_sessions: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -49,6 +151,18 @@ pub struct PhaseSummary {
     pub duration_s: f64,
     /// `running`, `completed`, `replaced`, `stopped`, `breaking point`, or a guard's reason.
     pub status: String,
+    /// `open` or `closed` (absent in summaries written before users phases: open).
+    #[serde(default)]
+    pub model: LoadModel,
+    /// Open phases: the arrival process (`uniform`, `poisson`, `gamma 0.5`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub arrivals: Option<String>,
+    /// Closed phases: think time, spawn rate, session sharing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub users: Option<UsersInfo>,
+    /// Closed phases with two or more stages.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scalability: Option<Scalability>,
     pub stages: Vec<StageSummary>,
     /// Per-tool statistics over every stage of the phase so far.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -61,7 +175,7 @@ pub struct PhaseSummary {
     pub soak: Option<SoakReport>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct StageSummary {
     pub name: String,
     pub target_rate: f64,
@@ -71,6 +185,29 @@ pub struct StageSummary {
     pub dropped: u64,
     pub all: ToolSummary,
     pub tools: Vec<ToolSummary>,
+    /// Closed stages: the users this stage holds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub users: Option<u32>,
+    /// Closed stages: the stage ends after this many requests.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub requests: Option<u64>,
+    /// Closed stages: the think time actually waited (reply → next send).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub think_ms: Option<Mean>,
+    /// Closed stages: one user's iteration (send → its next send).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub iteration_ms: Option<P50P95>,
+    /// Closed stages: Little's law over the stage.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub little: Option<LittleCheck>,
+    /// Summed RSS of the targets' server processes at the stage's end.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target_rss_mb: Option<f64>,
+    /// Live target sessions at that moment, and RSS per session.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sessions: Option<usize>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rss_mb_per_session: Option<f64>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
