@@ -62,6 +62,8 @@ pub struct EngineConfig {
     pub snapshots: Option<watch::Receiver<Option<Arc<Snapshot>>>>,
     /// Where to ask for stdio children to be watched.
     pub collector: Option<mpsc::Sender<CollectorCommand>>,
+    /// Seed for every random draw (tool mix, think times, arrivals); `None`: from the OS.
+    pub seed: Option<u64>,
 }
 
 impl Default for EngineConfig {
@@ -78,6 +80,7 @@ impl Default for EngineConfig {
             memory_floor_pct: 15.0,
             snapshots: None,
             collector: None,
+            seed: None,
         }
     }
 }
