@@ -532,6 +532,7 @@ pub struct Arrivals {
 
 impl Arrivals {
     /// Evenly spaced arrivals.
+    #[cfg(test)]
     pub fn new(stages: &[Stage]) -> Self {
         Self::with_process(stages, ArrivalProcess::Uniform, 0)
     }

@@ -252,7 +252,9 @@ impl LoadControl {
                     app.load.generators.push(format!("{name} on"));
                 }
             }
-            EngineEvent::Guard(_) | EngineEvent::Target(_) => {}
+            EngineEvent::Guard(_)
+            | EngineEvent::Target(_)
+            | EngineEvent::Phase(PhaseEvent::Lagging { .. }) => {}
         }
     }
 }

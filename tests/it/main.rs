@@ -22,3 +22,4 @@ mod ui_render;
 mod workloads_engine;
 mod workloads_guards;
 mod workloads_run_cli;
+mod workloads_users;

@@ -14,11 +14,11 @@ use jetstress::load::{
 use jetstress::load::{Endpoint, McpTargetSpec};
 use serde_json::json;
 
-fn repo(p: &str) -> PathBuf {
+pub(crate) fn repo(p: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(p)
 }
 
-fn fault_server(args: &[&str], sessions: usize) -> McpTargetSpec {
+pub(crate) fn fault_server(args: &[&str], sessions: usize) -> McpTargetSpec {
     let mut a = vec![repo("tests/fault-server/fault_server.py")
         .display()
         .to_string()];
@@ -34,7 +34,7 @@ fn fault_server(args: &[&str], sessions: usize) -> McpTargetSpec {
     }
 }
 
-fn everything_js() -> PathBuf {
+pub(crate) fn everything_js() -> PathBuf {
     let p = repo(
         "tests/mcp-servers/node_modules/@modelcontextprotocol/server-everything/dist/index.js",
     );
@@ -46,7 +46,7 @@ fn everything_js() -> PathBuf {
     p
 }
 
-fn mix(entries: &[(&str, f64, serde_json::Value)]) -> Vec<MixEntry> {
+pub(crate) fn mix(entries: &[(&str, f64, serde_json::Value)]) -> Vec<MixEntry> {
     entries
         .iter()
         .map(|(t, w, a)| MixEntry {
@@ -61,7 +61,10 @@ fn constant(rate: f64, secs: f64) -> PhaseSpec {
     PhaseSpec::custom(&[(rate, Duration::from_secs_f64(secs))], false)
 }
 
-fn config(targets: Vec<McpTargetSpec>, mix: Vec<MixEntry>) -> (EngineConfig, tempfile::TempDir) {
+pub(crate) fn config(
+    targets: Vec<McpTargetSpec>,
+    mix: Vec<MixEntry>,
+) -> (EngineConfig, tempfile::TempDir) {
     let logs = tempfile::tempdir().unwrap();
     let c = EngineConfig {
         mcp_targets: targets,
@@ -75,7 +78,7 @@ fn config(targets: Vec<McpTargetSpec>, mix: Vec<MixEntry>) -> (EngineConfig, tem
 }
 
 /// Run one phase to completion, wait for in-flight requests, return the summary.
-async fn run_phase(engine: &EngineHandle, spec: PhaseSpec) -> RunSummary {
+pub(crate) async fn run_phase(engine: &EngineHandle, spec: PhaseSpec) -> RunSummary {
     let mut ev = engine.events();
     let name = spec.name.clone();
     engine.send(Command::StartPhase(spec)).await;

@@ -209,6 +209,17 @@ pub enum PhaseEvent {
         stage: usize,
         name: String,
         target_rate: f64,
+        /// Closed stages: the users the stage holds (after `u` / `U`).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        users: Option<u32>,
+    },
+    /// A closed stage's users do not cycle as Little's law says they should:
+    /// the generator lags (or the server stalls whole users).
+    Lagging {
+        phase: String,
+        id: u64,
+        expected_users: f64,
+        users: f64,
     },
     Stopped {
         phase: String,
@@ -232,6 +243,24 @@ pub struct LoadWindow {
     pub rolling_s: f64,
     pub rolling_all: ToolSummary,
     pub rolling_tools: Vec<ToolSummary>,
+    /// Closed phases: the population now.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub users: Option<UsersWindow>,
+}
+
+/// A closed phase's population at the end of a window.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct UsersWindow {
+    /// Users alive.
+    pub active: u32,
+    /// Users the stage is moving to (at the spawn rate).
+    pub target: u32,
+    /// Users waiting for a reply.
+    pub in_flight: u32,
+    /// Little's law over the stage so far: throughput × (latency + think).
+    pub expected_users: Option<f64>,
+    /// The stage has settled and Little's law is off by more than 10 %.
+    pub lagging: bool,
 }
 
 /// Windows merged into the rolling statistics (10 × 1 s by default).
@@ -286,11 +315,32 @@ impl EngineEvent {
             EngineEvent::Phase(PhaseEvent::StageChanged {
                 phase,
                 name,
+                users: Some(users),
+                ..
+            }) => (
+                Level::Info,
+                format!("phase {phase}: stage {name} ({users} users)"),
+            ),
+            EngineEvent::Phase(PhaseEvent::StageChanged {
+                phase,
+                name,
                 target_rate,
+                users: None,
                 ..
             }) => (
                 Level::Info,
                 format!("phase {phase}: stage {name} ({target_rate:.1} rps)"),
+            ),
+            EngineEvent::Phase(PhaseEvent::Lagging {
+                phase,
+                expected_users,
+                users,
+                ..
+            }) => (
+                Level::Warn,
+                format!(
+                    "phase {phase}: generator lagging: Little's law gives {expected_users:.1} users cycling, {users:.1} active"
+                ),
             ),
             EngineEvent::Phase(PhaseEvent::Stopped { phase, reason, .. }) => (
                 if reason.is_guard() {

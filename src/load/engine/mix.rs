@@ -36,9 +36,26 @@ pub(super) struct Op {
 
 impl Op {
     pub(super) async fn call(&self) -> Result<(), ErrorKind> {
+        self.call_as(None).await
+    }
+
+    /// Call as `user`: on the user's own session of an MCP target (HTTP
+    /// endpoints share one connection pool); `None`: round robin.
+    pub(super) async fn call_as(&self, user: Option<usize>) -> Result<(), ErrorKind> {
+        match (&self.kind, user) {
+            (OpKind::Mcp { target, tool, args }, Some(u)) => {
+                target.call_on(u, tool, args.as_ref()).await
+            }
+            (OpKind::Mcp { target, tool, args }, None) => target.call(tool, args.as_ref()).await,
+            (OpKind::Http(ep), _) => ep.call().await,
+        }
+    }
+
+    /// Is `user`'s own session of this op's target up?
+    pub(super) fn session_ready(&self, user: usize) -> bool {
         match &self.kind {
-            OpKind::Mcp { target, tool, args } => target.call(tool, args.as_ref()).await,
-            OpKind::Http(ep) => ep.call().await,
+            OpKind::Mcp { target, .. } => target.session_ready(user),
+            OpKind::Http(_) => true,
         }
     }
 }

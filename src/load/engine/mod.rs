@@ -1,17 +1,23 @@
 //! The load engine: owns every generator, takes [`Command`]s over an mpsc
-//! channel and emits [`EngineEvent`]s over a broadcast channel. Phases are
-//! open-model: requests are scheduled by [`Arrivals`] and sent whether or not
+//! channel and emits [`EngineEvent`]s over a broadcast channel. Open-model
+//! phases schedule requests by [`Arrivals`] and send them whether or not
 //! earlier ones finished, up to `max_in_flight`; a request that cannot start
-//! is counted as dropped. Latency is measured from the scheduled send time,
-//! service time from the actual send. Statistics per tool per stage, per
-//! window and per soak row are bounded histograms.
+//! is counted as dropped, and latency is measured from the scheduled send.
+//! Closed-model (users) phases hold a [`Population`](users::Population):
+//! each user sends, waits for its reply, thinks, and sends again, on its own
+//! session; latency is measured from the actual send. Service time is always
+//! from the actual send. Statistics per tool per stage, per window and per
+//! soak row are bounded histograms; nothing is kept per request or per user
+//! beyond a fixed slot.
 
 use std::collections::HashSet;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use rand::Rng;
+use hdrhistogram::Histogram;
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
 use tokio::sync::{broadcast, mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
 
@@ -21,7 +27,7 @@ use crate::load::background::gpu::{GpuBurn, GpuSpec};
 use crate::load::background::memory::{MemoryPressure, MemorySpec};
 use crate::load::drivers::http::{self, HttpEndpoint, HttpEndpointSpec};
 use crate::load::drivers::mcp::{McpTarget, McpTargetSpec};
-use crate::load::schedule::{Arrivals, PhaseKind, PhaseSpec};
+use crate::load::schedule::{Arrivals, PhaseKind, PhaseSpec, MAX_USERS};
 use crate::load::stats::{ErrorKind, Percentiles, Rolling, StatsTable, ToolStats};
 use crate::probes::{Root, Watch};
 use crate::snapshot::Snapshot;
@@ -29,10 +35,11 @@ use crate::snapshot::Snapshot;
 pub(crate) mod events;
 mod mix;
 mod summary;
+mod users;
 
 pub use events::{
     EngineEvent, GeneratorEvent, GeneratorKind, GeneratorState, GuardAction, GuardEvent, GuardKind,
-    Level, LoadWindow, PhaseEvent, StopReason, TargetEvent, ROLLING_WINDOWS,
+    Level, LoadWindow, PhaseEvent, StopReason, TargetEvent, UsersWindow, ROLLING_WINDOWS,
 };
 pub use mix::MixEntry;
 use mix::{resolve_mix, Op};
@@ -98,6 +105,8 @@ pub enum Command {
     },
     /// Multiply the target rate from now on.
     SetRateFactor(f64),
+    /// Multiply the users of a users phase from now on (×2, ÷2 from the keys).
+    ScaleUsers(f64),
     StartCpu(CpuSpec),
     StopCpu,
     StartMemory(MemorySpec),
@@ -119,6 +128,74 @@ struct Completion {
     latency: Duration,
     service: Duration,
     error: Option<ErrorKind>,
+    /// Closed phases: the user (index, generation) whose request this was.
+    user: Option<(u32, u32)>,
+}
+
+/// Running sums for a mean.
+#[derive(Debug, Clone, Copy, Default)]
+struct Sum {
+    total: f64,
+    n: u64,
+}
+
+impl Sum {
+    fn add(&mut self, v: f64) {
+        self.total += v;
+        self.n += 1;
+    }
+
+    fn mean(self) -> Option<f64> {
+        (self.n > 0).then(|| self.total / self.n as f64)
+    }
+}
+
+/// Mean and maximum of a sampled value.
+#[derive(Debug, Clone, Copy, Default)]
+struct SumMax {
+    sum: Sum,
+    max: f64,
+}
+
+impl SumMax {
+    fn add(&mut self, v: f64) {
+        self.sum.add(v);
+        self.max = self.max.max(v);
+    }
+
+    fn get(self) -> Option<MeanMax> {
+        self.sum.mean().map(|mean| MeanMax {
+            mean,
+            max: self.max,
+        })
+    }
+}
+
+/// What a closed stage keeps beside its tool table: fixed size.
+struct ClosedStage {
+    /// Planned think (drawn at each reply), seconds.
+    think_planned: Sum,
+    /// Think actually waited (reply → next send), seconds.
+    think_waited: Sum,
+    /// Send → next send of the same user, µs, 2 significant figures.
+    iteration: Histogram<u64>,
+    /// ∫ active users dt over the stage, user·seconds.
+    user_seconds: f64,
+    /// Service time of completed requests, seconds.
+    service: Sum,
+}
+
+impl ClosedStage {
+    fn new() -> Self {
+        ClosedStage {
+            think_planned: Sum::default(),
+            think_waited: Sum::default(),
+            iteration: Histogram::new_with_bounds(1, crate::load::stats::HIST_HIGH_US, 2)
+                .expect("valid histogram bounds"),
+            user_seconds: 0.0,
+            service: Sum::default(),
+        }
+    }
 }
 
 struct StageRec {
@@ -130,6 +207,10 @@ struct StageRec {
     /// Requests of this stage still running.
     in_flight: u64,
     table: StatsTable,
+    /// Closed stages.
+    closed: Option<ClosedStage>,
+    /// Summed RSS of the targets' processes and their live sessions, at the last window.
+    rss: Option<(f64, usize)>,
 }
 
 struct PhaseRun {
@@ -150,6 +231,12 @@ struct PhaseRun {
     recovered_s: Option<f64>,
     /// Stress: a finished stage waiting for its slow requests before it is judged.
     pending_eval: Option<(usize, Instant)>,
+    /// Closed phases: the users, and when their count was last integrated.
+    population: Option<(users::Population, Instant)>,
+    /// When the current stage began (closed stages start when the previous ends).
+    stage_started: Instant,
+    /// Closed stages whose generator lag was reported.
+    lag_reported: Vec<usize>,
 }
 
 /// Handle to a running engine.
@@ -255,6 +342,10 @@ struct State {
     done_tx: mpsc::UnboundedSender<Completion>,
     done_rx: Option<mpsc::UnboundedReceiver<Completion>>,
     factor: f64,
+    users_factor: f64,
+    rng: StdRng,
+    /// Per MCP target: RSS of one session's process, over the windows.
+    session_rss: Vec<SumMax>,
 }
 
 /// Precise send timing (early wake + yield) only when arrivals are at least this far apart.
@@ -283,7 +374,14 @@ impl State {
             .collect();
         let names: Vec<String> = ops.iter().map(|o| o.name.clone()).collect();
         let (done_tx, done_rx) = mpsc::unbounded_channel();
+        let rng = match config.seed {
+            Some(s) => StdRng::seed_from_u64(s),
+            None => StdRng::from_os_rng(),
+        };
         State {
+            session_rss: vec![SumMax::default(); targets.len()],
+            users_factor: 1.0,
+            rng,
             window: StatsTable::new(ops.len()),
             rolling: Rolling::new(ROLLING_WINDOWS),
             config,
@@ -375,6 +473,17 @@ impl State {
 
     fn next_deadline(&self) -> Instant {
         let mut d = self.window_start + self.config.window;
+        if let Some((pop, _)) = self.current.as_ref().and_then(|r| r.population.as_ref()) {
+            let run = self.current.as_ref().expect("current phase");
+            if let Some(p) = pop.next_deadline() {
+                d = d.min(p);
+            }
+            d = d.min(run.row_start + run.spec.row_every);
+            if let Some(s) = run.spec.stages.get(run.stage) {
+                d = d.min(run.stage_started + s.duration);
+            }
+            return d;
+        }
         if let Some(run) = &self.current {
             if let Some((at, _)) = run.next {
                 d = d.min(at);
@@ -397,19 +506,15 @@ impl State {
         if self.ops.is_empty() {
             return;
         }
+        if run.population.is_some() {
+            self.dispatch_users(now);
+            return;
+        }
         while let Some((at, stage)) = run.next {
             if at > now {
                 break;
             }
-            let total = *self.cumulative.last().unwrap_or(&0.0);
-            let op = if self.cumulative.len() <= 1 || total <= 0.0 {
-                0
-            } else {
-                let x = rand::rng().random::<f64>() * total;
-                self.cumulative
-                    .partition_point(|&c| c <= x)
-                    .min(self.cumulative.len() - 1)
-            };
+            let op = pick_op(&self.cumulative, &mut self.rng);
             let last = run.stages.len() - 1;
             let rec = &mut run.stages[stage.min(last)];
             rec.scheduled += 1;
@@ -439,6 +544,7 @@ impl State {
                         latency: end.saturating_duration_since(at),
                         service: end - sent,
                         error,
+                        user: None,
                     });
                 });
             }
@@ -449,17 +555,96 @@ impl State {
         }
     }
 
+    /// Closed phase: every user whose think is over sends its next request
+    /// on its own session (once that session is up, or after `timeout`).
+    fn dispatch_users(&mut self, now: Instant) {
+        let Some(run) = self.current.as_mut() else {
+            return;
+        };
+        let Some((pop, _)) = run.population.as_mut() else {
+            return;
+        };
+        let stage = run.stage;
+        let rec = &mut run.stages[stage];
+        let limit = run.spec.stages[stage].requests;
+        while let Some(due) = pop.pop_due(now) {
+            if limit.is_some_and(|n| rec.scheduled >= n) {
+                pop.park(due);
+                continue;
+            }
+            let op = pick_op(&self.cumulative, &mut self.rng);
+            if !due.has_sent
+                && due.age < self.config.timeout
+                && !self.ops[op].session_ready(due.user as usize)
+            {
+                pop.defer(due, now + SESSION_WAIT);
+                continue;
+            }
+            let times = pop.sent(due, now);
+            rec.scheduled += 1;
+            rec.in_flight += 1;
+            self.in_flight += 1;
+            if let Some(c) = rec.closed.as_mut() {
+                if let Some(i) = times.iteration {
+                    let _ = c.iteration.record((i.as_micros() as u64).max(1));
+                }
+                if let Some(w) = times.waited {
+                    c.think_waited.add(w.as_secs_f64());
+                }
+            }
+            let ops = self.ops.clone();
+            let tx = self.done_tx.clone();
+            let timeout = self.config.timeout;
+            let phase = run.id;
+            let user = (due.user, due.generation);
+            tokio::spawn(async move {
+                let sent = Instant::now();
+                let error =
+                    match tokio::time::timeout(timeout, ops[op].call_as(Some(user.0 as usize)))
+                        .await
+                    {
+                        Ok(Ok(())) => None,
+                        Ok(Err(k)) => Some(k),
+                        Err(_) => Some(ErrorKind::Timeout),
+                    };
+                let service = sent.elapsed();
+                let _ = tx.send(Completion {
+                    phase,
+                    stage,
+                    op,
+                    latency: service,
+                    service,
+                    error,
+                    user: Some(user),
+                });
+            });
+        }
+    }
+
     fn complete(&mut self, c: Completion) {
         self.in_flight = self.in_flight.saturating_sub(1);
         self.window.record(c.op, c.latency, c.service, c.error);
+        let now = Instant::now();
         let run = match self.current.as_mut() {
             Some(r) if r.id == c.phase => Some(r),
             _ => self.finished.iter_mut().find(|r| r.id == c.phase),
         };
         if let Some(run) = run {
+            let mut think = None;
+            if let (Some((pop, _)), Some((user, generation))) = (run.population.as_mut(), c.user) {
+                if run.ended_s.is_none() {
+                    think = pop.replied(user, generation, now, c.service, &mut self.rng);
+                }
+            }
             if let Some(s) = run.stages.get_mut(c.stage) {
                 s.table.record(c.op, c.latency, c.service, c.error);
                 s.in_flight = s.in_flight.saturating_sub(1);
+                if let Some(cl) = s.closed.as_mut() {
+                    cl.service.add(c.service.as_secs_f64());
+                    if let Some(t) = think {
+                        cl.think_planned.add(t.as_secs_f64());
+                    }
+                }
             }
             if run.ended_s.is_none() {
                 run.row_stats.record(c.latency, c.service, c.error);
@@ -480,7 +665,13 @@ impl State {
         let mut stop: Option<StopReason> = None;
         let mut ev = None;
         let timeout = self.config.timeout;
-        if let Some(run) = self.current.as_mut() {
+        let closed = self
+            .current
+            .as_ref()
+            .is_some_and(|r| r.population.is_some());
+        if closed {
+            (ev, stop) = self.tick_users(now);
+        } else if let Some(run) = self.current.as_mut() {
             // A finished stress stage is judged once its own requests are done
             // (or timed out), so its slowest requests count.
             if let Some((i, since)) = run.pending_eval {
@@ -539,6 +730,7 @@ impl State {
                             stage: i,
                             name: s.name.clone(),
                             target_rate: s.mean_rate() * run.arrivals.factor(),
+                            users: None,
                         });
                     }
                     None => {
@@ -604,7 +796,9 @@ impl State {
                 }
             }
             self.rolling.push(&self.window, secs);
+            let users = self.sample_users_and_rss(now);
             let lw = LoadWindow {
+                users,
                 elapsed_s: self.elapsed(),
                 window_s: secs,
                 phase,
@@ -621,6 +815,149 @@ impl State {
             self.window.reset();
             self.window_start = now;
         }
+    }
+
+    /// Closed phase: count user·seconds, start or retire users at the spawn
+    /// rate, and move to the next stage when this one's time is up or its
+    /// requests are all answered.
+    fn tick_users(&mut self, now: Instant) -> (Option<PhaseEvent>, Option<StopReason>) {
+        let factor = self.users_factor;
+        let Some(run) = self.current.as_mut() else {
+            return (None, None);
+        };
+        let Some((pop, last)) = run.population.as_mut() else {
+            return (None, None);
+        };
+        let i = run.stage;
+        let dt = now.saturating_duration_since(*last).as_secs_f64();
+        if let Some(c) = run.stages[i].closed.as_mut() {
+            c.user_seconds += f64::from(pop.active()) * dt;
+        }
+        *last = now;
+        pop.steps(now);
+        let spec = &run.spec.stages[i];
+        let by_time = now.saturating_duration_since(run.stage_started) >= spec.duration;
+        let by_requests = spec
+            .requests
+            .is_some_and(|n| run.stages[i].scheduled >= n && run.stages[i].in_flight == 0);
+        if !(by_time || by_requests) {
+            return (None, None);
+        }
+        let t = now.saturating_duration_since(run.start).as_secs_f64();
+        run.stages[i].end_s = Some(t);
+        let Some(next) = run.spec.stages.get(i + 1) else {
+            return (None, Some(StopReason::Completed));
+        };
+        run.stage = i + 1;
+        run.stages[i + 1].start_s = t;
+        run.stage_started = now;
+        let users = scaled_users(next.users, factor);
+        pop.set_target(users, now);
+        pop.unpark_all(now);
+        let sessions = (users as usize).min(pop.spec.max_sessions).max(1);
+        for target in &self.targets {
+            target.set_sessions(sessions);
+        }
+        (
+            Some(PhaseEvent::StageChanged {
+                phase: run.spec.name.clone(),
+                id: run.id,
+                stage: i + 1,
+                name: next.name.clone(),
+                target_rate: 0.0,
+                users: Some(users),
+            }),
+            None,
+        )
+    }
+
+    /// At each window: the targets' RSS into the running stage and the
+    /// per-session means; for a closed phase, the users now and Little's law
+    /// over the stage so far (a lag is reported once per stage).
+    fn sample_users_and_rss(&mut self, now: Instant) -> Option<UsersWindow> {
+        let per_target = self.target_rss();
+        let mut total = None::<f64>;
+        let mut live = 0;
+        for (acc, (rss, n)) in self.session_rss.iter_mut().zip(&per_target) {
+            if let Some(r) = rss {
+                *total.get_or_insert(0.0) += r;
+                live += n;
+                if *n > 0 {
+                    acc.add(r / *n as f64);
+                }
+            }
+        }
+        let run = self.current.as_mut()?;
+        let i = run.stage;
+        if let Some(t) = total {
+            run.stages[i].rss = Some((t, live));
+        }
+        let (pop, _) = run.population.as_ref()?;
+        let rec = &run.stages[i];
+        let elapsed = now
+            .saturating_duration_since(run.stage_started)
+            .as_secs_f64();
+        let little = rec
+            .closed
+            .as_ref()
+            .and_then(|c| little_check(c, rec.table.all.count, elapsed));
+        let settled = pop.active() == pop.target()
+            && elapsed >= 10.0
+            && rec.table.all.count >= 20
+            && rec
+                .closed
+                .as_ref()
+                .is_some_and(|c| Percentiles::of(&c.iteration).p50 / 1000.0 * 3.0 <= elapsed);
+        let lagging = settled && little.is_some_and(|l| !l.holds);
+        let window = UsersWindow {
+            active: pop.active(),
+            target: pop.target(),
+            in_flight: pop.in_flight(),
+            expected_users: little.map(|l| l.expected_users),
+            lagging,
+        };
+        if lagging && !run.lag_reported.contains(&i) {
+            run.lag_reported.push(i);
+            let l = little.expect("lagging implies a check");
+            let ev = PhaseEvent::Lagging {
+                phase: run.spec.name.clone(),
+                id: run.id,
+                expected_users: l.expected_users,
+                users: l.users,
+            };
+            self.emit(EngineEvent::Phase(ev));
+        }
+        Some(window)
+    }
+
+    /// Per MCP target: summed RSS of its live processes (`None` when the
+    /// collector has none of them yet, or for HTTP targets) and how many.
+    fn target_rss(&self) -> Vec<(Option<f64>, usize)> {
+        let snap = self
+            .config
+            .snapshots
+            .as_ref()
+            .and_then(|rx| rx.borrow().clone());
+        self.targets
+            .iter()
+            .map(|t| {
+                let Some(snap) = &snap else {
+                    return (None, 0);
+                };
+                let pids: HashSet<u32> = t.pids().into_iter().collect();
+                let rss: Vec<f64> = snap
+                    .watched
+                    .iter()
+                    .filter(|w| w.alive && pids.contains(&w.pid))
+                    .filter_map(|w| w.rss_mb)
+                    .collect();
+                if rss.is_empty() {
+                    (None, 0)
+                } else {
+                    (Some(rss.iter().sum()), rss.len())
+                }
+            })
+            .collect()
     }
 
     /// Ask the collector to watch every stdio child we have not seen yet.
@@ -676,6 +1013,7 @@ impl State {
                     run.arrivals.set_factor(self.factor);
                 }
             }
+            Command::ScaleUsers(f) => self.scale_users(f),
             Command::StartCpu(spec) => {
                 self.cpu = None;
                 let b = CpuBurn::start(spec);
@@ -778,6 +1116,40 @@ impl State {
         }
     }
 
+    /// `u` / `U`: multiply the running users phase's population (and the
+    /// stages after it) by `f`.
+    fn scale_users(&mut self, f: f64) {
+        if !(f.is_finite() && f > 0.0) {
+            return;
+        }
+        let Some(run) = self.current.as_mut() else {
+            return;
+        };
+        let Some((pop, _)) = run.population.as_mut() else {
+            return;
+        };
+        let base = f64::from(run.spec.stages[run.stage].users.max(1));
+        let now_users = f64::from(pop.target().max(1));
+        // Keep the factor in step with what the population can hold.
+        let users = scaled_users(1, now_users * f);
+        self.users_factor = f64::from(users) / base;
+        let now = Instant::now();
+        pop.set_target(users, now);
+        let sessions = (users as usize).min(pop.spec.max_sessions).max(1);
+        for target in &self.targets {
+            target.set_sessions(sessions);
+        }
+        let ev = PhaseEvent::StageChanged {
+            phase: run.spec.name.clone(),
+            id: run.id,
+            stage: run.stage,
+            name: run.spec.stages[run.stage].name.clone(),
+            target_rate: 0.0,
+            users: Some(users),
+        };
+        self.emit(EngineEvent::Phase(ev));
+    }
+
     fn gen_status(&mut self, generator: GeneratorKind, state: GeneratorState, detail: String) {
         self.generators.retain(|g| g.generator != generator);
         self.generators.push(GeneratorStatus {
@@ -821,10 +1193,22 @@ impl State {
         self.stop_phase(StopReason::Replaced);
         let id = self.next_id;
         self.next_id += 1;
-        let mut arrivals = Arrivals::new(&spec.stages);
+        let mut arrivals = Arrivals::with_process(&spec.stages, spec.arrivals, self.rng.random());
         arrivals.set_factor(self.factor);
         let start = Instant::now();
-        let next = if self.ops.is_empty() {
+        let population = spec.users.clone().map(|u| {
+            let mut pop = users::Population::new(u);
+            if let Some(s) = spec.stages.first() {
+                let n = scaled_users(s.users, self.users_factor);
+                let sessions = (n as usize).min(pop.spec.max_sessions).max(1);
+                for t in &self.targets {
+                    t.set_sessions(sessions);
+                }
+                pop.set_target(n, start);
+            }
+            (pop, start)
+        });
+        let next = if self.ops.is_empty() || population.is_some() {
             None
         } else {
             arrivals
@@ -842,6 +1226,8 @@ impl State {
                 scheduled: 0,
                 in_flight: 0,
                 table: StatsTable::new(self.ops.len()),
+                closed: spec.is_closed().then(ClosedStage::new),
+                rss: None,
             })
             .collect();
         self.emit(EngineEvent::Phase(PhaseEvent::Started {
@@ -854,7 +1240,14 @@ impl State {
                 id,
                 stage: 0,
                 name: s.name.clone(),
-                target_rate: s.mean_rate() * self.factor,
+                target_rate: if spec.is_closed() {
+                    0.0
+                } else {
+                    s.mean_rate() * self.factor
+                },
+                users: spec
+                    .is_closed()
+                    .then(|| scaled_users(s.users, self.users_factor)),
             }));
         }
         let empty = spec.stages.is_empty();
@@ -873,6 +1266,9 @@ impl State {
             row_start: start,
             recovered_s: None,
             pending_eval: None,
+            population,
+            stage_started: start,
+            lag_reported: Vec::new(),
             spec,
             start,
         });
@@ -893,6 +1289,21 @@ impl State {
                     t.min(s.start_s + run.spec.stages[run.stage].duration.as_secs_f64())
                         .max(s.start_s),
                 );
+            }
+        }
+        if let Some((pop, last)) = run.population.as_mut() {
+            // Count the last user·seconds; the users' sessions go back to the targets' own count.
+            let dt = now.saturating_duration_since(*last).as_secs_f64();
+            if let Some(c) = run
+                .stages
+                .get_mut(run.stage)
+                .and_then(|s| s.closed.as_mut())
+            {
+                c.user_seconds += f64::from(pop.active()) * dt;
+            }
+            *last = now;
+            for target in &self.targets {
+                target.set_sessions(target.spec.sessions.max(1));
             }
         }
         if run.spec.kind == PhaseKind::Soak && run.row_stats.count > 0 {
@@ -922,18 +1333,19 @@ impl State {
         let targets = self
             .targets
             .iter()
-            .map(|t| TargetSummary {
+            .zip(&self.session_rss)
+            .map(|(t, rss)| TargetSummary {
                 name: t.name.clone(),
                 kind: match t.spec.endpoint {
                     crate::load::drivers::mcp::Endpoint::Stdio { .. } => "stdio".into(),
                     crate::load::drivers::mcp::Endpoint::Http { .. } => "http".into(),
                 },
-                sessions: t.spec.sessions.max(1),
+                sessions: t.sessions(),
                 tools: t.tools.iter().map(|x| x.name.to_string()).collect(),
                 failures: t.failures.load(std::sync::atomic::Ordering::Relaxed),
                 restarts: t.restarts.load(std::sync::atomic::Ordering::Relaxed),
-                initialize_ms: None,
-                rss_mb_per_session: None,
+                initialize_ms: t.initialize_ms(),
+                rss_mb_per_session: rss.get(),
             })
             .collect();
         RunSummary {
@@ -958,6 +1370,8 @@ impl State {
             let end = s.end_s.unwrap_or(now_t);
             let dur = (end - s.start_s).max(0.0);
             let all = s.table.all.summary("all", dur);
+            let closed = s.closed.as_ref();
+            let spec = &r.spec.stages[i];
             stages.push(StageSummary {
                 name: s.name.clone(),
                 target_rate: s.target_rate,
@@ -967,14 +1381,22 @@ impl State {
                 dropped: s.table.all.dropped(),
                 tools: s.table.summaries(&self.names, dur),
                 all,
-                users: None,
-                requests: None,
-                think_ms: None,
-                iteration_ms: None,
-                little: None,
-                target_rss_mb: None,
-                sessions: None,
-                rss_mb_per_session: None,
+                users: closed.map(|_| spec.users),
+                requests: spec.requests.filter(|_| closed.is_some()),
+                think_ms: closed
+                    .and_then(|c| c.think_waited.mean())
+                    .map(|m| Mean { mean: m * 1000.0 }),
+                iteration_ms: closed.filter(|c| !c.iteration.is_empty()).map(|c| {
+                    let p = Percentiles::of(&c.iteration);
+                    P50P95 {
+                        p50: p.p50,
+                        p95: p.p95,
+                    }
+                }),
+                little: closed.and_then(|c| little_check(c, s.table.all.count, dur)),
+                target_rss_mb: s.rss.map(|(m, _)| m),
+                sessions: s.rss.map(|(_, n)| n),
+                rss_mb_per_session: s.rss.filter(|(_, n)| *n > 0).map(|(m, n)| m / n as f64),
             });
         }
         let spike = (r.spec.kind == PhaseKind::Spike && r.stages.len() == 3).then(|| {
@@ -1007,10 +1429,24 @@ impl State {
             started_s: r.started_s,
             duration_s: now_t,
             status: r.status.clone(),
-            model: LoadModel::Open,
-            arrivals: None,
-            users: None,
-            scalability: None,
+            model: if r.population.is_some() {
+                LoadModel::Closed
+            } else {
+                LoadModel::Open
+            },
+            arrivals: r.population.is_none().then(|| r.spec.arrivals.label()),
+            users: r.population.as_ref().map(|(p, _)| UsersInfo {
+                think: p.spec.think.label(),
+                spawn_rate: p.spec.spawn_rate,
+                max_sessions: p.spec.max_sessions,
+                peak_users: p.peak(),
+                shared_sessions: !self.targets.is_empty()
+                    && p.peak() as usize > p.spec.max_sessions,
+            }),
+            scalability: r
+                .population
+                .as_ref()
+                .and_then(|_| summary::scalability(&stages)),
             stages,
             whole,
             breaking_point: r.breaking.clone(),
@@ -1078,5 +1514,44 @@ fn evaluate_break(run: &PhaseRun, i: usize) -> Option<BreakingPoint> {
         last_good_rps: i.checked_sub(1).map(|j| run.stages[j].target_rate),
         first_bad_rps: Some(s.target_rate),
         reason,
+    })
+}
+
+/// A user whose session is not up yet looks again this much later.
+const SESSION_WAIT: Duration = Duration::from_millis(20);
+
+/// An op index drawn by the mix weights.
+fn pick_op(cumulative: &[f64], rng: &mut StdRng) -> usize {
+    let total = *cumulative.last().unwrap_or(&0.0);
+    if cumulative.len() <= 1 || total <= 0.0 {
+        return 0;
+    }
+    let x = rng.random::<f64>() * total;
+    cumulative
+        .partition_point(|&c| c <= x)
+        .min(cumulative.len() - 1)
+}
+
+/// A stage's user count under the live factor, within 1 ..= `MAX_USERS`.
+fn scaled_users(users: u32, factor: f64) -> u32 {
+    ((f64::from(users) * factor).round()).clamp(1.0, f64::from(MAX_USERS)) as u32
+}
+
+/// Little's law over a closed stage so far: users ≈ X × (R + Z).
+fn little_check(c: &ClosedStage, completed: u64, elapsed_s: f64) -> Option<LittleCheck> {
+    if elapsed_s <= 0.0 || completed == 0 || c.user_seconds <= 0.0 {
+        return None;
+    }
+    let x = completed as f64 / elapsed_s;
+    let r = c.service.mean()?;
+    let z = c.think_planned.mean().unwrap_or(0.0);
+    let expected_users = x * (r + z);
+    let users = c.user_seconds / elapsed_s;
+    let ratio = expected_users / users;
+    Some(LittleCheck {
+        expected_users,
+        users,
+        ratio,
+        holds: (ratio - 1.0).abs() <= 0.10,
     })
 }

@@ -100,7 +100,7 @@ pub struct LittleCheck {
     pub expected_users: f64,
     /// Mean users active over the stage.
     pub users: f64,
-    /// expected_users / users.
+    /// `expected_users` / `users`.
     pub ratio: f64,
     /// |ratio − 1| ≤ 0.10.
     pub holds: bool,
@@ -257,6 +257,58 @@ pub fn slope(points: &[(f64, f64)]) -> Option<f64> {
     crate::predict::regression::ols_slope(points.iter().copied())
 }
 
+/// Least-squares line through `points`: slope and R² (`None` below two
+/// distinct x values; R² is 1 for a flat line through flat data).
+pub fn line_fit(points: &[(f64, f64)]) -> Option<(f64, f64)> {
+    let n = points.len() as f64;
+    if points.len() < 2 {
+        return None;
+    }
+    let mx = points.iter().map(|p| p.0).sum::<f64>() / n;
+    let my = points.iter().map(|p| p.1).sum::<f64>() / n;
+    let sxx: f64 = points.iter().map(|p| (p.0 - mx).powi(2)).sum();
+    let syy: f64 = points.iter().map(|p| (p.1 - my).powi(2)).sum();
+    let sxy: f64 = points.iter().map(|p| (p.0 - mx) * (p.1 - my)).sum();
+    if sxx <= 0.0 {
+        return None;
+    }
+    let slope = sxy / sxx;
+    let r2 = if syy <= 0.0 {
+        1.0
+    } else {
+        (sxy * sxy / (sxx * syy)).clamp(0.0, 1.0)
+    };
+    Some((slope, r2))
+}
+
+/// How RSS and p95 grow with users over a closed phase's stages (two or
+/// more stages with users; RSS only where the collector saw the targets).
+pub fn scalability(stages: &[StageSummary]) -> Option<Scalability> {
+    let with_users: Vec<&StageSummary> = stages
+        .iter()
+        .filter(|s| s.users.is_some() && s.all.count > 0)
+        .collect();
+    if with_users.len() < 2 {
+        return None;
+    }
+    let u = |s: &StageSummary| f64::from(s.users.unwrap_or(0));
+    let rss: Vec<(f64, f64)> = with_users
+        .iter()
+        .filter_map(|s| s.target_rss_mb.map(|m| (u(s), m)))
+        .collect();
+    let p95: Vec<(f64, f64)> = with_users
+        .iter()
+        .map(|s| (u(s), s.all.latency_ms.p95))
+        .collect();
+    let rss_fit = line_fit(&rss);
+    Some(Scalability {
+        rss_mb_per_user: rss_fit.map(|f| f.0),
+        rss_r2: rss_fit.map(|f| f.1),
+        p95_ms_per_user: line_fit(&p95).map(|f| f.0),
+        points: with_users.len(),
+    })
+}
+
 /// Drift verdict from soak rows.
 pub fn soak_report(all_rows: &[SoakRow]) -> SoakReport {
     // The first row holds the server's warm-up; leave it out of the slopes once there are enough rows.
@@ -327,6 +379,42 @@ wire_str!(SoakVerdict);
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn line_fits_and_scalability() {
+        assert_eq!(line_fit(&[(1.0, 2.0)]), None);
+        assert_eq!(line_fit(&[(1.0, 2.0), (1.0, 3.0)]), None);
+        let (m, r2) = line_fit(&[(2.0, 30.0), (4.0, 50.0), (8.0, 90.0)]).unwrap();
+        assert!(
+            (m - 10.0).abs() < 1e-9 && (r2 - 1.0).abs() < 1e-9,
+            "{m} {r2}"
+        );
+        let (_, r2) = line_fit(&[(1.0, 0.0), (2.0, 10.0), (3.0, 0.0), (4.0, 10.0)]).unwrap();
+        assert!(r2 < 0.5, "{r2}");
+        let stage = |users: u32, rss: f64, p95: f64| StageSummary {
+            users: Some(users),
+            target_rss_mb: Some(rss),
+            all: ToolSummary {
+                count: 10,
+                latency_ms: crate::load::stats::Percentiles {
+                    p95,
+                    ..Default::default()
+                },
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        let sc = scalability(&[
+            stage(2, 20.0, 5.0),
+            stage(4, 40.0, 9.0),
+            stage(8, 80.0, 17.0),
+        ])
+        .unwrap();
+        assert_eq!(sc.points, 3);
+        assert!((sc.rss_mb_per_user.unwrap() - 10.0).abs() < 1e-9);
+        assert!((sc.p95_ms_per_user.unwrap() - 2.0).abs() < 1e-9);
+        assert!(scalability(&[stage(2, 20.0, 5.0)]).is_none());
+    }
 
     #[test]
     fn slopes_and_verdicts() {
