@@ -73,6 +73,8 @@ pub enum Effect {
     ToggleMemory,
     ToggleGpu,
     ScaleRate(f64),
+    /// Multiply the running users phase's population.
+    ScaleUsers(f64),
     ToggleRecord,
     Replay(ReplayCommand),
 }
@@ -130,6 +132,8 @@ pub struct LoadView {
     pub phase: Option<String>,
     pub stage: Option<String>,
     pub target_rps: Option<f64>,
+    /// A users (closed-model) phase: its population now.
+    pub users: Option<UsersLine>,
     /// 0..=1 through the phase.
     pub progress: Option<f64>,
     pub dropped: u64,
@@ -137,6 +141,15 @@ pub struct LoadView {
     /// Which requests the latency table summarises.
     pub scope: LatencyScope,
     pub generators: Vec<String>,
+}
+
+/// The population of a running users phase, for the phase bar.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct UsersLine {
+    pub active: u32,
+    pub target: u32,
+    /// `2–5 s`, `pacing 3 s`.
+    pub think: String,
 }
 
 /// jetstress's own cost, shown in the header.
@@ -336,6 +349,8 @@ impl App {
             Action::ToggleGpu => return Some(Effect::ToggleGpu),
             Action::RateDown => return Some(Effect::ScaleRate(0.8)),
             Action::RateUp => return Some(Effect::ScaleRate(1.25)),
+            Action::UsersMore => return Some(Effect::ScaleUsers(2.0)),
+            Action::UsersFewer => return Some(Effect::ScaleUsers(0.5)),
             Action::Record => return Some(Effect::ToggleRecord),
             Action::ReplayPause => return Some(Effect::Replay(ReplayCommand::TogglePause)),
             Action::SeekBack => return Some(Effect::Replay(ReplayCommand::Seek(-SEEK_S))),

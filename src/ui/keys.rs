@@ -21,6 +21,8 @@ pub enum Action {
     WindowShrink,
     RateDown,
     RateUp,
+    UsersMore,
+    UsersFewer,
     NextTheme,
     Freeze,
     Zoom,
@@ -38,7 +40,7 @@ pub enum Action {
 }
 
 impl Action {
-    pub const ALL: [Action; 25] = [
+    pub const ALL: [Action; 27] = [
         Action::Spike,
         Action::Stress,
         Action::Soak,
@@ -50,6 +52,8 @@ impl Action {
         Action::WindowShrink,
         Action::RateDown,
         Action::RateUp,
+        Action::UsersMore,
+        Action::UsersFewer,
         Action::NextTheme,
         Action::Freeze,
         Action::Zoom,
@@ -80,6 +84,8 @@ impl Action {
             Action::WindowShrink => "window-shrink",
             Action::RateDown => "rate-down",
             Action::RateUp => "rate-up",
+            Action::UsersMore => "users-more",
+            Action::UsersFewer => "users-fewer",
             Action::NextTheme => "next-theme",
             Action::Freeze => "freeze",
             Action::Zoom => "zoom",
@@ -110,6 +116,8 @@ impl Action {
             Action::WindowShrink => "shorter chart window",
             Action::RateDown => "rate ×0.8 for the running phase",
             Action::RateUp => "rate ×1.25 for the running phase",
+            Action::UsersMore => "users ×2 for the running users phase",
+            Action::UsersFewer => "users ÷2 for the running users phase",
             Action::NextTheme => "next theme",
             Action::Freeze => "freeze the screen (data keeps coming)",
             Action::Zoom => "zoom the focused pane",
@@ -140,6 +148,8 @@ impl Action {
             Action::WindowShrink => &["-"],
             Action::RateDown => &["["],
             Action::RateUp => &["]"],
+            Action::UsersMore => &["u"],
+            Action::UsersFewer => &["U"],
             Action::NextTheme => &["t"],
             Action::Freeze => &["f"],
             Action::Zoom => &["z", "enter"],

@@ -16,7 +16,7 @@ use crate::load::engine::{
 use crate::load::plan::{describe_targets, phase_for};
 use crate::load::stats::ToolSummary;
 use crate::session::{EngineState, Session, SessionMsg, Sinks};
-use crate::ui::app::{App, Effect, LatencyScope, Level, LoadRow};
+use crate::ui::app::{App, Effect, LatencyScope, Level, LoadRow, UsersLine};
 
 /// Points kept in each tool's p95 sparkline.
 const SPARK_POINTS: usize = 120;
@@ -140,6 +140,13 @@ impl LoadControl {
                 self.send(app, session, Command::SetRateFactor(self.rate_factor))
                     .await;
             }
+            Effect::ScaleUsers(f) => {
+                if app.load.users.is_none() {
+                    app.log(Level::Info, "no users phase running to add or remove users");
+                    return;
+                }
+                self.send(app, session, Command::ScaleUsers(f)).await;
+            }
             Effect::Quit | Effect::ToggleRecord | Effect::Replay(_) => {}
         }
     }
@@ -179,7 +186,11 @@ impl LoadControl {
     /// Fold an engine event into the load view.
     async fn on_event(&mut self, app: &mut App, session: &Session, ev: EngineEvent) {
         match ev {
-            EngineEvent::Phase(PhaseEvent::Started { phase, .. }) => {
+            EngineEvent::Phase(PhaseEvent::Started { phase, think, .. }) => {
+                app.load.users = think.map(|think| UsersLine {
+                    think,
+                    ..UsersLine::default()
+                });
                 app.load.phase = Some(phase);
                 app.load.stage = None;
                 app.load.dropped = 0;
@@ -187,22 +198,37 @@ impl LoadControl {
                 self.history.clear();
             }
             EngineEvent::Phase(PhaseEvent::StageChanged {
-                name, target_rate, ..
+                name,
+                target_rate,
+                users,
+                ..
             }) => {
                 app.load.stage = Some(name);
-                app.load.target_rps = Some(target_rate);
+                match (users, app.load.users.as_mut()) {
+                    (Some(n), Some(u)) => {
+                        u.target = n;
+                        app.load.target_rps = None;
+                    }
+                    _ => app.load.target_rps = Some(target_rate),
+                }
             }
             EngineEvent::Phase(PhaseEvent::Stopped { .. }) => {
                 app.load.phase = None;
                 app.load.stage = None;
                 app.load.target_rps = None;
+                app.load.users = None;
                 app.load.progress = None;
                 self.phase_started = None;
             }
             EngineEvent::LoadWindow(w) => {
                 app.load.dropped += w.all.error_kinds.get("dropped").copied().unwrap_or(0);
-                if w.phase.is_some() {
-                    app.load.target_rps = Some(w.target_rate);
+                match (w.users, app.load.users.as_mut()) {
+                    (Some(wu), Some(u)) => {
+                        u.active = wu.active;
+                        u.target = wu.target;
+                    }
+                    _ if w.phase.is_some() => app.load.target_rps = Some(w.target_rate),
+                    _ => {}
                 }
                 if let Some((t0, total)) = self.phase_started {
                     if total > 0.0 {

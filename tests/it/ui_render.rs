@@ -11,7 +11,7 @@ use jetstress::load::BuiltinPhase;
 use jetstress::probes::{Prober, Root};
 use jetstress::ui::draw;
 use jetstress::ui::{Action, KeyMap};
-use jetstress::ui::{App, Effect, Pane};
+use jetstress::ui::{App, Effect, Pane, UsersLine};
 use jetstress::ui::{ColorMode, Slot, Theme};
 use ratatui::backend::TestBackend;
 use ratatui::buffer::Buffer;
@@ -299,4 +299,35 @@ fn every_shared_trace_replays_through_the_dashboard_to_the_end() {
         assert!(!app.zone_predictions.is_empty(), "{name}");
         assert!(app.store.zones.values().all(|s| !s.is_empty()), "{name}");
     }
+}
+
+#[test]
+fn a_users_phase_shows_its_population_and_takes_u_keys() {
+    let mut app = app_for("orin-agx-r36", ColorMode::TrueColor, KeyMap::defaults());
+    assert_eq!(
+        app.on_action(Action::UsersMore),
+        Some(Effect::ScaleUsers(2.0))
+    );
+    assert_eq!(
+        app.on_action(Action::UsersFewer),
+        Some(Effect::ScaleUsers(0.5))
+    );
+    app.load.engine = Some("built-in".into());
+    app.load.phase = Some("ramp".into());
+    app.load.stage = Some("50 users".into());
+    app.load.users = Some(UsersLine {
+        active: 10,
+        target: 50,
+        think: "2–5 s".into(),
+    });
+    let t = text(&render(&app, 160, 40));
+    assert!(
+        t.contains("ramp · 50 users · users 10/50 · think 2–5 s · closed model"),
+        "{t}"
+    );
+    assert!(t.contains("ramp: 50 users @ 10 users"), "{t}");
+    app.on_action(Action::Help);
+    let t = text(&render(&app, 160, 40));
+    assert!(t.contains("u  users ×2 for the running users phase"), "{t}");
+    assert!(t.contains("U  users ÷2 for the running users phase"), "{t}");
 }

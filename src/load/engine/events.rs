@@ -202,6 +202,9 @@ pub enum PhaseEvent {
     Started {
         phase: String,
         id: u64,
+        /// Closed (users) phases: the think time (`2–5 s`); absent for open phases.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        think: Option<String>,
     },
     StageChanged {
         phase: String,

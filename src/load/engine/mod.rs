@@ -1233,6 +1233,7 @@ impl State {
         self.emit(EngineEvent::Phase(PhaseEvent::Started {
             phase: spec.name.clone(),
             id,
+            think: spec.users.as_ref().map(|u| u.think.label()),
         }));
         if let Some(s) = spec.stages.first() {
             self.emit(EngineEvent::Phase(PhaseEvent::StageChanged {

@@ -37,7 +37,9 @@ pub fn draw(f: &mut Frame, area: Rect, app: &App) {
         _ => "idle".to_string(),
     };
     spans.push(Span::styled(phase, bg.add_modifier(Modifier::BOLD)));
-    if let Some(r) = app.load.target_rps {
+    if let Some(u) = &app.load.users {
+        spans.push(Span::styled(format!(" @ {} users", u.active), bg));
+    } else if let Some(r) = app.load.target_rps {
         spans.push(Span::styled(format!(" @ {r:.1} rps"), bg));
     }
     if let Some(r) = &app.replay {

@@ -68,10 +68,17 @@ pub fn draw(f: &mut Frame, area: Rect, app: &App) {
                     .as_ref()
                     .map(|s| format!(" · {s}"))
                     .unwrap_or_default(),
-                app.load
-                    .target_rps
-                    .map(|r| format!(" · {r:.1} rps"))
-                    .unwrap_or_default(),
+                match &app.load.users {
+                    Some(u) => format!(
+                        " · users {}/{} · think {} · closed model",
+                        u.active, u.target, u.think
+                    ),
+                    None => app
+                        .load
+                        .target_rps
+                        .map(|r| format!(" · {r:.1} rps"))
+                        .unwrap_or_default(),
+                },
                 app.load.dropped
             );
             let g = Gauge::default()
