@@ -56,12 +56,15 @@ pub fn run(global: &GlobalArgs, args: &RunArgs) -> anyhow::Result<ExitCode> {
 fn progress_line(s: &RunSummary) -> Option<String> {
     let p = s.phases.last()?;
     let st = p.stages.last()?;
+    let offered = match st.users {
+        Some(u) => format!("{u} users (closed)"),
+        None => format!("target {:.1} rps", st.target_rate),
+    };
     Some(format!(
-        "[{:>6.0}s] {}/{} target {:.1} rps · achieved {:.1} · ok {} · err {} · dropped {} · p50 {:.1} ms · p95 {:.1} ms · in flight {}",
+        "[{:>6.0}s] {}/{} {offered} · achieved {:.1} · ok {} · err {} · dropped {} · p50 {:.1} ms · p95 {:.1} ms · in flight {}",
         s.elapsed_s,
         p.name,
         st.name,
-        st.target_rate,
         st.achieved_rate,
         st.all.count.saturating_sub(st.all.errors.saturating_sub(st.dropped)),
         st.all.errors.saturating_sub(st.dropped),
@@ -273,12 +276,45 @@ fn write_json(out: &Path, v: &impl serde::Serialize) -> anyhow::Result<()> {
 fn print_summary(summary: &RunSummary) {
     for p in &summary.phases {
         eprintln!("phase {} ({}): {}", p.name, p.kind, p.status);
-        for s in &p.stages {
+        if let Some(u) = &p.users {
             eprintln!(
-                "  {:<12} target {:>6.1} rps achieved {:>6.1} · count {} · errors {} · dropped {} · p50 {:.1} ms · p95 {:.1} ms · p99 {:.1} ms",
-                s.name, s.target_rate, s.achieved_rate, s.all.count, s.all.errors, s.dropped,
+                "  closed model: latency from the actual send · think {} · up to {} users{}",
+                u.think,
+                u.peak_users,
+                if u.shared_sessions {
+                    format!(" (sharing {} sessions per target)", u.max_sessions)
+                } else {
+                    String::new()
+                }
+            );
+        }
+        for s in &p.stages {
+            let offered = match s.users {
+                Some(u) => format!("{u:>6} users"),
+                None => format!("target {:>6.1} rps", s.target_rate),
+            };
+            eprintln!(
+                "  {:<12} {offered} achieved {:>6.1} · count {} · errors {} · dropped {} · p50 {:.1} ms · p95 {:.1} ms · p99 {:.1} ms",
+                s.name, s.achieved_rate, s.all.count, s.all.errors, s.dropped,
                 s.all.latency_ms.p50, s.all.latency_ms.p95, s.all.latency_ms.p99
             );
+            if let (Some(l), Some(it)) = (&s.little, &s.iteration_ms) {
+                eprintln!(
+                    "  {:<12} iteration p50 {:.0} ms p95 {:.0} ms · think {:.0} ms · Little's law {:.1} of {:.1} users{}",
+                    "",
+                    it.p50,
+                    it.p95,
+                    s.think_ms.map_or(0.0, |t| t.mean),
+                    l.expected_users,
+                    l.users,
+                    if l.holds { "" } else { " ⚠ generator lagging" }
+                );
+            }
+        }
+        if let Some(sc) = &p.scalability {
+            if let (Some(m), Some(r2)) = (sc.rss_mb_per_user, sc.rss_r2) {
+                eprintln!("  scalability: {m:.2} MB per user (R² {r2:.2})");
+            }
         }
         if let Some(bp) = &p.breaking_point {
             eprintln!("  breaking point: {}", bp.reason);

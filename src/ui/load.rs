@@ -135,6 +135,13 @@ impl LoadControl {
                     app.log(Level::Info, "no phase running to change the rate of");
                     return;
                 }
+                if app.load.users.is_some() {
+                    app.log(
+                        Level::Info,
+                        "a users phase has no rate: u / U double or halve its users",
+                    );
+                    return;
+                }
                 self.rate_factor = (self.rate_factor * f).clamp(0.01, 100.0);
                 app.log(Level::Info, format!("rate ×{:.2}", self.rate_factor));
                 self.send(app, session, Command::SetRateFactor(self.rate_factor))

@@ -1303,8 +1303,10 @@ impl State {
                 c.user_seconds += f64::from(pop.active()) * dt;
             }
             *last = now;
-            for target in &self.targets {
-                target.set_sessions(target.spec.sessions.max(1));
+            if !matches!(reason, StopReason::Shutdown) {
+                for target in &self.targets {
+                    target.set_sessions(target.spec.sessions.max(1));
+                }
             }
         }
         if run.spec.kind == PhaseKind::Soak && run.row_stats.count > 0 {
