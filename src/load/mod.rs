@@ -15,7 +15,7 @@ pub use background::cpu::CpuSpec;
 pub use background::gpu::{cuda_present, GpuSpec};
 pub use background::memory::{MemoryPressure, MemorySpec};
 pub use drivers::http::HttpEndpointSpec;
-pub use drivers::mcp::{split_command, Endpoint, McpTargetSpec};
+pub use drivers::mcp::{schema_default_args, split_command, Endpoint, McpTarget, McpTargetSpec};
 pub use engine::*;
 pub use guards::{spawn as spawn_guards, GuardConfig};
 pub use plan::{

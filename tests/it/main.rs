@@ -12,6 +12,7 @@ mod event_lines;
 mod layers;
 mod mcp_serve;
 mod mcp_serve_interop;
+mod mcp_sessions;
 mod metrics;
 mod predict_replay;
 mod probe_fixtures;

@@ -2,18 +2,22 @@
 //! `rmcp` (stdio children or streamable-HTTP URLs), keeps each session alive
 //! (a dead server is restarted with exponential backoff and every failure is
 //! counted), lists tools, and performs one `tools/call` with a timeout that
-//! cancels the request. Child processes get their own process group and
+//! cancels the request. It also owns growing and shrinking a running target's
+//! sessions (`set_sessions`: a users phase gives each virtual user its own
+//! session, up to a cap) and the spread of connect times (spawn or connect to
+//! the `initialize` reply). Child processes get their own process group and
 //! `PR_SET_PDEATHSIG(SIGKILL)`, their stderr goes to a log file, and they are
-//! killed when the session stops.
+//! killed when their session stops or is removed.
 
 use std::borrow::Cow;
 use std::fs::OpenOptions;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
+use hdrhistogram::Histogram;
 use rmcp::model::{CallToolRequestParams, JsonObject, Tool};
 use rmcp::service::{Peer, RoleClient, ServiceError};
 use rmcp::transport::{StreamableHttpClientTransport, TokioChildProcess};
@@ -23,7 +27,8 @@ use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
 
 use crate::load::engine::events::{EngineEvent, TargetEvent};
-use crate::load::stats::ErrorKind;
+use crate::load::engine::Spread;
+use crate::load::stats::{new_histogram, ErrorKind};
 
 /// Where an MCP target lives.
 #[derive(Debug, Clone, PartialEq)]
@@ -164,17 +169,87 @@ pub fn classify(e: &ServiceError) -> ErrorKind {
     }
 }
 
-/// One client session: the live peer (or none while restarting).
-#[derive(Default)]
-struct Session {
+/// One client session: the live peer (or none while connecting or
+/// restarting), its child's pid, and the token that stops its supervisor.
+/// A removed session's slot is dropped; a session added later gets a new one.
+struct SessionSlot {
     peer: RwLock<Option<Peer<RoleClient>>>,
+    pid: RwLock<Option<u32>>,
+    /// A child of the target's token, so `stop()` stops every session.
+    cancel: CancellationToken,
+}
+
+impl SessionSlot {
+    fn new(cancel: CancellationToken) -> Self {
+        SessionSlot {
+            peer: RwLock::new(None),
+            pid: RwLock::new(None),
+            cancel,
+        }
+    }
+
+    fn peer(&self) -> Option<Peer<RoleClient>> {
+        self.peer.read().ok().and_then(|p| p.clone())
+    }
+
+    fn set_peer(&self, peer: Option<Peer<RoleClient>>) {
+        if let Ok(mut p) = self.peer.write() {
+            *p = peer;
+        }
+    }
+
+    fn pid(&self) -> Option<u32> {
+        self.pid.read().ok().and_then(|p| *p)
+    }
+
+    fn set_pid(&self, pid: Option<u32>) {
+        if let Ok(mut p) = self.pid.write() {
+            *p = pid;
+        }
+    }
+
+    /// Stop the supervisor, kill the child's group, forget peer and pid.
+    fn close(&self) {
+        self.cancel.cancel();
+        kill_group(self.pid());
+        self.set_pid(None);
+        self.set_peer(None);
+    }
+}
+
+/// What every session's supervisor of one target shares.
+struct Shared {
+    spec: McpTargetSpec,
+    /// The target's name, as events carry it.
+    target: String,
+    log_dir: PathBuf,
+    log_name: String,
+    events: broadcast::Sender<EngineEvent>,
+    failures: Arc<AtomicU64>,
+    restarts: Arc<AtomicU64>,
+    /// Microseconds from spawn (stdio) or connect (HTTP) to the `initialize`
+    /// reply, one value per successful connect: fixed memory however many.
+    connects: Mutex<Histogram<u64>>,
+}
+
+impl Shared {
+    fn record_connect(&self, took: Duration) {
+        if let Ok(mut h) = self.connects.lock() {
+            h.saturating_record(u64::try_from(took.as_micros()).unwrap_or(u64::MAX).max(1));
+        }
+    }
+
+    fn emit(&self, ev: TargetEvent) {
+        let _ = self.events.send(EngineEvent::Target(ev));
+    }
 }
 
 /// A running target: its sessions and their supervisors.
 pub struct McpTarget {
     pub name: String,
     pub spec: McpTargetSpec,
-    sessions: Vec<Arc<Session>>,
+    /// Growable: `set_sessions` adds slots at the end and drops them from it.
+    sessions: RwLock<Vec<Arc<SessionSlot>>>,
     next: AtomicUsize,
     /// Session failures (deaths plus failed connects) since the start.
     pub failures: Arc<AtomicU64>,
@@ -183,14 +258,17 @@ pub struct McpTarget {
     /// Tools listed by the first session.
     pub tools: Vec<Tool>,
     cancel: CancellationToken,
-    pids: Arc<RwLock<Vec<Option<u32>>>>,
+    shared: Arc<Shared>,
+    /// Where supervisors of sessions added later are spawned (`set_sessions`
+    /// is sync and may be called from any thread).
+    runtime: tokio::runtime::Handle,
 }
 
 impl std::fmt::Debug for McpTarget {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("McpTarget")
             .field("name", &self.name)
-            .field("sessions", &self.sessions.len())
+            .field("sessions", &self.sessions())
             .finish()
     }
 }
@@ -205,6 +283,8 @@ const STABLE_AFTER: Duration = Duration::from_secs(10);
 struct Connected {
     service: rmcp::service::RunningService<RoleClient, ()>,
     pid: Option<u32>,
+    /// Spawn (stdio) or connect (HTTP) to the `initialize` reply.
+    took: Duration,
 }
 
 fn log_file(log_dir: &Path, name: &str) -> std::io::Result<std::fs::File> {
@@ -230,6 +310,7 @@ async fn connect(
     log_dir: &Path,
     log_name: &str,
 ) -> anyhow::Result<Connected> {
+    let began = Instant::now();
     let (service, pid) = match &spec.endpoint {
         Endpoint::Stdio { program, args, env } => {
             let mut cmd = tokio::process::Command::new(program);
@@ -272,11 +353,12 @@ async fn connect(
             (svc, None)
         }
     };
+    let took = began.elapsed();
     service
         .peer()
         .set_response_cache_config(ClientCacheConfig::disabled())
         .await;
-    Ok(Connected { service, pid })
+    Ok(Connected { service, pid, took })
 }
 
 fn kill_group(pid: Option<u32>) {
@@ -321,61 +403,146 @@ impl McpTarget {
             .clone()
             .or(server_name.filter(|n| !n.is_empty()))
             .unwrap_or_else(|| spec.fallback_name());
-        let sessions: Vec<Arc<Session>> = (0..n).map(|_| Arc::new(Session::default())).collect();
+        let cancel = CancellationToken::new();
+        let sessions: Vec<Arc<SessionSlot>> = (0..n)
+            .map(|_| Arc::new(SessionSlot::new(cancel.child_token())))
+            .collect();
+        let failures = Arc::new(AtomicU64::new(0));
+        let restarts = Arc::new(AtomicU64::new(0));
+        let shared = Arc::new(Shared {
+            spec: spec.clone(),
+            target: name.clone(),
+            log_dir,
+            log_name,
+            events,
+            failures: failures.clone(),
+            restarts: restarts.clone(),
+            connects: Mutex::new(new_histogram()),
+        });
         let target = Arc::new(McpTarget {
             name: name.clone(),
-            spec: spec.clone(),
-            sessions,
+            spec,
+            sessions: RwLock::new(sessions.clone()),
             next: AtomicUsize::new(0),
-            failures: Arc::new(AtomicU64::new(0)),
-            restarts: Arc::new(AtomicU64::new(0)),
+            failures,
+            restarts,
             tools,
-            cancel: CancellationToken::new(),
-            pids: Arc::new(RwLock::new(vec![None; n])),
+            cancel,
+            shared: shared.clone(),
+            runtime: tokio::runtime::Handle::current(),
         });
-        for (i, conn) in conns.into_iter().enumerate() {
-            let sup = Supervisor {
-                spec: spec.clone(),
-                target: name.clone(),
-                index: i,
-                session: target.sessions[i].clone(),
-                log_dir: log_dir.clone(),
-                log_name: log_name.clone(),
-                cancel: target.cancel.child_token(),
-                events: events.clone(),
-                failures: target.failures.clone(),
-                restarts: target.restarts.clone(),
-                pids: target.pids.clone(),
-            };
+        for (i, (conn, slot)) in conns.into_iter().zip(sessions).enumerate() {
             match &conn {
                 // Live before `start` returns: the first request of a phase
                 // that starts at once must find it (the supervisor task may
                 // not have run yet).
                 Ok(c) => {
-                    if let Ok(mut p) = sup.session.peer.write() {
-                        *p = Some(c.service.peer().clone());
-                    }
-                    sup.set_pid(c.pid);
+                    shared.record_connect(c.took);
+                    slot.set_peer(Some(c.service.peer().clone()));
+                    slot.set_pid(c.pid);
                 }
                 Err(e) => {
-                    sup.failures.fetch_add(1, Ordering::Relaxed);
-                    sup.emit(TargetEvent::Died {
+                    shared.failures.fetch_add(1, Ordering::Relaxed);
+                    shared.emit(TargetEvent::Died {
                         target: name.clone(),
                         session: i,
                         reason: format!("connect failed: {e:#}"),
                     });
                 }
             }
+            let sup = Supervisor {
+                shared: shared.clone(),
+                index: i,
+                slot,
+            };
             tokio::spawn(sup.run(conn.ok()));
         }
         Ok(target)
     }
 
+    /// Change the number of sessions to `n` (at least 1). New sessions connect
+    /// in the background, each under its own supervisor (same backoff,
+    /// restarts, failure counting and events as the first ones); sessions
+    /// with an index `>= n` are stopped at once and their children killed.
+    /// Nothing happens after `stop()`.
+    pub fn set_sessions(&self, n: usize) {
+        let n = n.max(1);
+        if self.cancel.is_cancelled() {
+            return;
+        }
+        let (removed, added) = {
+            let Ok(mut v) = self.sessions.write() else {
+                return;
+            };
+            if n < v.len() {
+                (v.split_off(n), Vec::new())
+            } else {
+                let added: Vec<(usize, Arc<SessionSlot>)> = (v.len()..n)
+                    .map(|i| (i, Arc::new(SessionSlot::new(self.cancel.child_token()))))
+                    .collect();
+                v.extend(added.iter().map(|(_, s)| s.clone()));
+                (Vec::new(), added)
+            }
+        };
+        for slot in removed {
+            slot.close();
+        }
+        for (index, slot) in added {
+            let sup = Supervisor {
+                shared: self.shared.clone(),
+                index,
+                slot,
+            };
+            self.runtime.spawn(sup.run(None));
+        }
+    }
+
+    /// The number of sessions configured now (live or not).
+    pub fn sessions(&self) -> usize {
+        self.sessions.read().map_or(0, |v| v.len())
+    }
+
+    /// Sessions with a connected peer now.
+    pub fn live_sessions(&self) -> usize {
+        self.sessions.read().map_or(0, |v| {
+            v.iter()
+                .filter(|s| s.peer.read().is_ok_and(|p| p.is_some()))
+                .count()
+        })
+    }
+
+    /// Whether session `i % sessions()` has a connected peer.
+    pub fn session_ready(&self, i: usize) -> bool {
+        self.session_peer(i).is_some()
+    }
+
+    /// p50 / p95 / max in ms of every successful connect of every session
+    /// since the start (spawn or connect to the `initialize` reply); `None`
+    /// before the first.
+    pub fn initialize_ms(&self) -> Option<Spread> {
+        let h = self.shared.connects.lock().ok()?;
+        if h.is_empty() {
+            return None;
+        }
+        let ms = |us: u64| us as f64 / 1000.0;
+        Some(Spread {
+            p50: ms(h.value_at_quantile(0.50)),
+            p95: ms(h.value_at_quantile(0.95)),
+            max: ms(h.max()),
+        })
+    }
+
     /// Current child PIDs (stdio targets), for RSS watching.
     pub fn pids(&self) -> Vec<u32> {
-        self.pids
+        self.session_pids().into_iter().flatten().collect()
+    }
+
+    /// Each session's child PID, by session index (`None` while it is
+    /// connecting or restarting, and always for HTTP targets).
+    pub fn session_pids(&self) -> Vec<Option<u32>> {
+        self.sessions
             .read()
-            .map(|p| p.iter().flatten().copied().collect())
+            .map(|v| v.iter().map(|s| s.pid()).collect())
             .unwrap_or_default()
     }
 
@@ -383,26 +550,39 @@ impl McpTarget {
     /// that are still connecting or restarting); `Err(kind)` on failure, and
     /// `Transport` when no session is up at all.
     pub async fn call(&self, tool: &str, args: Option<&Arc<JsonObject>>) -> Result<(), ErrorKind> {
-        let n = self.sessions.len();
-        let start = self.next.fetch_add(1, Ordering::Relaxed);
-        let peer = (0..n)
-            .find_map(|k| {
-                self.sessions[(start + k) % n]
-                    .peer
-                    .read()
-                    .ok()
-                    .and_then(|p| p.clone())
-            })
+        let peer = self.round_robin().ok_or(ErrorKind::Transport)?;
+        call_peer(&peer, tool, args).await
+    }
+
+    /// Call `tool` on session `session % sessions()` (a virtual user's own);
+    /// while that one is not live, on the next live session as `call` does.
+    pub async fn call_on(
+        &self,
+        session: usize,
+        tool: &str,
+        args: Option<&Arc<JsonObject>>,
+    ) -> Result<(), ErrorKind> {
+        let peer = self
+            .session_peer(session)
+            .or_else(|| self.round_robin())
             .ok_or(ErrorKind::Transport)?;
-        let mut params = CallToolRequestParams::new(Cow::Owned(tool.to_string()));
-        if let Some(a) = args {
-            params = params.with_arguments((**a).clone());
+        call_peer(&peer, tool, args).await
+    }
+
+    fn session_peer(&self, i: usize) -> Option<Peer<RoleClient>> {
+        let v = self.sessions.read().ok()?;
+        if v.is_empty() {
+            return None;
         }
-        match peer.call_tool(params).await {
-            Ok(r) if r.is_error == Some(true) => Err(ErrorKind::Tool),
-            Ok(_) => Ok(()),
-            Err(e) => Err(classify(&e)),
-        }
+        v[i % v.len()].peer()
+    }
+
+    /// The next live session's peer, round robin.
+    fn round_robin(&self) -> Option<Peer<RoleClient>> {
+        let v = self.sessions.read().ok()?;
+        let n = v.len();
+        let start = self.next.fetch_add(1, Ordering::Relaxed);
+        (0..n).find_map(|k| v[(start + k) % n].peer())
     }
 
     /// Stop every session and kill the children.
@@ -411,6 +591,22 @@ impl McpTarget {
         for pid in self.pids() {
             kill_group(Some(pid));
         }
+    }
+}
+
+async fn call_peer(
+    peer: &Peer<RoleClient>,
+    tool: &str,
+    args: Option<&Arc<JsonObject>>,
+) -> Result<(), ErrorKind> {
+    let mut params = CallToolRequestParams::new(Cow::Owned(tool.to_string()));
+    if let Some(a) = args {
+        params = params.with_arguments((**a).clone());
+    }
+    match peer.call_tool(params).await {
+        Ok(r) if r.is_error == Some(true) => Err(ErrorKind::Tool),
+        Ok(_) => Ok(()),
+        Err(e) => Err(classify(&e)),
     }
 }
 
@@ -446,86 +642,75 @@ impl McpTarget {
 }
 
 struct Supervisor {
-    spec: McpTargetSpec,
-    target: String,
+    shared: Arc<Shared>,
     index: usize,
-    session: Arc<Session>,
-    log_dir: PathBuf,
-    log_name: String,
-    cancel: CancellationToken,
-    events: broadcast::Sender<EngineEvent>,
-    failures: Arc<AtomicU64>,
-    restarts: Arc<AtomicU64>,
-    pids: Arc<RwLock<Vec<Option<u32>>>>,
+    slot: Arc<SessionSlot>,
 }
 
 impl Supervisor {
-    fn set_pid(&self, pid: Option<u32>) {
-        if let Ok(mut p) = self.pids.write() {
-            if let Some(slot) = p.get_mut(self.index) {
-                *slot = pid;
-            }
-        }
-    }
-
     fn emit(&self, ev: TargetEvent) {
-        let _ = self.events.send(EngineEvent::Target(ev));
+        self.shared.emit(ev);
     }
 
     async fn run(self, mut first: Option<Connected>) {
+        let sh = &*self.shared;
+        let cancel = &self.slot.cancel;
         let mut backoff = BACKOFF_START;
         let mut attempt_failed_before = false;
         loop {
             let conn = if let Some(c) = first.take() {
                 Ok(c)
             } else {
+                // Biased: a session being removed must not count as a failure
+                // when its child's death is seen at the same time.
                 tokio::select! {
-                    () = self.cancel.cancelled() => return,
-                    c = connect(&self.spec, &self.log_dir, &self.log_name) => c,
+                    biased;
+                    () = cancel.cancelled() => return,
+                    c = connect(&sh.spec, &sh.log_dir, &sh.log_name) => {
+                        if let Ok(c) = &c {
+                            sh.record_connect(c.took);
+                        }
+                        c
+                    }
                 }
             };
             match conn {
-                Ok(Connected { service, pid }) => {
+                Ok(Connected { service, pid, .. }) => {
                     if attempt_failed_before {
-                        self.restarts.fetch_add(1, Ordering::Relaxed);
+                        sh.restarts.fetch_add(1, Ordering::Relaxed);
                         self.emit(TargetEvent::Restarted {
-                            target: self.target.clone(),
+                            target: sh.target.clone(),
                             session: self.index,
                             pid,
                         });
                     } else {
                         self.emit(TargetEvent::Started {
-                            target: self.target.clone(),
+                            target: sh.target.clone(),
                             session: self.index,
                             pid,
                         });
                     }
-                    self.set_pid(pid);
-                    if let Ok(mut p) = self.session.peer.write() {
-                        *p = Some(service.peer().clone());
-                    }
+                    self.slot.set_pid(pid);
+                    self.slot.set_peer(Some(service.peer().clone()));
                     let up = Instant::now();
                     let ct = service.cancellation_token();
                     let quit = tokio::select! {
-                        () = self.cancel.cancelled() => None,
+                        biased;
+                        () = cancel.cancelled() => None,
                         q = service.waiting() => Some(q),
                     };
-                    if let Ok(mut p) = self.session.peer.write() {
-                        *p = None;
-                    }
+                    self.slot.set_peer(None);
+                    kill_group(pid);
+                    self.slot.set_pid(None);
                     match quit {
                         None => {
                             ct.cancel();
-                            kill_group(pid);
-                            self.set_pid(None);
                             return;
                         }
                         Some(q) => {
-                            kill_group(pid);
-                            self.set_pid(None);
-                            self.failures.fetch_add(1, Ordering::Relaxed);
+                            sh.failures.fetch_add(1, Ordering::Relaxed);
                             self.emit(TargetEvent::Died {
-                                target: self.target.clone(),
+                                target: sh.target.clone(),
                                 session: self.index,
                                 reason: quit_reason(&q),
                             });
@@ -536,9 +721,9 @@ impl Supervisor {
                     }
                 }
                 Err(e) => {
-                    self.failures.fetch_add(1, Ordering::Relaxed);
+                    sh.failures.fetch_add(1, Ordering::Relaxed);
                     self.emit(TargetEvent::Died {
-                        target: self.target.clone(),
+                        target: sh.target.clone(),
                         session: self.index,
                         reason: format!("connect failed: {e:#}"),
                     });
@@ -546,7 +731,8 @@ impl Supervisor {
             }
             attempt_failed_before = true;
             tokio::select! {
-                () = self.cancel.cancelled() => return,
+                biased;
+                () = cancel.cancelled() => return,
                 () = tokio::time::sleep(backoff) => {}
             }
             backoff = (backoff * 2).min(BACKOFF_MAX);
