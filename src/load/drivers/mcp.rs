@@ -616,31 +616,6 @@ impl Drop for McpTarget {
     }
 }
 
-// TEMPORARY stand-ins until per-user sessions land (users-mcp branch).
-impl McpTarget {
-    pub fn set_sessions(&self, _n: usize) {}
-    pub fn sessions(&self) -> usize {
-        self.sessions.len()
-    }
-    pub fn session_ready(&self, i: usize) -> bool {
-        self.sessions[i % self.sessions.len()]
-            .peer
-            .read()
-            .is_ok_and(|p| p.is_some())
-    }
-    pub async fn call_on(
-        &self,
-        _session: usize,
-        tool: &str,
-        args: Option<&Arc<JsonObject>>,
-    ) -> Result<(), ErrorKind> {
-        self.call(tool, args).await
-    }
-    pub fn initialize_ms(&self) -> Option<crate::load::engine::Spread> {
-        None
-    }
-}
-
 struct Supervisor {
     shared: Arc<Shared>,
     index: usize,
