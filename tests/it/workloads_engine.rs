@@ -318,7 +318,7 @@ async fn server_everything_over_stdio_lists_and_calls_tools() {
     engine.shutdown().await;
 }
 
-async fn wait_port(port: u16) {
+pub(crate) async fn wait_port(port: u16) {
     for _ in 0..200 {
         if tokio::net::TcpStream::connect(("127.0.0.1", port))
             .await
@@ -331,7 +331,7 @@ async fn wait_port(port: u16) {
     panic!("port {port} never opened");
 }
 
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()

@@ -5,12 +5,17 @@
 
 use std::time::Duration;
 
+use std::collections::BTreeSet;
+
 use jetstress::load::{
-    Command, Engine, EngineEvent, LoadModel, PhaseEvent, PhaseSpec, Think, UsersSpec,
+    Command, Endpoint, Engine, EngineEvent, LoadModel, McpTargetSpec, PhaseEvent, PhaseSpec,
+    TargetEvent, Think, UsersSpec,
 };
 use serde_json::json;
 
-use crate::workloads_engine::{config, fault_server, mix, run_phase};
+use crate::workloads_engine::{
+    config, everything_js, fault_server, free_port, mix, run_phase, wait_port,
+};
 
 fn users_phase(stages: &[(u32, Option<Duration>, Option<u64>)], think: Think) -> PhaseSpec {
     PhaseSpec::users(
@@ -139,4 +144,103 @@ async fn users_scale_live_and_show_in_windows() {
     assert_eq!(s.phases[0].users.as_ref().unwrap().peak_users, 6);
     assert_eq!(s.phases[0].users.as_ref().unwrap().think, "50–100 ms");
     engine.shutdown().await;
+}
+
+/// Sessions that reported `Started` while `phase` ran, and the summary.
+async fn sessions_seen(
+    spec: McpTargetSpec,
+    tool: &str,
+    phase: PhaseSpec,
+) -> (BTreeSet<usize>, jetstress::load::RunSummary) {
+    let (mut c, _logs) = config(vec![spec], mix(&[(tool, 1.0, json!({"message": "hi"}))]));
+    c.timeout = Duration::from_secs(10);
+    let engine = Engine::spawn(c).await.unwrap();
+    let mut ev = engine.events();
+    let s = run_phase(&engine, phase).await;
+    let mut started = BTreeSet::new();
+    while let Ok(e) = ev.try_recv() {
+        if let EngineEvent::Target(TargetEvent::Started { session, .. }) = e {
+            started.insert(session);
+        }
+    }
+    engine.shutdown().await;
+    (started, s)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_user_owns_a_server_child_up_to_max_sessions() {
+    let target = McpTargetSpec {
+        name: Some("everything".into()),
+        endpoint: Endpoint::Stdio {
+            program: "node".into(),
+            args: vec![everything_js().display().to_string(), "stdio".into()],
+            env: vec![],
+        },
+        sessions: 1,
+    };
+    let mut phase = users_phase(
+        &[(4, Some(Duration::from_secs(3)), None)],
+        Think::Constant(Duration::from_millis(100)),
+    );
+    phase.users.as_mut().unwrap().max_sessions = 3;
+    let (started, s) = sessions_seen(target, "everything:echo", phase).await;
+    // Session 0 came up at spawn; the phase added 1 and 2 (three children for four users).
+    assert_eq!(started.range(1..).count(), 2, "{started:?}");
+    assert_eq!(started.last(), Some(&2), "{started:?}");
+    let p = &s.phases[0];
+    assert!(p.users.as_ref().unwrap().shared_sessions, "{:?}", p.users);
+    let st = &p.stages[0];
+    assert_eq!(st.all.errors, 0, "{:?}", st.all.error_kinds);
+    assert!(st.all.count >= 40, "{:?}", st.all);
+    let init = s.targets[0].initialize_ms.expect("initialize times");
+    assert!(
+        init.max >= init.p95 && init.p95 >= init.p50 && init.p50 > 0.0,
+        "{init:?}"
+    );
+    // After the phase the target is back to its own session count.
+    assert_eq!(s.targets[0].sessions, 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_user_has_its_own_http_session() {
+    let port = free_port();
+    let mut child = tokio::process::Command::new("node")
+        .arg(everything_js())
+        .arg("streamableHttp")
+        .env("PORT", port.to_string())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    wait_port(port).await;
+    let target = McpTargetSpec {
+        name: Some("everything".into()),
+        endpoint: Endpoint::Http {
+            url: format!("http://127.0.0.1:{port}/mcp"),
+        },
+        sessions: 1,
+    };
+    let phase = users_phase(
+        &[(3, None, Some(30)), (5, None, Some(50))],
+        Think::Pacing(Duration::from_millis(50)),
+    );
+    let (started, s) = sessions_seen(target, "everything:echo", phase).await;
+    assert_eq!(
+        started.range(1..).copied().collect::<Vec<_>>(),
+        [1, 2, 3, 4],
+        "{started:?}"
+    );
+    let p = &s.phases[0];
+    assert!(!p.users.as_ref().unwrap().shared_sessions);
+    let counts: Vec<(u64, u64)> = p
+        .stages
+        .iter()
+        .map(|st| (st.scheduled, st.all.errors))
+        .collect();
+    assert_eq!(counts, [(30, 0), (50, 0)]);
+    // Pacing is start to start: iterations hold at 50 ms whatever the service time.
+    let it = p.stages[1].iteration_ms.expect("iterations");
+    assert!((it.p50 - 50.0).abs() < 15.0, "{it:?}");
+    let _ = child.kill().await;
 }

@@ -237,6 +237,9 @@ struct PhaseRun {
     stage_started: Instant,
     /// Closed stages whose generator lag was reported.
     lag_reported: Vec<usize>,
+    /// Closed phases: sessions per MCP target the users should have (users
+    /// map onto them round robin); extra ones are removed once idle.
+    sessions_wanted: usize,
 }
 
 /// Handle to a running engine.
@@ -346,6 +349,9 @@ struct State {
     rng: StdRng,
     /// Per MCP target: RSS of one session's process, over the windows.
     session_rss: Vec<SumMax>,
+    /// A users phase ended: put the targets back to their own session count
+    /// once its requests are answered (phase id, latest time).
+    pending_restore: Option<(u64, Instant)>,
 }
 
 /// Precise send timing (early wake + yield) only when arrivals are at least this far apart.
@@ -380,6 +386,7 @@ impl State {
         };
         State {
             session_rss: vec![SumMax::default(); targets.len()],
+            pending_restore: None,
             users_factor: 1.0,
             rng,
             window: StatsTable::new(ops.len()),
@@ -573,14 +580,15 @@ impl State {
                 continue;
             }
             let op = pick_op(&self.cumulative, &mut self.rng);
+            let session = due.user as usize % run.sessions_wanted.max(1);
             if !due.has_sent
                 && due.age < self.config.timeout
-                && !self.ops[op].session_ready(due.user as usize)
+                && !self.ops[op].session_ready(session)
             {
                 pop.defer(due, now + SESSION_WAIT);
                 continue;
             }
-            let times = pop.sent(due, now);
+            let times = pop.sent(due, now, session);
             rec.scheduled += 1;
             rec.in_flight += 1;
             self.in_flight += 1;
@@ -600,9 +608,7 @@ impl State {
             tokio::spawn(async move {
                 let sent = Instant::now();
                 let error =
-                    match tokio::time::timeout(timeout, ops[op].call_as(Some(user.0 as usize)))
-                        .await
-                    {
+                    match tokio::time::timeout(timeout, ops[op].call_as(Some(session))).await {
                         Ok(Ok(())) => None,
                         Ok(Err(k)) => Some(k),
                         Err(_) => Some(ErrorKind::Timeout),
@@ -634,6 +640,8 @@ impl State {
             if let (Some((pop, _)), Some((user, generation))) = (run.population.as_mut(), c.user) {
                 if run.ended_s.is_none() {
                     think = pop.replied(user, generation, now, c.service, &mut self.rng);
+                } else {
+                    pop.finished(user, generation);
                 }
             }
             if let Some(s) = run.stages.get_mut(c.stage) {
@@ -669,6 +677,7 @@ impl State {
             .current
             .as_ref()
             .is_some_and(|r| r.population.is_some());
+        self.restore_when_idle(now);
         if closed {
             (ev, stop) = self.tick_users(now);
         } else if let Some(run) = self.current.as_mut() {
@@ -835,6 +844,12 @@ impl State {
         }
         *last = now;
         pop.steps(now);
+        let wanted = run.sessions_wanted;
+        if self.targets.iter().any(|t| t.sessions() > wanted) && !pop.busy_from(wanted) {
+            for target in &self.targets {
+                target.set_sessions(wanted);
+            }
+        }
         let spec = &run.spec.stages[i];
         let by_time = now.saturating_duration_since(run.stage_started) >= spec.duration;
         let by_requests = spec
@@ -854,10 +869,7 @@ impl State {
         let users = scaled_users(next.users, factor);
         pop.set_target(users, now);
         pop.unpark_all(now);
-        let sessions = (users as usize).min(pop.spec.max_sessions).max(1);
-        for target in &self.targets {
-            target.set_sessions(sessions);
-        }
+        run.sessions_wanted = grow_sessions(&self.targets, users, pop.spec.max_sessions);
         (
             Some(PhaseEvent::StageChanged {
                 phase: run.spec.name.clone(),
@@ -928,6 +940,30 @@ impl State {
             self.emit(EngineEvent::Phase(ev));
         }
         Some(window)
+    }
+
+    /// A finished users phase's sessions go back to each target's own count
+    /// once no request of it is in flight (or its timeout has passed).
+    fn restore_when_idle(&mut self, now: Instant) {
+        let Some((id, deadline)) = self.pending_restore else {
+            return;
+        };
+        let busy = self
+            .finished
+            .iter()
+            .find(|r| r.id == id)
+            .and_then(|r| r.population.as_ref())
+            .is_some_and(|(p, _)| p.busy_from(0));
+        if !busy || now >= deadline {
+            self.pending_restore = None;
+            self.restore_sessions();
+        }
+    }
+
+    fn restore_sessions(&self) {
+        for target in &self.targets {
+            target.set_sessions(target.spec.sessions.max(1));
+        }
     }
 
     /// Per MCP target: summed RSS of its live processes (`None` when the
@@ -1135,10 +1171,7 @@ impl State {
         self.users_factor = f64::from(users) / base;
         let now = Instant::now();
         pop.set_target(users, now);
-        let sessions = (users as usize).min(pop.spec.max_sessions).max(1);
-        for target in &self.targets {
-            target.set_sessions(sessions);
-        }
+        run.sessions_wanted = grow_sessions(&self.targets, users, pop.spec.max_sessions);
         let ev = PhaseEvent::StageChanged {
             phase: run.spec.name.clone(),
             id: run.id,
@@ -1196,14 +1229,15 @@ impl State {
         let mut arrivals = Arrivals::with_process(&spec.stages, spec.arrivals, self.rng.random());
         arrivals.set_factor(self.factor);
         let start = Instant::now();
+        if self.pending_restore.take().is_some() && !spec.is_closed() {
+            self.restore_sessions();
+        }
+        let mut sessions_wanted = 1;
         let population = spec.users.clone().map(|u| {
             let mut pop = users::Population::new(u);
             if let Some(s) = spec.stages.first() {
                 let n = scaled_users(s.users, self.users_factor);
-                let sessions = (n as usize).min(pop.spec.max_sessions).max(1);
-                for t in &self.targets {
-                    t.set_sessions(sessions);
-                }
+                sessions_wanted = grow_sessions(&self.targets, n, pop.spec.max_sessions);
                 pop.set_target(n, start);
             }
             (pop, start)
@@ -1270,6 +1304,7 @@ impl State {
             population,
             stage_started: start,
             lag_reported: Vec::new(),
+            sessions_wanted,
             spec,
             start,
         });
@@ -1304,9 +1339,7 @@ impl State {
             }
             *last = now;
             if !matches!(reason, StopReason::Shutdown) {
-                for target in &self.targets {
-                    target.set_sessions(target.spec.sessions.max(1));
-                }
+                self.pending_restore = Some((run.id, now + self.config.timeout + SESSION_GRACE));
             }
         }
         if run.spec.kind == PhaseKind::Soak && run.row_stats.count > 0 {
@@ -1324,6 +1357,7 @@ impl State {
         if self.finished.len() > MAX_FINISHED_PHASES {
             self.finished.remove(0);
         }
+        self.restore_when_idle(now);
     }
 
     fn summary(&self) -> RunSummary {
@@ -1522,6 +1556,21 @@ fn evaluate_break(run: &PhaseRun, i: usize) -> Option<BreakingPoint> {
 
 /// A user whose session is not up yet looks again this much later.
 const SESSION_WAIT: Duration = Duration::from_millis(20);
+
+/// After a users phase, its sessions are kept this much past the timeout at most.
+const SESSION_GRACE: Duration = Duration::from_secs(1);
+
+/// Sessions per MCP target for `users` users (each its own, up to `max`),
+/// added now; removing extra ones waits until they are idle.
+fn grow_sessions(targets: &[Arc<McpTarget>], users: u32, max: usize) -> usize {
+    let wanted = (users as usize).min(max).max(1);
+    for t in targets {
+        if t.sessions() < wanted {
+            t.set_sessions(wanted);
+        }
+    }
+    wanted
+}
 
 /// An op index drawn by the mix weights.
 fn pick_op(cumulative: &[f64], rng: &mut StdRng) -> usize {

@@ -21,6 +21,8 @@ enum SlotState {
     Waiting,
     /// Its request is in flight.
     InFlight,
+    /// Retired while its request was in flight: the reply is still awaited.
+    Retiring,
     /// Its stage has sent all its requests; woken at the next stage.
     Parked,
 }
@@ -34,6 +36,8 @@ struct Slot {
     started: Instant,
     last_send: Option<Instant>,
     last_reply: Option<Instant>,
+    /// The session its last request went to.
+    session: u32,
 }
 
 /// A user that is due to send: its index and generation.
@@ -146,6 +150,7 @@ impl Population {
                     started: now,
                     last_send: None,
                     last_reply: None,
+                    session: 0,
                 });
             }
             let s = &mut self.slots[i];
@@ -160,12 +165,13 @@ impl Population {
         } else if self.active > self.target {
             self.active -= 1;
             let s = &mut self.slots[self.active as usize];
-            if s.state == SlotState::InFlight {
+            s.state = if s.state == SlotState::InFlight {
                 // Its reply still arrives and is counted; it is not rescheduled.
                 self.in_flight = self.in_flight.saturating_sub(1);
-            }
-            s.generation = s.generation.wrapping_add(1);
-            s.state = SlotState::Gone;
+                SlotState::Retiring
+            } else {
+                SlotState::Gone
+            };
         }
     }
 
@@ -205,9 +211,10 @@ impl Population {
         self.wake.push(Reverse((at, d.user, d.generation)));
     }
 
-    /// The user sent its request at `now`.
-    pub(super) fn sent(&mut self, d: Due, now: Instant) -> SendTimes {
+    /// The user sent its request to `session` at `now`.
+    pub(super) fn sent(&mut self, d: Due, now: Instant, session: usize) -> SendTimes {
         let s = &mut self.slots[d.user as usize];
+        s.session = session as u32;
         let times = SendTimes {
             iteration: s.last_send.map(|t| now.saturating_duration_since(t)),
             waited: s.last_reply.map(|t| now.saturating_duration_since(t)),
@@ -246,7 +253,14 @@ impl Population {
     ) -> Option<Duration> {
         let active = self.active;
         let s = self.slots.get_mut(user as usize)?;
-        if user >= active || s.generation != generation || s.state != SlotState::InFlight {
+        if s.generation != generation {
+            return None;
+        }
+        if s.state == SlotState::Retiring {
+            s.state = SlotState::Gone;
+            return None;
+        }
+        if user >= active || s.state != SlotState::InFlight {
             return None;
         }
         self.in_flight = self.in_flight.saturating_sub(1);
@@ -255,6 +269,28 @@ impl Population {
         s.state = SlotState::Waiting;
         self.wake.push(Reverse((now + think, user, generation)));
         Some(think)
+    }
+}
+
+impl Population {
+    /// A reply that came after the phase ended: the user is done.
+    pub(super) fn finished(&mut self, user: u32, generation: u32) {
+        if let Some(s) = self.slots.get_mut(user as usize) {
+            if s.generation == generation
+                && matches!(s.state, SlotState::InFlight | SlotState::Retiring)
+            {
+                s.state = SlotState::Gone;
+            }
+        }
+    }
+
+    /// Is a request still in flight on session `min` or above (of any user,
+    /// retired ones too)? Sessions are only removed once this is false.
+    pub(super) fn busy_from(&self, min: usize) -> bool {
+        self.slots.iter().any(|s| {
+            matches!(s.state, SlotState::InFlight | SlotState::Retiring)
+                && s.session as usize >= min
+        })
     }
 }
 
@@ -282,7 +318,7 @@ mod tests {
         let due: Vec<Due> = std::iter::from_fn(|| p.pop_due(t0)).collect();
         assert_eq!(due.len(), 3);
         for d in &due {
-            assert_eq!(p.sent(*d, t0), SendTimes::default());
+            assert_eq!(p.sent(*d, t0, 0), SendTimes::default());
         }
         assert_eq!(p.in_flight(), 3);
         assert!(p.pop_due(t0 + Duration::from_secs(10)).is_none());
@@ -298,7 +334,7 @@ mod tests {
         assert!(p.pop_due(r + Duration::from_millis(1999)).is_none());
         let d = p.pop_due(r + Duration::from_secs(2)).unwrap();
         assert_eq!(d.user, 0);
-        let times = p.sent(d, r + Duration::from_secs(2));
+        let times = p.sent(d, r + Duration::from_secs(2), 0);
         assert_eq!(times.iteration, Some(Duration::from_millis(2100)));
         assert_eq!(times.waited, Some(Duration::from_secs(2)));
     }
@@ -332,7 +368,8 @@ mod tests {
         p.set_target(2, t0);
         let a = p.pop_due(t0).unwrap();
         let b = p.pop_due(t0).unwrap();
-        p.sent(a, t0);
+        p.sent(a, t0, 1);
+        assert!(p.busy_from(1) && !p.busy_from(2));
         p.park(b);
         p.set_target(1, t0);
         // User 1 (parked) is gone; user 0's reply reschedules it.
