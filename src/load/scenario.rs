@@ -637,43 +637,7 @@ pub fn phase_spec(p: &PhaseCfg) -> Result<PhaseSpec, ScenarioError> {
             }
             PhaseSpec::soak(&sp)
         }
-        PhaseKindCfg::Custom => {
-            let stages = p.stages.as_deref().unwrap_or_default();
-            if stages.is_empty() {
-                return Err(ScenarioError::Invalid {
-                    field: "stages".into(),
-                    reason: "at least one {rate, duration} stage is needed",
-                });
-            }
-            let mut steps = Vec::new();
-            for (j, s) in stages.iter().enumerate() {
-                stage_foreign(
-                    j,
-                    &[
-                        ("users", s.users.is_some()),
-                        ("requests", s.requests.is_some()),
-                    ],
-                    "custom",
-                )?;
-                let rate = s.rate.ok_or_else(|| ScenarioError::Invalid {
-                    field: format!("stages[{j}].rate"),
-                    reason: "missing",
-                })?;
-                let rate = positive(Some(rate), 0.0, &format!("stages[{j}].rate"))?;
-                let d = s.duration.ok_or_else(|| ScenarioError::Invalid {
-                    field: format!("stages[{j}].duration"),
-                    reason: "missing",
-                })?;
-                steps.push((rate, d));
-            }
-            let mut spec = PhaseSpec::custom(&steps, p.ramp.unwrap_or(false));
-            for (st, cfg) in spec.stages.iter_mut().zip(stages) {
-                if let Some(n) = &cfg.name {
-                    st.name.clone_from(n);
-                }
-            }
-            spec
-        }
+        PhaseKindCfg::Custom => custom_spec(p)?,
         PhaseKindCfg::Users => users_spec(p)?,
     };
     if let Some(a) = &p.arrivals {
@@ -681,6 +645,45 @@ pub fn phase_spec(p: &PhaseCfg) -> Result<PhaseSpec, ScenarioError> {
     }
     if let Some(n) = &p.name {
         spec.name.clone_from(n);
+    }
+    Ok(spec)
+}
+
+/// A custom phase: `{rate, duration}` stages, ramped with `ramp = true`.
+fn custom_spec(p: &PhaseCfg) -> Result<PhaseSpec, ScenarioError> {
+    let stages = p.stages.as_deref().unwrap_or_default();
+    if stages.is_empty() {
+        return Err(ScenarioError::Invalid {
+            field: "stages".into(),
+            reason: "at least one {rate, duration} stage is needed",
+        });
+    }
+    let mut steps = Vec::new();
+    for (j, s) in stages.iter().enumerate() {
+        stage_foreign(
+            j,
+            &[
+                ("users", s.users.is_some()),
+                ("requests", s.requests.is_some()),
+            ],
+            "custom",
+        )?;
+        let rate = s.rate.ok_or_else(|| ScenarioError::Invalid {
+            field: format!("stages[{j}].rate"),
+            reason: "missing",
+        })?;
+        let rate = positive(Some(rate), 0.0, &format!("stages[{j}].rate"))?;
+        let d = s.duration.ok_or_else(|| ScenarioError::Invalid {
+            field: format!("stages[{j}].duration"),
+            reason: "missing",
+        })?;
+        steps.push((rate, d));
+    }
+    let mut spec = PhaseSpec::custom(&steps, p.ramp.unwrap_or(false));
+    for (st, cfg) in spec.stages.iter_mut().zip(stages) {
+        if let Some(n) = &cfg.name {
+            st.name.clone_from(n);
+        }
     }
     Ok(spec)
 }
