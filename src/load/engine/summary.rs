@@ -100,7 +100,7 @@ pub struct LittleCheck {
     pub expected_users: f64,
     /// Mean users active over the stage.
     pub users: f64,
-    /// expected_users / users.
+    /// `expected_users` / `users`.
     pub ratio: f64,
     /// |ratio − 1| ≤ 0.10.
     pub holds: bool,
