@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use jetstress::config::parse_duration;
+use jetstress::load::{ArrivalProcess, Think, UsersArg};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -115,9 +116,74 @@ pub struct MetricsArgs {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum PhaseArg {
+    /// 2 rps 30 s → 15 rps 30 s → 2 rps 30 s
     Spike,
+    /// 1 rps, +3 rps every 60 s, up to 30 rps, until it breaks
     Stress,
+    /// 5 rps for 10 min, a row per minute
     Soak,
+    /// Closed model: 10 users thinking 2–5 s between requests, 60 s
+    Users,
+}
+
+/// How load arrives, shared by `jetstress run` and the dashboard: the users
+/// (closed-model) phase's population and think time, open phases' arrival
+/// process, and the seed.
+#[derive(Debug, Clone, Args, Default)]
+pub struct ModelArgs {
+    /// Users phases: N users, or a ramp A..B in doubling steps A, 2A, 4A, … ending at B
+    /// (`10..100`: 10, 20, 40, 80, 100), each step an equal share of the phase.
+    #[arg(long, value_name = "N|A..B", value_parser = users_count, help_heading = "Users phases (closed model)")]
+    pub users: Option<UsersArg>,
+    /// Users phases: wait between a reply and the next request: `5s`, `2s..5s`
+    /// (uniform) or `pacing:3s` (start to start).
+    #[arg(long, value_name = "THINK", value_parser = think_time, help_heading = "Users phases (closed model)")]
+    pub think: Option<Think>,
+    /// Users phases: start (or stop) this many users per second (default: all at once).
+    #[arg(long = "spawn-rate", value_name = "R", value_parser = spawn_rate, allow_negative_numbers = true, help_heading = "Users phases (closed model)")]
+    pub spawn_rate: Option<f64>,
+    /// Users phases: end each step after N requests (a `--duration` is then a cap).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..), help_heading = "Users phases (closed model)")]
+    pub requests: Option<u64>,
+    /// Users phases: at most N sessions per MCP target, shared round robin beyond (default 64).
+    #[arg(long = "max-sessions", value_name = "N", value_parser = at_least_one, help_heading = "Users phases (closed model)")]
+    pub max_sessions: Option<usize>,
+    /// Open phases: spread arrivals `uniform` (default), `poisson`, or `gamma:SHAPE`
+    /// (SHAPE < 1 burstier than Poisson, > 1 more even).
+    #[arg(long, value_name = "PROCESS", value_parser = arrivals)]
+    pub arrivals: Option<ArrivalProcess>,
+    /// Seed the tool mix, think times and arrivals, so a run can be repeated
+    /// (beats the scenario's `seed`).
+    #[arg(long, value_name = "N")]
+    pub seed: Option<u64>,
+}
+
+fn users_count(s: &str) -> Result<UsersArg, String> {
+    s.parse()
+        .map_err(|e: jetstress::load::UsersArgError| e.to_string())
+}
+
+fn think_time(s: &str) -> Result<Think, String> {
+    Think::parse(s).map_err(|e| e.to_string())
+}
+
+fn spawn_rate(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(r) if r.is_finite() && r > 0.0 => Ok(r),
+        _ => Err(format!("'{s}' is not a positive number of users/s")),
+    }
+}
+
+fn at_least_one(s: &str) -> Result<usize, String> {
+    match s.parse::<usize>() {
+        Ok(n) if n >= 1 => Ok(n),
+        _ => Err(format!("'{s}' is not a whole number of at least 1")),
+    }
+}
+
+fn arrivals(s: &str) -> Result<ArrivalProcess, String> {
+    s.parse()
+        .map_err(|e: jetstress::load::UnknownArrivals| e.to_string())
 }
 
 #[derive(Debug, Clone, Args)]
@@ -128,12 +194,15 @@ pub struct RunArgs {
     /// Run this built-in phase (replaces the scenario's phases).
     #[arg(long, value_enum)]
     pub phase: Option<PhaseArg>,
-    /// Stretch or cut each phase to this length, e.g. `90s`, `2h`.
+    /// Stretch or cut each phase to this length, e.g. `90s`, `2h`; the built-in
+    /// users phase (default 60s) shares it evenly among its `--users` steps.
     #[arg(long, value_parser = parse_duration, value_name = "D")]
     pub duration: Option<Duration>,
-    /// The soak rate, the spike's peak or the stress ceiling (requests/s).
+    /// The soak rate, the spike's peak or the stress ceiling (requests/s; open phases).
     #[arg(long, value_name = "R")]
     pub rate: Option<f64>,
+    #[command(flatten)]
+    pub model: ModelArgs,
     /// An MCP server to spawn as a stdio child, `"CMD ARGS"` (repeatable; replaces the scenario's targets).
     #[arg(long = "target-cmd", value_name = "CMD")]
     pub target_cmd: Vec<String>,
@@ -176,6 +245,8 @@ pub struct LoadArgs {
     /// A streamable-HTTP MCP URL (repeatable).
     #[arg(long = "target-url", value_name = "URL")]
     pub target_url: Vec<String>,
+    #[command(flatten)]
+    pub model: ModelArgs,
 }
 
 #[derive(Debug, Clone, Args, Default)]
@@ -275,4 +346,108 @@ pub struct ServeArgs {
 
     #[command(flatten)]
     pub watch: WatchArgs,
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use clap::error::ErrorKind;
+    use clap::Parser;
+    use jetstress::load::{ArrivalProcess, Think, UsersArg};
+
+    use super::{Cli, Command, PhaseArg};
+
+    fn run(args: &[&str]) -> Result<super::RunArgs, clap::Error> {
+        let cli = Cli::try_parse_from([&["jetstress", "run"], args].concat())?;
+        match cli.command {
+            Some(Command::Run(r)) => Ok(r),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn users_flags_parse() {
+        let r = run(&[
+            "--phase",
+            "users",
+            "--users",
+            "10..100",
+            "--think",
+            "2s..5s",
+            "--spawn-rate",
+            "5",
+            "--requests",
+            "20",
+            "--max-sessions",
+            "8",
+            "--seed",
+            "42",
+            "--duration",
+            "30s",
+        ])
+        .unwrap();
+        assert_eq!(r.phase, Some(PhaseArg::Users));
+        let m = r.model;
+        assert_eq!(m.users, Some(UsersArg::Ramp { from: 10, to: 100 }));
+        assert_eq!(
+            m.think,
+            Some(Think::Uniform {
+                min: Duration::from_secs(2),
+                max: Duration::from_secs(5)
+            })
+        );
+        assert_eq!(
+            (m.spawn_rate, m.requests, m.max_sessions),
+            (Some(5.0), Some(20), Some(8))
+        );
+        assert_eq!(m.seed, Some(42));
+        let m = run(&[
+            "--think",
+            "pacing:3s",
+            "--arrivals",
+            "gamma:0.5",
+            "--users",
+            "7",
+        ])
+        .unwrap()
+        .model;
+        assert_eq!(m.think, Some(Think::Pacing(Duration::from_secs(3))));
+        assert_eq!(m.arrivals, Some(ArrivalProcess::Gamma { shape: 0.5 }));
+        assert_eq!(m.users, Some(UsersArg::Fixed(7)));
+        // The dashboard takes the same flags.
+        let cli = Cli::try_parse_from(["jetstress", "--users", "3", "--think", "1s"]).unwrap();
+        assert_eq!(cli.dashboard.load.model.users, Some(UsersArg::Fixed(3)));
+    }
+
+    #[test]
+    fn bad_values_name_the_flag() {
+        for (flag, value, why) in [
+            ("--users", "0", "at least 1 user"),
+            ("--users", "8..2", "the ramp's start is above its end"),
+            ("--users", "abc", "is not a number of users"),
+            (
+                "--think",
+                "5s..2s",
+                "the range's minimum is above its maximum",
+            ),
+            ("--think", "soon", "is not a duration"),
+            ("--spawn-rate", "0", "is not a positive number of users/s"),
+            ("--spawn-rate", "-1", "is not a positive number of users/s"),
+            ("--requests", "0", "0 is not in 1.."),
+            ("--max-sessions", "0", "is not a whole number of at least 1"),
+            ("--arrivals", "gamma:0", "is not an arrival process"),
+            ("--arrivals", "bursty", "is not an arrival process"),
+            ("--seed", "x", "invalid digit"),
+        ] {
+            let e = run(&[flag, value]).unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::ValueValidation, "{flag} {value}");
+            assert_eq!(e.exit_code(), 2);
+            let text = e.to_string();
+            assert!(
+                text.contains(flag) && text.contains(why),
+                "{flag} {value}: {text}"
+            );
+        }
+    }
 }

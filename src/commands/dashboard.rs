@@ -1,21 +1,22 @@
 //! `jetstress` with no subcommand: the live dashboard, its load planned from
 //! `--scenario` / `--target-cmd` / `--target-url` (the built-in server by
-//! default) before the terminal is touched.
+//! default) and the users / arrival / seed flags before the terminal is touched.
 
 use std::process::ExitCode;
 
-use jetstress::load::{plan_targets, PlanOptions};
+use jetstress::load::{plan_dashboard, PlanOptions};
 
 use crate::cli::{DashboardArgs, GlobalArgs};
 
 pub fn run(global: &GlobalArgs, args: &DashboardArgs) -> anyhow::Result<ExitCode> {
     let opts = super::dashboard_options(global, args)?;
     // Phases come from keys, so a scenario without phases is fine here.
-    let plan = plan_targets(&PlanOptions {
+    let load = PlanOptions {
         scenario: args.load.scenario.clone(),
         target_cmd: args.load.target_cmd.clone(),
         target_url: args.load.target_url.clone(),
         ..PlanOptions::default()
-    })?;
+    };
+    let plan = plan_dashboard(&super::with_model(&args.load.model, load))?;
     jetstress::ui::run(&opts, plan)
 }

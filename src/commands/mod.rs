@@ -13,11 +13,27 @@ pub mod run;
 use std::net::SocketAddr;
 
 use jetstress::export::{check_bind, Service};
+use jetstress::load::PlanOptions;
 use jetstress::probes::Watch;
 use jetstress::recording::RecorderConfig;
 use jetstress::ui::{DashboardOptions, RecordPlan};
 
-use crate::cli::{DashboardArgs, GlobalArgs, MetricsArgs, RecordArgs, WatchArgs};
+use crate::cli::{DashboardArgs, GlobalArgs, MetricsArgs, ModelArgs, RecordArgs, WatchArgs};
+
+/// `--users`, `--think`, `--spawn-rate`, `--requests`, `--max-sessions`,
+/// `--arrivals` and `--seed` onto the plan options.
+pub fn with_model(m: &ModelArgs, opts: PlanOptions) -> PlanOptions {
+    PlanOptions {
+        users: m.users,
+        think: m.think,
+        spawn_rate: m.spawn_rate,
+        requests: m.requests,
+        max_sessions: m.max_sessions,
+        arrivals: m.arrivals,
+        seed: m.seed,
+        ..opts
+    }
+}
 
 /// `--watch-pid` and `--watch-name`.
 pub fn watches(w: &WatchArgs) -> Vec<Watch> {

@@ -26,12 +26,13 @@ pub const PROGRESS_EVERY: Duration = Duration::from_secs(10);
 
 /// The command line's load options as the library's plan options.
 pub fn plan_options(args: &RunArgs) -> PlanOptions {
-    PlanOptions {
+    let opts = PlanOptions {
         scenario: args.scenario.clone(),
         phase: args.phase.map(|p| match p {
             PhaseArg::Spike => BuiltinPhase::Spike,
             PhaseArg::Stress => BuiltinPhase::Stress,
             PhaseArg::Soak => BuiltinPhase::Soak,
+            PhaseArg::Users => BuiltinPhase::Users,
         }),
         duration: args.duration,
         rate: args.rate,
@@ -41,7 +42,9 @@ pub fn plan_options(args: &RunArgs) -> PlanOptions {
         max_in_flight: args.max_in_flight,
         timeout: args.timeout,
         log_dir: args.log_dir.clone(),
-    }
+        ..PlanOptions::default()
+    };
+    super::with_model(&args.model, opts)
 }
 
 pub fn run(global: &GlobalArgs, args: &RunArgs) -> anyhow::Result<ExitCode> {

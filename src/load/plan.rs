@@ -1,5 +1,6 @@
 //! The plan: a scenario file and the command line's overrides resolved into
-//! one [`Scenario`] (targets, sessions, limits, phases), and that scenario
+//! one [`Scenario`] (targets, sessions, limits, phases: open-model rates and
+//! arrivals, closed-model users and think time, the seed), and that scenario
 //! into the [`EngineConfig`] both front ends start the engine from. Pure
 //! apart from reading the scenario file and finding the own executable.
 
@@ -13,7 +14,10 @@ use crate::collector::CollectorCommand;
 use crate::load::drivers::mcp::{split_command, Endpoint, McpTargetSpec};
 use crate::load::engine::EngineConfig;
 use crate::load::scenario::{self, Scenario, TargetPlan};
-use crate::load::schedule::{PhaseKind, PhaseSpec, SoakParams, SpikeParams, StressParams};
+use crate::load::schedule::{
+    ArrivalProcess, PhaseKind, PhaseSpec, SoakParams, SpikeParams, Stage, StressParams, Think,
+    UsersSpec, MAX_USERS,
+};
 use crate::probes::Root;
 use crate::snapshot::Snapshot;
 
@@ -26,6 +30,9 @@ pub enum BuiltinPhase {
     Spike,
     Stress,
     Soak,
+    /// Closed model: [`BUILTIN_USERS`] users thinking [`BUILTIN_THINK`] for
+    /// [`BUILTIN_USERS_DURATION`].
+    Users,
 }
 
 impl BuiltinPhase {
@@ -34,6 +41,87 @@ impl BuiltinPhase {
             BuiltinPhase::Spike => PhaseKind::Spike,
             BuiltinPhase::Stress => PhaseKind::Stress,
             BuiltinPhase::Soak => PhaseKind::Soak,
+            BuiltinPhase::Users => PhaseKind::Users,
+        }
+    }
+}
+
+/// Users in the built-in users phase.
+pub const BUILTIN_USERS: u32 = 10;
+/// Think time of the built-in users phase: uniform 2–5 s.
+pub const BUILTIN_THINK: Think = Think::Uniform {
+    min: Duration::from_secs(2),
+    max: Duration::from_secs(5),
+};
+/// Length of the built-in users phase (all its steps together) without `--duration`.
+pub const BUILTIN_USERS_DURATION: Duration = Duration::from_secs(60);
+
+/// `--users N` or `--users A..B`: a fixed population, or a ramp in doubling
+/// steps A, 2A, 4A, … that ends exactly at B.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UsersArg {
+    Fixed(u32),
+    Ramp { from: u32, to: u32 },
+}
+
+/// A `--users` value that cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum UsersArgError {
+    #[error("'{0}' is not a number of users (N or A..B)")]
+    NotANumber(String),
+    #[error("'{0}': at least 1 user")]
+    Zero(String),
+    #[error("'{0}': at most {MAX_USERS} users")]
+    TooMany(String),
+    #[error("'{0}': the ramp's start is above its end")]
+    Reversed(String),
+}
+
+impl std::str::FromStr for UsersArg {
+    type Err = UsersArgError;
+
+    /// `10` or `10..100`.
+    fn from_str(s: &str) -> Result<Self, UsersArgError> {
+        let count = |x: &str| {
+            let n: u32 = x
+                .trim()
+                .parse()
+                .map_err(|_| UsersArgError::NotANumber(s.into()))?;
+            match n {
+                0 => Err(UsersArgError::Zero(s.into())),
+                n if n > MAX_USERS => Err(UsersArgError::TooMany(s.into())),
+                n => Ok(n),
+            }
+        };
+        match s.split_once("..") {
+            Some((a, b)) => {
+                let (from, to) = (count(a)?, count(b)?);
+                if from > to {
+                    return Err(UsersArgError::Reversed(s.into()));
+                }
+                Ok(UsersArg::Ramp { from, to })
+            }
+            None => Ok(UsersArg::Fixed(count(s)?)),
+        }
+    }
+}
+
+impl UsersArg {
+    /// The population of each stage: `2..8` → 2, 4, 8; `10..100` → 10, 20,
+    /// 40, 80, 100; `N` → N.
+    pub fn steps(self) -> Vec<u32> {
+        match self {
+            UsersArg::Fixed(n) => vec![n],
+            UsersArg::Ramp { from, to } => {
+                let mut out = Vec::new();
+                let mut n = from.max(1);
+                while n < to {
+                    out.push(n);
+                    n = n.saturating_mul(2);
+                }
+                out.push(to);
+                out
+            }
         }
     }
 }
@@ -51,12 +139,68 @@ pub struct PlanOptions {
     pub max_in_flight: Option<usize>,
     pub timeout: Option<Duration>,
     pub log_dir: Option<PathBuf>,
+    /// Users phases: the population (replaces their stages).
+    pub users: Option<UsersArg>,
+    /// Users phases: think time.
+    pub think: Option<Think>,
+    /// Users phases: users started per second (`None`: all at once).
+    pub spawn_rate: Option<f64>,
+    /// Users phases: each stage ends after this many requests (its duration is then a cap).
+    pub requests: Option<u64>,
+    /// Users phases: the most sessions per MCP target.
+    pub max_sessions: Option<usize>,
+    /// Open phases: how arrivals spread around the rate.
+    pub arrivals: Option<ArrivalProcess>,
+    /// Seed for the mix, think times and arrivals (beats the scenario's).
+    pub seed: Option<u64>,
+}
+
+impl PlanOptions {
+    /// The first users-phase flag given, for messages.
+    fn users_flag(&self) -> Option<&'static str> {
+        [
+            ("--users", self.users.is_some()),
+            ("--think", self.think.is_some()),
+            ("--spawn-rate", self.spawn_rate.is_some()),
+            ("--requests", self.requests.is_some()),
+            ("--max-sessions", self.max_sessions.is_some()),
+        ]
+        .into_iter()
+        .find_map(|(f, set)| set.then_some(f))
+    }
+
+    /// The users-phase and arrival flags checked on their own.
+    fn check_shape(&self) -> anyhow::Result<()> {
+        if let Some(r) = self.spawn_rate {
+            if !(r.is_finite() && r > 0.0) {
+                anyhow::bail!("--spawn-rate must be a positive number of users/s");
+            }
+        }
+        if self.requests == Some(0) {
+            anyhow::bail!("--requests must be at least 1");
+        }
+        if self.max_sessions == Some(0) {
+            anyhow::bail!("--max-sessions must be at least 1");
+        }
+        if let Some(ArrivalProcess::Gamma { shape }) = self.arrivals {
+            if !(shape.is_finite() && shape > 0.0) {
+                anyhow::bail!("--arrivals gamma:SHAPE needs SHAPE > 0");
+            }
+        }
+        Ok(())
+    }
 }
 
 /// Resolve flags and scenario into one plan with at least one phase (`jetstress run`).
+///
+/// `--rate` and `--arrivals` shape open phases, `--users`, `--think`,
+/// `--spawn-rate`, `--requests` and `--max-sessions` users phases; one given
+/// where no phase of its model runs is an error. `--duration` stretches or
+/// cuts every phase, except that the built-in users phase spreads it evenly
+/// over its steps (a cap per step with `--requests`).
 pub fn plan(args: &PlanOptions) -> anyhow::Result<Scenario> {
     if args.scenario.is_none() && args.phase.is_none() {
-        anyhow::bail!("give --scenario FILE or --phase spike|stress|soak");
+        anyhow::bail!("give --scenario FILE or --phase spike|stress|soak|users");
     }
     let mut sc = plan_targets(args)?;
     if let Some(r) = args.rate {
@@ -64,23 +208,160 @@ pub fn plan(args: &PlanOptions) -> anyhow::Result<Scenario> {
             anyhow::bail!("--rate must be a positive number of requests/s");
         }
     }
-    if let Some(p) = args.phase {
-        sc.phases = vec![builtin_phase(p, args.rate)];
-    } else if let Some(r) = args.rate {
-        for p in &mut sc.phases {
-            apply_rate(p, r);
-        }
-    }
     if let Some(d) = args.duration {
         if d.is_zero() {
             anyhow::bail!("--duration must be positive");
         }
-        sc.phases = sc.phases.drain(..).map(|p| p.scaled_to(d)).collect();
+    }
+    match args.phase {
+        Some(BuiltinPhase::Users) => {
+            if args.rate.is_some() {
+                anyhow::bail!("--rate is for open-model phases; --phase users takes --users");
+            }
+            if args.arrivals.is_some() {
+                anyhow::bail!("--arrivals is for open-model phases, not --phase users");
+            }
+            sc.phases = vec![users_phase(args)];
+        }
+        Some(p) => {
+            if let Some(f) = args.users_flag() {
+                anyhow::bail!("{f} is for users phases; use --phase users");
+            }
+            sc.phases = vec![builtin_phase(p, args.rate)];
+        }
+        None => {}
+    }
+    // The built-in users phase was built from the flags already.
+    shape_phases(&mut sc.phases, args, args.phase.is_none())?;
+    if args.phase.is_none() {
+        if let Some(r) = args.rate {
+            sc.phases.iter_mut().for_each(|p| apply_rate(p, r));
+        }
+    }
+    if let Some(d) = args.duration {
+        if args.phase != Some(BuiltinPhase::Users) {
+            sc.phases = sc.phases.drain(..).map(|p| p.scaled_to(d)).collect();
+        }
     }
     if sc.phases.is_empty() {
         anyhow::bail!("the scenario has no [[phases]]; add one or pass --phase");
     }
     Ok(sc)
+}
+
+/// The dashboard's plan: [`plan_targets`], with the users-phase flags and
+/// `--arrivals` on the scenario's phases. A key starts the scenario's phase
+/// of its kind, else the built-in one ([`phase_for`]), so for a kind the
+/// scenario lacks but the flags shape, the built-in phase is added with them.
+pub fn plan_dashboard(args: &PlanOptions) -> anyhow::Result<Scenario> {
+    let mut sc = plan_targets(args)?;
+    let mut restage = true;
+    for p in [
+        BuiltinPhase::Spike,
+        BuiltinPhase::Stress,
+        BuiltinPhase::Soak,
+        BuiltinPhase::Users,
+    ] {
+        let shaped = match p {
+            BuiltinPhase::Users => args.users_flag().is_some(),
+            _ => args.arrivals.is_some(),
+        };
+        if shaped && !sc.phases.iter().any(|s| s.kind == p.kind()) {
+            // The added users phase is then the only one, built from the flags.
+            restage &= p != BuiltinPhase::Users;
+            sc.phases.push(match p {
+                BuiltinPhase::Users => users_phase(args),
+                _ => builtin_phase(p, None),
+            });
+        }
+    }
+    shape_phases(&mut sc.phases, args, restage)?;
+    Ok(sc)
+}
+
+/// The built-in users phase shaped by the flags: `--users` steps (default
+/// [`BUILTIN_USERS`]) sharing `--duration` (default
+/// [`BUILTIN_USERS_DURATION`]) evenly; with `--requests` each step ends
+/// after that many requests, and `--duration`, if given, caps each step.
+fn users_phase(args: &PlanOptions) -> PhaseSpec {
+    let steps = args.users.unwrap_or(UsersArg::Fixed(BUILTIN_USERS)).steps();
+    let total = args.duration.unwrap_or(BUILTIN_USERS_DURATION);
+    let each = total / steps.len() as u32;
+    let duration = match args.requests {
+        Some(_) => args.duration.map(|_| each),
+        None => Some(each),
+    };
+    let stages: Vec<_> = steps
+        .iter()
+        .map(|&u| (u, duration, args.requests))
+        .collect();
+    let spec = UsersSpec {
+        think: BUILTIN_THINK,
+        ..UsersSpec::default()
+    };
+    // `--think`, `--spawn-rate` and `--max-sessions` come in `shape_phases`.
+    PhaseSpec::users(&stages, spec)
+}
+
+/// The users-phase flags on users phases and `--arrivals` on open ones; a
+/// flag with no phase of its model to shape is an error. `restage`: let
+/// `--users` and `--requests` remake the users phases' stages (not for the
+/// built-in one, made from them).
+fn shape_phases(phases: &mut [PhaseSpec], args: &PlanOptions, restage: bool) -> anyhow::Result<()> {
+    args.check_shape()?;
+    if let Some(f) = args.users_flag() {
+        if !phases.iter().any(PhaseSpec::is_closed) {
+            anyhow::bail!("{f} is for users phases, and the scenario has none (add one or pass --phase users)");
+        }
+    }
+    if let Some(a) = args.arrivals {
+        if phases.iter().all(PhaseSpec::is_closed) {
+            anyhow::bail!("--arrivals is for open-model phases, and the scenario has none");
+        }
+        for p in phases.iter_mut().filter(|p| !p.is_closed()) {
+            p.arrivals = a;
+        }
+    }
+    for p in phases.iter_mut().filter(|p| p.is_closed()) {
+        apply_users(p, args, restage);
+    }
+    Ok(())
+}
+
+/// The users-phase flags on one users phase. `--users` replaces its stages
+/// with the ramp's steps over the phase's own length; `--requests` ends each
+/// stage after that many requests.
+fn apply_users(p: &mut PhaseSpec, args: &PlanOptions, restage: bool) {
+    if let Some(spec) = p.users.as_mut() {
+        if let Some(t) = args.think {
+            spec.think = t;
+        }
+        if let Some(r) = args.spawn_rate {
+            spec.spawn_rate = Some(r);
+        }
+        if let Some(m) = args.max_sessions {
+            spec.max_sessions = m;
+        }
+    }
+    if !restage {
+        return;
+    }
+    if let Some(u) = args.users {
+        let steps = u.steps();
+        let each = p.total_duration() / steps.len() as u32;
+        p.stages = steps
+            .iter()
+            .map(|&n| Stage::users(n, Some(each), args.requests))
+            .collect();
+    } else if let Some(n) = args.requests {
+        for st in &mut p.stages {
+            let auto = Stage::users(st.users, None, st.requests).name;
+            st.requests = Some(n);
+            if st.name == auto {
+                st.name = Stage::users(st.users, None, st.requests).name;
+            }
+        }
+    }
 }
 
 /// The scenario (or the command line) with its targets, sessions, limits and
@@ -114,6 +395,9 @@ pub fn plan_targets(args: &PlanOptions) -> anyhow::Result<Scenario> {
     }
     if let Some(d) = &args.log_dir {
         sc.log_dir = Some(d.clone());
+    }
+    if let Some(s) = args.seed {
+        sc.seed = Some(s);
     }
     if !args.target_cmd.is_empty() || !args.target_url.is_empty() {
         sc.targets.clear();
@@ -150,7 +434,7 @@ pub fn plan_targets(args: &PlanOptions) -> anyhow::Result<Scenario> {
 }
 
 /// A built-in phase with its defaults; `rate` sets the spike's peak, the
-/// stress ceiling or the soak rate.
+/// stress ceiling or the soak rate (the users phase has none).
 pub fn builtin_phase(p: BuiltinPhase, rate: Option<f64>) -> PhaseSpec {
     match p {
         BuiltinPhase::Spike => PhaseSpec::spike(&SpikeParams {
@@ -165,6 +449,7 @@ pub fn builtin_phase(p: BuiltinPhase, rate: Option<f64>) -> PhaseSpec {
             rate: rate.unwrap_or(SoakParams::default().rate),
             ..Default::default()
         }),
+        BuiltinPhase::Users => users_phase(&PlanOptions::default()),
     }
 }
 
@@ -274,6 +559,7 @@ pub fn engine_config(
         memory_floor_pct: sc.guards.memory_floor_pct,
         snapshots,
         collector,
+        seed: sc.seed,
         ..Default::default()
     })
 }
@@ -281,6 +567,7 @@ pub fn engine_config(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::load::schedule::REQUEST_STAGE_CAP;
 
     #[test]
     fn builtin_target_spawns_mcp_serve_with_the_root() {
@@ -342,5 +629,257 @@ mod tests {
             ..opts(Some(BuiltinPhase::Soak))
         })
         .is_err());
+    }
+
+    #[test]
+    fn users_ramps_double_and_end_at_the_top() {
+        let steps = |s: &str| s.parse::<UsersArg>().unwrap().steps();
+        assert_eq!(steps("2..8"), [2, 4, 8]);
+        assert_eq!(steps("10..100"), [10, 20, 40, 80, 100]);
+        assert_eq!(steps("3..3"), [3]);
+        assert_eq!(steps("7"), [7]);
+        assert_eq!(steps(" 1 .. 5 "), [1, 2, 4, 5]);
+        assert_eq!(steps("1..100000").len(), 18);
+        let err = |s: &str| s.parse::<UsersArg>().unwrap_err().to_string();
+        assert_eq!(err("0"), "'0': at least 1 user");
+        assert_eq!(err("0..4"), "'0..4': at least 1 user");
+        assert_eq!(err("8..2"), "'8..2': the ramp's start is above its end");
+        assert_eq!(err("abc"), "'abc' is not a number of users (N or A..B)");
+        assert_eq!(err("2..x"), "'2..x' is not a number of users (N or A..B)");
+        assert_eq!(err("-3"), "'-3' is not a number of users (N or A..B)");
+        assert_eq!(err("100001"), "'100001': at most 100000 users");
+    }
+
+    fn users_opts() -> PlanOptions {
+        opts(Some(BuiltinPhase::Users))
+    }
+
+    fn stages(p: &PhaseSpec) -> Vec<(u32, Duration, Option<u64>)> {
+        p.stages
+            .iter()
+            .map(|s| (s.users, s.duration, s.requests))
+            .collect()
+    }
+
+    #[test]
+    fn the_builtin_users_phase_and_its_flags() {
+        let s = Duration::from_secs;
+        let p = &plan(&users_opts()).unwrap().phases[0];
+        assert_eq!(p.kind, PhaseKind::Users);
+        assert_eq!(stages(p), [(10, s(60), None)]);
+        assert_eq!(p.users.as_ref().unwrap().think, BUILTIN_THINK);
+        assert_eq!(p, &builtin_phase(BuiltinPhase::Users, None));
+        // A ramp shares --duration evenly.
+        let sc = plan(&PlanOptions {
+            users: Some(UsersArg::Ramp { from: 2, to: 8 }),
+            duration: Some(s(30)),
+            think: Some(Think::Constant(Duration::from_millis(500))),
+            spawn_rate: Some(5.0),
+            max_sessions: Some(4),
+            seed: Some(7),
+            ..users_opts()
+        })
+        .unwrap();
+        let p = &sc.phases[0];
+        assert_eq!(
+            stages(p),
+            [(2, s(10), None), (4, s(10), None), (8, s(10), None)]
+        );
+        let u = p.users.as_ref().unwrap();
+        assert_eq!(u.think, Think::Constant(Duration::from_millis(500)));
+        assert_eq!((u.spawn_rate, u.max_sessions), (Some(5.0), 4));
+        assert_eq!(sc.seed, Some(7));
+        // --requests ends each step; --duration is then each step's share as a cap.
+        let p = &plan(&PlanOptions {
+            users: Some(UsersArg::Ramp { from: 1, to: 2 }),
+            requests: Some(20),
+            ..users_opts()
+        })
+        .unwrap()
+        .phases[0];
+        assert_eq!(
+            stages(p),
+            [
+                (1, REQUEST_STAGE_CAP, Some(20)),
+                (2, REQUEST_STAGE_CAP, Some(20))
+            ]
+        );
+        assert_eq!(p.stages[0].name, "1 users × 20 req");
+        let p = &plan(&PlanOptions {
+            users: Some(UsersArg::Ramp { from: 1, to: 2 }),
+            requests: Some(20),
+            duration: Some(s(60)),
+            ..users_opts()
+        })
+        .unwrap()
+        .phases[0];
+        assert_eq!(stages(p), [(1, s(30), Some(20)), (2, s(30), Some(20))]);
+    }
+
+    #[test]
+    fn model_flags_where_they_do_not_belong_are_errors() {
+        let err = |o: PlanOptions| plan(&o).unwrap_err().to_string();
+        assert_eq!(
+            err(PlanOptions {
+                arrivals: Some(ArrivalProcess::Poisson),
+                ..users_opts()
+            }),
+            "--arrivals is for open-model phases, not --phase users"
+        );
+        assert_eq!(
+            err(PlanOptions {
+                rate: Some(3.0),
+                ..users_opts()
+            }),
+            "--rate is for open-model phases; --phase users takes --users"
+        );
+        assert_eq!(
+            err(PlanOptions {
+                think: Some(Think::Constant(Duration::from_secs(1))),
+                ..opts(Some(BuiltinPhase::Soak))
+            }),
+            "--think is for users phases; use --phase users"
+        );
+        assert_eq!(
+            err(PlanOptions {
+                spawn_rate: Some(0.0),
+                ..users_opts()
+            }),
+            "--spawn-rate must be a positive number of users/s"
+        );
+        assert_eq!(
+            err(PlanOptions {
+                requests: Some(0),
+                ..users_opts()
+            }),
+            "--requests must be at least 1"
+        );
+        assert_eq!(
+            err(PlanOptions {
+                max_sessions: Some(0),
+                ..users_opts()
+            }),
+            "--max-sessions must be at least 1"
+        );
+        // An open phase takes --arrivals.
+        let p = plan(&PlanOptions {
+            arrivals: Some(ArrivalProcess::Gamma { shape: 0.5 }),
+            ..opts(Some(BuiltinPhase::Spike))
+        })
+        .unwrap();
+        assert_eq!(p.phases[0].arrivals, ArrivalProcess::Gamma { shape: 0.5 });
+    }
+
+    fn scenario_file(text: &str) -> (tempfile::TempDir, PathBuf) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.toml");
+        std::fs::write(&path, text).unwrap();
+        (dir, path)
+    }
+
+    const MIXED: &str = r#"
+seed = 3
+[[phases]]
+kind = "soak"
+rate = 2
+duration = "1m"
+[[phases]]
+kind = "users"
+stages = [{ users = 5, duration = "1m" }, { users = 9, duration = "1m" }]
+"#;
+
+    #[test]
+    fn flags_shape_a_scenarios_phases_by_model() {
+        let s = Duration::from_secs;
+        let (_dir, path) = scenario_file(MIXED);
+        let sc = plan(&PlanOptions {
+            scenario: Some(path.clone()),
+            rate: Some(4.0),
+            arrivals: Some(ArrivalProcess::Poisson),
+            think: Some(Think::Pacing(s(3))),
+            requests: Some(50),
+            ..opts(None)
+        })
+        .unwrap();
+        assert_eq!(sc.seed, Some(3));
+        assert_eq!(sc.phases[0].stages[0].rate, 4.0);
+        assert_eq!(sc.phases[0].arrivals, ArrivalProcess::Poisson);
+        let u = &sc.phases[1];
+        assert_eq!(u.arrivals, ArrivalProcess::Uniform);
+        assert_eq!(u.users.as_ref().unwrap().think, Think::Pacing(s(3)));
+        assert_eq!(stages(u), [(5, s(60), Some(50)), (9, s(60), Some(50))]);
+        assert_eq!(u.stages[1].name, "9 users × 50 req");
+        // --users remakes the stages over the phase's length; --seed beats the file's.
+        let sc = plan(&PlanOptions {
+            scenario: Some(path.clone()),
+            users: Some(UsersArg::Ramp { from: 10, to: 40 }),
+            seed: Some(11),
+            ..opts(None)
+        })
+        .unwrap();
+        assert_eq!(sc.seed, Some(11));
+        assert_eq!(
+            stages(&sc.phases[1]),
+            [(10, s(40), None), (20, s(40), None), (40, s(40), None)]
+        );
+        // phase_for finds the scenario's users phase, else the built-in one.
+        assert_eq!(phase_for(&sc, BuiltinPhase::Users), sc.phases[1]);
+        let bare = plan(&opts(Some(BuiltinPhase::Soak))).unwrap();
+        assert_eq!(
+            phase_for(&bare, BuiltinPhase::Users),
+            builtin_phase(BuiltinPhase::Users, None)
+        );
+        // The seed reaches the engine.
+        let cfg = engine_config(&sc, Path::new("/"), None, None).unwrap();
+        assert_eq!(cfg.seed, Some(11));
+        // Users flags on a scenario without users phases.
+        let (_dir2, open_only) = scenario_file("[[phases]]\nkind = \"soak\"\n");
+        assert_eq!(
+            plan(&PlanOptions {
+                scenario: Some(open_only),
+                users: Some(UsersArg::Fixed(3)),
+                ..opts(None)
+            })
+            .unwrap_err()
+            .to_string(),
+            "--users is for users phases, and the scenario has none (add one or pass --phase users)"
+        );
+    }
+
+    #[test]
+    fn the_dashboard_keys_start_the_flags_phases() {
+        let s = Duration::from_secs;
+        // No scenario: the flags make the users phase the key starts.
+        let sc = plan_dashboard(&PlanOptions {
+            users: Some(UsersArg::Fixed(4)),
+            think: Some(Think::Constant(s(1))),
+            arrivals: Some(ArrivalProcess::Poisson),
+            ..PlanOptions::default()
+        })
+        .unwrap();
+        let u = phase_for(&sc, BuiltinPhase::Users);
+        assert_eq!(stages(&u), [(4, s(60), None)]);
+        assert_eq!(u.users.unwrap().think, Think::Constant(s(1)));
+        assert_eq!(
+            phase_for(&sc, BuiltinPhase::Spike).arrivals,
+            ArrivalProcess::Poisson
+        );
+        // Without shaping flags the dashboard plan has no phases of its own.
+        assert!(plan_dashboard(&PlanOptions::default())
+            .unwrap()
+            .phases
+            .is_empty());
+        // A scenario's users phase is shaped in place.
+        let (_dir, path) = scenario_file(MIXED);
+        let sc = plan_dashboard(&PlanOptions {
+            scenario: Some(path),
+            max_sessions: Some(2),
+            ..PlanOptions::default()
+        })
+        .unwrap();
+        assert_eq!(sc.phases.len(), 2);
+        let u = phase_for(&sc, BuiltinPhase::Users);
+        assert_eq!(stages(&u), [(5, s(60), None), (9, s(60), None)]);
+        assert_eq!(u.users.unwrap().max_sessions, 2);
     }
 }

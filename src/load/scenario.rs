@@ -1,8 +1,9 @@
 //! The scenario file (TOML): targets, HTTP endpoints, tool mix, sessions,
-//! `max_in_flight`, timeout, phases, CPU/memory/GPU load, guards and
-//! acceptance criteria. Pure parsing: [`parse`] takes the text and a name for
-//! errors; unknown fields are errors, and every error names the file, line and
-//! field.
+//! `max_in_flight`, timeout, seed, phases (open-model rates with their
+//! arrival process, or closed-model `users` with think time), CPU/memory/GPU
+//! load, guards and acceptance criteria. Pure parsing: [`parse`] takes the
+//! text and a name for errors; unknown fields are errors, and every error
+//! names the file, line and field.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -18,12 +19,17 @@ use crate::load::drivers::http::HttpEndpointSpec;
 use crate::load::drivers::mcp::{split_command, Endpoint, McpTargetSpec};
 use crate::load::engine::MixEntry;
 use crate::load::guards::GuardConfig;
-use crate::load::schedule::{BreakCriteria, PhaseSpec, SoakParams, SpikeParams, StressParams};
+use crate::load::schedule::{
+    ArrivalProcess, BreakCriteria, PhaseSpec, SoakParams, SpikeParams, StressParams, Think,
+    UsersSpec, DEFAULT_MAX_SESSIONS, MAX_USERS,
+};
 
 /// Default concurrent client sessions per MCP target (ten agent CLIs at once).
 pub const DEFAULT_SESSIONS: usize = 10;
 pub const DEFAULT_MAX_IN_FLIGHT: usize = 256;
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+/// A users phase without `think` waits this long between a reply and the next request.
+pub const DEFAULT_THINK: Think = Think::Constant(Duration::from_secs(1));
 
 fn de_duration<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
     #[derive(Deserialize)]
@@ -96,13 +102,18 @@ fn d_one() -> f64 {
     1.0
 }
 
+/// One entry of `stages`: `{rate, duration}` in a custom phase, `{users,
+/// duration and/or requests}` in a users phase; which fields belong is
+/// checked per kind.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct StageCfg {
     pub name: Option<String>,
-    pub rate: f64,
-    #[serde(deserialize_with = "de_duration")]
+    pub rate: Option<f64>,
+    #[serde(default, deserialize_with = "de_duration")]
     pub duration: Option<Duration>,
+    pub users: Option<u32>,
+    pub requests: Option<u64>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -112,6 +123,19 @@ pub enum PhaseKindCfg {
     Stress,
     Soak,
     Custom,
+    Users,
+}
+
+impl PhaseKindCfg {
+    fn as_str(self) -> &'static str {
+        match self {
+            PhaseKindCfg::Spike => "spike",
+            PhaseKindCfg::Stress => "stress",
+            PhaseKindCfg::Soak => "soak",
+            PhaseKindCfg::Custom => "custom",
+            PhaseKindCfg::Users => "users",
+        }
+    }
 }
 
 /// One `[[phases]]` table. Flat (not a tagged enum) so that every value error
@@ -145,85 +169,52 @@ pub struct PhaseCfg {
     pub duration: Option<Duration>,
     #[serde(default, deserialize_with = "de_duration")]
     pub row_every: Option<Duration>,
-    // custom
+    // custom, users
     pub stages: Option<Vec<StageCfg>>,
     pub ramp: Option<bool>,
+    // users: `"5s"`, `"2s..5s"` or `{ pacing = "3s" }`, read in `phase_spec`
+    // so that a wrong shape gets its own message.
+    pub think: Option<toml::Value>,
+    pub spawn_rate: Option<f64>,
+    pub max_sessions: Option<usize>,
+    // open phases (spike, stress, soak, custom): `"uniform"`, `"poisson"`, `{ gamma = 0.5 }`
+    pub arrivals: Option<toml::Value>,
 }
 
 impl PhaseCfg {
     /// Names of the fields set in this table that the kind does not use.
     fn foreign_fields(&self) -> Vec<&'static str> {
-        let set: [(&'static str, bool, [bool; 4]); 17] = [
-            // (field, is set, used by [spike, stress, soak, custom])
-            (
-                "baseline_rate",
-                self.baseline_rate.is_some(),
-                [true, false, false, false],
-            ),
-            (
-                "peak_rate",
-                self.peak_rate.is_some(),
-                [true, false, false, false],
-            ),
-            (
-                "baseline",
-                self.baseline.is_some(),
-                [true, false, false, false],
-            ),
-            ("spike", self.spike.is_some(), [true, false, false, false]),
-            (
-                "recovery",
-                self.recovery.is_some(),
-                [true, false, false, false],
-            ),
-            (
-                "start_rate",
-                self.start_rate.is_some(),
-                [false, true, false, false],
-            ),
-            (
-                "step_rate",
-                self.step_rate.is_some(),
-                [false, true, false, false],
-            ),
-            (
-                "step_every",
-                self.step_every.is_some(),
-                [false, true, false, false],
-            ),
-            (
-                "max_rate",
-                self.max_rate.is_some(),
-                [false, true, false, false],
-            ),
-            (
-                "min_success_pct",
-                self.min_success_pct.is_some(),
-                [false, true, false, false],
-            ),
-            (
-                "max_p95_ms",
-                self.max_p95_ms.is_some(),
-                [false, true, false, false],
-            ),
-            (
-                "max_dropped_pct",
-                self.max_dropped_pct.is_some(),
-                [false, true, false, false],
-            ),
-            ("rate", self.rate.is_some(), [false, false, true, false]),
-            (
-                "duration",
-                self.duration.is_some(),
-                [false, false, true, false],
-            ),
-            (
-                "row_every",
-                self.row_every.is_some(),
-                [false, false, true, false],
-            ),
-            ("stages", self.stages.is_some(), [false, false, false, true]),
-            ("ramp", self.ramp.is_some(), [false, false, false, true]),
+        // Used by [spike, stress, soak, custom, users].
+        const SPIKE: [bool; 5] = [true, false, false, false, false];
+        const STRESS: [bool; 5] = [false, true, false, false, false];
+        const SOAK: [bool; 5] = [false, false, true, false, false];
+        const CUSTOM: [bool; 5] = [false, false, false, true, false];
+        const USERS: [bool; 5] = [false, false, false, false, true];
+        const STAGES: [bool; 5] = [false, false, false, true, true];
+        const OPEN: [bool; 5] = [true, true, true, true, false];
+        let set: [(&'static str, bool, [bool; 5]); 21] = [
+            // (field, is set, used by)
+            ("baseline_rate", self.baseline_rate.is_some(), SPIKE),
+            ("peak_rate", self.peak_rate.is_some(), SPIKE),
+            ("baseline", self.baseline.is_some(), SPIKE),
+            ("spike", self.spike.is_some(), SPIKE),
+            ("recovery", self.recovery.is_some(), SPIKE),
+            ("start_rate", self.start_rate.is_some(), STRESS),
+            ("step_rate", self.step_rate.is_some(), STRESS),
+            ("step_every", self.step_every.is_some(), STRESS),
+            ("max_rate", self.max_rate.is_some(), STRESS),
+            ("min_success_pct", self.min_success_pct.is_some(), STRESS),
+            ("max_p95_ms", self.max_p95_ms.is_some(), STRESS),
+            ("max_dropped_pct", self.max_dropped_pct.is_some(), STRESS),
+            ("rate", self.rate.is_some(), SOAK),
+            ("duration", self.duration.is_some(), SOAK),
+            ("row_every", self.row_every.is_some(), SOAK),
+            ("stages", self.stages.is_some(), STAGES),
+            ("ramp", self.ramp.is_some(), CUSTOM),
+            ("think", self.think.is_some(), USERS),
+            ("spawn_rate", self.spawn_rate.is_some(), USERS),
+            ("max_sessions", self.max_sessions.is_some(), USERS),
+            ("arrivals", self.arrivals.is_some(), OPEN),
         ];
         let k = self.kind as usize;
         set.iter()
@@ -255,6 +246,9 @@ pub enum ScenarioError {
     /// A phase value that is out of range or missing.
     #[error("{field}: {reason}")]
     Invalid { field: String, reason: &'static str },
+    /// A phase value that cannot be used, with a message naming the value.
+    #[error("{field}: {message}")]
+    Value { field: String, message: String },
 }
 
 /// `field: why` for the first limit that is negative, not a number, or a
@@ -304,6 +298,8 @@ pub struct Acceptance {
 #[serde(deny_unknown_fields)]
 pub struct ScenarioFile {
     pub name: Option<String>,
+    /// Seeds the tool mix, think times and arrivals (a run is then repeatable).
+    pub seed: Option<u64>,
     #[expect(
         dead_code,
         reason = "for the people reading the scenario file; nothing reads it"
@@ -358,6 +354,8 @@ pub struct Scenario {
     pub gpu: Option<GpuSpec>,
     pub guards: GuardConfig,
     pub acceptance: Option<Acceptance>,
+    /// Seed for the engine's random draws (mix, think times, arrivals); `None`: random.
+    pub seed: Option<u64>,
 }
 
 fn line_of(text: &str, offset: usize) -> usize {
@@ -386,7 +384,12 @@ pub fn parse(text: &str, file: &str) -> anyhow::Result<Scenario> {
             .span()
             .map(|s| format!(":{}", line_of(text, s.start)))
             .unwrap_or_default();
-        anyhow::anyhow!("{file}{loc}: {}", e.message().trim())
+        let key = e
+            .span()
+            .and_then(|s| key_before(text, s.start))
+            .map(|k| format!(" {k}:"))
+            .unwrap_or_default();
+        anyhow::anyhow!("{file}{loc}:{key} {}", e.message().trim())
     })?;
     let at = |span: std::ops::Range<usize>, field: &str, msg: String| {
         anyhow::anyhow!("{file}:{}: {field}: {msg}", line_of(text, span.start))
@@ -543,7 +546,18 @@ pub fn parse(text: &str, file: &str) -> anyhow::Result<Scenario> {
         gpu: raw.gpu,
         guards: raw.guards,
         acceptance: raw.acceptance,
+        seed: raw.seed,
     })
+}
+
+/// The key whose value starts at `offset` (`duration` in `duration = "-5m"`,
+/// inline tables too), so a value error names its field; `None` where the
+/// text before is no `key =` (an array element, a table, a key itself).
+fn key_before(text: &str, offset: usize) -> Option<&str> {
+    let before = text.get(..offset)?.trim_end().strip_suffix('=')?.trim_end();
+    let key = before.trim_end_matches(|c: char| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+    let key = &before[key.len()..];
+    (!key.is_empty()).then_some(key)
 }
 
 fn positive(v: Option<f64>, def: f64, field: &str) -> Result<f64, ScenarioError> {
@@ -562,15 +576,9 @@ fn positive(v: Option<f64>, def: f64, field: &str) -> Result<f64, ScenarioError>
 pub fn phase_spec(p: &PhaseCfg) -> Result<PhaseSpec, ScenarioError> {
     let foreign = p.foreign_fields();
     if !foreign.is_empty() {
-        let kind = match p.kind {
-            PhaseKindCfg::Spike => "spike",
-            PhaseKindCfg::Stress => "stress",
-            PhaseKindCfg::Soak => "soak",
-            PhaseKindCfg::Custom => "custom",
-        };
         return Err(ScenarioError::ForeignFields {
             fields: foreign,
-            kind,
+            kind: p.kind.as_str(),
         });
     }
     let mut spec = match p.kind {
@@ -629,36 +637,201 @@ pub fn phase_spec(p: &PhaseCfg) -> Result<PhaseSpec, ScenarioError> {
             }
             PhaseSpec::soak(&sp)
         }
-        PhaseKindCfg::Custom => {
-            let stages = p.stages.as_deref().unwrap_or_default();
-            if stages.is_empty() {
-                return Err(ScenarioError::Invalid {
-                    field: "stages".into(),
-                    reason: "at least one {rate, duration} stage is needed",
-                });
-            }
-            let mut steps = Vec::new();
-            for (j, s) in stages.iter().enumerate() {
-                let rate = positive(Some(s.rate), 0.0, &format!("stages[{j}].rate"))?;
-                let d = s.duration.ok_or_else(|| ScenarioError::Invalid {
-                    field: format!("stages[{j}].duration"),
-                    reason: "missing",
-                })?;
-                steps.push((rate, d));
-            }
-            let mut spec = PhaseSpec::custom(&steps, p.ramp.unwrap_or(false));
-            for (st, cfg) in spec.stages.iter_mut().zip(stages) {
-                if let Some(n) = &cfg.name {
-                    st.name.clone_from(n);
-                }
-            }
-            spec
-        }
+        PhaseKindCfg::Custom => custom_spec(p)?,
+        PhaseKindCfg::Users => users_spec(p)?,
     };
+    if let Some(a) = &p.arrivals {
+        spec.arrivals = arrivals(a)?;
+    }
     if let Some(n) = &p.name {
         spec.name.clone_from(n);
     }
     Ok(spec)
+}
+
+/// A custom phase: `{rate, duration}` stages, ramped with `ramp = true`.
+fn custom_spec(p: &PhaseCfg) -> Result<PhaseSpec, ScenarioError> {
+    let stages = p.stages.as_deref().unwrap_or_default();
+    if stages.is_empty() {
+        return Err(ScenarioError::Invalid {
+            field: "stages".into(),
+            reason: "at least one {rate, duration} stage is needed",
+        });
+    }
+    let mut steps = Vec::new();
+    for (j, s) in stages.iter().enumerate() {
+        stage_foreign(
+            j,
+            &[
+                ("users", s.users.is_some()),
+                ("requests", s.requests.is_some()),
+            ],
+            "custom",
+        )?;
+        let rate = s.rate.ok_or_else(|| ScenarioError::Invalid {
+            field: format!("stages[{j}].rate"),
+            reason: "missing",
+        })?;
+        let rate = positive(Some(rate), 0.0, &format!("stages[{j}].rate"))?;
+        let d = s.duration.ok_or_else(|| ScenarioError::Invalid {
+            field: format!("stages[{j}].duration"),
+            reason: "missing",
+        })?;
+        steps.push((rate, d));
+    }
+    let mut spec = PhaseSpec::custom(&steps, p.ramp.unwrap_or(false));
+    for (st, cfg) in spec.stages.iter_mut().zip(stages) {
+        if let Some(n) = &cfg.name {
+            st.name.clone_from(n);
+        }
+    }
+    Ok(spec)
+}
+
+/// Stage fields that the phase's kind does not use, as one error.
+fn stage_foreign(j: usize, fields: &[(&str, bool)], kind: &str) -> Result<(), ScenarioError> {
+    let set: Vec<&str> = fields.iter().filter(|f| f.1).map(|f| f.0).collect();
+    if set.is_empty() {
+        return Ok(());
+    }
+    Err(ScenarioError::Value {
+        field: format!("stages[{j}]"),
+        message: format!("{} not used by a {kind} phase", set.join(", ")),
+    })
+}
+
+/// A users (closed-model) phase: its stages, think time, spawn rate and sessions.
+fn users_spec(p: &PhaseCfg) -> Result<PhaseSpec, ScenarioError> {
+    let stages = p.stages.as_deref().unwrap_or_default();
+    if stages.is_empty() {
+        return Err(ScenarioError::Invalid {
+            field: "stages".into(),
+            reason: "at least one {users, duration and/or requests} stage is needed",
+        });
+    }
+    let mut steps = Vec::new();
+    for (j, s) in stages.iter().enumerate() {
+        stage_foreign(j, &[("rate", s.rate.is_some())], "users")?;
+        let users = s.users.ok_or_else(|| ScenarioError::Invalid {
+            field: format!("stages[{j}].users"),
+            reason: "missing",
+        })?;
+        if users == 0 {
+            return Err(ScenarioError::Invalid {
+                field: format!("stages[{j}].users"),
+                reason: "must be at least 1",
+            });
+        }
+        if users > MAX_USERS {
+            return Err(ScenarioError::Value {
+                field: format!("stages[{j}].users"),
+                message: format!("{users} is more than {MAX_USERS}"),
+            });
+        }
+        if s.requests == Some(0) {
+            return Err(ScenarioError::Invalid {
+                field: format!("stages[{j}].requests"),
+                reason: "must be at least 1",
+            });
+        }
+        if s.duration.is_none() && s.requests.is_none() {
+            return Err(ScenarioError::Invalid {
+                field: format!("stages[{j}]"),
+                reason: "give duration, requests or both",
+            });
+        }
+        steps.push((users, s.duration, s.requests));
+    }
+    let think = match &p.think {
+        Some(v) => think(v)?,
+        None => DEFAULT_THINK,
+    };
+    if let Some(r) = p.spawn_rate {
+        if !(r.is_finite() && r > 0.0) {
+            return Err(ScenarioError::Value {
+                field: "spawn_rate".into(),
+                message: format!("{r} must be > 0 (users/s; leave it out to start all at once)"),
+            });
+        }
+    }
+    let max_sessions = p.max_sessions.unwrap_or(DEFAULT_MAX_SESSIONS);
+    if max_sessions == 0 {
+        return Err(ScenarioError::Invalid {
+            field: "max_sessions".into(),
+            reason: "must be at least 1",
+        });
+    }
+    let mut spec = PhaseSpec::users(
+        &steps,
+        UsersSpec {
+            think,
+            spawn_rate: p.spawn_rate,
+            max_sessions,
+        },
+    );
+    for (st, cfg) in spec.stages.iter_mut().zip(stages) {
+        if let Some(n) = &cfg.name {
+            st.name.clone_from(n);
+        }
+    }
+    Ok(spec)
+}
+
+/// `think = "5s" | "2s..5s" | { pacing = "3s" }` (or a number of seconds).
+fn think(v: &toml::Value) -> Result<Think, ScenarioError> {
+    let bad = |message: String| ScenarioError::Value {
+        field: "think".into(),
+        message,
+    };
+    let shape = || {
+        bad(format!(
+            "{v} is not a think time (\"5s\", \"2s..5s\" or {{ pacing = \"3s\" }})"
+        ))
+    };
+    match v {
+        toml::Value::String(s) => Think::parse(s).map_err(|e| bad(e.to_string())),
+        // A bare number is seconds, as for every other duration.
+        toml::Value::Integer(_) | toml::Value::Float(_) => v
+            .as_float()
+            .or_else(|| v.as_integer().map(|i| i as f64))
+            .filter(|s| s.is_finite() && *s >= 0.0)
+            .map(|s| Think::Constant(Duration::from_secs_f64(s)))
+            .ok_or_else(|| bad(format!("{v} is not a valid duration"))),
+        toml::Value::Table(t) if t.len() == 1 => match t.get("pacing") {
+            Some(toml::Value::String(d)) => crate::config::parse_duration(d)
+                .map(Think::Pacing)
+                .map_err(|e| bad(format!("pacing: {e}"))),
+            _ => Err(shape()),
+        },
+        _ => Err(shape()),
+    }
+}
+
+/// `arrivals = "uniform" | "poisson" | { gamma = SHAPE }`.
+fn arrivals(v: &toml::Value) -> Result<ArrivalProcess, ScenarioError> {
+    let bad = |message: String| ScenarioError::Value {
+        field: "arrivals".into(),
+        message,
+    };
+    match v {
+        toml::Value::String(s) if s == "uniform" => Ok(ArrivalProcess::Uniform),
+        toml::Value::String(s) if s == "poisson" => Ok(ArrivalProcess::Poisson),
+        toml::Value::Table(t) if t.len() == 1 && t.contains_key("gamma") => {
+            let shape = match &t["gamma"] {
+                toml::Value::Float(f) => *f,
+                toml::Value::Integer(i) => *i as f64,
+                other => return Err(bad(format!("gamma: {other} is not a number"))),
+            };
+            if shape.is_finite() && shape > 0.0 {
+                Ok(ArrivalProcess::Gamma { shape })
+            } else {
+                Err(bad(format!("gamma: {shape} must be > 0")))
+            }
+        }
+        _ => Err(bad(format!(
+            "{v} is not an arrival process (\"uniform\", \"poisson\" or {{ gamma = SHAPE }})"
+        ))),
+    }
 }
 
 #[cfg(test)]
@@ -812,6 +985,218 @@ max_p95_ms = 200
         assert_eq!(
             e("[acceptance]\nmax_error_pct = 101\n"),
             "p.toml: acceptance.max_error_pct: 101 is not a percentage within 0–100"
+        );
+    }
+
+    const USERS: &str = r#"
+seed = 42
+
+[[phases]]
+kind = "users"
+name = "ramp"
+think = "2s..5s"
+spawn_rate = 5
+max_sessions = 16
+stages = [
+  { users = 10, duration = "5m" },
+  { users = 50, duration = "5m", name = "busy" },
+  { users = 2, requests = 20 },
+]
+
+[[phases]]
+kind = "users"
+think = { pacing = "3s" }
+stages = [{ users = 1, duration = 10, requests = 5 }]
+
+[[phases]]
+kind = "soak"
+arrivals = { gamma = 0.5 }
+
+[[phases]]
+kind = "custom"
+arrivals = "poisson"
+stages = [{ rate = 5, duration = "10s" }]
+"#;
+
+    #[test]
+    fn users_phases_and_arrivals_parse() {
+        use crate::load::schedule::{PhaseKind, REQUEST_STAGE_CAP};
+        let s = parse(USERS, "u.toml").unwrap();
+        assert_eq!(s.seed, Some(42));
+        let p = &s.phases[0];
+        assert_eq!((p.name.as_str(), p.kind), ("ramp", PhaseKind::Users));
+        let u = p.users.as_ref().unwrap();
+        assert_eq!(
+            u.think,
+            Think::Uniform {
+                min: Duration::from_secs(2),
+                max: Duration::from_secs(5)
+            }
+        );
+        assert_eq!((u.spawn_rate, u.max_sessions), (Some(5.0), 16));
+        let st: Vec<_> = p
+            .stages
+            .iter()
+            .map(|s| (s.name.as_str(), s.users, s.duration, s.requests))
+            .collect();
+        assert_eq!(
+            st,
+            [
+                ("10 users", 10, Duration::from_secs(300), None),
+                ("busy", 50, Duration::from_secs(300), None),
+                ("2 users × 20 req", 2, REQUEST_STAGE_CAP, Some(20)),
+            ]
+        );
+        let p = &s.phases[1];
+        let u = p.users.as_ref().unwrap();
+        assert_eq!(u.think, Think::Pacing(Duration::from_secs(3)));
+        assert_eq!((u.spawn_rate, u.max_sessions), (None, DEFAULT_MAX_SESSIONS));
+        assert_eq!(p.stages[0].duration, Duration::from_secs(10));
+        assert_eq!(p.stages[0].requests, Some(5));
+        assert_eq!(s.phases[2].arrivals, ArrivalProcess::Gamma { shape: 0.5 });
+        assert_eq!(s.phases[3].arrivals, ArrivalProcess::Poisson);
+        assert_eq!(s.phases[3].users, None);
+        // No think: one second; no seed: random.
+        let s = parse(
+            "[[phases]]\nkind = \"users\"\nstages = [{ users = 3, duration = \"1m\" }]\n",
+            "d.toml",
+        )
+        .unwrap();
+        assert_eq!(s.phases[0].users.as_ref().unwrap().think, DEFAULT_THINK);
+        assert_eq!(s.seed, None);
+        assert_eq!(s.phases[0].arrivals, ArrivalProcess::Uniform);
+    }
+
+    #[test]
+    fn users_errors_name_file_line_and_field() {
+        let e = |text: &str| parse(text, "u.toml").unwrap_err().to_string();
+        let users = |rest: &str| format!("\n[[phases]]\nkind = \"users\"\n{rest}\n");
+        let one = "stages = [{ users = 1, duration = \"1m\" }]";
+        assert_eq!(
+            e(&users("stages = [{ users = 0, duration = \"1m\" }]")),
+            "u.toml:2: phases[0]: stages[0].users: must be at least 1"
+        );
+        assert_eq!(
+            e(&users("stages = [{ users = 100001, duration = \"1m\" }]")),
+            "u.toml:2: phases[0]: stages[0].users: 100001 is more than 100000"
+        );
+        assert_eq!(
+            e(&users("stages = [{ duration = \"1m\" }]")),
+            "u.toml:2: phases[0]: stages[0].users: missing"
+        );
+        assert_eq!(
+            e(&users("stages = [{ users = 3 }]")),
+            "u.toml:2: phases[0]: stages[0]: give duration, requests or both"
+        );
+        assert_eq!(
+            e(&users("stages = [{ users = 3, requests = 0 }]")),
+            "u.toml:2: phases[0]: stages[0].requests: must be at least 1"
+        );
+        assert_eq!(
+            e(&users("stages = [{ users = 3, rate = 5, duration = 1 }]")),
+            "u.toml:2: phases[0]: stages[0]: rate not used by a users phase"
+        );
+        assert_eq!(
+            e(&users("stages = []")),
+            "u.toml:2: phases[0]: stages: at least one {users, duration and/or requests} stage is needed"
+        );
+        assert_eq!(
+            e(&users(&format!("think = \"5s..2s\"\n{one}"))),
+            "u.toml:2: phases[0]: think: '5s..2s': the range's minimum is above its maximum"
+        );
+        assert_eq!(
+            e(&users(&format!("think = \"soon\"\n{one}"))),
+            "u.toml:2: phases[0]: think: 'soon': 'soon' is not a duration (try 1s, 250ms, 10m)"
+        );
+        assert_eq!(
+            e(&users(&format!("think = {{ pace = \"3s\" }}\n{one}"))),
+            "u.toml:2: phases[0]: think: { pace = \"3s\" } is not a think time (\"5s\", \"2s..5s\" or { pacing = \"3s\" })"
+        );
+        assert_eq!(
+            e(&users(&format!("think = [1, 2]\n{one}"))),
+            "u.toml:2: phases[0]: think: [1, 2] is not a think time (\"5s\", \"2s..5s\" or { pacing = \"3s\" })"
+        );
+        assert_eq!(
+            e(&users(&format!("think = {{ pacing = \"-3s\" }}\n{one}"))),
+            "u.toml:2: phases[0]: think: pacing: '-3s' is not a duration (try 1s, 250ms, 10m)"
+        );
+        assert_eq!(
+            e(&users(&format!("spawn_rate = 0\n{one}"))),
+            "u.toml:2: phases[0]: spawn_rate: 0 must be > 0 (users/s; leave it out to start all at once)"
+        );
+        assert_eq!(
+            e(&users(&format!("spawn_rate = -2.5\n{one}"))),
+            "u.toml:2: phases[0]: spawn_rate: -2.5 must be > 0 (users/s; leave it out to start all at once)"
+        );
+        assert_eq!(
+            e(&users(&format!("max_sessions = 0\n{one}"))),
+            "u.toml:2: phases[0]: max_sessions: must be at least 1"
+        );
+        // Value errors serde finds name the line of the value and its key.
+        assert_eq!(
+            e(&users(
+                "stages = [\n  { users = 3, duration = \"-5m\" },\n]"
+            )),
+            "u.toml:5: duration: '-5m' is not a duration (try 1s, 250ms, 10m)"
+        );
+        assert_eq!(
+            e(&users("stages = [{ users = 3, duration = -5 }]")),
+            "u.toml:4: duration: -5 is not a valid duration"
+        );
+        assert_eq!(
+            e(&users("stages = [{ users = -3, duration = 5 }]")),
+            "u.toml:4: users: invalid value: integer `-3`, expected u32"
+        );
+        assert!(
+            e("seed = -1\n").starts_with("u.toml:1: seed: "),
+            "{}",
+            e("seed = -1\n")
+        );
+        // Fields of the other model.
+        assert_eq!(
+            e(&users(&format!("arrivals = \"poisson\"\nrate = 3\n{one}"))),
+            "u.toml:2: phases[0]: rate, arrivals not used by a users phase"
+        );
+        assert_eq!(
+            e("[[phases]]\nkind = \"soak\"\nthink = \"1s\"\nspawn_rate = 1\nmax_sessions = 2\n"),
+            "u.toml:1: phases[0]: think, spawn_rate, max_sessions not used by a soak phase"
+        );
+    }
+
+    #[test]
+    fn arrivals_and_custom_stage_errors() {
+        let e = |text: &str| parse(text, "a.toml").unwrap_err().to_string();
+        assert_eq!(
+            e("[[phases]]\nkind = \"soak\"\narrivals = { gamma = 0 }\n"),
+            "a.toml:1: phases[0]: arrivals: gamma: 0 must be > 0"
+        );
+        assert_eq!(
+            e("[[phases]]\nkind = \"soak\"\narrivals = { gamma = \"x\" }\n"),
+            "a.toml:1: phases[0]: arrivals: gamma: \"x\" is not a number"
+        );
+        assert_eq!(
+            e("[[phases]]\nkind = \"spike\"\narrivals = \"bursty\"\n"),
+            "a.toml:1: phases[0]: arrivals: \"bursty\" is not an arrival process (\"uniform\", \"poisson\" or { gamma = SHAPE })"
+        );
+        // Custom stages: the texts they had, and the users fields refused.
+        let custom = |stages: &str| format!("[[phases]]\nkind = \"custom\"\nstages = [{stages}]\n");
+        assert_eq!(
+            e(&custom("{ rate = -1, duration = 1 }")),
+            "a.toml:1: phases[0]: stages[0].rate: -1 must be ≥ 0"
+        );
+        assert_eq!(
+            e(&custom("{ rate = 1 }")),
+            "a.toml:1: phases[0]: stages[0].duration: missing"
+        );
+        assert_eq!(
+            e(&custom("{ duration = 1 }")),
+            "a.toml:1: phases[0]: stages[0].rate: missing"
+        );
+        assert_eq!(
+            e(&custom(
+                "{ rate = 1, duration = 1, users = 3, requests = 9 }"
+            )),
+            "a.toml:1: phases[0]: stages[0]: users, requests not used by a custom phase"
         );
     }
 

@@ -340,11 +340,14 @@ pub enum ThinkError {
 }
 
 impl Think {
-    /// `"5s"` (constant) or `"2s..5s"` (uniform).
+    /// `"5s"` (constant), `"2s..5s"` (uniform) or `"pacing:3s"` (start-to-start).
     pub fn parse(s: &str) -> Result<Think, ThinkError> {
         let d = |x: &str| {
             crate::config::parse_duration(x.trim()).map_err(|e| ThinkError::Duration(s.into(), e))
         };
+        if let Some(p) = s.trim().strip_prefix("pacing:") {
+            return Ok(Think::Pacing(d(p)?));
+        }
         match s.split_once("..") {
             Some((a, b)) => {
                 let (min, max) = (d(a)?, d(b)?);
@@ -710,6 +713,27 @@ mod tests {
         let (t, i) = a.next_arrival().unwrap();
         assert_eq!(i, 1);
         assert!((t - 5.5).abs() < 1e-9, "{t}");
+    }
+
+    #[test]
+    fn think_times_parse() {
+        let s = Duration::from_secs;
+        assert_eq!(Think::parse("5s"), Ok(Think::Constant(s(5))));
+        assert_eq!(
+            Think::parse("2s..5s"),
+            Ok(Think::Uniform {
+                min: s(2),
+                max: s(5)
+            })
+        );
+        assert_eq!(Think::parse("pacing:3s"), Ok(Think::Pacing(s(3))));
+        assert_eq!(
+            Think::parse("5s..2s").unwrap_err().to_string(),
+            "'5s..2s': the range's minimum is above its maximum"
+        );
+        assert!(Think::parse("soon").is_err());
+        assert!(Think::parse("-1s").is_err());
+        assert!(Think::parse("pacing:").is_err());
     }
 
     #[test]

@@ -6,6 +6,8 @@ use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use jetstress::load::{PhaseKind, Think};
+
 fn bin() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_jetstress"));
     c.current_dir(env!("CARGO_MANIFEST_DIR"));
@@ -45,7 +47,64 @@ fn shipped_scenarios_parse() {
             n += 1;
         }
     }
-    assert!(n >= 5, "{n}");
+    assert!(n >= 7, "{n}");
+    let load = |name: &str| {
+        jetstress::load::load_scenario(&PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(name))
+            .unwrap()
+    };
+    let agents = load("scenarios/agents-10.toml");
+    let p = &agents.phases[0];
+    assert_eq!(p.kind, PhaseKind::Users);
+    assert_eq!(
+        (p.stages[0].users, p.total_duration()),
+        (10, Duration::from_secs(3600))
+    );
+    assert_eq!(
+        p.users.as_ref().unwrap().think,
+        Think::Constant(Duration::from_secs(5))
+    );
+    assert_eq!(agents.mix.len(), 2);
+    let ramp = load("scenarios/users-ramp.toml");
+    let p = &ramp.phases[0];
+    let users: Vec<u32> = p.stages.iter().map(|s| s.users).collect();
+    assert_eq!(users, [10, 50, 100]);
+    assert_eq!(p.total_duration(), Duration::from_secs(900));
+    assert_eq!(p.users.as_ref().unwrap().spawn_rate, Some(5.0));
+    let weights: Vec<f64> = ramp.mix.iter().map(|m| m.weight).collect();
+    assert_eq!(weights, [70.0, 20.0, 10.0]);
+    assert_eq!(ramp.acceptance.unwrap().max_p95_ms, Some(5000.0));
+}
+
+#[test]
+fn users_flag_errors_exit_2_naming_the_flag() {
+    for (args, flag) in [
+        (&["--phase", "users", "--users", "0"][..], "--users"),
+        (&["--phase", "users", "--users", "8..2"], "--users"),
+        (&["--phase", "users", "--users", "abc"], "--users"),
+        (&["--phase", "users", "--think", "5s..2s"], "--think"),
+        (&["--phase", "users", "--spawn-rate", "0"], "--spawn-rate"),
+        (&["--phase", "users", "--arrivals", "poisson"], "--arrivals"),
+        (&["--phase", "soak", "--think", "1s"], "--think"),
+    ] {
+        let out = bin().arg("run").args(args).output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains(flag), "{args:?}: {err}");
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("users.toml");
+    std::fs::write(
+        &f,
+        "[[phases]]\nkind = \"users\"\nstages = [{ users = 0, duration = \"1m\" }]\n",
+    )
+    .unwrap();
+    let out = bin().args(["run", "--scenario"]).arg(&f).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("users.toml:1: phases[0]: stages[0].users: must be at least 1"),
+        "{err}"
+    );
 }
 
 #[test]
