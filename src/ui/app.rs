@@ -343,6 +343,7 @@ impl App {
             Action::Spike => return Some(Effect::StartPhase(BuiltinPhase::Spike)),
             Action::Stress => return Some(Effect::StartPhase(BuiltinPhase::Stress)),
             Action::Soak => return Some(Effect::StartPhase(BuiltinPhase::Soak)),
+            Action::Users => return Some(Effect::StartPhase(BuiltinPhase::Users)),
             Action::StopAll => return Some(Effect::StopAll),
             Action::ToggleCpu => return Some(Effect::ToggleCpu),
             Action::ToggleMemory => return Some(Effect::ToggleMemory),

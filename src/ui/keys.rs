@@ -13,6 +13,7 @@ pub enum Action {
     Spike,
     Stress,
     Soak,
+    Users,
     ToggleCpu,
     ToggleMemory,
     ToggleGpu,
@@ -40,10 +41,11 @@ pub enum Action {
 }
 
 impl Action {
-    pub const ALL: [Action; 27] = [
+    pub const ALL: [Action; 28] = [
         Action::Spike,
         Action::Stress,
         Action::Soak,
+        Action::Users,
         Action::ToggleCpu,
         Action::ToggleMemory,
         Action::ToggleGpu,
@@ -76,6 +78,7 @@ impl Action {
             Action::Spike => "spike",
             Action::Stress => "stress",
             Action::Soak => "soak",
+            Action::Users => "users",
             Action::ToggleCpu => "cpu-burn",
             Action::ToggleMemory => "memory-pressure",
             Action::ToggleGpu => "gpu-load",
@@ -108,6 +111,7 @@ impl Action {
             Action::Spike => "start the spike phase",
             Action::Stress => "start the stress (breakpoint) phase",
             Action::Soak => "start the soak phase",
+            Action::Users => "start the users phase (closed model, think time)",
             Action::ToggleCpu => "CPU burn on/off",
             Action::ToggleMemory => "memory pressure on/off",
             Action::ToggleGpu => "GPU load on/off",
@@ -140,6 +144,7 @@ impl Action {
             Action::Spike => &["1"],
             Action::Stress => &["2"],
             Action::Soak => &["3"],
+            Action::Users => &["4"],
             Action::ToggleCpu => &["c"],
             Action::ToggleMemory => &["m"],
             Action::ToggleGpu => &["g"],

@@ -485,3 +485,42 @@ fn sigterm_mid_phase_stops_the_load_first() {
     assert_eq!(report["run"]["phases"][0]["kind"], "soak");
     assert!(out_dir.join("latency.png").exists());
 }
+
+#[test]
+fn users_key_starts_a_population_that_u_doubles_with_a_child_each() {
+    let dir = tempfile::tempdir().unwrap();
+    copy_tree(Path::new(&fixture("orin-agx-r36")), dir.path());
+    let root = dir.path().display().to_string();
+    let s = Session::start(
+        160,
+        45,
+        &format!("{BIN} --root {root} --interval 500ms --users 2 --think 200ms"),
+    );
+    let pid = s.pane_pid().unwrap();
+    s.wait_for("the first frame", |t| t.contains("4 users"));
+    s.keys(&["4"]);
+    s.wait_for("two users cycling", |t| {
+        t.contains("users 2/2 · think 200 ms · closed model") && t.contains("built-in:")
+    });
+    s.keys(&["u"]);
+    s.wait_for("four users", |t| t.contains("users 4/4"));
+    // Each user owns a server child.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while servers_for(&root).len() < 4 && Instant::now() < deadline {
+        sleep(Duration::from_millis(100));
+    }
+    assert_eq!(servers_for(&root).len(), 4, "{:?}", servers_for(&root));
+    s.keys(&["U"]);
+    s.wait_for("two users again", |t| t.contains("users 2/2"));
+    s.keys(&["q"]);
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while (alive(pid) || !servers_for(&root).is_empty()) && Instant::now() < deadline {
+        sleep(Duration::from_millis(100));
+    }
+    assert!(!alive(pid), "jetstress exited");
+    assert!(
+        servers_for(&root).is_empty(),
+        "no MCP server child is left: {:?}",
+        servers_for(&root)
+    );
+}

@@ -49,10 +49,11 @@ pub fn draw(f: &mut Frame, area: Rect, app: &App) {
         }
         (Some(_), None) => {
             let hint = format!(
-                "idle — {} spike · {} stress · {} soak · {} stop",
+                "idle — {} spike · {} stress · {} soak · {} users · {} stop",
                 keys(Action::Spike),
                 keys(Action::Stress),
                 keys(Action::Soak),
+                keys(Action::Users),
                 keys(Action::StopAll)
             );
             f.render_widget(

@@ -103,6 +103,7 @@ pub fn footer(f: &mut Frame, area: Rect, app: &App) {
         (k(Action::Spike), "spike"),
         (k(Action::Stress), "stress"),
         (k(Action::Soak), "soak"),
+        (k(Action::Users), "users"),
         (k(Action::StopAll), "stop"),
         (k(Action::Zoom), "zoom"),
         (k(Action::NextTheme), "theme"),
