@@ -358,3 +358,99 @@ stages = [{ rate = 20, duration = "1500ms" }]
         "{sleep}"
     );
 }
+
+/// VmRSS of `pid` in MB, if it still runs.
+fn rss_mb(pid: u32) -> Option<f64> {
+    let s = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let kb: f64 = s
+        .lines()
+        .find(|l| l.starts_with("VmRSS:"))?
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()?;
+    Some(kb / 1000.0)
+}
+
+/// Live `mcp-serve` children whose command line names `root`.
+fn servers_for(root: &str) -> Vec<u32> {
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| {
+            std::fs::read(format!("/proc/{pid}/cmdline")).is_ok_and(|c| {
+                let c = String::from_utf8_lossy(&c);
+                c.contains(root) && c.contains("mcp-serve")
+            })
+        })
+        .collect()
+}
+
+#[test]
+fn a_users_ramp_with_a_child_per_user_fits_rss_per_user() {
+    // A private copy of a fixture tree marks this run's server children.
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("root");
+    crate::common::copy_tree(
+        &PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/x86-laptop"),
+        &root,
+    );
+    let json = dir.path().join("run.json");
+    let mut child = bin()
+        .args(["--root"])
+        .arg(&root)
+        .args([
+            "run", "--phase", "users", "--users", "2..8", "--think", "100ms",
+        ])
+        .args(["--duration", "15s", "--json"])
+        .arg(&json)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Measure one child's RSS ourselves, from /proc, while the run goes on.
+    let root_s = root.display().to_string();
+    let mut own = Vec::new();
+    let mut most = 0;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while child.try_wait().unwrap().is_none() && Instant::now() < deadline {
+        let pids = servers_for(&root_s);
+        most = most.max(pids.len());
+        own.extend(pids.iter().filter_map(|p| rss_mb(*p)));
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    let status = child.wait().unwrap();
+    let mut err = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut err).unwrap();
+    assert!(status.success(), "{err}");
+    assert_eq!(most, 8, "a child per user at 8 users");
+    own.sort_by(f64::total_cmp);
+    let one_child = own[own.len() / 2];
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let p = &v["phases"][0];
+    assert_eq!(p["model"], "closed");
+    let users: Vec<u64> = p["stages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["users"].as_u64().unwrap())
+        .collect();
+    assert_eq!(users, [2, 4, 8]);
+    let per_user = p["scalability"]["rss_mb_per_user"]
+        .as_f64()
+        .expect("fitted");
+    let r2 = p["scalability"]["rss_r2"].as_f64().unwrap();
+    assert!(
+        (per_user - one_child).abs() / one_child <= 0.35,
+        "fit {per_user:.2} MB per user vs one child {one_child:.2} MB (R² {r2:.2})"
+    );
+    assert!(r2 >= 0.9, "R² {r2}");
+    let init = &v["targets"][0]["initialize_ms"];
+    assert!(init["p95"].as_f64().unwrap() > 0.0, "{init}");
+    assert!(
+        err.contains("closed model: latency from the actual send"),
+        "{err}"
+    );
+    assert!(servers_for(&root_s).is_empty(), "no child left");
+}

@@ -179,7 +179,8 @@ struct ClosedStage {
     think_waited: Sum,
     /// Send → next send of the same user, µs, 2 significant figures.
     iteration: Histogram<u64>,
-    /// ∫ active users dt over the stage, user·seconds.
+    /// ∫ cycling users dt over the stage (a new user waiting for its session
+    /// does not count yet), user·seconds.
     user_seconds: f64,
     /// Service time of completed requests, seconds.
     service: Sum,
@@ -840,7 +841,7 @@ impl State {
         let i = run.stage;
         let dt = now.saturating_duration_since(*last).as_secs_f64();
         if let Some(c) = run.stages[i].closed.as_mut() {
-            c.user_seconds += f64::from(pop.active()) * dt;
+            c.user_seconds += f64::from(pop.cycling()) * dt;
         }
         *last = now;
         pop.steps(now);
@@ -1335,7 +1336,7 @@ impl State {
                 .get_mut(run.stage)
                 .and_then(|s| s.closed.as_mut())
             {
-                c.user_seconds += f64::from(pop.active()) * dt;
+                c.user_seconds += f64::from(pop.cycling()) * dt;
             }
             *last = now;
             if !matches!(reason, StopReason::Shutdown) {

@@ -70,6 +70,8 @@ pub(super) struct Population {
     wake: BinaryHeap<Reverse<(Instant, u32, u32)>>,
     next_step: Option<Instant>,
     in_flight: u32,
+    /// Alive users that have sent at least once (a new user may first wait for its session).
+    cycling: u32,
     peak: u32,
 }
 
@@ -83,8 +85,14 @@ impl Population {
             wake: BinaryHeap::new(),
             next_step: None,
             in_flight: 0,
+            cycling: 0,
             peak: 0,
         }
+    }
+
+    /// Alive users that have sent at least once: those Little's law counts.
+    pub(super) fn cycling(&self) -> u32 {
+        self.cycling
     }
 
     pub(super) fn active(&self) -> u32 {
@@ -165,6 +173,9 @@ impl Population {
         } else if self.active > self.target {
             self.active -= 1;
             let s = &mut self.slots[self.active as usize];
+            if s.last_send.is_some() {
+                self.cycling = self.cycling.saturating_sub(1);
+            }
             s.state = if s.state == SlotState::InFlight {
                 // Its reply still arrives and is counted; it is not rescheduled.
                 self.in_flight = self.in_flight.saturating_sub(1);
@@ -215,6 +226,9 @@ impl Population {
     pub(super) fn sent(&mut self, d: Due, now: Instant, session: usize) -> SendTimes {
         let s = &mut self.slots[d.user as usize];
         s.session = session as u32;
+        if s.last_send.is_none() {
+            self.cycling += 1;
+        }
         let times = SendTimes {
             iteration: s.last_send.map(|t| now.saturating_duration_since(t)),
             waited: s.last_reply.map(|t| now.saturating_duration_since(t)),
