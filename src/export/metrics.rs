@@ -133,6 +133,8 @@ pub struct Metrics {
     duration: Family<ToolLabels, WindowHistogram>,
     phase: Family<PhaseLabels, G>,
     target_rps: G,
+    users_active: G,
+    users_target: G,
     /// Zones/rails seen before: a vanished label is set to NaN, not left stale.
     seen_zones: Mutex<Vec<ZoneLabels>>,
 }
@@ -172,6 +174,8 @@ impl Metrics {
             duration: Family::default(),
             phase: Family::default(),
             target_rps: G::default(),
+            users_active: G::default(),
+            users_target: G::default(),
             seen_zones: Mutex::new(Vec::new()),
             registry: Registry::default(),
         };
@@ -266,6 +270,16 @@ impl Metrics {
             "target_rps",
             "Target arrival rate of the running phase",
             m.target_rps.clone(),
+        );
+        r.register(
+            "users_active",
+            "Virtual users alive in the running users (closed-model) phase",
+            m.users_active.clone(),
+        );
+        r.register(
+            "users_target",
+            "Virtual users the running users phase is moving to",
+            m.users_target.clone(),
         );
         Metrics { registry: r, ..m }
     }
@@ -408,6 +422,13 @@ impl Metrics {
                 .set(1.0);
         }
         self.target_rps.set(target_rps.unwrap_or(0.0));
+    }
+
+    /// A users phase's population (`None`: no users phase runs; both 0).
+    pub fn set_users(&self, active: Option<(u32, u32)>) {
+        let (a, t) = active.unwrap_or((0, 0));
+        self.users_active.set(f64::from(a));
+        self.users_target.set(f64::from(t));
     }
 
     /// The exposition text.

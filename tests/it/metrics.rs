@@ -61,6 +61,7 @@ async fn scraped_values_match_the_snapshot() {
     m.update(&snap);
     m.add_window(&window("built-in:echo", 2, 1, 4.0));
     m.set_phase(Some("spike"), Some(15.0));
+    m.set_users(Some((7, 12)));
     let (addr, task) = serve("127.0.0.1:0".parse().unwrap(), None, m.clone())
         .await
         .unwrap();
@@ -99,6 +100,8 @@ async fn scraped_values_match_the_snapshot() {
     assert!((gauge(&s, "jetstress_power_total_watts", ("", "")) - total_w).abs() < 1e-9);
     assert_eq!(gauge(&s, "jetstress_fan_rpm", ("name", "pwmfan")), 2900.0);
     assert_eq!(gauge(&s, "jetstress_phase_active", ("phase", "spike")), 1.0);
+    assert_eq!(gauge(&s, "jetstress_users_active", ("", "")), 7.0);
+    assert_eq!(gauge(&s, "jetstress_users_target", ("", "")), 12.0);
     let count = s
         .samples
         .iter()
