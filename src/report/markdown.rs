@@ -1176,6 +1176,26 @@ mod tests {
             "{md}"
         );
         assert!(md.contains("start the users phase lower"), "{md}");
+        // The users charts are linked like the others once written.
+        let mut r = report_with(users_summary(0.97), None);
+        let kinds = [
+            crate::report::charts::ChartKind::UsersLatency,
+            crate::report::charts::ChartKind::UsersRss,
+        ];
+        r.charts = kinds
+            .iter()
+            .flat_map(|k| [format!("{}.png", k.stem()), format!("{}.svg", k.stem())])
+            .collect();
+        let md = render(&r);
+        for k in kinds {
+            let link = format!(
+                "![{}]({}.png)  \n[{s}.svg]({s}.svg)",
+                k.title(),
+                k.stem(),
+                s = k.stem()
+            );
+            assert!(md.contains(&link), "{link} not in\n{md}");
+        }
         let md = render(&report_with(users_summary(0.5), None));
         assert!(
             md.contains("memory does not scale linearly with users (R² 0.50"),
