@@ -13,7 +13,7 @@ use plotters::coord::types::RangedCoordf64;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use crate::load::engine::{LoadWindow, PhaseSummary, RunSummary};
+use crate::load::engine::{LoadModel, LoadWindow, PhaseSummary, RunSummary, StageSummary};
 use crate::snapshot::Snapshot;
 
 /// Points kept per series; past this every other point is dropped (the
@@ -132,12 +132,28 @@ impl Timeline {
     }
 }
 
-/// What the charts draw: the timeline, and the run summary for phase
-/// shading and the stress curve.
+/// What the charts draw: the timeline, the run summary for phase shading,
+/// the stress curve and the users charts, and the p95 limit the run is
+/// judged against.
 #[derive(Debug, Clone, Copy)]
 pub struct ChartData<'a> {
     pub timeline: &'a Timeline,
     pub run: Option<&'a RunSummary>,
+    /// `max_p95_ms` of the acceptance criteria, drawn on the users-latency chart.
+    pub max_p95_ms: Option<f64>,
+}
+
+/// A closed stage's users, where it held users and completed requests.
+fn stage_users(s: &StageSummary) -> Option<f64> {
+    s.users.filter(|_| s.all.count > 0).map(f64::from)
+}
+
+/// (users, the targets' summed RSS) of a closed phase's stages that have both.
+fn rss_points(p: &PhaseSummary) -> Vec<(f64, f64)> {
+    p.stages
+        .iter()
+        .filter_map(|s| Some((stage_users(s)?, s.target_rss_mb?)))
+        .collect()
 }
 
 impl ChartData<'_> {
@@ -150,6 +166,18 @@ impl ChartData<'_> {
         self.phases().filter(|p| {
             p.kind == "stress" && p.stages.iter().filter(|s| s.all.count > 0).count() >= 2
         })
+    }
+
+    /// Closed phases with at least two stages that held users and carried traffic.
+    fn users_phases(&self) -> impl Iterator<Item = &PhaseSummary> {
+        self.phases().filter(|p| {
+            p.model == LoadModel::Closed && p.stages.iter().filter_map(stage_users).count() >= 2
+        })
+    }
+
+    /// Those of them with the targets' RSS at two stages or more.
+    fn users_rss_phases(&self) -> impl Iterator<Item = &PhaseSummary> {
+        self.users_phases().filter(|p| rss_points(p).len() >= 2)
     }
 }
 
@@ -368,15 +396,19 @@ pub enum ChartKind {
     Latency,
     Rate,
     StressCurve,
+    UsersLatency,
+    UsersRss,
 }
 
 impl ChartKind {
-    pub const ALL: [ChartKind; 5] = [
+    pub const ALL: [ChartKind; 7] = [
         ChartKind::Temperatures,
         ChartKind::Memory,
         ChartKind::Latency,
         ChartKind::Rate,
         ChartKind::StressCurve,
+        ChartKind::UsersLatency,
+        ChartKind::UsersRss,
     ];
 
     /// File name without extension.
@@ -387,6 +419,8 @@ impl ChartKind {
             ChartKind::Latency => "latency",
             ChartKind::Rate => "rate",
             ChartKind::StressCurve => "stress-curve",
+            ChartKind::UsersLatency => "users-latency",
+            ChartKind::UsersRss => "users-rss",
         }
     }
 
@@ -397,6 +431,8 @@ impl ChartKind {
             ChartKind::Latency => "Latency per tool",
             ChartKind::Rate => "Request rate, target vs achieved",
             ChartKind::StressCurve => "Stress curve",
+            ChartKind::UsersLatency => "Users vs latency",
+            ChartKind::UsersRss => "Users vs target RSS",
         }
     }
 
@@ -409,10 +445,14 @@ impl ChartKind {
     }
 
     /// Whether the data has anything for this chart (the stress curve needs a
-    /// stress phase; the others always draw, empty if need be).
+    /// stress phase, the users charts a closed phase of two stages or more,
+    /// users-rss with the targets' RSS at them; the others always draw, empty
+    /// if need be).
     pub fn applies(self, d: &ChartData) -> bool {
         match self {
             ChartKind::StressCurve => d.stress_phases().next().is_some(),
+            ChartKind::UsersLatency => d.users_phases().next().is_some(),
+            ChartKind::UsersRss => d.users_rss_phases().next().is_some(),
             _ => true,
         }
     }
@@ -427,6 +467,8 @@ impl ChartKind {
             ChartKind::Latency => latency(area, d),
             ChartKind::Rate => rate(area, d),
             ChartKind::StressCurve => stress_curve(area, d),
+            ChartKind::UsersLatency => users_latency(area, d),
+            ChartKind::UsersRss => users_rss(area, d),
         }?;
         area.present().map_err(err)
     }
@@ -677,6 +719,155 @@ fn stress_curve<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, d: &ChartData
     )
 }
 
+/// `phase ` before a series label when several phases share a chart.
+fn phase_prefix(p: &PhaseSummary, phases: usize) -> String {
+    if phases > 1 {
+        format!("{} ", p.name)
+    } else {
+        String::new()
+    }
+}
+
+/// Points with a marker each, joined by a line.
+fn draw_points<DB: DrawingBackend>(
+    chart: &mut Chart<'_, DB>,
+    points: Vec<(f64, f64)>,
+    color: RGBColor,
+    label: String,
+) -> Res<()> {
+    chart
+        .ctx
+        .draw_series(points.iter().map(|&xy| Circle::new(xy, 3, color.filled())))
+        .map_err(err)?;
+    draw_series(chart, points, color, false, label)
+}
+
+/// A limit more than this many times the data's largest value is named in
+/// the legend rather than drawn (it would squash the data to the axis).
+const LIMIT_HEADROOM: f64 = 3.0;
+
+/// p50 and p95 of each closed stage against its users, with the p95 limit
+/// the run is judged against as a dashed line.
+fn users_latency<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, d: &ChartData) -> Res<()> {
+    let phases: Vec<&PhaseSummary> = d.users_phases().collect();
+    let stages = || {
+        phases
+            .iter()
+            .flat_map(|p| p.stages.iter())
+            .filter_map(|s| Some((stage_users(s)?, s)))
+    };
+    let x_max = stages().map(|s| s.0).fold(1.0_f64, f64::max);
+    let data_max = stages()
+        .map(|s| s.1.all.latency_ms.p95)
+        .fold(1.0_f64, f64::max);
+    let limit = d.max_p95_ms.filter(|l| l.is_finite() && *l > 0.0);
+    let drawn = limit.filter(|l| *l <= data_max * LIMIT_HEADROOM);
+    let y_max = drawn.map_or(data_max, |l| l.max(data_max));
+    frame(
+        area,
+        "Users vs latency (ms, from the actual send): p50 and p95 per stage",
+        0.0..x_max * 1.05,
+        0.0..y_max * 1.1,
+        ("users", "ms"),
+        |chart| {
+            for (i, p) in phases.iter().enumerate() {
+                let name = phase_prefix(p, phases.len());
+                let pts = |f: fn(&crate::load::stats::Percentiles) -> f64| -> Vec<(f64, f64)> {
+                    p.stages
+                        .iter()
+                        .filter_map(|s| Some((stage_users(s)?, f(&s.all.latency_ms))))
+                        .collect()
+                };
+                let base = i * 2;
+                draw_points(
+                    chart,
+                    pts(|l| l.p50),
+                    COLORS[base % COLORS.len()],
+                    format!("{name}p50"),
+                )?;
+                draw_points(
+                    chart,
+                    pts(|l| l.p95),
+                    COLORS[(base + 1) % COLORS.len()],
+                    format!("{name}p95"),
+                )?;
+            }
+            match (limit, drawn) {
+                (Some(l), Some(_)) => {
+                    let x = chart.x_range();
+                    draw_series(
+                        chart,
+                        vec![(x.start, l), (x.end, l)],
+                        COLORS[3],
+                        true,
+                        format!("p95 limit {l} ms"),
+                    )?;
+                }
+                (Some(l), None) => chart.legend.push((
+                    format!("p95 limit {l} ms (above the plot)"),
+                    ShapeStyle::from(&COLORS[3]).stroke_width(1),
+                )),
+                _ => {}
+            }
+            Ok(())
+        },
+    )
+}
+
+/// The targets' summed RSS at each closed stage's end against its users,
+/// with the phase's least-squares line (`scalability.rss_mb_per_user`)
+/// dashed through the points' centre.
+fn users_rss<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, d: &ChartData) -> Res<()> {
+    let phases: Vec<(&PhaseSummary, Vec<(f64, f64)>)> =
+        d.users_rss_phases().map(|p| (p, rss_points(p))).collect();
+    let all = || phases.iter().flat_map(|(_, pts)| pts.iter());
+    let x_max = all().map(|p| p.0).fold(1.0_f64, f64::max);
+    let y_max = all().map(|p| p.1).fold(1.0_f64, f64::max);
+    frame(
+        area,
+        "Users vs RSS: the targets' summed RSS at each stage's end (MB)",
+        0.0..x_max * 1.05,
+        0.0..y_max * 1.1,
+        ("users", "MB"),
+        |chart| {
+            for (i, (p, pts)) in phases.iter().enumerate() {
+                let name = phase_prefix(p, phases.len());
+                let c = COLORS[(i * 2) % COLORS.len()];
+                draw_points(chart, pts.clone(), c, format!("{name}targets' RSS"))?;
+                let Some(sc) = p.scalability.as_ref() else {
+                    continue;
+                };
+                let Some(m) = sc.rss_mb_per_user else {
+                    continue;
+                };
+                // The least-squares line passes through the points' mean.
+                let n = pts.len() as f64;
+                let (mx, my) = pts
+                    .iter()
+                    .fold((0.0, 0.0), |(a, b), p| (a + p.0 / n, b + p.1 / n));
+                let (lo, hi) = pts
+                    .iter()
+                    .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), p| {
+                        (lo.min(p.0), hi.max(p.0))
+                    });
+                let at = |x: f64| (x, my + m * (x - mx));
+                let r2 = sc
+                    .rss_r2
+                    .map(|r| format!(", R² {r:.2}"))
+                    .unwrap_or_default();
+                draw_series(
+                    chart,
+                    vec![at(lo), at(hi)],
+                    COLORS[(i * 2 + 1) % COLORS.len()],
+                    true,
+                    format!("{name}fit {m:.1} MB per user{r2}"),
+                )?;
+            }
+            Ok(())
+        },
+    )
+}
+
 /// The chart as an SVG document.
 pub fn render_svg(kind: ChartKind, d: &ChartData) -> Res<String> {
     let mut out = String::new();
@@ -782,6 +973,7 @@ mod tests {
         let d = ChartData {
             timeline: &t,
             run: None,
+            max_p95_ms: None,
         };
         for (kind, needles) in [
             (
@@ -806,12 +998,195 @@ mod tests {
         assert!(!ChartKind::StressCurve.applies(&d));
     }
 
+    /// A run with an open phase and, if `users` is not empty, a closed phase
+    /// with one stage per entry: (users, p50, p95, the targets' RSS).
+    fn users_run(users: &[(u32, f64, f64, Option<f64>)]) -> RunSummary {
+        use crate::load::engine::{Scalability, StageSummary};
+        use crate::load::stats::{Percentiles, ToolSummary};
+        let stage = |users: Option<u32>, p50: f64, p95: f64, rss: Option<f64>| StageSummary {
+            name: users.map_or_else(|| "hold".into(), |u| format!("{u} users")),
+            target_rate: if users.is_some() { 0.0 } else { 10.0 },
+            all: ToolSummary {
+                count: 100,
+                latency_ms: Percentiles {
+                    p50,
+                    p95,
+                    ..Default::default()
+                },
+                ..Default::default()
+            },
+            users,
+            target_rss_mb: rss,
+            ..Default::default()
+        };
+        let phase = |name: &str, model: LoadModel, stages: Vec<StageSummary>| PhaseSummary {
+            name: name.into(),
+            kind: if model == LoadModel::Closed {
+                crate::load::schedule::PhaseKind::Users
+            } else {
+                crate::load::schedule::PhaseKind::Custom
+            },
+            started_s: 0.0,
+            duration_s: 10.0,
+            status: "completed".into(),
+            model,
+            arrivals: None,
+            users: None,
+            scalability: None,
+            stages,
+            whole: vec![],
+            breaking_point: None,
+            spike: None,
+            soak: None,
+        };
+        let mut phases = vec![phase(
+            "open",
+            LoadModel::Open,
+            vec![
+                stage(None, 5.0, 9.0, Some(50.0)),
+                stage(None, 6.0, 12.0, Some(55.0)),
+            ],
+        )];
+        if !users.is_empty() {
+            let stages: Vec<StageSummary> = users
+                .iter()
+                .map(|&(u, p50, p95, rss)| stage(Some(u), p50, p95, rss))
+                .collect();
+            let mut closed = phase("population", LoadModel::Closed, stages);
+            let rss: Vec<(f64, f64)> = users
+                .iter()
+                .filter_map(|&(u, _, _, rss)| Some((f64::from(u), rss?)))
+                .collect();
+            closed.scalability = Some(Scalability {
+                rss_mb_per_user: crate::load::engine::slope(&rss),
+                rss_r2: Some(0.99),
+                p95_ms_per_user: None,
+                points: users.len(),
+            });
+            phases.push(closed);
+        }
+        RunSummary {
+            schema: "jetstress.run/1".into(),
+            started_unix_ms: 0,
+            elapsed_s: 20.0,
+            in_flight: 0,
+            phases,
+            targets: vec![],
+            generators: vec![],
+            guard_events: vec![],
+        }
+    }
+
+    fn count(svg: &str, tag: &str) -> usize {
+        parses(svg)
+            .descendants()
+            .filter(|n| n.tag_name().name() == tag)
+            .count()
+    }
+
+    #[test]
+    fn users_charts_plot_each_stage_against_its_users() {
+        let stages = [
+            (2, 10.0, 20.0, Some(60.0)),
+            (4, 20.0, 45.0, Some(78.0)),
+            (8, 60.0, 150.0, Some(110.0)),
+        ];
+        let run = users_run(&stages);
+        let t = Timeline::default();
+        let d = ChartData {
+            timeline: &t,
+            run: Some(&run),
+            max_p95_ms: Some(100.0),
+        };
+        assert!(ChartKind::UsersLatency.applies(&d));
+        assert!(ChartKind::UsersRss.applies(&d));
+        let has = |texts: &[String], n: &str| {
+            assert!(texts.iter().any(|t| t.trim() == n), "{n} not in {texts:?}");
+        };
+
+        let svg = render_svg(ChartKind::UsersLatency, &d).unwrap();
+        let labels = texts(&svg);
+        for n in ["users", "ms", "p50", "p95", "p95 limit 100 ms"] {
+            has(&labels, n);
+        }
+        // A marker per stage for p50 and for p95; the open phase is not drawn.
+        assert_eq!(count(&svg, "circle"), 2 * stages.len(), "{svg}");
+
+        let sc = run.phases[1].scalability.unwrap();
+        let svg = render_svg(ChartKind::UsersRss, &d).unwrap();
+        let labels = texts(&svg);
+        let fit = format!(
+            "fit {:.1} MB per user, R² {:.2}",
+            sc.rss_mb_per_user.unwrap(),
+            sc.rss_r2.unwrap()
+        );
+        for n in ["users", "MB", "targets' RSS", fit.as_str()] {
+            has(&labels, n);
+        }
+        assert_eq!(count(&svg, "circle"), stages.len(), "{svg}");
+        assert!(render_png(ChartKind::UsersRss, &d)
+            .unwrap()
+            .starts_with(b"\x89PNG"));
+
+        // A limit far above the data is named, not drawn to squash it.
+        let d = ChartData {
+            max_p95_ms: Some(5000.0),
+            ..d
+        };
+        let labels = texts(&render_svg(ChartKind::UsersLatency, &d).unwrap());
+        has(&labels, "p95 limit 5000 ms (above the plot)");
+        let d = ChartData {
+            max_p95_ms: None,
+            ..d
+        };
+        let labels = texts(&render_svg(ChartKind::UsersLatency, &d).unwrap());
+        assert!(
+            !labels.iter().any(|t| t.starts_with("p95 limit")),
+            "{labels:?}"
+        );
+    }
+
+    #[test]
+    fn users_charts_need_a_closed_phase_of_two_stages() {
+        let t = Timeline::default();
+        let applies = |run: &RunSummary| {
+            let d = ChartData {
+                timeline: &t,
+                run: Some(run),
+                max_p95_ms: Some(100.0),
+            };
+            (
+                ChartKind::UsersLatency.applies(&d),
+                ChartKind::UsersRss.applies(&d),
+            )
+        };
+        // Open phases only, even with RSS at every stage.
+        assert_eq!(applies(&users_run(&[])), (false, false));
+        assert_eq!(
+            applies(&users_run(&[(4, 1.0, 2.0, Some(50.0))])),
+            (false, false)
+        );
+        // Without the targets' RSS there is nothing to plot against users.
+        assert_eq!(
+            applies(&users_run(&[(2, 1.0, 2.0, None), (4, 2.0, 3.0, None)])),
+            (true, false)
+        );
+        assert_eq!(
+            applies(&users_run(&[
+                (2, 1.0, 2.0, Some(5.0)),
+                (4, 2.0, 3.0, Some(9.0))
+            ])),
+            (true, true)
+        );
+    }
+
     #[test]
     fn png_decodes_to_the_chart_size_with_ink_on_it() {
         let t = timeline();
         let d = ChartData {
             timeline: &t,
             run: None,
+            max_p95_ms: None,
         };
         let bytes = render_png(ChartKind::Temperatures, &d).unwrap();
         let mut reader = png::Decoder::new(std::io::Cursor::new(bytes))
@@ -835,6 +1210,7 @@ mod tests {
         let d = ChartData {
             timeline: &t,
             run: None,
+            max_p95_ms: None,
         };
         for kind in ChartKind::ALL {
             parses(&render_svg(kind, &d).unwrap());

@@ -202,6 +202,15 @@ pub fn judged_stages(s: &RunSummary) -> impl Iterator<Item = (&PhaseSummary, &St
     })
 }
 
+/// The load a stage offered, as a reader says it: its users in a closed
+/// stage, its target rate in an open one.
+pub(crate) fn load_level(st: &StageSummary) -> String {
+    match st.users {
+        Some(u) => format!("{u} users"),
+        None => format!("{:.1} rps", st.target_rate),
+    }
+}
+
 fn verdict(
     name: &str,
     ok: bool,
@@ -251,10 +260,7 @@ fn latency(name: &str, s: &RunSummary, limit: f64, key: impl Fn(&StageSummary) -
             v < limit,
             Some(format!("{v:.1} ms")),
             threshold,
-            format!(
-                "worst stage: {}/{} at {:.1} rps",
-                p.name, st.name, st.target_rate
-            ),
+            format!("worst stage: {}/{} at {}", p.name, st.name, load_level(st)),
         ),
     }
 }
@@ -679,6 +685,44 @@ mod tests {
         let v = evaluate(&s, &calm(), &Criteria::default());
         assert_eq!(get(&v, "memory_leak").verdict, Outcome::NotMeasured);
         assert!(overall(&v), "{v:#?}");
+    }
+
+    #[test]
+    fn a_users_phase_is_judged_by_its_stages_like_any_other() {
+        let mut s = passing_summary();
+        let mut users = phase(
+            "users",
+            vec![
+                stage("10 users", 0.0, 400, 0, 30.0),
+                stage("50 users", 0.0, 900, 30, 7000.0),
+            ],
+        );
+        users.model = LoadModel::Closed;
+        users.stages[0].users = Some(10);
+        users.stages[1].users = Some(50);
+        s.phases.push(users);
+        let v = evaluate(&s, &calm(), &Criteria::default());
+        let p95 = get(&v, "p95_latency");
+        assert_eq!(p95.verdict, Outcome::Fail);
+        assert_eq!(p95.measured.as_deref(), Some("7000.0 ms"));
+        assert!(
+            p95.detail.ends_with("users/50 users at 50 users"),
+            "{p95:?}"
+        );
+        // Its requests and errors count with the open phases' ones.
+        let (count, errors) = passing_summary()
+            .phases
+            .iter()
+            .flat_map(|p| &p.stages)
+            .fold((1300, 30), |(c, e), st| {
+                (c + st.all.count, e + st.all.errors)
+            });
+        let rate = get(&v, "error_rate");
+        assert!(
+            rate.detail
+                .starts_with(&format!("{errors} of {count} requests")),
+            "{rate:?}"
+        );
     }
 
     #[test]

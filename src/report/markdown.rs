@@ -6,9 +6,9 @@
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
-use super::criteria::{judged_stages, Outcome, ThrottleObs};
+use super::criteria::{judged_stages, load_level, Criteria, Outcome, ThrottleObs};
 use super::Report;
-use crate::load::engine::{PhaseSummary, RunSummary};
+use crate::load::engine::{LoadModel, PhaseSummary, RunSummary, StageSummary};
 use crate::load::stats::ToolSummary;
 use crate::predict::human_duration;
 
@@ -105,26 +105,100 @@ fn degradation(run: &RunSummary) -> Vec<String> {
             let (a, b) = (first.1.all.latency_ms.p95, worst.1.all.latency_ms.p95);
             if stages.len() > 1 && a > 0.0 {
                 out.push(format!(
-                    "p95 {:.1} ms at {:.1} rps ({}/{}) → worst {:.1} ms at {:.1} rps ({}/{}): {:+.0} %",
+                    "p95 {:.1} ms at {} ({}/{}) → worst {:.1} ms at {} ({}/{}): {:+.0} %",
                     a,
-                    first.1.target_rate,
+                    load_level(first.1),
                     first.0.name,
                     first.1.name,
                     b,
-                    worst.1.target_rate,
+                    load_level(worst.1),
                     worst.0.name,
                     worst.1.name,
                     (b - a) / a * 100.0
                 ));
             } else {
                 out.push(format!(
-                    "one load level only: p95 {:.1} ms at {:.1} rps",
-                    b, worst.1.target_rate
+                    "one load level only: p95 {:.1} ms at {}",
+                    b,
+                    load_level(worst.1)
                 ));
             }
         }
     }
     out
+}
+
+/// The p95 limit the run is judged against (the scenario's `max_p95_ms`, or
+/// the default).
+pub(crate) fn p95_limit(r: &Report) -> f64 {
+    Criteria::from_acceptance(r.acceptance.as_ref()).max_p95_ms
+}
+
+/// Where a closed phase's population stopped meeting the p95 limit.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct PopulationLimit {
+    pub limit_ms: f64,
+    /// Users of the first stage whose p95 reached the limit (as the
+    /// `p95_latency` criterion judges: within means below it).
+    pub first_bad: Option<(u32, f64)>,
+    /// Users of the stage before it; `None` when the first stage was bad.
+    pub last_good: Option<u32>,
+    /// Most users of a stage that carried traffic.
+    pub top: u32,
+}
+
+impl PopulationLimit {
+    /// `None` when no stage of `p` held users and completed requests.
+    pub fn of(p: &PhaseSummary, limit_ms: f64) -> Option<PopulationLimit> {
+        let stages: Vec<(u32, f64)> = p
+            .stages
+            .iter()
+            .filter(|s| s.all.count > 0)
+            .filter_map(|s| s.users.map(|u| (u, s.all.latency_ms.p95)))
+            .collect();
+        let top = stages.iter().map(|s| s.0).max()?;
+        let bad = stages.iter().position(|s| s.1 >= limit_ms);
+        Some(PopulationLimit {
+            limit_ms,
+            first_bad: bad.map(|i| stages[i]),
+            last_good: bad.and_then(|i| i.checked_sub(1)).map(|i| stages[i].0),
+            top,
+        })
+    }
+
+    pub fn sentence(&self) -> String {
+        let limit = self.limit_ms;
+        match self.first_bad {
+            Some((users, p95)) => format!(
+                "p95 first exceeds {limit} ms at {users} users (last good: {}), reaching {p95:.1} ms",
+                self.last_good
+                    .map_or_else(|| "none".into(), |g| format!("{g} users"))
+            ),
+            None => format!("p95 stays within {limit} ms up to {} users", self.top),
+        }
+    }
+}
+
+/// "memory scales linearly with users (R² 0.97, 8.1 MB per user)", or why not.
+fn memory_scaling(p: &PhaseSummary) -> Option<String> {
+    let sc = p.scalability.as_ref()?;
+    Some(match (sc.rss_mb_per_user, sc.rss_r2) {
+        (Some(m), Some(r2)) if r2 >= 0.9 => {
+            format!("memory scales linearly with users (R² {r2:.2}, {m:.1} MB per user)")
+        }
+        (Some(m), Some(r2)) => format!(
+            "memory does not scale linearly with users (R² {r2:.2}; the best line is {m:.1} MB per user)"
+        ),
+        _ => "memory per user: not measured (no target RSS was read at the stages' ends)".into(),
+    })
+}
+
+/// Closed stages whose Little's law check failed.
+fn lagging(p: &PhaseSummary) -> usize {
+    p.stages
+        .iter()
+        .filter(|s| s.little.is_some_and(|l| !l.holds))
+        .count()
 }
 
 #[expect(
@@ -234,6 +308,22 @@ fn findings(r: &Report) -> Vec<String> {
             ));
         }
     }
+    for p in run.phases.iter().filter(|p| p.model == LoadModel::Closed) {
+        let parts: Vec<String> = PopulationLimit::of(p, p95_limit(r))
+            .map(|l| l.sentence())
+            .into_iter()
+            .chain(memory_scaling(p))
+            .chain(match lagging(p) {
+                0 => None,
+                n => Some(format!(
+                    "⚠ Little's law off in {n} stage(s) (generator lagging)"
+                )),
+            })
+            .collect();
+        if !parts.is_empty() {
+            f.push(format!("Users (`{}`): {}.", p.name, parts.join("; ")));
+        }
+    }
     if run.guard_events.is_empty() {
         f.push("Guards: no action.".into());
     } else {
@@ -309,6 +399,28 @@ pub fn recommendations(r: &Report) -> Vec<String> {
                 )),
             }
         }
+        if let Some(l) =
+            PopulationLimit::of(p, p95_limit(r)).filter(|_| p.model == LoadModel::Closed)
+        {
+            match (l.first_bad, l.last_good) {
+                (Some((bad, p95)), Some(good)) => out.push(format!(
+                    "Plan for at most {good} concurrent users per box (the last stage of `{}` within {} ms p95); at {bad} users p95 was {p95:.0} ms.",
+                    p.name, l.limit_ms
+                )),
+                (Some((bad, p95)), None) => out.push(format!(
+                    "Even the first stage of `{}` ({bad} users) had p95 {p95:.0} ms, over {} ms: start the users phase lower.",
+                    p.name, l.limit_ms
+                )),
+                _ => {}
+            }
+        }
+        if lagging(p) > 0 {
+            out.push(format!(
+                "In `{}` the generator lagged in {} stage(s) (Little's law off by more than 10 %): its users did not cycle as planned, so the stage offered less load than its users say. Give jetstress more CPU or run fewer users per process.",
+                p.name,
+                lagging(p)
+            ));
+        }
         if let Some(sp) = &p.spike {
             if sp.latency_increase_pct > 100.0 {
                 out.push(format!(
@@ -347,7 +459,7 @@ pub fn recommendations(r: &Report) -> Vec<String> {
                 run.elapsed_s, v.detail
             )),
             "p95_latency" | "p99_latency" => out.push(format!(
-                "{} {} exceeds {} ({}): lower the rate there or speed up the slowest tool.",
+                "{} {} exceeds {} ({}): lower the load there (rate or users) or speed up the slowest tool.",
                 v.name,
                 v.measured.as_deref().unwrap_or("?"),
                 v.threshold,
@@ -397,6 +509,153 @@ fn tool_row(out: &mut String, t: &ToolSummary) {
         t.errors,
         kinds(&t.error_kinds)
     );
+}
+
+fn opt(v: Option<f64>, decimals: usize) -> String {
+    v.map_or_else(|| "-".into(), |v| format!("{v:.decimals$}"))
+}
+
+/// One row per target: sessions, deaths, restarts, and, where measured, the
+/// initialize time and the RSS of one session.
+fn targets_table(s: &mut String, run: &RunSummary) {
+    if run.targets.is_empty() {
+        return;
+    }
+    let init = run.targets.iter().any(|t| t.initialize_ms.is_some());
+    let rss = run.targets.iter().any(|t| t.rss_mb_per_session.is_some());
+    let _ = writeln!(s, "\n## Targets\n");
+    let mut head = String::from("| target | kind | sessions | tools | deaths | restarts |");
+    if init {
+        head += " initialize p50 ms | initialize p95 ms | initialize max ms |";
+    }
+    if rss {
+        head += " RSS MB / session (mean) | RSS MB / session (max) |";
+    }
+    let cols = head.matches('|').count() - 1;
+    let _ = writeln!(s, "{head}\n|{}", "---|".repeat(cols));
+    for t in &run.targets {
+        let _ = write!(
+            s,
+            "| {} | {} | {} | {} | {} | {} |",
+            t.name,
+            t.kind,
+            t.sessions,
+            t.tools.len(),
+            t.failures,
+            t.restarts
+        );
+        if init {
+            let i = t.initialize_ms;
+            let _ = write!(
+                s,
+                " {} | {} | {} |",
+                opt(i.map(|i| i.p50), 1),
+                opt(i.map(|i| i.p95), 1),
+                opt(i.map(|i| i.max), 1)
+            );
+        }
+        if rss {
+            let m = t.rss_mb_per_session;
+            let _ = write!(
+                s,
+                " {} | {} |",
+                opt(m.map(|m| m.mean), 1),
+                opt(m.map(|m| m.max), 1)
+            );
+        }
+        s.push('\n');
+    }
+}
+
+/// Little's law cell: the ratio, flagged when it does not hold.
+fn little_cell(st: &StageSummary) -> String {
+    match st.little {
+        None => "-".into(),
+        Some(l) if l.holds => format!("{:.2}", l.ratio),
+        Some(l) => format!("⚠ {:.2} (generator lagging)", l.ratio),
+    }
+}
+
+/// A closed phase: what its model means, a row per stage, and how cost grows
+/// with the population (scalability and where p95 crosses the limit).
+fn closed_phase(s: &mut String, p: &PhaseSummary, limit_ms: f64) {
+    let info = p.users.as_ref();
+    let users = info
+        .map(|i| i.peak_users)
+        .or_else(|| p.stages.iter().filter_map(|st| st.users).max())
+        .unwrap_or(0);
+    let _ = writeln!(
+        s,
+        "This phase ran a closed model: {users} users, think {}, latency measured from the actual send — a closed model hides the queueing an open one exposes.\n",
+        info.map_or("unknown", |i| i.think.as_str())
+    );
+    if let Some(i) = info {
+        match i.spawn_rate {
+            Some(r) => {
+                let _ = writeln!(
+                    s,
+                    "Users were started (and stopped) at {r:.1} per second.\n"
+                );
+            }
+            None => {
+                let _ = writeln!(s, "Users were started all at once.\n");
+            }
+        }
+        if i.shared_sessions {
+            let _ = writeln!(
+                s,
+                "Users shared {m} sessions per target (max_sessions) above {m} users.\n",
+                m = i.max_sessions
+            );
+        }
+    }
+    let _ = writeln!(s, "### Users per stage\n");
+    let _ = writeln!(
+        s,
+        "| stage | users | achieved req/s | think mean ms | iteration p50 ms | iteration p95 ms | p95 ms | errors | Little's law ratio | target RSS MB | RSS MB / session |"
+    );
+    let _ = writeln!(s, "|---|---|---|---|---|---|---|---|---|---|---|");
+    for st in &p.stages {
+        let _ = writeln!(
+            s,
+            "| {} | {} | {:.1} | {} | {} | {} | {:.1} | {} ({:.2} %) | {} | {} | {} |",
+            st.name,
+            st.users.map_or_else(|| "-".into(), |u| u.to_string()),
+            st.achieved_rate,
+            opt(st.think_ms.map(|t| t.mean), 1),
+            opt(st.iteration_ms.map(|i| i.p50), 1),
+            opt(st.iteration_ms.map(|i| i.p95), 1),
+            st.all.latency_ms.p95,
+            st.all.errors,
+            pct(st.all.errors, st.all.count),
+            little_cell(st),
+            opt(st.target_rss_mb, 1),
+            opt(st.rss_mb_per_session, 1)
+        );
+    }
+    let _ = writeln!(
+        s,
+        "\nLittle's law: users ≈ throughput × (mean latency + mean think). A ratio more than 10 % off 1 means the generator did not keep its users cycling (it lagged) or the population changed mid-stage.\n"
+    );
+    let limit = PopulationLimit::of(p, limit_ms);
+    let memory = memory_scaling(p);
+    if limit.is_none() && memory.is_none() {
+        return;
+    }
+    let _ = writeln!(s, "### Scalability\n");
+    if let Some(m) = memory {
+        let _ = writeln!(s, "- {m}");
+    }
+    if let Some(sc) = &p.scalability {
+        if let Some(v) = sc.p95_ms_per_user {
+            let _ = writeln!(s, "- p95 latency: {v:+.2} ms per user");
+        }
+        let _ = writeln!(s, "- fitted over {} stage(s)", sc.points);
+    }
+    if let Some(l) = limit {
+        let _ = writeln!(s, "- population limit: {}", l.sentence());
+    }
+    s.push('\n');
 }
 
 #[expect(clippy::too_many_lines, reason = "report.md top to bottom")]
@@ -496,19 +755,38 @@ pub fn render(r: &Report) -> String {
         );
     }
 
+    targets_table(&mut s, run);
+
     for p in &run.phases {
         let _ = writeln!(
             s,
             "\n## Phase `{}` ({}, {}, {:.0} s)\n",
             p.name, p.kind, p.status, p.duration_s
         );
-        for st in &p.stages {
+        if p.model == LoadModel::Closed {
+            closed_phase(&mut s, p, p95_limit(r));
+        } else if let Some(a) = p.arrivals.as_deref().filter(|a| *a != "uniform") {
             let _ = writeln!(
                 s,
-                "### Stage `{}`: target {:.1} rps, achieved {:.1} rps, {} scheduled, {} dropped\n",
-                st.name, st.target_rate, st.achieved_rate, st.scheduled, st.dropped
+                "Arrivals: {a} around the target rate (open model: requests are sent on schedule whether or not replies came back).\n"
             );
-            let _ = writeln!(s, "Latency in ms from the scheduled send time.\n");
+        }
+        for st in &p.stages {
+            if let Some(users) = st.users {
+                let _ = writeln!(
+                    s,
+                    "### Stage `{}`: {users} users, achieved {:.1} rps, {} sent, {} dropped\n",
+                    st.name, st.achieved_rate, st.scheduled, st.dropped
+                );
+                let _ = writeln!(s, "Latency in ms from the actual send (closed model).\n");
+            } else {
+                let _ = writeln!(
+                    s,
+                    "### Stage `{}`: target {:.1} rps, achieved {:.1} rps, {} scheduled, {} dropped\n",
+                    st.name, st.target_rate, st.achieved_rate, st.scheduled, st.dropped
+                );
+                let _ = writeln!(s, "Latency in ms from the scheduled send time.\n");
+            }
             let _ = writeln!(
                 s,
                 "| tool | count | rps | min | avg | p50 | p95 | p99 | max | errors | by kind |"
@@ -704,6 +982,235 @@ mod tests {
             rec.contains("10 timeouts") || rec.contains("120 timeouts"),
             "{rec}"
         );
+    }
+
+    /// A closed stage: `users` users, p95 `p95`, Little's ratio `ratio`, the
+    /// targets' RSS `rss` over `sessions` sessions.
+    fn users_stage(users: u32, p95: f64, ratio: f64, rss: f64, sessions: u32) -> serde_json::Value {
+        let mut st = stage(&format!("{users} users"), 0.0, 100, 0, "", p95);
+        let o = st.as_object_mut().unwrap();
+        o.insert("achieved_rate".into(), (f64::from(users) * 2.0).into());
+        o.insert("users".into(), users.into());
+        o.insert("think_ms".into(), serde_json::json!({"mean": 250.0}));
+        o.insert(
+            "iteration_ms".into(),
+            serde_json::json!({"p50": 300.0 + p95, "p95": 400.0 + p95}),
+        );
+        o.insert(
+            "little".into(),
+            serde_json::json!({"expected_users": f64::from(users) * ratio,
+            "users": f64::from(users), "ratio": ratio, "holds": (ratio - 1.0).abs() <= 0.10}),
+        );
+        o.insert("target_rss_mb".into(), rss.into());
+        o.insert("sessions".into(), sessions.into());
+        o.insert(
+            "rss_mb_per_session".into(),
+            (rss / f64::from(sessions)).into(),
+        );
+        st
+    }
+
+    /// An open phase with poisson arrivals, then a users phase of 2, 4 and 8
+    /// users (p95 20, 45, 150 ms; the last stage's generator lagged) sharing
+    /// 4 sessions; one target with initialize times and RSS per session.
+    fn users_summary(r2: f64) -> RunSummary {
+        serde_json::from_value(serde_json::json!({
+            "schema": "jetstress.run/1", "started_unix_ms": 1000, "elapsed_s": 60.0, "in_flight": 0,
+            "phases": [
+              {"name": "warm", "kind": "custom", "started_s": 0.0, "duration_s": 10.0, "status": "completed",
+               "model": "open", "arrivals": "poisson", "stages": [stage("hold", 5.0, 50, 0, "", 12.0)]},
+              {"name": "population", "kind": "users", "started_s": 10.0, "duration_s": 50.0, "status": "completed",
+               "model": "closed",
+               "users": {"think": "200–300 ms", "spawn_rate": 2.0, "max_sessions": 4, "peak_users": 8,
+                         "shared_sessions": true},
+               "scalability": {"rss_mb_per_user": 8.1, "rss_r2": r2, "p95_ms_per_user": 21.25, "points": 3},
+               "stages": [users_stage(2, 20.0, 1.02, 60.0, 2), users_stage(4, 45.0, 0.97, 75.0, 4),
+                          users_stage(8, 150.0, 0.8, 110.0, 4)]}
+            ],
+            "targets": [{"name": "fs", "kind": "stdio", "sessions": 4, "tools": ["read_file"], "failures": 0,
+                         "restarts": 0, "initialize_ms": {"p50": 40.0, "p95": 80.0, "max": 95.0},
+                         "rss_mb_per_session": {"mean": 25.0, "max": 27.5}}],
+            "generators": [], "guard_events": []
+        }))
+        .unwrap()
+    }
+
+    fn report_with(s: RunSummary, max_p95_ms: Option<f64>) -> Report {
+        let a = max_p95_ms.map(|m| crate::load::scenario::Acceptance {
+            max_p95_ms: Some(m),
+            ..Default::default()
+        });
+        let o = Observations::default();
+        let v = evaluate(&s, &o, &Criteria::from_acceptance(a.as_ref()));
+        Report::new("users", s, v, a, o, None, false)
+    }
+
+    /// The text of the phase section `name`, up to the next phase or the recommendations.
+    fn section<'a>(md: &'a str, name: &str) -> &'a str {
+        let start = md
+            .find(&format!("## Phase `{name}`"))
+            .unwrap_or_else(|| panic!("no phase {name}:\n{md}"));
+        let rest = &md[start + 3..];
+        let end = ["\n## Phase", "\n## Recommendations"]
+            .iter()
+            .filter_map(|h| rest.find(h))
+            .min()
+            .unwrap_or(rest.len());
+        &md[start..start + 3 + end]
+    }
+
+    #[test]
+    fn a_users_phase_says_its_model_stages_scalability_and_population_limit() {
+        let s = users_summary(0.97);
+        let r = report_with(s.clone(), Some(100.0));
+        let md = render(&r);
+        let users = section(&md, "population");
+        let heading_end = users.find('\n').unwrap();
+        let model = users.find(
+            "closed model: 8 users, think 200–300 ms, latency measured from the actual send — a closed model hides the queueing an open one exposes",
+        );
+        // Right under the heading, before the stage tables.
+        assert!(model.is_some_and(|i| i < heading_end + 30), "{users}");
+        assert!(
+            users.contains("started (and stopped) at 2.0 per second"),
+            "{users}"
+        );
+        assert!(
+            users.contains("shared 4 sessions per target (max_sessions) above 4 users"),
+            "{users}"
+        );
+        // One row per stage, from its own numbers.
+        for st in &s.phases[1].stages {
+            let l = st.little.unwrap();
+            let it = st.iteration_ms.unwrap();
+            let row = format!(
+                "| {} | {} | {:.1} | 250.0 | {:.1} | {:.1} | {:.1} | 0 (0.00 %) | {} | {:.1} | {:.1} |",
+                st.name,
+                st.users.unwrap(),
+                st.achieved_rate,
+                it.p50,
+                it.p95,
+                st.all.latency_ms.p95,
+                if l.holds {
+                    format!("{:.2}", l.ratio)
+                } else {
+                    format!("⚠ {:.2} (generator lagging)", l.ratio)
+                },
+                st.target_rss_mb.unwrap(),
+                st.rss_mb_per_session.unwrap(),
+            );
+            assert!(users.contains(&row), "{row} not in\n{users}");
+        }
+        assert_eq!(users.matches("generator lagging").count(), 1, "{users}");
+        assert!(
+            users.contains("- memory scales linearly with users (R² 0.97, 8.1 MB per user)"),
+            "{users}"
+        );
+        assert!(
+            users.contains("- p95 latency: +21.25 ms per user"),
+            "{users}"
+        );
+        // 150 ms at 8 users is the first stage over 100 ms; 4 users was the last under it.
+        assert!(
+            users.contains(
+                "population limit: p95 first exceeds 100 ms at 8 users (last good: 4 users), reaching 150.0 ms"
+            ),
+            "{users}"
+        );
+        // Closed stage tables measure from the actual send.
+        assert!(
+            users.contains("### Stage `2 users`: 2 users, achieved 4.0 rps"),
+            "{users}"
+        );
+        assert!(
+            users.contains("from the actual send (closed model)"),
+            "{users}"
+        );
+        assert!(!users.contains("scheduled send"), "{users}");
+        // The summary and the advice carry it too.
+        let exec = &md[..md.find("## Acceptance criteria").unwrap()];
+        assert!(
+            exec.contains("Users (`population`): p95 first exceeds 100 ms at 8 users"),
+            "{exec}"
+        );
+        assert!(exec.contains("Little's law off in 1 stage(s)"), "{exec}");
+        assert!(exec.contains("at 8 users (population/8 users)"), "{exec}");
+        let rec = &md[md.find("## Recommendations").unwrap()..];
+        assert!(rec.contains("at most 4 concurrent users"), "{rec}");
+        assert!(rec.contains("generator lagged in 1 stage(s)"), "{rec}");
+
+        // The open phase names its arrivals, in the open layout.
+        let warm = section(&md, "warm");
+        assert!(warm.contains("Arrivals: poisson"), "{warm}");
+        assert!(
+            warm.contains("Latency in ms from the scheduled send time."),
+            "{warm}"
+        );
+        assert!(!warm.contains("closed model"), "{warm}");
+
+        // Targets: initialize and RSS per session columns.
+        let t = s.targets[0].initialize_ms.unwrap();
+        let m = s.targets[0].rss_mb_per_session.unwrap();
+        assert!(md.contains("initialize p95 ms"), "{md}");
+        assert!(
+            md.contains(&format!(
+                "| fs | stdio | 4 | 1 | 0 | 0 | {:.1} | {:.1} | {:.1} | {:.1} | {:.1} |",
+                t.p50, t.p95, t.max, m.mean, m.max
+            )),
+            "{md}"
+        );
+    }
+
+    #[test]
+    fn the_population_limit_follows_the_acceptance_limit_and_r2() {
+        // The default 5000 ms holds at every stage.
+        let md = render(&report_with(users_summary(0.97), None));
+        assert!(
+            md.contains("p95 stays within 5000 ms up to 8 users"),
+            "{md}"
+        );
+        // Below even the first stage's p95.
+        let md = render(&report_with(users_summary(0.97), Some(10.0)));
+        assert!(
+            md.contains("p95 first exceeds 10 ms at 2 users (last good: none)"),
+            "{md}"
+        );
+        assert!(md.contains("start the users phase lower"), "{md}");
+        // The users charts are linked like the others once written.
+        let mut r = report_with(users_summary(0.97), None);
+        let kinds = [
+            crate::report::charts::ChartKind::UsersLatency,
+            crate::report::charts::ChartKind::UsersRss,
+        ];
+        r.charts = kinds
+            .iter()
+            .flat_map(|k| [format!("{}.png", k.stem()), format!("{}.svg", k.stem())])
+            .collect();
+        let md = render(&r);
+        for k in kinds {
+            let link = format!(
+                "![{}]({}.png)  \n[{s}.svg]({s}.svg)",
+                k.title(),
+                k.stem(),
+                s = k.stem()
+            );
+            assert!(md.contains(&link), "{link} not in\n{md}");
+        }
+        let md = render(&report_with(users_summary(0.5), None));
+        assert!(
+            md.contains("memory does not scale linearly with users (R² 0.50"),
+            "{md}"
+        );
+        // Uniform arrivals are the default and go unsaid; with no one measuring
+        // initialize or RSS the targets table keeps its plain columns.
+        let mut s = users_summary(0.97);
+        s.phases[0].arrivals = Some("uniform".into());
+        s.targets[0].initialize_ms = None;
+        s.targets[0].rss_mb_per_session = None;
+        let md = render(&report_with(s, None));
+        assert!(!md.contains("Arrivals:"), "{md}");
+        assert!(!md.contains("initialize p50"), "{md}");
+        assert!(md.contains("| fs | stdio | 4 | 1 | 0 | 0 |\n"), "{md}");
     }
 
     #[test]

@@ -124,6 +124,7 @@ impl Report {
         let data = charts::ChartData {
             timeline,
             run: Some(&self.run),
+            max_p95_ms: Some(markdown::p95_limit(self)),
         };
         let files = charts::write(dir, &data).unwrap_or_else(|e| {
             eprintln!("charts: {e:#}");

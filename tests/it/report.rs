@@ -469,3 +469,185 @@ fn the_validator_rejects_broken_reports() {
     assert!(e.iter().any(|m| m.starts_with("/observations/extra")));
     assert!(e.iter().any(|m| m.contains("missing \"scenario\"")));
 }
+
+/// A users (closed) phase beside an open one with poisson arrivals, every
+/// optional field filled in: the serialized report validates, and each
+/// object the new fields live in has exactly the schema's properties (so a
+/// field renamed on either side fails here, not in a user's validator).
+#[test]
+fn a_report_with_a_users_phase_matches_the_schema_field_for_field() {
+    use jetstress::load::{
+        LittleCheck, LoadModel, Mean, MeanMax, Percentiles, PhaseKind, PhaseSummary, RunSummary,
+        Scalability, Spread, StageSummary, TargetSummary, ToolSummary, UsersInfo, P50P95,
+    };
+    use jetstress::report::{evaluate, Criteria, Observations, Report};
+
+    let all = |count: u64, p95: f64| ToolSummary {
+        tool: "all".into(),
+        count,
+        latency_ms: Percentiles {
+            p50: p95 / 2.0,
+            p95,
+            ..Default::default()
+        },
+        rps: count as f64 / 10.0,
+        ..Default::default()
+    };
+    let closed_stage = |users: u32, p95: f64, rss: f64| StageSummary {
+        name: format!("{users} users"),
+        duration_s: 10.0,
+        scheduled: 100,
+        all: all(100, p95),
+        tools: vec![ToolSummary {
+            tool: "fs:read_file".into(),
+            ..all(100, p95)
+        }],
+        users: Some(users),
+        requests: Some(100),
+        think_ms: Some(Mean { mean: 250.0 }),
+        iteration_ms: Some(P50P95 {
+            p50: 300.0,
+            p95: 400.0,
+        }),
+        little: Some(LittleCheck {
+            expected_users: f64::from(users) * 0.8,
+            users: f64::from(users),
+            ratio: 0.8,
+            holds: false,
+        }),
+        target_rss_mb: Some(rss),
+        sessions: Some(users.min(4) as usize),
+        rss_mb_per_session: Some(rss / f64::from(users.min(4))),
+        ..Default::default()
+    };
+    let phase =
+        |name: &str, kind: PhaseKind, model: LoadModel, stages: Vec<StageSummary>| PhaseSummary {
+            name: name.into(),
+            kind,
+            started_s: 0.0,
+            duration_s: 20.0,
+            status: "completed".into(),
+            model,
+            arrivals: None,
+            users: None,
+            scalability: None,
+            stages,
+            whole: vec![all(200, 30.0)],
+            breaking_point: None,
+            spike: None,
+            soak: None,
+        };
+    let mut open = phase(
+        "open",
+        PhaseKind::Custom,
+        LoadModel::Open,
+        vec![StageSummary {
+            name: "hold".into(),
+            target_rate: 10.0,
+            achieved_rate: 10.0,
+            all: all(100, 20.0),
+            ..Default::default()
+        }],
+    );
+    open.arrivals = Some("poisson".into());
+    let mut closed = phase(
+        "population",
+        PhaseKind::Users,
+        LoadModel::Closed,
+        vec![closed_stage(2, 20.0, 60.0), closed_stage(8, 45.0, 110.0)],
+    );
+    closed.users = Some(UsersInfo {
+        think: "200–300 ms".into(),
+        spawn_rate: Some(2.0),
+        max_sessions: 4,
+        peak_users: 8,
+        shared_sessions: true,
+    });
+    closed.scalability = Some(Scalability {
+        rss_mb_per_user: Some(8.3),
+        rss_r2: Some(1.0),
+        p95_ms_per_user: Some(4.2),
+        points: 2,
+    });
+    let run = RunSummary {
+        schema: "jetstress.run/1".into(),
+        started_unix_ms: 0,
+        elapsed_s: 40.0,
+        in_flight: 0,
+        phases: vec![open, closed],
+        targets: vec![TargetSummary {
+            name: "fs".into(),
+            kind: "stdio".into(),
+            sessions: 4,
+            tools: vec!["read_file".into()],
+            failures: 0,
+            restarts: 0,
+            initialize_ms: Some(Spread {
+                p50: 40.0,
+                p95: 80.0,
+                max: 90.0,
+            }),
+            rss_mb_per_session: Some(MeanMax {
+                mean: 25.0,
+                max: 27.5,
+            }),
+        }],
+        generators: vec![],
+        guard_events: vec![],
+    };
+    let o = Observations::default();
+    let verdicts = evaluate(&run, &o, &Criteria::default());
+    let report = Report::new("users", run, verdicts, None, o, None, false);
+    let v = serde_json::to_value(&report).unwrap();
+    let errs = errors(&v);
+    assert!(errs.is_empty(), "{errs:#?}");
+
+    let s = schema();
+    let props = |def: &str| -> std::collections::BTreeSet<String> {
+        s["$defs"][def]["properties"]
+            .as_object()
+            .unwrap_or_else(|| panic!("no $defs/{def}"))
+            .keys()
+            .cloned()
+            .collect()
+    };
+    let keys = |x: &Value| -> std::collections::BTreeSet<String> {
+        x.as_object().unwrap().keys().cloned().collect()
+    };
+    let population = &v["run"]["phases"][1];
+    let stage = &population["stages"][0];
+    let target = &v["run"]["targets"][0];
+    for (def, x) in [
+        ("users_info", &population["users"]),
+        ("scalability", &population["scalability"]),
+        ("little", &stage["little"]),
+        ("mean", &stage["think_ms"]),
+        ("p50_p95", &stage["iteration_ms"]),
+        ("spread", &target["initialize_ms"]),
+        ("mean_max", &target["rss_mb_per_session"]),
+        ("stage", stage),
+        ("target", target),
+    ] {
+        assert_eq!(keys(x), props(def), "{def}: {x:#}");
+    }
+    // A phase carries either arrivals (open) or users (closed), and the
+    // breaking point, spike and soak belong to other kinds.
+    let seen: std::collections::BTreeSet<String> = keys(&v["run"]["phases"][0])
+        .union(&keys(population))
+        .cloned()
+        .collect();
+    let phase_props = props("phase");
+    let missing: Vec<&String> = phase_props.difference(&seen).collect();
+    assert_eq!(missing, ["breaking_point", "soak", "spike"], "{v:#}");
+    assert_eq!(population["kind"], "users");
+    assert_eq!(population["model"], "closed");
+    assert_eq!(v["run"]["phases"][0]["model"], "open");
+
+    // A wrong model or kind is caught.
+    let mut bad = v.clone();
+    bad["run"]["phases"][1]["model"] = "half-open".into();
+    bad["run"]["phases"][1]["kind"] = "crowd".into();
+    bad["run"]["phases"][1]["stages"][0]["little"]["holds"] = "yes".into();
+    let e = errors(&bad);
+    assert_eq!(e.len(), 3, "{e:#?}");
+}
