@@ -359,7 +359,7 @@ stages = [{ rate = 20, duration = "1500ms" }]
     );
 }
 
-/// VmRSS of `pid` in MB, if it still runs.
+/// `VmRSS` of `pid` in MB, if it still runs.
 fn rss_mb(pid: u32) -> Option<f64> {
     let s = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     let kb: f64 = s
