@@ -715,6 +715,47 @@ mod tests {
         assert!((t - 5.5).abs() < 1e-9, "{t}");
     }
 
+    /// Gaps of 20 000 arrivals at 10 rps from `process` and `seed`.
+    fn gaps(process: ArrivalProcess, seed: u64) -> Vec<f64> {
+        let stage = [Stage::constant("s", 10.0, Duration::from_secs(2000))];
+        let mut a = Arrivals::with_process(&stage, process, seed);
+        let offs: Vec<f64> = std::iter::from_fn(|| a.next_arrival().map(|x| x.0)).collect();
+        offs.windows(2).map(|w| w[1] - w[0]).collect()
+    }
+
+    fn mean_cv(g: &[f64]) -> (f64, f64) {
+        let n = g.len() as f64;
+        let m = g.iter().sum::<f64>() / n;
+        let var = g.iter().map(|x| (x - m).powi(2)).sum::<f64>() / n;
+        (m, var.sqrt() / m)
+    }
+
+    #[test]
+    fn arrival_processes_keep_the_rate_and_change_the_spread() {
+        // Uniform: every gap 0.1 s. Poisson: exponential gaps, CV 1.
+        // Gamma with shape k: CV 1/√k (0.5 → 1.41, burstier; 4 → 0.5, smoother).
+        for (process, cv) in [
+            (ArrivalProcess::Uniform, 0.0),
+            (ArrivalProcess::Poisson, 1.0),
+            (ArrivalProcess::Gamma { shape: 0.5 }, 2f64.sqrt()),
+            (ArrivalProcess::Gamma { shape: 4.0 }, 0.5),
+        ] {
+            let g = gaps(process, 7);
+            assert!(
+                (19_300..=20_700).contains(&g.len()),
+                "{process:?}: {}",
+                g.len()
+            );
+            let (m, c) = mean_cv(&g);
+            assert!((m - 0.1).abs() < 0.003, "{process:?}: mean gap {m}");
+            assert!((c - cv).abs() < 0.06, "{process:?}: CV {c} vs {cv}");
+        }
+        // The same seed gives the same schedule; another seed another one.
+        let p = ArrivalProcess::Poisson;
+        assert_eq!(gaps(p, 7)[..100], gaps(p, 7)[..100]);
+        assert_ne!(gaps(p, 7)[..100], gaps(p, 8)[..100]);
+    }
+
     #[test]
     fn think_times_parse() {
         let s = Duration::from_secs;

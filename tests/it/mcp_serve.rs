@@ -43,7 +43,7 @@ async fn stdio_client(root: &str) -> Client {
 }
 
 /// Start `mcp-serve --http 127.0.0.1:0 …` and read the bound address from stderr.
-async fn http_server(extra: &[&str], token_env: Option<&str>) -> (Child, String) {
+pub(crate) async fn http_server(extra: &[&str], token_env: Option<&str>) -> (Child, String) {
     let mut c = server_cmd(ORIN);
     c.args(["--http", "127.0.0.1:0"]).args(extra);
     if let Some(t) = token_env {

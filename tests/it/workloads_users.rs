@@ -244,3 +244,55 @@ async fn each_user_has_its_own_http_session() {
     assert!((it.p50 - 50.0).abs() < 15.0, "{it:?}");
     let _ = child.kill().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn built_in_server_over_http_serves_a_users_ramp() {
+    let (mut server, url) = crate::mcp_serve::http_server(&[], None).await;
+    let target = McpTargetSpec {
+        name: Some("built-in".into()),
+        endpoint: Endpoint::Http { url },
+        sessions: 1,
+    };
+    let (mut c, _logs) = config(
+        vec![target],
+        mix(&[
+            ("built-in:thermal_status", 7.0, json!({})),
+            ("built-in:memory_status", 3.0, json!({})),
+        ]),
+    );
+    c.timeout = Duration::from_secs(10);
+    let engine = Engine::spawn(c).await.unwrap();
+    let mut spec = users_phase(
+        &[
+            (4, Some(Duration::from_secs(2)), None),
+            (8, Some(Duration::from_secs(2)), None),
+        ],
+        Think::Uniform {
+            min: Duration::from_millis(20),
+            max: Duration::from_millis(60),
+        },
+    );
+    spec.users.as_mut().unwrap().spawn_rate = Some(20.0);
+    let s = run_phase(&engine, spec).await;
+    let p = &s.phases[0];
+    assert_eq!(p.status, "completed");
+    for st in &p.stages {
+        assert_eq!(st.all.errors, 0, "{:?}", st.all.error_kinds);
+        // Both tools of the 70/30 mix ran.
+        assert_eq!(
+            st.tools.iter().filter(|t| t.count > 0).count(),
+            2,
+            "{:?}",
+            st.tools
+        );
+    }
+    // Twice the users, about twice the throughput (think ≫ service here).
+    let ratio = p.stages[1].achieved_rate / p.stages[0].achieved_rate;
+    assert!((1.5..=2.5).contains(&ratio), "{ratio}");
+    let sc = p.scalability.expect("two stages give a fit");
+    assert_eq!(sc.points, 2);
+    // HTTP sessions have no process of their own: no RSS to fit.
+    assert_eq!(sc.rss_mb_per_user, None);
+    engine.shutdown().await;
+    let _ = server.kill().await;
+}
