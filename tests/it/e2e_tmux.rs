@@ -410,16 +410,21 @@ fn phase_keys_drive_the_built_in_server_and_nothing_is_left_behind() {
     s.wait_for("load stopped", |t| {
         t.contains("stopped by the user") && t.contains("idle")
     });
+    quit_leaving_nothing(&s, pid, &root);
+}
+
+/// `q`, then jetstress and every MCP server child it started for `root` are gone.
+fn quit_leaving_nothing(s: &Session, pid: u32, root: &str) {
     s.keys(&["q"]);
     let deadline = Instant::now() + Duration::from_secs(15);
-    while (alive(pid) || !servers_for(&root).is_empty()) && Instant::now() < deadline {
+    while (alive(pid) || !servers_for(root).is_empty()) && Instant::now() < deadline {
         sleep(Duration::from_millis(100));
     }
     assert!(!alive(pid), "jetstress exited");
     assert!(
-        servers_for(&root).is_empty(),
+        servers_for(root).is_empty(),
         "no MCP server child is left: {:?}",
-        servers_for(&root)
+        servers_for(root)
     );
 }
 
@@ -512,15 +517,5 @@ fn users_key_starts_a_population_that_u_doubles_with_a_child_each() {
     assert_eq!(servers_for(&root).len(), 4, "{:?}", servers_for(&root));
     s.keys(&["U"]);
     s.wait_for("two users again", |t| t.contains("users 2/2"));
-    s.keys(&["q"]);
-    let deadline = Instant::now() + Duration::from_secs(15);
-    while (alive(pid) || !servers_for(&root).is_empty()) && Instant::now() < deadline {
-        sleep(Duration::from_millis(100));
-    }
-    assert!(!alive(pid), "jetstress exited");
-    assert!(
-        servers_for(&root).is_empty(),
-        "no MCP server child is left: {:?}",
-        servers_for(&root)
-    );
+    quit_leaving_nothing(&s, pid, &root);
 }

@@ -4,13 +4,11 @@
 //! checked in /proc) and over streamable HTTP on a loopback port.
 
 use std::collections::HashSet;
-use std::process::Stdio;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use jetstress::load::{schema_default_args, Endpoint, EngineEvent, McpTarget, McpTargetSpec};
 use rmcp::model::JsonObject;
-use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::sync::broadcast;
 
 const BIN: &str = env!("CARGO_BIN_EXE_jetstress");
@@ -153,36 +151,9 @@ async fn stdio_sessions_grow_and_shrink() {
     assert!(target.call(TOOL, Some(&args)).await.is_err());
 }
 
-/// `mcp-serve --http 127.0.0.1:0`; its URL read from stderr.
-async fn http_server() -> (tokio::process::Child, String) {
-    let mut child = tokio::process::Command::new(BIN)
-        .args(server_args())
-        .args(["--http", "127.0.0.1:0"])
-        .env_remove("JETSTRESS_MCP_TOKEN")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("spawn mcp-serve --http");
-    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-    let url = tokio::time::timeout(WAIT, async {
-        while let Some(l) = lines.next_line().await.expect("read stderr") {
-            if let Some(u) = l.split("listening on ").nth(1) {
-                return u.trim().to_string();
-            }
-        }
-        panic!("server exited before listening");
-    })
-    .await
-    .expect("server listens in time");
-    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-    (child, url)
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn http_sessions_grow() {
-    let (mut server, url) = http_server().await;
+    let (mut server, url) = crate::mcp_serve::http_server(&[], None).await;
     let logs = tempfile::tempdir().unwrap();
     let (events, mut rx) = broadcast::channel::<EngineEvent>(256);
     let spec = McpTargetSpec {

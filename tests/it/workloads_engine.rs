@@ -318,7 +318,7 @@ async fn server_everything_over_stdio_lists_and_calls_tools() {
     engine.shutdown().await;
 }
 
-pub(crate) async fn wait_port(port: u16) {
+async fn wait_port(port: u16) {
     for _ in 0..200 {
         if tokio::net::TcpStream::connect(("127.0.0.1", port))
             .await
@@ -331,7 +331,7 @@ pub(crate) async fn wait_port(port: u16) {
     panic!("port {port} never opened");
 }
 
-pub(crate) fn free_port() -> u16 {
+fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -339,10 +339,10 @@ pub(crate) fn free_port() -> u16 {
         .port()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn server_everything_over_streamable_http() {
+/// `server-everything` serving streamable HTTP on a free port, and its URL.
+pub(crate) async fn everything_http() -> (tokio::process::Child, String) {
     let port = free_port();
-    let mut child = tokio::process::Command::new("node")
+    let child = tokio::process::Command::new("node")
         .arg(everything_js())
         .arg("streamableHttp")
         .env("PORT", port.to_string())
@@ -352,11 +352,15 @@ async fn server_everything_over_streamable_http() {
         .spawn()
         .unwrap();
     wait_port(port).await;
+    (child, format!("http://127.0.0.1:{port}/mcp"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn server_everything_over_streamable_http() {
+    let (mut child, url) = everything_http().await;
     let spec = McpTargetSpec {
         name: Some("everything".into()),
-        endpoint: Endpoint::Http {
-            url: format!("http://127.0.0.1:{port}/mcp"),
-        },
+        endpoint: Endpoint::Http { url },
         sessions: 3,
     };
     let (c, _logs) = config(

@@ -14,7 +14,7 @@ use jetstress::load::{
 use serde_json::json;
 
 use crate::workloads_engine::{
-    config, everything_js, fault_server, free_port, mix, run_phase, wait_port,
+    config, everything_http, everything_js, fault_server, mix, run_phase,
 };
 
 fn users_phase(stages: &[(u32, Option<Duration>, Option<u64>)], think: Think) -> PhaseSpec {
@@ -203,22 +203,10 @@ async fn each_user_owns_a_server_child_up_to_max_sessions() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn each_user_has_its_own_http_session() {
-    let port = free_port();
-    let mut child = tokio::process::Command::new("node")
-        .arg(everything_js())
-        .arg("streamableHttp")
-        .env("PORT", port.to_string())
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    wait_port(port).await;
+    let (mut child, url) = everything_http().await;
     let target = McpTargetSpec {
         name: Some("everything".into()),
-        endpoint: Endpoint::Http {
-            url: format!("http://127.0.0.1:{port}/mcp"),
-        },
+        endpoint: Endpoint::Http { url },
         sessions: 1,
     };
     let phase = users_phase(

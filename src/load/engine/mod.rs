@@ -888,7 +888,7 @@ impl State {
     /// per-session means; for a closed phase, the users now and Little's law
     /// over the stage so far (a lag is reported once per stage).
     fn sample_users_and_rss(&mut self, now: Instant) -> Option<UsersWindow> {
-        let per_target = self.target_rss();
+        let per_target = self.target_rss(self.latest_snapshot().as_deref());
         let mut total = None::<f64>;
         let mut live = 0;
         for (acc, (rss, n)) in self.session_rss.iter_mut().zip(&per_target) {
@@ -969,16 +969,11 @@ impl State {
 
     /// Per MCP target: summed RSS of its live processes (`None` when the
     /// collector has none of them yet, or for HTTP targets) and how many.
-    fn target_rss(&self) -> Vec<(Option<f64>, usize)> {
-        let snap = self
-            .config
-            .snapshots
-            .as_ref()
-            .and_then(|rx| rx.borrow().clone());
+    fn target_rss(&self, snap: Option<&Snapshot>) -> Vec<(Option<f64>, usize)> {
         self.targets
             .iter()
             .map(|t| {
-                let Some(snap) = &snap else {
+                let Some(snap) = snap else {
                     return (None, 0);
                 };
                 let pids: HashSet<u32> = t.pids().into_iter().collect();
@@ -997,6 +992,13 @@ impl State {
             .collect()
     }
 
+    fn latest_snapshot(&self) -> Option<Arc<Snapshot>> {
+        self.config
+            .snapshots
+            .as_ref()
+            .and_then(|rx| rx.borrow().clone())
+    }
+
     /// Ask the collector to watch every stdio child we have not seen yet.
     fn watch_targets(&mut self) {
         let Some(tx) = &self.config.collector else {
@@ -1013,26 +1015,13 @@ impl State {
 
     /// Summed RSS of the live target children, and available memory, from the latest snapshot.
     fn target_memory(&self) -> (Option<f64>, Option<f64>) {
-        let Some(rx) = &self.config.snapshots else {
-            return (None, None);
-        };
-        let snap = rx.borrow().clone();
-        let Some(snap) = snap else {
-            return (None, None);
-        };
-        let pids: HashSet<u32> = self.targets.iter().flat_map(|t| t.pids()).collect();
-        let rss: Vec<f64> = snap
-            .watched
+        let snap = self.latest_snapshot();
+        let rss = self
+            .target_rss(snap.as_deref())
             .iter()
-            .filter(|w| w.alive && pids.contains(&w.pid))
-            .filter_map(|w| w.rss_mb)
-            .collect();
-        let rss = if rss.is_empty() {
-            None
-        } else {
-            Some(rss.iter().sum())
-        };
-        (rss, snap.memory.available_mb)
+            .filter_map(|(r, _)| *r)
+            .reduce(|a, b| a + b);
+        (rss, snap.and_then(|s| s.memory.available_mb))
     }
 
     #[expect(clippy::too_many_lines, reason = "one arm per engine command")]
