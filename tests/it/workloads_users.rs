@@ -33,7 +33,9 @@ async fn throughput_is_users_over_think_plus_service() {
     // S = 200 ms of service, T = 300 ms of think, 4 users: 4 / 0.5 s = 8 req/s.
     let (s_ms, t_ms, users) = (200.0, 300.0, 4u32);
     let m = mix(&[("fault:delay", 1.0, json!({"ms": s_ms}))]);
-    let (mut c, _logs) = config(vec![fault_server(&[], 1)], m);
+    // Four children up before the phase: each user finds its own at once, so
+    // the stage measures S and T, not the servers' start.
+    let (mut c, _logs) = config(vec![fault_server(&[], users as usize)], m);
     c.timeout = Duration::from_secs(5);
     let engine = Engine::spawn(c).await.unwrap();
     let spec = users_phase(

@@ -15,7 +15,6 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use hdrhistogram::Histogram;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use tokio::sync::{broadcast, mpsc, oneshot, watch};
@@ -27,13 +26,14 @@ use crate::load::background::gpu::{GpuBurn, GpuSpec};
 use crate::load::background::memory::{MemoryPressure, MemorySpec};
 use crate::load::drivers::http::{self, HttpEndpoint, HttpEndpointSpec};
 use crate::load::drivers::mcp::{McpTarget, McpTargetSpec};
-use crate::load::schedule::{Arrivals, PhaseKind, PhaseSpec, MAX_USERS};
+use crate::load::schedule::{Arrivals, PhaseKind, PhaseSpec};
 use crate::load::stats::{ErrorKind, Percentiles, Rolling, StatsTable, ToolStats};
 use crate::probes::{Root, Watch};
 use crate::snapshot::Snapshot;
 
 pub(crate) mod events;
 mod mix;
+mod phase;
 mod summary;
 mod users;
 
@@ -43,6 +43,9 @@ pub use events::{
 };
 pub use mix::MixEntry;
 use mix::{resolve_mix, Op};
+use phase::{
+    evaluate_break, little_check, push_row, scaled_users, ClosedStage, PhaseRun, StageRec, SumMax,
+};
 pub use summary::{
     slope, soak_report, BreakingPoint, GeneratorStatus, LittleCheck, LoadModel, Mean, MeanMax,
     PhaseSummary, RunSummary, Scalability, SoakReport, SoakRow, SoakVerdict, SpikeReport, Spread,
@@ -130,117 +133,6 @@ struct Completion {
     error: Option<ErrorKind>,
     /// Closed phases: the user (index, generation) whose request this was.
     user: Option<(u32, u32)>,
-}
-
-/// Running sums for a mean.
-#[derive(Debug, Clone, Copy, Default)]
-struct Sum {
-    total: f64,
-    n: u64,
-}
-
-impl Sum {
-    fn add(&mut self, v: f64) {
-        self.total += v;
-        self.n += 1;
-    }
-
-    fn mean(self) -> Option<f64> {
-        (self.n > 0).then(|| self.total / self.n as f64)
-    }
-}
-
-/// Mean and maximum of a sampled value.
-#[derive(Debug, Clone, Copy, Default)]
-struct SumMax {
-    sum: Sum,
-    max: f64,
-}
-
-impl SumMax {
-    fn add(&mut self, v: f64) {
-        self.sum.add(v);
-        self.max = self.max.max(v);
-    }
-
-    fn get(self) -> Option<MeanMax> {
-        self.sum.mean().map(|mean| MeanMax {
-            mean,
-            max: self.max,
-        })
-    }
-}
-
-/// What a closed stage keeps beside its tool table: fixed size.
-struct ClosedStage {
-    /// Planned think (drawn at each reply), seconds.
-    think_planned: Sum,
-    /// Think actually waited (reply → next send), seconds.
-    think_waited: Sum,
-    /// Send → next send of the same user, µs, 2 significant figures.
-    iteration: Histogram<u64>,
-    /// ∫ cycling users dt over the stage (a new user waiting for its session
-    /// does not count yet), user·seconds.
-    user_seconds: f64,
-    /// Service time of completed requests, seconds.
-    service: Sum,
-}
-
-impl ClosedStage {
-    fn new() -> Self {
-        ClosedStage {
-            think_planned: Sum::default(),
-            think_waited: Sum::default(),
-            iteration: Histogram::new_with_bounds(1, crate::load::stats::HIST_HIGH_US, 2)
-                .expect("valid histogram bounds"),
-            user_seconds: 0.0,
-            service: Sum::default(),
-        }
-    }
-}
-
-struct StageRec {
-    name: String,
-    target_rate: f64,
-    start_s: f64,
-    end_s: Option<f64>,
-    scheduled: u64,
-    /// Requests of this stage still running.
-    in_flight: u64,
-    table: StatsTable,
-    /// Closed stages.
-    closed: Option<ClosedStage>,
-    /// Summed RSS of the targets' processes and their live sessions, at the last window.
-    rss: Option<(f64, usize)>,
-}
-
-struct PhaseRun {
-    id: u64,
-    spec: PhaseSpec,
-    start: Instant,
-    started_s: f64,
-    ended_s: Option<f64>,
-    arrivals: Arrivals,
-    next: Option<(Instant, usize)>,
-    stage: usize,
-    stages: Vec<StageRec>,
-    status: String,
-    breaking: Option<BreakingPoint>,
-    rows: Vec<SoakRow>,
-    row_stats: ToolStats,
-    row_start: Instant,
-    recovered_s: Option<f64>,
-    /// Stress: a finished stage waiting for its slow requests before it is judged.
-    pending_eval: Option<(usize, Instant)>,
-    /// Closed phases: the users, and when their count was last integrated.
-    population: Option<(users::Population, Instant)>,
-    /// When the current stage began (closed stages start when the previous ends).
-    stage_started: Instant,
-    /// Closed stages whose generator lag was reported.
-    lag_reported: Vec<usize>,
-    /// Closed phases: sessions per MCP target the users should have (users
-    /// map onto them round robin); extra ones are removed once idle.
-    sessions_wanted: usize,
 }
 
 /// Handle to a running engine.
@@ -1355,7 +1247,7 @@ impl State {
             .finished
             .iter()
             .chain(self.current.iter())
-            .map(|r| self.phase_summary(r))
+            .map(|r| r.summary(&self.names, !self.targets.is_empty()))
             .collect();
         let targets = self
             .targets
@@ -1386,162 +1278,6 @@ impl State {
             guard_events: self.guard_events.clone(),
         }
     }
-
-    fn phase_summary(&self, r: &PhaseRun) -> PhaseSummary {
-        let now_t = r.ended_s.unwrap_or_else(|| r.start.elapsed().as_secs_f64());
-        let mut stages = Vec::new();
-        for (i, s) in r.stages.iter().enumerate() {
-            if s.scheduled == 0 && i > r.stage {
-                continue;
-            }
-            let end = s.end_s.unwrap_or(now_t);
-            let dur = (end - s.start_s).max(0.0);
-            let all = s.table.all.summary("all", dur);
-            let closed = s.closed.as_ref();
-            let spec = &r.spec.stages[i];
-            stages.push(StageSummary {
-                name: s.name.clone(),
-                target_rate: s.target_rate,
-                achieved_rate: all.rps,
-                duration_s: dur,
-                scheduled: s.scheduled,
-                dropped: s.table.all.dropped(),
-                tools: s.table.summaries(&self.names, dur),
-                all,
-                users: closed.map(|_| spec.users),
-                requests: spec.requests.filter(|_| closed.is_some()),
-                think_ms: closed
-                    .and_then(|c| c.think_waited.mean())
-                    .map(|m| Mean { mean: m * 1000.0 }),
-                iteration_ms: closed.filter(|c| !c.iteration.is_empty()).map(|c| {
-                    let p = Percentiles::of(&c.iteration);
-                    P50P95 {
-                        p50: p.p50,
-                        p95: p.p95,
-                    }
-                }),
-                little: closed.and_then(|c| little_check(c, s.table.all.count, dur)),
-                target_rss_mb: s.rss.map(|(m, _)| m),
-                sessions: s.rss.map(|(_, n)| n),
-                rss_mb_per_session: s.rss.filter(|(_, n)| *n > 0).map(|(m, n)| m / n as f64),
-            });
-        }
-        let spike = (r.spec.kind == PhaseKind::Spike && r.stages.len() == 3).then(|| {
-            let p = |i: usize| Percentiles::of(&r.stages[i].table.all.latency).p95;
-            let (b, s, rc) = (p(0), p(1), p(2));
-            SpikeReport {
-                baseline_p95_ms: b,
-                spike_p95_ms: s,
-                recovery_p95_ms: rc,
-                latency_increase_pct: if b > 0.0 { (s - b) / b * 100.0 } else { 0.0 },
-                errors: [0, 1, 2]
-                    .map(|i| r.stages[i].table.all.failed() + r.stages[i].table.all.dropped()),
-                time_to_recover_s: r.recovered_s,
-            }
-        });
-        let soak = (r.spec.kind == PhaseKind::Soak).then(|| soak_report(&r.rows));
-        let whole = match r.stages.split_first() {
-            Some((first, rest)) => {
-                let mut t = first.table.clone();
-                for s in rest {
-                    t.add(&s.table);
-                }
-                t.summaries(&self.names, now_t)
-            }
-            None => Vec::new(),
-        };
-        PhaseSummary {
-            name: r.spec.name.clone(),
-            kind: r.spec.kind,
-            started_s: r.started_s,
-            duration_s: now_t,
-            status: r.status.clone(),
-            model: if r.population.is_some() {
-                LoadModel::Closed
-            } else {
-                LoadModel::Open
-            },
-            arrivals: r.population.is_none().then(|| r.spec.arrivals.label()),
-            users: r.population.as_ref().map(|(p, _)| UsersInfo {
-                think: p.spec.think.label(),
-                spawn_rate: p.spec.spawn_rate,
-                max_sessions: p.spec.max_sessions,
-                peak_users: p.peak(),
-                shared_sessions: !self.targets.is_empty()
-                    && p.peak() as usize > p.spec.max_sessions,
-            }),
-            scalability: r
-                .population
-                .as_ref()
-                .and_then(|_| summary::scalability(&stages)),
-            stages,
-            whole,
-            breaking_point: r.breaking.clone(),
-            spike,
-            soak,
-        }
-    }
-}
-
-fn push_row(run: &mut PhaseRun, now: Instant, rss: Option<f64>, avail: Option<f64>) {
-    let st = &run.row_stats;
-    let p = Percentiles::of(&st.latency);
-    let row = SoakRow {
-        index: run.rows.len() + 1,
-        t_s: now.saturating_duration_since(run.start).as_secs_f64(),
-        count: st.count,
-        p50_ms: p.p50,
-        p95_ms: p.p95,
-        success_pct: if st.count > 0 {
-            st.ok() as f64 / st.count as f64 * 100.0
-        } else {
-            0.0
-        },
-        rss_mb: rss,
-        available_mb: avail,
-    };
-    // Bounded: a soak row per interval; keep at most a week of minutes.
-    if run.rows.len() < 10_080 {
-        run.rows.push(row);
-    }
-    run.row_stats.reset();
-    run.row_start = now;
-}
-
-/// Stress: did stage `i` break the criteria? `None` for other kinds.
-fn evaluate_break(run: &PhaseRun, i: usize) -> Option<BreakingPoint> {
-    let c = run.spec.break_criteria?;
-    if run.spec.kind != PhaseKind::Stress {
-        return None;
-    }
-    let s = &run.stages[i];
-    let all = &s.table.all;
-    let success = if all.count > 0 {
-        all.ok() as f64 / all.count as f64 * 100.0
-    } else {
-        100.0
-    };
-    let dropped = if s.scheduled > 0 {
-        all.dropped() as f64 / s.scheduled as f64 * 100.0
-    } else {
-        0.0
-    };
-    let p95 = Percentiles::of(&all.latency).p95;
-    let why = if success < c.min_success_pct {
-        Some(format!("success {success:.1}% < {}%", c.min_success_pct))
-    } else if p95 > c.max_p95_ms {
-        Some(format!("p95 {p95:.0} ms > {} ms", c.max_p95_ms))
-    } else if dropped > c.max_dropped_pct {
-        Some(format!("dropped {dropped:.1}% > {}%", c.max_dropped_pct))
-    } else {
-        None
-    };
-    why.map(|reason| BreakingPoint {
-        found: true,
-        last_good_rps: i.checked_sub(1).map(|j| run.stages[j].target_rate),
-        first_bad_rps: Some(s.target_rate),
-        reason,
-    })
 }
 
 /// A user whose session is not up yet looks again this much later.
@@ -1572,28 +1308,4 @@ fn pick_op(cumulative: &[f64], rng: &mut StdRng) -> usize {
     cumulative
         .partition_point(|&c| c <= x)
         .min(cumulative.len() - 1)
-}
-
-/// A stage's user count under the live factor, within 1 ..= `MAX_USERS`.
-fn scaled_users(users: u32, factor: f64) -> u32 {
-    ((f64::from(users) * factor).round()).clamp(1.0, f64::from(MAX_USERS)) as u32
-}
-
-/// Little's law over a closed stage so far: users ≈ X × (R + Z).
-fn little_check(c: &ClosedStage, completed: u64, elapsed_s: f64) -> Option<LittleCheck> {
-    if elapsed_s <= 0.0 || completed == 0 || c.user_seconds <= 0.0 {
-        return None;
-    }
-    let x = completed as f64 / elapsed_s;
-    let r = c.service.mean()?;
-    let z = c.think_planned.mean().unwrap_or(0.0);
-    let expected_users = x * (r + z);
-    let users = c.user_seconds / elapsed_s;
-    let ratio = expected_users / users;
-    Some(LittleCheck {
-        expected_users,
-        users,
-        ratio,
-        holds: (ratio - 1.0).abs() <= 0.10,
-    })
 }
