@@ -286,3 +286,33 @@ async fn built_in_server_over_http_serves_a_users_ramp() {
     engine.shutdown().await;
     let _ = server.kill().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_user_whose_server_dies_reconnects_and_goes_on() {
+    // Each child exits after 5 calls: every user's own server dies and is
+    // restarted with backoff, counted on the target; the users keep cycling.
+    let m = mix(&[("fault:delay", 1.0, json!({"ms": 5}))]);
+    let (mut c, _logs) = config(vec![fault_server(&["--exit-after", "5"], 2)], m);
+    c.timeout = Duration::from_secs(5);
+    let engine = Engine::spawn(c).await.unwrap();
+    let spec = users_phase(
+        &[(2, Some(Duration::from_secs(4)), None)],
+        Think::Constant(Duration::from_millis(50)),
+    );
+    let s = run_phase(&engine, spec).await;
+    let t = &s.targets[0];
+    assert!(t.failures >= 2 && t.restarts >= 2, "{t:?}");
+    let st = &s.phases[0].stages[0];
+    let ok = st.all.count - st.all.errors;
+    assert!(
+        ok > 10,
+        "users went on after their servers died: {:?}",
+        st.all
+    );
+    assert!(
+        st.all.error_kinds.keys().all(|k| k == "transport"),
+        "{:?}",
+        st.all.error_kinds
+    );
+    engine.shutdown().await;
+}
