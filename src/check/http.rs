@@ -103,6 +103,23 @@ impl HttpServer {
                         ),
                     }
                 }
+                Ok(Err(e @ ServiceError::TransportSend(_))) => {
+                    // An HTTP refusal (a 413 for a body over the server's
+                    // limit) fails the send but leaves the session up: an
+                    // answer, not a dropped connection.
+                    if self.alive(timeout).await.answered() {
+                        let text = e.to_string();
+                        let why = text
+                            .find("unexpected server response: ")
+                            .map_or(text.as_str(), |i| &text[i..]);
+                        Reply::Error {
+                            code: 0,
+                            message: format!("refused by the HTTP transport: {}", quote(why)),
+                        }
+                    } else {
+                        reply_of(&e, timeout)
+                    }
+                }
                 Ok(Err(e)) => reply_of(&e, timeout),
             },
         )

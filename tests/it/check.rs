@@ -466,3 +466,57 @@ fn the_schema_rejects_broken_documents() {
     assert!(e.iter().any(|m| m.starts_with("/protocol/0/probe")));
     assert!(e.iter().any(|m| m.contains("missing \"target\"")));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_built_in_server_over_http_passes_too() {
+    let m = mark("http");
+    let listed = list_tools(env!("CARGO_BIN_EXE_jetstress"), &["mcp-serve"], &m).await;
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut server = tokio::process::Command::new(env!("CARGO_BIN_EXE_jetstress"))
+        .args(["mcp-serve", "--http", &format!("127.0.0.1:{port}")])
+        .env(MARK, &m)
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let until = Instant::now() + Duration::from_secs(10);
+    while tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .is_err()
+    {
+        assert!(Instant::now() < until, "mcp-serve --http never listened");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let url = format!("http://127.0.0.1:{port}/mcp");
+    let (out, v, _) = tokio::task::spawn_blocking({
+        let m = m.clone();
+        move || check(&m, &["--target-url", &url])
+    })
+    .await
+    .unwrap();
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(v["lifecycle"].is_null());
+    for t in &listed {
+        let got = tool(&v, t["name"].as_str().unwrap());
+        // rmcp's typed client cannot send arguments that are not an object.
+        let sendable = probes_of(t)
+            .iter()
+            .filter(|p| p.arguments.is_object())
+            .count() as u64;
+        assert_eq!(got["probes"].as_u64().unwrap(), sendable, "{got:#}");
+        assert_eq!(count(got, Outcome::Graceful), sendable, "{got:#}");
+    }
+    assert!(
+        err.contains("not sent over this transport: args:array, args:string"),
+        "{err}"
+    );
+    assert_eq!(protocol(&v, "unknown_tool"), Outcome::Graceful);
+    assert_eq!(protocol(&v, "concurrent_32"), Outcome::Graceful);
+    server.kill().await.unwrap();
+    assert_no_process_left(&m);
+}
