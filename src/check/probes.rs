@@ -125,10 +125,8 @@ pub fn valid_value(schema: &Value, depth: usize) -> Value {
                 } else {
                     m + 1.0
                 }
-            } else if let Some(m) = num("maximum").filter(|m| *m < 1.0) {
-                m
             } else {
-                1.0
+                num("maximum").filter(|m| *m < 1.0).unwrap_or(1.0)
             };
             number(v, t == "integer")
         }

@@ -44,7 +44,7 @@ pub struct CheckPlan {
 const START_TIMEOUT: Duration = Duration::from_secs(10);
 
 enum Conn {
-    Stdio(RawServer),
+    Stdio(Box<RawServer>),
     Http(HttpServer),
 }
 
@@ -86,7 +86,7 @@ impl Runner<'_> {
                 };
                 self.spawns += 1;
                 match spawn_stdio(self.plan, spec, self.spawns, true).await {
-                    Ok(s) => self.conn = Conn::Stdio(s),
+                    Ok(s) => self.conn = Conn::Stdio(Box::new(s)),
                     Err(e) => self.broken = Some(e.to_string()),
                 }
             }
@@ -333,7 +333,7 @@ pub async fn run(
         CheckTarget::Stdio(spec) => {
             let mut s = spawn_stdio(plan, spec, 0, true).await?;
             let tools = s.list_tools(plan.timeout.max(START_TIMEOUT)).await?;
-            (Conn::Stdio(s), tools)
+            (Conn::Stdio(Box::new(s)), tools)
         }
         CheckTarget::Http(url) => {
             let h = HttpServer::connect(url, plan.start_timeout()).await?;

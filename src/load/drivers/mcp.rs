@@ -321,8 +321,8 @@ pub fn stderr_log_path(log_dir: &Path, name: &str) -> PathBuf {
 
 /// A stdio server's command as every jetstress child is started: its own
 /// process group (so [`kill_group`] takes its children too),
-/// `PR_SET_PDEATHSIG(SIGKILL)` (it dies with jetstress, even a SIGKILLed
-/// one) and killed when its handle is dropped. Stdio is the caller's.
+/// `PR_SET_PDEATHSIG(SIGKILL)` (it dies with jetstress, even when jetstress
+/// is killed) and killed when its handle is dropped. Stdio is the caller's.
 pub fn stdio_command(
     program: &Path,
     args: &[String],
