@@ -43,6 +43,7 @@ fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
         Some(Command::Report(args)) => commands::report::run(args),
         Some(Command::McpServe(args)) => commands::mcp_serve::run(g, args),
         Some(Command::Replay(args)) => commands::replay::run(g, args),
+        Some(Command::Check(args)) => commands::check::run(g, args),
         None => commands::dashboard::run(g, &cli.dashboard),
     }
 }

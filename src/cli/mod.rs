@@ -61,6 +61,8 @@ pub enum Command {
     Report(ReportArgs),
     /// Serve the board's telemetry as MCP tools (stdio, or --http)
     McpServe(ServeArgs),
+    /// Probe an MCP server with invalid inputs from each tool's schema, protocol abuse and lifecycle checks.
+    Check(CheckArgs),
 }
 
 #[derive(Debug, Clone, Args, Default)]
@@ -346,6 +348,29 @@ pub struct ServeArgs {
 
     #[command(flatten)]
     pub watch: WatchArgs,
+}
+
+/// `jetstress check [--target-cmd CMD | --target-url URL] [--instances N] [--timeout D] [--json OUT] [--report DIR]`
+#[derive(Debug, Clone, Args)]
+pub struct CheckArgs {
+    /// The MCP server to check, spawned as a stdio child: `"CMD ARGS"` (default: the built-in server).
+    #[arg(long = "target-cmd", value_name = "CMD", conflicts_with = "target_url")]
+    pub target_cmd: Option<String>,
+    /// A streamable-HTTP MCP URL to check instead.
+    #[arg(long = "target-url", value_name = "URL")]
+    pub target_url: Option<String>,
+    /// Stdio servers started at once for the lifecycle check (0: none).
+    #[arg(long, value_name = "N", default_value_t = 10)]
+    pub instances: usize,
+    /// A call unanswered this long is a hang.
+    #[arg(long, value_parser = parse_duration, value_name = "D", default_value = "5s")]
+    pub timeout: Duration,
+    /// Write the `jetstress.check/1` result here (`-`: stdout).
+    #[arg(long, value_name = "OUT")]
+    pub json: Option<PathBuf>,
+    /// Write `check.md` and `check.json` into this directory.
+    #[arg(long, value_name = "DIR")]
+    pub report: Option<PathBuf>,
 }
 
 #[cfg(test)]

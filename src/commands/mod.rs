@@ -2,6 +2,7 @@
 //! code. This file holds the conversions the commands share (clap types into
 //! the library's plain options).
 
+pub mod check;
 pub mod dashboard;
 pub mod mcp_serve;
 pub mod predict_eval;

@@ -15,7 +15,10 @@ pub use background::cpu::CpuSpec;
 pub use background::gpu::{cuda_present, GpuSpec};
 pub use background::memory::{MemoryPressure, MemorySpec};
 pub use drivers::http::HttpEndpointSpec;
-pub use drivers::mcp::{schema_default_args, split_command, Endpoint, McpTarget, McpTargetSpec};
+pub use drivers::mcp::{
+    kill_group, schema_default_args, split_command, stderr_log, stderr_log_path, stdio_command,
+    Endpoint, McpTarget, McpTargetSpec,
+};
 pub use engine::*;
 pub use guards::{spawn as spawn_guards, GuardConfig};
 pub use plan::{

@@ -10,11 +10,22 @@ Tools:
   rpcfail {}           answer a JSON-RPC error (-32000)
   hang   {}            never answer (a client's notifications/cancelled is logged to stderr)
 
+With --flawed the server lists these instead (one per outcome of `jetstress check`):
+  strict    {n: integer 1..10}  validates its arguments: isError for anything its schema forbids
+  lax       {n: integer 1..10}  never validates: a normal result for anything
+  hang      {}                  never answers
+  crash     {}                  writes to stderr and exits(3)
+  noise     {}                  writes a line that is not JSON to stdout, then answers
+  wrongid   {}                  answers with an id that was never sent
+  malformed {}                  answers a result that is not an object
+
 Switches (argv or env):
   --exit-after N                  exit(3) after N tools/call requests (env FAULT_EXIT_AFTER)
   --stall-every S --stall-ms M    every S seconds, hold every reply for M ms
                                   (env FAULT_STALL_EVERY, FAULT_STALL_MS)
   --name NAME                     serverInfo.name (default "fault-server")
+  --flawed                        list the flawed tools above
+  --garbage                       write a non-JSON line to stdout before every message
 """
 import argparse
 import asyncio
@@ -35,6 +46,36 @@ TOOLS = [
      "inputSchema": {"type": "object", "properties": {}}},
 ]
 
+N_SCHEMA = {"type": "object", "properties": {"n": {"type": "integer", "minimum": 1, "maximum": 10}},
+            "required": ["n"], "additionalProperties": False}
+EMPTY = {"type": "object", "properties": {}}
+FLAWED = [
+    {"name": "strict", "description": "validates n", "inputSchema": N_SCHEMA},
+    {"name": "lax", "description": "does not validate n", "inputSchema": N_SCHEMA},
+    {"name": "hang", "description": "never answers", "inputSchema": EMPTY},
+    {"name": "crash", "description": "exits", "inputSchema": EMPTY},
+    {"name": "noise", "description": "noise on stdout", "inputSchema": EMPTY},
+    {"name": "wrongid", "description": "answers the wrong id", "inputSchema": EMPTY},
+    {"name": "malformed", "description": "answers a malformed result", "inputSchema": EMPTY},
+]
+
+
+def strict_error(a):
+    """Why `a` breaks N_SCHEMA, or None."""
+    if not isinstance(a, dict):
+        return "arguments must be an object"
+    if "n" not in a:
+        return "n is required"
+    extra = set(a) - {"n"}
+    if extra:
+        return f"unknown argument(s) {sorted(extra)}"
+    n = a["n"]
+    if isinstance(n, bool) or not isinstance(n, int):
+        return "n must be an integer"
+    if not 1 <= n <= 10:
+        return "n must be within 1..10"
+    return None
+
 
 def parse_args():
     p = argparse.ArgumentParser()
@@ -42,6 +83,8 @@ def parse_args():
     p.add_argument("--stall-every", type=float, default=float(os.environ.get("FAULT_STALL_EVERY", "0")))
     p.add_argument("--stall-ms", type=float, default=float(os.environ.get("FAULT_STALL_MS", "0")))
     p.add_argument("--name", default="fault-server")
+    p.add_argument("--flawed", action="store_true")
+    p.add_argument("--garbage", action="store_true")
     return p.parse_args()
 
 
@@ -64,8 +107,38 @@ class Server:
         return every - into if into >= begin else 0.0
 
     def send(self, msg):
+        if self.args.garbage:
+            self.out.write(b"fault-server garbage: this is not JSON-RPC\n")
         self.out.write(json.dumps(msg, separators=(",", ":")).encode() + b"\n")
         self.out.flush()
+
+    def text(self, rid, text, is_error=False):
+        return {"jsonrpc": "2.0", "id": rid, "result": {
+            "content": [{"type": "text", "text": text}], "isError": is_error}}
+
+    async def flawed(self, rid, name, a):
+        if name == "strict":
+            why = strict_error(a)
+            await self.reply(self.text(rid, why or f"n = {a['n']}", is_error=why is not None))
+        elif name == "lax":
+            await self.reply(self.text(rid, "ok"))
+        elif name == "hang":
+            return
+        elif name == "crash":
+            sys.stderr.write("fault-server: the crash tool was called, exiting\n")
+            sys.stderr.flush()
+            os._exit(3)
+        elif name == "noise":
+            self.out.write(b"fault-server noise: debug output on stdout\n")
+            await self.reply(self.text(rid, "ok"))
+        elif name == "wrongid":
+            wrong = (rid + 100000) if isinstance(rid, int) else f"{rid}-wrong"
+            await self.reply(self.text(wrong, "ok"))
+        elif name == "malformed":
+            await self.reply({"jsonrpc": "2.0", "id": rid, "result": "not an object"})
+        else:
+            await self.reply({"jsonrpc": "2.0", "id": rid,
+                              "error": {"code": -32602, "message": f"unknown tool {name}"}})
 
     async def reply(self, msg):
         left = self.stall_left()
@@ -80,7 +153,14 @@ class Server:
             sys.stderr.flush()
             os._exit(3)
         name = params.get("name")
+        if self.args.flawed:
+            await self.flawed(rid, name, params.get("arguments", {}))
+            return
         a = params.get("arguments") or {}
+        if not isinstance(a, dict):
+            await self.reply({"jsonrpc": "2.0", "id": rid,
+                              "error": {"code": -32602, "message": "arguments must be an object"}})
+            return
         if name == "delay":
             ms = float(a.get("ms", 0) or 0)
             if ms > 0:
@@ -101,7 +181,14 @@ class Server:
                               "error": {"code": -32602, "message": f"unknown tool {name}"}})
 
     async def handle(self, msg):
+        if not isinstance(msg, dict):
+            # A batch or a bare value: one Invalid Request (batches are not MCP).
+            self.send({"jsonrpc": "2.0", "id": None,
+                       "error": {"code": -32600, "message": "Invalid Request"}})
+            return
         method, rid = msg.get("method"), msg.get("id")
+        if rid is None and method in ("initialize", "tools/list", "tools/call", "ping"):
+            return  # a notification of a request method: never answered
         if method == "initialize":
             version = (msg.get("params") or {}).get("protocolVersion", "2025-06-18")
             self.send({"jsonrpc": "2.0", "id": rid, "result": {
@@ -109,7 +196,8 @@ class Server:
                 "capabilities": {"tools": {}},
                 "serverInfo": {"name": self.args.name, "version": "1.0.0"}}})
         elif method == "tools/list":
-            self.send({"jsonrpc": "2.0", "id": rid, "result": {"tools": TOOLS}})
+            self.send({"jsonrpc": "2.0", "id": rid,
+                       "result": {"tools": FLAWED if self.args.flawed else TOOLS}})
         elif method == "tools/call":
             await self.call(rid, msg.get("params") or {})
         elif method == "ping":
@@ -129,14 +217,20 @@ class Server:
         await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
         tasks = set()
         while True:
-            line = await reader.readline()
+            try:
+                line = await reader.readline()
+            except ValueError:
+                # A line over the limit: dropped; its tail arrives as a line that is not JSON.
+                sys.stderr.write("fault-server: dropped a line over 16 MiB\n")
+                sys.stderr.flush()
+                continue
             if not line:
                 return
             try:
                 msg = json.loads(line)
             except ValueError:
                 continue
-            if msg.get("method") == "tools/call":
+            if isinstance(msg, dict) and msg.get("method") == "tools/call":
                 t = asyncio.ensure_future(self.handle(msg))
                 tasks.add(t)
                 t.add_done_callback(tasks.discard)

@@ -17,6 +17,7 @@ const RANKS: &[(&str, u32)] = &[
     ("report", 7),
     ("export", 7),
     ("recording", 6),
+    ("check", 6),
     ("load", 5),
     ("config", 4),
     ("predict", 3),

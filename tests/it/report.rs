@@ -37,8 +37,9 @@ fn type_ok(t: &str, v: &Value) -> bool {
     }
 }
 
-/// Errors as `path: message`; empty when `v` is valid.
-fn validate(root: &Value, s: &Value, v: &Value, path: &str, errs: &mut Vec<String>) {
+/// Errors as `path: message`; empty when `v` is valid (`check.rs` validates
+/// `jetstress.check/1` with it too).
+pub(crate) fn validate(root: &Value, s: &Value, v: &Value, path: &str, errs: &mut Vec<String>) {
     let known = [
         "$schema",
         "$defs",

@@ -289,6 +289,23 @@ struct Connected {
 
 fn log_file(log_dir: &Path, name: &str) -> std::io::Result<std::fs::File> {
     std::fs::create_dir_all(log_dir)?;
+    OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(stderr_log_path(log_dir, name))
+}
+
+/// Where a stdio child's stderr goes: `DIR/<name>.stderr.log` (appended),
+/// or nowhere when the file cannot be opened.
+pub fn stderr_log(log_dir: &Path, name: &str) -> Stdio {
+    match log_file(log_dir, name) {
+        Ok(f) => Stdio::from(f),
+        Err(_) => Stdio::null(),
+    }
+}
+
+/// The file [`stderr_log`] appends to, the name made file-safe.
+pub fn stderr_log_path(log_dir: &Path, name: &str) -> PathBuf {
     let safe: String = name
         .chars()
         .map(|c| {
@@ -299,10 +316,35 @@ fn log_file(log_dir: &Path, name: &str) -> std::io::Result<std::fs::File> {
             }
         })
         .collect();
-    OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(log_dir.join(format!("{safe}.stderr.log")))
+    log_dir.join(format!("{safe}.stderr.log"))
+}
+
+/// A stdio server's command as every jetstress child is started: its own
+/// process group (so [`kill_group`] takes its children too),
+/// `PR_SET_PDEATHSIG(SIGKILL)` (it dies with jetstress, even when jetstress
+/// is killed) and killed when its handle is dropped. Stdio is the caller's.
+pub fn stdio_command(
+    program: &Path,
+    args: &[String],
+    env: &[(String, String)],
+) -> tokio::process::Command {
+    let mut cmd = tokio::process::Command::new(program);
+    cmd.args(args).envs(env.iter().map(|(k, v)| (k, v)));
+    cmd.process_group(0).kill_on_drop(true);
+    // SAFETY: only async-signal-safe calls between fork and exec.
+    unsafe {
+        cmd.pre_exec(|| {
+            libc::prctl(
+                libc::PR_SET_PDEATHSIG,
+                libc::SIGKILL as libc::c_ulong,
+                0,
+                0,
+                0,
+            );
+            Ok(())
+        });
+    }
+    cmd
 }
 
 async fn connect(
@@ -313,26 +355,8 @@ async fn connect(
     let began = Instant::now();
     let (service, pid) = match &spec.endpoint {
         Endpoint::Stdio { program, args, env } => {
-            let mut cmd = tokio::process::Command::new(program);
-            cmd.args(args).envs(env.iter().map(|(k, v)| (k, v)));
-            cmd.process_group(0).kill_on_drop(true);
-            // SAFETY: only async-signal-safe calls between fork and exec.
-            unsafe {
-                cmd.pre_exec(|| {
-                    libc::prctl(
-                        libc::PR_SET_PDEATHSIG,
-                        libc::SIGKILL as libc::c_ulong,
-                        0,
-                        0,
-                        0,
-                    );
-                    Ok(())
-                });
-            }
-            let stderr = match log_file(log_dir, log_name) {
-                Ok(f) => Stdio::from(f),
-                Err(_) => Stdio::null(),
-            };
+            let cmd = stdio_command(program, args, env);
+            let stderr = stderr_log(log_dir, log_name);
             let (proc, _) = TokioChildProcess::builder(cmd)
                 .stderr(stderr)
                 .spawn()
@@ -361,7 +385,8 @@ async fn connect(
     Ok(Connected { service, pid, took })
 }
 
-fn kill_group(pid: Option<u32>) {
+/// SIGKILL the process group a child of [`stdio_command`] leads.
+pub fn kill_group(pid: Option<u32>) {
     if let Some(pid) = pid {
         // The child leads its own process group: take its children too.
         unsafe {

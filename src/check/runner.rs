@@ -1,0 +1,398 @@
+//! A whole check: connect, list the tools, send each tool's probes and judge
+//! them (restarting a server that died or stopped answering), the protocol
+//! probes, then the lifecycle of N fresh instances. Every child is killed
+//! when the check ends or its future is dropped (an interrupted check).
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use serde_json::{Map, Value};
+
+use super::http::HttpServer;
+use super::lifecycle::{self, Limits};
+use super::outcome::{classify, Judged, Outcome, Reply};
+use super::probes::{derive, show_arguments, Expect, Probe};
+use super::protocol::{self, GoodCall, ProtocolProbe, CONCURRENT};
+use super::raw::{RawServer, StdioSpec};
+use super::report::{CheckReport, Finding, OutcomeCounts, ProtocolReport, ToolReport};
+use super::CheckError;
+
+/// The server a check probes.
+#[derive(Debug, Clone)]
+pub enum CheckTarget {
+    Stdio(StdioSpec),
+    Http(String),
+}
+
+/// What to check and how.
+#[derive(Debug, Clone)]
+pub struct CheckPlan {
+    pub target: CheckTarget,
+    /// The target as the report names it.
+    pub name: String,
+    /// A file-safe stem for the stderr logs.
+    pub label: String,
+    /// Lifecycle instances (stdio only; 0: no lifecycle check).
+    pub instances: usize,
+    /// How long a call may take before it counts as a hang.
+    pub timeout: Duration,
+    pub log_dir: PathBuf,
+    pub limits: Limits,
+}
+
+/// How long a server may take to come up (at least the call timeout).
+const START_TIMEOUT: Duration = Duration::from_secs(10);
+
+enum Conn {
+    Stdio(Box<RawServer>),
+    Http(HttpServer),
+}
+
+struct Runner<'a> {
+    plan: &'a CheckPlan,
+    conn: Conn,
+    spawns: usize,
+    /// Set when a server could not be restarted: later probes are not sent.
+    broken: Option<String>,
+    progress: &'a mut dyn FnMut(&str),
+}
+
+impl CheckPlan {
+    fn start_timeout(&self) -> Duration {
+        self.timeout.max(START_TIMEOUT)
+    }
+}
+
+async fn spawn_stdio(
+    plan: &CheckPlan,
+    spec: &StdioSpec,
+    seq: usize,
+    initialize: bool,
+) -> Result<RawServer, CheckError> {
+    let mut s = RawServer::spawn(spec, &plan.log_dir, &format!("{}-{seq}", plan.label))?;
+    if initialize {
+        s.initialize(plan.start_timeout()).await?;
+    }
+    Ok(s)
+}
+
+impl Runner<'_> {
+    async fn restart(&mut self) {
+        match &mut self.conn {
+            Conn::Stdio(old) => {
+                old.kill().await;
+                let CheckTarget::Stdio(spec) = &self.plan.target else {
+                    return;
+                };
+                self.spawns += 1;
+                match spawn_stdio(self.plan, spec, self.spawns, true).await {
+                    Ok(s) => self.conn = Conn::Stdio(Box::new(s)),
+                    Err(e) => self.broken = Some(e.to_string()),
+                }
+            }
+            Conn::Http(h) => {
+                if let Err(e) = h.reconnect(self.plan.start_timeout()).await {
+                    self.broken = Some(e.to_string());
+                }
+            }
+        }
+        if let Some(b) = &self.broken {
+            (self.progress)(&format!("the server could not be restarted: {b}"));
+        }
+    }
+
+    async fn alive(&mut self) -> Reply {
+        let t = self.plan.timeout;
+        match &mut self.conn {
+            Conn::Stdio(s) => s.ping(t).await,
+            Conn::Http(h) => h.alive(t).await,
+        }
+    }
+
+    /// Send one probe and judge it; `None` when this transport cannot send it.
+    async fn probe(&mut self, tool: &str, p: &Probe) -> Option<Judged> {
+        if let Some(b) = &self.broken {
+            return Some(Judged {
+                outcome: Outcome::Crash,
+                detail: format!("not sent: the server could not be restarted: {b}"),
+                normal: false,
+            });
+        }
+        let t = self.plan.timeout;
+        let reply = match &mut self.conn {
+            Conn::Stdio(s) => s.call_tool(tool, &p.arguments, t).await,
+            Conn::Http(h) => h.call_tool(tool, &p.arguments, t).await?,
+        };
+        let after = if matches!(reply, Reply::Closed(_)) {
+            None
+        } else {
+            Some(self.alive().await)
+        };
+        let strays = match &mut self.conn {
+            Conn::Stdio(s) => s.take_strays(),
+            Conn::Http(_) => Vec::new(),
+        };
+        let judged = classify(p.expect, &reply, &strays, after.as_ref());
+        if matches!(reply, Reply::Closed(_))
+            || matches!(after, Some(Reply::Closed(_) | Reply::Timeout(_)))
+        {
+            self.restart().await;
+        }
+        Some(judged)
+    }
+
+    /// Every probe of one tool.
+    async fn tool(&mut self, tool: &Value, good: &mut Option<(GoodCall, Duration)>) -> ToolReport {
+        let name = tool
+            .get("name")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string();
+        let schema: Map<String, Value> = tool
+            .get("inputSchema")
+            .and_then(Value::as_object)
+            .cloned()
+            .unwrap_or_default();
+        let began = Instant::now();
+        let mut report = ToolReport {
+            tool: name.clone(),
+            probes: 0,
+            outcomes: OutcomeCounts::default(),
+            findings: Vec::new(),
+            skipped: Vec::new(),
+        };
+        for p in derive(&schema) {
+            let sent = Instant::now();
+            let Some(j) = self.probe(&name, &p).await else {
+                report.skipped.push(p.name);
+                continue;
+            };
+            report.probes += 1;
+            report.outcomes.add(j.outcome);
+            let detail = format!("sent {} → {}", show_arguments(&p.arguments), j.detail);
+            if p.expect == Expect::Control && j.outcome == Outcome::Graceful {
+                if j.normal {
+                    let took = sent.elapsed();
+                    if good.as_ref().is_none_or(|(_, t)| took < *t) {
+                        *good = Some((
+                            GoodCall {
+                                tool: name.clone(),
+                                arguments: p.arguments.clone(),
+                            },
+                            took,
+                        ));
+                    }
+                } else {
+                    report.findings.push(Finding {
+                        probe: p.name.clone(),
+                        outcome: j.outcome,
+                        detail: format!("the control call was refused: {detail}"),
+                    });
+                }
+            }
+            if j.outcome.is_finding() {
+                report.findings.push(Finding {
+                    probe: p.name,
+                    outcome: j.outcome,
+                    detail,
+                });
+            }
+        }
+        (self.progress)(&format!(
+            "tool {name}: {} probes, {} finding(s) ({:.1} s)",
+            report.probes,
+            report
+                .findings
+                .iter()
+                .filter(|f| f.outcome.is_finding())
+                .count(),
+            began.elapsed().as_secs_f64()
+        ));
+        report
+    }
+
+    /// The protocol probes a stdio server gets.
+    async fn protocol_stdio(
+        &mut self,
+        spec: &StdioSpec,
+        good: Option<&GoodCall>,
+    ) -> Vec<ProtocolReport> {
+        let mut out = Vec::new();
+        for p in ProtocolProbe::ALL {
+            let t = self.plan.timeout;
+            let j = if let Some(b) = &self.broken {
+                Judged {
+                    outcome: Outcome::Crash,
+                    detail: format!("not sent: the server could not be restarted: {b}"),
+                    normal: false,
+                }
+            } else if p.needs_fresh_server() {
+                self.spawns += 1;
+                match spawn_stdio(self.plan, spec, self.spawns, false).await {
+                    Ok(mut fresh) => {
+                        // It is only starting: give it the start timeout.
+                        let j = protocol::run(p, &mut fresh, self.plan.start_timeout(), good).await;
+                        fresh.kill().await;
+                        j
+                    }
+                    Err(e) => Judged {
+                        outcome: Outcome::Crash,
+                        detail: e.to_string(),
+                        normal: false,
+                    },
+                }
+            } else {
+                let Conn::Stdio(s) = &mut self.conn else {
+                    continue;
+                };
+                let j = protocol::run(p, s, t, good).await;
+                if matches!(j.outcome, Outcome::Crash | Outcome::Hang) {
+                    self.restart().await;
+                }
+                j
+            };
+            out.push(ProtocolReport {
+                probe: p.as_str().to_string(),
+                outcome: j.outcome,
+                detail: j.detail,
+            });
+        }
+        out
+    }
+
+    /// The protocol probes rmcp's typed client can send over HTTP.
+    async fn protocol_http(&mut self, good: Option<&GoodCall>) -> Vec<ProtocolReport> {
+        let mut out = Vec::new();
+        let unknown = Probe {
+            name: "unknown_tool".into(),
+            arguments: Value::Object(Map::new()),
+            expect: Expect::Reject,
+        };
+        if let Some(j) = self.probe("jetstress_no_such_tool", &unknown).await {
+            out.push(ProtocolReport {
+                probe: ProtocolProbe::UnknownTool.as_str().into(),
+                outcome: j.outcome,
+                detail: j.detail,
+            });
+        }
+        let (Some(g), Conn::Http(h)) = (good, &self.conn) else {
+            return out;
+        };
+        let t = self.plan.timeout;
+        let replies = futures::future::join_all(
+            (0..CONCURRENT).map(|_| h.call_tool(&g.tool, &g.arguments, t)),
+        )
+        .await;
+        let replies: Vec<Reply> = replies.into_iter().flatten().collect();
+        let hung = replies
+            .iter()
+            .filter(|r| matches!(r, Reply::Timeout(_)))
+            .count();
+        let gone = replies.iter().any(|r| matches!(r, Reply::Closed(_)));
+        let mut kinds: Vec<&str> = replies
+            .iter()
+            .map(|r| match r {
+                Reply::Result {
+                    is_error: false, ..
+                } => "a result",
+                Reply::Result { is_error: true, .. } => "an isError result",
+                Reply::Error { .. } => "an error",
+                _ => "no answer",
+            })
+            .collect();
+        kinds.sort_unstable();
+        kinds.dedup();
+        let what = format!("{CONCURRENT} × tools/call {}", g.tool);
+        let (outcome, detail) = if gone {
+            (Outcome::Crash, format!("{what}: the connection dropped"))
+        } else if hung > 0 {
+            (Outcome::Hang, format!("{what}: {hung} unanswered"))
+        } else if kinds.len() > 1 {
+            (
+                Outcome::Protocol,
+                format!("{what}: the replies disagree ({})", kinds.join(" vs ")),
+            )
+        } else {
+            (Outcome::Graceful, format!("{what}: all {}", kinds.join("")))
+        };
+        out.push(ProtocolReport {
+            probe: ProtocolProbe::Concurrent.as_str().into(),
+            outcome,
+            detail,
+        });
+        out
+    }
+}
+
+/// Run a whole check. `progress` gets a line per tool and stage.
+pub async fn run(
+    plan: &CheckPlan,
+    progress: &mut dyn FnMut(&str),
+) -> Result<CheckReport, CheckError> {
+    let (conn, tools) = match &plan.target {
+        CheckTarget::Stdio(spec) => {
+            let mut s = spawn_stdio(plan, spec, 0, true).await?;
+            let tools = s.list_tools(plan.timeout.max(START_TIMEOUT)).await?;
+            (Conn::Stdio(Box::new(s)), tools)
+        }
+        CheckTarget::Http(url) => {
+            let h = HttpServer::connect(url, plan.start_timeout()).await?;
+            let tools = h.list_tools().await?;
+            (Conn::Http(h), tools)
+        }
+    };
+    progress(&format!("{}: {} tool(s)", plan.name, tools.len()));
+    let mut runner = Runner {
+        plan,
+        conn,
+        spawns: 0,
+        broken: None,
+        progress,
+    };
+    let mut good = None;
+    let mut reports = Vec::new();
+    for t in &tools {
+        reports.push(runner.tool(t, &mut good).await);
+    }
+    let good = good.map(|(g, _)| g);
+    let began = Instant::now();
+    let protocol = match &plan.target {
+        CheckTarget::Stdio(spec) => runner.protocol_stdio(spec, good.as_ref()).await,
+        CheckTarget::Http(_) => runner.protocol_http(good.as_ref()).await,
+    };
+    (runner.progress)(&format!(
+        "protocol: {} probes ({:.1} s)",
+        protocol.len(),
+        began.elapsed().as_secs_f64()
+    ));
+    if let Conn::Stdio(s) = &mut runner.conn {
+        s.kill().await;
+    }
+    let lifecycle = match &plan.target {
+        CheckTarget::Stdio(spec) if plan.instances > 0 => {
+            let began = Instant::now();
+            let lc = lifecycle::run(
+                spec,
+                plan.instances,
+                plan.start_timeout(),
+                &plan.log_dir,
+                &plan.label,
+            )
+            .await;
+            (runner.progress)(&format!(
+                "lifecycle: {} instance(s) ({:.1} s)",
+                lc.instances,
+                began.elapsed().as_secs_f64()
+            ));
+            Some(lc)
+        }
+        _ => None,
+    };
+    Ok(CheckReport::new(
+        plan.name.clone(),
+        reports,
+        protocol,
+        lifecycle,
+        &plan.limits,
+    ))
+}
