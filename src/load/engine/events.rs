@@ -291,10 +291,14 @@ pub enum TargetEvent {
         session: usize,
         pid: Option<u32>,
     },
+    /// A session ended or could not connect. `restarting`: its supervisor
+    /// tries again with backoff; `false`: the target never connected and is
+    /// left out of the run.
     Died {
         target: String,
         session: usize,
         reason: String,
+        restarting: bool,
     },
 }
 
@@ -361,11 +365,21 @@ impl EngineEvent {
                 target,
                 session,
                 reason,
+                restarting: true,
             }) => (
                 Level::Warn,
                 format!(
                     "target {target} session {session} died: {reason}; restarting with backoff"
                 ),
+            ),
+            EngineEvent::Target(TargetEvent::Died {
+                target,
+                reason,
+                restarting: false,
+                ..
+            }) => (
+                Level::Alert,
+                format!("target {target} left out of this run: {reason}"),
             ),
             EngineEvent::Target(TargetEvent::Restarted {
                 target, session, ..
