@@ -118,6 +118,9 @@ pub enum GeneratorState {
     Stopped,
     /// It cannot run here (no CUDA, say); the detail says why.
     Unavailable,
+    /// It runs, but holds less than asked (the memory floor, a failed
+    /// allocation); the detail says how much and why.
+    Limited,
 }
 
 impl GeneratorState {
@@ -126,6 +129,7 @@ impl GeneratorState {
             GeneratorState::Started => "started",
             GeneratorState::Stopped => "stopped",
             GeneratorState::Unavailable => "unavailable",
+            GeneratorState::Limited => "limited",
         }
     }
 }
@@ -388,7 +392,7 @@ impl EngineEvent {
                 format!("target {target} session {session} restarted"),
             ),
             EngineEvent::Generator(g) => (
-                if g.state == GeneratorState::Unavailable {
+                if matches!(g.state, GeneratorState::Unavailable | GeneratorState::Limited) {
                     Level::Warn
                 } else {
                     Level::Info

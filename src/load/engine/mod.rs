@@ -855,6 +855,14 @@ impl State {
         if now >= self.window_start + self.config.window {
             let secs = now.duration_since(self.window_start).as_secs_f64();
             self.watch_targets();
+            if let Some(short) = self
+                .memory
+                .as_ref()
+                .and_then(MemoryPressure::take_shortfall)
+            {
+                let detail = short.to_string();
+                self.gen_status(GeneratorKind::Memory, GeneratorState::Limited, detail);
+            }
             let (phase, stage, rate) = match &self.current {
                 Some(r) => {
                     let t = now.saturating_duration_since(r.start).as_secs_f64();
