@@ -23,10 +23,10 @@ pub enum GpuError {
     #[error("{0}")]
     Spawn(std::io::Error),
     /// A CUDA driver call failed (no device, out of memory, …).
-    #[error("unavailable: CUDA: {}", driver_words(.0))]
+    #[error("unavailable: CUDA: {}", driver_words(*.0))]
     Driver(DriverError),
     /// A cuBLAS call failed.
-    #[error("unavailable: cuBLAS: {}", cublas_words(.0))]
+    #[error("unavailable: cuBLAS: {}", cublas_words(*.0))]
     Cublas(CublasError),
     /// CUDA did not report ready within 30 s.
     #[error("unavailable: CUDA did not initialise within 30 s")]
@@ -37,7 +37,7 @@ pub enum GpuError {
 /// device is detected (CUDA_ERROR_NO_DEVICE)`. cudarc's `Display` is its
 /// `Debug` (`DriverError(CUDA_ERROR_NO_DEVICE, "…")`), which an event line
 /// must not show.
-fn driver_words(e: &DriverError) -> String {
+fn driver_words(e: DriverError) -> String {
     let name = format!("{:?}", e.0);
     // SAFETY: only tries to dlopen the driver; its functions are called
     // only when it loads (an error from it means it did).
@@ -53,7 +53,7 @@ fn driver_words(e: &DriverError) -> String {
 }
 
 /// A cuBLAS status in words, with its name.
-fn cublas_words(e: &CublasError) -> String {
+fn cublas_words(e: CublasError) -> String {
     use cudarc::cublas::sys::cublasStatus_t as S;
     let text = match e.0 {
         S::CUBLAS_STATUS_NOT_INITIALIZED => "could not initialise (no usable GPU?)",
@@ -65,7 +65,7 @@ fn cublas_words(e: &CublasError) -> String {
         S::CUBLAS_STATUS_INTERNAL_ERROR => "internal error",
         S::CUBLAS_STATUS_NOT_SUPPORTED => "the operation is not supported here",
         S::CUBLAS_STATUS_LICENSE_ERROR => "license error",
-        _ => "failed",
+        S::CUBLAS_STATUS_SUCCESS => "failed",
     };
     format!("{text} ({:?})", e.0)
 }

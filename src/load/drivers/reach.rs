@@ -137,14 +137,14 @@ pub fn classify(err: &(dyn Error + 'static)) -> Failure {
             }
         }
     }
-    Failure::Other(nodes.last().map(|e| e.to_string()).unwrap_or_default())
+    Failure::Other(nodes.last().map(ToString::to_string).unwrap_or_default())
 }
 
 /// A TLS detail: the innermost message, which names the certificate problem.
 fn innermost_text(nodes: &[&(dyn Error + 'static)], fallback: &str) -> String {
     nodes
         .last()
-        .map_or_else(|| fallback.to_string(), |e| e.to_string())
+        .map_or_else(|| fallback.to_string(), ToString::to_string)
 }
 
 fn http_failure(e: &(dyn Error + 'static)) -> Option<Failure> {

@@ -73,26 +73,7 @@ pub(super) fn resolve_mix(
     let mut weights = Vec::new();
     let mut skipped = Vec::new();
     if mix.is_empty() {
-        for t in targets {
-            for tool in &t.tools {
-                ops.push(Op {
-                    name: format!("{}:{}", t.name, tool.name),
-                    kind: OpKind::Mcp {
-                        target: t.clone(),
-                        tool: tool.name.to_string(),
-                        args: Some(Arc::new(schema_default_args(&tool.input_schema))),
-                    },
-                });
-                weights.push(1.0);
-            }
-        }
-        for ep in endpoints {
-            ops.push(Op {
-                name: ep.spec.name.clone(),
-                kind: OpKind::Http(ep.clone()),
-            });
-            weights.push(1.0);
-        }
+        let (ops, weights) = every_op(targets, endpoints);
         return Ok((ops, weights, skipped));
     }
     for m in mix {
@@ -171,4 +152,30 @@ pub(super) fn resolve_mix(
         anyhow::bail!("the tool mix has no positive weight");
     }
     Ok((ops, weights, skipped))
+}
+
+/// No mix given: every listed tool of every target and every endpoint, at
+/// weight 1.
+fn every_op(targets: &[Arc<McpTarget>], endpoints: &[HttpEndpoint]) -> (Vec<Op>, Vec<f64>) {
+    let mut ops = Vec::new();
+    for t in targets {
+        for tool in &t.tools {
+            ops.push(Op {
+                name: format!("{}:{}", t.name, tool.name),
+                kind: OpKind::Mcp {
+                    target: t.clone(),
+                    tool: tool.name.to_string(),
+                    args: Some(Arc::new(schema_default_args(&tool.input_schema))),
+                },
+            });
+        }
+    }
+    for ep in endpoints {
+        ops.push(Op {
+            name: ep.spec.name.clone(),
+            kind: OpKind::Http(ep.clone()),
+        });
+    }
+    let weights = vec![1.0; ops.len()];
+    (ops, weights)
 }
