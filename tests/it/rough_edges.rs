@@ -298,3 +298,247 @@ fn a_newcomer_is_told_in_tmux_which_key_starts_load() {
         s.capture()
     );
 }
+
+fn run_cmd() -> std::process::Command {
+    let mut c = std::process::Command::new(BIN);
+    c.current_dir(env!("CARGO_MANIFEST_DIR"));
+    c
+}
+
+#[test]
+fn an_unreachable_target_is_named_in_plain_words() {
+    let out = run_cmd()
+        .args(["--root"])
+        .arg(fixture_dir("bare-vm"))
+        .args([
+            "run",
+            "--phase",
+            "spike",
+            "--duration",
+            "3s",
+            "--sessions",
+            "1",
+        ])
+        .args(["--target-url", "http://127.0.0.1:1/mcp"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("target '127.0.0.1:1': cannot reach http://127.0.0.1:1/mcp: connection refused — is the server running? check --target-url"),
+        "{err}"
+    );
+    assert!(
+        !err.contains("rmcp") && !err.contains("Transport ["),
+        "{err}"
+    );
+
+    let out = run_cmd()
+        .args([
+            "run",
+            "--phase",
+            "spike",
+            "--duration",
+            "3s",
+            "--sessions",
+            "1",
+        ])
+        .args(["--target-cmd", "no-such-mcp-server --stdio"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("cannot start 'no-such-mcp-server': no such file"),
+        "{err}"
+    );
+    assert!(!err.contains("os error"), "{err}");
+}
+
+#[test]
+fn a_run_goes_on_without_the_target_that_never_connected() {
+    let dir = tempfile::tempdir().unwrap();
+    let sc = dir.path().join("two.toml");
+    let mix = |remote_too: bool| {
+        let mut m = String::new();
+        if remote_too {
+            m += "[[mix]]\ntool = \"built-in:echo\"\nweight = 1\n";
+        }
+        m + "[[mix]]\ntool = \"remote:echo\"\nweight = 1\n"
+    };
+    let scenario = |remote_too: bool| {
+        format!(
+            "name = \"two\"\nsessions = 2\n[[targets]]\nbuiltin = true\n[[targets]]\nname = \"remote\"\nurl = \"http://127.0.0.1:1/mcp\"\n{}[[phases]]\nkind = \"soak\"\nrate = 5\nduration = \"3s\"\n",
+            mix(remote_too)
+        )
+    };
+    std::fs::write(&sc, scenario(true)).unwrap();
+    let json = dir.path().join("run.json");
+    let out = run_cmd()
+        .arg("--root")
+        .arg(fixture_dir("x86-laptop"))
+        .args(["run", "--scenario"])
+        .arg(&sc)
+        .arg("--json")
+        .arg(&json)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    // It ran and judged: the target that never came up fails no_target_crash.
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("phase soak stopped: completed"), "{err}");
+    assert!(
+        err.contains(
+            "target remote left out of this run: cannot reach http://127.0.0.1:1/mcp: connection refused — is the server running? check --target-url; mix entries skipped: remote:echo"
+        ),
+        "{err}"
+    );
+    assert!(err.contains("result: FAIL"), "{err}");
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let targets = v["targets"].as_array().unwrap();
+    assert_eq!(targets.len(), 2, "{v:#}");
+    assert_eq!(targets[0]["name"], "built-in");
+    assert!(!targets[0]["tools"].as_array().unwrap().is_empty());
+    assert_eq!(targets[1]["name"], "remote");
+    assert_eq!(targets[1]["kind"], "http");
+    assert!(targets[1]["failures"].as_u64().unwrap() >= 1);
+    assert!(targets[1]["tools"].as_array().unwrap().is_empty());
+    assert!(targets[1]["connect_error"]
+        .as_str()
+        .unwrap()
+        .starts_with("cannot reach http://127.0.0.1:1/mcp: connection refused"));
+    let ops: Vec<&str> = v["phases"][0]["whole"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["tool"].as_str().unwrap())
+        .collect();
+    assert_eq!(ops, ["built-in:echo"]);
+
+    // A mix of only the missing target's tools has nothing left to run.
+    std::fs::write(&sc, scenario(false)).unwrap();
+    let out = run_cmd()
+        .arg("--root")
+        .arg(fixture_dir("x86-laptop"))
+        .args(["run", "--scenario"])
+        .arg(&sc)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("the tool mix names only tools of targets that did not connect (remote:echo): target 'remote': cannot reach"),
+        "{err}"
+    );
+}
+
+/// Rewrite `MemAvailable` (kB) of a fixture copy in place.
+fn set_mem_available(root: &Path, kb: u64) {
+    let p = root.join("proc/meminfo");
+    let text = std::fs::read_to_string(&p).unwrap();
+    let out: String = text
+        .lines()
+        .map(|l| {
+            if l.starts_with("MemAvailable:") {
+                format!("MemAvailable:   {kb} kB\n")
+            } else {
+                format!("{l}\n")
+            }
+        })
+        .collect();
+    std::fs::write(&p, out).unwrap();
+}
+
+#[test]
+fn memory_pressure_says_once_that_the_floor_stops_it_short() {
+    let dir = tempfile::tempdir().unwrap();
+    copy_tree(&fixture_dir("x86-laptop"), dir.path());
+    let total_kb = 15_999_316_u64; // the fixture's MemTotal
+    set_mem_available(dir.path(), total_kb * 9 / 10);
+    let sc = dir.path().join("mem.toml");
+    std::fs::write(
+        &sc,
+        "name = \"mem\"\nsessions = 1\n[[targets]]\nbuiltin = true\n[memory]\ntarget_mb = 512\nrate_mb_s = 40\n[[phases]]\nkind = \"soak\"\nrate = 2\nduration = \"5s\"\n",
+    )
+    .unwrap();
+    let child = run_cmd()
+        .arg("--root")
+        .arg(dir.path())
+        .args(["run", "--scenario"])
+        .arg(&sc)
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Once it has grown a little, available memory sits just above the 15 %
+    // floor: the generator stops there (the guard, below the floor, does not trip).
+    std::thread::sleep(Duration::from_millis(2500));
+    set_mem_available(dir.path(), total_kb * 15 / 100 + 512);
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    let lines: Vec<&str> = err
+        .lines()
+        .filter(|l| l.starts_with("memory limited: "))
+        .collect();
+    assert_eq!(lines.len(), 1, "said once:\n{err}");
+    let line = lines[0];
+    let held: f64 = line["memory limited: holds ".len()..]
+        .split(' ')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap_or_else(|_| panic!("{line}"));
+    assert!(held < 512.0, "{line}");
+    assert!(
+        line.contains(
+            " MB of 512 MB asked: the 15 % available floor stops it (2.3 GB available of 15.3 GB)"
+        ),
+        "{line}"
+    );
+    assert!(!err.contains("guard memory_floor"), "{err}");
+}
+
+#[test]
+fn run_shows_a_bar_on_a_terminal_and_plain_lines_through_a_pipe() {
+    let cmd = format!(
+        "{BIN} --root {} run --phase spike --duration 8s --sessions 2",
+        fixture_dir("x86-laptop").display()
+    );
+    let s = Session::start(100, 30, &cmd);
+    let screen = s.wait_for("the progress bar", |t| {
+        t.contains("spike 1/1 · ETA 0:0") && t.contains('[') && t.contains("rps (achieved")
+    });
+    assert!(
+        !screen.contains("[     "),
+        "no plain progress line on a terminal:\n{screen}"
+    );
+    let end = s.wait_for("the verdict", |t| t.contains("result: "));
+    assert!(
+        !end.contains("· ETA "),
+        "the bar is cleared at the end:\n{end}"
+    );
+
+    let out = run_cmd()
+        .arg("--root")
+        .arg(fixture_dir("x86-laptop"))
+        .args([
+            "run",
+            "--phase",
+            "soak",
+            "--rate",
+            "2",
+            "--duration",
+            "11s",
+            "--sessions",
+            "1",
+        ])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.lines()
+            .any(|l| l.starts_with("[    10s] soak/soak target 2.0 rps")),
+        "{err}"
+    );
+    assert!(!err.contains("ETA") && !err.contains('\u{1b}'), "{err}");
+}
