@@ -7,6 +7,7 @@ pub mod dashboard;
 pub mod mcp_serve;
 pub mod predict_eval;
 pub mod probe;
+pub mod progress;
 pub mod replay;
 pub mod report;
 pub mod run;

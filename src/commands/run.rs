@@ -1,7 +1,7 @@
 //! `jetstress run`: a headless load run. Plans the load from a scenario file
 //! and/or flags, runs its phases in order on a [`Session`] (collector, engine,
-//! guards, `/metrics`), prints each event and a progress line every 10 s to
-//! stderr, and writes the `jetstress.run/1` summary and report, judged
+//! guards, `/metrics`), prints each event to stderr with a progress bar on a
+//! terminal ([`super::progress`]) or a plain progress line every 10 s, and writes the `jetstress.run/1` summary and report, judged
 //! against the acceptance criteria. Exit 0 on PASS, 1 on FAIL or when the
 //! load could not start (a target never came up), 2 on errors of use, 130
 //! when interrupted.
@@ -19,9 +19,10 @@ use jetstress::report::{self as criteria, Criteria};
 use jetstress::report::{Report, RunOutput};
 use jetstress::session::{serve_metrics, Session, SessionConfig, SessionMsg, Sinks};
 
+use super::progress::{Progress, Status};
 use crate::cli::{GlobalArgs, PhaseArg, RunArgs};
 
-/// How often the progress line is printed.
+/// How often the plain progress line is printed (stderr not a terminal).
 pub const PROGRESS_EVERY: Duration = Duration::from_secs(10);
 
 /// The command line's load options as the library's plan options.
@@ -78,6 +79,29 @@ fn progress_line(s: &RunSummary) -> Option<String> {
     ))
 }
 
+/// The bar's view of the running phase (`index` of `count`, planned `total`).
+fn bar_status(s: &RunSummary, index: usize, count: usize, total: Duration) -> Option<Status> {
+    let p = s.phases.last()?;
+    let st = p.stages.last()?;
+    let offered = match st.users {
+        Some(u) => format!("{u} users"),
+        None => format!("{:.1} rps", st.target_rate),
+    };
+    Some(Status {
+        title: format!("{} {index}/{count}", p.name),
+        detail: format!(
+            "{} · {offered} (achieved {:.1}) · err {} · dropped {} · p95 {:.1} ms",
+            st.name,
+            st.achieved_rate,
+            st.all.errors.saturating_sub(st.dropped),
+            st.dropped,
+            st.all.latency_ms.p95
+        ),
+        done: Duration::from_secs_f64(p.duration_s.max(0.0)),
+        total: Some(total),
+    })
+}
+
 /// Feeds the session's snapshots through the one predictor bundle and the
 /// sinks; the lines they make go to stderr. The report's clock counts from
 /// the first snapshot's own time, as a rebuild from the recording does.
@@ -88,12 +112,17 @@ struct Feeder {
 }
 
 impl Feeder {
-    fn feed(&mut self, sinks: &mut Sinks, s: &std::sync::Arc<jetstress::snapshot::Snapshot>) {
+    fn feed(
+        &mut self,
+        sinks: &mut Sinks,
+        s: &std::sync::Arc<jetstress::snapshot::Snapshot>,
+        out: &Progress,
+    ) {
         let t0 = *self.t0_ms.get_or_insert(s.time_unix_ms);
         let t = (s.time_unix_ms as f64 - t0 as f64) / 1000.0;
         self.predictors.observe(s);
         for (_, text) in sinks.on_snapshot(t, s, &self.predictors.named(s)) {
-            eprintln!("{text}");
+            out.line(&text);
         }
     }
 }
@@ -161,8 +190,10 @@ async fn run_async(
     }
     // Chart times count from the engine's start, as its load windows and phases do.
     sinks.observe_for_report(session.summary().await.map(|s| s.started_unix_ms));
+    // On a terminal a bar (the lines scroll above it); else plain lines.
+    let out = Progress::for_stderr(PROGRESS_EVERY);
     if let Some(s) = first {
-        feeder.feed(&mut sinks, &s);
+        feeder.feed(&mut sinks, &s, &out);
     }
     if let Some(c) = sc.cpu {
         session.send(Command::StartCpu(c)).await?;
@@ -175,17 +206,18 @@ async fn run_async(
     }
     let mut interrupted = false;
     let mut guard_stop = false;
-    'phases: for phase in &sc.phases {
+    let count = sc.phases.len();
+    'phases: for (i, phase) in sc.phases.iter().enumerate() {
         session.send(Command::StartPhase(phase.clone())).await?;
-        let mut progress =
-            tokio::time::interval_at(tokio::time::Instant::now() + PROGRESS_EVERY, PROGRESS_EVERY);
+        let every = out.every();
+        let mut progress = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
         loop {
             tokio::select! {
                 msg = session.next() => match msg {
-                    SessionMsg::Snapshot(s) => feeder.feed(&mut sinks, &s),
+                    SessionMsg::Snapshot(s) => feeder.feed(&mut sinks, &s, &out),
                     SessionMsg::Event(ev) => {
                         if let Some((_, text)) = sinks.on_engine_event(&ev) {
-                            eprintln!("{text}");
+                            out.line(&text);
                         }
                         if let EngineEvent::Phase(PhaseEvent::Stopped { reason, .. }) = &ev {
                             guard_stop |= reason.is_guard();
@@ -196,8 +228,10 @@ async fn run_async(
                     SessionMsg::EngineReady(_) | SessionMsg::EngineFailed(_) => {}
                 },
                 _ = progress.tick() => {
-                    if let Some(line) = session.summary().await.as_ref().and_then(progress_line) {
-                        eprintln!("{line}");
+                    if let Some(s) = session.summary().await {
+                        if let Some(st) = bar_status(&s, i + 1, count, phase.total_duration()) {
+                            out.update(&st, || progress_line(&s));
+                        }
                     }
                 }
                 _ = tokio::signal::ctrl_c() => {
@@ -211,6 +245,7 @@ async fn run_async(
             break;
         }
     }
+    out.finish();
     let summary = session.stop_load(StopReason::RunFinished).await;
     // Last line: the summary, so `jetstress report` can rebuild this report.
     let record = summary.clone().map(|run| session.record(run, interrupted));

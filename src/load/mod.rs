@@ -22,9 +22,9 @@ pub use drivers::mcp::{
 pub use engine::*;
 pub use guards::{spawn as spawn_guards, GuardConfig};
 pub use plan::{
-    builtin_phase, builtin_target, describe_targets, engine_config, log_dir, phase_for, plan,
-    plan_dashboard, plan_targets, BuiltinPhase, PlanOptions, UsersArg, UsersArgError,
-    BUILTIN_TARGET, BUILTIN_THINK, BUILTIN_USERS, BUILTIN_USERS_DURATION,
+    builtin_phase, builtin_target, describe_targets, engine_config, explain_targets, log_dir,
+    phase_for, plan, plan_dashboard, plan_targets, BuiltinPhase, PlanOptions, UsersArg,
+    UsersArgError, BUILTIN_TARGET, BUILTIN_THINK, BUILTIN_USERS, BUILTIN_USERS_DURATION,
 };
 pub use scenario::{
     load as load_scenario, parse as parse_scenario, Acceptance, Scenario, TargetPlan,

@@ -515,11 +515,50 @@ pub fn describe_targets(sc: &Scenario) -> String {
             TargetPlan::Builtin { name, .. } => {
                 name.clone().unwrap_or_else(|| BUILTIN_TARGET.into())
             }
-            TargetPlan::Spec(s) => s.name.clone().unwrap_or_else(|| "mcp".into()),
+            TargetPlan::Spec(s) => s.name.clone().unwrap_or_else(|| s.fallback_name()),
         })
         .collect();
     names.extend(sc.http.iter().map(|h| h.name.clone()));
     names.join(", ")
+}
+
+/// The load targets with what each one is, for a newcomer: `built-in (the
+/// built-in MCP server)`, `fs (MCP over stdio: node server.js)`, `remote
+/// (MCP at http://…/mcp)`, `health (GET http://…/health)`.
+pub fn explain_targets(sc: &Scenario) -> String {
+    let mut out: Vec<String> = sc
+        .targets
+        .iter()
+        .map(|t| match t {
+            TargetPlan::Builtin { name, .. } => format!(
+                "{} (the built-in MCP server)",
+                name.clone().unwrap_or_else(|| BUILTIN_TARGET.into())
+            ),
+            TargetPlan::Spec(s) => {
+                let name = s.name.clone().unwrap_or_else(|| s.fallback_name());
+                match &s.endpoint {
+                    Endpoint::Stdio { program, args, .. } => {
+                        let prog = program.file_name().map_or_else(
+                            || program.display().to_string(),
+                            |f| f.to_string_lossy().into_owned(),
+                        );
+                        let cmd = std::iter::once(prog)
+                            .chain(args.iter().cloned())
+                            .collect::<Vec<_>>()
+                            .join(" ");
+                        format!("{name} (MCP over stdio: {cmd})")
+                    }
+                    Endpoint::Http { url } => format!("{name} (MCP at {url})"),
+                }
+            }
+        })
+        .collect();
+    out.extend(
+        sc.http
+            .iter()
+            .map(|h| format!("{} ({} {})", h.name, h.method, h.url)),
+    );
+    out.join(", ")
 }
 
 /// Where the targets' stderr logs go: the plan's `log_dir`, else the engine's

@@ -316,7 +316,10 @@ pub fn evaluate(s: &RunSummary, o: &Observations, c: &Criteria) -> Vec<Verdict> 
         .targets
         .iter()
         .filter(|t| t.failures + t.restarts > 0)
-        .map(|t| format!("{}: {} died, {} restarted", t.name, t.failures, t.restarts))
+        .map(|t| match &t.connect_error {
+            Some(why) => format!("{}: never connected ({why})", t.name),
+            None => format!("{}: {} died, {} restarted", t.name, t.failures, t.restarts),
+        })
         .collect();
     out.push(verdict(
         "no_target_crash",

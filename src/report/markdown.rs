@@ -338,6 +338,13 @@ fn findings(r: &Report) -> Vec<String> {
         }
     }
     for t in run.targets.iter().filter(|t| t.failures + t.restarts > 0) {
+        if let Some(why) = &t.connect_error {
+            f.push(format!(
+                "Target `{}` never connected and got no load: {why}.",
+                t.name
+            ));
+            continue;
+        }
         f.push(format!(
             "Target `{}` uptime: {} session death(s), {} restart(s) over {} session(s).",
             t.name, t.failures, t.restarts, t.sessions

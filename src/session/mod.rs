@@ -167,9 +167,10 @@ impl Session {
     async fn attach(&mut self, r: anyhow::Result<EngineHandle>) -> anyhow::Result<Vec<String>> {
         self.starting = None;
         match r {
-            Ok(h) => {
+            Ok(mut h) => {
                 self.state = EngineState::Ready;
-                self.events = Some(h.events());
+                // From the start: a target left out, a session that failed to connect.
+                self.events = Some(h.take_events());
                 self.guard_task = Some(guards::spawn(
                     self.collector.subscribe(),
                     h.commands.clone(),

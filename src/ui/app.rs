@@ -124,11 +124,26 @@ impl LatencyScope {
     }
 }
 
+/// What the load keys would start before any engine is attached.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum LoadOffer {
+    /// Nothing known (an `App` not started by a front end).
+    #[default]
+    Unknown,
+    /// The live dashboard: the first load key starts the engine against
+    /// these targets (`built-in (the built-in MCP server)`).
+    Live(String),
+    /// A replay: there is no engine to attach.
+    Replay,
+}
+
 /// The load engine's view: phase, stage, rows, dropped.
 #[derive(Debug, Clone, Default)]
 pub struct LoadView {
     /// `None` while no engine is attached (shown as such, never as an empty box).
     pub engine: Option<String>,
+    /// What the load keys would do while `engine` is `None`.
+    pub offer: LoadOffer,
     pub phase: Option<String>,
     pub stage: Option<String>,
     pub target_rps: Option<f64>,

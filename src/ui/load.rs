@@ -281,8 +281,10 @@ impl LoadControl {
             EngineEvent::Generator(g) => {
                 let name = g.generator.as_str();
                 app.load.generators.retain(|x| !x.starts_with(name));
-                if g.state == GeneratorState::Started {
-                    app.load.generators.push(format!("{name} on"));
+                match g.state {
+                    GeneratorState::Started => app.load.generators.push(format!("{name} on")),
+                    GeneratorState::Limited => app.load.generators.push(format!("{name} limited")),
+                    GeneratorState::Stopped | GeneratorState::Unavailable => {}
                 }
             }
             EngineEvent::Guard(_)

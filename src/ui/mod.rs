@@ -11,7 +11,7 @@ pub(crate) mod panes;
 pub(crate) mod terminal;
 pub(crate) mod theme;
 
-pub use app::{App, Effect, Level, Pane, UsersLine};
+pub use app::{App, Effect, Level, LoadOffer, Pane, UsersLine};
 pub use draw::draw;
 pub use keys::{Action, KeyMap};
 pub use theme::{ColorMode, Slot, Theme};
@@ -152,8 +152,9 @@ pub fn resolve(args: &DashboardOptions) -> anyhow::Result<Resolved> {
 /// load its keys start (checked before the terminal is touched).
 pub fn run(args: &DashboardOptions, plan: Scenario) -> anyhow::Result<ExitCode> {
     // Configuration errors first: the dashboard never starts half-configured.
-    let resolved = resolve(args)?;
+    let mut resolved = resolve(args)?;
     require_terminal()?;
+    resolved.app.load.offer = LoadOffer::Live(crate::load::plan::explain_targets(&plan));
     let record = args.record.clone();
     let cfg = SessionConfig {
         root: args.root.clone(),
@@ -174,6 +175,7 @@ pub fn run_replay(args: &ReplayOptions) -> anyhow::Result<ExitCode> {
     let src = crate::recording::replay::load(&args.file).map_err(anyhow::Error::msg)?;
     require_terminal()?;
     resolved.app.source = format!("replay {}", src.label);
+    resolved.app.load.offer = LoadOffer::Replay;
     if !src.skipped.is_empty() {
         resolved.app.log(
             Level::Warn,

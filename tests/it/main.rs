@@ -19,6 +19,7 @@ mod predict_replay;
 mod probe_fixtures;
 mod recording_eval;
 mod report;
+mod rough_edges;
 mod trace_formats;
 mod ui_render;
 mod workloads_engine;

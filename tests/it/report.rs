@@ -576,23 +576,35 @@ fn a_report_with_a_users_phase_matches_the_schema_field_for_field() {
         elapsed_s: 40.0,
         in_flight: 0,
         phases: vec![open, closed],
-        targets: vec![TargetSummary {
-            name: "fs".into(),
-            kind: "stdio".into(),
-            sessions: 4,
-            tools: vec!["read_file".into()],
-            failures: 0,
-            restarts: 0,
-            initialize_ms: Some(Spread {
-                p50: 40.0,
-                p95: 80.0,
-                max: 90.0,
-            }),
-            rss_mb_per_session: Some(MeanMax {
-                mean: 25.0,
-                max: 27.5,
-            }),
-        }],
+        targets: vec![
+            TargetSummary {
+                name: "fs".into(),
+                kind: "stdio".into(),
+                sessions: 4,
+                tools: vec!["read_file".into()],
+                failures: 0,
+                restarts: 0,
+                initialize_ms: Some(Spread {
+                    p50: 40.0,
+                    p95: 80.0,
+                    max: 90.0,
+                }),
+                rss_mb_per_session: Some(MeanMax {
+                    mean: 25.0,
+                    max: 27.5,
+                }),
+                connect_error: None,
+            },
+            TargetSummary {
+                name: "remote".into(),
+                kind: "http".into(),
+                failures: 4,
+                connect_error: Some(
+                    "cannot reach http://127.0.0.1:1/mcp: connection refused".into(),
+                ),
+                ..TargetSummary::default()
+            },
+        ],
         generators: vec![],
         guard_events: vec![],
     };
@@ -617,7 +629,12 @@ fn a_report_with_a_users_phase_matches_the_schema_field_for_field() {
     };
     let population = &v["run"]["phases"][1];
     let stage = &population["stages"][0];
-    let target = &v["run"]["targets"][0];
+    // The second target never connected: it adds `connect_error`.
+    let mut target = v["run"]["targets"][0].clone();
+    for (k, x) in v["run"]["targets"][1].as_object().unwrap() {
+        target[k] = x.clone();
+    }
+    let target = &target;
     for (def, x) in [
         ("users_info", &population["users"]),
         ("scalability", &population["scalability"]),

@@ -23,14 +23,51 @@ pub enum GpuError {
     #[error("{0}")]
     Spawn(std::io::Error),
     /// A CUDA driver call failed (no device, out of memory, …).
-    #[error("unavailable: {0:?}")]
+    #[error("unavailable: CUDA: {}", driver_words(*.0))]
     Driver(DriverError),
     /// A cuBLAS call failed.
-    #[error("unavailable: {0:?}")]
+    #[error("unavailable: cuBLAS: {}", cublas_words(*.0))]
     Cublas(CublasError),
     /// CUDA did not report ready within 30 s.
     #[error("unavailable: CUDA did not initialise within 30 s")]
     InitTimeout,
+}
+
+/// The driver's own description and the error's name: `no CUDA-capable
+/// device is detected (CUDA_ERROR_NO_DEVICE)`. cudarc's `Display` is its
+/// `Debug` (`DriverError(CUDA_ERROR_NO_DEVICE, "…")`), which an event line
+/// must not show.
+fn driver_words(e: DriverError) -> String {
+    let name = format!("{:?}", e.0);
+    // SAFETY: only tries to dlopen the driver; its functions are called
+    // only when it loads (an error from it means it did).
+    let loaded = unsafe { cudarc::driver::sys::is_culib_present() };
+    let text = loaded
+        .then(|| e.error_string().ok())
+        .flatten()
+        .map(|c| c.to_string_lossy().into_owned());
+    match text {
+        Some(t) if !t.is_empty() => format!("{t} ({name})"),
+        _ => name,
+    }
+}
+
+/// A cuBLAS status in words, with its name.
+fn cublas_words(e: CublasError) -> String {
+    use cudarc::cublas::sys::cublasStatus_t as S;
+    let text = match e.0 {
+        S::CUBLAS_STATUS_NOT_INITIALIZED => "could not initialise (no usable GPU?)",
+        S::CUBLAS_STATUS_ALLOC_FAILED => "could not allocate GPU memory",
+        S::CUBLAS_STATUS_INVALID_VALUE => "an invalid value was passed",
+        S::CUBLAS_STATUS_ARCH_MISMATCH => "this GPU's architecture is not supported",
+        S::CUBLAS_STATUS_MAPPING_ERROR => "could not map GPU memory",
+        S::CUBLAS_STATUS_EXECUTION_FAILED => "the GPU kernel failed to run",
+        S::CUBLAS_STATUS_INTERNAL_ERROR => "internal error",
+        S::CUBLAS_STATUS_NOT_SUPPORTED => "the operation is not supported here",
+        S::CUBLAS_STATUS_LICENSE_ERROR => "license error",
+        S::CUBLAS_STATUS_SUCCESS => "failed",
+    };
+    format!("{text} ({:?})", e.0)
 }
 
 // `From` by hand rather than `#[from]`: the CUDA error is part of the
@@ -173,7 +210,18 @@ mod tests {
             "unavailable: CUDA did not initialise within 30 s"
         );
         let e = CublasError(cudarc::cublas::sys::cublasStatus_t::CUBLAS_STATUS_NOT_INITIALIZED);
-        assert_eq!(GpuError::from(e).to_string(), format!("unavailable: {e:?}"));
+        assert_eq!(
+            GpuError::from(e).to_string(),
+            "unavailable: cuBLAS: could not initialise (no usable GPU?) (CUBLAS_STATUS_NOT_INITIALIZED)"
+        );
+        if !cuda_present() {
+            // No driver to ask: the error's name alone, not cudarc's Debug text.
+            let d = DriverError(cudarc::driver::sys::CUresult::CUDA_ERROR_NO_DEVICE);
+            assert_eq!(
+                GpuError::from(d).to_string(),
+                "unavailable: CUDA: CUDA_ERROR_NO_DEVICE"
+            );
+        }
         if !cuda_present() {
             let spec = GpuSpec {
                 size: 16,

@@ -2,9 +2,12 @@
 //! target, hold them, release on stop. It never grows past the memory floor:
 //! before each chunk it reads `MemAvailable` (under the probe root) and stops
 //! growing at the floor; the guard releases everything if the floor is crossed.
+//! When it stops short of the target (the floor, or an allocation that
+//! fails), it says so once: [`MemoryPressure::take_shortfall`].
 
+use std::fmt;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
@@ -35,11 +38,73 @@ pub fn mem_available(root: &Root) -> Option<(f64, f64)> {
     Some((m.available_mb?, m.total_mb?))
 }
 
+/// Why the generator holds less than it was asked to.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum ShortCause {
+    /// `MemAvailable` reached the floor (% of total).
+    Floor {
+        floor_pct: f64,
+        available_mb: f64,
+        total_mb: f64,
+    },
+    /// The allocator refused the next chunk.
+    AllocFailed,
+}
+
+/// The generator stopped short of its target: what it holds, of what was asked.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Shortfall {
+    pub held_mb: f64,
+    pub target_mb: f64,
+    pub cause: ShortCause,
+}
+
+/// `512 MB`, `16.6 GB` (MiB-based, as the memory pane counts).
+pub fn fmt_mb(mb: f64) -> String {
+    if mb >= 1024.0 {
+        format!("{:.1} GB", mb / 1024.0)
+    } else {
+        format!("{mb:.0} MB")
+    }
+}
+
+impl fmt::Display for Shortfall {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "holds {} of {} asked: ",
+            fmt_mb(self.held_mb),
+            fmt_mb(self.target_mb)
+        )?;
+        match self.cause {
+            ShortCause::Floor {
+                floor_pct,
+                available_mb,
+                total_mb,
+            } => write!(
+                f,
+                "the {floor_pct:.0} % available floor stops it ({} available of {})",
+                fmt_mb(available_mb),
+                fmt_mb(total_mb)
+            ),
+            ShortCause::AllocFailed => f.write_str("the next allocation failed"),
+        }
+    }
+}
+
+/// The shortfall, told once.
+#[derive(Debug, Default)]
+struct Report {
+    pending: Option<Shortfall>,
+    told: bool,
+}
+
 #[derive(Debug)]
 pub struct MemoryPressure {
     held_mb: Arc<AtomicU64>,
     /// Set when growth stopped at the floor.
     pub floor_hit: Arc<AtomicBool>,
+    short: Arc<Mutex<Report>>,
     workers: super::Workers,
 }
 
@@ -49,16 +114,29 @@ impl MemoryPressure {
         let stop = Arc::new(AtomicBool::new(false));
         let held_mb = Arc::new(AtomicU64::new(0));
         let floor_hit = Arc::new(AtomicBool::new(false));
-        let (s, h, f) = (stop.clone(), held_mb.clone(), floor_hit.clone());
+        let short = Arc::new(Mutex::new(Report::default()));
+        let out = Outputs {
+            held: held_mb.clone(),
+            floor_hit: floor_hit.clone(),
+            short: short.clone(),
+        };
+        let s = stop.clone();
         let thread = std::thread::Builder::new()
             .name("jetstress-mem".into())
-            .spawn(move || grow(spec, &root, floor_pct, &s, &h, &f))
+            .spawn(move || grow(spec, &root, floor_pct, &s, &out))
             .expect("spawn memory thread");
         MemoryPressure {
             held_mb,
             floor_hit,
+            short,
             workers: super::Workers::new(stop, vec![thread]),
         }
+    }
+
+    /// The first time growth stopped short of the target (the floor, or an
+    /// allocation that failed), once; `None` before and after.
+    pub fn take_shortfall(&self) -> Option<Shortfall> {
+        self.short.lock().ok()?.pending.take()
     }
 
     pub fn held_mb(&self) -> u64 {
@@ -71,26 +149,58 @@ impl MemoryPressure {
     }
 }
 
-fn grow(
-    spec: MemorySpec,
-    root: &Root,
-    floor_pct: f64,
-    stop: &AtomicBool,
-    held: &AtomicU64,
-    floor_hit: &AtomicBool,
-) {
+/// What the growing thread shares with its owner.
+struct Outputs {
+    held: Arc<AtomicU64>,
+    floor_hit: Arc<AtomicBool>,
+    short: Arc<Mutex<Report>>,
+}
+
+impl Outputs {
+    /// Note a shortfall, the first time only.
+    fn short(&self, s: Shortfall) {
+        if let Ok(mut r) = self.short.lock() {
+            if !r.told {
+                r.told = true;
+                r.pending = Some(s);
+            }
+        }
+    }
+}
+
+/// One touched 1 MiB chunk, or `None` when the allocator refuses it.
+fn chunk() -> Option<Vec<u8>> {
+    let mut c: Vec<u8> = Vec::new();
+    c.try_reserve_exact(CHUNK).ok()?;
+    c.resize(CHUNK, 0);
+    for i in (0..CHUNK).step_by(PAGE) {
+        c[i] = 1;
+    }
+    Some(c)
+}
+
+fn grow(spec: MemorySpec, root: &Root, floor_pct: f64, stop: &AtomicBool, out: &Outputs) {
     let mut chunks: Vec<Vec<u8>> = Vec::new();
     let target = spec.target_mb.max(0.0) as usize;
     let rate = spec.rate_mb_s.max(0.1);
     let start = Instant::now();
+    let mut alloc_failed = false;
     while !stop.load(Ordering::Relaxed) {
-        if chunks.len() < target {
-            let floor_ok = match mem_available(root) {
-                Some((avail, total)) => avail - 1.0 > total * floor_pct / 100.0,
-                None => true,
-            };
-            if !floor_ok {
-                floor_hit.store(true, Ordering::Relaxed);
+        if chunks.len() < target && !alloc_failed {
+            let floor = mem_available(root).and_then(|(avail, total)| {
+                (avail - 1.0 <= total * floor_pct / 100.0).then_some((avail, total))
+            });
+            if let Some((available_mb, total_mb)) = floor {
+                out.floor_hit.store(true, Ordering::Relaxed);
+                out.short(Shortfall {
+                    held_mb: chunks.len() as f64,
+                    target_mb: spec.target_mb,
+                    cause: ShortCause::Floor {
+                        floor_pct,
+                        available_mb,
+                        total_mb,
+                    },
+                });
                 std::thread::sleep(Duration::from_millis(100));
                 continue;
             }
@@ -101,16 +211,56 @@ fn grow(
                 std::thread::sleep(due.checked_sub(now).unwrap().min(Duration::from_millis(50)));
                 continue;
             }
-            let mut c = vec![0u8; CHUNK];
-            for i in (0..CHUNK).step_by(PAGE) {
-                c[i] = 1;
+            if chunks.try_reserve(1).is_err() {
+                alloc_failed = true;
+            } else if let Some(c) = chunk() {
+                chunks.push(c);
+                out.held.store(chunks.len() as u64, Ordering::Relaxed);
+            } else {
+                alloc_failed = true;
             }
-            chunks.push(c);
-            held.store(chunks.len() as u64, Ordering::Relaxed);
+            if alloc_failed {
+                out.short(Shortfall {
+                    held_mb: chunks.len() as f64,
+                    target_mb: spec.target_mb,
+                    cause: ShortCause::AllocFailed,
+                });
+            }
         } else {
             std::thread::sleep(Duration::from_millis(50));
         }
     }
     drop(chunks);
-    held.store(0, Ordering::Relaxed);
+    out.held.store(0, Ordering::Relaxed);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_shortfall_says_what_it_holds_of_what_was_asked_and_why() {
+        let s = Shortfall {
+            held_mb: 16.6 * 1024.0,
+            target_mb: 21.5 * 1024.0,
+            cause: ShortCause::Floor {
+                floor_pct: 15.0,
+                available_mb: 3.6 * 1024.0,
+                total_mb: 24.0 * 1024.0,
+            },
+        };
+        assert_eq!(
+            s.to_string(),
+            "holds 16.6 GB of 21.5 GB asked: the 15 % available floor stops it (3.6 GB available of 24.0 GB)"
+        );
+        let s = Shortfall {
+            held_mb: 300.0,
+            target_mb: 512.0,
+            cause: ShortCause::AllocFailed,
+        };
+        assert_eq!(
+            s.to_string(),
+            "holds 300 MB of 512 MB asked: the next allocation failed"
+        );
+    }
 }

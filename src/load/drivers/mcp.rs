@@ -26,6 +26,7 @@ use serde_json::Value;
 use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
 
+use crate::load::drivers::reach;
 use crate::load::engine::events::{EngineEvent, TargetEvent};
 use crate::load::engine::Spread;
 use crate::load::stats::{new_histogram, ErrorKind};
@@ -347,12 +348,31 @@ pub fn stdio_command(
     cmd
 }
 
+/// Connect one session. A failure reads in plain words ([`reach`]): "cannot
+/// reach URL: connection refused — is the server running? …".
 async fn connect(
     spec: &McpTargetSpec,
     log_dir: &Path,
     log_name: &str,
 ) -> anyhow::Result<Connected> {
     let began = Instant::now();
+    let log = stderr_log_path(log_dir, log_name);
+    let plain = |e: &(dyn std::error::Error + 'static)| {
+        anyhow::anyhow!(reach::describe(
+            &spec.endpoint,
+            e,
+            CONNECT_TIMEOUT,
+            Some(&log)
+        ))
+    };
+    let timed_out = || {
+        anyhow::anyhow!(reach::words(
+            &spec.endpoint,
+            &reach::Failure::Timeout,
+            CONNECT_TIMEOUT,
+            Some(&log)
+        ))
+    };
     let (service, pid) = match &spec.endpoint {
         Endpoint::Stdio { program, args, env } => {
             let cmd = stdio_command(program, args, env);
@@ -360,20 +380,20 @@ async fn connect(
             let (proc, _) = TokioChildProcess::builder(cmd)
                 .stderr(stderr)
                 .spawn()
-                .map_err(|e| anyhow::anyhow!("cannot start '{}': {e}", program.display()))?;
+                .map_err(|e| plain(&e))?;
             let pid = proc.id();
             let svc = tokio::time::timeout(CONNECT_TIMEOUT, ().serve(proc))
                 .await
-                .map_err(|_| anyhow::anyhow!("initialize timed out"))?
-                .map_err(|e| anyhow::anyhow!("initialize failed: {e}"))?;
+                .map_err(|_| timed_out())?
+                .map_err(|e| plain(&e))?;
             (svc, pid)
         }
         Endpoint::Http { url } => {
             let t = StreamableHttpClientTransport::from_uri(url.as_str());
             let svc = tokio::time::timeout(CONNECT_TIMEOUT, ().serve(t))
                 .await
-                .map_err(|_| anyhow::anyhow!("initialize timed out"))?
-                .map_err(|e| anyhow::anyhow!("initialize failed: {e}"))?;
+                .map_err(|_| timed_out())?
+                .map_err(|e| plain(&e))?;
             (svc, None)
         }
     };
@@ -417,7 +437,7 @@ impl McpTarget {
             .peer()
             .list_all_tools()
             .await
-            .map_err(|e| anyhow::anyhow!("tools/list failed: {e}"))?;
+            .map_err(|e| anyhow::anyhow!("tools/list failed: {}", reach::request_words(&e)))?;
         let server_name = first
             .service
             .peer()
@@ -471,7 +491,8 @@ impl McpTarget {
                     shared.emit(TargetEvent::Died {
                         target: name.clone(),
                         session: i,
-                        reason: format!("connect failed: {e:#}"),
+                        reason: format!("{e:#}"),
+                        restarting: true,
                     });
                 }
             }
@@ -713,6 +734,7 @@ impl Supervisor {
                                 target: sh.target.clone(),
                                 session: self.index,
                                 reason: quit_reason(&q),
+                                restarting: true,
                             });
                             if up.elapsed() >= STABLE_AFTER {
                                 backoff = BACKOFF_START;
@@ -725,7 +747,8 @@ impl Supervisor {
                     self.emit(TargetEvent::Died {
                         target: sh.target.clone(),
                         session: self.index,
-                        reason: format!("connect failed: {e:#}"),
+                        reason: format!("{e:#}"),
+                        restarting: true,
                     });
                 }
             }

@@ -118,6 +118,9 @@ pub enum GeneratorState {
     Stopped,
     /// It cannot run here (no CUDA, say); the detail says why.
     Unavailable,
+    /// It runs, but holds less than asked (the memory floor, a failed
+    /// allocation); the detail says how much and why.
+    Limited,
 }
 
 impl GeneratorState {
@@ -126,6 +129,7 @@ impl GeneratorState {
             GeneratorState::Started => "started",
             GeneratorState::Stopped => "stopped",
             GeneratorState::Unavailable => "unavailable",
+            GeneratorState::Limited => "limited",
         }
     }
 }
@@ -291,10 +295,14 @@ pub enum TargetEvent {
         session: usize,
         pid: Option<u32>,
     },
+    /// A session ended or could not connect. `restarting`: its supervisor
+    /// tries again with backoff; `false`: the target never connected and is
+    /// left out of the run.
     Died {
         target: String,
         session: usize,
         reason: String,
+        restarting: bool,
     },
 }
 
@@ -361,11 +369,21 @@ impl EngineEvent {
                 target,
                 session,
                 reason,
+                restarting: true,
             }) => (
                 Level::Warn,
                 format!(
                     "target {target} session {session} died: {reason}; restarting with backoff"
                 ),
+            ),
+            EngineEvent::Target(TargetEvent::Died {
+                target,
+                reason,
+                restarting: false,
+                ..
+            }) => (
+                Level::Alert,
+                format!("target {target} left out of this run: {reason}"),
             ),
             EngineEvent::Target(TargetEvent::Restarted {
                 target, session, ..
@@ -374,7 +392,7 @@ impl EngineEvent {
                 format!("target {target} session {session} restarted"),
             ),
             EngineEvent::Generator(g) => (
-                if g.state == GeneratorState::Unavailable {
+                if matches!(g.state, GeneratorState::Unavailable | GeneratorState::Limited) {
                     Level::Warn
                 } else {
                     Level::Info

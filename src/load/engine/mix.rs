@@ -60,35 +60,21 @@ impl Op {
     }
 }
 
+/// The ops and weights of the mix, and the entries skipped because they name
+/// a target in `left_out` (one that never connected). A mix that names only
+/// such targets' tools is an error.
 pub(super) fn resolve_mix(
     mix: &[MixEntry],
     targets: &[Arc<McpTarget>],
     endpoints: &[HttpEndpoint],
-) -> anyhow::Result<(Vec<Op>, Vec<f64>)> {
+    left_out: &[&str],
+) -> anyhow::Result<(Vec<Op>, Vec<f64>, Vec<String>)> {
     let mut ops = Vec::new();
     let mut weights = Vec::new();
+    let mut skipped = Vec::new();
     if mix.is_empty() {
-        for t in targets {
-            for tool in &t.tools {
-                ops.push(Op {
-                    name: format!("{}:{}", t.name, tool.name),
-                    kind: OpKind::Mcp {
-                        target: t.clone(),
-                        tool: tool.name.to_string(),
-                        args: Some(Arc::new(schema_default_args(&tool.input_schema))),
-                    },
-                });
-                weights.push(1.0);
-            }
-        }
-        for ep in endpoints {
-            ops.push(Op {
-                name: ep.spec.name.clone(),
-                kind: OpKind::Http(ep.clone()),
-            });
-            weights.push(1.0);
-        }
-        return Ok((ops, weights));
+        let (ops, weights) = every_op(targets, endpoints);
+        return Ok((ops, weights, skipped));
     }
     for m in mix {
         if !(m.weight.is_finite() && m.weight >= 0.0) {
@@ -102,7 +88,16 @@ pub(super) fn resolve_mix(
             weights.push(m.weight);
             continue;
         }
-        let (target, tool) = match m.tool.split_once(':') {
+        let (target, tool) = match m.tool.rsplit_once(':') {
+            Some((tn, _)) if left_out.contains(&tn) => {
+                skipped.push(m.tool.clone());
+                continue;
+            }
+            // A bare tool name of the one MCP target, which never connected.
+            None if targets.is_empty() && left_out.len() == 1 => {
+                skipped.push(m.tool.clone());
+                continue;
+            }
             Some((tn, tool)) => {
                 let t = targets.iter().find(|t| t.name == tn).ok_or_else(|| {
                     let known: Vec<&str> = targets.iter().map(|t| t.name.as_str()).collect();
@@ -147,8 +142,40 @@ pub(super) fn resolve_mix(
         });
         weights.push(m.weight);
     }
+    if ops.is_empty() && !skipped.is_empty() {
+        anyhow::bail!(
+            "the tool mix names only tools of targets that did not connect ({})",
+            skipped.join(", ")
+        );
+    }
     if weights.iter().sum::<f64>() <= 0.0 && !ops.is_empty() {
         anyhow::bail!("the tool mix has no positive weight");
     }
-    Ok((ops, weights))
+    Ok((ops, weights, skipped))
+}
+
+/// No mix given: every listed tool of every target and every endpoint, at
+/// weight 1.
+fn every_op(targets: &[Arc<McpTarget>], endpoints: &[HttpEndpoint]) -> (Vec<Op>, Vec<f64>) {
+    let mut ops = Vec::new();
+    for t in targets {
+        for tool in &t.tools {
+            ops.push(Op {
+                name: format!("{}:{}", t.name, tool.name),
+                kind: OpKind::Mcp {
+                    target: t.clone(),
+                    tool: tool.name.to_string(),
+                    args: Some(Arc::new(schema_default_args(&tool.input_schema))),
+                },
+            });
+        }
+    }
+    for ep in endpoints {
+        ops.push(Op {
+            name: ep.spec.name.clone(),
+            kind: OpKind::Http(ep.clone()),
+        });
+    }
+    let weights = vec![1.0; ops.len()];
+    (ops, weights)
 }

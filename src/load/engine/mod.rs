@@ -140,6 +140,8 @@ struct Completion {
 pub struct EngineHandle {
     pub commands: mpsc::Sender<Command>,
     events: broadcast::Sender<EngineEvent>,
+    /// Subscribed before the targets connected (their start-up events).
+    first_events: Option<broadcast::Receiver<EngineEvent>>,
     task: JoinHandle<()>,
     /// Names of the ops (`target:tool` / endpoint names) in mix order.
     pub ops: Vec<String>,
@@ -148,6 +150,15 @@ pub struct EngineHandle {
 impl EngineHandle {
     pub fn events(&self) -> broadcast::Receiver<EngineEvent> {
         self.events.subscribe()
+    }
+
+    /// The events since the engine began connecting its targets (a target
+    /// left out, a session that failed at start), then everything after;
+    /// once taken, a fresh subscription like [`EngineHandle::events`].
+    pub fn take_events(&mut self) -> broadcast::Receiver<EngineEvent> {
+        self.first_events
+            .take()
+            .unwrap_or_else(|| self.events.subscribe())
     }
 
     pub async fn send(&self, c: Command) {
@@ -172,20 +183,24 @@ pub struct Engine;
 
 impl Engine {
     /// Connect every target (first session of each, listing tools), resolve the
-    /// tool mix and start the engine task.
+    /// tool mix and start the engine task. A target whose first session never
+    /// connects is left out (a `Died` event that says why, its mix entries
+    /// skipped, listed in the summary with its failures); the spawn fails only
+    /// when nothing is left to load.
     pub async fn spawn(config: EngineConfig) -> anyhow::Result<EngineHandle> {
-        let (events, _) = broadcast::channel(1024);
+        // The first receiver keeps what is said while the targets connect,
+        // for the session that takes it (`EngineHandle::take_events`).
+        let (events, first_events) = broadcast::channel(1024);
         let mut targets = Vec::new();
+        let mut unreached = Vec::new();
         for spec in &config.mcp_targets {
-            let t = McpTarget::start(spec.clone(), config.log_dir.clone(), events.clone())
-                .await
-                .map_err(|e| {
-                    anyhow::anyhow!(
-                        "target '{}': {e:#}",
-                        spec.name.clone().unwrap_or_else(|| spec.fallback_name())
-                    )
-                })?;
-            targets.push(t);
+            match McpTarget::start(spec.clone(), config.log_dir.clone(), events.clone()).await {
+                Ok(t) => targets.push(t),
+                Err(e) => unreached.push(unreached_target(spec, &e)),
+            }
+        }
+        if targets.is_empty() && config.http.is_empty() && !unreached.is_empty() {
+            anyhow::bail!(why_unreached(&unreached));
         }
         let client = http::client(config.timeout, config.max_in_flight.max(1))?;
         let endpoints: Vec<HttpEndpoint> = config
@@ -193,17 +208,78 @@ impl Engine {
             .iter()
             .map(|s| HttpEndpoint::new(s.clone(), client.clone()))
             .collect::<anyhow::Result<_>>()?;
-        let (ops, weights) = resolve_mix(&config.mix, &targets, &endpoints)?;
+        let left_out: Vec<&str> = unreached.iter().map(|t| t.name.as_str()).collect();
+        let (ops, weights, skipped) = resolve_mix(&config.mix, &targets, &endpoints, &left_out)
+            .map_err(|e| match unreached.as_slice() {
+                [] => e,
+                u => anyhow::anyhow!("{e}: {}", why_unreached(u)),
+            })?;
+        for t in &unreached {
+            let mine: Vec<&str> = skipped
+                .iter()
+                .filter(|m| {
+                    left_out.len() == 1 || m.rsplit_once(':').is_some_and(|(n, _)| n == t.name)
+                })
+                .map(String::as_str)
+                .collect();
+            let reason = match mine.as_slice() {
+                [] => t.connect_error.clone().unwrap_or_default(),
+                m => format!(
+                    "{}; mix entries skipped: {}",
+                    t.connect_error.as_deref().unwrap_or_default(),
+                    m.join(", ")
+                ),
+            };
+            let _ = events.send(EngineEvent::Target(TargetEvent::Died {
+                target: t.name.clone(),
+                session: 0,
+                reason,
+                restarting: false,
+            }));
+        }
         let names: Vec<String> = ops.iter().map(|o| o.name.clone()).collect();
         let (commands, rx) = mpsc::channel(64);
-        let state = State::new(config, targets, ops, weights, events.clone());
+        let mut state = State::new(config, targets, ops, weights, events.clone());
+        state.unreached = unreached;
         let task = tokio::spawn(state.run(rx));
         Ok(EngineHandle {
             commands,
             events,
+            first_events: Some(first_events),
             task,
             ops: names,
         })
+    }
+}
+
+/// `target 'a': why; target 'b': why`.
+fn why_unreached(unreached: &[TargetSummary]) -> String {
+    unreached
+        .iter()
+        .map(|t| {
+            format!(
+                "target '{}': {}",
+                t.name,
+                t.connect_error.as_deref().unwrap_or_default()
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// A target whose first session never connected, as the summary lists it.
+fn unreached_target(spec: &McpTargetSpec, e: &anyhow::Error) -> TargetSummary {
+    TargetSummary {
+        name: spec.name.clone().unwrap_or_else(|| spec.fallback_name()),
+        kind: match spec.endpoint {
+            crate::load::drivers::mcp::Endpoint::Stdio { .. } => "stdio".into(),
+            crate::load::drivers::mcp::Endpoint::Http { .. } => "http".into(),
+        },
+        sessions: 0,
+        tools: Vec::new(),
+        failures: spec.sessions.max(1) as u64,
+        connect_error: Some(format!("{e:#}")),
+        ..TargetSummary::default()
     }
 }
 
@@ -245,6 +321,8 @@ struct State {
     /// A users phase ended: put the targets back to their own session count
     /// once its requests are answered (phase id, latest time).
     pending_restore: Option<(u64, Instant)>,
+    /// Targets that never connected (listed in the summary).
+    unreached: Vec<TargetSummary>,
 }
 
 /// Precise send timing (early wake + yield) only when arrivals are at least this far apart.
@@ -280,6 +358,7 @@ impl State {
         State {
             session_rss: vec![SumMax::default(); targets.len()],
             pending_restore: None,
+            unreached: Vec::new(),
             users_factor: 1.0,
             rng,
             window: StatsTable::new(ops.len()),
@@ -668,6 +747,14 @@ impl State {
         if now >= self.window_start + self.config.window {
             let secs = now.duration_since(self.window_start).as_secs_f64();
             self.watch_targets();
+            if let Some(short) = self
+                .memory
+                .as_ref()
+                .and_then(MemoryPressure::take_shortfall)
+            {
+                let detail = short.to_string();
+                self.gen_status(GeneratorKind::Memory, GeneratorState::Limited, detail);
+            }
             let (phase, stage, rate) = match &self.current {
                 Some(r) => {
                     let t = now.saturating_duration_since(r.start).as_secs_f64();
@@ -1265,7 +1352,9 @@ impl State {
                 restarts: t.restarts.load(std::sync::atomic::Ordering::Relaxed),
                 initialize_ms: t.initialize_ms(),
                 rss_mb_per_session: rss.get(),
+                connect_error: None,
             })
+            .chain(self.unreached.iter().cloned())
             .collect();
         RunSummary {
             schema: RUN_SCHEMA.into(),

@@ -38,6 +38,10 @@ pub struct TargetSummary {
     /// Stdio targets: RSS of one session's server process, over the load windows.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rss_mb_per_session: Option<MeanMax>,
+    /// Why the target never connected (the run went on without it: no tools,
+    /// no load, one failure per session).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub connect_error: Option<String>,
 }
 
 /// p50 / p95 / max of a small sample, in ms.

@@ -5,11 +5,11 @@
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::Modifier;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Cell, Gauge, Paragraph, Row, Table};
+use ratatui::widgets::{Cell, Gauge, Paragraph, Row, Table, Wrap};
 use ratatui::Frame;
 
 use super::{pane_block, unavailable};
-use crate::ui::app::{App, Pane};
+use crate::ui::app::{App, LoadOffer, Pane};
 use crate::ui::keys::Action;
 use crate::ui::theme::Slot;
 
@@ -42,10 +42,76 @@ pub fn draw(f: &mut Frame, area: Rect, app: &App) {
     };
     match (&app.load.engine, &app.load.phase) {
         (None, _) => {
+            match &app.load.offer {
+                // Before the first load key: say which keys start load, against what.
+                LoadOffer::Live(targets) => {
+                    let mut spans = vec![Span::styled("press ", t.fg(Slot::Dim))];
+                    for (i, (a, name)) in [
+                        (Action::Spike, "spike"),
+                        (Action::Stress, "stress"),
+                        (Action::Soak, "soak"),
+                        (Action::Users, "users"),
+                    ]
+                    .into_iter()
+                    .enumerate()
+                    {
+                        if i > 0 {
+                            spans.push(Span::styled(" · ", t.fg(Slot::Dim)));
+                        }
+                        spans.push(Span::styled(
+                            keys(a),
+                            t.fg(Slot::Text).add_modifier(Modifier::BOLD),
+                        ));
+                        spans.push(Span::styled(format!(" {name}"), t.fg(Slot::Text)));
+                    }
+                    spans.push(Span::styled(
+                        format!(" — load against {targets}"),
+                        t.fg(Slot::Dim),
+                    ));
+                    f.render_widget(
+                        Paragraph::new(Line::from(spans)).wrap(Wrap { trim: true }),
+                        inner,
+                    );
+                }
+                LoadOffer::Replay => f.render_widget(
+                    Paragraph::new(unavailable(
+                        app,
+                        "a replay drives no load (load keys work on the live dashboard)",
+                    ))
+                    .wrap(Wrap { trim: true }),
+                    inner,
+                ),
+                LoadOffer::Unknown => f.render_widget(
+                    Paragraph::new(unavailable(app, "no load engine attached")),
+                    bar_area,
+                ),
+            }
+            return;
+        }
+        (Some(state), None) if state == "starting" => {
+            let text = match &app.load.offer {
+                LoadOffer::Live(targets) => format!("starting the load engine: {targets}…"),
+                _ => "starting the load engine…".into(),
+            };
             f.render_widget(
-                Paragraph::new(unavailable(app, "no load engine attached")),
-                bar_area,
+                Paragraph::new(Span::styled(text, t.fg(Slot::Dim))).wrap(Wrap { trim: true }),
+                inner,
             );
+            return;
+        }
+        (Some(state), None) if state == "failed" => {
+            let text = format!(
+                "the load engine did not start (see Events) — {} spike · {} stress · {} soak · {} users try again",
+                keys(Action::Spike),
+                keys(Action::Stress),
+                keys(Action::Soak),
+                keys(Action::Users),
+            );
+            f.render_widget(
+                Paragraph::new(Span::styled(text, t.fg(Slot::Alert))).wrap(Wrap { trim: true }),
+                inner,
+            );
+            return;
         }
         (Some(_), None) => {
             let hint = format!(

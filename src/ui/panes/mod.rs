@@ -55,6 +55,81 @@ pub fn unavailable(app: &App, reason: &str) -> Line<'static> {
     ])
 }
 
+/// Display width of `s` in terminal cells.
+pub fn width_of(s: &str) -> usize {
+    Span::raw(s).width()
+}
+
+/// The first of `candidates` (longest, most complete first) that fits in
+/// `width` cells with a cell to spare, so no line is cut by the pane's edge;
+/// when none does, the last one cut at a word boundary with `…`.
+pub fn fit(width: usize, candidates: &[String]) -> String {
+    if let Some(c) = candidates.iter().find(|c| width_of(c) < width) {
+        return c.clone();
+    }
+    let last = candidates.last().map_or("", String::as_str);
+    cut_at_word(last, width.saturating_sub(1))
+}
+
+/// `s` cut to at most `max` cells at a word boundary, `…` appended (a single
+/// word longer than `max` is cut inside, still with `…`).
+pub fn cut_at_word(s: &str, max: usize) -> String {
+    if width_of(s) <= max {
+        return s.to_string();
+    }
+    if max == 0 {
+        return String::new();
+    }
+    let room = max - 1;
+    let mut out = String::new();
+    let mut last_space = None;
+    for c in s.chars() {
+        let mut next = out.clone();
+        next.push(c);
+        if width_of(&next) > room {
+            break;
+        }
+        if c == ' ' {
+            last_space = Some(out.len());
+        }
+        out = next;
+    }
+    if let Some(i) = last_space.filter(|i| *i > 0) {
+        out.truncate(i);
+    }
+    let out = out.trim_end_matches([' ', ',', ':', ';', '(', '[']);
+    format!("{out}…")
+}
+
+/// `s` wrapped at spaces into lines of at most `width` cells, lines after the
+/// first indented by `indent` spaces; a word wider than a line is cut with `…`.
+pub fn wrap_words(s: &str, width: usize, indent: usize) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cur = s[..s.len() - s.trim_start().len()].to_string();
+    let mut empty = true;
+    for word in s.split_whitespace() {
+        if !empty && width_of(&cur) + 1 + width_of(word) > width {
+            out.push(std::mem::take(&mut cur));
+            cur = " ".repeat(indent);
+            empty = true;
+        }
+        if !empty {
+            cur.push(' ');
+        }
+        let room = width.saturating_sub(width_of(&cur));
+        if width_of(word) > room {
+            cur.push_str(&cut_at_word(word, room));
+        } else {
+            cur.push_str(word);
+        }
+        empty = false;
+    }
+    if !empty {
+        out.push(cur);
+    }
+    out
+}
+
 /// Format an optional number with a unit, `—` when unknown.
 pub fn num(v: Option<f64>, digits: usize, unit: &str) -> String {
     match v {

@@ -9,8 +9,10 @@ use ratatui::widgets::Paragraph;
 use ratatui::Frame;
 use tui_big_text::{BigText, PixelSize};
 
-use super::pane_block;
-use crate::predict::thermal::Status;
+use super::{fit, pane_block, width_of};
+use crate::predict::memory::{MemoryPrediction, MemoryStatus};
+use crate::predict::thermal::{Status, ZonePrediction};
+use crate::predict::{human_duration, human_eta};
 use crate::ui::app::{App, Pane};
 use crate::ui::theme::Slot;
 
@@ -36,7 +38,7 @@ pub fn draw(f: &mut Frame, area: Rect, app: &App) {
                 format!(
                     "{} {}",
                     p.zone.split('-').next().unwrap_or(&p.zone),
-                    crate::predict::human_duration(eta)
+                    human_duration(eta)
                 ),
                 if eta < ALERT_ETA_S {
                     Slot::Alert
@@ -55,40 +57,33 @@ pub fn draw(f: &mut Frame, area: Rect, app: &App) {
         inner.y += 5;
         inner.height -= 5;
     }
+    // Every line is fitted to the pane: the full message when it fits, else
+    // a shorter form that keeps the zone and its ETA or status, never a
+    // word cut by the pane's edge.
+    let width = inner.width as usize;
     let mut lines: Vec<Line> = Vec::new();
     if app.zone_predictions.is_empty() {
         lines.push(Line::from(Span::styled(
-            "no zone with a throttle trip to predict (none found, or no data yet)",
+            fit(
+                width,
+                &[
+                    "no zone with a throttle trip to predict (none found, or no data yet)".into(),
+                    "no zone with a throttle trip to predict".into(),
+                    "no throttle trip to predict".into(),
+                ],
+            ),
             t.fg(Slot::Dim),
         )));
     }
     for p in &app.zone_predictions {
-        let (slot, bold) = match (p.status, p.eta_s) {
-            (Status::AlreadyOver, _) => (Slot::Alert, true),
-            (_, Some(e)) if e < ALERT_ETA_S => (Slot::Alert, true),
-            (_, Some(_)) => (Slot::Warn, false),
-            _ => (Slot::Text, false),
-        };
-        let mut style = t.fg(slot);
-        if bold {
-            style = style.add_modifier(Modifier::BOLD);
-        }
-        let model = p.model.as_str();
-        lines.push(Line::from(vec![
-            Span::styled(if p.eta_s.is_some() { "▲ " } else { "  " }, style),
-            Span::styled(p.message.clone(), style),
-            Span::styled(
-                format!("  [{model}, {:+.2} °C/min]", p.slope_c_per_min),
-                t.fg(Slot::Dim),
-            ),
-        ]));
+        lines.push(zone_line(app, p, width));
     }
     if let Some(m) = &app.memory_prediction {
         let alert = m.eta_s.is_some_and(|e| e < ALERT_ETA_S);
         lines.push(Line::from(vec![
             Span::styled("mem ", t.fg(Slot::MemUsed)),
             Span::styled(
-                m.message.clone(),
+                fit(width.saturating_sub(4), &memory_forms(m)),
                 if alert {
                     t.fg(Slot::Alert).add_modifier(Modifier::BOLD)
                 } else {
@@ -98,18 +93,22 @@ pub fn draw(f: &mut Frame, area: Rect, app: &App) {
         ]));
     }
     for l in app.predictors.leaks() {
+        let flag = if l.flagged { "  LEAKING" } else { "" };
+        let forms = [
+            format!(
+                "{} ({}): {:+.1} MB/h [{:+.1}…{:+.1}]{flag}",
+                l.name, l.pid, l.slope_mb_per_h, l.lo, l.hi
+            ),
+            format!(
+                "{} ({}): {:+.1} MB/h{flag}",
+                l.name, l.pid, l.slope_mb_per_h
+            ),
+            format!("{}: {:+.1} MB/h{flag}", l.name, l.slope_mb_per_h),
+        ];
         lines.push(Line::from(vec![
             Span::styled("leak ", t.fg(Slot::Rss)),
             Span::styled(
-                format!(
-                    "{} ({}): {:+.1} MB/h [{:+.1}…{:+.1}]{}",
-                    l.name,
-                    l.pid,
-                    l.slope_mb_per_h,
-                    l.lo,
-                    l.hi,
-                    if l.flagged { "  LEAKING" } else { "" }
-                ),
+                fit(width.saturating_sub(5), &forms),
                 if l.flagged {
                     t.fg(Slot::Alert)
                 } else {
@@ -119,4 +118,104 @@ pub fn draw(f: &mut Frame, area: Rect, app: &App) {
         ]));
     }
     f.render_widget(Paragraph::new(lines), inner);
+}
+
+/// One zone's line: the message with the model and slope when they fit,
+/// else the longest of [`zone_forms`] that does.
+fn zone_line(app: &App, p: &ZonePrediction, width: usize) -> Line<'static> {
+    let t = app.theme();
+    let (slot, bold) = match (p.status, p.eta_s) {
+        (Status::AlreadyOver, _) => (Slot::Alert, true),
+        (_, Some(e)) if e < ALERT_ETA_S => (Slot::Alert, true),
+        (_, Some(_)) => (Slot::Warn, false),
+        _ => (Slot::Text, false),
+    };
+    let mut style = t.fg(slot);
+    if bold {
+        style = style.add_modifier(Modifier::BOLD);
+    }
+    let marker = if p.eta_s.is_some() { "▲ " } else { "  " };
+    let room = width.saturating_sub(2);
+    let tail = format!("  [{}, {:+.2} °C/min]", p.model.as_str(), p.slope_c_per_min);
+    let mut spans = vec![Span::styled(marker, style)];
+    if width_of(&p.message) + width_of(&tail) < room {
+        spans.push(Span::styled(p.message.clone(), style));
+        spans.push(Span::styled(tail, t.fg(Slot::Dim)));
+    } else {
+        spans.push(Span::styled(fit(room, &zone_forms(p)), style));
+    }
+    Line::from(spans)
+}
+
+/// A zone's line from longest to shortest: the predictor's own message, then
+/// the zone with its ETA or status in fewer words; the zone name is cut
+/// (with `…`) only in the last form.
+fn zone_forms(p: &ZonePrediction) -> Vec<String> {
+    let z = &p.zone;
+    let (medium, short) = match p.status {
+        Status::Ok => match p.eta_s {
+            Some(eta) => (
+                format!(
+                    "{:.0} °C trip in {}",
+                    p.trip_c,
+                    human_eta(eta, p.lo_s, p.hi_s)
+                ),
+                format!("trip in {}", human_duration(eta)),
+            ),
+            None => ("no ETA".into(), "no ETA".into()),
+        },
+        Status::AlreadyOver => (
+            format!("at {:.1} °C, over its {:.0} °C trip", p.temp_c, p.trip_c),
+            "over its trip".into(),
+        ),
+        Status::TooFewSamples => ("too few samples yet".into(), "warming up".into()),
+        Status::Flat => (
+            format!("no throttle in sight ({:+.2} °C/min)", p.slope_c_per_min),
+            "no throttle in sight".into(),
+        ),
+        Status::Falling => (
+            format!("falling ({:+.2} °C/min)", p.slope_c_per_min),
+            "falling".into(),
+        ),
+        Status::Noisy => ("trend within the noise".into(), "noisy".into()),
+        Status::LevellingOff => match p.t_inf_c {
+            Some(t) => (
+                format!("levelling off at {t:.1} °C"),
+                "levelling off".into(),
+            ),
+            None => ("levelling off".into(), "levelling off".into()),
+        },
+    };
+    let mut forms = vec![
+        p.message.clone(),
+        format!("{z}: {medium}"),
+        format!("{z}: {short}"),
+    ];
+    // Last resort: the zone's name cut, so its status still shows.
+    let name: String = z.chars().take(10).collect();
+    if name.chars().count() < z.chars().count() {
+        forms.push(format!("{name}…: {short}"));
+    }
+    forms
+}
+
+/// The memory line from longest to shortest.
+fn memory_forms(m: &MemoryPrediction) -> Vec<String> {
+    let medium = match m.status {
+        MemoryStatus::Ok => match m.eta_s {
+            Some(eta) => format!("floor in {}", human_eta(eta, m.lo_s, m.hi_s)),
+            None => "no ETA".into(),
+        },
+        MemoryStatus::BelowFloor => format!("{:.0} MB, at or below the floor", m.available_mb),
+        MemoryStatus::TooFewSamples => "too few samples yet".into(),
+        MemoryStatus::Steady => format!("steady at {:.0} MB available", m.available_mb),
+        MemoryStatus::Recovering => "available memory rising".into(),
+        MemoryStatus::Noisy => "trend within the noise".into(),
+    };
+    let short = match (m.status, m.eta_s) {
+        (MemoryStatus::Ok, Some(eta)) => format!("floor in {}", human_duration(eta)),
+        (MemoryStatus::BelowFloor, _) => "below the floor".into(),
+        _ => medium.clone(),
+    };
+    vec![m.message.clone(), medium, short]
 }

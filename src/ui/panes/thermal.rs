@@ -8,7 +8,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 use ratatui::Frame;
 
-use super::{pane_block, unavailable, window_label};
+use super::{cut_at_word, pane_block, unavailable, window_label, wrap_words};
 use crate::ui::app::{App, Pane};
 use crate::ui::theme::Slot;
 
@@ -34,7 +34,9 @@ pub fn draw(f: &mut Frame, area: Rect, app: &App) {
         );
         return;
     }
-    let list_w = (inner.width * 2 / 5).clamp(24, 50).min(inner.width / 2);
+    // The legend takes a quarter of the pane (at least 24 columns, never
+    // more than half); longer names and reasons are cut with `…`.
+    let list_w = legend_width(inner.width);
     let [chart_area, list_area] =
         Layout::horizontal([Constraint::Min(10), Constraint::Length(list_w)]).areas(inner);
     let now = app.view_now();
@@ -116,42 +118,92 @@ pub fn draw(f: &mut Frame, area: Rect, app: &App) {
     }
 
     // Zone list: online in palette colour, offline greyed with the reason.
-    let mut lines: Vec<Line> = Vec::new();
+    // Throttle reasons and offline entries are one line each, cut with `…`;
+    // while rows are left they are wrapped instead (reasons first).
+    let lw = list_area.width as usize;
+    let mut head: Vec<Line> = Vec::new();
+    let mut notes: Vec<(Vec<String>, String, Style)> = Vec::new();
     if snap.throttle.throttled {
-        lines.push(Line::from(Span::styled(
+        head.push(Line::from(Span::styled(
             "THROTTLED",
             t.fg(Slot::Alert).add_modifier(Modifier::BOLD),
         )));
         for r in &snap.throttle.reasons {
-            lines.push(Line::from(Span::styled(format!(" {r}"), t.fg(Slot::Alert))));
+            let text = format!(" {r}");
+            notes.push((wrap_words(&text, lw, 2), text, t.fg(Slot::Alert)));
         }
     } else {
-        lines.push(Line::from(Span::styled("not throttled", t.fg(Slot::Ok))));
+        head.push(Line::from(Span::styled("not throttled", t.fg(Slot::Ok))));
     }
-    let name_w = (list_area.width as usize).saturating_sub(9).max(4);
-    for (i, z) in &online {
-        let temp = z.temp_c.unwrap_or(f64::NAN);
-        let near = z.throttle_trip_c().is_some_and(|tr| tr - temp <= 5.0);
-        let style = if near {
-            t.fg(Slot::Alert)
-        } else {
-            t.fg(Slot::Text)
-        };
-        lines.push(Line::from(vec![
-            Span::styled("■ ", Style::default().fg(t.zone(*i))),
-            Span::styled(format!("{:<name_w$.name_w$}", z.name), style),
-            Span::styled(format!("{temp:>5.1}°"), style),
-        ]));
-    }
+    let reasons = notes.len();
+    // "■ " + name + " 45.6°"
+    let name_w = lw.saturating_sub(9).max(4);
+    let zones: Vec<Line> = online
+        .iter()
+        .map(|(i, z)| {
+            let temp = z.temp_c.unwrap_or(f64::NAN);
+            let near = z.throttle_trip_c().is_some_and(|tr| tr - temp <= 5.0);
+            let style = if near {
+                t.fg(Slot::Alert)
+            } else {
+                t.fg(Slot::Text)
+            };
+            Line::from(vec![
+                Span::styled("■ ", Style::default().fg(t.zone(*i))),
+                Span::styled(format!("{:<name_w$}", cut_name(&z.name, name_w)), style),
+                Span::styled(format!("{temp:>6.1}°"), style),
+            ])
+        })
+        .collect();
     for z in snap.thermal.iter().filter(|z| !z.online) {
-        lines.push(Line::from(Span::styled(
-            format!(
-                "  {} offline: {}",
-                z.name,
-                z.offline_reason.as_deref().unwrap_or("?")
-            ),
-            t.fg(Slot::Dim),
-        )));
+        let text = format!(
+            "  {} offline: {}",
+            z.name,
+            z.offline_reason.as_deref().unwrap_or("?")
+        );
+        notes.push((wrap_words(&text, lw, 4), text, t.fg(Slot::Dim)));
     }
+    let mut spare =
+        (list_area.height as usize).saturating_sub(head.len() + zones.len() + notes.len());
+    let shown: Vec<Vec<String>> = notes
+        .iter()
+        .map(|(wrapped, text, _)| {
+            let extra = wrapped.len().saturating_sub(1);
+            if extra <= spare {
+                spare -= extra;
+                wrapped.clone()
+            } else {
+                vec![cut_at_word(text, lw)]
+            }
+        })
+        .collect();
+    let note_lines = |range: std::ops::Range<usize>| -> Vec<Line> {
+        range
+            .flat_map(|i| {
+                let style = notes[i].2;
+                shown[i]
+                    .iter()
+                    .map(move |l| Line::from(Span::styled(l.clone(), style)))
+            })
+            .collect()
+    };
+    let mut lines = head;
+    lines.extend(note_lines(0..reasons));
+    lines.extend(zones);
+    lines.extend(note_lines(reasons..notes.len()));
     f.render_widget(Paragraph::new(lines), list_area);
+}
+
+/// Columns of the zone legend in a thermal pane `inner` columns wide.
+pub fn legend_width(inner: u16) -> u16 {
+    (inner / 4).max(24).min(inner / 2)
+}
+
+/// A zone name in at most `w` cells: whole, or cut with `…`.
+fn cut_name(name: &str, w: usize) -> String {
+    if name.chars().count() <= w {
+        return name.to_string();
+    }
+    let kept: String = name.chars().take(w.saturating_sub(1)).collect();
+    format!("{kept}…")
 }
