@@ -32,7 +32,8 @@ fn main() -> ExitCode {
 
 fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
     let root = &cli.global.root;
-    if !root.is_dir() {
+    let reads_board = !matches!(cli.command, Some(Command::Completions(_) | Command::Man));
+    if reads_board && !root.is_dir() {
         anyhow::bail!("root '{}' is not a directory", root.display());
     }
     let g = &cli.global;
@@ -43,6 +44,8 @@ fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
         Some(Command::Report(args)) => commands::report::run(args),
         Some(Command::McpServe(args)) => commands::mcp_serve::run(g, args),
         Some(Command::Replay(args)) => commands::replay::run(g, args),
+        Some(Command::Completions(args)) => commands::completions::run(args),
+        Some(Command::Man) => commands::man::run(),
         None => commands::dashboard::run(g, &cli.dashboard),
     }
 }

@@ -10,10 +10,21 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use jetstress::config::parse_duration;
 use jetstress::load::{ArrivalProcess, Think, UsersArg};
 
+/// `jetstress 0.1.0 (a1b2c3d 2026-12-01)`: the commit (`-dirty` when the tree
+/// had changes) and the UTC build date come from `build.rs`, `unknown` without git.
+pub const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (",
+    env!("JETSTRESS_GIT_COMMIT"),
+    " ",
+    env!("JETSTRESS_BUILD_DATE"),
+    ")"
+);
+
 #[derive(Debug, Parser)]
 #[command(
     name = "jetstress",
-    version,
+    version = VERSION,
     about = "Stress-test console for edge-AI boxes (NVIDIA Jetson first, any Linux box too)",
     long_about = "Stress-test console for edge-AI boxes.\n\n\
         Without a subcommand jetstress opens the live dashboard. Subcommands read the \
@@ -47,6 +58,20 @@ pub struct GlobalArgs {
     pub interval_explicit: bool,
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ShellArg {
+    Bash,
+    Zsh,
+    Fish,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete for.
+    #[arg(value_enum)]
+    pub shell: ShellArg,
+}
+
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Read the board once (two samples 250 ms apart) and print it.
@@ -61,6 +86,10 @@ pub enum Command {
     Report(ReportArgs),
     /// Serve the board's telemetry as MCP tools (stdio, or --http)
     McpServe(ServeArgs),
+    /// Print a shell completion script to stdout (bash, zsh, fish).
+    Completions(CompletionsArgs),
+    /// Print the man page (roff) to stdout.
+    Man,
 }
 
 #[derive(Debug, Clone, Args, Default)]
@@ -418,6 +447,11 @@ mod tests {
         // The dashboard takes the same flags.
         let cli = Cli::try_parse_from(["jetstress", "--users", "3", "--think", "1s"]).unwrap();
         assert_eq!(cli.dashboard.load.model.users, Some(UsersArg::Fixed(3)));
+    }
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        <Cli as clap::CommandFactory>::command().debug_assert();
     }
 
     #[test]

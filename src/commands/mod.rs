@@ -2,7 +2,9 @@
 //! code. This file holds the conversions the commands share (clap types into
 //! the library's plain options).
 
+pub mod completions;
 pub mod dashboard;
+pub mod man;
 pub mod mcp_serve;
 pub mod predict_eval;
 pub mod probe;
