@@ -53,9 +53,25 @@ pub struct GlobalArgs {
     #[arg(long, global = true, value_name = "DURATION", default_value = "1s", value_parser = parse_duration)]
     pub interval: Duration,
 
+    /// Colour: `auto` (colour unless `NO_COLOR` is set; log lines only on a
+    /// terminal), `always` (even with `NO_COLOR`), `never` (monochrome).
+    #[arg(long, global = true, value_enum, value_name = "WHEN", default_value_t = ColorArg::Auto)]
+    pub color: ColorArg,
+
     /// True when `--interval` came from the command line (it then beats the config file).
     #[arg(skip)]
     pub interval_explicit: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
+pub enum ColorArg {
+    /// Colour unless `NO_COLOR` is set (log lines: only on a terminal)
+    #[default]
+    Auto,
+    /// Colour, even when `NO_COLOR` is set
+    Always,
+    /// No colour: the monochrome screen of `NO_COLOR`
+    Never,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -452,6 +468,20 @@ mod tests {
     #[test]
     fn the_command_line_is_consistent() {
         <Cli as clap::CommandFactory>::command().debug_assert();
+    }
+
+    #[test]
+    fn color_is_global() {
+        use super::ColorArg;
+        let cli = Cli::try_parse_from(["jetstress", "probe", "--color", "never"]).unwrap();
+        assert_eq!(cli.global.color, ColorArg::Never);
+        let cli = Cli::try_parse_from(["jetstress", "--color=always"]).unwrap();
+        assert_eq!(cli.global.color, ColorArg::Always);
+        let cli = Cli::try_parse_from(["jetstress"]).unwrap();
+        assert_eq!(cli.global.color, ColorArg::Auto);
+        let e = Cli::try_parse_from(["jetstress", "--color", "sometimes"]).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::InvalidValue);
+        assert!(e.to_string().contains("--color"), "{e}");
     }
 
     #[test]

@@ -14,5 +14,6 @@ pub fn run(global: &GlobalArgs, args: &ServeArgs) -> anyhow::Result<ExitCode> {
         watches: super::watches(&args.watch),
         http: args.http,
         token: args.token.clone(),
+        ansi_logs: super::stderr_ansi(global.color),
     })
 }

@@ -14,7 +14,7 @@ pub(crate) mod theme;
 pub use app::{App, Effect, Level, Pane, UsersLine};
 pub use draw::draw;
 pub use keys::{Action, KeyMap};
-pub use theme::{ColorMode, Slot, Theme};
+pub use theme::{ColorChoice, ColorMode, Slot, Theme};
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -58,6 +58,8 @@ pub struct DashboardOptions {
     pub record: RecordPlan,
     /// `/metrics` address and token, already checked ([`crate::export::auth`]).
     pub metrics: Option<(std::net::SocketAddr, Option<String>)>,
+    /// `--color`.
+    pub color: ColorChoice,
 }
 
 /// `jetstress replay FILE`'s options.
@@ -96,8 +98,8 @@ pub fn resolve(args: &DashboardOptions) -> anyhow::Result<Resolved> {
         .as_ref()
         .and_then(|p| p.parent().map(|d| d.join("themes")))
         .or_else(|| crate::config::default_config_path().map(|d| d.join("themes")));
-    let themes =
-        Theme::load_all(user_themes.as_deref(), ColorMode::detect()).map_err(anyhow::Error::msg)?;
+    let themes = Theme::load_all(user_themes.as_deref(), ColorMode::detect(args.color))
+        .map_err(anyhow::Error::msg)?;
     let want = args
         .theme
         .clone()
@@ -154,6 +156,7 @@ pub fn run(args: &DashboardOptions, plan: Scenario) -> anyhow::Result<ExitCode> 
     // Configuration errors first: the dashboard never starts half-configured.
     let resolved = resolve(args)?;
     require_terminal()?;
+    terminal::force_color(args.color);
     let record = args.record.clone();
     let cfg = SessionConfig {
         root: args.root.clone(),
@@ -173,6 +176,7 @@ pub fn run_replay(args: &ReplayOptions) -> anyhow::Result<ExitCode> {
     let mut resolved = resolve(&args.dashboard)?;
     let src = crate::recording::replay::load(&args.file).map_err(anyhow::Error::msg)?;
     require_terminal()?;
+    terminal::force_color(args.dashboard.color);
     resolved.app.source = format!("replay {}", src.label);
     if !src.skipped.is_empty() {
         resolved.app.log(

@@ -42,11 +42,13 @@ pub struct ServeOptions {
     pub http: Option<SocketAddr>,
     /// Bearer token every HTTP request must carry.
     pub token: Option<String>,
+    /// ANSI colours in the stderr log lines.
+    pub ansi_logs: bool,
 }
 
 /// Run the server until the client goes away (stdio) or a signal (both).
 pub fn run(args: &ServeOptions) -> anyhow::Result<ExitCode> {
-    init_logging();
+    init_logging(args.ansi_logs);
     let token: Option<Arc<str>> = match args.token.as_deref().map(str::trim) {
         Some("") => anyhow::bail!("the token is empty (--token / {TOKEN_ENV})"),
         Some(t) => Some(Arc::from(t)),
@@ -81,13 +83,13 @@ pub fn run(args: &ServeOptions) -> anyhow::Result<ExitCode> {
     result.map(|()| ExitCode::SUCCESS)
 }
 
-fn init_logging() {
+fn init_logging(ansi: bool) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("JETSTRESS_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
     // stdout is the protocol on stdio: logs only ever go to stderr.
     let _ = tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_ansi(ansi)
         .with_env_filter(filter)
         .try_init();
 }
