@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use jetstress::config::parse_duration;
+use jetstress::export::ListenAddr;
 use jetstress::load::{ArrivalProcess, Think, UsersArg};
 
 /// `jetstress 0.1.0 (a1b2c3d 2026-12-01)`: the commit (`-dirty` when the tree
@@ -146,8 +147,9 @@ pub struct RecordArgs {
 /// `--metrics ADDR [--metrics-token T]`, shared by the dashboard and `jetstress run`.
 #[derive(Debug, Clone, Default, Args)]
 pub struct MetricsArgs {
-    /// Serve Prometheus /metrics on this address (loopback unless --metrics-token is set).
-    #[arg(long, value_name = "ADDR")]
+    /// Serve Prometheus /metrics on this address, `IP:PORT` or `HOST:PORT`
+    /// (loopback unless --metrics-token is set).
+    #[arg(long, value_name = "ADDR", value_parser = socket_addr)]
     pub metrics: Option<SocketAddr>,
     /// Bearer token required by /metrics (needed for a non-loopback address).
     #[arg(
@@ -201,6 +203,16 @@ pub struct ModelArgs {
     /// (beats the scenario's `seed`).
     #[arg(long, value_name = "N")]
     pub seed: Option<u64>,
+}
+
+/// `--http`: an IP or host name and a port; a name is resolved here, at start.
+fn listen_addr(s: &str) -> Result<ListenAddr, String> {
+    jetstress::export::parse_listen_addr(s).map_err(|e| e.to_string())
+}
+
+/// `--metrics`: the same forms as `--http`.
+fn socket_addr(s: &str) -> Result<SocketAddr, String> {
+    listen_addr(s).map(|l| l.addr)
 }
 
 fn users_count(s: &str) -> Result<UsersArg, String> {
@@ -381,13 +393,17 @@ pub struct ReportArgs {
 
 #[derive(Debug, Clone, Args)]
 pub struct ServeArgs {
-    /// Serve streamable HTTP at ADDR (path /mcp) instead of stdio; `--http` alone means 127.0.0.1:7400.
-    #[arg(long, value_name = "ADDR", num_args = 0..=1, default_missing_value = jetstress::export::DEFAULT_MCP_HTTP_ADDR)]
-    pub http: Option<SocketAddr>,
+    /// Serve streamable HTTP at ADDR (path /mcp) instead of stdio: `IP:PORT`,
+    /// `[::1]:PORT` or `HOST:PORT` (resolved at start); `--http` alone means 127.0.0.1:7400.
+    #[arg(long, value_name = "ADDR", num_args = 0..=1, default_missing_value = jetstress::export::DEFAULT_MCP_HTTP_ADDR, value_parser = listen_addr)]
+    pub http: Option<ListenAddr>,
 
     /// Require `Authorization: Bearer TOKEN` on every HTTP request (needed for a non-loopback bind).
     #[arg(long, value_name = "TOKEN", env = jetstress::export::MCP_TOKEN_ENV, hide_env_values = true)]
     pub token: Option<String>,
+
+    #[command(flatten)]
+    pub metrics: MetricsArgs,
 
     #[command(flatten)]
     pub watch: WatchArgs,
@@ -468,6 +484,43 @@ mod tests {
     #[test]
     fn the_command_line_is_consistent() {
         <Cli as clap::CommandFactory>::command().debug_assert();
+    }
+
+    fn serve(args: &[&str]) -> Result<super::ServeArgs, clap::Error> {
+        let cli = Cli::try_parse_from([&["jetstress", "mcp-serve"], args].concat())?;
+        match cli.command {
+            Some(Command::McpServe(s)) => Ok(s),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn http_takes_ips_and_host_names() {
+        let addr = |args: &[&str]| serve(args).unwrap().http.map(|l| l.addr.to_string());
+        assert_eq!(addr(&[]), None);
+        assert_eq!(addr(&["--http"]).as_deref(), Some("127.0.0.1:7400"));
+        assert_eq!(
+            addr(&["--http", "[::1]:7400"]).as_deref(),
+            Some("[::1]:7400")
+        );
+        assert_eq!(
+            addr(&["--http", "0.0.0.0:7400"]).as_deref(),
+            Some("0.0.0.0:7400")
+        );
+        let local = serve(&["--http", "localhost:7400"]).unwrap().http.unwrap();
+        assert!(local.addr.ip().is_loopback() && local.addr.port() == 7400);
+        assert_eq!(local.host.as_deref(), Some("localhost"));
+        // `--http` alone is still a flag: the next word is not its value.
+        let s = serve(&["--http", "--watch-name", "srv"]).unwrap();
+        assert_eq!(s.http.unwrap().addr.to_string(), "127.0.0.1:7400");
+        let e = serve(&["--http", ":7400"]).unwrap_err();
+        assert_eq!(e.exit_code(), 2);
+        assert!(e.to_string().contains("--http"), "{e}");
+        let m = serve(&["--metrics", "localhost:9464"])
+            .unwrap()
+            .metrics
+            .metrics;
+        assert!(m.unwrap().ip().is_loopback());
     }
 
     #[test]
