@@ -18,6 +18,7 @@ mod predict_replay;
 mod probe_fixtures;
 mod recording_eval;
 mod report;
+mod ship;
 mod trace_formats;
 mod ui_render;
 mod workloads_engine;
