@@ -8,12 +8,24 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use jetstress::config::parse_duration;
+use jetstress::export::ListenAddr;
 use jetstress::load::{ArrivalProcess, Think, UsersArg};
+
+/// `jetstress 0.1.0 (a1b2c3d 2026-12-01)`: the commit (`-dirty` when the tree
+/// had changes) and the UTC build date come from `build.rs`, `unknown` without git.
+pub const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (",
+    env!("JETSTRESS_GIT_COMMIT"),
+    " ",
+    env!("JETSTRESS_BUILD_DATE"),
+    ")"
+);
 
 #[derive(Debug, Parser)]
 #[command(
     name = "jetstress",
-    version,
+    version = VERSION,
     about = "Stress-test console for edge-AI boxes (NVIDIA Jetson first, any Linux box too)",
     long_about = "Stress-test console for edge-AI boxes.\n\n\
         Without a subcommand jetstress opens the live dashboard. Subcommands read the \
@@ -42,9 +54,39 @@ pub struct GlobalArgs {
     #[arg(long, global = true, value_name = "DURATION", default_value = "1s", value_parser = parse_duration)]
     pub interval: Duration,
 
+    /// Colour: `auto` (colour unless `NO_COLOR` is set; log lines only on a
+    /// terminal), `always` (even with `NO_COLOR`), `never` (monochrome).
+    #[arg(long, global = true, value_enum, value_name = "WHEN", default_value_t = ColorArg::Auto)]
+    pub color: ColorArg,
+
     /// True when `--interval` came from the command line (it then beats the config file).
     #[arg(skip)]
     pub interval_explicit: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
+pub enum ColorArg {
+    /// Colour unless `NO_COLOR` is set (log lines: only on a terminal)
+    #[default]
+    Auto,
+    /// Colour, even when `NO_COLOR` is set
+    Always,
+    /// No colour: the monochrome screen of `NO_COLOR`
+    Never,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ShellArg {
+    Bash,
+    Zsh,
+    Fish,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete for.
+    #[arg(value_enum)]
+    pub shell: ShellArg,
 }
 
 #[derive(Debug, Subcommand)]
@@ -63,6 +105,10 @@ pub enum Command {
     McpServe(ServeArgs),
     /// Probe an MCP server with invalid inputs from each tool's schema, protocol abuse and lifecycle checks.
     Check(CheckArgs),
+    /// Print a shell completion script to stdout (bash, zsh, fish).
+    Completions(CompletionsArgs),
+    /// Print the man page (roff) to stdout.
+    Man,
 }
 
 #[derive(Debug, Clone, Args, Default)]
@@ -103,8 +149,9 @@ pub struct RecordArgs {
 /// `--metrics ADDR [--metrics-token T]`, shared by the dashboard and `jetstress run`.
 #[derive(Debug, Clone, Default, Args)]
 pub struct MetricsArgs {
-    /// Serve Prometheus /metrics on this address (loopback unless --metrics-token is set).
-    #[arg(long, value_name = "ADDR")]
+    /// Serve Prometheus /metrics on this address, `IP:PORT` or `HOST:PORT`
+    /// (loopback unless --metrics-token is set).
+    #[arg(long, value_name = "ADDR", value_parser = socket_addr)]
     pub metrics: Option<SocketAddr>,
     /// Bearer token required by /metrics (needed for a non-loopback address).
     #[arg(
@@ -158,6 +205,16 @@ pub struct ModelArgs {
     /// (beats the scenario's `seed`).
     #[arg(long, value_name = "N")]
     pub seed: Option<u64>,
+}
+
+/// `--http`: an IP or host name and a port; a name is resolved here, at start.
+fn listen_addr(s: &str) -> Result<ListenAddr, String> {
+    jetstress::export::parse_listen_addr(s).map_err(|e| e.to_string())
+}
+
+/// `--metrics`: the same forms as `--http`.
+fn socket_addr(s: &str) -> Result<SocketAddr, String> {
+    listen_addr(s).map(|l| l.addr)
 }
 
 fn users_count(s: &str) -> Result<UsersArg, String> {
@@ -338,13 +395,17 @@ pub struct ReportArgs {
 
 #[derive(Debug, Clone, Args)]
 pub struct ServeArgs {
-    /// Serve streamable HTTP at ADDR (path /mcp) instead of stdio; `--http` alone means 127.0.0.1:7400.
-    #[arg(long, value_name = "ADDR", num_args = 0..=1, default_missing_value = jetstress::export::DEFAULT_MCP_HTTP_ADDR)]
-    pub http: Option<SocketAddr>,
+    /// Serve streamable HTTP at ADDR (path /mcp) instead of stdio: `IP:PORT`,
+    /// `[::1]:PORT` or `HOST:PORT` (resolved at start); `--http` alone means 127.0.0.1:7400.
+    #[arg(long, value_name = "ADDR", num_args = 0..=1, default_missing_value = jetstress::export::DEFAULT_MCP_HTTP_ADDR, value_parser = listen_addr)]
+    pub http: Option<ListenAddr>,
 
     /// Require `Authorization: Bearer TOKEN` on every HTTP request (needed for a non-loopback bind).
     #[arg(long, value_name = "TOKEN", env = jetstress::export::MCP_TOKEN_ENV, hide_env_values = true)]
     pub token: Option<String>,
+
+    #[command(flatten)]
+    pub metrics: MetricsArgs,
 
     #[command(flatten)]
     pub watch: WatchArgs,
@@ -443,6 +504,62 @@ mod tests {
         // The dashboard takes the same flags.
         let cli = Cli::try_parse_from(["jetstress", "--users", "3", "--think", "1s"]).unwrap();
         assert_eq!(cli.dashboard.load.model.users, Some(UsersArg::Fixed(3)));
+    }
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        <Cli as clap::CommandFactory>::command().debug_assert();
+    }
+
+    fn serve(args: &[&str]) -> Result<super::ServeArgs, clap::Error> {
+        let cli = Cli::try_parse_from([&["jetstress", "mcp-serve"], args].concat())?;
+        match cli.command {
+            Some(Command::McpServe(s)) => Ok(s),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn http_takes_ips_and_host_names() {
+        let addr = |args: &[&str]| serve(args).unwrap().http.map(|l| l.addr.to_string());
+        assert_eq!(addr(&[]), None);
+        assert_eq!(addr(&["--http"]).as_deref(), Some("127.0.0.1:7400"));
+        assert_eq!(
+            addr(&["--http", "[::1]:7400"]).as_deref(),
+            Some("[::1]:7400")
+        );
+        assert_eq!(
+            addr(&["--http", "0.0.0.0:7400"]).as_deref(),
+            Some("0.0.0.0:7400")
+        );
+        let local = serve(&["--http", "localhost:7400"]).unwrap().http.unwrap();
+        assert!(local.addr.ip().is_loopback() && local.addr.port() == 7400);
+        assert_eq!(local.host.as_deref(), Some("localhost"));
+        // `--http` alone is still a flag: the next word is not its value.
+        let s = serve(&["--http", "--watch-name", "srv"]).unwrap();
+        assert_eq!(s.http.unwrap().addr.to_string(), "127.0.0.1:7400");
+        let e = serve(&["--http", ":7400"]).unwrap_err();
+        assert_eq!(e.exit_code(), 2);
+        assert!(e.to_string().contains("--http"), "{e}");
+        let m = serve(&["--metrics", "localhost:9464"])
+            .unwrap()
+            .metrics
+            .metrics;
+        assert!(m.unwrap().ip().is_loopback());
+    }
+
+    #[test]
+    fn color_is_global() {
+        use super::ColorArg;
+        let cli = Cli::try_parse_from(["jetstress", "probe", "--color", "never"]).unwrap();
+        assert_eq!(cli.global.color, ColorArg::Never);
+        let cli = Cli::try_parse_from(["jetstress", "--color=always"]).unwrap();
+        assert_eq!(cli.global.color, ColorArg::Always);
+        let cli = Cli::try_parse_from(["jetstress"]).unwrap();
+        assert_eq!(cli.global.color, ColorArg::Auto);
+        let e = Cli::try_parse_from(["jetstress", "--color", "sometimes"]).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::InvalidValue);
+        assert!(e.to_string().contains("--color"), "{e}");
     }
 
     #[test]

@@ -1,5 +1,6 @@
-//! `jetstress mcp-serve [--http [ADDR]] [--token T]`: the board's telemetry
-//! and predictions as read-only MCP tools.
+//! `jetstress mcp-serve [--http [ADDR]] [--token T] [--metrics ADDR]`: the
+//! board's telemetry and predictions as read-only MCP tools, and optionally
+//! the same board as Prometheus `/metrics` from the one collector.
 
 use std::process::ExitCode;
 
@@ -12,7 +13,9 @@ pub fn run(global: &GlobalArgs, args: &ServeArgs) -> anyhow::Result<ExitCode> {
         root: global.root.clone(),
         interval: global.interval,
         watches: super::watches(&args.watch),
-        http: args.http,
+        http: args.http.clone(),
         token: args.token.clone(),
+        metrics: super::metrics_checked(&args.metrics)?,
+        ansi_logs: super::stderr_ansi(global.color),
     })
 }

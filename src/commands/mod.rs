@@ -3,7 +3,9 @@
 //! the library's plain options).
 
 pub mod check;
+pub mod completions;
 pub mod dashboard;
+pub mod man;
 pub mod mcp_serve;
 pub mod predict_eval;
 pub mod probe;
@@ -18,9 +20,33 @@ use jetstress::export::{check_bind, Service};
 use jetstress::load::PlanOptions;
 use jetstress::probes::Watch;
 use jetstress::recording::RecorderConfig;
-use jetstress::ui::{DashboardOptions, RecordPlan};
+use jetstress::ui::{ColorChoice, DashboardOptions, RecordPlan};
 
-use crate::cli::{DashboardArgs, GlobalArgs, MetricsArgs, ModelArgs, RecordArgs, WatchArgs};
+use crate::cli::{
+    ColorArg, DashboardArgs, GlobalArgs, MetricsArgs, ModelArgs, RecordArgs, WatchArgs,
+};
+
+/// `--color` for the dashboard's themes.
+pub fn color_choice(c: ColorArg) -> ColorChoice {
+    match c {
+        ColorArg::Auto => ColorChoice::Auto,
+        ColorArg::Always => ColorChoice::Always,
+        ColorArg::Never => ColorChoice::Never,
+    }
+}
+
+/// `--color` for log lines on stderr: `auto` colours them on a terminal
+/// unless `NO_COLOR` is set.
+pub fn stderr_ansi(c: ColorArg) -> bool {
+    match c {
+        ColorArg::Always => true,
+        ColorArg::Never => false,
+        ColorArg::Auto => {
+            std::io::IsTerminal::is_terminal(&std::io::stderr())
+                && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+        }
+    }
+}
 
 /// `--users`, `--think`, `--spawn-rate`, `--requests`, `--max-sessions`,
 /// `--arrivals` and `--seed` onto the plan options.
@@ -89,5 +115,6 @@ pub fn dashboard_options(
             rotate_bytes: rotate_bytes(&args.record),
         },
         metrics: metrics_checked(&args.metrics)?,
+        color: color_choice(global.color),
     })
 }

@@ -14,7 +14,7 @@ pub(crate) mod theme;
 pub use app::{App, Effect, Level, LoadOffer, Pane, UsersLine};
 pub use draw::draw;
 pub use keys::{Action, KeyMap};
-pub use theme::{ColorMode, Slot, Theme};
+pub use theme::{ColorChoice, ColorMode, Slot, Theme};
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -58,6 +58,8 @@ pub struct DashboardOptions {
     pub record: RecordPlan,
     /// `/metrics` address and token, already checked ([`crate::export::auth`]).
     pub metrics: Option<(std::net::SocketAddr, Option<String>)>,
+    /// `--color`.
+    pub color: ColorChoice,
 }
 
 /// `jetstress replay FILE`'s options.
@@ -96,8 +98,8 @@ pub fn resolve(args: &DashboardOptions) -> anyhow::Result<Resolved> {
         .as_ref()
         .and_then(|p| p.parent().map(|d| d.join("themes")))
         .or_else(|| crate::config::default_config_path().map(|d| d.join("themes")));
-    let themes =
-        Theme::load_all(user_themes.as_deref(), ColorMode::detect()).map_err(anyhow::Error::msg)?;
+    let themes = Theme::load_all(user_themes.as_deref(), ColorMode::detect(args.color))
+        .map_err(anyhow::Error::msg)?;
     let want = args
         .theme
         .clone()
@@ -155,6 +157,7 @@ pub fn run(args: &DashboardOptions, plan: Scenario) -> anyhow::Result<ExitCode> 
     let mut resolved = resolve(args)?;
     require_terminal()?;
     resolved.app.load.offer = LoadOffer::Live(crate::load::plan::explain_targets(&plan));
+    terminal::force_color(args.color);
     let record = args.record.clone();
     let cfg = SessionConfig {
         root: args.root.clone(),
@@ -174,6 +177,7 @@ pub fn run_replay(args: &ReplayOptions) -> anyhow::Result<ExitCode> {
     let mut resolved = resolve(&args.dashboard)?;
     let src = crate::recording::replay::load(&args.file).map_err(anyhow::Error::msg)?;
     require_terminal()?;
+    terminal::force_color(args.dashboard.color);
     resolved.app.source = format!("replay {}", src.label);
     resolved.app.load.offer = LoadOffer::Replay;
     if !src.skipped.is_empty() {

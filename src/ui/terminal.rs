@@ -13,7 +13,20 @@ use crossterm::terminal::{
 use ratatui::backend::CrosstermBackend;
 use ratatui::Terminal;
 
+use crate::ui::theme::ColorChoice;
+
 static ACTIVE: AtomicBool = AtomicBool::new(false);
+
+/// crossterm drops colour escapes by itself when `NO_COLOR` is set: `--color
+/// always` overrides that, `never` makes sure (the monochrome theme sends
+/// none anyway), `auto` leaves crossterm's own reading of `NO_COLOR`.
+pub fn force_color(choice: ColorChoice) {
+    match choice {
+        ColorChoice::Always => crossterm::style::force_color_output(true),
+        ColorChoice::Never => crossterm::style::force_color_output(false),
+        ColorChoice::Auto => {}
+    }
+}
 
 /// Put the terminal back the way we found it (idempotent).
 pub fn restore() {

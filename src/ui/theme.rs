@@ -158,19 +158,40 @@ pub enum ColorMode {
     Mono,
 }
 
+/// What the operator asked for with `--color`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ColorChoice {
+    /// Colour unless `NO_COLOR` is set.
+    #[default]
+    Auto,
+    /// Colour even when `NO_COLOR` is set.
+    Always,
+    /// Monochrome, as with `NO_COLOR`.
+    Never,
+}
+
 impl ColorMode {
-    /// `NO_COLOR` (any non-empty value) wins; `COLORTERM=truecolor|24bit` gives
-    /// truecolor; otherwise 256 colours (OpenSSH does not forward COLORTERM).
-    pub fn detect() -> ColorMode {
+    /// [`Self::from_env`] on this process's environment.
+    pub fn detect(choice: ColorChoice) -> ColorMode {
         Self::from_env(
+            choice,
             std::env::var("NO_COLOR").ok().as_deref(),
             std::env::var("COLORTERM").ok().as_deref(),
         )
     }
 
-    pub fn from_env(no_color: Option<&str>, colorterm: Option<&str>) -> ColorMode {
-        if no_color.is_some_and(|v| !v.is_empty()) {
-            return ColorMode::Mono;
+    /// `--color never`, or with `auto` a non-empty `NO_COLOR`, gives
+    /// monochrome; otherwise `COLORTERM=truecolor|24bit` gives truecolor, and
+    /// anything else 256 colours (OpenSSH does not forward COLORTERM).
+    pub fn from_env(
+        choice: ColorChoice,
+        no_color: Option<&str>,
+        colorterm: Option<&str>,
+    ) -> ColorMode {
+        let no_color = no_color.is_some_and(|v| !v.is_empty());
+        match (choice, no_color) {
+            (ColorChoice::Never, _) | (ColorChoice::Auto, true) => return ColorMode::Mono,
+            (ColorChoice::Always, _) | (ColorChoice::Auto, false) => {}
         }
         match colorterm {
             Some("truecolor" | "24bit") => ColorMode::TrueColor,
@@ -621,17 +642,37 @@ mod tests {
 
     #[test]
     fn no_color_is_monochrome_with_emphasis() {
+        let auto = ColorChoice::Auto;
         assert_eq!(
-            ColorMode::from_env(Some("1"), Some("truecolor")),
+            ColorMode::from_env(auto, Some("1"), Some("truecolor")),
             ColorMode::Mono
         );
         assert_eq!(
-            ColorMode::from_env(Some(""), Some("truecolor")),
+            ColorMode::from_env(auto, Some(""), Some("truecolor")),
             ColorMode::TrueColor
         );
-        assert_eq!(ColorMode::from_env(None, None), ColorMode::Indexed256);
+        assert_eq!(ColorMode::from_env(auto, None, None), ColorMode::Indexed256);
         let t = Theme::load_all(None, ColorMode::Mono).unwrap().remove(0);
         assert_eq!(t.color(Slot::Alert), Color::Reset);
         assert!(t.fg(Slot::Alert).add_modifier.contains(Modifier::REVERSED));
+    }
+
+    #[test]
+    fn color_flag_beats_no_color_both_ways() {
+        use ColorChoice::{Always, Never};
+        // `always` keeps colour under NO_COLOR, at the depth COLORTERM allows.
+        assert_eq!(
+            ColorMode::from_env(Always, Some("1"), Some("truecolor")),
+            ColorMode::TrueColor
+        );
+        assert_eq!(
+            ColorMode::from_env(Always, Some("1"), None),
+            ColorMode::Indexed256
+        );
+        // `never` is monochrome without NO_COLOR.
+        assert_eq!(
+            ColorMode::from_env(Never, None, Some("truecolor")),
+            ColorMode::Mono
+        );
     }
 }

@@ -20,6 +20,7 @@ mod probe_fixtures;
 mod recording_eval;
 mod report;
 mod rough_edges;
+mod ship;
 mod trace_formats;
 mod ui_render;
 mod workloads_engine;

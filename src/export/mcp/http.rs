@@ -3,7 +3,6 @@
 //! validation and the request-body cap, around rmcp's `StreamableHttpService`
 //! mounted at `/mcp` on axum.
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::extract::{Request, State};
@@ -15,6 +14,7 @@ use rmcp::transport::{StreamableHttpServerConfig, StreamableHttpService};
 use tokio_util::sync::CancellationToken;
 
 use super::handler::McpServer;
+use crate::export::addr::ListenAddr;
 use crate::export::auth::bearer_matches;
 
 /// `--http` without a value.
@@ -71,10 +71,11 @@ async fn limit_sessions(
 /// token check when a token is set.
 pub fn router(
     server: McpServer,
-    addr: SocketAddr,
+    listen: &ListenAddr,
     token: Option<Arc<str>>,
     ct: CancellationToken,
 ) -> axum::Router {
+    let addr = listen.addr;
     let mut config = StreamableHttpServerConfig::default()
         .with_max_request_body_bytes(MAX_BODY_BYTES)
         .with_allowed_origins(ALLOWED_ORIGINS.iter().copied())
@@ -83,9 +84,14 @@ pub fn router(
     if addr.ip().is_unspecified() {
         // 0.0.0.0 / [::]: any Host name may reach us; the token is the guard.
         config = config.disable_allowed_hosts();
-    } else if !addr.ip().is_loopback() {
+    } else {
+        // The bound address, and the name it was given by (`board-7.lab:7400`):
+        // clients send that name as Host.
         let mut hosts = config.allowed_hosts.clone();
-        hosts.push(addr.ip().to_string());
+        if !addr.ip().is_loopback() {
+            hosts.push(addr.ip().to_string());
+        }
+        hosts.extend(listen.host.clone());
         config = config.with_allowed_hosts(hosts);
     }
     let sessions = Arc::new(LocalSessionManager::default());
@@ -103,15 +109,15 @@ pub fn router(
 /// Serve until `shutdown` is cancelled.
 pub async fn serve(
     server: McpServer,
-    addr: SocketAddr,
+    listen: &ListenAddr,
     token: Option<Arc<str>>,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
-    let listener = tokio::net::TcpListener::bind(addr)
+    let listener = tokio::net::TcpListener::bind(listen.addr)
         .await
-        .map_err(|e| anyhow::anyhow!("cannot listen on {addr}: {e}"))?;
+        .map_err(|e| anyhow::anyhow!("cannot listen on {listen}: {e}"))?;
     let local = listener.local_addr()?;
-    let app = router(server, addr, token, shutdown.child_token());
+    let app = router(server, listen, token, shutdown.child_token());
     eprintln!("jetstress mcp-serve: listening on http://{local}{MCP_PATH}");
     axum::serve(listener, app)
         .with_graceful_shutdown(async move { shutdown.cancelled_owned().await })

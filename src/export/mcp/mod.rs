@@ -23,7 +23,9 @@ use tokio_util::sync::CancellationToken;
 use std::path::PathBuf;
 
 use crate::collector::{self, CollectorHandle};
+use crate::export::addr::ListenAddr;
 use crate::export::auth::{check_bind, Service};
+use crate::export::metrics::Metrics;
 use crate::probes::{Prober, Root, Watch};
 use handler::McpServer;
 use state::ServerState;
@@ -39,21 +41,26 @@ pub struct ServeOptions {
     pub interval: Duration,
     pub watches: Vec<Watch>,
     /// Streamable HTTP at this address instead of stdio.
-    pub http: Option<SocketAddr>,
+    pub http: Option<ListenAddr>,
     /// Bearer token every HTTP request must carry.
     pub token: Option<String>,
+    /// Also serve Prometheus `/metrics` here, with this token (checked by the
+    /// caller), fed from the same collector and predictors.
+    pub metrics: Option<(SocketAddr, Option<String>)>,
+    /// ANSI colours in the stderr log lines.
+    pub ansi_logs: bool,
 }
 
 /// Run the server until the client goes away (stdio) or a signal (both).
 pub fn run(args: &ServeOptions) -> anyhow::Result<ExitCode> {
-    init_logging();
+    init_logging(args.ansi_logs);
     let token: Option<Arc<str>> = match args.token.as_deref().map(str::trim) {
         Some("") => anyhow::bail!("the token is empty (--token / {TOKEN_ENV})"),
         Some(t) => Some(Arc::from(t)),
         None => None,
     };
-    if let Some(addr) = args.http {
-        check_bind(Service::Mcp, addr, token.as_deref())?;
+    if let Some(http) = &args.http {
+        check_bind(Service::Mcp, http.addr, token.as_deref())?;
     } else if token.is_some() {
         tracing::warn!("--token only applies to --http; ignored on stdio");
     }
@@ -81,13 +88,13 @@ pub fn run(args: &ServeOptions) -> anyhow::Result<ExitCode> {
     result.map(|()| ExitCode::SUCCESS)
 }
 
-fn init_logging() {
+fn init_logging(ansi: bool) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("JETSTRESS_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
     // stdout is the protocol on stdio: logs only ever go to stderr.
     let _ = tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_ansi(ansi)
         .with_env_filter(filter)
         .try_init();
 }
@@ -99,14 +106,26 @@ pub async fn serve(
     token: Option<Arc<str>>,
 ) -> anyhow::Result<()> {
     let state = Arc::new(ServerState::new(collector.latest(), TOOLS.len()));
-    let follower = state.follow(collector.subscribe());
+    let metrics = match &args.metrics {
+        Some((addr, metrics_token)) => {
+            let m = Arc::new(Metrics::new());
+            let (bound, _task) =
+                crate::export::metrics::serve(*addr, metrics_token.clone(), m.clone())
+                    .await
+                    .map_err(|e| anyhow::anyhow!("cannot serve /metrics on {addr}: {e}"))?;
+            eprintln!("jetstress mcp-serve: metrics on http://{bound}/metrics");
+            Some(m)
+        }
+        None => None,
+    };
+    let follower = state.follow(collector.subscribe(), metrics);
     // Answer the first call from a real sample, not an empty one.
     let _ = state.snapshot().await;
     let server = McpServer::new(state, Arc::new(Registry::new()));
 
     let shutdown = CancellationToken::new();
     let signals = tokio::spawn(cancel_on_signal(shutdown.clone()));
-    let result = match args.http {
+    let result = match &args.http {
         Some(addr) => http::serve(server, addr, token, shutdown.clone()).await,
         None => serve_stdio(server, shutdown.clone()).await,
     };

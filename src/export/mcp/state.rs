@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::{broadcast, watch};
 
 use super::diagnosis::History;
+use crate::export::metrics::Metrics;
 use crate::snapshot::Snapshot;
 
 /// How long a call waits for the collector's first sample before answering
@@ -36,25 +37,34 @@ impl ServerState {
         }
     }
 
-    /// Keep the trend history up to date from the collector stream (until it closes).
+    /// Keep the trend history and predictors up to date from the collector
+    /// stream (until it closes), and `/metrics` when it is served.
     pub fn follow(
         self: &Arc<Self>,
         mut stream: broadcast::Receiver<Arc<Snapshot>>,
+        metrics: Option<Arc<Metrics>>,
     ) -> tokio::task::JoinHandle<()> {
         let me = Arc::clone(self);
         tokio::spawn(async move {
+            let observe = |s: &Snapshot| {
+                me.with_history(|h| h.push(s));
+                let preds = me.with_predictors(|p| {
+                    p.observe(s);
+                    metrics.as_ref().map(|_| p.named(s))
+                });
+                if let (Some(m), Some(preds)) = (&metrics, preds) {
+                    m.update(s);
+                    m.update_predictions(&preds);
+                }
+            };
             // The sample already published before we subscribed seeds the history.
             let seed = me.latest.borrow().clone();
             if let Some(s) = seed {
-                me.with_history(|h| h.push(&s));
-                me.with_predictors(|p| p.observe(&s));
+                observe(&s);
             }
             loop {
                 match stream.recv().await {
-                    Ok(s) => {
-                        me.with_history(|h| h.push(&s));
-                        me.with_predictors(|p| p.observe(&s));
-                    }
+                    Ok(s) => observe(&s),
                     Err(broadcast::error::RecvError::Lagged(_)) => {}
                     Err(broadcast::error::RecvError::Closed) => break,
                 }
