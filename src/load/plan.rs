@@ -246,6 +246,16 @@ pub fn plan(args: &PlanOptions) -> anyhow::Result<Scenario> {
     if sc.phases.is_empty() {
         anyhow::bail!("the scenario has no [[phases]]; add one or pass --phase");
     }
+    if args.phase == Some(BuiltinPhase::Users) && args.sessions.is_none() {
+        // The users bring their own sessions: start each target with one
+        // (to list its tools), not the open phases' ten.
+        for t in &mut sc.targets {
+            match t {
+                TargetPlan::Builtin { sessions, .. } => *sessions = 1,
+                TargetPlan::Spec(spec) => spec.sessions = 1,
+            }
+        }
+    }
     Ok(sc)
 }
 

@@ -922,8 +922,10 @@ impl State {
         Some(window)
     }
 
-    /// A finished users phase's sessions go back to each target's own count
-    /// once no request of it is in flight (or its timeout has passed).
+    /// A finished users phase's extra sessions go (down to each target's own
+    /// count) once no request of it is in flight (or its timeout has passed).
+    /// Nothing grows here: an engine about to end must not start children;
+    /// the next open phase brings the sessions it needs.
     fn restore_when_idle(&mut self, now: Instant) {
         let Some((id, deadline)) = self.pending_restore else {
             return;
@@ -936,13 +938,18 @@ impl State {
             .is_some_and(|(p, _)| p.busy_from(0));
         if !busy || now >= deadline {
             self.pending_restore = None;
-            self.restore_sessions();
+            self.restore_sessions(false);
         }
     }
 
-    fn restore_sessions(&self) {
+    /// Each target back to its own session count; with `grow` false only
+    /// sessions above it are removed.
+    fn restore_sessions(&self, grow: bool) {
         for target in &self.targets {
-            target.set_sessions(target.spec.sessions.max(1));
+            let own = target.spec.sessions.max(1);
+            if target.sessions() > own || (grow && target.sessions() < own) {
+                target.set_sessions(own);
+            }
         }
     }
 
@@ -1198,8 +1205,10 @@ impl State {
         let mut arrivals = Arrivals::with_process(&spec.stages, spec.arrivals, self.rng.random());
         arrivals.set_factor(self.factor);
         let start = Instant::now();
-        if self.pending_restore.take().is_some() && !spec.is_closed() {
-            self.restore_sessions();
+        if !spec.is_closed() {
+            // An open phase spreads over the targets' own sessions.
+            self.pending_restore = None;
+            self.restore_sessions(true);
         }
         let mut sessions_wanted = 1;
         let population = spec.users.clone().map(|u| {
