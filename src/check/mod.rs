@@ -33,7 +33,7 @@ pub use raw::{RawServer, StdioSpec, PROTOCOL_VERSION};
 pub use report::{
     CheckReport, CheckResult, Finding, OutcomeCounts, ProtocolReport, ToolReport, SCHEMA,
 };
-pub use runner::{run, CheckPlan, CheckTarget};
+pub use runner::{run, CheckPlan, CheckTarget, Step};
 pub use validate::{judge, Verdict};
 
 /// Why a check could not be made.

@@ -54,7 +54,16 @@ struct Runner<'a> {
     spawns: usize,
     /// Set when a server could not be restarted: later probes are not sent.
     broken: Option<String>,
-    progress: &'a mut dyn FnMut(&str),
+    progress: &'a mut dyn FnMut(Step, &str),
+}
+
+/// What a progress line tells: the check began with so many steps (each
+/// tool, the protocol probes, the lifecycle), a step ended, or a note.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step {
+    Started { steps: usize },
+    Finished,
+    Note,
 }
 
 impl CheckPlan {
@@ -97,7 +106,10 @@ impl Runner<'_> {
             }
         }
         if let Some(b) = &self.broken {
-            (self.progress)(&format!("the server could not be restarted: {b}"));
+            (self.progress)(
+                Step::Note,
+                &format!("the server could not be restarted: {b}"),
+            );
         }
     }
 
@@ -198,16 +210,19 @@ impl Runner<'_> {
                 });
             }
         }
-        (self.progress)(&format!(
-            "tool {name}: {} probes, {} finding(s) ({:.1} s)",
-            report.probes,
-            report
-                .findings
-                .iter()
-                .filter(|f| f.outcome.is_finding())
-                .count(),
-            began.elapsed().as_secs_f64()
-        ));
+        (self.progress)(
+            Step::Finished,
+            &format!(
+                "tool {name}: {} probes, {} finding(s) ({:.1} s)",
+                report.probes,
+                report
+                    .findings
+                    .iter()
+                    .filter(|f| f.outcome.is_finding())
+                    .count(),
+                began.elapsed().as_secs_f64()
+            ),
+        );
         report
     }
 
@@ -327,7 +342,7 @@ impl Runner<'_> {
 /// Run a whole check. `progress` gets a line per tool and stage.
 pub async fn run(
     plan: &CheckPlan,
-    progress: &mut dyn FnMut(&str),
+    progress: &mut dyn FnMut(Step, &str),
 ) -> Result<CheckReport, CheckError> {
     let (conn, tools) = match &plan.target {
         CheckTarget::Stdio(spec) => {
@@ -341,7 +356,14 @@ pub async fn run(
             (Conn::Http(h), tools)
         }
     };
-    progress(&format!("{}: {} tool(s)", plan.name, tools.len()));
+    let lifecycle_step =
+        usize::from(matches!(plan.target, CheckTarget::Stdio(_)) && plan.instances > 0);
+    progress(
+        Step::Started {
+            steps: tools.len() + 1 + lifecycle_step,
+        },
+        &format!("{}: {} tool(s)", plan.name, tools.len()),
+    );
     let mut runner = Runner {
         plan,
         conn,
@@ -360,11 +382,14 @@ pub async fn run(
         CheckTarget::Stdio(spec) => runner.protocol_stdio(spec, good.as_ref()).await,
         CheckTarget::Http(_) => runner.protocol_http(good.as_ref()).await,
     };
-    (runner.progress)(&format!(
-        "protocol: {} probes ({:.1} s)",
-        protocol.len(),
-        began.elapsed().as_secs_f64()
-    ));
+    (runner.progress)(
+        Step::Finished,
+        &format!(
+            "protocol: {} probes ({:.1} s)",
+            protocol.len(),
+            began.elapsed().as_secs_f64()
+        ),
+    );
     if let Conn::Stdio(s) = &mut runner.conn {
         s.kill().await;
     }
@@ -379,11 +404,14 @@ pub async fn run(
                 &plan.label,
             )
             .await;
-            (runner.progress)(&format!(
-                "lifecycle: {} instance(s) ({:.1} s)",
-                lc.instances,
-                began.elapsed().as_secs_f64()
-            ));
+            (runner.progress)(
+                Step::Finished,
+                &format!(
+                    "lifecycle: {} instance(s) ({:.1} s)",
+                    lc.instances,
+                    began.elapsed().as_secs_f64()
+                ),
+            );
             Some(lc)
         }
         _ => None,

@@ -8,12 +8,16 @@
 use std::io::Write;
 use std::path::Path;
 use std::process::ExitCode;
+use std::time::{Duration, Instant};
 
-use jetstress::check::{self, CheckPlan, CheckReport, CheckResult, CheckTarget, Limits, StdioSpec};
+use jetstress::check::{
+    self, CheckPlan, CheckReport, CheckResult, CheckTarget, Limits, StdioSpec, Step,
+};
 use jetstress::load::{builtin_target, split_command, Endpoint, McpTargetSpec};
 use tokio::signal::unix::{signal, SignalKind};
 
 use crate::cli::{CheckArgs, GlobalArgs};
+use crate::commands::progress::{Progress, Status};
 
 /// The check's plan from the command line.
 pub fn plan(global: &GlobalArgs, args: &CheckArgs) -> anyhow::Result<CheckPlan> {
@@ -92,13 +96,39 @@ async fn run_async(plan: &CheckPlan, args: &CheckArgs) -> anyhow::Result<ExitCod
         plan.log_dir.display()
     );
     let mut sigterm = signal(SignalKind::terminate())?;
-    let mut progress = |line: &str| eprintln!("{line}");
+    // A bar on a terminal (steps: each tool, the protocol probes, the
+    // lifecycle; ETA from the time per step so far), plain lines otherwise.
+    let bar = Progress::for_stderr(Duration::ZERO);
+    let began = Instant::now();
+    let (mut steps, mut done) = (0usize, 0usize);
+    let mut progress = |step: Step, line: &str| {
+        match step {
+            Step::Started { steps: n } => steps = n,
+            Step::Finished => done += 1,
+            Step::Note => {}
+        }
+        bar.line(line);
+        if bar.is_bar() {
+            let elapsed = began.elapsed();
+            let total = (done > 0).then(|| elapsed.mul_f64(steps.max(done) as f64 / done as f64));
+            bar.update(
+                &Status {
+                    title: format!("check {done}/{steps}"),
+                    detail: line.to_string(),
+                    done: elapsed,
+                    total,
+                },
+                || None,
+            );
+        }
+    };
     // Dropping the check's future (on a signal) kills every server it started.
     let result = tokio::select! {
         r = check::run(plan, &mut progress) => r,
         _ = tokio::signal::ctrl_c() => return Ok(interrupted()),
         _ = sigterm.recv() => return Ok(interrupted()),
     };
+    bar.finish();
     let report = match result {
         Ok(r) => r,
         Err(e) => {
