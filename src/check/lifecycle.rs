@@ -12,6 +12,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use super::raw::{RawServer, StdioSpec};
+pub use crate::load::{MeanMax, Spread};
 use crate::probes::parse_proc_status;
 
 /// Each step of the shutdown waits this long for the process to exit.
@@ -33,19 +34,6 @@ impl Default for Limits {
             rss_mb: 80.0,
         }
     }
-}
-
-#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
-pub struct Spread {
-    pub p50: f64,
-    pub p95: f64,
-    pub max: f64,
-}
-
-#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
-pub struct MeanMax {
-    pub mean: f64,
-    pub max: f64,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]

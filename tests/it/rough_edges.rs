@@ -1,57 +1,22 @@
 //! Rough edges a first user meets (issue #18), each as the user sees it.
 
 use std::path::Path;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::common::{copy_tree, fixture_dir};
 use crate::e2e_tmux::Session;
 
 use jetstress::predict::{Model, Status, ZonePrediction};
-use jetstress::probes::{Prober, Root};
-use jetstress::ui::draw;
 use jetstress::ui::{App, KeyMap, LoadOffer};
+
+use crate::ui_render::{render, text};
 use jetstress::ui::{ColorMode, Theme};
-use ratatui::backend::TestBackend;
 use ratatui::buffer::Buffer;
-use ratatui::Terminal;
 
 const BIN: &str = env!("CARGO_BIN_EXE_jetstress");
 
-fn fixture(name: &str) -> Root {
-    Root::new(
-        Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("tests/fixtures")
-            .join(name),
-    )
-}
-
 fn app_for(board: &str) -> App {
-    let themes = Theme::load_all(None, ColorMode::TrueColor).unwrap();
-    let mut app = App::new(themes, 0, KeyMap::defaults(), 1.0);
-    let mut p = Prober::new(fixture(board), Vec::new());
-    for _ in 0..3 {
-        app.on_snapshot(Arc::new(p.sample()));
-    }
-    app
-}
-
-fn render(app: &App, w: u16, h: u16) -> Buffer {
-    let mut term = Terminal::new(TestBackend::new(w, h)).unwrap();
-    term.draw(|f| draw(f, app)).unwrap();
-    term.backend().buffer().clone()
-}
-
-fn text(buf: &Buffer) -> String {
-    let a = buf.area;
-    (0..a.height)
-        .map(|y| {
-            (0..a.width)
-                .map(|x| buf[(x, y)].symbol())
-                .collect::<String>()
-        })
-        .collect::<Vec<_>>()
-        .join("\n")
+    crate::ui_render::app_for(board, ColorMode::TrueColor, KeyMap::defaults())
 }
 
 /// The cells of the pane whose title is `title`: (left, top, right, bottom)

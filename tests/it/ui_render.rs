@@ -18,7 +18,7 @@ use ratatui::buffer::Buffer;
 use ratatui::style::{Color, Modifier};
 use ratatui::Terminal;
 
-fn fixture(name: &str) -> Root {
+pub(crate) fn fixture(name: &str) -> Root {
     Root::new(
         Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("tests/fixtures")
@@ -26,7 +26,7 @@ fn fixture(name: &str) -> Root {
     )
 }
 
-fn app_for(board: &str, mode: ColorMode, keys: KeyMap) -> App {
+pub(crate) fn app_for(board: &str, mode: ColorMode, keys: KeyMap) -> App {
     let themes = Theme::load_all(None, mode).unwrap();
     let mut app = App::new(themes, 0, keys, 1.0);
     let mut p = Prober::new(fixture(board), Vec::new());
@@ -36,13 +36,13 @@ fn app_for(board: &str, mode: ColorMode, keys: KeyMap) -> App {
     app
 }
 
-fn render(app: &App, w: u16, h: u16) -> Buffer {
+pub(crate) fn render(app: &App, w: u16, h: u16) -> Buffer {
     let mut term = Terminal::new(TestBackend::new(w, h)).unwrap();
     term.draw(|f| draw(f, app)).unwrap();
     term.backend().buffer().clone()
 }
 
-fn text(buf: &Buffer) -> String {
+pub(crate) fn text(buf: &Buffer) -> String {
     let a = buf.area;
     (0..a.height)
         .map(|y| {
