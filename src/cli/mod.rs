@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use jetstress::config::parse_duration;
-use jetstress::export::ListenAddr;
+use jetstress::export::{parse_listen_addr, AddrError, ListenAddr};
 use jetstress::load::{ArrivalProcess, Think, UsersArg};
 
 /// `jetstress 0.1.0 (a1b2c3d 2026-12-01)`: the commit (`-dirty` when the tree
@@ -182,11 +182,15 @@ pub enum PhaseArg {
 pub struct ModelArgs {
     /// Users phases: N users, or a ramp A..B in doubling steps A, 2A, 4A, … ending at B
     /// (`10..100`: 10, 20, 40, 80, 100), each step an equal share of the phase.
-    #[arg(long, value_name = "N|A..B", value_parser = users_count, help_heading = "Users phases (closed model)")]
+    #[arg(
+        long,
+        value_name = "N|A..B",
+        help_heading = "Users phases (closed model)"
+    )]
     pub users: Option<UsersArg>,
     /// Users phases: wait between a reply and the next request: `5s`, `2s..5s`
     /// (uniform) or `pacing:3s` (start to start).
-    #[arg(long, value_name = "THINK", value_parser = think_time, help_heading = "Users phases (closed model)")]
+    #[arg(long, value_name = "THINK", value_parser = Think::parse, help_heading = "Users phases (closed model)")]
     pub think: Option<Think>,
     /// Users phases: start (or stop) this many users per second (default: all at once).
     #[arg(long = "spawn-rate", value_name = "R", value_parser = spawn_rate, allow_negative_numbers = true, help_heading = "Users phases (closed model)")]
@@ -199,7 +203,7 @@ pub struct ModelArgs {
     pub max_sessions: Option<usize>,
     /// Open phases: spread arrivals `uniform` (default), `poisson`, or `gamma:SHAPE`
     /// (SHAPE < 1 burstier than Poisson, > 1 more even).
-    #[arg(long, value_name = "PROCESS", value_parser = arrivals)]
+    #[arg(long, value_name = "PROCESS")]
     pub arrivals: Option<ArrivalProcess>,
     /// Seed the tool mix, think times and arrivals, so a run can be repeated
     /// (beats the scenario's `seed`).
@@ -207,42 +211,33 @@ pub struct ModelArgs {
     pub seed: Option<u64>,
 }
 
-/// `--http`: an IP or host name and a port; a name is resolved here, at start.
-fn listen_addr(s: &str) -> Result<ListenAddr, String> {
-    jetstress::export::parse_listen_addr(s).map_err(|e| e.to_string())
+/// `--metrics`: the same forms as `--http` (an IP or host name and a port;
+/// a name is resolved here, at start).
+fn socket_addr(s: &str) -> Result<SocketAddr, AddrError> {
+    parse_listen_addr(s).map(|l| l.addr)
 }
 
-/// `--metrics`: the same forms as `--http`.
-fn socket_addr(s: &str) -> Result<SocketAddr, String> {
-    listen_addr(s).map(|l| l.addr)
+/// A flag value outside what the flag takes (clap names the flag).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FlagValueError {
+    #[error("'{0}' is not a positive number of users/s")]
+    NotPositiveRate(String),
+    #[error("'{0}' is not a whole number of at least 1")]
+    NotAtLeastOne(String),
 }
 
-fn users_count(s: &str) -> Result<UsersArg, String> {
-    s.parse()
-        .map_err(|e: jetstress::load::UsersArgError| e.to_string())
-}
-
-fn think_time(s: &str) -> Result<Think, String> {
-    Think::parse(s).map_err(|e| e.to_string())
-}
-
-fn spawn_rate(s: &str) -> Result<f64, String> {
+fn spawn_rate(s: &str) -> Result<f64, FlagValueError> {
     match s.parse::<f64>() {
         Ok(r) if r.is_finite() && r > 0.0 => Ok(r),
-        _ => Err(format!("'{s}' is not a positive number of users/s")),
+        _ => Err(FlagValueError::NotPositiveRate(s.to_string())),
     }
 }
 
-fn at_least_one(s: &str) -> Result<usize, String> {
+fn at_least_one(s: &str) -> Result<usize, FlagValueError> {
     match s.parse::<usize>() {
         Ok(n) if n >= 1 => Ok(n),
-        _ => Err(format!("'{s}' is not a whole number of at least 1")),
+        _ => Err(FlagValueError::NotAtLeastOne(s.to_string())),
     }
-}
-
-fn arrivals(s: &str) -> Result<ArrivalProcess, String> {
-    s.parse()
-        .map_err(|e: jetstress::load::UnknownArrivals| e.to_string())
 }
 
 #[derive(Debug, Clone, Args)]
@@ -397,7 +392,7 @@ pub struct ReportArgs {
 pub struct ServeArgs {
     /// Serve streamable HTTP at ADDR (path /mcp) instead of stdio: `IP:PORT`,
     /// `[::1]:PORT` or `HOST:PORT` (resolved at start); `--http` alone means 127.0.0.1:7400.
-    #[arg(long, value_name = "ADDR", num_args = 0..=1, default_missing_value = jetstress::export::DEFAULT_MCP_HTTP_ADDR, value_parser = listen_addr)]
+    #[arg(long, value_name = "ADDR", num_args = 0..=1, default_missing_value = jetstress::export::DEFAULT_MCP_HTTP_ADDR, value_parser = parse_listen_addr)]
     pub http: Option<ListenAddr>,
 
     /// Require `Authorization: Bearer TOKEN` on every HTTP request (needed for a non-loopback bind).
