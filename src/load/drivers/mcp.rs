@@ -44,6 +44,16 @@ pub enum Endpoint {
     Http { url: String },
 }
 
+impl Endpoint {
+    /// `stdio` or `http`, as the run summary names the transport.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Endpoint::Stdio { .. } => "stdio",
+            Endpoint::Http { .. } => "http",
+        }
+    }
+}
+
 /// One MCP target as configured.
 #[derive(Debug, Clone, PartialEq)]
 pub struct McpTargetSpec {

@@ -271,10 +271,7 @@ fn why_unreached(unreached: &[TargetSummary]) -> String {
 fn unreached_target(spec: &McpTargetSpec, e: &anyhow::Error) -> TargetSummary {
     TargetSummary {
         name: spec.name.clone().unwrap_or_else(|| spec.fallback_name()),
-        kind: match spec.endpoint {
-            crate::load::drivers::mcp::Endpoint::Stdio { .. } => "stdio".into(),
-            crate::load::drivers::mcp::Endpoint::Http { .. } => "http".into(),
-        },
+        kind: spec.endpoint.kind().into(),
         sessions: 0,
         tools: Vec::new(),
         failures: spec.sessions.max(1) as u64,
@@ -1140,11 +1137,10 @@ impl State {
         let Some((pop, _)) = run.population.as_mut() else {
             return;
         };
-        let base = f64::from(run.spec.stages[run.stage].users.max(1));
-        let now_users = f64::from(pop.target().max(1));
-        // Keep the factor in step with what the population can hold.
-        let users = scaled_users(1, now_users * f);
-        self.users_factor = f64::from(users) / base;
+        let users = scaled_users(pop.target().max(1), f);
+        // The factor follows what the population holds (after rounding and
+        // the 1 ..= MAX_USERS bounds), so later stages scale the same way.
+        self.users_factor = f64::from(users) / f64::from(run.spec.stages[run.stage].users.max(1));
         let now = Instant::now();
         pop.set_target(users, now);
         run.sessions_wanted = grow_sessions(&self.targets, users, pop.spec.max_sessions);
@@ -1351,10 +1347,7 @@ impl State {
             .zip(&self.session_rss)
             .map(|(t, rss)| TargetSummary {
                 name: t.name.clone(),
-                kind: match t.spec.endpoint {
-                    crate::load::drivers::mcp::Endpoint::Stdio { .. } => "stdio".into(),
-                    crate::load::drivers::mcp::Endpoint::Http { .. } => "http".into(),
-                },
+                kind: t.spec.endpoint.kind().into(),
                 sessions: t.sessions(),
                 tools: t.tools.iter().map(|x| x.name.to_string()).collect(),
                 failures: t.failures.load(std::sync::atomic::Ordering::Relaxed),
