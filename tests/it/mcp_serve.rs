@@ -129,92 +129,6 @@ fn invalid_params(r: Result<CallToolResult, ServiceError>) -> String {
     }
 }
 
-/// A small JSON Schema checker for the subset schemars emits (type, enum,
-/// properties, required, items, $ref/$defs, anyOf/oneOf, minimum/maximum,
-/// additionalProperties: false). Returns the first violation.
-fn validate(schema: &Value, root: &Value, v: &Value, path: &str) -> Result<(), String> {
-    if let Some(r) = schema.get("$ref").and_then(Value::as_str) {
-        let name = r
-            .strip_prefix("#/$defs/")
-            .ok_or_else(|| format!("{path}: unsupported $ref {r}"))?;
-        let target = root
-            .pointer(&format!("/$defs/{name}"))
-            .ok_or_else(|| format!("{path}: missing {r}"))?;
-        return validate(target, root, v, path);
-    }
-    for key in ["anyOf", "oneOf"] {
-        if let Some(alts) = schema.get(key).and_then(Value::as_array) {
-            if !alts.iter().any(|s| validate(s, root, v, path).is_ok()) {
-                return Err(format!("{path}: {v} matches no {key} alternative"));
-            }
-        }
-    }
-    if let Some(t) = schema.get("type") {
-        let types: Vec<&str> = match t {
-            Value::String(s) => vec![s.as_str()],
-            Value::Array(a) => a.iter().filter_map(Value::as_str).collect(),
-            _ => vec![],
-        };
-        let ok = types.iter().any(|t| match *t {
-            "object" => v.is_object(),
-            "array" => v.is_array(),
-            "string" => v.is_string(),
-            "boolean" => v.is_boolean(),
-            "null" => v.is_null(),
-            "integer" => v.is_i64() || v.is_u64(),
-            "number" => v.is_number(),
-            _ => false,
-        });
-        if !ok {
-            return Err(format!("{path}: {v} is not of type {t}"));
-        }
-    }
-    if let Some(e) = schema.get("enum").and_then(Value::as_array) {
-        if !e.contains(v) {
-            return Err(format!("{path}: {v} not in enum {e:?}"));
-        }
-    }
-    if let (Some(min), Some(x)) = (schema.get("minimum").and_then(Value::as_f64), v.as_f64()) {
-        if x < min {
-            return Err(format!("{path}: {x} < minimum {min}"));
-        }
-    }
-    if let (Some(max), Some(x)) = (schema.get("maximum").and_then(Value::as_f64), v.as_f64()) {
-        if x > max {
-            return Err(format!("{path}: {x} > maximum {max}"));
-        }
-    }
-    if let Some(o) = v.as_object() {
-        let props = schema.get("properties").and_then(Value::as_object);
-        for req in schema
-            .get("required")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-        {
-            let k = req.as_str().unwrap_or_default();
-            if !o.contains_key(k) {
-                return Err(format!("{path}: missing required '{k}'"));
-            }
-        }
-        for (k, val) in o {
-            match props.and_then(|p| p.get(k)) {
-                Some(s) => validate(s, root, val, &format!("{path}.{k}"))?,
-                None if schema.get("additionalProperties") == Some(&Value::Bool(false)) => {
-                    return Err(format!("{path}: unexpected property '{k}'"))
-                }
-                None => {}
-            }
-        }
-    }
-    if let (Some(items), Some(a)) = (schema.get("items"), v.as_array()) {
-        for (i, x) in a.iter().enumerate() {
-            validate(items, root, x, &format!("{path}[{i}]"))?;
-        }
-    }
-    Ok(())
-}
-
 const ALL_TOOLS: [&str; 11] = [
     "thermal_status",
     "memory_status",
@@ -294,8 +208,12 @@ async fn stdio_every_tool_answers_from_the_fixture_and_matches_its_output_schema
         let (text, v) = structured(&c, name, a).await;
         assert!(!text.is_empty(), "{name} has a text summary");
         let s = &schemas[name];
-        validate(s, s, &v, name)
-            .unwrap_or_else(|e| panic!("{name} output breaks its schema: {e}\n{v:#}"));
+        let mut errs = Vec::new();
+        crate::report::validate(s, s, &v, name, &mut errs);
+        assert!(
+            errs.is_empty(),
+            "{name} output breaks its schema: {errs:?}\n{v:#}"
+        );
         outputs.insert(name, (text, v));
     }
 

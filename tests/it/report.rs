@@ -37,8 +37,9 @@ fn type_ok(t: &str, v: &Value) -> bool {
     }
 }
 
-/// Errors as `path: message`; empty when `v` is valid (`check.rs` validates
-/// `jetstress.check/1` with it too).
+/// Errors as `path: message`; empty when `v` is valid. The subset of JSON
+/// Schema our schemas and schemars' output schemas use (`check.rs` validates
+/// `jetstress.check/1` with it, `mcp_serve.rs` each tool's output).
 pub(crate) fn validate(root: &Value, s: &Value, v: &Value, path: &str, errs: &mut Vec<String>) {
     let known = [
         "$schema",
@@ -54,6 +55,11 @@ pub(crate) fn validate(root: &Value, s: &Value, v: &Value, path: &str, errs: &mu
         "additionalProperties",
         "items",
         "minimum",
+        "maximum",
+        "anyOf",
+        "oneOf",
+        "format",
+        "default",
     ];
     for k in s.as_object().unwrap().keys() {
         assert!(known.contains(&k.as_str()), "validator lacks keyword {k}");
@@ -61,6 +67,18 @@ pub(crate) fn validate(root: &Value, s: &Value, v: &Value, path: &str, errs: &mu
     if let Some(r) = s.get("$ref").and_then(Value::as_str) {
         let name = r.strip_prefix("#/$defs/").expect("local $ref");
         return validate(root, &root["$defs"][name], v, path, errs);
+    }
+    for key in ["anyOf", "oneOf"] {
+        if let Some(alts) = s.get(key).and_then(Value::as_array) {
+            let fits = |alt: &Value| {
+                let mut e = Vec::new();
+                validate(root, alt, v, path, &mut e);
+                e.is_empty()
+            };
+            if !alts.iter().any(fits) {
+                errs.push(format!("{path}: {v} matches no {key} alternative"));
+            }
+        }
     }
     if let Some(t) = s.get("type") {
         let ok = match t {
@@ -86,6 +104,11 @@ pub(crate) fn validate(root: &Value, s: &Value, v: &Value, path: &str, errs: &mu
     if let (Some(m), Some(n)) = (s.get("minimum").and_then(Value::as_f64), v.as_f64()) {
         if n < m {
             errs.push(format!("{path}: {n} < minimum {m}"));
+        }
+    }
+    if let (Some(m), Some(n)) = (s.get("maximum").and_then(Value::as_f64), v.as_f64()) {
+        if n > m {
+            errs.push(format!("{path}: {n} > maximum {m}"));
         }
     }
     if let Some(o) = v.as_object() {
