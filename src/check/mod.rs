@@ -3,30 +3,29 @@
 //! check`). Each probe's outcome is `graceful`, `accepted`, `hang`, `crash`
 //! or `protocol`; the result is the `jetstress.check/1` document.
 //!
-//! Pure parts — probe derivation ([`derive_probes`]), the schema judge,
-//! JSON-RPC line parsing, classification, `/proc` parsing and the report —
-//! are apart from the I/O: the raw stdio client, the HTTP client, the
-//! protocol probes, the lifecycle run and the runner.
+//! Probe derivation and the schema judge live in `load::invalid` (load
+//! phases send the same probes). Pure parts here — JSON-RPC line parsing,
+//! classification, `/proc` parsing and the report — are apart from the
+//! I/O: the raw stdio client, the HTTP client, the protocol probes, the
+//! lifecycle run and the runner.
 
 pub(crate) mod http;
 pub(crate) mod jsonrpc;
 pub(crate) mod lifecycle;
 pub(crate) mod outcome;
-pub(crate) mod probes;
 pub(crate) mod protocol;
 pub(crate) mod raw;
 pub(crate) mod report;
 pub(crate) mod runner;
-pub(crate) mod validate;
 
 pub use jsonrpc::{parse_line, Incoming, RpcError};
 pub use lifecycle::{
     parse_stat, Lifecycle, Limits, Max, MeanMax, ProcStat, ShutdownCounts, Spread, SHUTDOWN_WAIT,
 };
 pub use outcome::{classify, Judged, Outcome, Reply};
-pub use probes::{
-    control_args, derive as derive_probes, show_arguments, Expect, Probe, EXTRA_PROPERTY,
-    HUGE_STRING, MAX_DEPTH,
+pub use crate::load::invalid::{
+    control_args, derive as derive_probes, judge, show_arguments, Expect, Probe, Verdict,
+    EXTRA_PROPERTY, HUGE_STRING, MAX_DEPTH,
 };
 pub use protocol::{GoodCall, ProtocolProbe, CONCURRENT, HUGE_LINE};
 pub use raw::{RawServer, StdioSpec, PROTOCOL_VERSION};
@@ -34,7 +33,6 @@ pub use report::{
     CheckReport, CheckResult, Finding, OutcomeCounts, ProtocolReport, ToolReport, SCHEMA,
 };
 pub use runner::{run, CheckPlan, CheckTarget, Step};
-pub use validate::{judge, Verdict};
 
 /// Why a check could not be made.
 #[derive(Debug, thiserror::Error)]

@@ -12,7 +12,7 @@ use serde_json::{json, Value};
 
 use super::jsonrpc::{quote, RpcError};
 use super::outcome::{classify, Judged, Outcome, Reply};
-use super::probes::Expect;
+use crate::load::invalid::Expect;
 use super::raw::RawServer;
 
 /// The size of the huge line: past the 16 MiB many servers cap a line at.

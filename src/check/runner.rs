@@ -11,7 +11,7 @@ use serde_json::{Map, Value};
 use super::http::HttpServer;
 use super::lifecycle::{self, Limits};
 use super::outcome::{classify, Judged, Outcome, Reply};
-use super::probes::{derive, show_arguments, Expect, Probe};
+use crate::load::invalid::{derive, show_arguments, Expect, Probe};
 use super::protocol::{self, GoodCall, ProtocolProbe, CONCURRENT};
 use super::raw::{RawServer, StdioSpec};
 use super::report::{CheckReport, Finding, OutcomeCounts, ProtocolReport, ToolReport};

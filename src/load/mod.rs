@@ -6,6 +6,7 @@ pub(crate) mod background;
 pub(crate) mod drivers;
 pub(crate) mod engine;
 pub(crate) mod guards;
+pub(crate) mod invalid;
 pub(crate) mod plan;
 pub(crate) mod scenario;
 pub(crate) mod schedule;

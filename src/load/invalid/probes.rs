@@ -13,7 +13,7 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use super::validate::{declared_types, judge, type_matches, Verdict};
-use crate::load::schema_default_args;
+use crate::load::drivers::mcp::schema_default_args;
 
 /// How deep nested objects and array items are probed (the arguments
 /// object itself is depth 0).
