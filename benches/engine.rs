@@ -184,6 +184,7 @@ async fn throughput() {
         tool: format!("t:{tool}"),
         weight: 1.0,
         args: args.as_object().cloned(),
+        invalid_pct: None,
     }];
     let mut cfg = base(vec![target], mix);
     cfg.max_in_flight = 64;
@@ -244,6 +245,7 @@ async fn latency_truth() {
         tool: tool.into(),
         weight: 1.0,
         args: args.as_object().cloned(),
+        invalid_pct: None,
     }];
     let cpu0 = cpu_time();
     let s = run_phase(
@@ -270,6 +272,7 @@ async fn coordinated_omission() {
         tool: "fault:delay".into(),
         weight: 1.0,
         args: serde_json::json!({"ms": 0}).as_object().cloned(),
+        invalid_pct: None,
     }];
     let mut cfg = base(
         vec![fault(&["--stall-every", "10", "--stall-ms", "1000"])],

@@ -18,15 +18,15 @@ pub(crate) mod raw;
 pub(crate) mod report;
 pub(crate) mod runner;
 
+pub use crate::load::invalid::{
+    control_args, derive as derive_probes, judge, show_arguments, Expect, Probe, Verdict,
+    EXTRA_PROPERTY, HUGE_STRING, MAX_DEPTH,
+};
 pub use jsonrpc::{parse_line, Incoming, RpcError};
 pub use lifecycle::{
     parse_stat, Lifecycle, Limits, Max, MeanMax, ProcStat, ShutdownCounts, Spread, SHUTDOWN_WAIT,
 };
 pub use outcome::{classify, Judged, Outcome, Reply};
-pub use crate::load::invalid::{
-    control_args, derive as derive_probes, judge, show_arguments, Expect, Probe, Verdict,
-    EXTRA_PROPERTY, HUGE_STRING, MAX_DEPTH,
-};
 pub use protocol::{GoodCall, ProtocolProbe, CONCURRENT, HUGE_LINE};
 pub use raw::{RawServer, StdioSpec, PROTOCOL_VERSION};
 pub use report::{

@@ -12,8 +12,8 @@ use serde_json::{json, Value};
 
 use super::jsonrpc::{quote, RpcError};
 use super::outcome::{classify, Judged, Outcome, Reply};
-use crate::load::invalid::Expect;
 use super::raw::RawServer;
+use crate::load::invalid::Expect;
 
 /// The size of the huge line: past the 16 MiB many servers cap a line at.
 pub const HUGE_LINE: usize = 17 << 20;

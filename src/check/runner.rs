@@ -11,11 +11,11 @@ use serde_json::{Map, Value};
 use super::http::HttpServer;
 use super::lifecycle::{self, Limits};
 use super::outcome::{classify, Judged, Outcome, Reply};
-use crate::load::invalid::{derive, show_arguments, Expect, Probe};
 use super::protocol::{self, GoodCall, ProtocolProbe, CONCURRENT};
 use super::raw::{RawServer, StdioSpec};
 use super::report::{CheckReport, Finding, OutcomeCounts, ProtocolReport, ToolReport};
 use super::CheckError;
+use crate::load::invalid::{derive, show_arguments, Expect, Probe};
 
 /// The server a check probes.
 #[derive(Debug, Clone)]

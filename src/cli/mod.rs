@@ -209,6 +209,10 @@ pub struct ModelArgs {
     /// (beats the scenario's `seed`).
     #[arg(long, value_name = "N")]
     pub seed: Option<u64>,
+    /// Replace P % of MCP calls with invalid inputs derived from each tool's
+    /// own schema, counted apart (graceful / accepted / hang / crash).
+    #[arg(long = "invalid-pct", value_name = "P", value_parser = percent, allow_negative_numbers = true)]
+    pub invalid_pct: Option<f64>,
 }
 
 /// `--metrics`: the same forms as `--http` (an IP or host name and a port;
@@ -217,26 +221,36 @@ fn socket_addr(s: &str) -> Result<SocketAddr, AddrError> {
     parse_listen_addr(s).map(|l| l.addr)
 }
 
-/// A flag value outside what the flag takes (clap names the flag).
+/// A flag value outside what the flag takes (clap names the flag); each
+/// variant names what was wanted.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum FlagValueError {
     #[error("'{0}' is not a positive number of users/s")]
-    NotPositiveRate(String),
+    PositiveRate(String),
     #[error("'{0}' is not a whole number of at least 1")]
-    NotAtLeastOne(String),
+    AtLeastOne(String),
+    #[error("'{0}' is not a percentage within 0–100")]
+    Percent(String),
+}
+
+fn percent(s: &str) -> Result<f64, FlagValueError> {
+    match s.trim_end_matches('%').parse::<f64>() {
+        Ok(p) if (0.0..=100.0).contains(&p) => Ok(p),
+        _ => Err(FlagValueError::Percent(s.to_string())),
+    }
 }
 
 fn spawn_rate(s: &str) -> Result<f64, FlagValueError> {
     match s.parse::<f64>() {
         Ok(r) if r.is_finite() && r > 0.0 => Ok(r),
-        _ => Err(FlagValueError::NotPositiveRate(s.to_string())),
+        _ => Err(FlagValueError::PositiveRate(s.to_string())),
     }
 }
 
 fn at_least_one(s: &str) -> Result<usize, FlagValueError> {
     match s.parse::<usize>() {
         Ok(n) if n >= 1 => Ok(n),
-        _ => Err(FlagValueError::NotAtLeastOne(s.to_string())),
+        _ => Err(FlagValueError::AtLeastOne(s.to_string())),
     }
 }
 
@@ -576,6 +590,8 @@ mod tests {
             ("--arrivals", "gamma:0", "is not an arrival process"),
             ("--arrivals", "bursty", "is not an arrival process"),
             ("--seed", "x", "invalid digit"),
+            ("--invalid-pct", "101", "is not a percentage within 0–100"),
+            ("--invalid-pct", "-5", "is not a percentage within 0–100"),
         ] {
             let e = run(&[flag, value]).unwrap_err();
             assert_eq!(e.kind(), ErrorKind::ValueValidation, "{flag} {value}");

@@ -49,7 +49,7 @@ pub fn stderr_ansi(c: ColorArg) -> bool {
 }
 
 /// `--users`, `--think`, `--spawn-rate`, `--requests`, `--max-sessions`,
-/// `--arrivals` and `--seed` onto the plan options.
+/// `--arrivals`, `--seed` and `--invalid-pct` onto the plan options.
 pub fn with_model(m: &ModelArgs, opts: PlanOptions) -> PlanOptions {
     PlanOptions {
         users: m.users,
@@ -59,6 +59,7 @@ pub fn with_model(m: &ModelArgs, opts: PlanOptions) -> PlanOptions {
         max_sessions: m.max_sessions,
         arrivals: m.arrivals,
         seed: m.seed,
+        invalid_pct: m.invalid_pct,
         ..opts
     }
 }

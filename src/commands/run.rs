@@ -360,5 +360,12 @@ fn print_summary(summary: &RunSummary) {
         if let Some(sk) = &p.soak {
             eprintln!("  soak verdict: {}", sk.verdict);
         }
+        if let Some(inv) = &p.invalid {
+            let c = &inv.counts;
+            eprintln!(
+                "  invalid inputs: {} sent · {} graceful · {} accepted · {} hang · {} crash · error replies p95 {:.1} ms",
+                c.sent, c.graceful, c.accepted, c.hang, c.crash, inv.error_reply_ms.p95
+            );
+        }
     }
 }

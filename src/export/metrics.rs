@@ -103,6 +103,11 @@ pub struct ErrorLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct OutcomeLabels {
+    pub outcome: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct PhaseLabels {
     pub phase: String,
 }
@@ -135,6 +140,7 @@ pub struct Metrics {
     target_rps: G,
     users_active: G,
     users_target: G,
+    invalid: Family<OutcomeLabels, Counter>,
     /// Zones/rails seen before: a vanished label is set to NaN, not left stale.
     seen_zones: Mutex<Vec<ZoneLabels>>,
 }
@@ -176,6 +182,7 @@ impl Metrics {
             target_rps: G::default(),
             users_active: G::default(),
             users_target: G::default(),
+            invalid: Family::default(),
             seen_zones: Mutex::new(Vec::new()),
             registry: Registry::default(),
         };
@@ -280,6 +287,11 @@ impl Metrics {
             "users_target",
             "Virtual users the running users phase is moving to",
             m.users_target.clone(),
+        );
+        r.register(
+            "invalid_requests",
+            "Invalid-input calls (invalid_pct) answered, by outcome: graceful, accepted, hang, crash",
+            m.invalid.clone(),
         );
         Metrics { registry: r, ..m }
     }
@@ -422,6 +434,17 @@ impl Metrics {
                 .set(1.0);
         }
         self.target_rps.set(target_rps.unwrap_or(0.0));
+    }
+
+    /// A window's invalid-input calls, by outcome.
+    pub fn add_invalid(&self, c: &crate::load::InvalidCounts) {
+        for o in crate::load::InvalidOutcome::ALL {
+            self.invalid
+                .get_or_create(&OutcomeLabels {
+                    outcome: o.as_str().to_string(),
+                })
+                .inc_by(c.get(o));
+        }
     }
 
     /// A users phase's population (`None`: no users phase runs; both 0).

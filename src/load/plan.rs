@@ -153,6 +153,8 @@ pub struct PlanOptions {
     pub arrivals: Option<ArrivalProcess>,
     /// Seed for the mix, think times and arrivals (beats the scenario's).
     pub seed: Option<u64>,
+    /// Share of MCP calls, %, replaced by invalid inputs (beats the scenario's).
+    pub invalid_pct: Option<f64>,
 }
 
 impl PlanOptions {
@@ -409,6 +411,12 @@ pub fn plan_targets(args: &PlanOptions) -> anyhow::Result<Scenario> {
     if let Some(s) = args.seed {
         sc.seed = Some(s);
     }
+    if let Some(p) = args.invalid_pct {
+        if !scenario::valid_pct(p) {
+            anyhow::bail!("--invalid-pct: {p} is not within 0–100");
+        }
+        sc.invalid_pct = p;
+    }
     if !args.target_cmd.is_empty() || !args.target_url.is_empty() {
         sc.targets.clear();
         for c in &args.target_cmd {
@@ -609,6 +617,7 @@ pub fn engine_config(
         snapshots,
         collector,
         seed: sc.seed,
+        invalid_pct: sc.invalid_pct,
         ..Default::default()
     })
 }

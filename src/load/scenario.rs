@@ -96,6 +96,8 @@ pub struct MixCfg {
     #[serde(default = "d_one")]
     pub weight: f64,
     pub args: Option<serde_json::Map<String, serde_json::Value>>,
+    /// Share of this entry's calls, %, replaced by invalid inputs.
+    pub invalid_pct: Option<f64>,
 }
 
 fn d_one() -> f64 {
@@ -300,6 +302,8 @@ pub struct ScenarioFile {
     pub name: Option<String>,
     /// Seeds the tool mix, think times and arrivals (a run is then repeatable).
     pub seed: Option<u64>,
+    /// Share of MCP calls, %, replaced by invalid inputs from each tool's schema.
+    pub invalid_pct: Option<f64>,
     #[expect(
         dead_code,
         reason = "for the people reading the scenario file; nothing reads it"
@@ -356,6 +360,13 @@ pub struct Scenario {
     pub acceptance: Option<Acceptance>,
     /// Seed for the engine's random draws (mix, think times, arrivals); `None`: random.
     pub seed: Option<u64>,
+    /// Share of MCP calls, %, replaced by invalid inputs (0: none).
+    pub invalid_pct: f64,
+}
+
+/// A percentage: finite, 0–100.
+pub(crate) fn valid_pct(p: f64) -> bool {
+    (0.0..=100.0).contains(&p)
 }
 
 fn line_of(text: &str, offset: usize) -> usize {
@@ -495,10 +506,18 @@ pub fn parse(text: &str, file: &str) -> anyhow::Result<Scenario> {
                 format!("{} must be ≥ 0", m.weight),
             ));
         }
+        if let Some(p) = m.invalid_pct.filter(|p| !valid_pct(*p)) {
+            return Err(at(
+                span,
+                &format!("mix[{i}].invalid_pct"),
+                format!("{p} is not within 0–100"),
+            ));
+        }
         mix.push(MixEntry {
             tool: m.tool.clone(),
             weight: m.weight,
             args: m.args.clone(),
+            invalid_pct: m.invalid_pct,
         });
     }
     let mut phases = Vec::new();
@@ -507,6 +526,9 @@ pub fn parse(text: &str, file: &str) -> anyhow::Result<Scenario> {
         let spec = phase_spec(p.get_ref())
             .map_err(|e| at(span, &format!("phases[{i}]"), e.to_string()))?;
         phases.push(spec);
+    }
+    if let Some(p) = raw.invalid_pct.filter(|p| !valid_pct(*p)) {
+        anyhow::bail!("{file}: invalid_pct: {p} is not within 0–100");
     }
     let max_in_flight = raw.max_in_flight.unwrap_or(DEFAULT_MAX_IN_FLIGHT);
     if max_in_flight == 0 {
@@ -547,6 +569,7 @@ pub fn parse(text: &str, file: &str) -> anyhow::Result<Scenario> {
         guards: raw.guards,
         acceptance: raw.acceptance,
         seed: raw.seed,
+        invalid_pct: raw.invalid_pct.unwrap_or(0.0),
     })
 }
 

@@ -1038,6 +1038,7 @@ mod tests {
             breaking_point: None,
             spike: None,
             soak: None,
+            invalid: None,
         };
         let mut phases = vec![phase(
             "open",

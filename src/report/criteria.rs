@@ -333,6 +333,10 @@ pub fn evaluate(s: &RunSummary, o: &Observations, c: &Criteria) -> Vec<Verdict> 
         },
     ));
 
+    if let Some(v) = invalid_inputs(s) {
+        out.push(v);
+    }
+
     let threshold = format!("< {} MB/h", c.max_leak_mb_per_h);
     let soaks: Vec<(&str, Option<f64>)> = s
         .phases
@@ -476,6 +480,32 @@ pub fn evaluate(s: &RunSummary, o: &Observations, c: &Criteria) -> Vec<Verdict> 
     out
 }
 
+/// Invalid inputs (`invalid_pct`) must be answered: none hung or crashed
+/// the server. A normal result to one is reported (the server does not
+/// validate) but fails nothing: `jetstress check` is the judge of that.
+/// `None` when no phase sent any.
+fn invalid_inputs(s: &RunSummary) -> Option<Verdict> {
+    let mut all = crate::load::InvalidCounts::default();
+    let mut any = false;
+    for inv in s.phases.iter().filter_map(|p| p.invalid.as_ref()) {
+        any = true;
+        all.merge(&inv.counts);
+    }
+    if !any {
+        return None;
+    }
+    Some(verdict(
+        "invalid_inputs",
+        all.hang + all.crash == 0,
+        Some(format!("{} hang, {} crash", all.hang, all.crash)),
+        "0 hang, 0 crash".into(),
+        format!(
+            "{} invalid calls: {} graceful, {} accepted (not validated)",
+            all.sent, all.graceful, all.accepted
+        ),
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -536,6 +566,7 @@ mod tests {
             breaking_point: None,
             spike: None,
             soak: None,
+            invalid: None,
         }
     }
 
@@ -637,6 +668,46 @@ mod tests {
             get(&evaluate(&s, &calm(), &c), "no_guard_stop").verdict,
             Outcome::Fail
         );
+    }
+
+    #[test]
+    fn invalid_inputs_fail_on_a_hang_or_crash_not_on_acceptance() {
+        use crate::load::{InvalidCounts, InvalidSummary};
+        let c = Criteria::default();
+        let s = passing_summary();
+        assert!(evaluate(&s, &calm(), &c)
+            .iter()
+            .all(|v| v.name != "invalid_inputs"));
+        let with = |counts: InvalidCounts| {
+            let mut s = passing_summary();
+            s.phases[0].invalid = Some(InvalidSummary {
+                probes: 4,
+                counts,
+                error_reply_ms: Default::default(),
+                tools: Vec::new(),
+            });
+            evaluate(&s, &calm(), &c)
+        };
+        let v = with(InvalidCounts {
+            sent: 10,
+            graceful: 7,
+            accepted: 3,
+            ..Default::default()
+        });
+        let inv = get(&v, "invalid_inputs");
+        assert_eq!(inv.verdict, Outcome::Pass);
+        assert!(inv.detail.contains("3 accepted"), "{}", inv.detail);
+        for (hang, crash) in [(1, 0), (0, 1)] {
+            let v = with(InvalidCounts {
+                sent: 10,
+                graceful: 10 - hang - crash,
+                hang,
+                crash,
+                ..Default::default()
+            });
+            assert_eq!(get(&v, "invalid_inputs").verdict, Outcome::Fail);
+            assert!(!overall(&v));
+        }
     }
 
     #[test]

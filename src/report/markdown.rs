@@ -8,7 +8,7 @@ use std::fmt::Write;
 
 use super::criteria::{judged_stages, load_level, Criteria, Outcome, ThrottleObs};
 use super::Report;
-use crate::load::engine::{LoadModel, PhaseSummary, RunSummary, StageSummary};
+use crate::load::engine::{InvalidSummary, LoadModel, PhaseSummary, RunSummary, StageSummary};
 use crate::load::stats::ToolSummary;
 use crate::predict::human_duration;
 
@@ -665,6 +665,39 @@ fn closed_phase(s: &mut String, p: &PhaseSummary, limit_ms: f64) {
     s.push('\n');
 }
 
+/// A phase's invalid-input calls: what the server did with each tool's.
+fn invalid_section(s: &mut String, inv: &InvalidSummary) {
+    let c = &inv.counts;
+    let _ = writeln!(s, "### Invalid inputs\n");
+    let _ = writeln!(
+        s,
+        "{} calls carried arguments the tool's own schema forbids ({} probes to draw from); they are counted here, not in the tables above. Error replies took p50 {:.1} ms, p95 {:.1} ms.\n",
+        c.sent, inv.probes, inv.error_reply_ms.p50, inv.error_reply_ms.p95
+    );
+    let _ = writeln!(s, "| tool | sent | graceful | accepted | hang | crash |");
+    let _ = writeln!(s, "|---|---|---|---|---|---|");
+    for t in inv
+        .tools
+        .iter()
+        .map(|t| (t.tool.as_str(), &t.counts))
+        .chain([("all", c)])
+    {
+        let _ = writeln!(
+            s,
+            "| {} | {} | {} | {} | {} | {} |",
+            t.0, t.1.sent, t.1.graceful, t.1.accepted, t.1.hang, t.1.crash
+        );
+    }
+    s.push('\n');
+    if c.accepted > 0 {
+        let _ = writeln!(
+            s,
+            "{} invalid calls got a normal result: the server does not check its input against its schema (`jetstress check` lists the exact arguments).\n",
+            c.accepted
+        );
+    }
+}
+
 #[expect(clippy::too_many_lines, reason = "report.md top to bottom")]
 pub fn render(r: &Report) -> String {
     let run = &r.run;
@@ -804,6 +837,9 @@ pub fn render(r: &Report) -> String {
             }
             tool_row(&mut s, &st.all);
             s.push('\n');
+        }
+        if let Some(inv) = &p.invalid {
+            invalid_section(&mut s, inv);
         }
         if p.breaking_point.is_some() {
             let _ = writeln!(s, "### Breaking point\n");

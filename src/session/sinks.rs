@@ -181,6 +181,9 @@ impl Sinks {
                 w.tools.iter().for_each(|t| m.add_window(t));
                 m.set_phase(w.phase.as_deref(), w.phase.as_ref().map(|_| w.target_rate));
                 m.set_users(w.users.map(|u| (u.active, u.target)));
+                if let Some(c) = &w.invalid {
+                    m.add_invalid(c);
+                }
             }
             if let Some(r) = &self.recorder {
                 r.record(Record::LoadWindow(w.clone()));

@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use crate::history::Store;
 use crate::load::plan::BuiltinPhase;
+use crate::load::InvalidCounts;
 use crate::predict::memory::MemoryPrediction;
 use crate::predict::thermal::ZonePrediction;
 use crate::predict::{PredictConfig, Predictors};
@@ -152,6 +153,8 @@ pub struct LoadView {
     /// 0..=1 through the phase.
     pub progress: Option<f64>,
     pub dropped: u64,
+    /// Invalid-input calls (`invalid_pct`) answered in this phase, by outcome.
+    pub invalid: InvalidCounts,
     pub rows: Vec<LoadRow>,
     /// Which requests the latency table summarises.
     pub scope: LatencyScope,

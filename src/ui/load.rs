@@ -11,10 +11,11 @@ use crate::load::background::cpu::CpuSpec;
 use crate::load::background::gpu::GpuSpec;
 use crate::load::background::memory::MemorySpec;
 use crate::load::engine::{
-    Command, EngineEvent, GeneratorState, PhaseEvent, RunSummary, StopReason,
+    Command, EngineEvent, GeneratorState, LoadWindow, PhaseEvent, RunSummary, StopReason,
 };
 use crate::load::plan::{describe_targets, phase_for};
 use crate::load::stats::ToolSummary;
+use crate::load::InvalidCounts;
 use crate::session::{EngineState, Session, SessionMsg, Sinks};
 use crate::ui::app::{App, Effect, LatencyScope, Level, LoadRow, UsersLine};
 
@@ -201,6 +202,7 @@ impl LoadControl {
                 app.load.phase = Some(phase);
                 app.load.stage = None;
                 app.load.dropped = 0;
+                app.load.invalid = InvalidCounts::default();
                 app.load.rows.clear();
                 self.history.clear();
             }
@@ -227,57 +229,7 @@ impl LoadControl {
                 app.load.progress = None;
                 self.phase_started = None;
             }
-            EngineEvent::LoadWindow(w) => {
-                app.load.dropped += w.all.error_kinds.get("dropped").copied().unwrap_or(0);
-                match (w.users, app.load.users.as_mut()) {
-                    (Some(wu), Some(u)) => {
-                        u.active = wu.active;
-                        u.target = wu.target;
-                    }
-                    _ if w.phase.is_some() => app.load.target_rps = Some(w.target_rate),
-                    _ => {}
-                }
-                if let Some((t0, total)) = self.phase_started {
-                    if total > 0.0 {
-                        app.load.progress = Some((t0.elapsed().as_secs_f64() / total).min(1.0));
-                    }
-                }
-                // The sparkline follows the recent p95 whatever the table shows.
-                for t in &w.rolling_tools {
-                    let h = self.history.entry(t.tool.clone()).or_default();
-                    if h.len() >= SPARK_POINTS {
-                        h.pop_front();
-                    }
-                    h.push_back((t.latency_ms.p95 * 1000.0) as u64);
-                }
-                let tools = match app.load.scope {
-                    LatencyScope::Recent => w.rolling_tools.clone(),
-                    scope => session
-                        .summary()
-                        .await
-                        .map(|s| scoped_tools(&s, scope))
-                        .unwrap_or_default(),
-                };
-                app.load.rows = tools
-                    .iter()
-                    .filter(|t| t.count > 0)
-                    .map(|t| LoadRow {
-                        tool: t.tool.clone(),
-                        rps: t.rps,
-                        p50_ms: t.latency_ms.p50,
-                        p95_ms: t.latency_ms.p95,
-                        p99_ms: t.latency_ms.p99,
-                        max_ms: t.latency_ms.max,
-                        error_pct: t.errors as f64 * 100.0 / t.count as f64,
-                        errors_by_kind: t
-                            .error_kinds
-                            .iter()
-                            .map(|(k, v)| (k.clone(), *v))
-                            .collect(),
-                        p95_history: self.history.get(&t.tool).cloned().unwrap_or_default(),
-                    })
-                    .collect();
-            }
+            EngineEvent::LoadWindow(w) => self.on_window(app, session, &w).await,
             EngineEvent::Generator(g) => {
                 let name = g.generator.as_str();
                 app.load.generators.retain(|x| !x.starts_with(name));
@@ -291,6 +243,56 @@ impl LoadControl {
             | EngineEvent::Target(_)
             | EngineEvent::Phase(PhaseEvent::Lagging { .. }) => {}
         }
+    }
+
+    /// A load window: counters, the population, progress, and the latency rows.
+    async fn on_window(&mut self, app: &mut App, session: &Session, w: &LoadWindow) {
+        app.load.dropped += w.all.error_kinds.get("dropped").copied().unwrap_or(0);
+        app.load.invalid.merge(&w.invalid.unwrap_or_default());
+        match (w.users, app.load.users.as_mut()) {
+            (Some(wu), Some(u)) => {
+                u.active = wu.active;
+                u.target = wu.target;
+            }
+            _ if w.phase.is_some() => app.load.target_rps = Some(w.target_rate),
+            _ => {}
+        }
+        if let Some((t0, total)) = self.phase_started {
+            if total > 0.0 {
+                app.load.progress = Some((t0.elapsed().as_secs_f64() / total).min(1.0));
+            }
+        }
+        // The sparkline follows the recent p95 whatever the table shows.
+        for t in &w.rolling_tools {
+            let h = self.history.entry(t.tool.clone()).or_default();
+            if h.len() >= SPARK_POINTS {
+                h.pop_front();
+            }
+            h.push_back((t.latency_ms.p95 * 1000.0) as u64);
+        }
+        let tools = match app.load.scope {
+            LatencyScope::Recent => w.rolling_tools.clone(),
+            scope => session
+                .summary()
+                .await
+                .map(|s| scoped_tools(&s, scope))
+                .unwrap_or_default(),
+        };
+        app.load.rows = tools
+            .iter()
+            .filter(|t| t.count > 0)
+            .map(|t| LoadRow {
+                tool: t.tool.clone(),
+                rps: t.rps,
+                p50_ms: t.latency_ms.p50,
+                p95_ms: t.latency_ms.p95,
+                p99_ms: t.latency_ms.p99,
+                max_ms: t.latency_ms.max,
+                error_pct: t.errors as f64 * 100.0 / t.count as f64,
+                errors_by_kind: t.error_kinds.iter().map(|(k, v)| (k.clone(), *v)).collect(),
+                p95_history: self.history.get(&t.tool).cloned().unwrap_or_default(),
+            })
+            .collect();
     }
 }
 

@@ -10,6 +10,7 @@ mod cli_probe;
 mod common;
 mod e2e_tmux;
 mod event_lines;
+mod invalid_load;
 mod layers;
 mod mcp_serve;
 mod mcp_serve_interop;

@@ -62,6 +62,16 @@ async fn scraped_values_match_the_snapshot() {
     m.add_window(&window("built-in:echo", 2, 1, 4.0));
     m.set_phase(Some("spike"), Some(15.0));
     m.set_users(Some((7, 12)));
+    let mut inv = jetstress::load::InvalidCounts::default();
+    for o in [
+        jetstress::load::InvalidOutcome::Graceful,
+        jetstress::load::InvalidOutcome::Graceful,
+        jetstress::load::InvalidOutcome::Crash,
+    ] {
+        inv.add(o);
+    }
+    m.add_invalid(&inv);
+    m.add_invalid(&inv);
     let (addr, task) = serve("127.0.0.1:0".parse().unwrap(), None, m.clone())
         .await
         .unwrap();
@@ -102,6 +112,19 @@ async fn scraped_values_match_the_snapshot() {
     assert_eq!(gauge(&s, "jetstress_phase_active", ("phase", "spike")), 1.0);
     assert_eq!(gauge(&s, "jetstress_users_active", ("", "")), 7.0);
     assert_eq!(gauge(&s, "jetstress_users_target", ("", "")), 12.0);
+    // Counters grow by each window's invalid calls.
+    assert_eq!(
+        gauge(&s, "jetstress_invalid_requests_total", ("outcome", "graceful")),
+        4.0
+    );
+    assert_eq!(
+        gauge(&s, "jetstress_invalid_requests_total", ("outcome", "crash")),
+        2.0
+    );
+    assert_eq!(
+        gauge(&s, "jetstress_invalid_requests_total", ("outcome", "hang")),
+        0.0
+    );
     let count = s
         .samples
         .iter()

@@ -560,6 +560,7 @@ fn a_report_with_a_users_phase_matches_the_schema_field_for_field() {
             breaking_point: None,
             spike: None,
             soak: None,
+            invalid: None,
         };
     let mut open = phase(
         "open",

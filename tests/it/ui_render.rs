@@ -332,3 +332,25 @@ fn a_users_phase_shows_its_population_and_takes_u_keys() {
     assert!(t.contains("u  users ×2 for the running users phase"), "{t}");
     assert!(t.contains("U  users ÷2 for the running users phase"), "{t}");
 }
+
+#[test]
+fn the_phase_bar_counts_invalid_calls_by_outcome() {
+    let mut app = app_for("orin-agx-r36", ColorMode::TrueColor, KeyMap::defaults());
+    app.load.engine = Some("built-in".into());
+    app.load.phase = Some("soak".into());
+    app.load.target_rps = Some(5.0);
+    let t = text(&render(&app, 160, 40));
+    assert!(!t.contains("invalid"), "{t}");
+    for o in [
+        jetstress::load::InvalidOutcome::Graceful,
+        jetstress::load::InvalidOutcome::Graceful,
+        jetstress::load::InvalidOutcome::Accepted,
+    ] {
+        app.load.invalid.add(o);
+    }
+    let t = text(&render(&app, 160, 40));
+    assert!(
+        t.contains("dropped 0  invalid 3 (2 graceful, 1 accepted)"),
+        "{t}"
+    );
+}

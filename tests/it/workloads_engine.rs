@@ -53,6 +53,7 @@ pub(crate) fn mix(entries: &[(&str, f64, serde_json::Value)]) -> Vec<MixEntry> {
             tool: t.to_string(),
             weight: *w,
             args: a.as_object().cloned(),
+            invalid_pct: None,
         })
         .collect()
 }

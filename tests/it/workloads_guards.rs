@@ -91,6 +91,7 @@ async fn thermal_guard_stops_all_load_and_memory_floor_releases() {
             tool: "fault:delay".into(),
             weight: 1.0,
             args: None,
+            invalid_pct: None,
         }],
         log_dir: logs.path().into(),
         root: Root::new(root.path()),

@@ -9,6 +9,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+use super::invalid::InvalidCounts;
 use crate::load::stats::ToolSummary;
 
 /// How loud an event is: the event log's colour, a recording's `level`.
@@ -253,6 +254,9 @@ pub struct LoadWindow {
     /// Closed phases: the population now.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub users: Option<UsersWindow>,
+    /// Invalid calls answered in this window (kept out of `all` and `tools`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub invalid: Option<InvalidCounts>,
 }
 
 /// A closed phase's population at the end of a window.

@@ -1,11 +1,15 @@
 //! The tool mix: weighted entries from the scenario, resolved against the
 //! tools each target lists and the HTTP endpoints into the ops the engine
-//! schedules (`target:tool` names, schema-default arguments).
+//! schedules (`target:tool` names, schema-default arguments, and the
+//! invalid probes an `invalid_pct` share of calls draws from).
 
 use std::sync::Arc;
 
 use rmcp::model::JsonObject;
 
+use rand::Rng;
+
+use super::invalid::{load_probes, InvalidOp};
 use crate::load::drivers::http::HttpEndpoint;
 use crate::load::drivers::mcp::{schema_default_args, McpTarget};
 use crate::load::stats::ErrorKind;
@@ -18,6 +22,8 @@ pub struct MixEntry {
     pub weight: f64,
     /// Arguments; `None`: the tool's schema defaults.
     pub args: Option<JsonObject>,
+    /// Share of this entry's calls, %, replaced by invalid inputs; `None`: the run's `invalid_pct`.
+    pub invalid_pct: Option<f64>,
 }
 
 pub(super) enum OpKind {
@@ -32,6 +38,8 @@ pub(super) enum OpKind {
 pub(super) struct Op {
     pub(super) name: String,
     pub(super) kind: OpKind,
+    /// MCP ops with an invalid share whose tool's schema forbids something.
+    pub(super) invalid: Option<InvalidOp>,
 }
 
 impl Op {
@@ -51,6 +59,29 @@ impl Op {
         }
     }
 
+    /// Whether this call should be an invalid one, and which probe.
+    pub(super) fn draw_invalid(&self, rng: &mut impl Rng) -> Option<usize> {
+        let inv = self.invalid.as_ref()?;
+        (rng.random::<f64>() < inv.frac).then(|| rng.random_range(0..inv.probes.len()))
+    }
+
+    /// Send probe `i` (from [`Op::draw_invalid`]) in place of the valid call.
+    pub(super) async fn call_probe(&self, user: Option<usize>, i: usize) -> Result<(), ErrorKind> {
+        let (OpKind::Mcp { target, tool, .. }, Some(inv)) = (&self.kind, &self.invalid) else {
+            return self.call_as(user).await;
+        };
+        let args = inv.probes.get(i);
+        match user {
+            Some(u) => target.call_on(u, tool, args).await,
+            None => target.call(tool, args).await,
+        }
+    }
+
+    /// Probes this op can draw from.
+    pub(super) fn probe_count(&self) -> usize {
+        self.invalid.as_ref().map_or(0, |i| i.probes.len())
+    }
+
     /// Is `user`'s own session of this op's target up?
     pub(super) fn session_ready(&self, user: usize) -> bool {
         match &self.kind {
@@ -68,12 +99,13 @@ pub(super) fn resolve_mix(
     targets: &[Arc<McpTarget>],
     endpoints: &[HttpEndpoint],
     left_out: &[&str],
+    invalid_pct: f64,
 ) -> anyhow::Result<(Vec<Op>, Vec<f64>, Vec<String>)> {
     let mut ops = Vec::new();
     let mut weights = Vec::new();
     let mut skipped = Vec::new();
     if mix.is_empty() {
-        let (ops, weights) = every_op(targets, endpoints);
+        let (ops, weights) = every_op(targets, endpoints, invalid_pct);
         return Ok((ops, weights, skipped));
     }
     for m in mix {
@@ -81,9 +113,16 @@ pub(super) fn resolve_mix(
             anyhow::bail!("mix entry '{}': weight must be ≥ 0", m.tool);
         }
         if let Some(ep) = endpoints.iter().find(|e| e.spec.name == m.tool) {
+            if m.invalid_pct.is_some_and(|p| p > 0.0) {
+                anyhow::bail!(
+                    "mix entry '{}': invalid_pct applies to MCP tools (an HTTP endpoint has no input schema)",
+                    m.tool
+                );
+            }
             ops.push(Op {
                 name: ep.spec.name.clone(),
                 kind: OpKind::Http(ep.clone()),
+                invalid: None,
             });
             weights.push(m.weight);
             continue;
@@ -139,6 +178,7 @@ pub(super) fn resolve_mix(
                 tool: tool.to_string(),
                 args: Some(Arc::new(args)),
             },
+            invalid: invalid_op(m.invalid_pct.unwrap_or(invalid_pct), &listed.input_schema),
         });
         weights.push(m.weight);
     }
@@ -156,7 +196,11 @@ pub(super) fn resolve_mix(
 
 /// No mix given: every listed tool of every target and every endpoint, at
 /// weight 1.
-fn every_op(targets: &[Arc<McpTarget>], endpoints: &[HttpEndpoint]) -> (Vec<Op>, Vec<f64>) {
+fn every_op(
+    targets: &[Arc<McpTarget>],
+    endpoints: &[HttpEndpoint],
+    invalid_pct: f64,
+) -> (Vec<Op>, Vec<f64>) {
     let mut ops = Vec::new();
     for t in targets {
         for tool in &t.tools {
@@ -167,6 +211,7 @@ fn every_op(targets: &[Arc<McpTarget>], endpoints: &[HttpEndpoint]) -> (Vec<Op>,
                     tool: tool.name.to_string(),
                     args: Some(Arc::new(schema_default_args(&tool.input_schema))),
                 },
+                invalid: invalid_op(invalid_pct, &tool.input_schema),
             });
         }
     }
@@ -174,8 +219,21 @@ fn every_op(targets: &[Arc<McpTarget>], endpoints: &[HttpEndpoint]) -> (Vec<Op>,
         ops.push(Op {
             name: ep.spec.name.clone(),
             kind: OpKind::Http(ep.clone()),
+            invalid: None,
         });
     }
     let weights = vec![1.0; ops.len()];
     (ops, weights)
+}
+
+/// An op's invalid share, if it has one and its tool's schema forbids anything.
+fn invalid_op(pct: f64, schema: &JsonObject) -> Option<InvalidOp> {
+    if pct <= 0.0 {
+        return None;
+    }
+    let probes = load_probes(schema);
+    (!probes.is_empty()).then(|| InvalidOp {
+        frac: (pct / 100.0).min(1.0),
+        probes,
+    })
 }

@@ -32,6 +32,7 @@ use crate::probes::{Root, Watch};
 use crate::snapshot::Snapshot;
 
 pub(crate) mod events;
+mod invalid;
 mod mix;
 mod phase;
 mod summary;
@@ -40,6 +41,10 @@ mod users;
 pub use events::{
     EngineEvent, GeneratorEvent, GeneratorKind, GeneratorState, GuardAction, GuardEvent, GuardKind,
     Level, LoadWindow, PhaseEvent, StopReason, TargetEvent, UsersWindow, ROLLING_WINDOWS,
+};
+use invalid::InvalidStats;
+pub use invalid::{
+    InvalidCounts, InvalidOutcome, InvalidSummary, InvalidToolSummary, MAX_LOAD_PROBE_BYTES,
 };
 pub use mix::MixEntry;
 use mix::{resolve_mix, Op};
@@ -74,6 +79,9 @@ pub struct EngineConfig {
     pub collector: Option<mpsc::Sender<CollectorCommand>>,
     /// Seed for every random draw (tool mix, think times, arrivals); `None`: from the OS.
     pub seed: Option<u64>,
+    /// Share of MCP calls, %, replaced by invalid inputs from the tool's
+    /// schema (a mix entry's own `invalid_pct` wins).
+    pub invalid_pct: f64,
 }
 
 impl Default for EngineConfig {
@@ -91,6 +99,7 @@ impl Default for EngineConfig {
             snapshots: None,
             collector: None,
             seed: None,
+            invalid_pct: 0.0,
         }
     }
 }
@@ -133,6 +142,8 @@ struct Completion {
     error: Option<ErrorKind>,
     /// Closed phases: the user (index, generation) whose request this was.
     user: Option<(u32, u32)>,
+    /// An invalid call (counted apart from the valid ones).
+    probe: bool,
 }
 
 /// Handle to a running engine.
@@ -209,11 +220,17 @@ impl Engine {
             .map(|s| HttpEndpoint::new(s.clone(), client.clone()))
             .collect::<anyhow::Result<_>>()?;
         let left_out: Vec<&str> = unreached.iter().map(|t| t.name.as_str()).collect();
-        let (ops, weights, skipped) = resolve_mix(&config.mix, &targets, &endpoints, &left_out)
-            .map_err(|e| match unreached.as_slice() {
-                [] => e,
-                u => anyhow::anyhow!("{e}: {}", why_unreached(u)),
-            })?;
+        let (ops, weights, skipped) = resolve_mix(
+            &config.mix,
+            &targets,
+            &endpoints,
+            &left_out,
+            config.invalid_pct,
+        )
+        .map_err(|e| match unreached.as_slice() {
+            [] => e,
+            u => anyhow::anyhow!("{e}: {}", why_unreached(u)),
+        })?;
         for t in &unreached {
             let mine: Vec<&str> = skipped
                 .iter()
@@ -300,6 +317,8 @@ struct State {
     current: Option<PhaseRun>,
     finished: Vec<PhaseRun>,
     window: StatsTable,
+    /// Invalid calls answered in this window.
+    window_invalid: InvalidCounts,
     window_start: Instant,
     rolling: Rolling,
     guard_events: Vec<GuardEvent>,
@@ -359,6 +378,7 @@ impl State {
             users_factor: 1.0,
             rng,
             window: StatsTable::new(ops.len()),
+            window_invalid: InvalidCounts::default(),
             rolling: Rolling::new(ROLLING_WINDOWS),
             config,
             targets,
@@ -491,6 +511,7 @@ impl State {
                 break;
             }
             let op = pick_op(&self.cumulative, &mut self.rng);
+            let probe = self.ops[op].draw_invalid(&mut self.rng);
             let last = run.stages.len() - 1;
             let rec = &mut run.stages[stage.min(last)];
             rec.scheduled += 1;
@@ -507,7 +528,13 @@ impl State {
                 let phase = run.id;
                 tokio::spawn(async move {
                     let sent = Instant::now();
-                    let error = match tokio::time::timeout(timeout, ops[op].call()).await {
+                    let call = async {
+                        match probe {
+                            Some(i) => ops[op].call_probe(None, i).await,
+                            None => ops[op].call().await,
+                        }
+                    };
+                    let error = match tokio::time::timeout(timeout, call).await {
                         Ok(Ok(())) => None,
                         Ok(Err(k)) => Some(k),
                         Err(_) => Some(ErrorKind::Timeout),
@@ -521,6 +548,7 @@ impl State {
                         service: end - sent,
                         error,
                         user: None,
+                        probe: probe.is_some(),
                     });
                 });
             }
@@ -557,6 +585,7 @@ impl State {
                 pop.defer(due, now + SESSION_WAIT);
                 continue;
             }
+            let probe = self.ops[op].draw_invalid(&mut self.rng);
             let times = pop.sent(due, now, session);
             rec.scheduled += 1;
             rec.in_flight += 1;
@@ -576,12 +605,17 @@ impl State {
             let user = (due.user, due.generation);
             tokio::spawn(async move {
                 let sent = Instant::now();
-                let error =
-                    match tokio::time::timeout(timeout, ops[op].call_as(Some(session))).await {
-                        Ok(Ok(())) => None,
-                        Ok(Err(k)) => Some(k),
-                        Err(_) => Some(ErrorKind::Timeout),
-                    };
+                let call = async {
+                    match probe {
+                        Some(i) => ops[op].call_probe(Some(session), i).await,
+                        None => ops[op].call_as(Some(session)).await,
+                    }
+                };
+                let error = match tokio::time::timeout(timeout, call).await {
+                    Ok(Ok(())) => None,
+                    Ok(Err(k)) => Some(k),
+                    Err(_) => Some(ErrorKind::Timeout),
+                };
                 let service = sent.elapsed();
                 let _ = tx.send(Completion {
                     phase,
@@ -591,6 +625,7 @@ impl State {
                     service,
                     error,
                     user: Some(user),
+                    probe: probe.is_some(),
                 });
             });
         }
@@ -598,7 +633,15 @@ impl State {
 
     fn complete(&mut self, c: Completion) {
         self.in_flight = self.in_flight.saturating_sub(1);
-        self.window.record(c.op, c.latency, c.service, c.error);
+        let invalid = c
+            .probe
+            .then(|| InvalidOutcome::of(c.error.map_or(Ok(()), Err)))
+            .flatten();
+        match invalid {
+            Some(o) => self.window_invalid.add(o),
+            None if c.probe => {}
+            None => self.window.record(c.op, c.latency, c.service, c.error),
+        }
         let now = Instant::now();
         let run = match self.current.as_mut() {
             Some(r) if r.id == c.phase => Some(r),
@@ -613,8 +656,15 @@ impl State {
                     pop.finished(user, generation);
                 }
             }
+            if let Some(o) = invalid {
+                run.invalid.record(c.op, o, c.service.as_micros() as u64);
+            }
             if let Some(s) = run.stages.get_mut(c.stage) {
-                s.table.record(c.op, c.latency, c.service, c.error);
+                if c.probe {
+                    s.invalid_done += 1;
+                } else {
+                    s.table.record(c.op, c.latency, c.service, c.error);
+                }
                 s.in_flight = s.in_flight.saturating_sub(1);
                 if let Some(cl) = s.closed.as_mut() {
                     cl.service.add(c.service.as_secs_f64());
@@ -623,7 +673,7 @@ impl State {
                     }
                 }
             }
-            if run.ended_s.is_none() {
+            if run.ended_s.is_none() && !c.probe {
                 run.row_stats.record(c.latency, c.service, c.error);
             }
         }
@@ -796,9 +846,11 @@ impl State {
                 rolling_s: self.rolling.span(),
                 rolling_all: self.rolling.all(),
                 rolling_tools: self.rolling.tools(&self.names),
+                invalid: (self.window_invalid.sent > 0).then_some(self.window_invalid),
             };
             self.emit(EngineEvent::LoadWindow(Box::new(lw)));
             self.window.reset();
+            self.window_invalid = InvalidCounts::default();
             self.window_start = now;
         }
     }
@@ -889,7 +941,7 @@ impl State {
         let little = rec
             .closed
             .as_ref()
-            .and_then(|c| little_check(c, rec.table.all.count, elapsed));
+            .and_then(|c| little_check(c, rec.table.all.count + rec.invalid_done, elapsed));
         let settled = pop.active() == pop.target()
             && elapsed >= 10.0
             && rec.table.all.count >= 20
@@ -1236,6 +1288,7 @@ impl State {
                 table: StatsTable::new(self.ops.len()),
                 closed: spec.is_closed().then(ClosedStage::new),
                 rss: None,
+                invalid_done: 0,
             })
             .collect();
         self.emit(EngineEvent::Phase(PhaseEvent::Started {
@@ -1279,6 +1332,7 @@ impl State {
             stage_started: start,
             lag_reported: Vec::new(),
             sessions_wanted,
+            invalid: InvalidStats::new(self.ops.len()),
             spec,
             start,
         });
@@ -1334,12 +1388,17 @@ impl State {
         self.restore_when_idle(now);
     }
 
+    /// Probes each op can draw from, in mix order.
+    fn probe_counts(&self) -> Vec<usize> {
+        self.ops.iter().map(Op::probe_count).collect()
+    }
+
     fn summary(&self) -> RunSummary {
         let phases = self
             .finished
             .iter()
             .chain(self.current.iter())
-            .map(|r| r.summary(&self.names, !self.targets.is_empty()))
+            .map(|r| r.summary(&self.names, !self.targets.is_empty(), &self.probe_counts()))
             .collect();
         let targets = self
             .targets

@@ -8,6 +8,7 @@ use std::time::Instant;
 
 use hdrhistogram::Histogram;
 
+use super::invalid::InvalidStats;
 use super::summary::{
     soak_report, BreakingPoint, LittleCheck, LoadModel, Mean, MeanMax, PhaseSummary, SoakRow,
     SpikeReport, StageSummary, UsersInfo, P50P95,
@@ -96,6 +97,8 @@ pub(super) struct StageRec {
     pub(super) closed: Option<ClosedStage>,
     /// Summed RSS of the targets' processes and their live sessions, at the last window.
     pub(super) rss: Option<(f64, usize)>,
+    /// Invalid calls answered (kept out of `table`; Little's law counts them).
+    pub(super) invalid_done: u64,
 }
 
 pub(super) struct PhaseRun {
@@ -125,13 +128,21 @@ pub(super) struct PhaseRun {
     /// Closed phases: sessions per MCP target the users should have (users
     /// map onto them round robin); extra ones are removed once idle.
     pub(super) sessions_wanted: usize,
+    /// Invalid calls (`invalid_pct`), apart from the valid ones.
+    pub(super) invalid: InvalidStats,
 }
 
 impl PhaseRun {
     /// The phase's part of `jetstress.run/1`: its stages so far, whole-phase
     /// tools, and the kind's extra sections. `names`: the ops in mix order;
     /// `has_targets`: whether MCP targets (whose sessions users share) exist.
-    pub(super) fn summary(&self, names: &[String], has_targets: bool) -> PhaseSummary {
+    /// `probes`: the invalid probes each op can draw from.
+    pub(super) fn summary(
+        &self,
+        names: &[String],
+        has_targets: bool,
+        probes: &[usize],
+    ) -> PhaseSummary {
         let r = self;
         let now_t = r.ended_s.unwrap_or_else(|| r.start.elapsed().as_secs_f64());
         let mut stages = Vec::new();
@@ -165,7 +176,8 @@ impl PhaseRun {
                         p95: p.p95,
                     }
                 }),
-                little: closed.and_then(|c| little_check(c, s.table.all.count, dur)),
+                little: closed
+                    .and_then(|c| little_check(c, s.table.all.count + s.invalid_done, dur)),
                 target_rss_mb: s.rss.map(|(m, _)| m),
                 sessions: s.rss.map(|(_, n)| n),
                 rss_mb_per_session: s.rss.filter(|(_, n)| *n > 0).map(|(m, n)| m / n as f64),
@@ -223,6 +235,7 @@ impl PhaseRun {
             breaking_point: r.breaking.clone(),
             spike,
             soak,
+            invalid: r.invalid.summary(names, probes),
         }
     }
 }

@@ -5,6 +5,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::events::{wire_str, GeneratorKind, GeneratorState, GuardEvent};
+use super::invalid::InvalidSummary;
 use crate::load::schedule::PhaseKind;
 use crate::load::stats::ToolSummary;
 
@@ -177,6 +178,9 @@ pub struct PhaseSummary {
     pub spike: Option<SpikeReport>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub soak: Option<SoakReport>,
+    /// Invalid inputs (`invalid_pct`) sent in this phase, counted apart from the valid calls.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub invalid: Option<InvalidSummary>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]

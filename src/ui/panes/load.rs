@@ -9,6 +9,7 @@ use ratatui::widgets::{Cell, Gauge, Paragraph, Row, Table, Wrap};
 use ratatui::Frame;
 
 use super::{pane_block, unavailable};
+use crate::load::{InvalidCounts, InvalidOutcome};
 use crate::ui::app::{App, LoadOffer, Pane};
 use crate::ui::keys::Action;
 use crate::ui::theme::Slot;
@@ -129,7 +130,7 @@ pub fn draw(f: &mut Frame, area: Rect, app: &App) {
         }
         (Some(_), Some(phase)) => {
             let label = format!(
-                "{phase}{}{}  dropped {}",
+                "{phase}{}{}  dropped {}{}",
                 app.load
                     .stage
                     .as_ref()
@@ -146,7 +147,8 @@ pub fn draw(f: &mut Frame, area: Rect, app: &App) {
                         .map(|r| format!(" · {r:.1} rps"))
                         .unwrap_or_default(),
                 },
-                app.load.dropped
+                app.load.dropped,
+                invalid_label(&app.load.invalid)
             );
             let g = Gauge::default()
                 .ratio(app.load.progress.unwrap_or(0.0).clamp(0.0, 1.0))
@@ -241,4 +243,17 @@ pub fn spark_text(values: &std::collections::VecDeque<u64>, width: usize) -> Str
         .skip(skip)
         .map(|v| BARS[((*v as f64 / max as f64) * 7.0).round() as usize])
         .collect()
+}
+
+/// `  invalid 120 (117 graceful, 3 accepted)`; empty when none were sent.
+fn invalid_label(c: &InvalidCounts) -> String {
+    if c.sent == 0 {
+        return String::new();
+    }
+    let parts: Vec<String> = InvalidOutcome::ALL
+        .iter()
+        .filter(|o| c.get(**o) > 0)
+        .map(|o| format!("{} {}", c.get(*o), o.as_str()))
+        .collect();
+    format!("  invalid {} ({})", c.sent, parts.join(", "))
 }
