@@ -10,6 +10,7 @@
 //! lifecycle run and the runner.
 
 pub(crate) mod http;
+pub(crate) mod httpreply;
 pub(crate) mod jsonrpc;
 pub(crate) mod lifecycle;
 pub(crate) mod outcome;
