@@ -16,6 +16,7 @@ pub(crate) mod lifecycle;
 pub(crate) mod outcome;
 pub(crate) mod protocol;
 pub(crate) mod raw;
+pub(crate) mod rawhttp;
 pub(crate) mod report;
 pub(crate) mod runner;
 
@@ -48,4 +49,6 @@ pub enum CheckError {
     Initialize(String),
     #[error("tools/list failed: {0}")]
     ListTools(String),
+    #[error("cannot make an HTTP client: {0}")]
+    HttpClient(#[source] reqwest::Error),
 }

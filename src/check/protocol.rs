@@ -93,7 +93,8 @@ pub struct GoodCall {
     pub arguments: Value,
 }
 
-fn call_msg(id: &Value, call: Option<&GoodCall>) -> Value {
+/// A valid call: the good tool call where there is one, else `tools/list`.
+pub(crate) fn call_msg(id: &Value, call: Option<&GoodCall>) -> Value {
     match call {
         Some(c) => json!({"jsonrpc": "2.0", "id": id, "method": "tools/call",
                           "params": {"name": c.tool, "arguments": c.arguments}}),
