@@ -70,7 +70,11 @@ pub async fn run(
         ProtocolProbe::Batch => return Ok(batch(raw, timeout, good).await),
         ProtocolProbe::BeforeInitialize => match RawHttp::new(raw.url()) {
             // Its own client: a fresh connection, and no session at all.
-            Ok(fresh) => fresh.good_call(good, Session::Without, timeout).await,
+            Ok(fresh) => {
+                let reply = fresh.good_call(good, Session::Without, timeout).await;
+                raw.note(fresh.take_strays());
+                reply
+            }
             Err(e) => Reply::Closed(e.to_string()),
         },
         ProtocolProbe::DuplicateId => return Ok(duplicate(raw, timeout, good).await),

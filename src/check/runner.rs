@@ -162,8 +162,12 @@ impl Runner<'_> {
             Conn::Http { raw, .. } => raw.take_strays(),
         };
         let judged = classify(p.expect, &reply, &strays, after.as_ref());
+        // Gone, silent, or (over HTTP) its session refused: start afresh.
         if matches!(reply, Reply::Closed(_))
-            || matches!(after, Some(Reply::Closed(_) | Reply::Timeout(_)))
+            || matches!(
+                after,
+                Some(Reply::Closed(_) | Reply::Timeout(_) | Reply::HttpStatus { .. })
+            )
         {
             self.restart().await;
         }
