@@ -25,6 +25,8 @@ pub enum NotSent {
     NoSession,
     #[error("only over plain http:// (a raw connection)")]
     NotPlainHttp,
+    #[error("no tool's control call succeeded")]
+    NoGoodCall,
     #[error("not an HTTP probe here")]
     Elsewhere,
 }

@@ -312,7 +312,7 @@ impl Runner<'_> {
                 let sent = if p == ProtocolProbe::Concurrent {
                     concurrent_http(typed, good, t)
                         .await
-                        .ok_or(protocol_http::NotSent::Elsewhere)
+                        .ok_or(protocol_http::NotSent::NoGoodCall)
                 } else {
                     protocol_http::run(p, raw, t, good).await
                 };
