@@ -1,7 +1,8 @@
 //! A streamable-HTTP target through rmcp's typed client: tool calls with a
 //! timeout (a dropped call sends `notifications/cancelled`), a liveness
 //! check, and a new session when the old one is gone. Arguments that are
-//! not an object cannot be sent this way; the runner skips those probes.
+//! not an object cannot be sent this way; the runner sends those through
+//! the raw client (`rawhttp`).
 
 use std::borrow::Cow;
 use std::time::Duration;

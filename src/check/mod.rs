@@ -5,16 +5,20 @@
 //!
 //! Probe derivation and the schema judge live in `load::invalid` (load
 //! phases send the same probes). Pure parts here — JSON-RPC line parsing,
-//! classification, `/proc` parsing and the report — are apart from the
-//! I/O: the raw stdio client, the HTTP client, the protocol probes, the
+//! HTTP reply (JSON and SSE) parsing, classification, `/proc` parsing and
+//! the report — are apart from the I/O: the raw stdio client, the typed
+//! and the raw HTTP clients, the stdio and HTTP protocol probes, the
 //! lifecycle run and the runner.
 
 pub(crate) mod http;
+pub(crate) mod httpreply;
 pub(crate) mod jsonrpc;
 pub(crate) mod lifecycle;
 pub(crate) mod outcome;
 pub(crate) mod protocol;
+pub(crate) mod protocol_http;
 pub(crate) mod raw;
+pub(crate) mod rawhttp;
 pub(crate) mod report;
 pub(crate) mod runner;
 
@@ -47,4 +51,6 @@ pub enum CheckError {
     Initialize(String),
     #[error("tools/list failed: {0}")]
     ListTools(String),
+    #[error("cannot make an HTTP client: {0}")]
+    HttpClient(#[source] reqwest::Error),
 }

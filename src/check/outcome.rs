@@ -18,8 +18,8 @@ pub enum Outcome {
     Graceful,
     /// A normal result for input the server's own schema forbids.
     Accepted,
-    /// Protocol trouble: a malformed reply, a reply to the wrong id, or
-    /// output that is not JSON-RPC.
+    /// Protocol trouble: a malformed reply, a reply to the wrong id,
+    /// output that is not JSON-RPC, no response to a request, or an HTTP 5xx.
     Protocol,
     /// No answer within the timeout.
     Hang,
@@ -79,6 +79,11 @@ pub enum Reply {
     Closed(String),
     /// An answer that is not a correct one: why.
     Malformed(String),
+    /// An HTTP 2xx with no body (202 Accepted): no JSON-RPC response.
+    NoReply { status: u16 },
+    /// An HTTP status other than 2xx, and what its body said (4xx: a
+    /// refusal; 5xx: the server failed).
+    HttpStatus { status: u16, body: String },
 }
 
 impl Reply {
@@ -102,7 +107,36 @@ impl Reply {
             Reply::Timeout(t) => format!("no answer within {} ms; cancelled", t.as_millis()),
             Reply::Closed(why) => why.clone(),
             Reply::Malformed(why) => format!("a malformed reply: {why}"),
+            Reply::NoReply { status } => format!("HTTP {status} with no body"),
+            Reply::HttpStatus { status, body } if body.is_empty() => format!("HTTP {status}"),
+            Reply::HttpStatus { status, body } => format!("HTTP {status}: {body}"),
         }
+    }
+
+    /// An HTTP refusal (4xx) rather than a failure.
+    pub fn refused(&self) -> bool {
+        matches!(self, Reply::HttpStatus { status, .. } if *status < 500)
+    }
+}
+
+/// What is wrong with the liveness check after a probe (`None`: it was
+/// answered): gone or refused (a session it dropped), silent, or garbled.
+pub fn after_fault(after: &Reply) -> Option<Outcome> {
+    match after {
+        a if a.answered() => None,
+        Reply::Closed(_) | Reply::HttpStatus { .. } => Some(Outcome::Crash),
+        Reply::Timeout(_) => Some(Outcome::Hang),
+        _ => Some(Outcome::Protocol),
+    }
+}
+
+/// The liveness check in words, to follow a probe's reply (empty when it
+/// was answered).
+pub fn then_text(after: &Reply) -> String {
+    match after {
+        a if a.answered() => String::new(),
+        Reply::Timeout(t) => format!("; then no answer to a ping within {} ms", t.as_millis()),
+        other => format!("; then {}", other.describe()),
     }
 }
 
@@ -131,15 +165,12 @@ pub fn classify(expect: Expect, reply: &Reply, strays: &[String], after: Option<
         detail,
         normal,
     };
-    let then = after.map_or(String::new(), |a| match a {
-        a if a.answered() => String::new(),
-        Reply::Timeout(t) => format!("; then no answer to a ping within {} ms", t.as_millis()),
-        other => format!("; then {}", other.describe()),
-    });
+    let then = after.map_or(String::new(), then_text);
+    let fault = after.and_then(after_fault);
     // A server that died crashed, whatever else it did; one that wrote
     // noise or answered the wrong id broke the protocol (even if the real
     // answer then never came); one that is silent hangs.
-    if matches!(reply, Reply::Closed(_)) || matches!(after, Some(Reply::Closed(_))) {
+    if matches!(reply, Reply::Closed(_)) || fault == Some(Outcome::Crash) {
         return judged(Outcome::Crash, format!("{}{then}", reply.describe()));
     }
     if let Some(s) = strays.first() {
@@ -153,17 +184,27 @@ pub fn classify(expect: Expect, reply: &Reply, strays: &[String], after: Option<
             format!("{s}{more}; the reply: {}{then}", reply.describe()),
         );
     }
-    if matches!(reply, Reply::Timeout(_)) || matches!(after, Some(Reply::Timeout(_))) {
+    if matches!(reply, Reply::Timeout(_)) || fault == Some(Outcome::Hang) {
         return judged(Outcome::Hang, format!("{}{then}", reply.describe()));
     }
-    if let Reply::Malformed(_) = reply {
-        return judged(Outcome::Protocol, reply.describe());
+    match reply {
+        Reply::Malformed(_) => return judged(Outcome::Protocol, reply.describe()),
+        Reply::NoReply { .. } => {
+            return judged(
+                Outcome::Protocol,
+                format!(
+                    "{}: no JSON-RPC response to a request{then}",
+                    reply.describe()
+                ),
+            )
+        }
+        Reply::HttpStatus { status, .. } if *status >= 500 => {
+            return judged(Outcome::Protocol, format!("{}{then}", reply.describe()))
+        }
+        _ => {}
     }
-    if let Some(a @ Reply::Malformed(_)) = after {
-        return judged(
-            Outcome::Protocol,
-            format!("{}; then {}", reply.describe(), a.describe()),
-        );
+    if fault == Some(Outcome::Protocol) {
+        return judged(Outcome::Protocol, format!("{}{then}", reply.describe()));
     }
     if normal && expect == Expect::Reject {
         return judged(
@@ -249,6 +290,39 @@ mod tests {
         );
         let bad = Reply::Malformed("result without content".into());
         assert_eq!(o(Expect::Reject, &bad, &[], Some(&ok())), Outcome::Protocol);
+    }
+
+    #[test]
+    fn http_statuses_and_empty_answers() {
+        let o = |e, r: &Reply, a: Option<&Reply>| classify(e, r, &[], a).outcome;
+        let not_found = Reply::HttpStatus {
+            status: 404,
+            body: "Not Found: Session not found".into(),
+        };
+        let failed = Reply::HttpStatus {
+            status: 500,
+            body: "boom".into(),
+        };
+        let none = Reply::NoReply { status: 202 };
+        // A 4xx is a refusal; a 5xx is a failure; a request needs a response.
+        assert!(not_found.refused() && !failed.refused() && !not_found.answered());
+        assert_eq!(
+            o(Expect::Reject, &not_found, Some(&ok())),
+            Outcome::Graceful
+        );
+        assert_eq!(o(Expect::Reject, &failed, Some(&ok())), Outcome::Protocol);
+        assert_eq!(o(Expect::Allow, &none, Some(&ok())), Outcome::Protocol);
+        // The next valid call must still work: refused or failed, it crashed.
+        assert_eq!(o(Expect::Reject, &rpc(), Some(&not_found)), Outcome::Crash);
+        assert_eq!(o(Expect::Reject, &failed, Some(&failed)), Outcome::Crash);
+        assert_eq!(o(Expect::Reject, &rpc(), Some(&none)), Outcome::Protocol);
+        assert_eq!(after_fault(&ok()), None);
+        assert_eq!(after_fault(&not_found), Some(Outcome::Crash));
+        let d = classify(Expect::Reject, &not_found, &[], Some(&ok())).detail;
+        assert_eq!(d, "HTTP 404: Not Found: Session not found");
+        let d = classify(Expect::Reject, &rpc(), &[], Some(&failed)).detail;
+        assert_eq!(d, "JSON-RPC error -32602: bad; then HTTP 500: boom");
+        assert_eq!(none.describe(), "HTTP 202 with no body");
     }
 
     #[test]

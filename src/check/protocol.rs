@@ -4,7 +4,8 @@
 //! cancellation of an in-flight call, 32 identical calls at once, and a
 //! line over 16 MiB. Requests a server may ignore are followed by a `ping`
 //! that must still be answered, so no probe waits out the timeout on a
-//! server that simply drops them.
+//! server that simply drops them. The probe names are shared with the
+//! HTTP probes (`protocol_http`), some of which only HTTP has.
 
 use std::time::Duration;
 
@@ -35,11 +36,17 @@ pub enum ProtocolProbe {
     CancelInFlight,
     Concurrent,
     HugeLine,
+    /// HTTP: a request with an `Mcp-Session-Id` the server never issued.
+    UnknownSession,
+    /// HTTP: a request without an `Accept` header.
+    NoAccept,
+    /// HTTP: `DELETE` of a session, then a request on it.
+    DeleteSession,
 }
 
 impl ProtocolProbe {
     /// Every probe, in the order they run.
-    pub const ALL: [ProtocolProbe; 12] = [
+    pub const ALL: [ProtocolProbe; 15] = [
         ProtocolProbe::UnknownTool,
         ProtocolProbe::UnknownMethod,
         ProtocolProbe::InvalidJson,
@@ -52,6 +59,9 @@ impl ProtocolProbe {
         ProtocolProbe::CancelInFlight,
         ProtocolProbe::Concurrent,
         ProtocolProbe::HugeLine,
+        ProtocolProbe::UnknownSession,
+        ProtocolProbe::NoAccept,
+        ProtocolProbe::DeleteSession,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -68,7 +78,42 @@ impl ProtocolProbe {
             ProtocolProbe::CancelInFlight => "cancel_in_flight",
             ProtocolProbe::Concurrent => "concurrent_32",
             ProtocolProbe::HugeLine => "huge_line",
+            ProtocolProbe::UnknownSession => "unknown_session",
+            ProtocolProbe::NoAccept => "no_accept",
+            ProtocolProbe::DeleteSession => "delete_session",
         }
+    }
+
+    /// Whether a stdio server gets it (the session and header probes are HTTP's).
+    pub fn over_stdio(self) -> bool {
+        !matches!(
+            self,
+            ProtocolProbe::UnknownSession | ProtocolProbe::NoAccept | ProtocolProbe::DeleteSession
+        )
+    }
+
+    /// Whether an HTTP server gets it: not the cancellation, nor the 17 MiB
+    /// line (a stdio framing limit; an HTTP body's limit is met by the tool
+    /// probes' 1 MiB strings).
+    pub fn over_http(self) -> bool {
+        !matches!(
+            self,
+            ProtocolProbe::CancelInFlight | ProtocolProbe::HugeLine
+        )
+    }
+
+    /// Whether a server may take it without answering (over HTTP: a 202
+    /// with no body) so long as it keeps serving: what it cannot read, and
+    /// a message without an id.
+    pub fn may_go_unanswered(self) -> bool {
+        matches!(
+            self,
+            ProtocolProbe::InvalidJson
+                | ProtocolProbe::NoId
+                | ProtocolProbe::NoMethod
+                | ProtocolProbe::BadVersion
+                | ProtocolProbe::Batch
+        )
     }
 
     /// Whether a normal result to it means the server accepted what it must refuse.
@@ -93,7 +138,8 @@ pub struct GoodCall {
     pub arguments: Value,
 }
 
-fn call_msg(id: &Value, call: Option<&GoodCall>) -> Value {
+/// A valid call: the good tool call where there is one, else `tools/list`.
+pub(crate) fn call_msg(id: &Value, call: Option<&GoodCall>) -> Value {
     match call {
         Some(c) => json!({"jsonrpc": "2.0", "id": id, "method": "tools/call",
                           "params": {"name": c.tool, "arguments": c.arguments}}),
@@ -101,7 +147,10 @@ fn call_msg(id: &Value, call: Option<&GoodCall>) -> Value {
     }
 }
 
-fn answers_text(answers: &[(Value, Result<Value, RpcError>)], nulls: &[RpcError]) -> String {
+pub(crate) fn answers_text(
+    answers: &[(Value, Result<Value, RpcError>)],
+    nulls: &[RpcError],
+) -> String {
     let mut parts: Vec<String> = answers
         .iter()
         .map(|(id, b)| match b {
@@ -238,6 +287,14 @@ pub async fn run(
             s.send_raw(&id, &msg).await;
             barrier(s, timeout.max(Duration::from_secs(5)), false).await
         }
+        // The runner sends these only over HTTP (`protocol_http`).
+        ProtocolProbe::UnknownSession | ProtocolProbe::NoAccept | ProtocolProbe::DeleteSession => {
+            Judged {
+                outcome: Outcome::Graceful,
+                detail: "not sent: an HTTP probe".into(),
+                normal: false,
+            }
+        }
     }
 }
 
@@ -344,6 +401,8 @@ mod tests {
         assert_eq!(names.len(), ProtocolProbe::ALL.len());
         assert!(ProtocolProbe::UnknownMethod.forbids_a_result());
         assert!(!ProtocolProbe::Batch.forbids_a_result());
+        assert!(!ProtocolProbe::NoAccept.over_stdio() && ProtocolProbe::NoAccept.over_http());
+        assert!(ProtocolProbe::HugeLine.over_stdio() && !ProtocolProbe::HugeLine.over_http());
     }
 
     #[test]

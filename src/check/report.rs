@@ -81,9 +81,6 @@ pub struct ToolReport {
     pub outcomes: OutcomeCounts,
     /// Every probe worse than graceful, and a refused control call.
     pub findings: Vec<Finding>,
-    /// Probes that could not be sent over this transport (not counted).
-    #[serde(skip)]
-    pub skipped: Vec<String>,
 }
 
 /// One protocol probe.
@@ -193,13 +190,6 @@ impl CheckReport {
                     f.probe, f.outcome, f.detail
                 ));
             }
-        }
-        for t in self.tools.iter().filter(|t| !t.skipped.is_empty()) {
-            out.push_str(&format!(
-                "  {}: not sent over this transport: {}\n",
-                t.tool,
-                t.skipped.join(", ")
-            ));
         }
         if !self.protocol.is_empty() {
             out.push_str("protocol:\n");
@@ -325,7 +315,6 @@ mod tests {
             probes: outcomes.len() as u32,
             outcomes: counts,
             findings,
-            skipped: vec![],
         }
     }
 
@@ -351,7 +340,6 @@ mod tests {
         assert_eq!(v["schema"], "jetstress.check/1");
         assert_eq!(v["result"], "PASS");
         assert_eq!(v["tools"][0]["outcomes"]["graceful"], 2);
-        assert!(v["tools"][0].get("skipped").is_none());
         assert!(v["protocol"][0].get("detail").is_none());
         let back: CheckReport = serde_json::from_value(v).unwrap();
         assert_eq!(back.tools[0].outcomes, ok.tools[0].outcomes);

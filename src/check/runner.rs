@@ -1,6 +1,8 @@
 //! A whole check: connect, list the tools, send each tool's probes and judge
 //! them (restarting a server that died or stopped answering), the protocol
-//! probes, then the lifecycle of N fresh instances. Every child is killed
+//! probes, then the lifecycle of N fresh instances. An HTTP target gets
+//! two clients: rmcp's typed one and the raw one (for what the typed one
+//! cannot send), each with its own session. Every child is killed
 //! when the check ends or its future is dropped (an interrupted check).
 
 use std::path::PathBuf;
@@ -12,7 +14,9 @@ use super::http::HttpServer;
 use super::lifecycle::{self, Limits};
 use super::outcome::{classify, Judged, Outcome, Reply};
 use super::protocol::{self, GoodCall, ProtocolProbe, CONCURRENT};
+use super::protocol_http;
 use super::raw::{RawServer, StdioSpec};
+use super::rawhttp::RawHttp;
 use super::report::{CheckReport, Finding, OutcomeCounts, ProtocolReport, ToolReport};
 use super::CheckError;
 use crate::load::invalid::{derive, show_arguments, Expect, Probe};
@@ -45,7 +49,10 @@ const START_TIMEOUT: Duration = Duration::from_secs(10);
 
 enum Conn {
     Stdio(Box<RawServer>),
-    Http(HttpServer),
+    Http {
+        typed: HttpServer,
+        raw: Box<RawHttp>,
+    },
 }
 
 struct Runner<'a> {
@@ -99,8 +106,13 @@ impl Runner<'_> {
                     Err(e) => self.broken = Some(e.to_string()),
                 }
             }
-            Conn::Http(h) => {
-                if let Err(e) = h.reconnect(self.plan.start_timeout()).await {
+            Conn::Http { typed, raw } => {
+                let t = self.plan.start_timeout();
+                let renewed = match typed.reconnect(t).await {
+                    Ok(()) => raw.initialize(t).await,
+                    Err(e) => Err(e),
+                };
+                if let Err(e) = renewed {
                     self.broken = Some(e.to_string());
                 }
             }
@@ -117,40 +129,49 @@ impl Runner<'_> {
         let t = self.plan.timeout;
         match &mut self.conn {
             Conn::Stdio(s) => s.ping(t).await,
-            Conn::Http(h) => h.alive(t).await,
+            Conn::Http { typed, .. } => typed.alive(t).await,
         }
     }
 
-    /// Send one probe and judge it; `None` when this transport cannot send it.
-    async fn probe(&mut self, tool: &str, p: &Probe) -> Option<Judged> {
+    /// Send one probe and judge it. Over HTTP, arguments that are not an
+    /// object go through the raw client, and its own session must still
+    /// answer after them.
+    async fn probe(&mut self, tool: &str, p: &Probe) -> Judged {
         if let Some(b) = &self.broken {
-            return Some(Judged {
+            return Judged {
                 outcome: Outcome::Crash,
                 detail: format!("not sent: the server could not be restarted: {b}"),
                 normal: false,
-            });
+            };
         }
         let t = self.plan.timeout;
-        let reply = match &mut self.conn {
-            Conn::Stdio(s) => s.call_tool(tool, &p.arguments, t).await,
-            Conn::Http(h) => h.call_tool(tool, &p.arguments, t).await?,
+        let (reply, by_raw) = match &mut self.conn {
+            Conn::Stdio(s) => (s.call_tool(tool, &p.arguments, t).await, false),
+            Conn::Http { typed, raw } => match typed.call_tool(tool, &p.arguments, t).await {
+                Some(r) => (r, false),
+                None => (raw.call_tool(tool, &p.arguments, t).await, true),
+            },
         };
-        let after = if matches!(reply, Reply::Closed(_)) {
-            None
-        } else {
-            Some(self.alive().await)
+        let after = match (&self.conn, &reply) {
+            (_, Reply::Closed(_)) => None,
+            (Conn::Http { raw, .. }, _) if by_raw => Some(raw.alive(None, t).await),
+            _ => Some(self.alive().await),
         };
         let strays = match &mut self.conn {
             Conn::Stdio(s) => s.take_strays(),
-            Conn::Http(_) => Vec::new(),
+            Conn::Http { raw, .. } => raw.take_strays(),
         };
         let judged = classify(p.expect, &reply, &strays, after.as_ref());
+        // Gone, silent, or (over HTTP) its session refused: start afresh.
         if matches!(reply, Reply::Closed(_))
-            || matches!(after, Some(Reply::Closed(_) | Reply::Timeout(_)))
+            || matches!(
+                after,
+                Some(Reply::Closed(_) | Reply::Timeout(_) | Reply::HttpStatus { .. })
+            )
         {
             self.restart().await;
         }
-        Some(judged)
+        judged
     }
 
     /// Every probe of one tool.
@@ -171,14 +192,10 @@ impl Runner<'_> {
             probes: 0,
             outcomes: OutcomeCounts::default(),
             findings: Vec::new(),
-            skipped: Vec::new(),
         };
         for p in derive(&schema) {
             let sent = Instant::now();
-            let Some(j) = self.probe(&name, &p).await else {
-                report.skipped.push(p.name);
-                continue;
-            };
+            let j = self.probe(&name, &p).await;
             report.probes += 1;
             report.outcomes.add(j.outcome);
             let detail = format!("sent {} → {}", show_arguments(&p.arguments), j.detail);
@@ -233,7 +250,7 @@ impl Runner<'_> {
         good: Option<&GoodCall>,
     ) -> Vec<ProtocolReport> {
         let mut out = Vec::new();
-        for p in ProtocolProbe::ALL {
+        for p in ProtocolProbe::ALL.into_iter().filter(|p| p.over_stdio()) {
             let t = self.plan.timeout;
             let j = if let Some(b) = &self.broken {
                 Judged {
@@ -275,68 +292,103 @@ impl Runner<'_> {
         out
     }
 
-    /// The protocol probes rmcp's typed client can send over HTTP.
+    /// The protocol probes an HTTP server gets: the raw client's, and the
+    /// 32 concurrent calls through the typed one.
     async fn protocol_http(&mut self, good: Option<&GoodCall>) -> Vec<ProtocolReport> {
         let mut out = Vec::new();
-        let unknown = Probe {
-            name: "unknown_tool".into(),
-            arguments: Value::Object(Map::new()),
-            expect: Expect::Reject,
-        };
-        if let Some(j) = self.probe("jetstress_no_such_tool", &unknown).await {
+        let mut not_sent = Vec::new();
+        for p in ProtocolProbe::ALL.into_iter().filter(|p| p.over_http()) {
+            let t = self.plan.timeout;
+            let j = if let Some(b) = &self.broken {
+                Judged {
+                    outcome: Outcome::Crash,
+                    detail: format!("not sent: the server could not be restarted: {b}"),
+                    normal: false,
+                }
+            } else {
+                let Conn::Http { typed, raw } = &self.conn else {
+                    continue;
+                };
+                let sent = if p == ProtocolProbe::Concurrent {
+                    concurrent_http(typed, good, t)
+                        .await
+                        .ok_or(protocol_http::NotSent::NoGoodCall)
+                } else {
+                    protocol_http::run(p, raw, t, good).await
+                };
+                match sent {
+                    Ok(j) => j,
+                    Err(why) => {
+                        if why != protocol_http::NotSent::Elsewhere {
+                            not_sent.push(format!("{}: {why}", p.as_str()));
+                        }
+                        continue;
+                    }
+                }
+            };
+            if matches!(j.outcome, Outcome::Crash | Outcome::Hang) {
+                self.restart().await;
+            }
             out.push(ProtocolReport {
-                probe: ProtocolProbe::UnknownTool.as_str().into(),
+                probe: p.as_str().to_string(),
                 outcome: j.outcome,
                 detail: j.detail,
             });
         }
-        let (Some(g), Conn::Http(h)) = (good, &self.conn) else {
-            return out;
-        };
-        let t = self.plan.timeout;
-        let replies = futures::future::join_all(
-            (0..CONCURRENT).map(|_| h.call_tool(&g.tool, &g.arguments, t)),
-        )
-        .await;
-        let replies: Vec<Reply> = replies.into_iter().flatten().collect();
-        let hung = replies
-            .iter()
-            .filter(|r| matches!(r, Reply::Timeout(_)))
-            .count();
-        let gone = replies.iter().any(|r| matches!(r, Reply::Closed(_)));
-        let mut kinds: Vec<&str> = replies
-            .iter()
-            .map(|r| match r {
-                Reply::Result {
-                    is_error: false, ..
-                } => "a result",
-                Reply::Result { is_error: true, .. } => "an isError result",
-                Reply::Error { .. } => "an error",
-                _ => "no answer",
-            })
-            .collect();
-        kinds.sort_unstable();
-        kinds.dedup();
-        let what = format!("{CONCURRENT} × tools/call {}", g.tool);
-        let (outcome, detail) = if gone {
-            (Outcome::Crash, format!("{what}: the connection dropped"))
-        } else if hung > 0 {
-            (Outcome::Hang, format!("{what}: {hung} unanswered"))
-        } else if kinds.len() > 1 {
-            (
-                Outcome::Protocol,
-                format!("{what}: the replies disagree ({})", kinds.join(" vs ")),
-            )
-        } else {
-            (Outcome::Graceful, format!("{what}: all {}", kinds.join("")))
-        };
-        out.push(ProtocolReport {
-            probe: ProtocolProbe::Concurrent.as_str().into(),
-            outcome,
-            detail,
-        });
+        if !not_sent.is_empty() {
+            (self.progress)(
+                Step::Note,
+                &format!("protocol probes not sent: {}", not_sent.join("; ")),
+            );
+        }
         out
     }
+}
+
+/// [`CONCURRENT`] identical calls at once through rmcp's typed client
+/// (`None` without a good call to make).
+async fn concurrent_http(h: &HttpServer, good: Option<&GoodCall>, t: Duration) -> Option<Judged> {
+    let g = good?;
+    let replies =
+        futures::future::join_all((0..CONCURRENT).map(|_| h.call_tool(&g.tool, &g.arguments, t)))
+            .await;
+    let replies: Vec<Reply> = replies.into_iter().flatten().collect();
+    let hung = replies
+        .iter()
+        .filter(|r| matches!(r, Reply::Timeout(_)))
+        .count();
+    let gone = replies.iter().any(|r| matches!(r, Reply::Closed(_)));
+    let mut kinds: Vec<&str> = replies
+        .iter()
+        .map(|r| match r {
+            Reply::Result {
+                is_error: false, ..
+            } => "a result",
+            Reply::Result { is_error: true, .. } => "an isError result",
+            Reply::Error { .. } => "an error",
+            _ => "no answer",
+        })
+        .collect();
+    kinds.sort_unstable();
+    kinds.dedup();
+    let what = format!("{CONCURRENT} × tools/call {}", g.tool);
+    let (outcome, detail) = if gone {
+        (Outcome::Crash, format!("{what}: the connection dropped"))
+    } else if hung > 0 {
+        (Outcome::Hang, format!("{what}: {hung} unanswered"))
+    } else if kinds.len() > 1 {
+        (
+            Outcome::Protocol,
+            format!("{what}: the replies disagree ({})", kinds.join(" vs ")),
+        )
+    } else {
+        (Outcome::Graceful, format!("{what}: all {}", kinds.join("")))
+    };
+    Some(Judged {
+        outcome,
+        detail,
+        normal: false,
+    })
 }
 
 /// Run a whole check. `progress` gets a line per tool and stage.
@@ -351,9 +403,17 @@ pub async fn run(
             (Conn::Stdio(Box::new(s)), tools)
         }
         CheckTarget::Http(url) => {
-            let h = HttpServer::connect(url, plan.start_timeout()).await?;
-            let tools = h.list_tools().await?;
-            (Conn::Http(h), tools)
+            let typed = HttpServer::connect(url, plan.start_timeout()).await?;
+            let tools = typed.list_tools().await?;
+            let mut raw = RawHttp::new(url)?;
+            raw.initialize(plan.start_timeout()).await?;
+            (
+                Conn::Http {
+                    typed,
+                    raw: Box::new(raw),
+                },
+                tools,
+            )
         }
     };
     let lifecycle_step =
@@ -390,8 +450,9 @@ pub async fn run(
             began.elapsed().as_secs_f64()
         ),
     );
-    if let Conn::Stdio(s) = &mut runner.conn {
-        s.kill().await;
+    match &mut runner.conn {
+        Conn::Stdio(s) => s.kill().await,
+        Conn::Http { raw, .. } => raw.close().await,
     }
     let lifecycle = match &plan.target {
         CheckTarget::Stdio(spec) if plan.instances > 0 => {

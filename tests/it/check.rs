@@ -1,9 +1,11 @@
 //! `jetstress check` end to end: the built-in server passes with every probe
-//! graceful; the fault server's flawed tools each come out as the outcome
-//! they were written for, and its garbage mode as `protocol` everywhere;
-//! server-everything is recorded as it behaves (a few probes pinned); the
-//! output validates against `schemas/jetstress.check-1.schema.json`; an
-//! interrupted check kills its children; and no test leaves a process
+//! graceful, over stdio and over HTTP (every HTTP protocol probe too); the
+//! fault server's flawed tools each come out as the outcome they were
+//! written for, and its garbage mode as `protocol` everywhere;
+//! server-everything is recorded as it behaves over stdio and over
+//! streamable HTTP (a few probes pinned); the output validates against
+//! `schemas/jetstress.check-1.schema.json`; an interrupted check kills its
+//! children; and no test leaves a process
 //! behind (every process a test starts carries a marker in its
 //! environment, looked for in `/proc`).
 
@@ -186,10 +188,11 @@ async fn the_built_in_server_passes_with_every_probe_graceful() {
     for p in v["protocol"].as_array().unwrap() {
         assert_eq!(p["outcome"], "graceful", "{p}");
     }
-    assert_eq!(
-        v["protocol"].as_array().unwrap().len(),
-        jetstress::check::ProtocolProbe::ALL.len()
-    );
+    let stdio_probes = jetstress::check::ProtocolProbe::ALL
+        .iter()
+        .filter(|p| p.over_stdio())
+        .count();
+    assert_eq!(v["protocol"].as_array().unwrap().len(), stdio_probes);
     let lc = &v["lifecycle"];
     assert_eq!(lc["instances"], 10);
     assert_eq!(lc["shutdown"]["stdin"], 10, "{lc}");
@@ -503,20 +506,237 @@ async fn the_built_in_server_over_http_passes_too() {
     assert!(v["lifecycle"].is_null());
     for t in &listed {
         let got = tool(&v, t["name"].as_str().unwrap());
-        // rmcp's typed client cannot send arguments that are not an object.
-        let sendable = probes_of(t)
-            .iter()
-            .filter(|p| p.arguments.is_object())
-            .count() as u64;
-        assert_eq!(got["probes"].as_u64().unwrap(), sendable, "{got:#}");
-        assert_eq!(count(got, Outcome::Graceful), sendable, "{got:#}");
+        // Every probe is sent: arguments that are not an object go through
+        // the raw client.
+        let all = probes_of(t).len() as u64;
+        assert_eq!(got["probes"].as_u64().unwrap(), all, "{got:#}");
+        assert_eq!(count(got, Outcome::Graceful), all, "{got:#}");
     }
-    assert!(
-        err.contains("not sent over this transport: args:array, args:string"),
-        "{err}"
-    );
-    assert_eq!(protocol(&v, "unknown_tool"), Outcome::Graceful);
-    assert_eq!(protocol(&v, "concurrent_32"), Outcome::Graceful);
+    assert!(!err.contains("not sent"), "{err}");
+    let names: Vec<&str> = v["protocol"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["probe"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, HTTP_PROBES, "{v:#}");
+    for p in v["protocol"].as_array().unwrap() {
+        assert_eq!(p["outcome"], "graceful", "{p}");
+    }
+    // What rmcp answers, as the spec asks.
+    for line in [
+        "unknown_session      graceful  HTTP 404",
+        "no_accept            graceful  HTTP 406",
+        "delete_session       graceful  DELETE: HTTP 202; then on the session: HTTP 404",
+        "no_id                graceful  HTTP 202 with no body",
+        "before_initialize    graceful  HTTP 400",
+    ] {
+        assert!(err.contains(line), "{line}\n{err}");
+    }
     server.kill().await.unwrap();
+    assert_no_process_left(&m);
+}
+
+/// The protocol probes an HTTP target gets, in order.
+const HTTP_PROBES: [&str; 13] = [
+    "unknown_tool",
+    "unknown_method",
+    "invalid_json",
+    "no_id",
+    "no_method",
+    "bad_jsonrpc_version",
+    "batch",
+    "before_initialize",
+    "duplicate_id",
+    "concurrent_32",
+    "unknown_session",
+    "no_accept",
+    "delete_session",
+];
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn server_everything_over_http_is_recorded_as_it_behaves() {
+    let m = mark("everything-http");
+    let js = repo(
+        "tests/mcp-servers/node_modules/@modelcontextprotocol/server-everything/dist/index.js",
+    );
+    assert!(
+        js.exists(),
+        "{} is missing: run `cd tests/mcp-servers && npm ci`",
+        js.display()
+    );
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut server = tokio::process::Command::new("node")
+        .arg(&js)
+        .arg("streamableHttp")
+        .env("PORT", port.to_string())
+        .env(MARK, &m)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let until = Instant::now() + Duration::from_secs(20);
+    while tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .is_err()
+    {
+        assert!(Instant::now() < until, "server-everything never listened");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let url = format!("http://127.0.0.1:{port}/mcp");
+    let (out, v, took) = tokio::task::spawn_blocking({
+        let m = m.clone();
+        move || check(&m, &["--target-url", &url, "--timeout", "2s"])
+    })
+    .await
+    .unwrap();
+    let err = stderr(&out);
+    eprintln!("server-everything over HTTP: {took:?}\n{err}");
+    assert!(matches!(out.status.code(), Some(0 | 1)), "{err}");
+    // zod refuses arguments that are not an object too (-32603, in band).
+    let echo = tool(&v, "echo");
+    assert_eq!(
+        count(echo, Outcome::Graceful),
+        echo["probes"].as_u64().unwrap(),
+        "{echo:#}"
+    );
+    let names: Vec<&str> = v["protocol"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["probe"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, HTTP_PROBES, "{v:#}");
+    // The TypeScript SDK refuses an unknown session with a 400 (not the
+    // spec's 404), a missing Accept with a 406, and invalid JSON with a
+    // 400 and -32700: all refusals.
+    assert_eq!(protocol(&v, "unknown_session"), Outcome::Graceful);
+    assert!(err.contains("(the spec asks for 404)"), "{err}");
+    assert_eq!(protocol(&v, "no_accept"), Outcome::Graceful);
+    assert_eq!(protocol(&v, "invalid_json"), Outcome::Graceful);
+    server.kill().await.unwrap();
+    assert_no_process_left(&m);
+}
+
+/// A lenient streamable-HTTP MCP server, for the outcomes the good ones
+/// never give: it ignores sessions (any id, none, or one it was told to
+/// DELETE works), answers a request without a method, fails invalid JSON
+/// with a 500, and answers an unknown method with an SSE event that is
+/// not JSON.
+async fn sloppy_server() -> String {
+    use axum::http::{header, StatusCode};
+    use axum::response::IntoResponse;
+    use axum::routing::post;
+    use serde_json::json;
+
+    async fn mcp(body: axum::body::Bytes) -> axum::response::Response {
+        let Ok(msg) = serde_json::from_slice::<Value>(&body) else {
+            return (StatusCode::INTERNAL_SERVER_ERROR, "boom").into_response();
+        };
+        let answer = |m: &Value| -> Option<Value> {
+            let id = m.get("id")?.clone();
+            let result = match m["method"].as_str() {
+                Some("initialize") => json!({"protocolVersion": "2025-06-18",
+                    "capabilities": {"tools": {}}, "serverInfo": {"name": "sloppy", "version": "0"}}),
+                Some("tools/list") => json!({"tools": [{"name": "echo", "inputSchema": {
+                    "type": "object", "properties": {"text": {"type": "string"}},
+                    "required": ["text"], "additionalProperties": false}}]}),
+                Some("tools/call") => {
+                    let args = &m["params"]["arguments"];
+                    let ok = args.as_object().is_some_and(|o| {
+                        o.len() == 1 && o.get("text").is_some_and(Value::is_string)
+                    });
+                    json!({"content": [{"type": "text", "text": "ok"}], "isError": !ok})
+                }
+                _ => json!({}),
+            };
+            Some(json!({"jsonrpc": "2.0", "id": id, "result": result}))
+        };
+        let json_reply = |v: Value| {
+            let mut r = axum::Json(v).into_response();
+            r.headers_mut()
+                .insert("mcp-session-id", "sloppy-1".parse().unwrap());
+            r
+        };
+        match &msg {
+            Value::Array(items) => {
+                json_reply(Value::Array(items.iter().filter_map(answer).collect()))
+            }
+            m if m["method"] == "jetstress/no_such_method" => (
+                [(header::CONTENT_TYPE, "text/event-stream")],
+                "data: not json at all\n\n",
+            )
+                .into_response(),
+            m => match answer(m) {
+                Some(v) => json_reply(v),
+                None => StatusCode::ACCEPTED.into_response(),
+            },
+        }
+    }
+    let app = axum::Router::new().route(
+        "/mcp",
+        post(mcp)
+            .delete(|| async { StatusCode::OK })
+            .get(|| async { StatusCode::METHOD_NOT_ALLOWED }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    format!("http://{addr}/mcp")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lenient_http_server_fails_the_http_probes() {
+    let m = mark("sloppy");
+    let url = sloppy_server().await;
+    let (out, v, _) = tokio::task::spawn_blocking({
+        let m = m.clone();
+        move || check(&m, &["--target-url", &url, "--timeout", "2s"])
+    })
+    .await
+    .unwrap();
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert_eq!(v["result"], "FAIL");
+    // Its tool validates, arguments that are not an object included.
+    let echo = tool(&v, "echo");
+    assert_eq!(
+        count(echo, Outcome::Graceful),
+        echo["probes"].as_u64().unwrap(),
+        "{echo:#}"
+    );
+    let expect = [
+        ("unknown_tool", Outcome::Graceful),
+        ("unknown_method", Outcome::Protocol),
+        ("invalid_json", Outcome::Protocol),
+        ("no_id", Outcome::Graceful),
+        ("no_method", Outcome::Accepted),
+        ("bad_jsonrpc_version", Outcome::Graceful),
+        ("batch", Outcome::Graceful),
+        ("before_initialize", Outcome::Graceful),
+        ("duplicate_id", Outcome::Graceful),
+        ("concurrent_32", Outcome::Graceful),
+        ("unknown_session", Outcome::Accepted),
+        ("no_accept", Outcome::Graceful),
+        ("delete_session", Outcome::Accepted),
+    ];
+    for (probe, outcome) in expect {
+        assert_eq!(protocol(&v, probe), outcome, "{probe}\n{err}");
+    }
+    for line in [
+        "not JSON in the SSE stream: not json at all",
+        "HTTP 500: boom",
+        "for a session id it never issued",
+        "though it had ended",
+        "answered without Accept (lenient)",
+        "answered without a session",
+    ] {
+        assert!(err.contains(line), "{line}\n{err}");
+    }
     assert_no_process_left(&m);
 }
