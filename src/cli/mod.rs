@@ -441,6 +441,9 @@ pub struct CheckArgs {
     /// Write `check.md` and `check.json` into this directory.
     #[arg(long, value_name = "DIR")]
     pub report: Option<PathBuf>,
+    /// Directory for the servers' stderr logs (default: a temp dir).
+    #[arg(long = "log-dir", value_name = "DIR")]
+    pub log_dir: Option<PathBuf>,
 }
 
 #[cfg(test)]

@@ -75,7 +75,9 @@ pub fn plan(global: &GlobalArgs, args: &CheckArgs) -> anyhow::Result<CheckPlan> 
         name,
         label,
         timeout: args.timeout,
-        log_dir: std::env::temp_dir().join(format!("jetstress-check-{}", std::process::id())),
+        log_dir: args.log_dir.clone().unwrap_or_else(|| {
+            std::env::temp_dir().join(format!("jetstress-check-{}", std::process::id()))
+        }),
         limits: Limits::default(),
     })
 }
