@@ -9,7 +9,7 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use jetstress::config::parse_duration;
 use jetstress::export::{parse_listen_addr, AddrError, ListenAddr};
-use jetstress::load::{ArrivalProcess, Think, UsersArg};
+use jetstress::load::{ArrivalProcess, LlmApi, Think, UsersArg};
 
 /// `jetstress 0.1.0 (a1b2c3d 2026-12-01)`: the commit (`-dirty` when the tree
 /// had changes) and the UTC build date come from `build.rs`, `unknown` without git.
@@ -215,6 +215,30 @@ pub struct ModelArgs {
     pub invalid_pct: Option<f64>,
 }
 
+/// LLM inference endpoints to load, shared by `jetstress run` and the dashboard.
+#[derive(Debug, Clone, Args, Default)]
+pub struct LlmArgs {
+    /// An LLM endpoint, e.g. `http://127.0.0.1:8080/v1/chat/completions` (repeatable;
+    /// replaces the scenario's `[[llm]]`). TTFT, ITL, TPOT and tokens/s per request.
+    #[arg(long = "llm-url", value_name = "URL", help_heading = "LLM endpoints")]
+    pub llm_url: Vec<String>,
+    /// `openai-chat` (default), `openai-completions` or `ollama`.
+    #[arg(long = "llm-api", value_name = "API", help_heading = "LLM endpoints")]
+    pub llm_api: Option<LlmApi>,
+    /// The `model` field of each request (default `local`).
+    #[arg(long = "llm-model", value_name = "M", help_heading = "LLM endpoints")]
+    pub llm_model: Option<String>,
+    /// Output tokens asked per request (default 128).
+    #[arg(long = "max-tokens", value_name = "N", value_parser = clap::value_parser!(u32).range(1..), help_heading = "LLM endpoints")]
+    pub max_tokens: Option<u32>,
+    /// The user message sent (default "Explain Python decorators").
+    #[arg(long, value_name = "TEXT", help_heading = "LLM endpoints")]
+    pub prompt: Option<String>,
+    /// Ask for one JSON reply instead of a token stream (TTFT then equals E2E).
+    #[arg(long = "no-stream", help_heading = "LLM endpoints")]
+    pub no_stream: bool,
+}
+
 /// `--metrics`: the same forms as `--http` (an IP or host name and a port;
 /// a name is resolved here, at start).
 fn socket_addr(s: &str) -> Result<SocketAddr, AddrError> {
@@ -271,6 +295,8 @@ pub struct RunArgs {
     pub rate: Option<f64>,
     #[command(flatten)]
     pub model: ModelArgs,
+    #[command(flatten)]
+    pub llm: LlmArgs,
     /// An MCP server to spawn as a stdio child, `"CMD ARGS"` (repeatable; replaces the scenario's targets).
     #[arg(long = "target-cmd", value_name = "CMD")]
     pub target_cmd: Vec<String>,
@@ -315,6 +341,8 @@ pub struct LoadArgs {
     pub target_url: Vec<String>,
     #[command(flatten)]
     pub model: ModelArgs,
+    #[command(flatten)]
+    pub llm: LlmArgs,
 }
 
 #[derive(Debug, Clone, Args, Default)]

@@ -17,6 +17,7 @@ pub fn run(global: &GlobalArgs, args: &DashboardArgs) -> anyhow::Result<ExitCode
         target_url: args.load.target_url.clone(),
         ..PlanOptions::default()
     };
-    let plan = plan_dashboard(&super::with_model(&args.load.model, load))?;
+    let load = super::with_llm(&args.load.llm, super::with_model(&args.load.model, load));
+    let plan = plan_dashboard(&load)?;
     jetstress::ui::run(&opts, plan)
 }

@@ -17,13 +17,13 @@ pub mod run;
 use std::net::SocketAddr;
 
 use jetstress::export::{check_bind, Service};
-use jetstress::load::PlanOptions;
+use jetstress::load::{LlmFlags, PlanOptions};
 use jetstress::probes::Watch;
 use jetstress::recording::RecorderConfig;
 use jetstress::ui::{ColorChoice, DashboardOptions, RecordPlan};
 
 use crate::cli::{
-    ColorArg, DashboardArgs, GlobalArgs, MetricsArgs, ModelArgs, RecordArgs, WatchArgs,
+    ColorArg, DashboardArgs, GlobalArgs, LlmArgs, MetricsArgs, ModelArgs, RecordArgs, WatchArgs,
 };
 
 /// `--color` for the dashboard's themes.
@@ -60,6 +60,21 @@ pub fn with_model(m: &ModelArgs, opts: PlanOptions) -> PlanOptions {
         arrivals: m.arrivals,
         seed: m.seed,
         invalid_pct: m.invalid_pct,
+        ..opts
+    }
+}
+
+/// `--llm-url` and the flags shaping LLM requests onto the plan options.
+pub fn with_llm(l: &LlmArgs, opts: PlanOptions) -> PlanOptions {
+    PlanOptions {
+        llm: LlmFlags {
+            urls: l.llm_url.clone(),
+            api: l.llm_api,
+            model: l.llm_model.clone(),
+            max_tokens: l.max_tokens,
+            prompt: l.prompt.clone(),
+            no_stream: l.no_stream,
+        },
         ..opts
     }
 }

@@ -45,7 +45,7 @@ pub fn plan_options(args: &RunArgs) -> PlanOptions {
         log_dir: args.log_dir.clone(),
         ..PlanOptions::default()
     };
-    super::with_model(&args.model, opts)
+    super::with_llm(&args.llm, super::with_model(&args.model, opts))
 }
 
 pub fn run(global: &GlobalArgs, args: &RunArgs) -> anyhow::Result<ExitCode> {

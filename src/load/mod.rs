@@ -7,6 +7,7 @@ pub(crate) mod drivers;
 pub(crate) mod engine;
 pub(crate) mod guards;
 pub(crate) mod invalid;
+pub(crate) mod llm_stats;
 pub(crate) mod plan;
 pub(crate) mod scenario;
 pub(crate) mod schedule;
@@ -16,15 +17,17 @@ pub use background::cpu::CpuSpec;
 pub use background::gpu::{cuda_present, GpuSpec};
 pub use background::memory::{MemoryPressure, MemorySpec};
 pub use drivers::http::HttpEndpointSpec;
+pub use drivers::llm::{LlmApi, LlmSample, LlmSpec, PromptSource, TokenSource, UnknownApi};
 pub use drivers::mcp::{
     kill_group, schema_default_args, split_command, stderr_log, stderr_log_path, stdio_command,
     Endpoint, McpTarget, McpTargetSpec,
 };
 pub use engine::*;
 pub use guards::{spawn as spawn_guards, GuardConfig};
+pub use llm_stats::{Energy, LlmStats, LlmSummary, Slo};
 pub use plan::{
     builtin_phase, builtin_target, describe_targets, engine_config, explain_targets, log_dir,
-    phase_for, plan, plan_dashboard, plan_targets, BuiltinPhase, PlanOptions, UsersArg,
+    phase_for, plan, plan_dashboard, plan_targets, BuiltinPhase, LlmFlags, PlanOptions, UsersArg,
     UsersArgError, BUILTIN_TARGET, BUILTIN_THINK, BUILTIN_USERS, BUILTIN_USERS_DURATION,
 };
 pub use scenario::{

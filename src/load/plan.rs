@@ -11,8 +11,10 @@ use std::time::Duration;
 use tokio::sync::{mpsc, watch};
 
 use crate::collector::CollectorCommand;
+use crate::load::drivers::llm::{LlmApi, LlmSpec, PromptSource};
 use crate::load::drivers::mcp::{split_command, Endpoint, McpTargetSpec};
-use crate::load::engine::EngineConfig;
+use crate::load::engine::{EngineConfig, MixEntry};
+use crate::load::llm_stats::Slo;
 use crate::load::scenario::{self, Scenario, TargetPlan};
 use crate::load::schedule::{
     ArrivalProcess, PhaseKind, PhaseSpec, SoakParams, SpikeParams, Stage, StressParams, Think,
@@ -155,6 +157,82 @@ pub struct PlanOptions {
     pub seed: Option<u64>,
     /// Share of MCP calls, %, replaced by invalid inputs (beats the scenario's).
     pub invalid_pct: Option<f64>,
+    /// `--llm-url` and the flags that shape LLM requests.
+    pub llm: LlmFlags,
+}
+
+/// LLM endpoints from the command line: `urls` replace the scenario's
+/// `[[llm]]` tables; the rest apply to every LLM endpoint.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LlmFlags {
+    pub urls: Vec<String>,
+    pub api: Option<LlmApi>,
+    pub model: Option<String>,
+    pub max_tokens: Option<u32>,
+    pub prompt: Option<String>,
+    /// `true`: ask for one JSON reply instead of a token stream.
+    pub no_stream: bool,
+}
+
+/// The row name of the `i`-th `--llm-url` (`llm`, `llm-2`, …).
+fn llm_flag_name(i: usize) -> String {
+    if i == 0 {
+        "llm".into()
+    } else {
+        format!("llm-{}", i + 1)
+    }
+}
+
+/// Apply [`LlmFlags`] to a scenario.
+fn apply_llm_flags(sc: &mut Scenario, f: &LlmFlags) -> anyhow::Result<()> {
+    if !f.urls.is_empty() {
+        sc.llm.clear();
+        for (i, u) in f.urls.iter().enumerate() {
+            if !(u.starts_with("http://") || u.starts_with("https://")) {
+                anyhow::bail!("--llm-url '{u}' must start with http:// or https://");
+            }
+            let name = llm_flag_name(i);
+            if !sc.mix.is_empty() && !sc.mix.iter().any(|m| m.tool == name) {
+                sc.mix.push(MixEntry {
+                    tool: name.clone(),
+                    weight: 1.0,
+                    args: None,
+                    invalid_pct: None,
+                });
+            }
+            sc.llm.push(LlmSpec {
+                name,
+                url: u.clone(),
+                api: LlmApi::default(),
+                model: scenario::DEFAULT_LLM_MODEL.into(),
+                max_tokens: scenario::DEFAULT_MAX_TOKENS,
+                prompt: PromptSource::Fixed(scenario::DEFAULT_PROMPT.into()),
+                stream: true,
+                headers: Vec::new(),
+            });
+        }
+    }
+    if f.max_tokens == Some(0) {
+        anyhow::bail!("--max-tokens: must be at least 1");
+    }
+    for l in &mut sc.llm {
+        if let Some(a) = f.api {
+            l.api = a;
+        }
+        if let Some(m) = &f.model {
+            l.model.clone_from(m);
+        }
+        if let Some(n) = f.max_tokens {
+            l.max_tokens = n;
+        }
+        if let Some(p) = &f.prompt {
+            l.prompt = PromptSource::Fixed(p.clone());
+        }
+        if f.no_stream {
+            l.stream = false;
+        }
+    }
+    Ok(())
 }
 
 impl PlanOptions {
@@ -442,7 +520,8 @@ pub fn plan_targets(args: &PlanOptions) -> anyhow::Result<Scenario> {
             }));
         }
     }
-    if sc.targets.is_empty() && sc.http.is_empty() {
+    apply_llm_flags(&mut sc, &args.llm)?;
+    if sc.targets.is_empty() && sc.http.is_empty() && sc.llm.is_empty() {
         sc.targets.push(TargetPlan::Builtin {
             name: None,
             sessions: sc.sessions,
@@ -608,6 +687,11 @@ pub fn engine_config(
     Ok(EngineConfig {
         mcp_targets: targets,
         http: sc.http.clone(),
+        llm: sc.llm.clone(),
+        llm_slo: Slo {
+            max_ttft_ms: sc.acceptance.as_ref().and_then(|a| a.max_ttft_ms),
+            max_tpot_ms: sc.acceptance.as_ref().and_then(|a| a.max_tpot_ms),
+        },
         mix: sc.mix.clone(),
         max_in_flight: sc.max_in_flight,
         timeout: sc.timeout,

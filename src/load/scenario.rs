@@ -16,6 +16,7 @@ use crate::load::background::cpu::CpuSpec;
 use crate::load::background::gpu::GpuSpec;
 use crate::load::background::memory::MemorySpec;
 use crate::load::drivers::http::HttpEndpointSpec;
+use crate::load::drivers::llm::{LlmApi, LlmSpec, PromptSource};
 use crate::load::drivers::mcp::{split_command, Endpoint, McpTargetSpec};
 use crate::load::engine::MixEntry;
 use crate::load::guards::GuardConfig;
@@ -88,6 +89,49 @@ pub struct HttpCfg {
 fn d_get() -> String {
     "GET".into()
 }
+
+/// `[[llm]]`: an LLM inference endpoint.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LlmCfg {
+    pub name: String,
+    pub url: String,
+    #[serde(default)]
+    pub api: LlmApi,
+    #[serde(default = "d_model")]
+    pub model: String,
+    pub max_tokens: Option<u32>,
+    pub prompt: Option<String>,
+    /// A JSONL file of prompts (relative to the scenario file).
+    pub prompts: Option<PathBuf>,
+    pub synthetic: Option<SyntheticCfg>,
+    #[serde(default = "d_true")]
+    pub stream: bool,
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SyntheticCfg {
+    pub input_words: usize,
+    pub output_tokens: u32,
+}
+
+fn d_model() -> String {
+    DEFAULT_LLM_MODEL.into()
+}
+
+fn d_true() -> bool {
+    true
+}
+
+/// `model` when the scenario gives none (llama.cpp's server takes any name).
+pub const DEFAULT_LLM_MODEL: &str = "local";
+/// `max_tokens` when the scenario gives none.
+pub const DEFAULT_MAX_TOKENS: u32 = 128;
+/// The prompt when the scenario gives none.
+pub const DEFAULT_PROMPT: &str = "Explain Python decorators";
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -265,6 +309,9 @@ fn check_acceptance(a: &Acceptance) -> Result<(), ScenarioError> {
         ("max_temp_c", a.max_temp_c, false),
         ("max_error_pct", a.max_error_pct, true),
         ("min_prediction_lead_s", a.min_prediction_lead_s, false),
+        ("max_ttft_ms", a.max_ttft_ms, false),
+        ("max_tpot_ms", a.max_tpot_ms, false),
+        ("min_goodput_pct", a.min_goodput_pct, true),
     ];
     for (field, v, pct) in all {
         if let Some(v) = v {
@@ -294,6 +341,12 @@ pub struct Acceptance {
     pub max_error_pct: Option<f64>,
     /// A throttle must have been predicted at least this long before it happened.
     pub min_prediction_lead_s: Option<f64>,
+    /// LLM: time to first token, p95 of the worst stage, and each request's goodput limit.
+    pub max_ttft_ms: Option<f64>,
+    /// LLM: time per output token, p95 of the worst stage, and each request's goodput limit.
+    pub max_tpot_ms: Option<f64>,
+    /// LLM: requests meeting `max_ttft_ms` and `max_tpot_ms`, % of those answered.
+    pub min_goodput_pct: Option<f64>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -318,6 +371,8 @@ pub struct ScenarioFile {
     pub targets: Vec<Spanned<TargetCfg>>,
     #[serde(default)]
     pub http: Vec<Spanned<HttpCfg>>,
+    #[serde(default)]
+    pub llm: Vec<Spanned<LlmCfg>>,
     #[serde(default)]
     pub mix: Vec<Spanned<MixCfg>>,
     #[serde(default)]
@@ -347,6 +402,7 @@ pub struct Scenario {
     pub name: String,
     pub targets: Vec<TargetPlan>,
     pub http: Vec<HttpEndpointSpec>,
+    pub llm: Vec<LlmSpec>,
     pub mix: Vec<MixEntry>,
     pub sessions: usize,
     pub max_in_flight: usize,
@@ -362,6 +418,58 @@ pub struct Scenario {
     pub seed: Option<u64>,
     /// Share of MCP calls, %, replaced by invalid inputs (0: none).
     pub invalid_pct: f64,
+}
+
+/// One `[[llm]]` table checked; `Err((field, why))`.
+fn llm_spec(l: &LlmCfg, base: &Path) -> Result<LlmSpec, (&'static str, String)> {
+    if !(l.url.starts_with("http://") || l.url.starts_with("https://")) {
+        return Err((
+            "url",
+            format!("'{}' must start with http:// or https://", l.url),
+        ));
+    }
+    let prompt = match (&l.prompt, &l.prompts, l.synthetic) {
+        (Some(p), None, None) => PromptSource::Fixed(p.clone()),
+        (None, Some(f), None) => PromptSource::File(if f.is_absolute() {
+            f.clone()
+        } else {
+            base.join(f)
+        }),
+        (None, None, Some(s)) => {
+            if s.output_tokens == 0 {
+                return Err(("synthetic.output_tokens", "must be at least 1".into()));
+            }
+            PromptSource::Synthetic {
+                input_words: s.input_words,
+                output_tokens: s.output_tokens,
+            }
+        }
+        (None, None, None) => PromptSource::Fixed(DEFAULT_PROMPT.into()),
+        _ => {
+            return Err((
+                "prompt",
+                "give at most one of prompt, prompts or synthetic".into(),
+            ))
+        }
+    };
+    let max_tokens = l.max_tokens.unwrap_or(DEFAULT_MAX_TOKENS);
+    if max_tokens == 0 {
+        return Err(("max_tokens", "must be at least 1".into()));
+    }
+    Ok(LlmSpec {
+        name: l.name.clone(),
+        url: l.url.clone(),
+        api: l.api,
+        model: l.model.clone(),
+        max_tokens,
+        prompt,
+        stream: l.stream,
+        headers: l
+            .headers
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect(),
+    })
 }
 
 /// A percentage: finite, 0–100.
@@ -495,6 +603,23 @@ pub fn parse(text: &str, file: &str) -> anyhow::Result<Scenario> {
             body: h.body.clone(),
         });
     }
+    let base = Path::new(file).parent().unwrap_or(Path::new("."));
+    let mut llm = Vec::new();
+    for (i, l) in raw.llm.iter().enumerate() {
+        let span = l.span();
+        let spec = llm_spec(l.get_ref(), base)
+            .map_err(|(f, why)| at(span.clone(), &format!("llm[{i}].{f}"), why))?;
+        if http.iter().any(|e: &HttpEndpointSpec| e.name == spec.name)
+            || llm.iter().any(|e: &LlmSpec| e.name == spec.name)
+        {
+            return Err(at(
+                span,
+                &format!("llm[{i}].name"),
+                format!("'{}' is used twice", spec.name),
+            ));
+        }
+        llm.push(spec);
+    }
     let mut mix = Vec::new();
     for (i, m) in raw.mix.iter().enumerate() {
         let span = m.span();
@@ -557,6 +682,7 @@ pub fn parse(text: &str, file: &str) -> anyhow::Result<Scenario> {
         }),
         targets,
         http,
+        llm,
         mix,
         sessions,
         max_in_flight,

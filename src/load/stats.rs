@@ -9,6 +9,8 @@ use std::time::Duration;
 use hdrhistogram::Histogram;
 use serde::{Deserialize, Serialize};
 
+use crate::load::llm_stats::{LlmStats, LlmSummary};
+
 /// Lowest recordable value: 1 µs.
 pub const HIST_LOW_US: u64 = 1;
 /// Highest recordable value: 10 min in µs (larger values are clamped).
@@ -30,15 +32,22 @@ pub enum ErrorKind {
     Tool,
     /// The request could not start because `max_in_flight` was reached.
     Dropped,
+    /// An LLM endpoint answered HTTP status ≥ 400.
+    Http,
+    /// An LLM stream was malformed, cut before its end, or carried no content.
+    Stream,
 }
 
 impl ErrorKind {
-    pub const ALL: [ErrorKind; 5] = [
+    pub const COUNT: usize = 7;
+    pub const ALL: [ErrorKind; ErrorKind::COUNT] = [
         ErrorKind::Timeout,
         ErrorKind::Transport,
         ErrorKind::Rpc,
         ErrorKind::Tool,
         ErrorKind::Dropped,
+        ErrorKind::Http,
+        ErrorKind::Stream,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -48,6 +57,8 @@ impl ErrorKind {
             ErrorKind::Rpc => "rpc",
             ErrorKind::Tool => "tool",
             ErrorKind::Dropped => "dropped",
+            ErrorKind::Http => "http",
+            ErrorKind::Stream => "stream",
         }
     }
 
@@ -75,7 +86,7 @@ pub struct ToolStats {
     pub service: Histogram<u64>,
     /// Requests that started (succeeded or failed) — dropped ones are not counted here.
     pub count: u64,
-    pub errors: [u64; 5],
+    pub errors: [u64; ErrorKind::COUNT],
 }
 
 impl Default for ToolStats {
@@ -84,7 +95,7 @@ impl Default for ToolStats {
             latency: new_histogram(),
             service: new_histogram(),
             count: 0,
-            errors: [0; 5],
+            errors: [0; ErrorKind::COUNT],
         }
     }
 }
@@ -123,7 +134,7 @@ impl ToolStats {
         self.latency.reset();
         self.service.reset();
         self.count = 0;
-        self.errors = [0; 5];
+        self.errors = [0; ErrorKind::COUNT];
     }
 
     pub fn add(&mut self, other: &ToolStats) {
@@ -157,6 +168,7 @@ impl ToolStats {
             } else {
                 0.0
             },
+            llm: None,
         }
     }
 }
@@ -240,6 +252,7 @@ impl Percentiles {
 }
 
 /// One row of the per-tool tables (`jetstress.run/1`, `LoadWindow`).
+/// LLM tools carry `llm` beside the request figures (which time E2E).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ToolSummary {
     /// `target:tool` for MCP, the endpoint name for HTTP.
@@ -248,7 +261,7 @@ pub struct ToolSummary {
     pub count: u64,
     /// Failed plus dropped requests.
     pub errors: u64,
-    /// Non-zero counts by kind: `timeout`, `transport`, `rpc`, `tool`, `dropped`.
+    /// Non-zero counts by kind: `timeout`, `transport`, `rpc`, `tool`, `dropped`, `http`, `stream`.
     pub error_kinds: BTreeMap<String, u64>,
     /// Latency from the scheduled send time.
     pub latency_ms: Percentiles,
@@ -259,6 +272,9 @@ pub struct ToolSummary {
     #[serde(skip)]
     pub latency_buckets: LatencyBuckets,
     pub rps: f64,
+    /// LLM tools: TTFT, ITL, TPOT, tokens, goodput, tokens per joule.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub llm: Option<LlmSummary>,
 }
 
 /// Per-tool statistics for one scope (a stage, a window, a minute), indexed
@@ -267,6 +283,8 @@ pub struct ToolSummary {
 pub struct StatsTable {
     pub tools: Vec<ToolStats>,
     pub all: ToolStats,
+    /// Per op, made on the first LLM reply (other ops never hold one).
+    pub llm: Vec<Option<Box<LlmStats>>>,
 }
 
 impl StatsTable {
@@ -274,7 +292,15 @@ impl StatsTable {
         StatsTable {
             tools: (0..n_tools).map(|_| ToolStats::default()).collect(),
             all: ToolStats::default(),
+            llm: (0..n_tools).map(|_| None).collect(),
         }
+    }
+
+    /// Op `op`'s LLM statistics, made on first use.
+    pub fn llm_mut(&mut self, op: usize) -> Option<&mut LlmStats> {
+        self.llm
+            .get_mut(op)
+            .map(|l| &mut **l.get_or_insert_with(Box::default))
     }
 
     pub fn record(
@@ -300,6 +326,7 @@ impl StatsTable {
     pub fn reset(&mut self) {
         self.tools.iter_mut().for_each(ToolStats::reset);
         self.all.reset();
+        self.llm.iter_mut().flatten().for_each(|l| l.reset());
     }
 
     /// Fold another table of the same tools into this one (stages → whole phase).
@@ -308,23 +335,43 @@ impl StatsTable {
             a.add(b);
         }
         self.all.add(&other.all);
+        for (op, b) in other.llm.iter().enumerate() {
+            let Some(b) = b else { continue };
+            if let Some(a) = self.llm_mut(op) {
+                a.add(b);
+            }
+        }
     }
 
     /// The tools that saw any traffic, with their names.
     fn active<'a>(
         &'a self,
         names: &'a [String],
-    ) -> impl Iterator<Item = (&'a ToolStats, &'a String)> {
+    ) -> impl Iterator<Item = (usize, &'a ToolStats, &'a String)> {
         self.tools
             .iter()
             .zip(names)
-            .filter(|(t, _)| t.count > 0 || t.dropped() > 0)
+            .enumerate()
+            .filter(|(_, (t, _))| t.count > 0 || t.dropped() > 0)
+            .map(|(i, (t, n))| (i, t, n))
+    }
+
+    /// Op `op`'s row: its request figures and, for an LLM tool, its token figures.
+    fn row(&self, op: usize, t: &ToolStats, name: &str, secs: f64) -> ToolSummary {
+        ToolSummary {
+            llm: self
+                .llm
+                .get(op)
+                .and_then(Option::as_ref)
+                .map(|l| l.summary(secs)),
+            ..t.summary(name, secs)
+        }
     }
 
     /// Summaries of the tools that saw any traffic.
     pub fn summaries(&self, names: &[String], secs: f64) -> Vec<ToolSummary> {
         self.active(names)
-            .map(|(t, n)| t.summary(n, secs))
+            .map(|(i, t, n)| self.row(i, t, n, secs))
             .collect()
     }
 
@@ -333,9 +380,9 @@ impl StatsTable {
     /// pass over a histogram is not free.
     pub fn summaries_with_buckets(&self, names: &[String], secs: f64) -> Vec<ToolSummary> {
         self.active(names)
-            .map(|(t, n)| ToolSummary {
+            .map(|(i, t, n)| ToolSummary {
                 latency_buckets: LatencyBuckets::of(&t.latency),
-                ..t.summary(n, secs)
+                ..self.row(i, t, n, secs)
             })
             .collect()
     }
@@ -348,7 +395,7 @@ struct Slot {
     latency: Histogram<u32>,
     service: Histogram<u32>,
     count: u64,
-    errors: [u64; 5],
+    errors: [u64; ErrorKind::COUNT],
 }
 
 fn new_histogram32() -> Histogram<u32> {
@@ -395,7 +442,7 @@ impl Rolling {
             latency: new_histogram32(),
             service: new_histogram32(),
             count: 0,
-            errors: [0; 5],
+            errors: [0; ErrorKind::COUNT],
         });
         for (slot, src) in row
             .iter_mut()
@@ -422,7 +469,7 @@ impl Rolling {
         let mut lat = new_histogram32();
         let mut svc = new_histogram32();
         let mut count = 0;
-        let mut errors = [0u64; 5];
+        let mut errors = [0u64; ErrorKind::COUNT];
         for row in &self.ring {
             if let Some(s) = row.get(i) {
                 let _ = lat.add(&s.latency);
@@ -449,6 +496,7 @@ impl Rolling {
             service_ms: Percentiles::of(&svc),
             latency_buckets: LatencyBuckets::default(),
             rps: if span > 0.0 { count as f64 / span } else { 0.0 },
+            llm: None,
         }
     }
 

@@ -12,6 +12,8 @@ mod e2e_tmux;
 mod event_lines;
 mod invalid_load;
 mod layers;
+mod llm_llama;
+mod llm_timing;
 mod mcp_serve;
 mod mcp_serve_interop;
 mod mcp_sessions;

@@ -114,7 +114,11 @@ async fn scraped_values_match_the_snapshot() {
     assert_eq!(gauge(&s, "jetstress_users_target", ("", "")), 12.0);
     // Counters grow by each window's invalid calls.
     assert_eq!(
-        gauge(&s, "jetstress_invalid_requests_total", ("outcome", "graceful")),
+        gauge(
+            &s,
+            "jetstress_invalid_requests_total",
+            ("outcome", "graceful")
+        ),
         4.0
     );
     assert_eq!(

@@ -2,5 +2,6 @@
 //! or an HTTP endpoint, scheduled by the engine.
 
 pub mod http;
+pub mod llm;
 pub mod mcp;
 pub mod reach;

@@ -53,9 +53,11 @@ impl InvalidOutcome {
     pub fn of(result: Result<(), ErrorKind>) -> Option<InvalidOutcome> {
         match result {
             Ok(()) => Some(InvalidOutcome::Accepted),
-            Err(ErrorKind::Rpc | ErrorKind::Tool) => Some(InvalidOutcome::Graceful),
+            Err(ErrorKind::Rpc | ErrorKind::Tool | ErrorKind::Http) => {
+                Some(InvalidOutcome::Graceful)
+            }
             Err(ErrorKind::Timeout) => Some(InvalidOutcome::Hang),
-            Err(ErrorKind::Transport) => Some(InvalidOutcome::Crash),
+            Err(ErrorKind::Transport | ErrorKind::Stream) => Some(InvalidOutcome::Crash),
             Err(ErrorKind::Dropped) => None,
         }
     }

@@ -1,5 +1,5 @@
 //! The tool mix: weighted entries from the scenario, resolved against the
-//! tools each target lists and the HTTP endpoints into the ops the engine
+//! tools each target lists, the HTTP and the LLM endpoints into the ops the engine
 //! schedules (`target:tool` names, schema-default arguments, and the
 //! invalid probes an `invalid_pct` share of calls draws from).
 
@@ -11,6 +11,7 @@ use rand::Rng;
 
 use super::invalid::{load_probes, InvalidOp};
 use crate::load::drivers::http::HttpEndpoint;
+use crate::load::drivers::llm::{LlmEndpoint, LlmSample};
 use crate::load::drivers::mcp::{schema_default_args, McpTarget};
 use crate::load::stats::ErrorKind;
 
@@ -33,6 +34,25 @@ pub(super) enum OpKind {
         args: Option<Arc<JsonObject>>,
     },
     Http(HttpEndpoint),
+    Llm(LlmEndpoint),
+}
+
+/// How one call ended: its error kind (`None`: it succeeded), the HTTP
+/// status of an LLM endpoint that refused it, and an LLM reply's figures.
+pub(super) struct Reply {
+    pub(super) error: Option<ErrorKind>,
+    pub(super) status: Option<u16>,
+    pub(super) llm: Option<Box<LlmSample>>,
+}
+
+impl From<Result<(), ErrorKind>> for Reply {
+    fn from(r: Result<(), ErrorKind>) -> Self {
+        Reply {
+            error: r.err(),
+            status: None,
+            llm: None,
+        }
+    }
 }
 
 pub(super) struct Op {
@@ -43,20 +63,38 @@ pub(super) struct Op {
 }
 
 impl Op {
-    pub(super) async fn call(&self) -> Result<(), ErrorKind> {
-        self.call_as(None).await
-    }
-
-    /// Call as `user`: on the user's own session of an MCP target (HTTP
-    /// endpoints share one connection pool); `None`: round robin.
-    pub(super) async fn call_as(&self, user: Option<usize>) -> Result<(), ErrorKind> {
+    /// Send one call as `user` (on the user's own session of an MCP target;
+    /// HTTP and LLM endpoints share one connection pool; `None`: round
+    /// robin), or invalid probe `probe` in its place.
+    pub(super) async fn send(&self, user: Option<usize>, probe: Option<usize>) -> Reply {
+        if let Some(i) = probe {
+            return self.call_probe(user, i).await.into();
+        }
         match (&self.kind, user) {
             (OpKind::Mcp { target, tool, args }, Some(u)) => {
-                target.call_on(u, tool, args.as_ref()).await
+                target.call_on(u, tool, args.as_ref()).await.into()
             }
-            (OpKind::Mcp { target, tool, args }, None) => target.call(tool, args.as_ref()).await,
-            (OpKind::Http(ep), _) => ep.call().await,
+            (OpKind::Mcp { target, tool, args }, None) => {
+                target.call(tool, args.as_ref()).await.into()
+            }
+            (OpKind::Http(ep), _) => ep.call().await.into(),
+            (OpKind::Llm(ep), _) => match ep.call().await {
+                Ok(s) => Reply {
+                    error: None,
+                    status: None,
+                    llm: Some(Box::new(s)),
+                },
+                Err(f) => Reply {
+                    error: Some(f.kind),
+                    status: f.status,
+                    llm: None,
+                },
+            },
         }
+    }
+
+    pub(super) fn is_llm(&self) -> bool {
+        matches!(self.kind, OpKind::Llm(_))
     }
 
     /// Whether this call should be an invalid one, and which probe.
@@ -66,9 +104,9 @@ impl Op {
     }
 
     /// Send probe `i` (from [`Op::draw_invalid`]) in place of the valid call.
-    pub(super) async fn call_probe(&self, user: Option<usize>, i: usize) -> Result<(), ErrorKind> {
+    async fn call_probe(&self, user: Option<usize>, i: usize) -> Result<(), ErrorKind> {
         let (OpKind::Mcp { target, tool, .. }, Some(inv)) = (&self.kind, &self.invalid) else {
-            return self.call_as(user).await;
+            return Err(ErrorKind::Transport);
         };
         let args = inv.probes.get(i);
         match user {
@@ -86,7 +124,7 @@ impl Op {
     pub(super) fn session_ready(&self, user: usize) -> bool {
         match &self.kind {
             OpKind::Mcp { target, .. } => target.session_ready(user),
-            OpKind::Http(_) => true,
+            OpKind::Http(_) | OpKind::Llm(_) => true,
         }
     }
 }
@@ -98,6 +136,7 @@ pub(super) fn resolve_mix(
     mix: &[MixEntry],
     targets: &[Arc<McpTarget>],
     endpoints: &[HttpEndpoint],
+    llms: &[LlmEndpoint],
     left_out: &[&str],
     invalid_pct: f64,
 ) -> anyhow::Result<(Vec<Op>, Vec<f64>, Vec<String>)> {
@@ -105,25 +144,15 @@ pub(super) fn resolve_mix(
     let mut weights = Vec::new();
     let mut skipped = Vec::new();
     if mix.is_empty() {
-        let (ops, weights) = every_op(targets, endpoints, invalid_pct);
+        let (ops, weights) = every_op(targets, endpoints, llms, invalid_pct);
         return Ok((ops, weights, skipped));
     }
     for m in mix {
         if !(m.weight.is_finite() && m.weight >= 0.0) {
             anyhow::bail!("mix entry '{}': weight must be ≥ 0", m.tool);
         }
-        if let Some(ep) = endpoints.iter().find(|e| e.spec.name == m.tool) {
-            if m.invalid_pct.is_some_and(|p| p > 0.0) {
-                anyhow::bail!(
-                    "mix entry '{}': invalid_pct applies to MCP tools (an HTTP endpoint has no input schema)",
-                    m.tool
-                );
-            }
-            ops.push(Op {
-                name: ep.spec.name.clone(),
-                kind: OpKind::Http(ep.clone()),
-                invalid: None,
-            });
+        if let Some(op) = endpoint_op(m, endpoints, llms)? {
+            ops.push(op);
             weights.push(m.weight);
             continue;
         }
@@ -194,11 +223,38 @@ pub(super) fn resolve_mix(
     Ok((ops, weights, skipped))
 }
 
-/// No mix given: every listed tool of every target and every endpoint, at
-/// weight 1.
+/// A mix entry naming an HTTP or LLM endpoint, as its op (`None`: it names an MCP tool).
+fn endpoint_op(
+    m: &MixEntry,
+    endpoints: &[HttpEndpoint],
+    llms: &[LlmEndpoint],
+) -> anyhow::Result<Option<Op>> {
+    let kind = if let Some(ep) = llms.iter().find(|e| e.spec.name == m.tool) {
+        OpKind::Llm(ep.clone())
+    } else if let Some(ep) = endpoints.iter().find(|e| e.spec.name == m.tool) {
+        OpKind::Http(ep.clone())
+    } else {
+        return Ok(None);
+    };
+    if m.invalid_pct.is_some_and(|p| p > 0.0) {
+        anyhow::bail!(
+            "mix entry '{}': invalid_pct applies to MCP tools (an HTTP endpoint has no input schema)",
+            m.tool
+        );
+    }
+    Ok(Some(Op {
+        name: m.tool.clone(),
+        kind,
+        invalid: None,
+    }))
+}
+
+/// No mix given: every listed tool of every target, every HTTP and LLM
+/// endpoint, at weight 1.
 fn every_op(
     targets: &[Arc<McpTarget>],
     endpoints: &[HttpEndpoint],
+    llms: &[LlmEndpoint],
     invalid_pct: f64,
 ) -> (Vec<Op>, Vec<f64>) {
     let mut ops = Vec::new();
@@ -219,6 +275,13 @@ fn every_op(
         ops.push(Op {
             name: ep.spec.name.clone(),
             kind: OpKind::Http(ep.clone()),
+            invalid: None,
+        });
+    }
+    for ep in llms {
+        ops.push(Op {
+            name: ep.spec.name.clone(),
+            kind: OpKind::Llm(ep.clone()),
             invalid: None,
         });
     }

@@ -11,7 +11,7 @@
 //! beyond a fixed slot.
 
 use std::collections::HashSet;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -25,7 +25,9 @@ use crate::load::background::cpu::{CpuBurn, CpuSpec};
 use crate::load::background::gpu::{GpuBurn, GpuSpec};
 use crate::load::background::memory::{MemoryPressure, MemorySpec};
 use crate::load::drivers::http::{self, HttpEndpoint, HttpEndpointSpec};
+use crate::load::drivers::llm::{self, LlmEndpoint, LlmSample, LlmSpec};
 use crate::load::drivers::mcp::{McpTarget, McpTargetSpec};
+use crate::load::llm_stats::{Energy, Slo};
 use crate::load::schedule::{Arrivals, PhaseKind, PhaseSpec};
 use crate::load::stats::{ErrorKind, Percentiles, Rolling, StatsTable, ToolStats};
 use crate::probes::{Root, Watch};
@@ -49,7 +51,8 @@ pub use invalid::{
 pub use mix::MixEntry;
 use mix::{resolve_mix, Op};
 use phase::{
-    evaluate_break, little_check, push_row, scaled_users, ClosedStage, PhaseRun, StageRec, SumMax,
+    evaluate_break, little_check, push_row, scaled_users, with_energy, ClosedStage, PhaseRun,
+    StageRec, SumMax,
 };
 pub use summary::{
     slope, soak_report, BreakingPoint, GeneratorStatus, LittleCheck, LoadModel, Mean, MeanMax,
@@ -62,6 +65,10 @@ pub use summary::{
 pub struct EngineConfig {
     pub mcp_targets: Vec<McpTargetSpec>,
     pub http: Vec<HttpEndpointSpec>,
+    /// LLM inference endpoints (`[[llm]]`, `--llm-url`).
+    pub llm: Vec<LlmSpec>,
+    /// What an LLM request must meet to count as goodput.
+    pub llm_slo: Slo,
     pub mix: Vec<MixEntry>,
     pub max_in_flight: usize,
     pub timeout: Duration,
@@ -89,6 +96,8 @@ impl Default for EngineConfig {
         EngineConfig {
             mcp_targets: Vec::new(),
             http: Vec::new(),
+            llm: Vec::new(),
+            llm_slo: Slo::default(),
             mix: Vec::new(),
             max_in_flight: 256,
             timeout: Duration::from_secs(30),
@@ -144,6 +153,9 @@ struct Completion {
     user: Option<(u32, u32)>,
     /// An invalid call (counted apart from the valid ones).
     probe: bool,
+    /// An LLM endpoint's refusal status, or its reply's figures.
+    status: Option<u16>,
+    llm: Option<Box<LlmSample>>,
 }
 
 /// Handle to a running engine.
@@ -210,7 +222,11 @@ impl Engine {
                 Err(e) => unreached.push(unreached_target(spec, &e)),
             }
         }
-        if targets.is_empty() && config.http.is_empty() && !unreached.is_empty() {
+        if targets.is_empty()
+            && config.http.is_empty()
+            && config.llm.is_empty()
+            && !unreached.is_empty()
+        {
             anyhow::bail!(why_unreached(&unreached));
         }
         let client = http::client(config.timeout, config.max_in_flight.max(1))?;
@@ -219,11 +235,22 @@ impl Engine {
             .iter()
             .map(|s| HttpEndpoint::new(s.clone(), client.clone()))
             .collect::<anyhow::Result<_>>()?;
+        let llms: Vec<LlmEndpoint> = if config.llm.is_empty() {
+            Vec::new()
+        } else {
+            let client = llm::client(config.timeout, config.max_in_flight.max(1))?;
+            config
+                .llm
+                .iter()
+                .map(|s| LlmEndpoint::new(s.clone(), client.clone(), Path::new(".")))
+                .collect::<Result<_, _>>()?
+        };
         let left_out: Vec<&str> = unreached.iter().map(|t| t.name.as_str()).collect();
         let (ops, weights, skipped) = resolve_mix(
             &config.mix,
             &targets,
             &endpoints,
+            &llms,
             &left_out,
             config.invalid_pct,
         )
@@ -319,6 +346,10 @@ struct State {
     window: StatsTable,
     /// Invalid calls answered in this window.
     window_invalid: InvalidCounts,
+    /// Board energy over this window (LLM tokens per joule).
+    window_energy: Energy,
+    /// Requests in flight per op (LLM peak concurrency).
+    op_in_flight: Vec<u64>,
     window_start: Instant,
     rolling: Rolling,
     guard_events: Vec<GuardEvent>,
@@ -379,6 +410,8 @@ impl State {
             rng,
             window: StatsTable::new(ops.len()),
             window_invalid: InvalidCounts::default(),
+            window_energy: Energy::default(),
+            op_in_flight: vec![0; ops.len()],
             rolling: Rolling::new(ROLLING_WINDOWS),
             config,
             targets,
@@ -522,23 +555,22 @@ impl State {
             } else {
                 self.in_flight += 1;
                 rec.in_flight += 1;
+                if self.ops[op].is_llm() && probe.is_none() {
+                    llm_sent(
+                        &mut self.op_in_flight,
+                        op,
+                        [&mut rec.table, &mut self.window],
+                    );
+                }
                 let ops = self.ops.clone();
                 let tx = self.done_tx.clone();
                 let timeout = self.config.timeout;
                 let phase = run.id;
                 tokio::spawn(async move {
                     let sent = Instant::now();
-                    let call = async {
-                        match probe {
-                            Some(i) => ops[op].call_probe(None, i).await,
-                            None => ops[op].call().await,
-                        }
-                    };
-                    let error = match tokio::time::timeout(timeout, call).await {
-                        Ok(Ok(())) => None,
-                        Ok(Err(k)) => Some(k),
-                        Err(_) => Some(ErrorKind::Timeout),
-                    };
+                    let reply = tokio::time::timeout(timeout, ops[op].send(None, probe))
+                        .await
+                        .unwrap_or_else(|_| Err(ErrorKind::Timeout).into());
                     let end = Instant::now();
                     let _ = tx.send(Completion {
                         phase,
@@ -546,9 +578,11 @@ impl State {
                         op,
                         latency: end.saturating_duration_since(at),
                         service: end - sent,
-                        error,
+                        error: reply.error,
                         user: None,
                         probe: probe.is_some(),
+                        status: reply.status,
+                        llm: reply.llm,
                     });
                 });
             }
@@ -590,6 +624,13 @@ impl State {
             rec.scheduled += 1;
             rec.in_flight += 1;
             self.in_flight += 1;
+            if self.ops[op].is_llm() && probe.is_none() {
+                llm_sent(
+                    &mut self.op_in_flight,
+                    op,
+                    [&mut rec.table, &mut self.window],
+                );
+            }
             if let Some(c) = rec.closed.as_mut() {
                 if let Some(i) = times.iteration {
                     let _ = c.iteration.record((i.as_micros() as u64).max(1));
@@ -605,17 +646,9 @@ impl State {
             let user = (due.user, due.generation);
             tokio::spawn(async move {
                 let sent = Instant::now();
-                let call = async {
-                    match probe {
-                        Some(i) => ops[op].call_probe(Some(session), i).await,
-                        None => ops[op].call_as(Some(session)).await,
-                    }
-                };
-                let error = match tokio::time::timeout(timeout, call).await {
-                    Ok(Ok(())) => None,
-                    Ok(Err(k)) => Some(k),
-                    Err(_) => Some(ErrorKind::Timeout),
-                };
+                let reply = tokio::time::timeout(timeout, ops[op].send(Some(session), probe))
+                    .await
+                    .unwrap_or_else(|_| Err(ErrorKind::Timeout).into());
                 let service = sent.elapsed();
                 let _ = tx.send(Completion {
                     phase,
@@ -623,9 +656,11 @@ impl State {
                     op,
                     latency: service,
                     service,
-                    error,
+                    error: reply.error,
                     user: Some(user),
                     probe: probe.is_some(),
+                    status: reply.status,
+                    llm: reply.llm,
                 });
             });
         }
@@ -641,6 +676,16 @@ impl State {
             Some(o) => self.window_invalid.add(o),
             None if c.probe => {}
             None => self.window.record(c.op, c.latency, c.service, c.error),
+        }
+        let slo = self.config.llm_slo;
+        // Open phases: TTFT and E2E count from the scheduled send, as latency does.
+        let lag = c.latency.saturating_sub(c.service);
+        let is_llm = !c.probe && self.ops.get(c.op).is_some_and(Op::is_llm);
+        if is_llm {
+            if let Some(n) = self.op_in_flight.get_mut(c.op) {
+                *n = n.saturating_sub(1);
+            }
+            record_llm(&mut self.window, &c, lag, &slo);
         }
         let now = Instant::now();
         let run = match self.current.as_mut() {
@@ -664,6 +709,9 @@ impl State {
                     s.invalid_done += 1;
                 } else {
                     s.table.record(c.op, c.latency, c.service, c.error);
+                    if is_llm {
+                        record_llm(&mut s.table, &c, lag, &slo);
+                    }
                 }
                 s.in_flight = s.in_flight.saturating_sub(1);
                 if let Some(cl) = s.closed.as_mut() {
@@ -833,6 +881,17 @@ impl State {
             }
             self.rolling.push(&self.window, secs);
             let users = self.sample_users_and_rss(now);
+            let (total_w, gpu_w) = board_watts(self.latest_snapshot().as_deref());
+            self.window_energy.add(secs, total_w, gpu_w);
+            if let Some(run) = self.current.as_mut() {
+                if let Some(rec) = run.stages.get_mut(run.stage) {
+                    rec.energy.add(secs, total_w, gpu_w);
+                }
+            }
+            let tools = with_energy(
+                self.window.summaries_with_buckets(&self.names, secs),
+                &self.window_energy,
+            );
             let lw = LoadWindow {
                 users,
                 elapsed_s: self.elapsed(),
@@ -841,7 +900,7 @@ impl State {
                 stage,
                 target_rate: rate,
                 in_flight: self.in_flight,
-                tools: self.window.summaries_with_buckets(&self.names, secs),
+                tools,
                 all,
                 rolling_s: self.rolling.span(),
                 rolling_all: self.rolling.all(),
@@ -851,6 +910,7 @@ impl State {
             self.emit(EngineEvent::LoadWindow(Box::new(lw)));
             self.window.reset();
             self.window_invalid = InvalidCounts::default();
+            self.window_energy = Energy::default();
             self.window_start = now;
         }
     }
@@ -1289,6 +1349,7 @@ impl State {
                 closed: spec.is_closed().then(ClosedStage::new),
                 rss: None,
                 invalid_done: 0,
+                energy: Energy::default(),
             })
             .collect();
         self.emit(EngineEvent::Phase(PhaseEvent::Started {
@@ -1449,6 +1510,46 @@ fn grow_sessions(targets: &[Arc<McpTarget>], users: u32, max: usize) -> usize {
 }
 
 /// An op index drawn by the mix weights.
+/// An LLM request left: one more of op `op` in flight, its peak noted in `tables`.
+fn llm_sent(in_flight: &mut [u64], op: usize, tables: [&mut StatsTable; 2]) {
+    let Some(n) = in_flight.get_mut(op) else {
+        return;
+    };
+    *n += 1;
+    for t in tables {
+        if let Some(l) = t.llm_mut(op) {
+            l.saw_in_flight(*n);
+        }
+    }
+}
+
+/// An LLM reply's figures (or its refusal status) into a table.
+fn record_llm(t: &mut StatsTable, c: &Completion, lag: Duration, slo: &Slo) {
+    let Some(l) = t.llm_mut(c.op) else { return };
+    if let Some(s) = &c.llm {
+        l.record(s, lag, slo);
+    }
+    if let Some(st) = c.status {
+        l.record_status(st);
+    }
+}
+
+/// The board's input power and its GPU rail now, W.
+fn board_watts(s: Option<&Snapshot>) -> (Option<f64>, Option<f64>) {
+    let Some(s) = s else { return (None, None) };
+    let gpu = s
+        .power
+        .rails
+        .iter()
+        .find(|r| {
+            let n = r.name.to_ascii_uppercase();
+            n.contains("GPU") || n.contains("GR3D")
+        })
+        .and_then(|r| r.mw)
+        .map(|mw| mw / 1000.0);
+    (s.power.total_mw.map(|mw| mw / 1000.0), gpu)
+}
+
 fn pick_op(cumulative: &[f64], rng: &mut StdRng) -> usize {
     let total = *cumulative.last().unwrap_or(&0.0);
     if cumulative.len() <= 1 || total <= 0.0 {

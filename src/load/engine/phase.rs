@@ -14,8 +14,9 @@ use super::summary::{
     SpikeReport, StageSummary, UsersInfo, P50P95,
 };
 use super::users;
+use crate::load::llm_stats::Energy;
 use crate::load::schedule::{Arrivals, PhaseKind, PhaseSpec, MAX_USERS};
-use crate::load::stats::{Percentiles, StatsTable, ToolStats};
+use crate::load::stats::{Percentiles, StatsTable, ToolStats, ToolSummary};
 
 /// Running sums for a mean.
 #[derive(Debug, Clone, Copy, Default)]
@@ -99,6 +100,8 @@ pub(super) struct StageRec {
     pub(super) rss: Option<(f64, usize)>,
     /// Invalid calls answered (kept out of `table`; Little's law counts them).
     pub(super) invalid_done: u64,
+    /// Board energy over the stage (LLM tokens per joule).
+    pub(super) energy: Energy,
 }
 
 pub(super) struct PhaseRun {
@@ -162,7 +165,7 @@ impl PhaseRun {
                 duration_s: dur,
                 scheduled: s.scheduled,
                 dropped: s.table.all.dropped(),
-                tools: s.table.summaries(names, dur),
+                tools: with_energy(s.table.summaries(names, dur), &s.energy),
                 all,
                 users: closed.map(|_| spec.users),
                 requests: spec.requests.filter(|_| closed.is_some()),
@@ -200,10 +203,12 @@ impl PhaseRun {
         let whole = match r.stages.split_first() {
             Some((first, rest)) => {
                 let mut t = first.table.clone();
+                let mut energy = first.energy;
                 for s in rest {
                     t.add(&s.table);
+                    energy.merge(&s.energy);
                 }
-                t.summaries(names, now_t)
+                with_energy(t.summaries(names, now_t), &energy)
             }
             None => Vec::new(),
         };
@@ -238,6 +243,14 @@ impl PhaseRun {
             invalid: r.invalid.summary(names, probes),
         }
     }
+}
+
+/// Tool rows with their LLM figures' tokens per joule over `e`.
+pub(super) fn with_energy(mut tools: Vec<ToolSummary>, e: &Energy) -> Vec<ToolSummary> {
+    for l in tools.iter_mut().filter_map(|t| t.llm.as_mut()) {
+        e.apply(l);
+    }
+    tools
 }
 
 pub(super) fn push_row(run: &mut PhaseRun, now: Instant, rss: Option<f64>, avail: Option<f64>) {

@@ -1,0 +1,246 @@
+//! LLM metrics against a server with exactly known timing
+//! (`tests/llm/sse_server.py`: a role-only chunk at once, the first token
+//! after T, one every I): TTFT within 5 % of T, ITL within 3 ms of I, token
+//! counts exact; a non-streamed reply's TTFT equals its E2E; truncated
+//! streams, non-SSE bodies, HTTP 429/503, a stream that is not JSON and one
+//! that stalls are each counted as their error kind, and none of them
+//! reaches the histograms. The real llama.cpp server is in `llm_llama.rs`.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+
+use serde_json::Value;
+
+struct TimingServer {
+    child: Child,
+    port: u16,
+}
+
+impl TimingServer {
+    fn start(ttft_ms: u64, itl_ms: u64, tokens: u64) -> TimingServer {
+        let mut child = Command::new("python3")
+            .arg(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/tests/llm/sse_server.py"
+            ))
+            .args(["--ttft-ms", &ttft_ms.to_string()])
+            .args(["--itl-ms", &itl_ms.to_string()])
+            .args(["--tokens", &tokens.to_string()])
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("python3 runs the timing server");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let port = line
+            .trim()
+            .strip_prefix("listening ")
+            .and_then(|p| p.parse().ok())
+            .unwrap_or_else(|| panic!("timing server said {line:?}"));
+        TimingServer { child, port }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.port)
+    }
+}
+
+impl Drop for TimingServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn run(args: &[&str]) -> (Option<i32>, String, Value) {
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("run.json");
+    let out = Command::new(env!("CARGO_BIN_EXE_jetstress"))
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .arg("run")
+        .args(args)
+        .arg("--json")
+        .arg(&json)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    let v = std::fs::read_to_string(&json)
+        .ok()
+        .and_then(|t| serde_json::from_str(&t).ok())
+        .unwrap_or(Value::Null);
+    (out.status.code(), err, v)
+}
+
+fn llm_row(v: &Value) -> &Value {
+    v["phases"][0]["stages"][0]["tools"]
+        .as_array()
+        .and_then(|t| t.iter().find(|t| t["tool"] == "llm"))
+        .unwrap_or_else(|| panic!("no llm row in {v}"))
+}
+
+fn f(v: &Value) -> f64 {
+    v.as_f64().unwrap_or_else(|| panic!("not a number: {v}"))
+}
+
+#[test]
+fn ttft_itl_and_tokens_match_the_servers_known_timing() {
+    let (ttft, itl, tokens) = (200.0, 20.0, 16u64);
+    let s = TimingServer::start(ttft as u64, itl as u64, tokens);
+    let (code, err, v) = run(&[
+        "--llm-url",
+        &s.url("/v1/chat/completions"),
+        "--phase",
+        "soak",
+        "--rate",
+        "4",
+        "--duration",
+        "3s",
+    ]);
+    assert_eq!(code, Some(0), "{err}");
+    let row = llm_row(&v);
+    let l = &row["llm"];
+    let n = l["requests"].as_u64().unwrap();
+    assert!(n >= 10, "{l}");
+    assert_eq!(row["errors"], 0, "{row}");
+    // The role-only first chunk is not a token: TTFT is the first content.
+    let p50 = f(&l["ttft_ms"]["p50"]);
+    assert!((p50 - ttft).abs() <= ttft * 0.05, "ttft p50 {p50}");
+    let itl_p50 = f(&l["itl_ms"]["p50"]);
+    assert!((itl_p50 - itl).abs() <= 3.0, "itl p50 {itl_p50}");
+    let tpot = f(&l["tpot_ms"]["p50"]);
+    assert!((tpot - itl).abs() <= 3.0, "tpot p50 {tpot}");
+    let e2e = f(&l["e2e_ms"]["p50"]);
+    let want = ttft + (tokens - 1) as f64 * itl;
+    assert!((e2e - want).abs() <= want * 0.05, "e2e p50 {e2e} vs {want}");
+    assert_eq!(l["output_tokens"].as_u64(), Some(n * tokens), "{l}");
+    assert_eq!(l["token_source"], "usage");
+    assert_eq!(l["token_mismatches"], 0);
+    assert_eq!(l["streamed"], true);
+    let tps = f(&l["output_tokens_per_s"]);
+    assert!(tps > 0.0, "{l}");
+    // No power rails here: no tokens per joule, said by its absence.
+    assert!(l.get("tokens_per_joule").is_none(), "{l}");
+}
+
+#[test]
+fn a_reply_that_is_not_streamed_has_ttft_equal_to_e2e() {
+    let s = TimingServer::start(100, 10, 8);
+    let (code, err, v) = run(&[
+        "--llm-url",
+        &s.url("/v1/chat/completions"),
+        "--no-stream",
+        "--phase",
+        "soak",
+        "--rate",
+        "4",
+        "--duration",
+        "2s",
+    ]);
+    assert_eq!(code, Some(0), "{err}");
+    let l = &llm_row(&v)["llm"];
+    assert_eq!(l["streamed"], false);
+    assert_eq!(l["ttft_ms"]["p50"], l["e2e_ms"]["p50"], "{l}");
+    let e2e = f(&l["e2e_ms"]["p50"]);
+    assert!((e2e - 170.0).abs() <= 170.0 * 0.05, "{e2e}");
+    assert_eq!(
+        l["output_tokens"].as_u64(),
+        Some(l["requests"].as_u64().unwrap() * 8)
+    );
+}
+
+#[test]
+fn bad_streams_and_refusals_are_counted_by_kind_and_kept_out_of_the_histograms() {
+    let s = TimingServer::start(20, 5, 8);
+    for (path, kind, status) in [
+        ("/truncated/v1/chat/completions", "stream", None),
+        ("/nonsse/v1/chat/completions", "stream", None),
+        ("/midline/v1/chat/completions", "stream", None),
+        ("/status/429/v1/chat/completions", "http", Some("429")),
+        ("/status/503/v1/chat/completions", "http", Some("503")),
+        ("/stall/v1/chat/completions", "timeout", None),
+    ] {
+        let (code, err, v) = run(&[
+            "--llm-url",
+            &s.url(path),
+            "--phase",
+            "soak",
+            "--rate",
+            "4",
+            "--duration",
+            "1s",
+            "--timeout",
+            "500ms",
+        ]);
+        // Every request failed: the error-rate criterion fails the run.
+        assert_eq!(code, Some(1), "{path}: {err}");
+        let row = llm_row(&v);
+        let count = row["count"].as_u64().unwrap();
+        assert!(count >= 3, "{path}: {row}");
+        assert_eq!(
+            row["error_kinds"][kind].as_u64(),
+            Some(count),
+            "{path}: {row}"
+        );
+        let l = &row["llm"];
+        // Nothing of a failed request reaches the token histograms.
+        assert_eq!(l["requests"], 0, "{path}: {l}");
+        assert_eq!(l["output_tokens"], 0, "{path}: {l}");
+        match status {
+            Some(st) => assert_eq!(l["http_statuses"][st].as_u64(), Some(count), "{l}"),
+            None => assert!(l.get("http_statuses").is_none(), "{path}: {l}"),
+        }
+    }
+}
+
+#[test]
+fn bad_llm_flags_and_tables_are_refused_naming_them() {
+    let out = Command::new(env!("CARGO_BIN_EXE_jetstress"))
+        .args(["run", "--phase", "soak", "--llm-url", "localhost:8080"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--llm-url 'localhost:8080'"));
+    let out = Command::new(env!("CARGO_BIN_EXE_jetstress"))
+        .args(["run", "--phase", "soak", "--llm-api", "grpc"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("is not an LLM API"));
+
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("bad.toml");
+    std::fs::write(
+        &f,
+        "name = \"x\"\n\n[[llm]]\nname = \"chat\"\nurl = \"http://127.0.0.1:1/v1/chat/completions\"\nprompt = \"hi\"\nsynthetic = { input_words = 5, output_tokens = 4 }\n[[phases]]\nkind = \"soak\"\n",
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_jetstress"))
+        .args(["run", "--scenario"])
+        .arg(&f)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let e = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        e.contains("bad.toml:3") && e.contains("llm[0].prompt"),
+        "{e}"
+    );
+
+    // A prompts file with a bad line names the file and line.
+    let p = dir.path().join("prompts.jsonl");
+    std::fs::write(&p, "{\"prompt\":\"a\"}\nnot json\n").unwrap();
+    std::fs::write(
+        &f,
+        "name = \"x\"\n[[llm]]\nname = \"chat\"\nurl = \"http://127.0.0.1:1/v1/chat/completions\"\nprompts = \"prompts.jsonl\"\n[[phases]]\nkind = \"soak\"\nduration = \"1s\"\n",
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_jetstress"))
+        .args(["run", "--scenario"])
+        .arg(&f)
+        .output()
+        .unwrap();
+    assert_ne!(out.status.code(), Some(0));
+    let e = String::from_utf8_lossy(&out.stderr);
+    assert!(e.contains("prompts.jsonl:2:"), "{e}");
+}
