@@ -12,7 +12,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use jetstress::load::Scenario;
-use jetstress::load::{plan, BuiltinPhase, PlanOptions};
+use jetstress::load::{plan, BuiltinPhase, LlmSummary, PlanOptions};
 use jetstress::load::{Command, EngineEvent, PhaseEvent, RunSummary, StopReason};
 use jetstress::predict::Predictors;
 use jetstress::report::{self as criteria, Criteria};
@@ -311,6 +311,26 @@ fn write_json(out: &Path, v: &impl serde::Serialize) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// One LLM tool's stage figures in a line.
+fn llm_line(tool: &str, l: &LlmSummary) -> String {
+    let opt =
+        |v: Option<f64>, unit: &str| v.map_or_else(|| "-".into(), |v| format!("{v:.1}{unit}"));
+    format!(
+        "{tool}: TTFT p50 {:.1} ms p95 {:.1} ms · ITL p50 {:.1} ms p95 {:.1} ms · TPOT p50 {:.1} ms · {:.1} tok/s · {} tokens ({}){} · goodput {} · {} tok/J",
+        l.ttft_ms.p50,
+        l.ttft_ms.p95,
+        l.itl_ms.p50,
+        l.itl_ms.p95,
+        l.tpot_ms.p50,
+        l.output_tokens_per_s,
+        l.output_tokens,
+        l.token_source.as_deref().unwrap_or("-"),
+        if l.streamed { "" } else { " · not streamed: TTFT = E2E" },
+        opt(l.goodput_pct, " %"),
+        opt(l.tokens_per_joule, ""),
+    )
+}
+
 fn print_summary(summary: &RunSummary) {
     for p in &summary.phases {
         eprintln!("phase {} ({}): {}", p.name, p.kind, p.status);
@@ -347,6 +367,11 @@ fn print_summary(summary: &RunSummary) {
                     l.users,
                     if l.holds { "" } else { " ⚠ generator lagging" }
                 );
+            }
+            for t in &s.tools {
+                if let Some(l) = &t.llm {
+                    eprintln!("  {:<12} {}", "", llm_line(&t.tool, l));
+                }
             }
         }
         if let Some(sc) = &p.scalability {

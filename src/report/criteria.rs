@@ -7,6 +7,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::load::engine::{PhaseSummary, RunSummary, StageSummary};
+use crate::load::llm_stats::LlmSummary;
 use crate::load::scenario::Acceptance;
 use crate::predict::thermal::ZonePrediction;
 use crate::predict::Status;
@@ -74,6 +75,10 @@ pub struct Criteria {
     pub max_leak_mb_per_h: f64,
     pub max_temp_c: Option<f64>,
     pub min_prediction_lead_s: f64,
+    /// LLM limits: worst stage's p95 TTFT and TPOT, and goodput.
+    pub max_ttft_ms: Option<f64>,
+    pub max_tpot_ms: Option<f64>,
+    pub min_goodput_pct: Option<f64>,
 }
 
 impl Default for Criteria {
@@ -86,6 +91,9 @@ impl Default for Criteria {
             max_leak_mb_per_h: 10.0,
             max_temp_c: None,
             min_prediction_lead_s: 300.0,
+            max_ttft_ms: None,
+            max_tpot_ms: None,
+            min_goodput_pct: None,
         }
     }
 }
@@ -106,6 +114,9 @@ impl Criteria {
             max_leak_mb_per_h: a.max_rss_slope_mb_per_h.unwrap_or(d.max_leak_mb_per_h),
             max_temp_c: a.max_temp_c,
             min_prediction_lead_s: a.min_prediction_lead_s.unwrap_or(d.min_prediction_lead_s),
+            max_ttft_ms: a.max_ttft_ms,
+            max_tpot_ms: a.max_tpot_ms,
+            min_goodput_pct: a.min_goodput_pct,
         }
     }
 }
@@ -336,6 +347,7 @@ pub fn evaluate(s: &RunSummary, o: &Observations, c: &Criteria) -> Vec<Verdict> 
     if let Some(v) = invalid_inputs(s) {
         out.push(v);
     }
+    out.extend(llm_limits(s, c));
 
     let threshold = format!("< {} MB/h", c.max_leak_mb_per_h);
     let soaks: Vec<(&str, Option<f64>)> = s
@@ -477,6 +489,78 @@ pub fn evaluate(s: &RunSummary, o: &Observations, c: &Criteria) -> Vec<Verdict> 
             ),
         )
     });
+    out
+}
+
+/// The LLM limits that are set: the worst judged stage's p95 TTFT and
+/// TPOT, and its goodput (requests meeting both).
+fn llm_limits(s: &RunSummary, c: &Criteria) -> Vec<Verdict> {
+    let rows = || {
+        judged_stages(s).flat_map(|(p, st)| {
+            st.tools
+                .iter()
+                .filter_map(move |t| t.llm.as_ref().map(|l| (p, st, t, l)))
+                .filter(|(_, _, _, l)| l.requests > 0)
+        })
+    };
+    let mut out = Vec::new();
+    let mut limit = |name: &str, max: Option<f64>, key: &dyn Fn(&LlmSummary) -> f64| {
+        let Some(max) = max else { return };
+        let threshold = format!("< {max} ms");
+        let worst = rows()
+            .map(|(p, st, t, l)| (key(l), p, st, t))
+            .max_by(|a, b| a.0.total_cmp(&b.0));
+        out.push(match worst {
+            None => other(
+                name,
+                Outcome::NotMeasured,
+                threshold,
+                "no LLM request answered",
+            ),
+            Some((v, p, st, t)) => verdict(
+                name,
+                v < max,
+                Some(format!("{v:.1} ms")),
+                threshold,
+                format!(
+                    "worst: {} in {}/{} at {}",
+                    t.tool,
+                    p.name,
+                    st.name,
+                    load_level(st)
+                ),
+            ),
+        });
+    };
+    limit("ttft_p95", c.max_ttft_ms, &|l| l.ttft_ms.p95);
+    limit("tpot_p95", c.max_tpot_ms, &|l| l.tpot_ms.p95);
+    if let Some(min) = c.min_goodput_pct {
+        let threshold = format!(">= {min} %");
+        let worst = rows()
+            .filter_map(|(p, st, t, l)| l.goodput_pct.map(|g| (g, p, st, t)))
+            .min_by(|a, b| a.0.total_cmp(&b.0));
+        out.push(match worst {
+            None => other(
+                "goodput",
+                Outcome::NotMeasured,
+                threshold,
+                "no LLM request answered, or no max_ttft_ms / max_tpot_ms to judge them by",
+            ),
+            Some((g, p, st, t)) => verdict(
+                "goodput",
+                g >= min,
+                Some(format!("{g:.1} %")),
+                threshold,
+                format!(
+                    "worst: {} in {}/{} at {}",
+                    t.tool,
+                    p.name,
+                    st.name,
+                    load_level(st)
+                ),
+            ),
+        });
+    }
     out
 }
 
@@ -667,6 +751,58 @@ mod tests {
         assert_eq!(
             get(&evaluate(&s, &calm(), &c), "no_guard_stop").verdict,
             Outcome::Fail
+        );
+    }
+
+    #[test]
+    fn llm_limits_judge_the_worst_stage_and_only_when_set() {
+        use crate::load::stats::{Percentiles, ToolSummary};
+        let mut s = passing_summary();
+        let llm = |ttft_p95: f64, goodput: f64| LlmSummary {
+            ttft_ms: Percentiles {
+                p95: ttft_p95,
+                ..Default::default()
+            },
+            tpot_ms: Percentiles {
+                p95: 20.0,
+                ..Default::default()
+            },
+            requests: 10,
+            goodput_pct: Some(goodput),
+            ..Default::default()
+        };
+        s.phases[0].stages[0].tools = vec![ToolSummary {
+            tool: "chat".into(),
+            count: 10,
+            llm: Some(llm(300.0, 80.0)),
+            ..Default::default()
+        }];
+        s.phases[1].stages[0].tools = vec![ToolSummary {
+            tool: "chat".into(),
+            count: 10,
+            llm: Some(llm(100.0, 100.0)),
+            ..Default::default()
+        }];
+        let v = evaluate(&s, &calm(), &Criteria::default());
+        assert!(v
+            .iter()
+            .all(|v| !["ttft_p95", "tpot_p95", "goodput"].contains(&v.name.as_str())));
+        let c = Criteria {
+            max_ttft_ms: Some(250.0),
+            max_tpot_ms: Some(50.0),
+            min_goodput_pct: Some(90.0),
+            ..Criteria::default()
+        };
+        let v = evaluate(&s, &calm(), &c);
+        let ttft = get(&v, "ttft_p95");
+        assert_eq!(ttft.verdict, Outcome::Fail);
+        assert_eq!(ttft.measured.as_deref(), Some("300.0 ms"));
+        assert!(ttft.detail.contains("spike/baseline"), "{}", ttft.detail);
+        assert_eq!(get(&v, "tpot_p95").verdict, Outcome::Pass);
+        let g = get(&v, "goodput");
+        assert_eq!(
+            (g.verdict, g.measured.as_deref()),
+            (Outcome::Fail, Some("80.0 %"))
         );
     }
 

@@ -9,6 +9,7 @@ use std::fmt::Write;
 use super::criteria::{judged_stages, load_level, Criteria, Outcome, ThrottleObs};
 use super::Report;
 use crate::load::engine::{InvalidSummary, LoadModel, PhaseSummary, RunSummary, StageSummary};
+use crate::load::llm_stats::LlmSummary;
 use crate::load::stats::ToolSummary;
 use crate::predict::human_duration;
 
@@ -665,6 +666,47 @@ fn closed_phase(s: &mut String, p: &PhaseSummary, limit_ms: f64) {
     s.push('\n');
 }
 
+/// A stage's LLM tools: token latency, throughput, goodput, energy.
+fn llm_table(s: &mut String, tools: &[ToolSummary]) {
+    let rows: Vec<(&str, &LlmSummary)> = tools
+        .iter()
+        .filter_map(|t| t.llm.as_ref().map(|l| (t.tool.as_str(), l)))
+        .collect();
+    if rows.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        s,
+        "LLM: TTFT from the send to the first content chunk, ITL between content chunks, TPOT = (E2E − TTFT) / (tokens − 1), in ms.\n"
+    );
+    let _ = writeln!(
+        s,
+        "| tool | requests | TTFT p50 | TTFT p95 | ITL p50 | ITL p95 | TPOT p50 | E2E p95 | tok/s | tokens (source) | goodput % | tok/J | mismatches |"
+    );
+    let _ = writeln!(s, "|---|---|---|---|---|---|---|---|---|---|---|---|---|");
+    for (tool, l) in rows {
+        let _ = writeln!(
+            s,
+            "| {tool}{} | {} | {:.1} | {:.1} | {:.1} | {:.1} | {:.1} | {:.1} | {:.1} | {} ({}) | {} | {} | {} |",
+            if l.streamed { "" } else { " (not streamed: TTFT = E2E)" },
+            l.requests,
+            l.ttft_ms.p50,
+            l.ttft_ms.p95,
+            l.itl_ms.p50,
+            l.itl_ms.p95,
+            l.tpot_ms.p50,
+            l.e2e_ms.p95,
+            l.output_tokens_per_s,
+            l.output_tokens,
+            l.token_source.as_deref().unwrap_or("-"),
+            opt(l.goodput_pct, 1),
+            opt(l.tokens_per_joule, 2),
+            l.token_mismatches
+        );
+    }
+    s.push('\n');
+}
+
 /// A phase's invalid-input calls: what the server did with each tool's.
 fn invalid_section(s: &mut String, inv: &InvalidSummary) {
     let c = &inv.counts;
@@ -837,6 +879,7 @@ pub fn render(r: &Report) -> String {
             }
             tool_row(&mut s, &st.all);
             s.push('\n');
+            llm_table(&mut s, &st.tools);
         }
         if let Some(inv) = &p.invalid {
             invalid_section(&mut s, inv);

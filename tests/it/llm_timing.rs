@@ -53,18 +53,31 @@ impl Drop for TimingServer {
     }
 }
 
+/// Run, and check the report (`--report`) against its schema and for the LLM table.
 fn run(args: &[&str]) -> (Option<i32>, String, Value) {
     let dir = tempfile::tempdir().unwrap();
     let json = dir.path().join("run.json");
+    let report = dir.path().join("report");
     let out = Command::new(env!("CARGO_BIN_EXE_jetstress"))
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .arg("run")
         .args(args)
         .arg("--json")
         .arg(&json)
+        .arg("--report")
+        .arg(&report)
         .output()
         .unwrap();
     let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    if out.status.code() != Some(2) {
+        let r = std::fs::read_to_string(report.join("report.json"))
+            .unwrap_or_else(|e| panic!("no report.json ({e}): {err}"));
+        let r: Value = serde_json::from_str(&r).unwrap();
+        let errs = crate::report::errors(&r);
+        assert!(errs.is_empty(), "report.json: {errs:#?}");
+        let md = std::fs::read_to_string(report.join("report.md")).unwrap();
+        assert!(md.contains("| tool | requests | TTFT p50 |"), "{md}");
+    }
     let v = std::fs::read_to_string(&json)
         .ok()
         .and_then(|t| serde_json::from_str(&t).ok())

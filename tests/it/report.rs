@@ -3,7 +3,7 @@
 //! `report.md` with the executive summary first; `--record` writes the
 //! snapshots and load windows as a `jetstress.recording/1` file. The validator below covers
 //! the JSON Schema subset the shipped schema uses (type, const, enum,
-//! properties, required, additionalProperties, items, minimum, $ref to $defs),
+//! properties, required, additionalProperties, propertyNames, items, minimum, $ref to $defs),
 //! and is itself checked to reject broken documents.
 
 use std::process::Command;
@@ -53,6 +53,7 @@ pub(crate) fn validate(root: &Value, s: &Value, v: &Value, path: &str, errs: &mu
         "properties",
         "required",
         "additionalProperties",
+        "propertyNames",
         "items",
         "minimum",
         "maximum",
@@ -125,6 +126,15 @@ pub(crate) fn validate(root: &Value, s: &Value, v: &Value, path: &str, errs: &mu
         }
         for (k, x) in o {
             let p = format!("{path}/{k}");
+            if let Some(names) = s.get("propertyNames") {
+                validate(
+                    root,
+                    names,
+                    &Value::String(k.clone()),
+                    &format!("{p} (name)"),
+                    errs,
+                );
+            }
             match props.and_then(|p| p.get(k)) {
                 Some(ps) => validate(root, ps, x, &p, errs),
                 None => match s.get("additionalProperties") {
@@ -142,7 +152,8 @@ pub(crate) fn validate(root: &Value, s: &Value, v: &Value, path: &str, errs: &mu
     }
 }
 
-fn errors(v: &Value) -> Vec<String> {
+/// `v` against `jetstress.report/1`.
+pub(crate) fn errors(v: &Value) -> Vec<String> {
     let s = schema();
     let mut errs = Vec::new();
     validate(&s, &s, v, "", &mut errs);
