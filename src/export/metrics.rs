@@ -141,6 +141,9 @@ pub struct Metrics {
     users_active: G,
     users_target: G,
     invalid: Family<OutcomeLabels, Counter>,
+    llm_tokens: Family<ToolLabels, Counter>,
+    llm_ttft: Family<QuantileLabels, G>,
+    llm_itl: Family<QuantileLabels, G>,
     /// Zones/rails seen before: a vanished label is set to NaN, not left stale.
     seen_zones: Mutex<Vec<ZoneLabels>>,
 }
@@ -183,6 +186,9 @@ impl Metrics {
             users_active: G::default(),
             users_target: G::default(),
             invalid: Family::default(),
+            llm_tokens: Family::default(),
+            llm_ttft: Family::default(),
+            llm_itl: Family::default(),
             seen_zones: Mutex::new(Vec::new()),
             registry: Registry::default(),
         };
@@ -292,6 +298,21 @@ impl Metrics {
             "invalid_requests",
             "Invalid-input calls (invalid_pct) answered, by outcome: graceful, accepted, hang, crash",
             m.invalid.clone(),
+        );
+        r.register(
+            "llm_output_tokens",
+            "Output tokens streamed by LLM endpoints, per tool",
+            m.llm_tokens.clone(),
+        );
+        r.register(
+            "llm_ttft_seconds",
+            "Time to first token over the last load window (send to the first content chunk)",
+            m.llm_ttft.clone(),
+        );
+        r.register(
+            "llm_itl_seconds",
+            "Inter-token latency over the last load window (between content chunks)",
+            m.llm_itl.clone(),
         );
         Metrics { registry: r, ..m }
     }
@@ -404,6 +425,19 @@ impl Metrics {
                     kind: kind.clone(),
                 })
                 .inc_by(*n);
+        }
+        if let Some(llm) = t.llm.as_ref().filter(|x| x.requests > 0) {
+            self.llm_tokens.get_or_create(&l).inc_by(llm.output_tokens);
+            for (family, p) in [(&self.llm_ttft, &llm.ttft_ms), (&self.llm_itl, &llm.itl_ms)] {
+                for (q, v) in [("0.5", p.p50), ("0.95", p.p95), ("0.99", p.p99)] {
+                    family
+                        .get_or_create(&QuantileLabels {
+                            tool: t.tool.clone(),
+                            quantile: q.to_string(),
+                        })
+                        .set(v / 1000.0);
+                }
+            }
         }
         if t.count > 0 {
             self.duration.get_or_create(&l).add(&t.latency_buckets);

@@ -95,6 +95,18 @@ pub struct LoadRow {
     pub p95_history: VecDeque<u64>,
 }
 
+/// One LLM tool's token figures (the LLM rows under the latency table).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LlmRow {
+    pub tool: String,
+    pub tokens_per_s: f64,
+    pub ttft_p50_ms: f64,
+    pub ttft_p95_ms: f64,
+    pub itl_p95_ms: f64,
+    pub tpot_p50_ms: f64,
+    pub tokens_per_joule: Option<f64>,
+}
+
 /// What the latency table summarises (`w` cycles).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum LatencyScope {
@@ -156,6 +168,8 @@ pub struct LoadView {
     /// Invalid-input calls (`invalid_pct`) answered in this phase, by outcome.
     pub invalid: InvalidCounts,
     pub rows: Vec<LoadRow>,
+    /// LLM tools' token figures (the last window, or the scope's stage/phase).
+    pub llm: Vec<LlmRow>,
     /// Which requests the latency table summarises.
     pub scope: LatencyScope,
     pub generators: Vec<String>,

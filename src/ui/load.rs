@@ -17,7 +17,7 @@ use crate::load::plan::{describe_targets, phase_for};
 use crate::load::stats::ToolSummary;
 use crate::load::InvalidCounts;
 use crate::session::{EngineState, Session, SessionMsg, Sinks};
-use crate::ui::app::{App, Effect, LatencyScope, Level, LoadRow, UsersLine};
+use crate::ui::app::{App, Effect, LatencyScope, Level, LlmRow, LoadRow, UsersLine};
 
 /// Points kept in each tool's p95 sparkline.
 const SPARK_POINTS: usize = 120;
@@ -204,6 +204,7 @@ impl LoadControl {
                 app.load.dropped = 0;
                 app.load.invalid = InvalidCounts::default();
                 app.load.rows.clear();
+                app.load.llm.clear();
                 self.history.clear();
             }
             EngineEvent::Phase(PhaseEvent::StageChanged {
@@ -270,6 +271,7 @@ impl LoadControl {
             }
             h.push_back((t.latency_ms.p95 * 1000.0) as u64);
         }
+        let window_llm = llm_rows(&w.tools);
         let tools = match app.load.scope {
             LatencyScope::Recent => w.rolling_tools.clone(),
             scope => session
@@ -293,7 +295,35 @@ impl LoadControl {
                 p95_history: self.history.get(&t.tool).cloned().unwrap_or_default(),
             })
             .collect();
+        let scoped = llm_rows(&tools);
+        let llm = if app.load.scope == LatencyScope::Recent || scoped.is_empty() {
+            window_llm
+        } else {
+            scoped
+        };
+        // A window in which no stream finished keeps the last figures.
+        if !llm.is_empty() {
+            app.load.llm = llm;
+        }
     }
+}
+
+/// The LLM figures of the tools that carry them.
+fn llm_rows(tools: &[ToolSummary]) -> Vec<LlmRow> {
+    tools
+        .iter()
+        .filter_map(|t| {
+            t.llm.as_ref().filter(|l| l.requests > 0).map(|l| LlmRow {
+                tool: t.tool.clone(),
+                tokens_per_s: l.output_tokens_per_s,
+                ttft_p50_ms: l.ttft_ms.p50,
+                ttft_p95_ms: l.ttft_ms.p95,
+                itl_p95_ms: l.itl_ms.p95,
+                tpot_p50_ms: l.tpot_ms.p50,
+                tokens_per_joule: l.tokens_per_joule,
+            })
+        })
+        .collect()
 }
 
 /// The running (else the latest) phase's tools for a scope: its current stage,

@@ -11,7 +11,7 @@ pub(crate) mod panes;
 pub(crate) mod terminal;
 pub(crate) mod theme;
 
-pub use app::{App, Effect, Level, LoadOffer, Pane, UsersLine};
+pub use app::{App, Effect, Level, LlmRow, LoadOffer, LoadRow, Pane, UsersLine};
 pub use draw::draw;
 pub use keys::{Action, KeyMap};
 pub use theme::{ColorChoice, ColorMode, Slot, Theme};

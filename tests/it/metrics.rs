@@ -72,6 +72,28 @@ async fn scraped_values_match_the_snapshot() {
     }
     m.add_invalid(&inv);
     m.add_invalid(&inv);
+    // An LLM tool's window: 2 streams of 16 tokens, first token at 200 ms.
+    let mut table = jetstress::load::StatsTable::new(1);
+    let sample = jetstress::load::LlmSample {
+        first_token: std::time::Duration::from_millis(200),
+        last_token: std::time::Duration::from_millis(500),
+        gaps_us: vec![20_000; 15],
+        output_tokens: 16,
+        prompt_tokens: Some(9),
+        source: jetstress::load::TokenSource::Usage,
+        mismatch: false,
+        streamed: true,
+    };
+    for _ in 0..2 {
+        let d = std::time::Duration::from_millis(500);
+        table.tools[0].record(d, d, None);
+        table.llm_mut(0).unwrap().record(
+            &sample,
+            std::time::Duration::ZERO,
+            &jetstress::load::Slo::default(),
+        );
+    }
+    m.add_window(&table.summaries_with_buckets(&["chat".to_string()], 1.0)[0]);
     let (addr, task) = serve("127.0.0.1:0".parse().unwrap(), None, m.clone())
         .await
         .unwrap();
@@ -112,6 +134,23 @@ async fn scraped_values_match_the_snapshot() {
     assert_eq!(gauge(&s, "jetstress_phase_active", ("phase", "spike")), 1.0);
     assert_eq!(gauge(&s, "jetstress_users_active", ("", "")), 7.0);
     assert_eq!(gauge(&s, "jetstress_users_target", ("", "")), 12.0);
+    assert_eq!(
+        gauge(&s, "jetstress_llm_output_tokens_total", ("tool", "chat")),
+        32.0
+    );
+    let ttft = s
+        .samples
+        .iter()
+        .find(|x| {
+            x.metric == "jetstress_llm_ttft_seconds"
+                && x.labels.get("quantile") == Some("0.5")
+                && x.labels.get("tool") == Some("chat")
+        })
+        .expect("llm ttft p50");
+    match ttft.value {
+        Value::Gauge(v) => assert!((v - 0.2).abs() < 0.002, "{v}"),
+        ref other => panic!("{other:?}"),
+    }
     // Counters grow by each window's invalid calls.
     assert_eq!(
         gauge(

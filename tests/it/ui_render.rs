@@ -354,3 +354,36 @@ fn the_phase_bar_counts_invalid_calls_by_outcome() {
         "{t}"
     );
 }
+
+#[test]
+fn llm_tools_get_token_rows_and_the_phase_bar_their_tokens_per_second() {
+    let mut app = app_for("orin-agx-r36", ColorMode::TrueColor, KeyMap::defaults());
+    app.load.engine = Some("llm".into());
+    app.load.phase = Some("soak".into());
+    app.load.target_rps = Some(4.0);
+    app.load.rows = vec![jetstress::ui::LoadRow {
+        tool: "chat".into(),
+        rps: 4.0,
+        p50_ms: 503.0,
+        p95_ms: 521.0,
+        p99_ms: 521.0,
+        max_ms: 521.0,
+        ..Default::default()
+    }];
+    let t = text(&render(&app, 160, 40));
+    assert!(!t.contains("TTFT"), "{t}");
+    app.load.llm = vec![jetstress::ui::LlmRow {
+        tool: "chat".into(),
+        tokens_per_s: 64.0,
+        ttft_p50_ms: 203.0,
+        ttft_p95_ms: 221.0,
+        itl_p95_ms: 21.1,
+        tpot_p50_ms: 20.0,
+        tokens_per_joule: None,
+    }];
+    let t = text(&render(&app, 160, 40));
+    assert!(t.contains("TTFT p50"), "{t}");
+    assert!(t.contains("203ms"), "{t}");
+    assert!(t.contains("21ms"), "{t}");
+    assert!(t.contains("64.0 tok/s"), "{t}");
+}

@@ -10,7 +10,7 @@ use ratatui::Frame;
 
 use super::{pane_block, unavailable};
 use crate::load::{InvalidCounts, InvalidOutcome};
-use crate::ui::app::{App, LoadOffer, Pane};
+use crate::ui::app::{App, LlmRow, LoadOffer, Pane};
 use crate::ui::keys::Action;
 use crate::ui::theme::Slot;
 
@@ -130,7 +130,7 @@ pub fn draw(f: &mut Frame, area: Rect, app: &App) {
         }
         (Some(_), Some(phase)) => {
             let label = format!(
-                "{phase}{}{}  dropped {}{}",
+                "{phase}{}{}  dropped {}{}{}",
                 app.load
                     .stage
                     .as_ref()
@@ -148,7 +148,8 @@ pub fn draw(f: &mut Frame, area: Rect, app: &App) {
                         .unwrap_or_default(),
                 },
                 app.load.dropped,
-                invalid_label(&app.load.invalid)
+                invalid_label(&app.load.invalid),
+                tokens_label(&app.load.llm)
             );
             let g = Gauge::default()
                 .ratio(app.load.progress.unwrap_or(0.0).clamp(0.0, 1.0))
@@ -168,6 +169,19 @@ pub fn draw(f: &mut Frame, area: Rect, app: &App) {
             );
         }
         return;
+    }
+    let (table_area, llm_area) = if app.load.llm.is_empty() {
+        (table_area, None)
+    } else {
+        let [a, b] = Layout::vertical([
+            Constraint::Min(2),
+            Constraint::Length(app.load.llm.len() as u16 + 1),
+        ])
+        .areas(table_area);
+        (a, Some(b))
+    };
+    if let Some(area) = llm_area {
+        draw_llm(f, app, area);
     }
     let spark_w = if table_area.width > 100 { 24 } else { 8 };
     let header = Row::new([
@@ -256,4 +270,55 @@ fn invalid_label(c: &InvalidCounts) -> String {
         .map(|o| format!("{} {}", c.get(*o), o.as_str()))
         .collect();
     format!("  invalid {} ({})", c.sent, parts.join(", "))
+}
+
+/// `  64.0 tok/s` over the LLM tools; empty without any.
+fn tokens_label(rows: &[LlmRow]) -> String {
+    if rows.is_empty() {
+        return String::new();
+    }
+    let tps: f64 = rows.iter().map(|r| r.tokens_per_s).sum();
+    format!("  {tps:.1} tok/s")
+}
+
+/// The LLM tools' token figures, under the latency table.
+fn draw_llm(f: &mut Frame, app: &App, area: Rect) {
+    let t = &app.theme();
+    let header = Row::new([
+        "llm", "tok/s", "TTFT p50", "TTFT p95", "ITL p95", "TPOT p50", "tok/J",
+    ])
+    .style(t.fg(Slot::Title).add_modifier(Modifier::BOLD));
+    let rows: Vec<Row> = app
+        .load
+        .llm
+        .iter()
+        .map(|r| {
+            Row::new(vec![
+                Cell::from(r.tool.clone()),
+                Cell::from(format!("{:.1}", r.tokens_per_s)),
+                Cell::from(fmt_ms(r.ttft_p50_ms)),
+                Cell::from(fmt_ms(r.ttft_p95_ms)),
+                Cell::from(fmt_ms(r.itl_p95_ms)),
+                Cell::from(fmt_ms(r.tpot_p50_ms)),
+                Cell::from(
+                    r.tokens_per_joule
+                        .map_or_else(|| "–".into(), |v| format!("{v:.2}")),
+                ),
+            ])
+        })
+        .collect();
+    let table = Table::new(
+        rows,
+        [
+            Constraint::Min(16),
+            Constraint::Length(7),
+            Constraint::Length(9),
+            Constraint::Length(9),
+            Constraint::Length(8),
+            Constraint::Length(9),
+            Constraint::Length(6),
+        ],
+    )
+    .header(header);
+    f.render_widget(table, area);
 }
