@@ -276,13 +276,17 @@ impl Energy {
 /// The `llm` part of a tool row (`jetstress.run/1`).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct LlmSummary {
-    /// Scheduled (open phases) or actual (users phases) send → first content chunk.
+    /// Scheduled (open phases) or actual (users phases) send → first content chunk. Absent when nothing was recorded (no stream, all failed).
+    #[serde(default, skip_serializing_if = "Percentiles::is_empty")]
     pub ttft_ms: Percentiles,
-    /// Between consecutive content chunks.
+    /// Between consecutive content chunks. Absent when nothing was recorded (no stream, all failed).
+    #[serde(default, skip_serializing_if = "Percentiles::is_empty")]
     pub itl_ms: Percentiles,
-    /// (E2E − TTFT) / (output tokens − 1).
+    /// (E2E − TTFT) / (output tokens − 1). Absent when nothing was recorded (no stream, all failed).
+    #[serde(default, skip_serializing_if = "Percentiles::is_empty")]
     pub tpot_ms: Percentiles,
-    /// Send → last content chunk.
+    /// Send → last content chunk. Absent when nothing was recorded (no stream, all failed).
+    #[serde(default, skip_serializing_if = "Percentiles::is_empty")]
     pub e2e_ms: Percentiles,
     /// Requests that finished with a readable reply.
     pub requests: u64,

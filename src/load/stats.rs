@@ -234,6 +234,11 @@ pub struct Percentiles {
 }
 
 impl Percentiles {
+    /// Nothing was recorded (every figure 0; a recorded value is ≥ 1 µs).
+    pub fn is_empty(&self) -> bool {
+        self.max == 0.0
+    }
+
     pub fn of<C: hdrhistogram::Counter>(h: &Histogram<C>) -> Self {
         if h.is_empty() {
             return Percentiles::default();

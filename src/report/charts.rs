@@ -39,6 +39,8 @@ pub struct LoadPoint {
     pub achieved_rps: f64,
     /// tool → (p50, p95, p99).
     pub tools: BTreeMap<String, (f64, f64, f64)>,
+    /// LLM tool → (TTFT p95, ITL p95) in ms, windows where a stream finished.
+    pub llm: BTreeMap<String, (f64, f64)>,
 }
 
 /// System memory at one sample, MB.
@@ -92,6 +94,14 @@ impl Timeline {
                     .map(|t| {
                         let l = &t.latency_ms;
                         (t.tool.clone(), (l.p50, l.p95, l.p99))
+                    })
+                    .collect(),
+                llm: w
+                    .tools
+                    .iter()
+                    .filter_map(|t| {
+                        let l = t.llm.as_ref().filter(|l| l.requests > 0)?;
+                        Some((t.tool.clone(), (l.ttft_ms.p95, l.itl_ms.p95)))
                     })
                     .collect(),
             },
@@ -172,6 +182,26 @@ impl ChartData<'_> {
     fn users_phases(&self) -> impl Iterator<Item = &PhaseSummary> {
         self.phases().filter(|p| {
             p.model == LoadModel::Closed && p.stages.iter().filter_map(stage_users).count() >= 2
+        })
+    }
+
+    /// (phase, stage, LLM tool row) of every stage where an LLM stream finished.
+    fn llm_stages(
+        &self,
+    ) -> impl Iterator<
+        Item = (
+            &PhaseSummary,
+            &StageSummary,
+            &crate::load::stats::ToolSummary,
+        ),
+    > {
+        self.phases().flat_map(|p| {
+            p.stages.iter().flat_map(move |s| {
+                s.tools
+                    .iter()
+                    .filter(|t| t.llm.as_ref().is_some_and(|l| l.requests > 0))
+                    .map(move |t| (p, s, t))
+            })
         })
     }
 
@@ -398,10 +428,12 @@ pub enum ChartKind {
     StressCurve,
     UsersLatency,
     UsersRss,
+    LlmLatency,
+    LlmThroughput,
 }
 
 impl ChartKind {
-    pub const ALL: [ChartKind; 7] = [
+    pub const ALL: [ChartKind; 9] = [
         ChartKind::Temperatures,
         ChartKind::Memory,
         ChartKind::Latency,
@@ -409,6 +441,8 @@ impl ChartKind {
         ChartKind::StressCurve,
         ChartKind::UsersLatency,
         ChartKind::UsersRss,
+        ChartKind::LlmLatency,
+        ChartKind::LlmThroughput,
     ];
 
     /// File name without extension.
@@ -421,6 +455,8 @@ impl ChartKind {
             ChartKind::StressCurve => "stress-curve",
             ChartKind::UsersLatency => "users-latency",
             ChartKind::UsersRss => "users-rss",
+            ChartKind::LlmLatency => "llm-latency",
+            ChartKind::LlmThroughput => "llm-throughput",
         }
     }
 
@@ -433,6 +469,8 @@ impl ChartKind {
             ChartKind::StressCurve => "Stress curve",
             ChartKind::UsersLatency => "Users vs latency",
             ChartKind::UsersRss => "Users vs target RSS",
+            ChartKind::LlmLatency => "LLM time to first token and inter-token latency",
+            ChartKind::LlmThroughput => "LLM tokens/s against offered load",
         }
     }
 
@@ -453,6 +491,8 @@ impl ChartKind {
             ChartKind::StressCurve => d.stress_phases().next().is_some(),
             ChartKind::UsersLatency => d.users_phases().next().is_some(),
             ChartKind::UsersRss => d.users_rss_phases().next().is_some(),
+            ChartKind::LlmLatency => d.timeline.load.iter().any(|p| !p.llm.is_empty()),
+            ChartKind::LlmThroughput => d.llm_stages().next().is_some(),
             _ => true,
         }
     }
@@ -469,6 +509,8 @@ impl ChartKind {
             ChartKind::StressCurve => stress_curve(area, d),
             ChartKind::UsersLatency => users_latency(area, d),
             ChartKind::UsersRss => users_rss(area, d),
+            ChartKind::LlmLatency => llm_latency(area, d),
+            ChartKind::LlmThroughput => llm_throughput(area, d),
         }?;
         area.present().map_err(err)
     }
@@ -719,6 +761,86 @@ fn stress_curve<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, d: &ChartData
     )
 }
 
+/// LLM token latency over time: TTFT p95 solid, ITL p95 dashed, per tool.
+fn llm_latency<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, d: &ChartData) -> Res<()> {
+    let t = d.timeline;
+    let pts = || t.load.iter().filter(|p| !p.llm.is_empty());
+    let y_max = pts()
+        .flat_map(|p| p.llm.values().map(|v| v.0.max(v.1)))
+        .fold(1.0_f64, f64::max);
+    let tools: std::collections::BTreeSet<&String> = pts().flat_map(|p| p.llm.keys()).collect();
+    frame(
+        area,
+        "LLM token latency (ms): time to first token p95 solid, inter-token latency p95 dashed",
+        time_range(d, t.load.iter().map(|p| p.t_s)),
+        0.0..y_max * 1.05,
+        ("run time (s)", "ms"),
+        |chart| {
+            shade_phases(chart, d)?;
+            for (i, tool) in tools.iter().enumerate() {
+                let c = COLORS[i % COLORS.len()];
+                let pick = |f: fn(&(f64, f64)) -> f64| -> Vec<(f64, f64)> {
+                    pts()
+                        .filter_map(|p| p.llm.get(*tool).map(|v| (p.t_s, f(v))))
+                        .collect()
+                };
+                draw_series(chart, pick(|v| v.0), c, false, format!("{tool} TTFT p95"))?;
+                draw_series(chart, pick(|v| v.1), c, true, format!("{tool} ITL p95"))?;
+            }
+            Ok(())
+        },
+    )
+}
+
+/// Output tokens/s of each stage against its offered load (rate, or users
+/// in a closed phase), per LLM tool.
+fn llm_throughput<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, d: &ChartData) -> Res<()> {
+    let offered = |s: &StageSummary| s.users.map_or(s.target_rate, f64::from);
+    let x_max = d
+        .llm_stages()
+        .map(|(_, s, _)| offered(s))
+        .fold(1.0_f64, f64::max);
+    let tps =
+        |t: &crate::load::stats::ToolSummary| t.llm.as_ref().map_or(0.0, |l| l.output_tokens_per_s);
+    let y_max = d
+        .llm_stages()
+        .map(|(_, _, t)| tps(t))
+        .fold(1.0_f64, f64::max);
+    let closed = d.llm_stages().any(|(_, s, _)| s.users.is_some());
+    frame(
+        area,
+        "LLM output tokens/s per stage against the offered load",
+        0.0..x_max * 1.05,
+        0.0..y_max * 1.1,
+        (
+            if closed {
+                "users"
+            } else {
+                "offered rate (req/s)"
+            },
+            "tokens/s",
+        ),
+        |chart| {
+            let mut series: BTreeMap<String, Vec<(f64, f64)>> = BTreeMap::new();
+            for (p, s, t) in d.llm_stages() {
+                series
+                    .entry(format!("{} {}", p.name, t.tool))
+                    .or_default()
+                    .push((offered(s), tps(t)));
+            }
+            for (i, (name, pts)) in series.into_iter().enumerate() {
+                let c = COLORS[i % COLORS.len()];
+                chart
+                    .ctx
+                    .draw_series(pts.iter().map(|&xy| Circle::new(xy, 3, c.filled())))
+                    .map_err(err)?;
+                draw_series(chart, pts, c, false, name)?;
+            }
+            Ok(())
+        },
+    )
+}
+
 /// `phase ` before a series label when several phases share a chart.
 fn phase_prefix(p: &PhaseSummary, phases: usize) -> String {
     if phases > 1 {
@@ -932,6 +1054,7 @@ mod tests {
                     target_rps: 5.0 + x,
                     achieved_rps: 5.0 + x * 0.9,
                     tools: [("fs:read_file".to_string(), (x, 2.0 * x, 3.0 * x))].into(),
+                    llm: [("chat".to_string(), (200.0 + x, 20.0))].into(),
                 },
             );
             t.temps

@@ -10,7 +10,7 @@ use super::criteria::{judged_stages, load_level, Criteria, Outcome, ThrottleObs}
 use super::Report;
 use crate::load::engine::{InvalidSummary, LoadModel, PhaseSummary, RunSummary, StageSummary};
 use crate::load::llm_stats::LlmSummary;
-use crate::load::stats::ToolSummary;
+use crate::load::stats::{Percentiles, ToolSummary};
 use crate::predict::human_duration;
 
 /// Requests and errors per target (`target:tool` → `target`), all stages.
@@ -666,6 +666,15 @@ fn closed_phase(s: &mut String, p: &PhaseSummary, limit_ms: f64) {
     s.push('\n');
 }
 
+/// One figure of `p` with one decimal, `-` when `p` recorded nothing.
+fn pct_ms(p: &Percentiles, v: f64) -> String {
+    if p.is_empty() {
+        "-".into()
+    } else {
+        format!("{v:.1}")
+    }
+}
+
 /// A stage's LLM tools: token latency, throughput, goodput, energy.
 fn llm_table(s: &mut String, tools: &[ToolSummary]) {
     let rows: Vec<(&str, &LlmSummary)> = tools
@@ -687,15 +696,19 @@ fn llm_table(s: &mut String, tools: &[ToolSummary]) {
     for (tool, l) in rows {
         let _ = writeln!(
             s,
-            "| {tool}{} | {} | {:.1} | {:.1} | {:.1} | {:.1} | {:.1} | {:.1} | {:.1} | {} ({}) | {} | {} | {} |",
-            if l.streamed { "" } else { " (not streamed: TTFT = E2E)" },
+            "| {tool}{} | {} | {} | {} | {} | {} | {} | {} | {:.1} | {} ({}) | {} | {} | {} |",
+            if l.streamed {
+                ""
+            } else {
+                " (not streamed: TTFT = E2E)"
+            },
             l.requests,
-            l.ttft_ms.p50,
-            l.ttft_ms.p95,
-            l.itl_ms.p50,
-            l.itl_ms.p95,
-            l.tpot_ms.p50,
-            l.e2e_ms.p95,
+            pct_ms(&l.ttft_ms, l.ttft_ms.p50),
+            pct_ms(&l.ttft_ms, l.ttft_ms.p95),
+            pct_ms(&l.itl_ms, l.itl_ms.p50),
+            pct_ms(&l.itl_ms, l.itl_ms.p95),
+            pct_ms(&l.tpot_ms, l.tpot_ms.p50),
+            pct_ms(&l.e2e_ms, l.e2e_ms.p95),
             l.output_tokens_per_s,
             l.output_tokens,
             l.token_source.as_deref().unwrap_or("-"),

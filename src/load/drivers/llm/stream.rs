@@ -67,7 +67,7 @@ pub enum StreamError {
     ServerError(String),
     #[error("the stream ended before [DONE] or a finish_reason")]
     Cut,
-    #[error("the stream carried no content")]
+    #[error("the stream carried no content and no token count")]
     Empty,
 }
 
@@ -295,9 +295,10 @@ pub struct LlmSample {
 }
 
 impl LlmSample {
-    /// Time per output token after the first: (E2E − TTFT) / (tokens − 1).
+    /// Time per output token after the first: (E2E − TTFT) / (tokens − 1);
+    /// streams only (a single reply has no time between tokens).
     pub fn tpot(&self) -> Option<Duration> {
-        (self.output_tokens > 1).then(|| {
+        (self.streamed && self.output_tokens > 1).then(|| {
             self.last_token.saturating_sub(self.first_token) / (self.output_tokens - 1) as u32
         })
     }
@@ -358,14 +359,19 @@ impl Tally {
     }
 
     /// The stream is over (`ended` after the send). A stream must have ended
-    /// with `[DONE]` or a finish (Ollama: `done`) and carried content.
+    /// with `[DONE]` or a finish (Ollama: `done`). One without content is an
+    /// empty answer (the model's first token was its end: llama.cpp then
+    /// counts that one token) when the server gave a finish or a count, its
+    /// TTFT and E2E the stream's end; with neither it is an error.
     pub fn finish(self, streamed: bool, ended: Duration) -> Result<LlmSample, StreamError> {
         if streamed && !(self.done || self.finished) {
             return Err(StreamError::Cut);
         }
+        let counted = self.usage_output.is_some() || self.server_output.is_some();
         let (first, last) = match (self.first, self.last) {
             (Some(f), Some(l)) if streamed => (f, l),
             _ if !streamed => (ended, ended),
+            _ if self.finished || counted => (ended, ended),
             _ => return Err(StreamError::Empty),
         };
         let chunks = (self.chunks > 0 && streamed).then_some(self.chunks);
@@ -379,10 +385,13 @@ impl Tally {
             .into_iter()
             .flatten()
             .collect();
+        // One apart is no mismatch: servers count the end-of-sequence token
+        // that no chunk carries.
         let mismatch = counts.iter().any(|a| {
-            counts
-                .iter()
-                .any(|b| a.abs_diff(*b) as f64 > 0.05 * (*a.max(b)) as f64)
+            counts.iter().any(|b| {
+                let d = a.abs_diff(*b);
+                d > 1 && d as f64 > 0.05 * (*a.max(b)) as f64
+            })
         });
         Ok(LlmSample {
             first_token: first,
@@ -497,6 +506,21 @@ data: [DONE]\n\n";
         let s = t.finish(true, Duration::from_millis(2)).unwrap();
         assert_eq!((s.output_tokens, s.source), (2, TokenSource::Chunks));
         assert!(!s.mismatch);
+
+        // usage one above the chunks (the EOS token) is no mismatch.
+        let mut t = Tally::default();
+        for i in 0..3 {
+            t.on_chunk(Duration::from_millis(i), &chunk(true));
+        }
+        t.on_chunk(
+            Duration::from_millis(3),
+            &Chunk {
+                finish: true,
+                usage_output: Some(4),
+                ..Chunk::default()
+            },
+        );
+        assert!(!t.finish(true, Duration::from_millis(4)).unwrap().mismatch);
     }
 
     #[test]
@@ -520,6 +544,20 @@ data: [DONE]\n\n";
             t.finish(true, Duration::ZERO).unwrap_err(),
             StreamError::Empty
         );
+        // An answer that is only its end (llama.cpp: role chunk, finish, usage 1) is no error.
+        let mut t = Tally::default();
+        let eos_only =
+            "data: {\"choices\":[{\"delta\":{\"role\":\"assistant\",\"content\":null}}]}\n\n\
+data: {\"choices\":[{\"delta\":{},\"finish_reason\":\"stop\"}]}\n\n\
+data: {\"choices\":[],\"usage\":{\"completion_tokens\":1,\"prompt_tokens\":5}}\n\ndata: [DONE]\n\n";
+        for f in frames(LlmApi::OpenaiChat, &[eos_only]).unwrap() {
+            t.on_frame(LlmApi::OpenaiChat, Duration::from_millis(30), &f)
+                .unwrap();
+        }
+        let s = t.finish(true, Duration::from_millis(31)).unwrap();
+        assert_eq!((s.output_tokens, s.source), (1, TokenSource::Usage));
+        assert_eq!(s.first_token, Duration::from_millis(31));
+        assert!(s.gaps_us.is_empty() && !s.mismatch);
         assert!(matches!(
             parse_chunk(LlmApi::OpenaiChat, "<html>502 Bad Gateway</html>"),
             Err(StreamError::NotJson(m)) if m.contains("<html>")
