@@ -173,6 +173,9 @@ pub enum PhaseArg {
     Soak,
     /// Closed model: 10 users thinking 2–5 s between requests, 60 s
     Users,
+    /// Capacity sweep: one request at a time, then as fast as 16 users go,
+    /// then 5 rates between, 30 s each (`--duration` shares the whole)
+    Sweep,
 }
 
 /// How load arrives, shared by `jetstress run` and the dashboard: the users

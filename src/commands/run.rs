@@ -34,6 +34,7 @@ pub fn plan_options(args: &RunArgs) -> PlanOptions {
             PhaseArg::Stress => BuiltinPhase::Stress,
             PhaseArg::Soak => BuiltinPhase::Soak,
             PhaseArg::Users => BuiltinPhase::Users,
+            PhaseArg::Sweep => BuiltinPhase::Sweep,
         }),
         duration: args.duration,
         rate: args.rate,
@@ -219,9 +220,12 @@ async fn run_async(
                         if let Some((_, text)) = sinks.on_engine_event(&ev) {
                             out.line(&text);
                         }
-                        if let EngineEvent::Phase(PhaseEvent::Stopped { reason, .. }) = &ev {
+                        if let EngineEvent::Phase(PhaseEvent::Stopped { reason, then, .. }) = &ev {
                             guard_stop |= reason.is_guard();
-                            break;
+                            // A sweep goes straight on with its rates: wait for those too.
+                            if then.is_none() {
+                                break;
+                            }
                         }
                     }
                     SessionMsg::EngineEnded | SessionMsg::Closed => break 'phases,
@@ -229,7 +233,7 @@ async fn run_async(
                 },
                 _ = progress.tick() => {
                     if let Some(s) = session.summary().await {
-                        if let Some(st) = bar_status(&s, i + 1, count, phase.total_duration()) {
+                        if let Some(st) = bar_status(&s, i + 1, count, phase.planned_duration()) {
                             out.update(&st, || progress_line(&s));
                         }
                     }
@@ -384,6 +388,15 @@ fn print_summary(summary: &RunSummary) {
         }
         if let Some(sk) = &p.soak {
             eprintln!("  soak verdict: {}", sk.verdict);
+        }
+        if let Some(k) = &p.sweep {
+            eprintln!(
+                "  sweep: one at a time {:.2} req/s, full concurrency {:.2} req/s · best good rate {}",
+                k.synchronous_rps,
+                k.throughput_rps,
+                k.best_rate_rps
+                    .map_or_else(|| "none".into(), |b| format!("{b:.2} req/s"))
+            );
         }
         if let Some(inv) = &p.invalid {
             let c = &inv.counts;

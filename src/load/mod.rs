@@ -35,7 +35,7 @@ pub use scenario::{
 };
 pub use schedule::{
     ArrivalProcess, BreakCriteria, PhaseKind, PhaseSpec, SoakParams, SpikeParams, Stage,
-    StressParams, Think, ThinkError, UnknownArrivals, UsersSpec, DEFAULT_MAX_SESSIONS, MAX_USERS,
-    REQUEST_STAGE_CAP,
+    StressParams, SweepParams, Think, ThinkError, UnknownArrivals, UsersSpec, DEFAULT_MAX_SESSIONS,
+    MAX_USERS, REQUEST_STAGE_CAP,
 };
 pub use stats::{ErrorKind, Percentiles, StatsTable, ToolSummary};

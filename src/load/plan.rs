@@ -17,8 +17,8 @@ use crate::load::engine::{EngineConfig, MixEntry};
 use crate::load::llm_stats::Slo;
 use crate::load::scenario::{self, Scenario, TargetPlan};
 use crate::load::schedule::{
-    ArrivalProcess, PhaseKind, PhaseSpec, SoakParams, SpikeParams, Stage, StressParams, Think,
-    UsersSpec, MAX_USERS,
+    ArrivalProcess, PhaseKind, PhaseSpec, SoakParams, SpikeParams, Stage, StressParams,
+    SweepParams, Think, UsersSpec, MAX_USERS,
 };
 use crate::probes::Root;
 use crate::snapshot::Snapshot;
@@ -35,6 +35,9 @@ pub enum BuiltinPhase {
     /// Closed model: [`BUILTIN_USERS`] users thinking [`BUILTIN_THINK`] for
     /// [`BUILTIN_USERS_DURATION`].
     Users,
+    /// Capacity sweep: one request at a time, as fast as 16 users go, then 5
+    /// rates between, 30 s each.
+    Sweep,
 }
 
 impl BuiltinPhase {
@@ -44,6 +47,7 @@ impl BuiltinPhase {
             BuiltinPhase::Stress => PhaseKind::Stress,
             BuiltinPhase::Soak => PhaseKind::Soak,
             BuiltinPhase::Users => PhaseKind::Users,
+            BuiltinPhase::Sweep => PhaseKind::Sweep,
         }
     }
 }
@@ -547,6 +551,7 @@ pub fn builtin_phase(p: BuiltinPhase, rate: Option<f64>) -> PhaseSpec {
             ..Default::default()
         }),
         BuiltinPhase::Users => users_phase(&PlanOptions::default()),
+        BuiltinPhase::Sweep => PhaseSpec::sweep(&SweepParams::default()),
     }
 }
 
@@ -575,7 +580,7 @@ fn apply_rate(p: &mut PhaseSpec, r: f64) {
         PhaseKind::Stress => {
             p.stages.retain(|s| s.rate <= r + 1e-9);
         }
-        PhaseKind::Custom | PhaseKind::Users => {}
+        PhaseKind::Custom | PhaseKind::Users | PhaseKind::Sweep => {}
     }
 }
 

@@ -21,8 +21,8 @@ use crate::load::drivers::mcp::{split_command, Endpoint, McpTargetSpec};
 use crate::load::engine::MixEntry;
 use crate::load::guards::GuardConfig;
 use crate::load::schedule::{
-    ArrivalProcess, BreakCriteria, PhaseSpec, SoakParams, SpikeParams, StressParams, Think,
-    UsersSpec, DEFAULT_MAX_SESSIONS, MAX_USERS,
+    ArrivalProcess, BreakCriteria, PhaseSpec, SoakParams, SpikeParams, StressParams, SweepParams,
+    Think, UsersSpec, DEFAULT_MAX_SESSIONS, MAX_USERS,
 };
 
 /// Default concurrent client sessions per MCP target (ten agent CLIs at once).
@@ -170,6 +170,7 @@ pub enum PhaseKindCfg {
     Soak,
     Custom,
     Users,
+    Sweep,
 }
 
 impl PhaseKindCfg {
@@ -180,6 +181,7 @@ impl PhaseKindCfg {
             PhaseKindCfg::Soak => "soak",
             PhaseKindCfg::Custom => "custom",
             PhaseKindCfg::Users => "users",
+            PhaseKindCfg::Sweep => "sweep",
         }
     }
 }
@@ -223,22 +225,29 @@ pub struct PhaseCfg {
     pub think: Option<toml::Value>,
     pub spawn_rate: Option<f64>,
     pub max_sessions: Option<usize>,
-    // open phases (spike, stress, soak, custom): `"uniform"`, `"poisson"`, `{ gamma = 0.5 }`
+    // open phases (spike, stress, soak, custom, sweep): `"uniform"`, `"poisson"`, `{ gamma = 0.5 }`
     pub arrivals: Option<toml::Value>,
+    // sweep
+    pub rates: Option<usize>,
+    #[serde(default, deserialize_with = "de_duration")]
+    pub hold: Option<Duration>,
+    pub max_concurrency: Option<u32>,
+    pub min_good_pct: Option<f64>,
 }
 
 impl PhaseCfg {
     /// Names of the fields set in this table that the kind does not use.
     fn foreign_fields(&self) -> Vec<&'static str> {
-        // Used by [spike, stress, soak, custom, users].
-        const SPIKE: [bool; 5] = [true, false, false, false, false];
-        const STRESS: [bool; 5] = [false, true, false, false, false];
-        const SOAK: [bool; 5] = [false, false, true, false, false];
-        const CUSTOM: [bool; 5] = [false, false, false, true, false];
-        const USERS: [bool; 5] = [false, false, false, false, true];
-        const STAGES: [bool; 5] = [false, false, false, true, true];
-        const OPEN: [bool; 5] = [true, true, true, true, false];
-        let set: [(&'static str, bool, [bool; 5]); 21] = [
+        // Used by [spike, stress, soak, custom, users, sweep].
+        const SPIKE: [bool; 6] = [true, false, false, false, false, false];
+        const STRESS: [bool; 6] = [false, true, false, false, false, false];
+        const SOAK: [bool; 6] = [false, false, true, false, false, false];
+        const CUSTOM: [bool; 6] = [false, false, false, true, false, false];
+        const USERS: [bool; 6] = [false, false, false, false, true, false];
+        const STAGES: [bool; 6] = [false, false, false, true, true, false];
+        const OPEN: [bool; 6] = [true, true, true, true, false, true];
+        const SWEEP: [bool; 6] = [false, false, false, false, false, true];
+        let set: [(&'static str, bool, [bool; 6]); 25] = [
             // (field, is set, used by)
             ("baseline_rate", self.baseline_rate.is_some(), SPIKE),
             ("peak_rate", self.peak_rate.is_some(), SPIKE),
@@ -261,6 +270,10 @@ impl PhaseCfg {
             ("spawn_rate", self.spawn_rate.is_some(), USERS),
             ("max_sessions", self.max_sessions.is_some(), USERS),
             ("arrivals", self.arrivals.is_some(), OPEN),
+            ("rates", self.rates.is_some(), SWEEP),
+            ("hold", self.hold.is_some(), SWEEP),
+            ("max_concurrency", self.max_concurrency.is_some(), SWEEP),
+            ("min_good_pct", self.min_good_pct.is_some(), SWEEP),
         ];
         let k = self.kind as usize;
         set.iter()
@@ -788,6 +801,7 @@ pub fn phase_spec(p: &PhaseCfg) -> Result<PhaseSpec, ScenarioError> {
         }
         PhaseKindCfg::Custom => custom_spec(p)?,
         PhaseKindCfg::Users => users_spec(p)?,
+        PhaseKindCfg::Sweep => sweep_spec(p)?,
     };
     if let Some(a) = &p.arrivals {
         spec.arrivals = arrivals(a)?;
@@ -796,6 +810,42 @@ pub fn phase_spec(p: &PhaseCfg) -> Result<PhaseSpec, ScenarioError> {
         spec.name.clone_from(n);
     }
     Ok(spec)
+}
+
+/// A sweep: `rates`, `hold`, `max_concurrency`, `min_good_pct`.
+fn sweep_spec(p: &PhaseCfg) -> Result<PhaseSpec, ScenarioError> {
+    let d = SweepParams::default();
+    let sp = SweepParams {
+        rates: p.rates.unwrap_or(d.rates),
+        hold: p.hold.unwrap_or(d.hold),
+        max_concurrency: p.max_concurrency.unwrap_or(d.max_concurrency),
+        min_good_pct: p.min_good_pct.unwrap_or(d.min_good_pct),
+    };
+    if !(1..=50).contains(&sp.rates) {
+        return Err(ScenarioError::Invalid {
+            field: "rates".into(),
+            reason: "must be 1–50",
+        });
+    }
+    if sp.hold < Duration::from_secs(1) {
+        return Err(ScenarioError::Invalid {
+            field: "hold".into(),
+            reason: "must be at least 1s",
+        });
+    }
+    if !(1..=MAX_USERS).contains(&sp.max_concurrency) {
+        return Err(ScenarioError::Invalid {
+            field: "max_concurrency".into(),
+            reason: "must be at least 1 (and at most the users limit)",
+        });
+    }
+    if !(0.0..=100.0).contains(&sp.min_good_pct) {
+        return Err(ScenarioError::Invalid {
+            field: "min_good_pct".into(),
+            reason: "must be within 0–100",
+        });
+    }
+    Ok(PhaseSpec::sweep(&sp))
 }
 
 /// A custom phase: `{rate, duration}` stages, ramped with `ramp = true`.
@@ -1309,6 +1359,36 @@ stages = [{ rate = 5, duration = "10s" }]
         assert_eq!(
             e("[[phases]]\nkind = \"soak\"\nthink = \"1s\"\nspawn_rate = 1\nmax_sessions = 2\n"),
             "u.toml:1: phases[0]: think, spawn_rate, max_sessions not used by a soak phase"
+        );
+    }
+
+    #[test]
+    fn sweep_phases_take_their_own_fields_only() {
+        let s = parse(
+            "[[phases]]\nkind = \"sweep\"\nrates = 3\nhold = \"10s\"\nmax_concurrency = 4\nmin_good_pct = 90\n",
+            "s.toml",
+        )
+        .unwrap();
+        let p = &s.phases[0];
+        assert_eq!(p.kind, crate::load::schedule::PhaseKind::Sweep);
+        let k = p.sweep.unwrap();
+        assert_eq!(
+            (k.rates, k.hold, k.max_concurrency, k.min_good_pct),
+            (3, Duration::from_secs(10), 4, 90.0)
+        );
+        assert_eq!(p.stages[1].users, 4);
+        let e = |text: &str| parse(text, "s.toml").unwrap_err().to_string();
+        assert_eq!(
+            e("[[phases]]\nkind = \"sweep\"\nrates = 0\n"),
+            "s.toml:1: phases[0]: rates: must be 1–50"
+        );
+        assert_eq!(
+            e("[[phases]]\nkind = \"sweep\"\nthink = \"1s\"\n"),
+            "s.toml:1: phases[0]: think not used by a sweep phase"
+        );
+        assert_eq!(
+            e("[[phases]]\nkind = \"soak\"\nrates = 2\n"),
+            "s.toml:1: phases[0]: rates not used by a soak phase"
         );
     }
 

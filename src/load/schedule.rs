@@ -26,13 +26,16 @@ pub enum PhaseKind {
     Custom,
     /// Closed model: a population of users with think time.
     Users,
+    /// Capacity sweep: one request at a time, then as fast as it goes, then
+    /// open rates between the two.
+    Sweep,
 }
 
 crate::load::engine::events::wire_str!(PhaseKind);
 
 /// A phase kind that is none of `spike`, `stress`, `soak`, `custom`, `users`.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("'{0}' is not a phase kind (spike, stress, soak, custom, users)")]
+#[error("'{0}' is not a phase kind (spike, stress, soak, custom, users, sweep)")]
 pub struct UnknownPhaseKind(pub String);
 
 impl std::str::FromStr for PhaseKind {
@@ -45,6 +48,7 @@ impl std::str::FromStr for PhaseKind {
             PhaseKind::Soak,
             PhaseKind::Custom,
             PhaseKind::Users,
+            PhaseKind::Sweep,
         ]
         .into_iter()
         .find(|k| k.as_str() == s)
@@ -60,6 +64,7 @@ impl PhaseKind {
             PhaseKind::Soak => "soak",
             PhaseKind::Custom => "custom",
             PhaseKind::Users => "users",
+            PhaseKind::Sweep => "sweep",
         }
     }
 }
@@ -168,6 +173,43 @@ pub struct PhaseSpec {
     pub arrivals: ArrivalProcess,
     /// Closed (`users`) phases: think time, spawn rate, sessions.
     pub users: Option<UsersSpec>,
+    /// Sweep phases: the rates to try after the two measuring stages.
+    pub sweep: Option<SweepParams>,
+}
+
+/// A capacity sweep (guidellm's profile): a `synchronous` stage (one user,
+/// no think: one request at a time), a `throughput` stage (`max_concurrency`
+/// users, no think: as fast as the server goes), then `rates` open stages at
+/// rates evenly between the two measured rates, each held `hold`. A stage is
+/// good when its goodput (or, without LLM SLOs, its success) is at least
+/// `min_good_pct`; the sweep reports the highest good rate.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SweepParams {
+    pub rates: usize,
+    pub hold: Duration,
+    pub max_concurrency: u32,
+    pub min_good_pct: f64,
+}
+
+impl Default for SweepParams {
+    fn default() -> Self {
+        SweepParams {
+            rates: 5,
+            hold: Duration::from_secs(30),
+            max_concurrency: 16,
+            min_good_pct: 95.0,
+        }
+    }
+}
+
+/// The open rates of a sweep between its measured synchronous and
+/// throughput rates (exclusive), evenly spaced.
+pub fn sweep_rates(p: &SweepParams, synchronous: f64, throughput: f64) -> Vec<f64> {
+    let n = p.rates;
+    (1..=n)
+        .map(|i| synchronous + (throughput - synchronous) * i as f64 / (n + 1) as f64)
+        .filter(|r| r.is_finite() && *r > 0.0)
+        .collect()
 }
 
 impl PhaseSpec {
@@ -175,9 +217,25 @@ impl PhaseSpec {
         self.stages.iter().map(|s| s.duration).sum()
     }
 
+    /// How long the phase is planned to run: its stages, and a sweep's rates to come.
+    pub fn planned_duration(&self) -> Duration {
+        self.total_duration()
+            + self
+                .sweep
+                .filter(|_| self.is_closed())
+                .map_or(Duration::ZERO, |p| p.hold * p.rates as u32)
+    }
+
     /// Stretch or cut every stage so the phase lasts `total`.
     #[must_use]
     pub fn scaled_to(mut self, total: Duration) -> Self {
+        if let Some(p) = self.sweep.as_mut() {
+            // Every stage of a sweep, measured or rate, holds the same time.
+            p.hold = total / (p.rates as u32 + 2);
+            let hold = p.hold;
+            self.stages.iter_mut().for_each(|s| s.duration = hold);
+            return self;
+        }
         let cur = self.total_duration().as_secs_f64();
         if cur > 0.0 {
             let f = total.as_secs_f64() / cur;
@@ -202,6 +260,7 @@ impl PhaseSpec {
             row_every: Duration::from_secs(60),
             arrivals: ArrivalProcess::Uniform,
             users: None,
+            sweep: None,
         }
     }
 
@@ -222,6 +281,7 @@ impl PhaseSpec {
             row_every: Duration::from_secs(60),
             arrivals: ArrivalProcess::Uniform,
             users: None,
+            sweep: None,
         }
     }
 
@@ -235,6 +295,7 @@ impl PhaseSpec {
             row_every: p.row_every,
             arrivals: ArrivalProcess::Uniform,
             users: None,
+            sweep: None,
         }
     }
 
@@ -266,6 +327,7 @@ impl PhaseSpec {
             row_every: Duration::from_secs(60),
             arrivals: ArrivalProcess::Uniform,
             users: None,
+            sweep: None,
         }
     }
 }
@@ -284,7 +346,52 @@ impl PhaseSpec {
             row_every: Duration::from_secs(60),
             arrivals: ArrivalProcess::Uniform,
             users: Some(spec),
+            sweep: None,
         }
+    }
+
+    /// A sweep's measuring part (closed): `synchronous` and `throughput`.
+    pub fn sweep(p: &SweepParams) -> Self {
+        let mut sync = Stage::users(1, Some(p.hold), None);
+        sync.name = "synchronous".into();
+        let mut thr = Stage::users(p.max_concurrency.max(1), Some(p.hold), None);
+        thr.name = "throughput".into();
+        PhaseSpec {
+            name: "sweep".into(),
+            kind: PhaseKind::Sweep,
+            stages: vec![sync, thr],
+            break_criteria: None,
+            row_every: Duration::from_secs(60),
+            arrivals: ArrivalProcess::Uniform,
+            users: Some(UsersSpec {
+                think: Think::Constant(Duration::ZERO),
+                ..UsersSpec::default()
+            }),
+            sweep: Some(*p),
+        }
+    }
+
+    /// The open part that follows a sweep's measuring part: one constant
+    /// stage per rate, named `{name} rates`.
+    #[must_use]
+    pub fn sweep_rates_phase(&self, rates: &[f64]) -> Option<Self> {
+        let p = self.sweep?;
+        if rates.is_empty() {
+            return None;
+        }
+        Some(PhaseSpec {
+            name: format!("{} rates", self.name),
+            kind: PhaseKind::Sweep,
+            stages: rates
+                .iter()
+                .map(|&r| Stage::constant(format!("{r:.2} rps"), r, p.hold))
+                .collect(),
+            break_criteria: None,
+            row_every: Duration::from_secs(60),
+            arrivals: self.arrivals,
+            users: None,
+            sweep: Some(p),
+        })
     }
 
     /// `true` for closed-model (users) phases.
@@ -784,5 +891,33 @@ mod tests {
             .stages
             .iter()
             .all(|s| s.duration == Duration::from_secs(3)));
+    }
+
+    #[test]
+    fn a_sweep_measures_then_spreads_its_rates_evenly() {
+        let p = SweepParams {
+            rates: 3,
+            ..SweepParams::default()
+        };
+        assert_eq!(sweep_rates(&p, 2.0, 10.0), vec![4.0, 6.0, 8.0]);
+        let spec = PhaseSpec::sweep(&p);
+        assert!(spec.is_closed());
+        assert_eq!(
+            spec.stages
+                .iter()
+                .map(|s| (s.name.as_str(), s.users))
+                .collect::<Vec<_>>(),
+            vec![("synchronous", 1), ("throughput", 16)]
+        );
+        assert_eq!(spec.planned_duration(), Duration::from_secs(150));
+        let rates = spec.sweep_rates_phase(&[4.0, 6.0]).unwrap();
+        assert!(!rates.is_closed());
+        assert_eq!(rates.name, "sweep rates");
+        assert_eq!(rates.stages[1].rate, 6.0);
+        assert_eq!(rates.planned_duration(), Duration::from_secs(60));
+        // --duration shares the whole among every stage to come.
+        let scaled = PhaseSpec::sweep(&p).scaled_to(Duration::from_secs(50));
+        assert_eq!(scaled.sweep.unwrap().hold, Duration::from_secs(10));
+        assert_eq!(scaled.planned_duration(), Duration::from_secs(50));
     }
 }

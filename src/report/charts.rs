@@ -1162,6 +1162,7 @@ mod tests {
             spike: None,
             soak: None,
             invalid: None,
+            sweep: None,
         };
         let mut phases = vec![phase(
             "open",

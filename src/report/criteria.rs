@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use crate::load::engine::{PhaseSummary, RunSummary, StageSummary};
 use crate::load::llm_stats::LlmSummary;
 use crate::load::scenario::Acceptance;
+use crate::load::schedule::PhaseKind;
 use crate::predict::thermal::ZonePrediction;
 use crate::predict::Status;
 use crate::snapshot::Snapshot;
@@ -202,15 +203,20 @@ fn is_breaking_stage(p: &PhaseSummary, i: usize) -> bool {
     p.breaking_point.as_ref().is_some_and(|b| b.found) && i + 1 == p.stages.len()
 }
 
-/// Stages the latency and error limits apply to, with their phase.
+/// Stages the latency and error limits apply to, with their phase. A
+/// sweep's stages are not: pushing past what the server sustains is its
+/// purpose (the `sweep` criterion judges it).
 pub fn judged_stages(s: &RunSummary) -> impl Iterator<Item = (&PhaseSummary, &StageSummary)> {
-    s.phases.iter().flat_map(|p| {
-        p.stages
-            .iter()
-            .enumerate()
-            .filter(move |(i, st)| !is_breaking_stage(p, *i) && st.all.count > 0)
-            .map(move |(_, st)| (p, st))
-    })
+    s.phases
+        .iter()
+        .filter(|p| p.kind != PhaseKind::Sweep)
+        .flat_map(|p| {
+            p.stages
+                .iter()
+                .enumerate()
+                .filter(move |(i, st)| !is_breaking_stage(p, *i) && st.all.count > 0)
+                .map(move |(_, st)| (p, st))
+        })
 }
 
 /// The load a stage offered, as a reader says it: its users in a closed
@@ -348,6 +354,7 @@ pub fn evaluate(s: &RunSummary, o: &Observations, c: &Criteria) -> Vec<Verdict> 
         out.push(v);
     }
     out.extend(llm_limits(s, c));
+    out.extend(sweeps(s));
 
     let threshold = format!("< {} MB/h", c.max_leak_mb_per_h);
     let soaks: Vec<(&str, Option<f64>)> = s
@@ -490,6 +497,36 @@ pub fn evaluate(s: &RunSummary, o: &Observations, c: &Criteria) -> Vec<Verdict> 
         )
     });
     out
+}
+
+/// Each sweep found a good rate (goodput or success at least its `min_good_pct`).
+fn sweeps(s: &RunSummary) -> Vec<Verdict> {
+    s.phases
+        .iter()
+        .filter_map(|p| p.sweep.as_ref().map(|k| (p, k)))
+        .map(|(p, k)| {
+            let threshold = format!("a rate with >= {} % good", k.min_good_pct);
+            match k.best_rate_rps {
+                Some(best) => verdict(
+                    "sweep",
+                    true,
+                    Some(format!("{best:.2} rps")),
+                    threshold,
+                    format!(
+                        "{}: best good rate {best:.2} rps (one at a time {:.2} rps, at full concurrency {:.2} rps)",
+                        p.name, k.synchronous_rps, k.throughput_rps
+                    ),
+                ),
+                None => verdict(
+                    "sweep",
+                    false,
+                    None,
+                    threshold,
+                    format!("{}: no rate of {} was good", p.name, k.points.len()),
+                ),
+            }
+        })
+        .collect()
 }
 
 /// The LLM limits that are set: the worst judged stage's p95 TTFT and
@@ -651,6 +688,7 @@ mod tests {
             spike: None,
             soak: None,
             invalid: None,
+            sweep: None,
         }
     }
 

@@ -8,7 +8,9 @@ use std::fmt::Write;
 
 use super::criteria::{judged_stages, load_level, Criteria, Outcome, ThrottleObs};
 use super::Report;
-use crate::load::engine::{InvalidSummary, LoadModel, PhaseSummary, RunSummary, StageSummary};
+use crate::load::engine::{
+    InvalidSummary, LoadModel, PhaseSummary, RunSummary, StageSummary, SweepReport,
+};
 use crate::load::llm_stats::LlmSummary;
 use crate::load::stats::{Percentiles, ToolSummary};
 use crate::predict::human_duration;
@@ -720,6 +722,46 @@ fn llm_table(s: &mut String, tools: &[ToolSummary]) {
     s.push('\n');
 }
 
+/// A sweep's rates: what each delivered, and the highest good one.
+fn sweep_section(s: &mut String, k: &SweepReport) {
+    let _ = writeln!(s, "### Sweep\n");
+    let _ = writeln!(
+        s,
+        "One request at a time the server gave {:.2} req/s, at full concurrency {:.2} req/s; the rates between were each held as long.\n",
+        k.synchronous_rps, k.throughput_rps
+    );
+    let _ = writeln!(
+        s,
+        "| rate (req/s) | achieved | good % | by | p95 ms | tok/s | TTFT p95 ms | |"
+    );
+    let _ = writeln!(s, "|---|---|---|---|---|---|---|---|");
+    for p in &k.points {
+        let _ = writeln!(
+            s,
+            "| {:.2} | {:.2} | {:.1} | {} | {:.1} | {} | {} | {} |",
+            p.rate_rps,
+            p.achieved_rps,
+            p.good_pct,
+            p.good_by,
+            p.p95_ms,
+            opt(p.output_tokens_per_s, 1),
+            opt(p.ttft_p95_ms, 1),
+            if p.good { "good" } else { "**not good**" }
+        );
+    }
+    let _ = writeln!(
+        s,
+        "\n{}\n",
+        match k.best_rate_rps {
+            Some(b) => format!(
+                "Highest rate with at least {} % good: **{b:.2} req/s**.",
+                k.min_good_pct
+            ),
+            None => format!("No rate had at least {} % good.", k.min_good_pct),
+        }
+    );
+}
+
 /// A phase's invalid-input calls: what the server did with each tool's.
 fn invalid_section(s: &mut String, inv: &InvalidSummary) {
     let c = &inv.counts;
@@ -896,6 +938,9 @@ pub fn render(r: &Report) -> String {
         }
         if let Some(inv) = &p.invalid {
             invalid_section(&mut s, inv);
+        }
+        if let Some(k) = &p.sweep {
+            sweep_section(&mut s, k);
         }
         if p.breaking_point.is_some() {
             let _ = writeln!(s, "### Breaking point\n");

@@ -376,6 +376,7 @@ impl App {
             Action::Stress => return Some(Effect::StartPhase(BuiltinPhase::Stress)),
             Action::Soak => return Some(Effect::StartPhase(BuiltinPhase::Soak)),
             Action::Users => return Some(Effect::StartPhase(BuiltinPhase::Users)),
+            Action::Sweep => return Some(Effect::StartPhase(BuiltinPhase::Sweep)),
             Action::StopAll => return Some(Effect::StopAll),
             Action::ToggleCpu => return Some(Effect::ToggleCpu),
             Action::ToggleMemory => return Some(Effect::ToggleMemory),

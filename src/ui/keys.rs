@@ -14,6 +14,7 @@ pub enum Action {
     Stress,
     Soak,
     Users,
+    Sweep,
     ToggleCpu,
     ToggleMemory,
     ToggleGpu,
@@ -41,11 +42,12 @@ pub enum Action {
 }
 
 impl Action {
-    pub const ALL: [Action; 28] = [
+    pub const ALL: [Action; 29] = [
         Action::Spike,
         Action::Stress,
         Action::Soak,
         Action::Users,
+        Action::Sweep,
         Action::ToggleCpu,
         Action::ToggleMemory,
         Action::ToggleGpu,
@@ -79,6 +81,7 @@ impl Action {
             Action::Stress => "stress",
             Action::Soak => "soak",
             Action::Users => "users",
+            Action::Sweep => "sweep",
             Action::ToggleCpu => "cpu-burn",
             Action::ToggleMemory => "memory-pressure",
             Action::ToggleGpu => "gpu-load",
@@ -112,6 +115,9 @@ impl Action {
             Action::Stress => "start the stress (breakpoint) phase",
             Action::Soak => "start the soak phase",
             Action::Users => "start the users phase (closed model, think time)",
+            Action::Sweep => {
+                "start a capacity sweep (one at a time, as fast as it goes, rates between)"
+            }
             Action::ToggleCpu => "CPU burn on/off",
             Action::ToggleMemory => "memory pressure on/off",
             Action::ToggleGpu => "GPU load on/off",
@@ -145,6 +151,7 @@ impl Action {
             Action::Stress => &["2"],
             Action::Soak => &["3"],
             Action::Users => &["4"],
+            Action::Sweep => &["5"],
             Action::ToggleCpu => &["c"],
             Action::ToggleMemory => &["m"],
             Action::ToggleGpu => &["g"],

@@ -257,3 +257,60 @@ fn bad_llm_flags_and_tables_are_refused_naming_them() {
     let e = String::from_utf8_lossy(&out.stderr);
     assert!(e.contains("prompts.jsonl:2:"), "{e}");
 }
+
+#[test]
+fn a_sweep_measures_one_at_a_time_and_full_concurrency_then_holds_rates_between() {
+    // Each request takes 50 + 9 × 10 = 140 ms: one at a time ≈ 7.1 req/s,
+    // 8 at once ≈ 57 req/s (the timing server has no capacity limit).
+    let s = TimingServer::start(50, 10, 10);
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = dir.path().join("sweep.toml");
+    std::fs::write(
+        &scenario,
+        format!(
+            "name = \"sweep\"\n[[llm]]\nname = \"llm\"\nurl = \"{}\"\nmax_tokens = 10\n\
+             [[phases]]\nkind = \"sweep\"\nrates = 2\nhold = \"2s\"\nmax_concurrency = 8\n\
+             [acceptance]\nmax_ttft_ms = 100\n",
+            s.url("/v1/chat/completions")
+        ),
+    )
+    .unwrap();
+    let (code, err, v) = run(&["--scenario", scenario.to_str().unwrap()]);
+    assert_eq!(code, Some(0), "{err}");
+    let phases = v["phases"].as_array().unwrap();
+    assert_eq!(phases.len(), 2, "{v}");
+    assert_eq!(phases[0]["model"], "closed");
+    assert_eq!(phases[1]["name"], "sweep rates");
+    let k = &phases[1]["sweep"];
+    let sync = f(&k["synchronous_rps"]);
+    let thr = f(&k["throughput_rps"]);
+    let per = 1000.0 / (50.0 + 9.0 * 10.0);
+    assert!(
+        (sync - per).abs() <= per * 0.15,
+        "synchronous {sync} vs {per}"
+    );
+    assert!(
+        (thr - 8.0 * per).abs() <= 8.0 * per * 0.2,
+        "throughput {thr}"
+    );
+    let points = k["points"].as_array().unwrap();
+    assert_eq!(points.len(), 2, "{k}");
+    // Evenly between the two measured rates, each held and delivered.
+    for (i, p) in points.iter().enumerate() {
+        let want = sync + (thr - sync) * (i + 1) as f64 / 3.0;
+        assert!((f(&p["rate_rps"]) - want).abs() < 1e-6, "{p}");
+        assert!((f(&p["achieved_rps"]) - want).abs() <= want * 0.15, "{p}");
+        assert_eq!(p["good_by"], "goodput");
+        assert_eq!(p["good"], true, "{p}");
+        assert!(f(&p["output_tokens_per_s"]) > 0.0);
+    }
+    assert_eq!(f(&k["best_rate_rps"]), f(&points[1]["rate_rps"]));
+    let c = v["criteria"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "sweep")
+        .expect("sweep criterion");
+    assert_eq!(c["verdict"], "pass", "{c}");
+    assert!(err.contains("best good rate"), "{err}");
+}

@@ -572,6 +572,7 @@ fn a_report_with_a_users_phase_matches_the_schema_field_for_field() {
             spike: None,
             soak: None,
             invalid: None,
+            sweep: None,
         };
     let mut open = phase(
         "open",

@@ -233,6 +233,9 @@ pub enum PhaseEvent {
         phase: String,
         id: u64,
         reason: StopReason,
+        /// The engine goes straight on with this phase (a sweep's rates).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        then: Option<String>,
     },
 }
 
@@ -428,6 +431,7 @@ mod tests {
                 guard: GuardKind::Thermal,
                 message: "CPU at 93.0 °C".into(),
             },
+            then: None,
         });
         assert_eq!(
             stop.log_line(),

@@ -28,7 +28,7 @@ use crate::load::drivers::http::{self, HttpEndpoint, HttpEndpointSpec};
 use crate::load::drivers::llm::{self, LlmEndpoint, LlmSample, LlmSpec};
 use crate::load::drivers::mcp::{McpTarget, McpTargetSpec};
 use crate::load::llm_stats::{Energy, Slo};
-use crate::load::schedule::{Arrivals, PhaseKind, PhaseSpec};
+use crate::load::schedule::{sweep_rates, Arrivals, PhaseKind, PhaseSpec};
 use crate::load::stats::{ErrorKind, Percentiles, Rolling, StatsTable, ToolStats};
 use crate::probes::{Root, Watch};
 use crate::snapshot::Snapshot;
@@ -57,7 +57,7 @@ use phase::{
 pub use summary::{
     slope, soak_report, BreakingPoint, GeneratorStatus, LittleCheck, LoadModel, Mean, MeanMax,
     PhaseSummary, RunSummary, Scalability, SoakReport, SoakRow, SoakVerdict, SpikeReport, Spread,
-    StageSummary, TargetSummary, UsersInfo, P50P95, RUN_SCHEMA,
+    StageSummary, SweepPoint, SweepReport, TargetSummary, UsersInfo, P50P95, RUN_SCHEMA,
 };
 
 /// Everything the engine is built from.
@@ -1394,6 +1394,7 @@ impl State {
             lag_reported: Vec::new(),
             sessions_wanted,
             invalid: InvalidStats::new(self.ops.len()),
+            sweep_origin: None,
             spec,
             start,
         });
@@ -1437,16 +1438,28 @@ impl State {
         }
         run.ended_s = Some(t);
         run.status = reason.to_string();
+        let follow = if matches!(reason, StopReason::Completed) {
+            sweep_follow_up(&run, t)
+        } else {
+            None
+        };
         self.emit(EngineEvent::Phase(PhaseEvent::Stopped {
             phase: run.spec.name.clone(),
             id: run.id,
             reason,
+            then: follow.as_ref().map(|(s, _)| s.name.clone()),
         }));
         self.finished.push(run);
         if self.finished.len() > MAX_FINISHED_PHASES {
             self.finished.remove(0);
         }
         self.restore_when_idle(now);
+        if let Some((spec, measured)) = follow {
+            self.start_phase(spec);
+            if let Some(r) = self.current.as_mut() {
+                r.sweep_origin = Some(measured);
+            }
+        }
     }
 
     /// Probes each op can draw from, in mix order.
@@ -1510,6 +1523,30 @@ fn grow_sessions(targets: &[Arc<McpTarget>], users: u32, max: usize) -> usize {
 }
 
 /// An op index drawn by the mix weights.
+/// A sweep's measuring part just completed: the rates phase to run next,
+/// with the synchronous and throughput rates measured (successful requests
+/// per second of each stage).
+fn sweep_follow_up(run: &PhaseRun, now_s: f64) -> Option<(PhaseSpec, (f64, f64))> {
+    if run.spec.kind != PhaseKind::Sweep || !run.spec.is_closed() {
+        return None;
+    }
+    let p = run.spec.sweep?;
+    let rate = |i: usize| {
+        run.stages.get(i).map_or(0.0, |s| {
+            let d = s.end_s.unwrap_or(now_s) - s.start_s;
+            // The users' last requests are still out: they count (as their stage's).
+            if d > 0.0 {
+                (s.table.all.ok() + s.in_flight) as f64 / d
+            } else {
+                0.0
+            }
+        })
+    };
+    let (sync, thr) = (rate(0), rate(1));
+    let spec = run.spec.sweep_rates_phase(&sweep_rates(&p, sync, thr))?;
+    Some((spec, (sync, thr)))
+}
+
 /// An LLM request left: one more of op `op` in flight, its peak noted in `tables`.
 fn llm_sent(in_flight: &mut [u64], op: usize, tables: [&mut StatsTable; 2]) {
     let Some(n) = in_flight.get_mut(op) else {

@@ -133,12 +133,29 @@ pub(super) struct PhaseRun {
     pub(super) sessions_wanted: usize,
     /// Invalid calls (`invalid_pct`), apart from the valid ones.
     pub(super) invalid: InvalidStats,
+    /// A sweep's rates phase: the synchronous and throughput rates its
+    /// measuring part found, req/s.
+    pub(super) sweep_origin: Option<(f64, f64)>,
 }
 
 impl PhaseRun {
     /// The phase's part of `jetstress.run/1`: its stages so far, whole-phase
     /// tools, and the kind's extra sections. `names`: the ops in mix order;
     /// `has_targets`: whether MCP targets (whose sessions users share) exist.
+    /// Per-tool rows over every stage so far (tokens per joule over their energy).
+    fn whole(&self, names: &[String], now_t: f64) -> Vec<ToolSummary> {
+        let Some((first, rest)) = self.stages.split_first() else {
+            return Vec::new();
+        };
+        let mut t = first.table.clone();
+        let mut energy = first.energy;
+        for s in rest {
+            t.add(&s.table);
+            energy.merge(&s.energy);
+        }
+        with_energy(t.summaries(names, now_t), &energy)
+    }
+
     /// `probes`: the invalid probes each op can draw from.
     pub(super) fn summary(
         &self,
@@ -200,18 +217,11 @@ impl PhaseRun {
             }
         });
         let soak = (r.spec.kind == PhaseKind::Soak).then(|| soak_report(&r.rows));
-        let whole = match r.stages.split_first() {
-            Some((first, rest)) => {
-                let mut t = first.table.clone();
-                let mut energy = first.energy;
-                for s in rest {
-                    t.add(&s.table);
-                    energy.merge(&s.energy);
-                }
-                with_energy(t.summaries(names, now_t), &energy)
-            }
-            None => Vec::new(),
-        };
+        let whole = self.whole(names, now_t);
+        let sweep = r
+            .sweep_origin
+            .zip(r.spec.sweep)
+            .map(|(origin, p)| super::summary::sweep_report(&stages, origin, p.min_good_pct));
         PhaseSummary {
             name: r.spec.name.clone(),
             kind: r.spec.kind,
@@ -241,6 +251,7 @@ impl PhaseRun {
             spike,
             soak,
             invalid: r.invalid.summary(names, probes),
+            sweep,
         }
     }
 }

@@ -181,6 +181,93 @@ pub struct PhaseSummary {
     /// Invalid inputs (`invalid_pct`) sent in this phase, counted apart from the valid calls.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub invalid: Option<InvalidSummary>,
+    /// A sweep's rates phase: the measured rates, each rate's figures, the best good rate.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sweep: Option<SweepReport>,
+}
+
+/// What a capacity sweep found.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SweepReport {
+    /// Successful requests/s one at a time (the `synchronous` stage).
+    pub synchronous_rps: f64,
+    /// Successful requests/s at `max_concurrency` users (the `throughput` stage).
+    pub throughput_rps: f64,
+    /// A rate is good when its goodput (LLM SLOs) or else its success is at least this, %.
+    pub min_good_pct: f64,
+    pub points: Vec<SweepPoint>,
+    /// The highest offered rate that was good (absent: none was).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub best_rate_rps: Option<f64>,
+}
+
+/// One rate of a sweep.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SweepPoint {
+    pub rate_rps: f64,
+    pub achieved_rps: f64,
+    /// Goodput % where LLM SLOs judge the requests, else success %.
+    pub good_pct: f64,
+    /// `goodput` or `success`: what `good_pct` is.
+    pub good_by: String,
+    pub good: bool,
+    pub p95_ms: f64,
+    /// LLM tools: output tokens/s summed, and the worst p95 TTFT.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output_tokens_per_s: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ttft_p95_ms: Option<f64>,
+}
+
+/// A sweep's report from its rates phase's stages.
+pub fn sweep_report(
+    stages: &[StageSummary],
+    (synchronous_rps, throughput_rps): (f64, f64),
+    min_good_pct: f64,
+) -> SweepReport {
+    let points: Vec<SweepPoint> = stages
+        .iter()
+        .filter(|s| s.all.count > 0)
+        .map(|s| {
+            let llm: Vec<_> = s.tools.iter().filter_map(|t| t.llm.as_ref()).collect();
+            let goodput = llm
+                .iter()
+                .filter_map(|l| l.goodput_pct)
+                .min_by(f64::total_cmp);
+            let success = 100.0 - s.all.errors as f64 * 100.0 / s.all.count as f64;
+            let (good_pct, good_by) = match goodput {
+                Some(g) => (g.min(success), "goodput"),
+                None => (success, "success"),
+            };
+            SweepPoint {
+                rate_rps: s.target_rate,
+                achieved_rps: s.achieved_rate,
+                good_pct,
+                good_by: good_by.into(),
+                good: good_pct >= min_good_pct,
+                p95_ms: s.all.latency_ms.p95,
+                output_tokens_per_s: (!llm.is_empty())
+                    .then(|| llm.iter().map(|l| l.output_tokens_per_s).sum()),
+                ttft_p95_ms: llm
+                    .iter()
+                    .filter(|l| !l.ttft_ms.is_empty())
+                    .map(|l| l.ttft_ms.p95)
+                    .max_by(f64::total_cmp),
+            }
+        })
+        .collect();
+    let best_rate_rps = points
+        .iter()
+        .filter(|p| p.good)
+        .map(|p| p.rate_rps)
+        .max_by(f64::total_cmp);
+    SweepReport {
+        synchronous_rps,
+        throughput_rps,
+        min_good_pct,
+        points,
+        best_rate_rps,
+    }
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]

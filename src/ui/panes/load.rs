@@ -52,6 +52,7 @@ pub fn draw(f: &mut Frame, area: Rect, app: &App) {
                         (Action::Stress, "stress"),
                         (Action::Soak, "soak"),
                         (Action::Users, "users"),
+                        (Action::Sweep, "sweep"),
                     ]
                     .into_iter()
                     .enumerate()
