@@ -499,8 +499,30 @@ pub fn evaluate(s: &RunSummary, o: &Observations, c: &Criteria) -> Vec<Verdict> 
     out
 }
 
-/// Each sweep found a good rate (goodput or success at least its `min_good_pct`).
+/// Each sweep found a good rate (goodput or success at least its
+/// `min_good_pct`); a measuring part with no rates phase after it (stopped,
+/// or no request succeeded) found none.
 fn sweeps(s: &RunSummary) -> Vec<Verdict> {
+    let unfinished = s
+        .phases
+        .iter()
+        .filter(|p| p.kind == PhaseKind::Sweep && p.sweep.is_none())
+        .filter(|p| {
+            let rates = format!("{} rates", p.name);
+            !s.phases.iter().any(|q| q.name == rates && q.sweep.is_some())
+        })
+        .map(|p| {
+            verdict(
+                "sweep",
+                false,
+                None,
+                "a good rate".into(),
+                format!(
+                    "{}: {} before any rate was tried (no successful request one at a time or at full concurrency, or stopped)",
+                    p.name, p.status
+                ),
+            )
+        });
     s.phases
         .iter()
         .filter_map(|p| p.sweep.as_ref().map(|k| (p, k)))
@@ -526,6 +548,7 @@ fn sweeps(s: &RunSummary) -> Vec<Verdict> {
                 ),
             }
         })
+        .chain(unfinished)
         .collect()
 }
 

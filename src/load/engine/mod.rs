@@ -1534,9 +1534,16 @@ fn sweep_follow_up(run: &PhaseRun, now_s: f64) -> Option<(PhaseSpec, (f64, f64))
     let rate = |i: usize| {
         run.stages.get(i).map_or(0.0, |s| {
             let d = s.end_s.unwrap_or(now_s) - s.start_s;
-            // The users' last requests are still out: they count (as their stage's).
+            // The users' last requests are still out: they count as the
+            // stage's, at its success ratio so far.
+            let (ok, done) = (s.table.all.ok() as f64, s.table.all.count as f64);
+            let out = if done > 0.0 {
+                s.in_flight as f64 * ok / done
+            } else {
+                0.0
+            };
             if d > 0.0 {
-                (s.table.all.ok() + s.in_flight) as f64 / d
+                (ok + out) / d
             } else {
                 0.0
             }
