@@ -10,6 +10,7 @@ use crate::load::engine::{PhaseSummary, RunSummary, StageSummary};
 use crate::load::llm_stats::LlmSummary;
 use crate::load::scenario::Acceptance;
 use crate::load::schedule::PhaseKind;
+use crate::load::stats::ToolSummary;
 use crate::predict::thermal::ZonePrediction;
 use crate::predict::Status;
 use crate::snapshot::Snapshot;
@@ -552,6 +553,17 @@ fn sweeps(s: &RunSummary) -> Vec<Verdict> {
         .collect()
 }
 
+/// `worst: chat in stress/stage 3 at 4.0 rps`.
+fn worst_llm(t: &ToolSummary, p: &PhaseSummary, st: &StageSummary) -> String {
+    format!(
+        "worst: {} in {}/{} at {}",
+        t.tool,
+        p.name,
+        st.name,
+        load_level(st)
+    )
+}
+
 /// The LLM limits that are set: the worst judged stage's p95 TTFT and
 /// TPOT, and its goodput (requests meeting both).
 fn llm_limits(s: &RunSummary, c: &Criteria) -> Vec<Verdict> {
@@ -582,13 +594,7 @@ fn llm_limits(s: &RunSummary, c: &Criteria) -> Vec<Verdict> {
                 v < max,
                 Some(format!("{v:.1} ms")),
                 threshold,
-                format!(
-                    "worst: {} in {}/{} at {}",
-                    t.tool,
-                    p.name,
-                    st.name,
-                    load_level(st)
-                ),
+                worst_llm(t, p, st),
             ),
         });
     };
@@ -611,13 +617,7 @@ fn llm_limits(s: &RunSummary, c: &Criteria) -> Vec<Verdict> {
                 g >= min,
                 Some(format!("{g:.1} %")),
                 threshold,
-                format!(
-                    "worst: {} in {}/{} at {}",
-                    t.tool,
-                    p.name,
-                    st.name,
-                    load_level(st)
-                ),
+                worst_llm(t, p, st),
             ),
         });
     }

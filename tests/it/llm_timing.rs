@@ -223,38 +223,39 @@ fn bad_llm_flags_and_tables_are_refused_naming_them() {
 
     let dir = tempfile::tempdir().unwrap();
     let f = dir.path().join("bad.toml");
-    std::fs::write(
-        &f,
-        "name = \"x\"\n\n[[llm]]\nname = \"chat\"\nurl = \"http://127.0.0.1:1/v1/chat/completions\"\nprompt = \"hi\"\nsynthetic = { input_words = 5, output_tokens = 4 }\n[[phases]]\nkind = \"soak\"\n",
-    )
-    .unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_jetstress"))
-        .args(["run", "--scenario"])
-        .arg(&f)
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    let e = String::from_utf8_lossy(&out.stderr);
+    // `jetstress run --scenario bad.toml` with this text: exit code and stderr.
+    let scenario = |text: &str| {
+        std::fs::write(&f, text).unwrap();
+        let out = Command::new(env!("CARGO_BIN_EXE_jetstress"))
+            .args(["run", "--scenario"])
+            .arg(&f)
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let llm = "name = \"x\"\n\n[[llm]]\nname = \"chat\"\nurl = \"http://127.0.0.1:1/v1/chat/completions\"\n";
+    let (code, e) = scenario(&format!(
+        "{llm}prompt = \"hi\"\nsynthetic = {{ input_words = 5, output_tokens = 4 }}\n[[phases]]\nkind = \"soak\"\n"
+    ));
+    assert_eq!(code, Some(2));
     assert!(
         e.contains("bad.toml:3") && e.contains("llm[0].prompt"),
         "{e}"
     );
 
     // A prompts file with a bad line names the file and line.
-    let p = dir.path().join("prompts.jsonl");
-    std::fs::write(&p, "{\"prompt\":\"a\"}\nnot json\n").unwrap();
     std::fs::write(
-        &f,
-        "name = \"x\"\n[[llm]]\nname = \"chat\"\nurl = \"http://127.0.0.1:1/v1/chat/completions\"\nprompts = \"prompts.jsonl\"\n[[phases]]\nkind = \"soak\"\nduration = \"1s\"\n",
+        dir.path().join("prompts.jsonl"),
+        "{\"prompt\":\"a\"}\nnot json\n",
     )
     .unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_jetstress"))
-        .args(["run", "--scenario"])
-        .arg(&f)
-        .output()
-        .unwrap();
-    assert_ne!(out.status.code(), Some(0));
-    let e = String::from_utf8_lossy(&out.stderr);
+    let (code, e) = scenario(&format!(
+        "{llm}prompts = \"prompts.jsonl\"\n[[phases]]\nkind = \"soak\"\nduration = \"1s\"\n"
+    ));
+    assert_ne!(code, Some(0));
     assert!(e.contains("prompts.jsonl:2:"), "{e}");
 }
 

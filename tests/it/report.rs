@@ -685,14 +685,19 @@ fn a_report_with_a_users_phase_matches_the_schema_field_for_field() {
         assert_eq!(keys(x), props(def), "{def}: {x:#}");
     }
     // A phase carries either arrivals (open) or users (closed), and the
-    // breaking point, spike and soak belong to other kinds.
+    // breaking point, spike, soak and sweep belong to other kinds (invalid
+    // to phases with invalid_pct).
     let seen: std::collections::BTreeSet<String> = keys(&v["run"]["phases"][0])
         .union(&keys(population))
         .cloned()
         .collect();
     let phase_props = props("phase");
     let missing: Vec<&String> = phase_props.difference(&seen).collect();
-    assert_eq!(missing, ["breaking_point", "soak", "spike"], "{v:#}");
+    assert_eq!(
+        missing,
+        ["breaking_point", "invalid", "soak", "spike", "sweep"],
+        "{v:#}"
+    );
     assert_eq!(population["kind"], "users");
     assert_eq!(population["model"], "closed");
     assert_eq!(v["run"]["phases"][0]["model"], "open");

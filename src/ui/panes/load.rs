@@ -52,7 +52,6 @@ pub fn draw(f: &mut Frame, area: Rect, app: &App) {
                         (Action::Stress, "stress"),
                         (Action::Soak, "soak"),
                         (Action::Users, "users"),
-                        (Action::Sweep, "sweep"),
                     ]
                     .into_iter()
                     .enumerate()
