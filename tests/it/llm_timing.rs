@@ -315,3 +315,44 @@ fn a_sweep_measures_one_at_a_time_and_full_concurrency_then_holds_rates_between(
     assert_eq!(c["verdict"], "pass", "{c}");
     assert!(err.contains("best good rate"), "{err}");
 }
+
+#[test]
+fn tokens_per_joule_come_from_the_boards_power_over_the_stage() {
+    // The AGX Orin fixture tree: VDD_GPU_SOC 3032.704 mW, board total
+    // (the rails summed) 8960.256 mW, constant.
+    let (total_w, gpu_w) = (8.960_256, 3.032_704);
+    let s = TimingServer::start(20, 5, 8);
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("run.json");
+    let out = Command::new(env!("CARGO_BIN_EXE_jetstress"))
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args(["--root", "tests/fixtures/orin-agx-r36", "run", "--llm-url"])
+        .arg(s.url("/v1/chat/completions"))
+        .args([
+            "--phase",
+            "soak",
+            "--rate",
+            "4",
+            "--duration",
+            "3s",
+            "--json",
+        ])
+        .arg(&json)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    let v: Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let l = &llm_row(&v)["llm"];
+    let tokens = f(&l["output_tokens"]);
+    assert!(tokens > 0.0, "{l} {err}");
+    let tpj = f(&l["tokens_per_joule"]);
+    let jpt = f(&l["joules_per_token"]);
+    assert!((tpj * jpt - 1.0).abs() < 1e-9, "{l}");
+    // The joules are the board's power over the seconds of the stage that
+    // had a reading: about its 3 s (whole 1 s windows, so within one).
+    let secs = tokens * jpt / total_w;
+    assert!((1.5..=4.5).contains(&secs), "{secs} s of power: {l}");
+    // The GPU rail's share over the same seconds.
+    let ratio = f(&l["gpu_tokens_per_joule"]) / tpj;
+    assert!((ratio - total_w / gpu_w).abs() < 0.01, "{ratio}");
+}
