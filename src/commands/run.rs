@@ -391,9 +391,12 @@ fn print_summary(summary: &RunSummary) {
         }
         if let Some(k) = &p.sweep {
             eprintln!(
-                "  sweep: one at a time {:.2} req/s, full concurrency {:.2} req/s · best good rate {}",
+                "  sweep: one at a time {:.2} req/s, full concurrency {:.2} req/s · best good {}{}",
                 k.synchronous_rps,
                 k.throughput_rps,
+                k.best_users
+                    .map(|u| format!("{u} users at "))
+                    .unwrap_or_default(),
                 k.best_rate_rps
                     .map_or_else(|| "none".into(), |b| format!("{b:.2} req/s"))
             );

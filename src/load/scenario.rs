@@ -21,8 +21,8 @@ use crate::load::drivers::mcp::{split_command, Endpoint, McpTargetSpec};
 use crate::load::engine::MixEntry;
 use crate::load::guards::GuardConfig;
 use crate::load::schedule::{
-    ArrivalProcess, BreakCriteria, PhaseSpec, SoakParams, SpikeParams, StressParams, SweepParams,
-    Think, UsersSpec, DEFAULT_MAX_SESSIONS, MAX_USERS,
+    ArrivalProcess, BreakCriteria, PhaseSpec, SoakParams, SpikeParams, StressParams, SweepMode,
+    SweepParams, Think, UsersSpec, DEFAULT_MAX_SESSIONS, MAX_USERS,
 };
 
 /// Default concurrent client sessions per MCP target (ten agent CLIs at once).
@@ -227,7 +227,8 @@ pub struct PhaseCfg {
     pub max_sessions: Option<usize>,
     // open phases (spike, stress, soak, custom, sweep): `"uniform"`, `"poisson"`, `{ gamma = 0.5 }`
     pub arrivals: Option<toml::Value>,
-    // sweep
+    // sweep: `mode = "rates"` (default) | `"users"`
+    pub mode: Option<String>,
     pub rates: Option<usize>,
     #[serde(default, deserialize_with = "de_duration")]
     pub hold: Option<Duration>,
@@ -247,7 +248,7 @@ impl PhaseCfg {
         const STAGES: [bool; 6] = [false, false, false, true, true, false];
         const OPEN: [bool; 6] = [true, true, true, true, false, true];
         const SWEEP: [bool; 6] = [false, false, false, false, false, true];
-        let set: [(&'static str, bool, [bool; 6]); 25] = [
+        let set: [(&'static str, bool, [bool; 6]); 26] = [
             // (field, is set, used by)
             ("baseline_rate", self.baseline_rate.is_some(), SPIKE),
             ("peak_rate", self.peak_rate.is_some(), SPIKE),
@@ -270,6 +271,7 @@ impl PhaseCfg {
             ("spawn_rate", self.spawn_rate.is_some(), USERS),
             ("max_sessions", self.max_sessions.is_some(), USERS),
             ("arrivals", self.arrivals.is_some(), OPEN),
+            ("mode", self.mode.is_some(), SWEEP),
             ("rates", self.rates.is_some(), SWEEP),
             ("hold", self.hold.is_some(), SWEEP),
             ("max_concurrency", self.max_concurrency.is_some(), SWEEP),
@@ -815,7 +817,24 @@ pub fn phase_spec(p: &PhaseCfg) -> Result<PhaseSpec, ScenarioError> {
 /// A sweep: `rates`, `hold`, `max_concurrency`, `min_good_pct`.
 fn sweep_spec(p: &PhaseCfg) -> Result<PhaseSpec, ScenarioError> {
     let d = SweepParams::default();
+    let mode = match p.mode.as_deref() {
+        None | Some("rates") => SweepMode::Rates,
+        Some("users") => SweepMode::Users,
+        Some(other) => {
+            return Err(ScenarioError::Value {
+                field: "mode".into(),
+                message: format!("'{other}' is not a sweep mode (rates, users)"),
+            })
+        }
+    };
+    if mode == SweepMode::Users && p.rates.is_some() {
+        return Err(ScenarioError::Invalid {
+            field: "rates".into(),
+            reason: "a users sweep picks its own steps (doubling, then bisecting)",
+        });
+    }
     let sp = SweepParams {
+        mode,
         rates: p.rates.unwrap_or(d.rates),
         hold: p.hold.unwrap_or(d.hold),
         max_concurrency: p.max_concurrency.unwrap_or(d.max_concurrency),

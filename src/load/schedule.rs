@@ -185,15 +185,55 @@ pub struct PhaseSpec {
 /// `min_good_pct`; the sweep reports the highest good rate.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct SweepParams {
+    pub mode: SweepMode,
     pub rates: usize,
     pub hold: Duration,
+    /// Rates mode: users of the `throughput` stage; users mode: the most users tried.
     pub max_concurrency: u32,
     pub min_good_pct: f64,
+}
+
+/// What a sweep varies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SweepMode {
+    /// Open rates between the measured synchronous and throughput rates.
+    #[default]
+    Rates,
+    /// Users (closed, no think): doubled from 1 while good, then bisected
+    /// between the highest good and the lowest bad count.
+    Users,
+}
+
+/// Stages a users sweep runs at most.
+pub const MAX_USERS_SWEEP_STAGES: usize = 24;
+
+/// The users of a users sweep's next stage from the stages so far `(users,
+/// good)`: doubling from the last while all were good (up to `max`); after
+/// a bad one, the midpoint of the highest good and the lowest bad count,
+/// until they are adjacent. `None`: the sweep is done.
+pub fn users_sweep_next(done: &[(u32, bool)], max: u32) -> Option<u32> {
+    if done.len() >= MAX_USERS_SWEEP_STAGES {
+        return None;
+    }
+    let good = done.iter().filter(|d| d.1).map(|d| d.0).max();
+    let bad = done.iter().filter(|d| !d.1).map(|d| d.0).min();
+    match (good, bad) {
+        (_, None) => {
+            let last = done.last()?.0;
+            (last < max).then(|| last.saturating_mul(2).min(max))
+        }
+        (None, Some(_)) => None,
+        (Some(g), Some(b)) => {
+            let m = g + b.saturating_sub(g) / 2;
+            (m > g && m < b).then_some(m)
+        }
+    }
 }
 
 impl Default for SweepParams {
     fn default() -> Self {
         SweepParams {
+            mode: SweepMode::Rates,
             rates: 5,
             hold: Duration::from_secs(30),
             max_concurrency: 16,
@@ -222,7 +262,7 @@ impl PhaseSpec {
         self.total_duration()
             + self
                 .sweep
-                .filter(|_| self.is_closed())
+                .filter(|p| self.is_closed() && p.mode == SweepMode::Rates)
                 .map_or(Duration::ZERO, |p| p.hold * p.rates as u32)
     }
 
@@ -350,16 +390,21 @@ impl PhaseSpec {
         }
     }
 
-    /// A sweep's measuring part (closed): `synchronous` and `throughput`.
+    /// A sweep's measuring part (closed): `synchronous` and `throughput`;
+    /// a users sweep starts with one user (its next stages come as it goes).
     pub fn sweep(p: &SweepParams) -> Self {
         let mut sync = Stage::users(1, Some(p.hold), None);
         sync.name = "synchronous".into();
         let mut thr = Stage::users(p.max_concurrency.max(1), Some(p.hold), None);
         thr.name = "throughput".into();
+        let stages = match p.mode {
+            SweepMode::Rates => vec![sync, thr],
+            SweepMode::Users => vec![Stage::users(1, Some(p.hold), None)],
+        };
         PhaseSpec {
             name: "sweep".into(),
             kind: PhaseKind::Sweep,
-            stages: vec![sync, thr],
+            stages,
             break_criteria: None,
             row_every: Duration::from_secs(60),
             arrivals: ArrivalProcess::Uniform,
@@ -375,7 +420,7 @@ impl PhaseSpec {
     /// stage per rate, named `{name} rates`.
     #[must_use]
     pub fn sweep_rates_phase(&self, rates: &[f64]) -> Option<Self> {
-        let p = self.sweep?;
+        let p = self.sweep.filter(|p| p.mode == SweepMode::Rates)?;
         if rates.is_empty() {
             return None;
         }
@@ -919,5 +964,26 @@ mod tests {
         let scaled = PhaseSpec::sweep(&p).scaled_to(Duration::from_secs(50));
         assert_eq!(scaled.sweep.unwrap().hold, Duration::from_secs(10));
         assert_eq!(scaled.planned_duration(), Duration::from_secs(50));
+    }
+
+    #[test]
+    fn a_users_sweep_doubles_then_bisects_then_stops() {
+        let next = |d: &[(u32, bool)]| users_sweep_next(d, 64);
+        assert_eq!(next(&[(1, true)]), Some(2));
+        assert_eq!(next(&[(1, true), (2, true), (4, true)]), Some(8));
+        assert_eq!(next(&[(1, true), (2, true), (4, false)]), Some(3));
+        assert_eq!(next(&[(1, true), (2, true), (4, false), (3, true)]), None);
+        assert_eq!(
+            next(&[(1, true), (16, true), (32, false), (24, false)]),
+            Some(20)
+        );
+        // Nothing good at one user: nothing to look for.
+        assert_eq!(next(&[(1, false)]), None);
+        // The ceiling holds, and is tried itself.
+        assert_eq!(
+            users_sweep_next(&[(1, true), (2, true), (4, true)], 6),
+            Some(6)
+        );
+        assert_eq!(users_sweep_next(&[(6, true)], 6), None);
     }
 }

@@ -535,10 +535,16 @@ fn sweeps(s: &RunSummary) -> Vec<Verdict> {
                     true,
                     Some(format!("{best:.2} rps")),
                     threshold,
-                    format!(
-                        "{}: best good rate {best:.2} rps (one at a time {:.2} rps, at full concurrency {:.2} rps)",
-                        p.name, k.synchronous_rps, k.throughput_rps
-                    ),
+                    match k.best_users {
+                        Some(u) => format!(
+                            "{}: best good {u} users at {best:.2} rps (one user {:.2} rps, most {:.2} rps)",
+                            p.name, k.synchronous_rps, k.throughput_rps
+                        ),
+                        None => format!(
+                            "{}: best good rate {best:.2} rps (one at a time {:.2} rps, at full concurrency {:.2} rps)",
+                            p.name, k.synchronous_rps, k.throughput_rps
+                        ),
+                    },
                 ),
                 None => verdict(
                     "sweep",

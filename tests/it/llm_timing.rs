@@ -18,6 +18,11 @@ struct TimingServer {
 
 impl TimingServer {
     fn start(ttft_ms: u64, itl_ms: u64, tokens: u64) -> TimingServer {
+        TimingServer::with(ttft_ms, itl_ms, tokens, &[])
+    }
+
+    /// With more of the server's flags (`--capacity N`).
+    fn with(ttft_ms: u64, itl_ms: u64, tokens: u64, more: &[&str]) -> TimingServer {
         let mut child = Command::new("python3")
             .arg(concat!(
                 env!("CARGO_MANIFEST_DIR"),
@@ -26,6 +31,7 @@ impl TimingServer {
             .args(["--ttft-ms", &ttft_ms.to_string()])
             .args(["--itl-ms", &itl_ms.to_string()])
             .args(["--tokens", &tokens.to_string()])
+            .args(more)
             .stdout(Stdio::piped())
             .spawn()
             .expect("python3 runs the timing server");
@@ -355,4 +361,71 @@ fn tokens_per_joule_come_from_the_boards_power_over_the_stage() {
     // The GPU rail's share over the same seconds.
     let ratio = f(&l["gpu_tokens_per_joule"]) / tpj;
     assert!((ratio - total_w / gpu_w).abs() < 0.01, "{ratio}");
+}
+
+#[test]
+fn a_users_sweep_doubles_until_the_slo_fails_then_bisects() {
+    // At most 3 requests served at once (each 50 + 4 × 10 = 90 ms): up to 3
+    // users every first token comes at 50 ms; from 6 users on each waits a
+    // whole request or more for its turn, past the 100 ms TTFT limit.
+    let capacity = 3;
+    let s = TimingServer::with(50, 10, 5, &["--capacity", &capacity.to_string()]);
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = dir.path().join("users-sweep.toml");
+    std::fs::write(
+        &scenario,
+        format!(
+            "name = \"users-sweep\"\n[[llm]]\nname = \"llm\"\nurl = \"{}\"\nmax_tokens = 5\n\
+             [[phases]]\nkind = \"sweep\"\nmode = \"users\"\nhold = \"2s\"\nmax_concurrency = 16\n\
+             [acceptance]\nmax_ttft_ms = 100\n",
+            s.url("/v1/chat/completions")
+        ),
+    )
+    .unwrap();
+    let (code, err, v) = run(&["--scenario", scenario.to_str().unwrap()]);
+    assert_eq!(code, Some(0), "{err}");
+    let phases = v["phases"].as_array().unwrap();
+    assert_eq!(phases.len(), 1, "a users sweep is one closed phase: {v}");
+    let k = &phases[0]["sweep"];
+    let steps: Vec<(u64, bool)> = k["points"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| (p["users"].as_u64().unwrap(), p["good"].as_bool().unwrap()))
+        .collect();
+    // Within the capacity every stage is good; at twice it none is.
+    for &(u, good) in &steps {
+        if u <= capacity {
+            assert!(good, "{u} users: {k}");
+        }
+        if u >= 2 * capacity {
+            assert!(!good, "{u} users: {k}");
+        }
+    }
+    // Doubling from 1 until the first bad stage, then the midpoint of the
+    // highest good and the lowest bad count, until the two are adjacent.
+    let first_bad = steps.iter().position(|s| !s.1).expect("a bad stage");
+    for (i, s) in steps[..=first_bad].iter().enumerate() {
+        assert_eq!(s.0, 1 << i, "{steps:?}");
+    }
+    for i in first_bad + 1..steps.len() {
+        let good = steps[..i]
+            .iter()
+            .filter(|s| s.1)
+            .map(|s| s.0)
+            .max()
+            .unwrap();
+        let bad = steps[..i]
+            .iter()
+            .filter(|s| !s.1)
+            .map(|s| s.0)
+            .min()
+            .unwrap();
+        assert_eq!(steps[i].0, good + (bad - good) / 2, "{steps:?}");
+    }
+    let good = steps.iter().filter(|s| s.1).map(|s| s.0).max().unwrap();
+    let bad = steps.iter().filter(|s| !s.1).map(|s| s.0).min().unwrap();
+    assert_eq!(bad, good + 1, "{steps:?}");
+    assert_eq!(k["best_users"].as_u64(), Some(good), "{k}");
+    assert!((capacity..2 * capacity).contains(&good), "{steps:?}");
 }

@@ -15,6 +15,8 @@ Modes by path:
   /status/429/... (any status) that status with a JSON error body
   /stall/...      sends two tokens, then stalls for 60 s
   /midline/...    a stream whose third event is not JSON
+--capacity N serves at most N requests at once (the rest wait their turn,
+so time to first token grows past N concurrent users).
 Prints "listening PORT" on stdout once bound.
 """
 import argparse
@@ -37,6 +39,7 @@ def chunk(content=None, role=None, finish=None):
 class Server:
     def __init__(self, args):
         self.args = args
+        self.slots = asyncio.Semaphore(args.capacity) if args.capacity else None
 
     async def handle(self, reader, writer):
         try:
@@ -51,7 +54,11 @@ class Server:
                         headers[k.strip().lower()] = v.strip()
                 n = int(headers.get("content-length", "0"))
                 body = await reader.readexactly(n) if n else b""
-                keep = await self.respond(method, path, body, writer)
+                if self.slots is None:
+                    keep = await self.respond(method, path, body, writer)
+                else:
+                    async with self.slots:
+                        keep = await self.respond(method, path, body, writer)
                 if not keep:
                     break
         except (asyncio.IncompleteReadError, ConnectionResetError, BrokenPipeError):
@@ -159,6 +166,7 @@ async def main():
     p.add_argument("--itl-ms", type=float, default=20.0)
     p.add_argument("--tokens", type=int, default=16)
     p.add_argument("--prompt-tokens", type=int, default=9)
+    p.add_argument("--capacity", type=int, default=0)
     args = p.parse_args()
     s = Server(args)
     srv = await asyncio.start_server(s.handle, "127.0.0.1", args.port)

@@ -28,7 +28,9 @@ use crate::load::drivers::http::{self, HttpEndpoint, HttpEndpointSpec};
 use crate::load::drivers::llm::{self, LlmEndpoint, LlmSample, LlmSpec};
 use crate::load::drivers::mcp::{McpTarget, McpTargetSpec};
 use crate::load::llm_stats::{Energy, Slo};
-use crate::load::schedule::{sweep_rates, Arrivals, PhaseKind, PhaseSpec};
+use crate::load::schedule::{
+    sweep_rates, users_sweep_next, Arrivals, PhaseKind, PhaseSpec, Stage, SweepMode,
+};
 use crate::load::stats::{ErrorKind, Percentiles, Rolling, StatsTable, ToolStats};
 use crate::probes::{Root, Watch};
 use crate::snapshot::Snapshot;
@@ -51,8 +53,7 @@ pub use invalid::{
 pub use mix::MixEntry;
 use mix::{resolve_mix, Op};
 use phase::{
-    evaluate_break, little_check, push_row, scaled_users, with_energy, ClosedStage, PhaseRun,
-    StageRec, SumMax,
+    evaluate_break, little_check, push_row, scaled_users, with_energy, PhaseRun, StageRec, SumMax,
 };
 pub use summary::{
     slope, soak_report, BreakingPoint, GeneratorStatus, LittleCheck, LoadModel, Mean, MeanMax,
@@ -949,6 +950,12 @@ impl State {
         }
         let t = now.saturating_duration_since(run.start).as_secs_f64();
         run.stages[i].end_s = Some(t);
+        let hold = run.spec.sweep.map_or(spec.duration, |p| p.hold);
+        if let Some(users) = users_sweep_step(&run.spec, &run.stages, i) {
+            let st = Stage::users(users, Some(hold), None);
+            run.stages.push(StageRec::new(&st, self.ops.len(), true));
+            run.spec.stages.push(st);
+        }
         let Some(next) = run.spec.stages.get(i + 1) else {
             return (None, Some(StopReason::Completed));
         };
@@ -1338,19 +1345,7 @@ impl State {
         let stages = spec
             .stages
             .iter()
-            .map(|s| StageRec {
-                name: s.name.clone(),
-                target_rate: s.mean_rate(),
-                start_s: 0.0,
-                end_s: None,
-                scheduled: 0,
-                in_flight: 0,
-                table: StatsTable::new(self.ops.len()),
-                closed: spec.is_closed().then(ClosedStage::new),
-                rss: None,
-                invalid_done: 0,
-                energy: Energy::default(),
-            })
+            .map(|s| StageRec::new(s, self.ops.len(), spec.is_closed()))
             .collect();
         self.emit(EngineEvent::Phase(PhaseEvent::Started {
             phase: spec.name.clone(),
@@ -1523,6 +1518,38 @@ fn grow_sessions(targets: &[Arc<McpTarget>], users: u32, max: usize) -> usize {
 }
 
 /// An op index drawn by the mix weights.
+/// A users sweep's stage just ended: the users of its next stage, if any
+/// (doubling while good, then bisecting; see [`users_sweep_next`]).
+fn users_sweep_step(spec: &PhaseSpec, stages: &[StageRec], stage: usize) -> Option<u32> {
+    let p = spec.sweep.filter(|p| p.mode == SweepMode::Users)?;
+    if stage + 1 < spec.stages.len() {
+        return None;
+    }
+    let done: Vec<(u32, bool)> = spec
+        .stages
+        .iter()
+        .zip(stages)
+        .map(|(st, rec)| (st.users, stage_good_pct(rec) >= p.min_good_pct))
+        .collect();
+    users_sweep_next(&done, p.max_concurrency)
+}
+
+/// A stage's goodput (its LLM tools' worst, capped by success) or else its
+/// success, %; 0 when nothing completed.
+fn stage_good_pct(rec: &StageRec) -> f64 {
+    let all = &rec.table.all;
+    if all.count == 0 {
+        return 0.0;
+    }
+    let success = all.ok() as f64 * 100.0 / all.count as f64;
+    rec.table
+        .llm
+        .iter()
+        .flatten()
+        .filter_map(|l| l.summary(1.0).goodput_pct)
+        .fold(success, f64::min)
+}
+
 /// A sweep's measuring part just completed: the rates phase to run next,
 /// with the synchronous and throughput rates measured (successful requests
 /// per second of each stage).

@@ -15,7 +15,7 @@ use super::summary::{
 };
 use super::users;
 use crate::load::llm_stats::Energy;
-use crate::load::schedule::{Arrivals, PhaseKind, PhaseSpec, MAX_USERS};
+use crate::load::schedule::{Arrivals, PhaseKind, PhaseSpec, Stage, SweepMode, MAX_USERS};
 use crate::load::stats::{Percentiles, StatsTable, ToolStats, ToolSummary};
 
 /// Running sums for a mean.
@@ -102,6 +102,25 @@ pub(super) struct StageRec {
     pub(super) invalid_done: u64,
     /// Board energy over the stage (LLM tokens per joule).
     pub(super) energy: Energy,
+}
+
+impl StageRec {
+    /// An empty record of `stage` for `ops` ops.
+    pub(super) fn new(stage: &Stage, ops: usize, closed: bool) -> Self {
+        StageRec {
+            name: stage.name.clone(),
+            target_rate: stage.mean_rate(),
+            start_s: 0.0,
+            end_s: None,
+            scheduled: 0,
+            in_flight: 0,
+            table: StatsTable::new(ops),
+            closed: closed.then(ClosedStage::new),
+            rss: None,
+            invalid_done: 0,
+            energy: Energy::default(),
+        }
+    }
 }
 
 pub(super) struct PhaseRun {
@@ -218,10 +237,24 @@ impl PhaseRun {
         });
         let soak = (r.spec.kind == PhaseKind::Soak).then(|| soak_report(&r.rows));
         let whole = self.whole(names, now_t);
-        let sweep = r
-            .sweep_origin
-            .zip(r.spec.sweep)
-            .map(|(origin, p)| super::summary::sweep_report(&stages, origin, p.min_good_pct));
+        let sweep = match (r.sweep_origin, r.spec.sweep) {
+            (Some(origin), Some(p)) => Some(super::summary::sweep_report(
+                &stages,
+                origin,
+                p.min_good_pct,
+            )),
+            // A users sweep reports on itself: one user, and the most achieved.
+            (None, Some(p)) if p.mode == SweepMode::Users => {
+                let one = stages.first().map_or(0.0, |s| s.achieved_rate);
+                let most = stages.iter().map(|s| s.achieved_rate).fold(0.0, f64::max);
+                Some(super::summary::sweep_report(
+                    &stages,
+                    (one, most),
+                    p.min_good_pct,
+                ))
+            }
+            _ => None,
+        };
         PhaseSummary {
             name: r.spec.name.clone(),
             kind: r.spec.kind,

@@ -196,15 +196,23 @@ pub struct SweepReport {
     /// A rate is good when its goodput (LLM SLOs) or else its success is at least this, %.
     pub min_good_pct: f64,
     pub points: Vec<SweepPoint>,
-    /// The highest offered rate that was good (absent: none was).
+    /// The highest offered rate that was good (absent: none was); a users
+    /// sweep: the rate its best users count achieved.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub best_rate_rps: Option<f64>,
+    /// A users sweep: the most users that were good.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub best_users: Option<u32>,
 }
 
 /// One rate of a sweep.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SweepPoint {
+    /// The stage's offered rate (a users sweep: the rate it achieved).
     pub rate_rps: f64,
+    /// A users sweep: the stage's users.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub users: Option<u32>,
     pub achieved_rps: f64,
     /// Goodput % where LLM SLOs judge the requests, else success %.
     pub good_pct: f64,
@@ -240,7 +248,8 @@ pub fn sweep_report(
                 None => (success, "success"),
             };
             SweepPoint {
-                rate_rps: s.target_rate,
+                rate_rps: s.users.map_or(s.target_rate, |_| s.achieved_rate),
+                users: s.users,
                 achieved_rps: s.achieved_rate,
                 good_pct,
                 good_by: good_by.into(),
@@ -256,17 +265,25 @@ pub fn sweep_report(
             }
         })
         .collect();
-    let best_rate_rps = points
-        .iter()
-        .filter(|p| p.good)
-        .map(|p| p.rate_rps)
-        .max_by(f64::total_cmp);
+    let best = |key: fn(&SweepPoint) -> f64| {
+        points
+            .iter()
+            .filter(|p| p.good)
+            .max_by(|a, b| key(a).total_cmp(&key(b)))
+    };
+    let (best_rate_rps, best_users) = if points.iter().any(|p| p.users.is_some()) {
+        let b = best(|p| f64::from(p.users.unwrap_or(0)));
+        (b.map(|p| p.rate_rps), b.and_then(|p| p.users))
+    } else {
+        (best(|p| p.rate_rps).map(|p| p.rate_rps), None)
+    };
     SweepReport {
         synchronous_rps,
         throughput_rps,
         min_good_pct,
         points,
         best_rate_rps,
+        best_users,
     }
 }
 
