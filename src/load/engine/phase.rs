@@ -11,7 +11,7 @@ use hdrhistogram::Histogram;
 use super::invalid::InvalidStats;
 use super::summary::{
     soak_report, BreakingPoint, LittleCheck, LoadModel, Mean, MeanMax, PhaseSummary, SoakRow,
-    SpikeReport, StageSummary, UsersInfo, P50P95,
+    SpikeReport, StageSummary, SweepReport, UsersInfo, P50P95,
 };
 use super::users;
 use crate::load::llm_stats::Energy;
@@ -161,6 +161,25 @@ impl PhaseRun {
     /// The phase's part of `jetstress.run/1`: its stages so far, whole-phase
     /// tools, and the kind's extra sections. `names`: the ops in mix order;
     /// `has_targets`: whether MCP targets (whose sessions users share) exist.
+    /// A sweep's report: a rates phase's from its measured origin; a users
+    /// sweep's on itself (one user, and the most achieved).
+    fn sweep_summary(&self, stages: &[StageSummary]) -> Option<SweepReport> {
+        let p = self.spec.sweep?;
+        match self.sweep_origin {
+            Some(origin) => Some(super::summary::sweep_report(stages, origin, p.min_good_pct)),
+            None if p.mode == SweepMode::Users => {
+                let one = stages.first().map_or(0.0, |s| s.achieved_rate);
+                let most = stages.iter().map(|s| s.achieved_rate).fold(0.0, f64::max);
+                Some(super::summary::sweep_report(
+                    stages,
+                    (one, most),
+                    p.min_good_pct,
+                ))
+            }
+            None => None,
+        }
+    }
+
     /// Per-tool rows over every stage so far (tokens per joule over their energy).
     fn whole(&self, names: &[String], now_t: f64) -> Vec<ToolSummary> {
         let Some((first, rest)) = self.stages.split_first() else {
@@ -237,24 +256,7 @@ impl PhaseRun {
         });
         let soak = (r.spec.kind == PhaseKind::Soak).then(|| soak_report(&r.rows));
         let whole = self.whole(names, now_t);
-        let sweep = match (r.sweep_origin, r.spec.sweep) {
-            (Some(origin), Some(p)) => Some(super::summary::sweep_report(
-                &stages,
-                origin,
-                p.min_good_pct,
-            )),
-            // A users sweep reports on itself: one user, and the most achieved.
-            (None, Some(p)) if p.mode == SweepMode::Users => {
-                let one = stages.first().map_or(0.0, |s| s.achieved_rate);
-                let most = stages.iter().map(|s| s.achieved_rate).fold(0.0, f64::max);
-                Some(super::summary::sweep_report(
-                    &stages,
-                    (one, most),
-                    p.min_good_pct,
-                ))
-            }
-            _ => None,
-        };
+        let sweep = self.sweep_summary(&stages);
         PhaseSummary {
             name: r.spec.name.clone(),
             kind: r.spec.kind,
