@@ -91,6 +91,23 @@ fn run(args: &[&str]) -> (Option<i32>, String, Value) {
     (out.status.code(), err, v)
 }
 
+/// A sweep phase (its table's fields after `kind`) against `s`, `tokens`
+/// per request, judged by a 100 ms TTFT limit.
+fn run_sweep(s: &TimingServer, tokens: u32, phase: &str) -> (Option<i32>, String, Value) {
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = dir.path().join("sweep.toml");
+    std::fs::write(
+        &scenario,
+        format!(
+            "name = \"sweep\"\n[[llm]]\nname = \"llm\"\nurl = \"{}\"\nmax_tokens = {tokens}\n\
+             [[phases]]\nkind = \"sweep\"\n{phase}[acceptance]\nmax_ttft_ms = 100\n",
+            s.url("/v1/chat/completions")
+        ),
+    )
+    .unwrap();
+    run(&["--scenario", scenario.to_str().unwrap()])
+}
+
 fn llm_row(v: &Value) -> &Value {
     v["phases"][0]["stages"][0]["tools"]
         .as_array()
@@ -270,19 +287,7 @@ fn a_sweep_measures_one_at_a_time_and_full_concurrency_then_holds_rates_between(
     // Each request takes 50 + 9 × 10 = 140 ms: one at a time ≈ 7.1 req/s,
     // 8 at once ≈ 57 req/s (the timing server has no capacity limit).
     let s = TimingServer::start(50, 10, 10);
-    let dir = tempfile::tempdir().unwrap();
-    let scenario = dir.path().join("sweep.toml");
-    std::fs::write(
-        &scenario,
-        format!(
-            "name = \"sweep\"\n[[llm]]\nname = \"llm\"\nurl = \"{}\"\nmax_tokens = 10\n\
-             [[phases]]\nkind = \"sweep\"\nrates = 2\nhold = \"2s\"\nmax_concurrency = 8\n\
-             [acceptance]\nmax_ttft_ms = 100\n",
-            s.url("/v1/chat/completions")
-        ),
-    )
-    .unwrap();
-    let (code, err, v) = run(&["--scenario", scenario.to_str().unwrap()]);
+    let (code, err, v) = run_sweep(&s, 10, "rates = 2\nhold = \"2s\"\nmax_concurrency = 8\n");
     assert_eq!(code, Some(0), "{err}");
     let phases = v["phases"].as_array().unwrap();
     assert_eq!(phases.len(), 2, "{v}");
@@ -370,19 +375,11 @@ fn a_users_sweep_doubles_until_the_slo_fails_then_bisects() {
     // whole request or more for its turn, past the 100 ms TTFT limit.
     let capacity = 3;
     let s = TimingServer::with(50, 10, 5, &["--capacity", &capacity.to_string()]);
-    let dir = tempfile::tempdir().unwrap();
-    let scenario = dir.path().join("users-sweep.toml");
-    std::fs::write(
-        &scenario,
-        format!(
-            "name = \"users-sweep\"\n[[llm]]\nname = \"llm\"\nurl = \"{}\"\nmax_tokens = 5\n\
-             [[phases]]\nkind = \"sweep\"\nmode = \"users\"\nhold = \"2s\"\nmax_concurrency = 16\n\
-             [acceptance]\nmax_ttft_ms = 100\n",
-            s.url("/v1/chat/completions")
-        ),
-    )
-    .unwrap();
-    let (code, err, v) = run(&["--scenario", scenario.to_str().unwrap()]);
+    let (code, err, v) = run_sweep(
+        &s,
+        5,
+        "mode = \"users\"\nhold = \"2s\"\nmax_concurrency = 16\n",
+    );
     assert_eq!(code, Some(0), "{err}");
     let phases = v["phases"].as_array().unwrap();
     assert_eq!(phases.len(), 1, "a users sweep is one closed phase: {v}");
