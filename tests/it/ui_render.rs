@@ -386,4 +386,7 @@ fn llm_tools_get_token_rows_and_the_phase_bar_their_tokens_per_second() {
     assert!(t.contains("203ms"), "{t}");
     assert!(t.contains("21ms"), "{t}");
     assert!(t.contains("64.0 tok/s"), "{t}");
+    // The header says it too, beside the phase.
+    let header = t.lines().next().unwrap_or_default();
+    assert!(header.contains("soak @ 4.0 rps · 64.0 tok/s"), "{header}");
 }

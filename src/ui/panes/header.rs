@@ -1,6 +1,7 @@
 //! Header line, most important first so a narrow terminal still shows it:
-//! phase and target rate, FROZEN/REC flags, jetstress's own CPU and RSS, then
-//! board, L4T, nvpmodel mode and `jetson_clocks`.
+//! phase, target rate and (while LLM load runs) tokens/s, FROZEN/REC flags,
+//! jetstress's own CPU and RSS, then board, L4T, nvpmodel mode and
+//! `jetson_clocks`.
 
 use ratatui::layout::Rect;
 use ratatui::style::{Modifier, Style};
@@ -41,6 +42,11 @@ pub fn draw(f: &mut Frame, area: Rect, app: &App) {
         spans.push(Span::styled(format!(" @ {} users", u.active), bg));
     } else if let Some(r) = app.load.target_rps {
         spans.push(Span::styled(format!(" @ {r:.1} rps"), bg));
+    }
+    // While LLM load runs: the tokens/s of every LLM tool together.
+    if app.load.phase.is_some() && !app.load.llm.is_empty() {
+        let tps: f64 = app.load.llm.iter().map(|r| r.tokens_per_s).sum();
+        spans.push(Span::styled(format!(" · {tps:.1} tok/s"), bg));
     }
     if let Some(r) = &app.replay {
         spans.push(sep());
