@@ -16,7 +16,7 @@ use hdrhistogram::Histogram;
 use serde::{Deserialize, Serialize};
 
 use crate::load::drivers::llm::{LlmSample, TokenSource};
-use crate::load::stats::{Percentiles, HIST_HIGH_US, HIST_LOW_US};
+use crate::load::stats::{micros, Percentiles, HIST_HIGH_US, HIST_LOW_US};
 
 /// Service-level objectives a request must meet to count as goodput.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
@@ -34,10 +34,6 @@ impl Slo {
 fn hist() -> Histogram<u64> {
     Histogram::new_with_bounds(HIST_LOW_US, HIST_HIGH_US, 2)
         .expect("static histogram bounds are valid")
-}
-
-fn us(d: Duration) -> u64 {
-    (d.as_micros().min(u128::from(HIST_HIGH_US)) as u64).max(HIST_LOW_US)
 }
 
 /// Distinct HTTP statuses kept per scope (more are counted as `other`).
@@ -95,14 +91,14 @@ impl LlmStats {
         self.streamed += u64::from(s.streamed);
         let ttft = lag + s.first_token;
         let e2e = lag + s.last_token;
-        let _ = self.ttft.record(us(ttft));
-        let _ = self.e2e.record(us(e2e));
+        let _ = self.ttft.record(micros(ttft));
+        let _ = self.e2e.record(micros(e2e));
         for g in &s.gaps_us {
             let _ = self.itl.record(u64::from(*g).max(HIST_LOW_US));
         }
         let tpot = s.tpot();
         if let Some(t) = tpot {
-            let _ = self.tpot.record(us(t));
+            let _ = self.tpot.record(micros(t));
         }
         self.output_tokens += s.output_tokens;
         self.prompt_tokens += s.prompt_tokens.unwrap_or(0);
@@ -162,6 +158,11 @@ impl LlmStats {
         self.peak_in_flight = self.peak_in_flight.max(o.peak_in_flight);
     }
 
+    /// Requests meeting the SLOs, % (`None`: none judged or answered).
+    pub fn goodput_pct(&self) -> Option<f64> {
+        (self.judged && self.requests > 0).then(|| self.good as f64 * 100.0 / self.requests as f64)
+    }
+
     /// Empty again, keeping the histograms' memory.
     pub fn reset(&mut self) {
         for h in [&mut self.ttft, &mut self.itl, &mut self.tpot, &mut self.e2e] {
@@ -215,8 +216,7 @@ impl LlmStats {
             } else {
                 0.0
             },
-            goodput_pct: (self.judged && self.requests > 0)
-                .then(|| self.good as f64 * 100.0 / self.requests as f64),
+            goodput_pct: self.goodput_pct(),
             tokens_per_joule: None,
             joules_per_token: None,
             gpu_tokens_per_joule: None,

@@ -73,7 +73,8 @@ pub fn new_histogram() -> Histogram<u64> {
         .expect("static histogram bounds are valid")
 }
 
-fn micros(d: Duration) -> u64 {
+/// A duration in µs within the histograms' bounds.
+pub(crate) fn micros(d: Duration) -> u64 {
     (d.as_micros().min(u128::from(HIST_HIGH_US)) as u64).max(HIST_LOW_US)
 }
 

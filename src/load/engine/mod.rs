@@ -11,7 +11,7 @@
 //! beyond a fixed slot.
 
 use std::collections::HashSet;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -25,7 +25,7 @@ use crate::load::background::cpu::{CpuBurn, CpuSpec};
 use crate::load::background::gpu::{GpuBurn, GpuSpec};
 use crate::load::background::memory::{MemoryPressure, MemorySpec};
 use crate::load::drivers::http::{self, HttpEndpoint, HttpEndpointSpec};
-use crate::load::drivers::llm::{self, LlmEndpoint, LlmSample, LlmSpec};
+use crate::load::drivers::llm::{LlmEndpoint, LlmSample, LlmSpec};
 use crate::load::drivers::mcp::{McpTarget, McpTargetSpec};
 use crate::load::llm_stats::{Energy, Slo};
 use crate::load::schedule::{
@@ -236,16 +236,11 @@ impl Engine {
             .iter()
             .map(|s| HttpEndpoint::new(s.clone(), client.clone()))
             .collect::<anyhow::Result<_>>()?;
-        let llms: Vec<LlmEndpoint> = if config.llm.is_empty() {
-            Vec::new()
-        } else {
-            let client = llm::client(config.timeout, config.max_in_flight.max(1))?;
-            config
-                .llm
-                .iter()
-                .map(|s| LlmEndpoint::new(s.clone(), client.clone(), Path::new(".")))
-                .collect::<Result<_, _>>()?
-        };
+        let llms: Vec<LlmEndpoint> = config
+            .llm
+            .iter()
+            .map(|s| LlmEndpoint::new(s.clone(), client.clone()))
+            .collect::<Result<_, _>>()?;
         let left_out: Vec<&str> = unreached.iter().map(|t| t.name.as_str()).collect();
         let (ops, weights, skipped) = resolve_mix(
             &config.mix,
@@ -1534,20 +1529,16 @@ fn users_sweep_step(spec: &PhaseSpec, stages: &[StageRec], stage: usize) -> Opti
     users_sweep_next(&done, p.max_concurrency)
 }
 
-/// A stage's goodput (its LLM tools' worst, capped by success) or else its
-/// success, %; 0 when nothing completed.
+/// A stage's good % as its summary will say ([`summary::good_pct`]).
 fn stage_good_pct(rec: &StageRec) -> f64 {
     let all = &rec.table.all;
-    if all.count == 0 {
-        return 0.0;
-    }
-    let success = all.ok() as f64 * 100.0 / all.count as f64;
-    rec.table
+    let goodputs = rec
+        .table
         .llm
         .iter()
         .flatten()
-        .filter_map(|l| l.summary(1.0).goodput_pct)
-        .fold(success, f64::min)
+        .filter_map(|l| l.goodput_pct());
+    summary::good_pct(all.count, all.failed() + all.dropped(), goodputs).0
 }
 
 /// A sweep's measuring part just completed: the rates phase to run next,

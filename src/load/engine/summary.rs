@@ -227,6 +227,24 @@ pub struct SweepPoint {
     pub ttft_p95_ms: Option<f64>,
 }
 
+/// How good a sweep stage was, % and by what: its LLM tools' worst goodput
+/// capped by its success, or its success alone without LLM SLOs. `count`
+/// requests, `errors` failed or dropped; nothing completed is 0 %.
+pub(super) fn good_pct(
+    count: u64,
+    errors: u64,
+    goodputs: impl Iterator<Item = f64>,
+) -> (f64, &'static str) {
+    if count == 0 {
+        return (0.0, "success");
+    }
+    let success = 100.0 - errors as f64 * 100.0 / count as f64;
+    match goodputs.min_by(f64::total_cmp) {
+        Some(g) => (g.min(success), "goodput"),
+        None => (success, "success"),
+    }
+}
+
 /// A sweep's report from its rates phase's stages.
 pub fn sweep_report(
     stages: &[StageSummary],
@@ -238,15 +256,11 @@ pub fn sweep_report(
         .filter(|s| s.all.count > 0)
         .map(|s| {
             let llm: Vec<_> = s.tools.iter().filter_map(|t| t.llm.as_ref()).collect();
-            let goodput = llm
-                .iter()
-                .filter_map(|l| l.goodput_pct)
-                .min_by(f64::total_cmp);
-            let success = 100.0 - s.all.errors as f64 * 100.0 / s.all.count as f64;
-            let (good_pct, good_by) = match goodput {
-                Some(g) => (g.min(success), "goodput"),
-                None => (success, "success"),
-            };
+            let (good_pct, good_by) = good_pct(
+                s.all.count,
+                s.all.errors,
+                llm.iter().filter_map(|l| l.goodput_pct),
+            );
             SweepPoint {
                 rate_rps: s.users.map_or(s.target_rate, |_| s.achieved_rate),
                 users: s.users,

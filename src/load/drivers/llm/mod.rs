@@ -9,10 +9,10 @@
 
 pub(crate) mod stream;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use bytes::Bytes;
 use serde_json::{json, Value};
@@ -27,8 +27,9 @@ use crate::load::stats::ErrorKind;
 pub enum PromptSource {
     /// One user message.
     Fixed(String),
-    /// A JSONL file: each line an OpenAI `messages` array, or an object with
-    /// `messages` (or `prompt`), sent in turn.
+    /// A JSONL file (the scenario resolves it against its own directory):
+    /// each line an OpenAI `messages` array, or an object with `messages`
+    /// (or `prompt`), sent in turn.
     File(PathBuf),
     /// `input_words` words of filler and exactly `output_tokens` asked for
     /// (`max_tokens`, with `ignore_eos` so the server does not stop early).
@@ -147,20 +148,15 @@ fn line_messages(v: Value) -> Result<Value, String> {
 }
 
 /// The prompts as message lists; pure but for reading the file.
-pub fn prompts(spec: &LlmSpec, base: &Path) -> Result<Vec<Value>, PromptError> {
+pub fn prompts(spec: &LlmSpec) -> Result<Vec<Value>, PromptError> {
     match &spec.prompt {
         PromptSource::Fixed(p) => Ok(vec![json!([{"role": "user", "content": p}])]),
         PromptSource::Synthetic { input_words, .. } => Ok(vec![
             json!([{"role": "user", "content": filler(*input_words)}]),
         ]),
-        PromptSource::File(f) => {
-            let path = if f.is_absolute() {
-                f.clone()
-            } else {
-                base.join(f)
-            };
+        PromptSource::File(path) => {
             let shown = path.display().to_string();
-            let text = std::fs::read_to_string(&path).map_err(|e| PromptError::Read {
+            let text = std::fs::read_to_string(path).map_err(|e| PromptError::Read {
                 name: spec.name.clone(),
                 path: shown.clone(),
                 source: e,
@@ -238,14 +234,14 @@ pub fn body(spec: &LlmSpec, messages: &Value) -> Value {
 }
 
 impl LlmEndpoint {
-    /// Build the bodies (prompt files relative to `base`).
-    pub fn new(spec: LlmSpec, client: reqwest::Client, base: &Path) -> Result<Self, PromptError> {
+    /// Build the bodies (reading a prompts file).
+    pub fn new(spec: LlmSpec, client: reqwest::Client) -> Result<Self, PromptError> {
         reqwest::Url::parse(&spec.url).map_err(|e| PromptError::Url {
             name: spec.name.clone(),
             url: spec.url.clone(),
             why: e.to_string(),
         })?;
-        let bodies = prompts(&spec, base)?
+        let bodies = prompts(&spec)?
             .iter()
             .map(|m| Bytes::from(body(&spec, m).to_string()))
             .collect();
@@ -346,14 +342,6 @@ impl LlmEndpoint {
     }
 }
 
-/// A request may stream for long: the client's own timeout is the engine's.
-pub fn client(timeout: Duration, pool: usize) -> anyhow::Result<reqwest::Client> {
-    Ok(reqwest::Client::builder()
-        .timeout(timeout)
-        .pool_max_idle_per_host(pool)
-        .build()?)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -374,7 +362,7 @@ mod tests {
     #[test]
     fn bodies_per_api() {
         let s = spec(LlmApi::OpenaiChat, PromptSource::Fixed("hi".into()));
-        let m = &prompts(&s, Path::new(".")).unwrap()[0];
+        let m = &prompts(&s).unwrap()[0];
         let b = body(&s, m);
         assert_eq!(b["messages"][0]["content"], "hi");
         assert_eq!(b["max_tokens"], 64);
@@ -389,7 +377,7 @@ mod tests {
                 output_tokens: 16,
             },
         );
-        let b = body(&s, &prompts(&s, Path::new(".")).unwrap()[0]);
+        let b = body(&s, &prompts(&s).unwrap()[0]);
         assert_eq!(b["prompt"].as_str().unwrap().split(' ').count(), 5);
         assert_eq!(
             (b["max_tokens"].as_u64(), b["ignore_eos"].as_bool()),
@@ -398,7 +386,7 @@ mod tests {
 
         let mut s = spec(LlmApi::Ollama, PromptSource::Fixed("hi".into()));
         s.stream = false;
-        let b = body(&s, &prompts(&s, Path::new(".")).unwrap()[0]);
+        let b = body(&s, &prompts(&s).unwrap()[0]);
         assert_eq!(b["options"]["num_predict"], 64);
         assert!(b.get("stream_options").is_none());
     }
@@ -412,17 +400,14 @@ mod tests {
             "[{\"role\":\"user\",\"content\":\"a\"}]\n\n{\"prompt\":\"b\"}\n{\"messages\":[{\"role\":\"user\",\"content\":\"c\"}]}\n",
         )
         .unwrap();
-        let s = spec(LlmApi::OpenaiChat, PromptSource::File("p.jsonl".into()));
-        let p = prompts(&s, dir.path()).unwrap();
+        let s = spec(LlmApi::OpenaiChat, PromptSource::File(f.clone()));
+        let p = prompts(&s).unwrap();
         assert_eq!(p.len(), 3);
         assert_eq!(p[1][0]["content"], "b");
         std::fs::write(&f, "{\"prompt\":\"a\"}\n{\"oops\":1}\n").unwrap();
-        let e = prompts(&s, dir.path()).unwrap_err().to_string();
+        let e = prompts(&s).unwrap_err().to_string();
         assert!(e.contains("p.jsonl:2:"), "{e}");
         std::fs::write(&f, "\n").unwrap();
-        assert!(matches!(
-            prompts(&s, dir.path()),
-            Err(PromptError::Empty { .. })
-        ));
+        assert!(matches!(prompts(&s), Err(PromptError::Empty { .. })));
     }
 }
