@@ -67,18 +67,19 @@ impl Op {
     /// HTTP and LLM endpoints share one connection pool; `None`: round
     /// robin), or invalid probe `probe` in its place.
     pub(super) async fn send(&self, user: Option<usize>, probe: Option<usize>) -> Reply {
-        if let Some(i) = probe {
-            return self.call_probe(user, i).await.into();
-        }
-        match (&self.kind, user) {
-            (OpKind::Mcp { target, tool, args }, Some(u)) => {
-                target.call_on(u, tool, args.as_ref()).await.into()
+        match &self.kind {
+            OpKind::Mcp { target, tool, args } => {
+                let args = match probe {
+                    Some(i) => self.invalid.as_ref().and_then(|inv| inv.probes.get(i)),
+                    None => args.as_ref(),
+                };
+                match user {
+                    Some(u) => target.call_on(u, tool, args).await.into(),
+                    None => target.call(tool, args).await.into(),
+                }
             }
-            (OpKind::Mcp { target, tool, args }, None) => {
-                target.call(tool, args.as_ref()).await.into()
-            }
-            (OpKind::Http(ep), _) => ep.call().await.into(),
-            (OpKind::Llm(ep), _) => match ep.call().await {
+            OpKind::Http(ep) => ep.call().await.into(),
+            OpKind::Llm(ep) => match ep.call().await {
                 Ok(s) => Reply {
                     error: None,
                     status: None,
@@ -101,18 +102,6 @@ impl Op {
     pub(super) fn draw_invalid(&self, rng: &mut impl Rng) -> Option<usize> {
         let inv = self.invalid.as_ref()?;
         (rng.random::<f64>() < inv.frac).then(|| rng.random_range(0..inv.probes.len()))
-    }
-
-    /// Send probe `i` (from [`Op::draw_invalid`]) in place of the valid call.
-    async fn call_probe(&self, user: Option<usize>, i: usize) -> Result<(), ErrorKind> {
-        let (OpKind::Mcp { target, tool, .. }, Some(inv)) = (&self.kind, &self.invalid) else {
-            return Err(ErrorKind::Transport);
-        };
-        let args = inv.probes.get(i);
-        match user {
-            Some(u) => target.call_on(u, tool, args).await,
-            None => target.call(tool, args).await,
-        }
     }
 
     /// Probes this op can draw from.
