@@ -1,7 +1,7 @@
 //! Token-stream statistics of one LLM tool over one scope (a stage, a
 //! window, a phase): TTFT, inter-token latency, time per output token and
-//! E2E in hdrhistograms at 2 significant figures (a fixed ≈ 100 KB per tool
-//! whatever the request count), output and prompt tokens, where each
+//! E2E in [`Hist`]s (2 significant figures; at most 48 KiB per tool
+//! whatever the request count, nothing until its first reply), output and prompt tokens, where each
 //! request's count came from, token-count mismatches, goodput against the
 //! SLOs, HTTP statuses, peak concurrency; and its summary (`llm` of a tool
 //! row). Energy per token comes from the board's power over the same scope
@@ -12,11 +12,10 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use hdrhistogram::Histogram;
 use serde::{Deserialize, Serialize};
 
 use crate::load::drivers::llm::{LlmSample, TokenSource};
-use crate::load::stats::{micros, Percentiles, HIST_HIGH_US, HIST_LOW_US};
+use crate::load::stats::{micros, Hist, Percentiles, HIST_LOW_US};
 
 /// Service-level objectives a request must meet to count as goodput.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
@@ -31,21 +30,16 @@ impl Slo {
     }
 }
 
-fn hist() -> Histogram<u64> {
-    Histogram::new_with_bounds(HIST_LOW_US, HIST_HIGH_US, 2)
-        .expect("static histogram bounds are valid")
-}
-
 /// Distinct HTTP statuses kept per scope (more are counted as `other`).
 const MAX_STATUSES: usize = 8;
 
 /// One LLM tool's figures over one scope.
 #[derive(Debug, Clone)]
 pub struct LlmStats {
-    ttft: Histogram<u64>,
-    itl: Histogram<u64>,
-    tpot: Histogram<u64>,
-    e2e: Histogram<u64>,
+    ttft: Hist,
+    itl: Hist,
+    tpot: Hist,
+    e2e: Hist,
     /// Requests that finished with a sample.
     requests: u64,
     streamed: u64,
@@ -64,10 +58,10 @@ pub struct LlmStats {
 impl Default for LlmStats {
     fn default() -> Self {
         LlmStats {
-            ttft: hist(),
-            itl: hist(),
-            tpot: hist(),
-            e2e: hist(),
+            ttft: Hist::new(),
+            itl: Hist::new(),
+            tpot: Hist::new(),
+            e2e: Hist::new(),
             requests: 0,
             streamed: 0,
             output_tokens: 0,
@@ -91,14 +85,14 @@ impl LlmStats {
         self.streamed += u64::from(s.streamed);
         let ttft = lag + s.first_token;
         let e2e = lag + s.last_token;
-        let _ = self.ttft.record(micros(ttft));
-        let _ = self.e2e.record(micros(e2e));
+        self.ttft.record(micros(ttft));
+        self.e2e.record(micros(e2e));
         for g in &s.gaps_us {
-            let _ = self.itl.record(u64::from(*g).max(HIST_LOW_US));
+            self.itl.record(u64::from(*g).max(HIST_LOW_US));
         }
         let tpot = s.tpot();
         if let Some(t) = tpot {
-            let _ = self.tpot.record(micros(t));
+            self.tpot.record(micros(t));
         }
         self.output_tokens += s.output_tokens;
         self.prompt_tokens += s.prompt_tokens.unwrap_or(0);
@@ -137,10 +131,10 @@ impl LlmStats {
     }
 
     pub fn add(&mut self, o: &LlmStats) {
-        let _ = self.ttft.add(&o.ttft);
-        let _ = self.itl.add(&o.itl);
-        let _ = self.tpot.add(&o.tpot);
-        let _ = self.e2e.add(&o.e2e);
+        self.ttft.add(&o.ttft);
+        self.itl.add(&o.itl);
+        self.tpot.add(&o.tpot);
+        self.e2e.add(&o.e2e);
         self.requests += o.requests;
         self.streamed += o.streamed;
         self.output_tokens += o.output_tokens;
@@ -161,6 +155,21 @@ impl LlmStats {
     /// Requests meeting the SLOs, % (`None`: none judged or answered).
     pub fn goodput_pct(&self) -> Option<f64> {
         (self.judged && self.requests > 0).then(|| self.good as f64 * 100.0 / self.requests as f64)
+    }
+
+    /// The scope is over: keep the histograms as sparse copies.
+    pub fn freeze(&mut self) {
+        for h in [&mut self.ttft, &mut self.itl, &mut self.tpot, &mut self.e2e] {
+            h.freeze();
+        }
+    }
+
+    /// Heap bytes held by the histograms.
+    pub fn heap_bytes(&self) -> usize {
+        [&self.ttft, &self.itl, &self.tpot, &self.e2e]
+            .iter()
+            .map(|h| h.heap_bytes())
+            .sum()
     }
 
     /// Empty again, keeping the histograms' memory.

@@ -6,6 +6,7 @@ pub(crate) mod background;
 pub(crate) mod drivers;
 pub(crate) mod engine;
 pub(crate) mod guards;
+pub(crate) mod hist;
 pub(crate) mod invalid;
 pub(crate) mod llm_stats;
 pub(crate) mod plan;
@@ -38,4 +39,4 @@ pub use schedule::{
     StressParams, SweepParams, Think, ThinkError, UnknownArrivals, UsersSpec, DEFAULT_MAX_SESSIONS,
     MAX_USERS, REQUEST_STAGE_CAP,
 };
-pub use stats::{ErrorKind, Percentiles, StatsTable, ToolSummary};
+pub use stats::{ErrorKind, Percentiles, StatsTable, ToolSummary, TOOL_ROW_MAX_BYTES};

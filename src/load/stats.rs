@@ -1,22 +1,22 @@
-//! Latency bookkeeping: bounded `hdrhistogram`s (1 µs … 10 min, 3 significant
-//! figures) of scheduled-send latency and service time, error counts by kind,
-//! and the serializable per-tool summaries that `jetstress.run/1` and
-//! `LoadWindow` events carry. Memory is fixed per tool, never per request.
+//! Latency bookkeeping: bounded histograms ([`Hist`]: 1 µs … 10 min, 2
+//! significant figures) of scheduled-send latency and service time, error
+//! counts by kind, and the serializable per-tool summaries that
+//! `jetstress.run/1` and `LoadWindow` events carry. Memory is fixed per tool,
+//! never per request: a live tool row holds two dense 12 KiB arrays, a
+//! frozen one (a finished stage, a rolling-ring slot) a sparse copy no
+//! larger, and a tool that saw no traffic nothing.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use hdrhistogram::Histogram;
 use serde::{Deserialize, Serialize};
 
-use crate::load::llm_stats::{LlmStats, LlmSummary};
+pub use crate::load::hist::{Hist, HIST_HIGH_US, HIST_LOW_US, HIST_MAX_BYTES};
 
-/// Lowest recordable value: 1 µs.
-pub const HIST_LOW_US: u64 = 1;
-/// Highest recordable value: 10 min in µs (larger values are clamped).
-pub const HIST_HIGH_US: u64 = 600_000_000;
-/// Significant figures kept by every histogram.
-pub const HIST_SIGFIG: u8 = 3;
+/// Most heap bytes one tool row ([`ToolStats`]: latency and service) holds
+/// in one scope, live or frozen.
+pub const TOOL_ROW_MAX_BYTES: usize = 2 * HIST_MAX_BYTES;
+use crate::load::llm_stats::{LlmStats, LlmSummary};
 
 /// Why a request did not succeed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -67,46 +67,29 @@ impl ErrorKind {
     }
 }
 
-/// A new histogram with the crate-wide bounds.
-pub fn new_histogram() -> Histogram<u64> {
-    Histogram::new_with_bounds(HIST_LOW_US, HIST_HIGH_US, HIST_SIGFIG)
-        .expect("static histogram bounds are valid")
-}
-
 /// A duration in µs within the histograms' bounds.
 pub(crate) fn micros(d: Duration) -> u64 {
     (d.as_micros().min(u128::from(HIST_HIGH_US)) as u64).max(HIST_LOW_US)
 }
 
 /// Running statistics for one tool (or all tools) over one scope.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct ToolStats {
     /// Latency from the scheduled send time (coordinated-omission corrected).
-    pub latency: Histogram<u64>,
+    pub latency: Hist,
     /// Service time: actual send → reply.
-    pub service: Histogram<u64>,
+    pub service: Hist,
     /// Requests that started (succeeded or failed) — dropped ones are not counted here.
     pub count: u64,
     pub errors: [u64; ErrorKind::COUNT],
-}
-
-impl Default for ToolStats {
-    fn default() -> Self {
-        ToolStats {
-            latency: new_histogram(),
-            service: new_histogram(),
-            count: 0,
-            errors: [0; ErrorKind::COUNT],
-        }
-    }
 }
 
 impl ToolStats {
     /// Record one finished request.
     pub fn record(&mut self, latency: Duration, service: Duration, error: Option<ErrorKind>) {
         self.count += 1;
-        let _ = self.latency.record(micros(latency));
-        let _ = self.service.record(micros(service));
+        self.latency.record(micros(latency));
+        self.service.record(micros(service));
         if let Some(k) = error {
             self.errors[k.index()] += 1;
         }
@@ -138,9 +121,30 @@ impl ToolStats {
         self.errors = [0; ErrorKind::COUNT];
     }
 
+    /// The scope is over: keep the histograms as sparse copies.
+    pub fn freeze(&mut self) {
+        self.latency.freeze();
+        self.service.freeze();
+    }
+
+    /// A frozen copy (see [`Hist::frozen_copy`]).
+    pub fn frozen_copy(&self) -> ToolStats {
+        ToolStats {
+            latency: self.latency.frozen_copy(),
+            service: self.service.frozen_copy(),
+            count: self.count,
+            errors: self.errors,
+        }
+    }
+
+    /// Heap bytes held (the bounded-size promise).
+    pub fn heap_bytes(&self) -> usize {
+        self.latency.heap_bytes() + self.service.heap_bytes()
+    }
+
     pub fn add(&mut self, other: &ToolStats) {
-        let _ = self.latency.add(&other.latency);
-        let _ = self.service.add(&other.service);
+        self.latency.add(&other.latency);
+        self.service.add(&other.service);
         self.count += other.count;
         for (a, b) in self.errors.iter_mut().zip(other.errors) {
             *a += b;
@@ -205,18 +209,21 @@ pub struct LatencyBuckets {
 
 impl LatencyBuckets {
     /// From a histogram of microseconds; one pass over its recorded values.
-    pub fn of<C: hdrhistogram::Counter>(h: &Histogram<C>) -> Self {
-        let mut b = LatencyBuckets::default();
-        for v in h.iter_recorded() {
-            let s = h.median_equivalent(v.value_iterated_to()) as f64 / 1e6;
-            let i = LATENCY_BUCKETS_S
-                .iter()
-                .position(|&le| s <= le)
-                .unwrap_or(LATENCY_BUCKETS_S.len() - 1);
-            b.counts[i] += v.count_at_value().as_u64();
-        }
-        b.sum_s = h.mean() * h.len() as f64 / 1e6;
-        b
+    pub fn of(h: &Hist) -> Self {
+        h.with_dense(|h| {
+            let mut b = LatencyBuckets::default();
+            for v in h.iter_recorded() {
+                let s = h.median_equivalent(v.value_iterated_to()) as f64 / 1e6;
+                let i = LATENCY_BUCKETS_S
+                    .iter()
+                    .position(|&le| s <= le)
+                    .unwrap_or(LATENCY_BUCKETS_S.len() - 1);
+                b.counts[i] += u64::from(v.count_at_value());
+            }
+            b.sum_s = h.mean() * h.len() as f64 / 1e6;
+            b
+        })
+        .unwrap_or_default()
     }
 }
 
@@ -240,20 +247,22 @@ impl Percentiles {
         self.max == 0.0
     }
 
-    pub fn of<C: hdrhistogram::Counter>(h: &Histogram<C>) -> Self {
-        if h.is_empty() {
-            return Percentiles::default();
-        }
-        let ms = |us: u64| us as f64 / 1000.0;
-        Percentiles {
-            min: ms(h.min()),
-            p50: ms(h.value_at_quantile(0.50)),
-            p90: ms(h.value_at_quantile(0.90)),
-            p95: ms(h.value_at_quantile(0.95)),
-            p99: ms(h.value_at_quantile(0.99)),
-            max: ms(h.max()),
-            mean: h.mean() / 1000.0,
-        }
+    /// Each figure is the middle of its bucket (within ±0.5 % of the
+    /// value at two significant figures), as the mean is.
+    pub fn of(h: &Hist) -> Self {
+        h.with_dense(|h| {
+            let ms = |us: u64| h.median_equivalent(us) as f64 / 1000.0;
+            Percentiles {
+                min: ms(h.min()),
+                p50: ms(h.value_at_quantile(0.50)),
+                p90: ms(h.value_at_quantile(0.90)),
+                p95: ms(h.value_at_quantile(0.95)),
+                p99: ms(h.value_at_quantile(0.99)),
+                max: ms(h.max()),
+                mean: h.mean() / 1000.0,
+            }
+        })
+        .unwrap_or_default()
     }
 }
 
@@ -335,6 +344,26 @@ impl StatsTable {
         self.llm.iter_mut().flatten().for_each(|l| l.reset());
     }
 
+    /// The scope is over: keep every histogram as a sparse copy (a late
+    /// reply thaws the one it lands in).
+    pub fn freeze(&mut self) {
+        self.tools.iter_mut().for_each(ToolStats::freeze);
+        self.all.freeze();
+        self.llm.iter_mut().flatten().for_each(|l| l.freeze());
+    }
+
+    /// Heap bytes held by the histograms (the bounded-size promise).
+    pub fn heap_bytes(&self) -> usize {
+        self.tools.iter().map(ToolStats::heap_bytes).sum::<usize>()
+            + self.all.heap_bytes()
+            + self
+                .llm
+                .iter()
+                .flatten()
+                .map(|l| l.heap_bytes())
+                .sum::<usize>()
+    }
+
     /// Fold another table of the same tools into this one (stages → whole phase).
     pub fn add(&mut self, other: &StatsTable) {
         for (a, b) in self.tools.iter_mut().zip(&other.tools) {
@@ -394,34 +423,12 @@ impl StatsTable {
     }
 }
 
-/// Compact copy of one window's [`ToolStats`] (u32 counters: a window never
-/// holds 4 billion requests), kept in the rolling ring.
-#[derive(Debug, Clone)]
-struct Slot {
-    latency: Histogram<u32>,
-    service: Histogram<u32>,
-    count: u64,
-    errors: [u64; ErrorKind::COUNT],
-}
-
-fn new_histogram32() -> Histogram<u32> {
-    Histogram::new_with_bounds(HIST_LOW_US, HIST_HIGH_US, HIST_SIGFIG)
-        .expect("static histogram bounds are valid")
-}
-
-fn copy_into(dst: &mut Histogram<u32>, src: &Histogram<u64>) {
-    for v in src.iter_recorded() {
-        let n = v.count_at_value().min(u64::from(u32::MAX)) as u32;
-        let _ = dst.record_n(v.value_iterated_to(), n);
-    }
-}
-
 /// The last `slots` windows per tool (and all tools), merged on demand:
 /// the rolling window (10 × 1 s by default). Fixed memory per tool.
 #[derive(Debug, Clone)]
 pub struct Rolling {
-    /// `ring[i][0]` is all tools, `ring[i][1 + op]` one tool.
-    ring: std::collections::VecDeque<Vec<Slot>>,
+    /// `ring[i][0]` is all tools, `ring[i][1 + op]` one tool; frozen copies.
+    ring: std::collections::VecDeque<Vec<ToolStats>>,
     slots: usize,
     secs: std::collections::VecDeque<f64>,
 }
@@ -437,32 +444,21 @@ impl Rolling {
 
     /// Push one finished window of `secs` seconds.
     pub fn push(&mut self, t: &StatsTable, secs: f64) {
-        let mut row = if self.ring.len() >= self.slots {
+        if self.ring.len() >= self.slots {
             self.secs.pop_front();
-            self.ring.pop_front().expect("ring not empty")
-        } else {
-            Vec::new()
-        };
-        let n = t.tools.len() + 1;
-        row.resize_with(n, || Slot {
-            latency: new_histogram32(),
-            service: new_histogram32(),
-            count: 0,
-            errors: [0; ErrorKind::COUNT],
-        });
-        for (slot, src) in row
-            .iter_mut()
-            .zip(std::iter::once(&t.all).chain(t.tools.iter()))
-        {
-            slot.latency.reset();
-            slot.service.reset();
-            copy_into(&mut slot.latency, &src.latency);
-            copy_into(&mut slot.service, &src.service);
-            slot.count = src.count;
-            slot.errors = src.errors;
+            self.ring.pop_front();
         }
+        let row = std::iter::once(&t.all)
+            .chain(t.tools.iter())
+            .map(ToolStats::frozen_copy)
+            .collect();
         self.ring.push_back(row);
         self.secs.push_back(secs);
+    }
+
+    /// Heap bytes held by the ring's histograms (the bounded-size promise).
+    pub fn heap_bytes(&self) -> usize {
+        self.ring.iter().flatten().map(ToolStats::heap_bytes).sum()
     }
 
     /// Seconds covered by the ring.
@@ -472,20 +468,11 @@ impl Rolling {
 
     /// Merged summary of slot index `i` (0: all tools, 1 + op: one tool).
     fn merged(&self, i: usize, name: &str) -> ToolSummary {
-        let mut lat = new_histogram32();
-        let mut svc = new_histogram32();
-        let mut count = 0;
-        let mut errors = [0u64; ErrorKind::COUNT];
-        for row in &self.ring {
-            if let Some(s) = row.get(i) {
-                let _ = lat.add(&s.latency);
-                let _ = svc.add(&s.service);
-                count += s.count;
-                for (a, b) in errors.iter_mut().zip(s.errors) {
-                    *a += b;
-                }
-            }
+        let mut m = ToolStats::default();
+        for s in self.ring.iter().filter_map(|row| row.get(i)) {
+            m.add(s);
         }
+        let (lat, svc, count, errors) = (m.latency, m.service, m.count, m.errors);
         let mut error_kinds = BTreeMap::new();
         for k in ErrorKind::ALL {
             if errors[k.index()] > 0 {
@@ -560,12 +547,13 @@ mod tests {
         assert_eq!(sum.errors, 2);
         assert_eq!(sum.error_kinds.get("timeout"), Some(&1));
         assert_eq!(sum.error_kinds.get("dropped"), Some(&1));
+        // Two significant figures: each figure within 0.5 % of the value.
         assert!(
-            (sum.latency_ms.p50 - 51.0).abs() < 0.1,
+            (sum.latency_ms.p50 - 51.0).abs() < 51.0 * 0.005,
             "{:?}",
             sum.latency_ms
         );
-        assert!((sum.latency_ms.max - 1000.0).abs() < 1.0);
+        assert!((sum.latency_ms.max - 1000.0).abs() < 5.0);
         assert!((sum.rps - 10.1).abs() < 1e-9);
         assert_eq!(s.ok(), 100);
     }
@@ -591,12 +579,51 @@ mod tests {
         assert_eq!(all.count, 30);
         assert!((all.rps - 10.0).abs() < 1e-9);
         assert!(
-            (all.latency_ms.p50 - 40.0).abs() < 0.1,
+            (all.latency_ms.p50 - 40.0).abs() < 40.0 * 0.005,
             "{:?}",
             all.latency_ms
         );
-        assert!((all.latency_ms.max - 50.0).abs() < 0.1);
+        assert!((all.latency_ms.max - 50.0).abs() < 50.0 * 0.005);
         assert_eq!(r.tools(&names)[0].count, 30);
+    }
+
+    /// A live tool row is two dense arrays, a frozen one no more; an unused
+    /// one nothing; a rolling ring holds `slots` rows at most, however many
+    /// requests and windows went through.
+    #[test]
+    fn tables_and_rings_have_the_documented_size() {
+        let row_max = TOOL_ROW_MAX_BYTES;
+        let (ops, slots) = (11, 10);
+        let mut t = StatsTable::new(ops);
+        assert_eq!(t.heap_bytes(), 0, "nothing before the first request");
+        let mut r = Rolling::new(slots);
+        for w in 0..50u64 {
+            for i in 0..20_000u64 {
+                let d = Duration::from_micros(1 + (i * 7919 + w * 104_729) % 3_000_000);
+                t.record((i % 10) as usize, d, d / 2, None);
+            }
+            assert!(t.heap_bytes() <= (ops + 1) * row_max);
+            r.push(&t, 1.0);
+            assert!(r.heap_bytes() <= slots * (ops + 1) * row_max);
+            t.reset();
+        }
+        // Ten of the eleven tools saw traffic; the eleventh holds nothing.
+        assert_eq!(t.tools[10].heap_bytes(), 0);
+        for i in 0..100u64 {
+            t.record(
+                0,
+                Duration::from_millis(10 + i % 5),
+                Duration::from_millis(1),
+                None,
+            );
+        }
+        let live = t.heap_bytes();
+        t.freeze();
+        assert!(t.heap_bytes() < live / 20, "{} vs {live}", t.heap_bytes());
+        assert_eq!(
+            t.summaries(&(0..ops).map(|i| i.to_string()).collect::<Vec<_>>(), 1.0)[0].count,
+            100
+        );
     }
 
     #[test]
@@ -604,6 +631,9 @@ mod tests {
         let mut s = ToolStats::default();
         s.record(Duration::from_secs(3600), Duration::ZERO, None);
         assert_eq!(s.count, 1);
-        assert!(s.latency.max() >= HIST_HIGH_US - HIST_HIGH_US / 1000);
+        assert!(
+            s.latency.with_dense(hdrhistogram::Histogram::max).unwrap()
+                >= HIST_HIGH_US - HIST_HIGH_US / 100
+        );
     }
 }

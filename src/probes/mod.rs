@@ -10,6 +10,7 @@ pub(crate) mod gpu;
 pub(crate) mod hwmon;
 pub(crate) mod memory;
 mod once;
+pub(crate) mod own;
 pub(crate) mod power;
 pub(crate) mod sysfs;
 pub(crate) mod thermal;

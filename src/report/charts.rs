@@ -1199,6 +1199,7 @@ mod tests {
             targets: vec![],
             generators: vec![],
             guard_events: vec![],
+            console: Default::default(),
         }
     }
 

@@ -749,6 +749,7 @@ mod tests {
             }],
             generators: vec![],
             guard_events: vec![],
+            console: Default::default(),
         }
     }
 

@@ -122,6 +122,7 @@ pub fn rebuild(rec: &Recording) -> Result<Rebuilt, RebuildError> {
             targets: vec![],
             generators: vec![],
             guard_events: vec![],
+            console: Default::default(),
         };
         (
             header_scenario.unwrap_or_else(|| "recording".into()),

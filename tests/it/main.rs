@@ -10,6 +10,7 @@ mod cli_probe;
 mod common;
 mod e2e_tmux;
 mod event_lines;
+mod footprint;
 mod invalid_load;
 mod layers;
 mod llm_llama;

@@ -643,6 +643,7 @@ fn a_report_with_a_users_phase_matches_the_schema_field_for_field() {
         ],
         generators: vec![],
         guard_events: vec![],
+        console: Default::default(),
     };
     let o = Observations::default();
     let verdicts = evaluate(&run, &o, &Criteria::default());

@@ -17,7 +17,6 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
-use hdrhistogram::Histogram;
 use rmcp::model::{CallToolRequestParams, JsonObject, Tool};
 use rmcp::service::{Peer, RoleClient, ServiceError};
 use rmcp::transport::{StreamableHttpClientTransport, TokioChildProcess};
@@ -29,7 +28,7 @@ use tokio_util::sync::CancellationToken;
 use crate::load::drivers::reach;
 use crate::load::engine::events::{EngineEvent, TargetEvent};
 use crate::load::engine::Spread;
-use crate::load::stats::{new_histogram, ErrorKind};
+use crate::load::stats::{ErrorKind, Hist};
 
 /// Where an MCP target lives.
 #[derive(Debug, Clone, PartialEq)]
@@ -240,13 +239,13 @@ struct Shared {
     restarts: Arc<AtomicU64>,
     /// Microseconds from spawn (stdio) or connect (HTTP) to the `initialize`
     /// reply, one value per successful connect: fixed memory however many.
-    connects: Mutex<Histogram<u64>>,
+    connects: Mutex<Hist>,
 }
 
 impl Shared {
     fn record_connect(&self, took: Duration) {
         if let Ok(mut h) = self.connects.lock() {
-            h.saturating_record(u64::try_from(took.as_micros()).unwrap_or(u64::MAX).max(1));
+            h.record(u64::try_from(took.as_micros()).unwrap_or(u64::MAX));
         }
     }
 
@@ -472,7 +471,7 @@ impl McpTarget {
             events,
             failures: failures.clone(),
             restarts: restarts.clone(),
-            connects: Mutex::new(new_histogram()),
+            connects: Mutex::new(Hist::new()),
         });
         let target = Arc::new(McpTarget {
             name: name.clone(),
@@ -577,11 +576,8 @@ impl McpTarget {
     /// before the first.
     pub fn initialize_ms(&self) -> Option<Spread> {
         let h = self.shared.connects.lock().ok()?;
-        if h.is_empty() {
-            return None;
-        }
         let ms = |us: u64| us as f64 / 1000.0;
-        Some(Spread {
+        h.with_dense(|h| Spread {
             p50: ms(h.value_at_quantile(0.50)),
             p95: ms(h.value_at_quantile(0.95)),
             max: ms(h.max()),

@@ -10,12 +10,11 @@
 
 use std::sync::Arc;
 
-use hdrhistogram::Histogram;
 use rmcp::model::JsonObject;
 use serde::{Deserialize, Serialize};
 
 use crate::load::invalid::{derive, Expect};
-use crate::load::stats::{new_histogram, ErrorKind, Percentiles};
+use crate::load::stats::{ErrorKind, Hist, Percentiles};
 
 /// Probes whose arguments serialize longer than this are left out of load
 /// (the 1 MiB string of `jetstress check`): a phase keeps its probe lists
@@ -158,7 +157,7 @@ pub struct InvalidSummary {
 pub(super) struct InvalidStats {
     per_op: Vec<[u64; 4]>,
     all: InvalidCounts,
-    replies: Histogram<u64>,
+    replies: Hist,
 }
 
 impl InvalidStats {
@@ -166,7 +165,7 @@ impl InvalidStats {
         InvalidStats {
             per_op: vec![[0; 4]; ops],
             all: InvalidCounts::default(),
-            replies: new_histogram(),
+            replies: Hist::new(),
         }
     }
 
@@ -176,8 +175,17 @@ impl InvalidStats {
         }
         self.all.add(o);
         if o == InvalidOutcome::Graceful {
-            let _ = self.replies.record(latency_us.max(1));
+            self.replies.record(latency_us);
         }
+    }
+
+    /// The phase is over: keep the reply histogram as a sparse copy.
+    pub(super) fn freeze(&mut self) {
+        self.replies.freeze();
+    }
+
+    pub(super) fn heap_bytes(&self) -> usize {
+        self.replies.heap_bytes()
     }
 
     /// `None` when no invalid call was sent. `names`: the ops in mix order;

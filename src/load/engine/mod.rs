@@ -24,7 +24,7 @@ use crate::collector::CollectorCommand;
 use crate::load::background::cpu::{CpuBurn, CpuSpec};
 use crate::load::background::gpu::{GpuBurn, GpuSpec};
 use crate::load::background::memory::{MemoryPressure, MemorySpec};
-use crate::load::drivers::http::{self, HttpEndpoint, HttpEndpointSpec};
+use crate::load::drivers::http::{HttpEndpoint, HttpEndpointSpec};
 use crate::load::drivers::llm::{LlmEndpoint, LlmSample, LlmSpec};
 use crate::load::drivers::mcp::{McpTarget, McpTargetSpec};
 use crate::load::llm_stats::{Energy, Slo};
@@ -56,9 +56,9 @@ use phase::{
     evaluate_break, little_check, push_row, scaled_users, with_energy, PhaseRun, StageRec, SumMax,
 };
 pub use summary::{
-    slope, soak_report, BreakingPoint, GeneratorStatus, LittleCheck, LoadModel, Mean, MeanMax,
-    PhaseSummary, RunSummary, Scalability, SoakReport, SoakRow, SoakVerdict, SpikeReport, Spread,
-    StageSummary, SweepPoint, SweepReport, TargetSummary, UsersInfo, P50P95, RUN_SCHEMA,
+    slope, soak_report, BreakingPoint, ConsoleUsage, GeneratorStatus, LittleCheck, LoadModel, Mean,
+    MeanMax, PhaseSummary, RunSummary, Scalability, SoakReport, SoakRow, SoakVerdict, SpikeReport,
+    Spread, StageSummary, SweepPoint, SweepReport, TargetSummary, UsersInfo, P50P95, RUN_SCHEMA,
 };
 
 /// Everything the engine is built from.
@@ -230,12 +230,13 @@ impl Engine {
         {
             anyhow::bail!(why_unreached(&unreached));
         }
-        let client = http::client(config.timeout, config.max_in_flight.max(1))?;
         let endpoints: Vec<HttpEndpoint> = config
             .http
             .iter()
-            .map(|s| HttpEndpoint::new(s.clone(), client.clone()))
-            .collect::<anyhow::Result<_>>()?;
+            .map(|s| HttpEndpoint::new(s.clone(), config.max_in_flight.max(1)))
+            .collect::<Result<_, _>>()?;
+        let client =
+            crate::load::drivers::llm::client(config.timeout, config.max_in_flight.max(1))?;
         let llms: Vec<LlmEndpoint> = config
             .llm
             .iter()
@@ -629,7 +630,7 @@ impl State {
             }
             if let Some(c) = rec.closed.as_mut() {
                 if let Some(i) = times.iteration {
-                    let _ = c.iteration.record((i.as_micros() as u64).max(1));
+                    c.iteration.record(i.as_micros() as u64);
                 }
                 if let Some(w) = times.waited {
                     c.think_waited.add(w.as_secs_f64());
@@ -905,6 +906,13 @@ impl State {
             };
             self.emit(EngineEvent::LoadWindow(Box::new(lw)));
             self.window.reset();
+            for run in self.current.iter_mut().chain(self.finished.iter_mut()) {
+                run.freeze_idle();
+            }
+            if self.current.is_none() && self.in_flight == 0 {
+                // No load: the window's arrays go until the next request.
+                self.window.freeze();
+            }
             self.window_invalid = InvalidCounts::default();
             self.window_energy = Energy::default();
             self.window_start = now;
@@ -1490,7 +1498,32 @@ impl State {
             targets,
             generators: self.generators.clone(),
             guard_events: self.guard_events.clone(),
+            console: self.console_usage(),
         }
+    }
+
+    /// The console's footprint now (see [`ConsoleUsage`]).
+    fn console_usage(&self) -> ConsoleUsage {
+        let own = crate::probes::own::own_usage();
+        ConsoleUsage {
+            stats_bytes: self.stats_bytes() as u64,
+            rss_mb: own.rss_mb,
+            peak_rss_mb: own.peak_rss_mb,
+            cpu_s: own.cpu_s,
+        }
+    }
+
+    /// Heap bytes of every latency histogram the engine holds: the window,
+    /// the rolling ring, every phase kept.
+    fn stats_bytes(&self) -> usize {
+        self.window.heap_bytes()
+            + self.rolling.heap_bytes()
+            + self
+                .current
+                .iter()
+                .chain(&self.finished)
+                .map(PhaseRun::heap_bytes)
+                .sum::<usize>()
     }
 }
 

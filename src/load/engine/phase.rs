@@ -6,8 +6,6 @@
 
 use std::time::Instant;
 
-use hdrhistogram::Histogram;
-
 use super::invalid::InvalidStats;
 use super::summary::{
     soak_report, BreakingPoint, LittleCheck, LoadModel, Mean, MeanMax, PhaseSummary, SoakRow,
@@ -16,7 +14,7 @@ use super::summary::{
 use super::users;
 use crate::load::llm_stats::Energy;
 use crate::load::schedule::{Arrivals, PhaseKind, PhaseSpec, Stage, SweepMode, MAX_USERS};
-use crate::load::stats::{Percentiles, StatsTable, ToolStats, ToolSummary};
+use crate::load::stats::{Hist, Percentiles, StatsTable, ToolStats, ToolSummary};
 
 /// Running sums for a mean.
 #[derive(Debug, Clone, Copy, Default)]
@@ -63,8 +61,8 @@ pub(super) struct ClosedStage {
     pub(super) think_planned: Sum,
     /// Think actually waited (reply → next send), seconds.
     pub(super) think_waited: Sum,
-    /// Send → next send of the same user, µs, 2 significant figures.
-    pub(super) iteration: Histogram<u64>,
+    /// Send → next send of the same user, µs.
+    pub(super) iteration: Hist,
     /// ∫ cycling users dt over the stage (a new user waiting for its session
     /// does not count yet), user·seconds.
     pub(super) user_seconds: f64,
@@ -77,8 +75,7 @@ impl ClosedStage {
         ClosedStage {
             think_planned: Sum::default(),
             think_waited: Sum::default(),
-            iteration: Histogram::new_with_bounds(1, crate::load::stats::HIST_HIGH_US, 2)
-                .expect("valid histogram bounds"),
+            iteration: Hist::new(),
             user_seconds: 0.0,
             service: Sum::default(),
         }
@@ -178,6 +175,38 @@ impl PhaseRun {
             }
             None => None,
         }
+    }
+
+    /// Stages that are over and have no request in flight keep sparse
+    /// copies of their histograms (a finished phase: all of them), so what a
+    /// finished stage holds does not grow with the run; a late reply thaws
+    /// the one it lands in until the next call.
+    pub(super) fn freeze_idle(&mut self) {
+        let over = self.ended_s.is_some();
+        for (i, s) in self.stages.iter_mut().enumerate() {
+            if (over || i < self.stage) && s.in_flight == 0 {
+                s.table.freeze();
+                if let Some(c) = s.closed.as_mut() {
+                    c.iteration.freeze();
+                }
+            }
+        }
+        if over {
+            self.row_stats.freeze();
+            self.invalid.freeze();
+        }
+    }
+
+    /// Heap bytes held by the phase's histograms (the bounded-size promise).
+    pub(super) fn heap_bytes(&self) -> usize {
+        self.stages
+            .iter()
+            .map(|s| {
+                s.table.heap_bytes() + s.closed.as_ref().map_or(0, |c| c.iteration.heap_bytes())
+            })
+            .sum::<usize>()
+            + self.row_stats.heap_bytes()
+            + self.invalid.heap_bytes()
     }
 
     /// Per-tool rows over every stage so far (tokens per joule over their energy).

@@ -23,6 +23,20 @@ pub struct RunSummary {
     pub targets: Vec<TargetSummary>,
     pub generators: Vec<GeneratorStatus>,
     pub guard_events: Vec<GuardEvent>,
+    /// The console's own footprint when the summary was made.
+    #[serde(default)]
+    pub console: ConsoleUsage,
+}
+
+/// What the console itself costs: its RSS, peak RSS and CPU time, and the
+/// heap its load statistics hold (bounded by the plan — tools × stages ×
+/// phases — never by the run's length or its request count).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct ConsoleUsage {
+    pub stats_bytes: u64,
+    pub rss_mb: Option<f64>,
+    pub peak_rss_mb: Option<f64>,
+    pub cpu_s: Option<f64>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]

@@ -102,6 +102,16 @@ impl LlmFailure {
     }
 }
 
+/// The one connection-pooled `reqwest` client every LLM endpoint shares
+/// (streamed replies; requests are few and long, so its per-request cost
+/// does not matter as it does for the HTTP generator).
+pub fn client(timeout: std::time::Duration, pool: usize) -> anyhow::Result<reqwest::Client> {
+    Ok(reqwest::Client::builder()
+        .timeout(timeout)
+        .pool_max_idle_per_host(pool)
+        .build()?)
+}
+
 /// A ready LLM endpoint: its bodies built, one pooled client.
 #[derive(Debug, Clone)]
 pub struct LlmEndpoint {
