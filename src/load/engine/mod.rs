@@ -18,7 +18,6 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use tokio::sync::{broadcast, mpsc, oneshot, watch};
-use tokio::task::JoinHandle;
 
 use crate::collector::CollectorCommand;
 use crate::load::background::cpu::{CpuBurn, CpuSpec};
@@ -166,7 +165,9 @@ pub struct EngineHandle {
     events: broadcast::Sender<EngineEvent>,
     /// Subscribed before the targets connected (their start-up events).
     first_events: Option<broadcast::Receiver<EngineEvent>>,
-    task: JoinHandle<()>,
+    /// Fires (or is dropped) when the load thread has ended: its tasks and
+    /// its children are gone.
+    done: oneshot::Receiver<()>,
     /// Names of the ops (`target:tool` / endpoint names) in mix order.
     pub ops: Vec<String>,
 }
@@ -196,22 +197,85 @@ impl EngineHandle {
         rx.await.ok()
     }
 
-    /// Stop everything and wait for the engine task to end.
+    /// Stop everything and wait for the load thread to end.
     pub async fn shutdown(self) {
         let _ = self.commands.send(Command::Shutdown).await;
-        let _ = self.task.await;
+        let _ = self.done.await;
     }
 }
 
 pub struct Engine;
 
+/// What the load thread hands back once the engine runs.
+struct Started {
+    commands: mpsc::Sender<Command>,
+    events: broadcast::Sender<EngineEvent>,
+    first_events: broadcast::Receiver<EngineEvent>,
+    ops: Vec<String>,
+}
+
 impl Engine {
-    /// Connect every target (first session of each, listing tools), resolve the
-    /// tool mix and start the engine task. A target whose first session never
-    /// connects is left out (a `Died` event that says why, its mix entries
-    /// skipped, listed in the summary with its failures); the spawn fails only
-    /// when nothing is left to load.
+    /// Start the load thread: connect every target (first session of each,
+    /// listing tools), resolve the tool mix and run the engine. A target
+    /// whose first session never connects is left out (a `Died` event that
+    /// says why, its mix entries skipped, listed in the summary with its
+    /// failures); the spawn fails only when nothing is left to load.
+    ///
+    /// The engine, every request, the MCP sessions and their children run
+    /// on one thread of their own with a single-threaded runtime: no request
+    /// wakes another thread (on two cores, tokio's worker hand-offs were one
+    /// context switch per HTTP request and a fifth of the generator's CPU),
+    /// and the dashboard's drawing never delays a send. The children's
+    /// `PR_SET_PDEATHSIG` follows that thread: they die when it ends.
     pub async fn spawn(config: EngineConfig) -> anyhow::Result<EngineHandle> {
+        let (ready_tx, ready_rx) = oneshot::channel();
+        let (done_tx, done_rx) = oneshot::channel();
+        std::thread::Builder::new()
+            .name("jetstress-load".into())
+            .spawn(move || {
+                let rt = match tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                {
+                    Ok(rt) => rt,
+                    Err(e) => {
+                        let _ = ready_tx.send(Err(anyhow::anyhow!("load runtime: {e}")));
+                        return;
+                    }
+                };
+                rt.block_on(async move {
+                    match Engine::start(config).await {
+                        Ok((handle, run)) => {
+                            let _ = ready_tx.send(Ok(handle));
+                            run.await;
+                        }
+                        Err(e) => {
+                            let _ = ready_tx.send(Err(e));
+                        }
+                    }
+                });
+                // Requests still running are dropped with the runtime.
+                drop(rt);
+                let _ = done_tx.send(());
+            })
+            .map_err(|e| anyhow::anyhow!("cannot start the load thread: {e}"))?;
+        let s = ready_rx
+            .await
+            .map_err(|_| anyhow::anyhow!("the load thread ended while starting"))??;
+        Ok(EngineHandle {
+            commands: s.commands,
+            events: s.events,
+            first_events: Some(s.first_events),
+            done: done_rx,
+            ops: s.ops,
+        })
+    }
+
+    /// The engine's start on its own thread: the handle's parts and the
+    /// engine loop to run there.
+    async fn start(
+        config: EngineConfig,
+    ) -> anyhow::Result<(Started, impl std::future::Future<Output = ()>)> {
         // The first receiver keeps what is said while the targets connect,
         // for the session that takes it (`EngineHandle::take_events`).
         let (events, first_events) = broadcast::channel(1024);
@@ -282,14 +346,13 @@ impl Engine {
         let (commands, rx) = mpsc::channel(64);
         let mut state = State::new(config, targets, ops, weights, events.clone());
         state.unreached = unreached;
-        let task = tokio::spawn(state.run(rx));
-        Ok(EngineHandle {
+        let started = Started {
             commands,
-            events,
-            first_events: Some(first_events),
-            task,
+            events: events.clone(),
+            first_events,
             ops: names,
-        })
+        };
+        Ok((started, state.run(rx)))
     }
 }
 
