@@ -9,7 +9,8 @@
 //! `JETSTRESS_BENCH=throughput,latency,co` picks parts (default: all);
 //! `JETSTRESS_BENCH_SERVER=stub|everything|builtin` picks the throughput
 //! server (default `stub`: this binary re-run as a minimal Rust stdio MCP
-//! server; `builtin`: `jetstress mcp-serve` once it exists).
+//! server; `builtin`: `jetstress mcp-serve` once it exists);
+//! `JETSTRESS_BENCH_THREADS=N` gives the load runtime N threads (default 1).
 
 use std::io::{BufRead, Write};
 use std::path::PathBuf;
@@ -127,6 +128,11 @@ fn base(targets: Vec<McpTargetSpec>, mix: Vec<MixEntry>) -> EngineConfig {
         mcp_targets: targets,
         mix,
         log_dir: std::env::temp_dir().join("jetstress-bench"),
+        // JETSTRESS_BENCH_THREADS: the load runtime's threads (default 1).
+        threads: std::env::var("JETSTRESS_BENCH_THREADS")
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(1),
         ..Default::default()
     }
 }

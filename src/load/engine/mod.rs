@@ -89,6 +89,9 @@ pub struct EngineConfig {
     /// Share of MCP calls, %, replaced by invalid inputs from the tool's
     /// schema (a mix entry's own `invalid_pct` wins).
     pub invalid_pct: f64,
+    /// Threads of the load runtime: 1 (the default) runs everything on one
+    /// thread; more give a multi-threaded runtime with that many workers.
+    pub threads: usize,
 }
 
 impl Default for EngineConfig {
@@ -109,6 +112,7 @@ impl Default for EngineConfig {
             collector: None,
             seed: None,
             invalid_pct: 0.0,
+            threads: 1,
         }
     }
 }
@@ -230,13 +234,18 @@ impl Engine {
     pub async fn spawn(config: EngineConfig) -> anyhow::Result<EngineHandle> {
         let (ready_tx, ready_rx) = oneshot::channel();
         let (done_tx, done_rx) = oneshot::channel();
+        let threads = config.threads.max(1);
         std::thread::Builder::new()
             .name("jetstress-load".into())
             .spawn(move || {
-                let rt = match tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                {
+                let mut b = if threads == 1 {
+                    tokio::runtime::Builder::new_current_thread()
+                } else {
+                    let mut b = tokio::runtime::Builder::new_multi_thread();
+                    b.worker_threads(threads).thread_name("jetstress-load");
+                    b
+                };
+                let rt = match b.enable_all().build() {
                     Ok(rt) => rt,
                     Err(e) => {
                         let _ = ready_tx.send(Err(anyhow::anyhow!("load runtime: {e}")));
