@@ -22,6 +22,7 @@
 //! Every answer carries a range from the regression's uncertainty (delta method),
 //! or a status saying why there is no number.
 
+use super::load_model::LoadState;
 use super::passage::{first_passage, Passage};
 use super::regression::{LinearFit, PlaneFit, Point, Window};
 use super::{human_duration, human_eta, PredictConfig};
@@ -34,6 +35,8 @@ use std::collections::{BTreeMap, VecDeque};
 pub enum Model {
     Linear,
     Newton,
+    /// The load-aware model ([`crate::predict::load_model`]).
+    Load,
 }
 
 impl Model {
@@ -41,6 +44,7 @@ impl Model {
         match self {
             Model::Linear => "linear",
             Model::Newton => "newton",
+            Model::Load => "load",
         }
     }
 }
@@ -125,6 +129,8 @@ struct ZoneState {
     offline_now: bool,
     offline_total: u64,
     note: Option<String>,
+    /// The load-aware model's window.
+    load: LoadState,
 }
 
 /// Forecasts are scored with this weight on the newest error (≈ the last 60).
@@ -225,6 +231,8 @@ impl ZoneState {
 pub struct ThermalPredictor {
     cfg: PredictConfig,
     zones: BTreeMap<String, ZoneState>,
+    /// The board's load (0–1) as last reported by [`Self::observe_load`].
+    load: Option<f64>,
 }
 
 impl ThermalPredictor {
@@ -232,7 +240,22 @@ impl ThermalPredictor {
         ThermalPredictor {
             cfg,
             zones: BTreeMap::new(),
+            load: None,
         }
+    }
+
+    /// The board's load from now on, 0–1 (CPU busy fraction, or power over
+    /// its usual peak); held until the next call. `None` or non-finite keeps
+    /// the previous value. Zones read it at their next [`Self::observe`].
+    pub fn observe_load(&mut self, load: Option<f64>) {
+        if let Some(u) = load.filter(|u| u.is_finite()) {
+            self.load = Some(u.clamp(0.0, 2.0));
+        }
+    }
+
+    /// The load the zones see now (0 before any was reported).
+    pub fn load(&self) -> f64 {
+        self.load.unwrap_or(0.0)
     }
 
     pub fn config(&self) -> &PredictConfig {
@@ -265,6 +288,7 @@ impl ThermalPredictor {
                 offline_now: false,
                 offline_total: 0,
                 note: None,
+                load: LoadState::new(cfg),
             });
         if let Some(trip) = trip_c.filter(|v| v.is_finite()) {
             st.trip_c = Some(trip);
@@ -294,6 +318,7 @@ impl ThermalPredictor {
                 st.prev = None;
                 st.diffs = 0;
                 st.repeat_rate = 0.0;
+                st.load.clear();
                 st.note = Some(format!(
                     "window restarted after a {} gap",
                     human_duration(dt)
@@ -320,6 +345,8 @@ impl ThermalPredictor {
             }
         }
         st.last = Some((t_s, temp));
+        st.load
+            .push(t_s, temp, st.integral, self.load.unwrap_or(0.0));
         st.win.push(Point {
             t: t_s,
             i: st.integral,
@@ -479,6 +506,134 @@ impl ThermalPredictor {
             }
         }
         Some(set)
+    }
+
+    /// The load-aware model's prediction for a zone: at the current load
+    /// (`plan = None`) or under a planned load `plan(s)` (0–1, s = seconds
+    /// from `now_s`). `None` like [`Self::predict`]. The message says which:
+    /// "… in 6 min ± 1 at this load" / "… under the planned load".
+    pub fn predict_load(
+        &self,
+        zone_id: &str,
+        now_s: f64,
+        plan: Option<&dyn Fn(f64) -> f64>,
+    ) -> Option<ZonePrediction> {
+        let st = self.zones.get(zone_id)?;
+        let trip = self.trip_for(zone_id)?;
+        let (t_last, temp) = st.last?;
+        let cfg = &self.cfg;
+        let base = ZonePrediction {
+            zone: zone_id.to_string(),
+            eta_s: None,
+            lo_s: None,
+            hi_s: None,
+            model: Model::Load,
+            t_inf_c: None,
+            status: Status::TooFewSamples,
+            trip_c: trip,
+            temp_c: temp,
+            slope_c_per_min: st.win.linear().map_or(0.0, |f| f.slope * 60.0),
+            message: String::new(),
+        };
+        let ctx = Ctx {
+            sigma: 0.0,
+            dt: 0.0,
+            aim: trip
+                - cfg.noise_margin_sigmas.max(0.0) * st.noise_sigma()
+                - st.quantum_margin(cfg),
+            cfg,
+            zone: zone_id,
+            trip,
+            temp,
+            t_last,
+            now_s,
+        };
+        if temp >= trip {
+            return Some(ctx.finish(
+                ZonePrediction {
+                    eta_s: Some(0.0),
+                    lo_s: Some(0.0),
+                    hi_s: Some(0.0),
+                    status: Status::AlreadyOver,
+                    ..base
+                },
+                format!("{zone_id} is at {temp:.1} °C, at or over its {trip:.1} °C trip"),
+            ));
+        }
+        let floor = st
+            .noise_sigma()
+            .max(if st.step_c.is_finite() {
+                st.step_c / 12f64.sqrt()
+            } else {
+                0.0
+            })
+            .max(0.05);
+        let fit = (st.load.len() >= cfg.min_samples && st.load.span() >= cfg.min_span_s)
+            .then(|| st.load.fit(cfg, floor))
+            .flatten();
+        let Some(fit) = fit else {
+            let m = format!(
+                "{zone_id}: {} samples, too few for the load model",
+                st.load.len()
+            );
+            return Some(ctx.finish(base, m));
+        };
+        let shift = (now_s - t_last).max(0.0);
+        let u_now = fit.u_now;
+        let constant = move |_: f64| u_now;
+        let (planned, plan): (bool, &dyn Fn(f64) -> f64) = match plan {
+            Some(p) => (true, p),
+            None => (false, &constant),
+        };
+        // The plan counts from now; the model's clock from the last sample.
+        let from_last = |s: f64| plan((s - shift).max(0.0));
+        let horizon = cfg.max_eta_s + shift;
+        let eta_with = |d: f64| {
+            if planned {
+                fit.eta_under(&from_last, ctx.aim, d, horizon)
+            } else {
+                fit.eta_constant(u_now, ctx.aim, d)
+            }
+        };
+        let eta = eta_with(0.0);
+        let u_ref = plan(eta.unwrap_or(600.0).min(cfg.max_eta_s));
+        let t_inf = fit.t_inf(u_ref);
+        let sd = fit.sd_t_inf(u_ref);
+        let z = cfg.confidence_z;
+        let when = if planned {
+            "under the planned load"
+        } else {
+            "at this load"
+        };
+        let p = ZonePrediction {
+            t_inf_c: Some(t_inf),
+            ..base
+        };
+        match eta {
+            Some(e) => {
+                let lo = eta_with(z * sd).unwrap_or(e).min(e);
+                let hi = eta_with(-z * sd).map(|h| h.max(e));
+                let mut q = ctx.with_range(p, e, lo, hi);
+                if q.status == Status::Ok {
+                    q.message = format!("{} {when}", q.message);
+                }
+                Some(q)
+            }
+            None => {
+                let m = format!(
+                    "{zone_id} heading for {t_inf:.1} °C (τ {}) {when}: {trip:.0} °C trip not expected",
+                    human_duration(fit.tau_s())
+                );
+                Some(ctx.finish(
+                    ZonePrediction {
+                        status: Status::LevellingOff,
+                        lo_s: eta_with(z * sd).map(|l| (l - shift).max(0.0)),
+                        ..p
+                    },
+                    m,
+                ))
+            }
+        }
     }
 
     /// Offline samples seen for a zone so far.
