@@ -1,14 +1,19 @@
 //! The load-aware thermal model (owned by the predict work): a first-order
 //! RC zone driven by the board's load u (0–1),
 //!
-//! dT/dt = a + b·T + c·u, i.e. T → T∞(u) = −(a + c·u)/b with τ = −1/b,
+//! T = S + k·u, dS/dt = a + b·S + (c + b·k)·u, i.e. T → T∞(u) = −(a + c·u)/b
+//! with τ = −1/b,
 //!
-//! identified online in integral form, T = T₀ + a·t + b·∫T dt + c·∫u dt: one
-//! ridge regression on running sums ([`MultiWindow`]), O(1) per sample and
-//! fixed memory per zone. While the load is steady `c` cannot be told from
-//! `a` and a short window hardly sees `b`, so both carry a Gaussian prior
-//! (`load_tau_prior_s`, `load_gain_prior_c`: how far a full load lifts the
-//! asymptote) whose weight the data outgrow as the window sees the load move.
+//! a slow first-order part S (heatsink, board) and a fast part k·u that
+//! follows the load at once (the die: real boards jump several °C within a
+//! sample of a load step, then creep). It is identified online in integral
+//! form, T = T₀ + a·t + b·∫T dt + c·∫u dt + k·u: one ridge regression on
+//! running sums ([`MultiWindow`]), O(1) per sample and fixed memory per zone.
+//! While the load is steady `c` and `k` cannot be told from `a` and the
+//! intercept, and a short window hardly sees `b`, so each carries a Gaussian
+//! prior (`load_tau_prior_s`; `load_gain_prior_c`, how far a full load lifts
+//! the asymptote; `load_jump_prior_c`, its fast part) whose weight the data
+//! outgrow as the window sees the load move.
 //!
 //! From one fit come two answers: the ETA at the current load (closed form),
 //! and the ETA under a planned load profile `u(s)`, s = seconds from now
@@ -50,11 +55,17 @@ impl LoadPlan {
 /// Per-zone state of the load model: the window of `(t, ∫T, ∫u) → T`.
 #[derive(Debug, Clone)]
 pub struct LoadState {
-    win: MultiWindow<3>,
+    win: MultiWindow<4>,
     int_u: f64,
     /// Latest `(t, ∫T, ∫u, u)`.
     last: Option<(f64, f64, f64, f64)>,
+    /// The load averaged over about [`LOAD_SMOOTH_S`]: "this load" (a
+    /// single idle sample between two benchmark runs is not a new load).
+    u_avg: f64,
 }
+
+/// Time constant of the averaged current load, seconds.
+pub const LOAD_SMOOTH_S: f64 = 60.0;
 
 impl LoadState {
     pub fn new(cfg: &PredictConfig) -> LoadState {
@@ -62,6 +73,7 @@ impl LoadState {
             win: MultiWindow::new(cfg.load_window_s, cfg.max_samples),
             int_u: 0.0,
             last: None,
+            u_avg: 0.0,
         }
     }
 
@@ -69,6 +81,7 @@ impl LoadState {
         self.win.clear();
         self.int_u = 0.0;
         self.last = None;
+        self.u_avg = 0.0;
     }
 
     pub fn len(&self) -> usize {
@@ -85,24 +98,43 @@ impl LoadState {
     pub fn push(&mut self, t: f64, temp: f64, int_t: f64, u: f64) {
         if let Some((t0, _, _, u0)) = self.last {
             self.int_u += 0.5 * (u + u0) * (t - t0);
+            let w = 1.0 - (-(t - t0) / LOAD_SMOOTH_S).exp();
+            self.u_avg += w * (u - self.u_avg);
+        } else {
+            self.u_avg = u;
         }
         self.last = Some((t, int_t, self.int_u, u));
-        self.win.push([t, int_t, self.int_u], temp);
+        self.win.push([t, int_t, self.int_u, u], temp);
     }
 
     /// The fit with its priors; `None` until the window holds enough points.
     pub fn fit(&self, cfg: &PredictConfig, sigma_floor: f64) -> Option<LoadFit> {
-        let (t, it, iu, u) = self.last?;
+        let (t, it, iu, u_last) = self.last?;
         let tau0 = cfg.load_tau_prior_s.max(1.0);
         let b0 = -1.0 / tau0;
         let c0 = cfg.load_gain_prior_c / tau0;
+        let k0 = cfg.load_jump_prior_c;
         let sd = cfg.load_prior_sd.max(1e-6);
         let prior = [
             None,
             Some((b0, sd * b0.abs())),
             Some((c0, sd * c0.abs().max(1e-6))),
+            Some((k0, sd * k0.abs().max(5.0))),
         ];
-        let f = self.win.ridge(&prior, sigma_floor)?;
+        let mut f = self.win.ridge(&prior, sigma_floor)?;
+        // More load never cools. A negative gain is the noise of an
+        // instantaneous load column talking: hold it at the prior. A negative
+        // jump is no fast part: hold it at 0 (the constrained optimum).
+        let mut held = prior;
+        if f.beta[2] < 0.0 {
+            held[2] = Some((c0, 1e-6 * c0.abs().max(1e-6)));
+        }
+        if f.beta[3] < 0.0 {
+            held[3] = Some((0.0, 1e-6));
+        }
+        if held != prior {
+            f = self.win.ridge(&held, sigma_floor)?;
+        }
         // A zone heating away from its own asymptote is not first order:
         // hold τ at a hundred prior time constants (a straight line, in practice).
         let b = f.beta[1].min(-1.0 / (100.0 * tau0));
@@ -110,9 +142,11 @@ impl LoadState {
             a: f.beta[0],
             b,
             c: f.beta[2],
+            k: f.beta[3],
             cov: f.cov,
-            now_c: f.at(&[t, it, iu]),
-            u_now: u,
+            now_c: f.at(&[t, it, iu, u_last]),
+            u_last,
+            u_now: self.u_avg,
             fit: f,
         })
     }
@@ -125,17 +159,31 @@ pub struct LoadFit {
     /// Always negative: −1/τ.
     pub b: f64,
     pub c: f64,
-    /// Covariance of (a, b, c).
-    pub cov: [[f64; 3]; 3],
+    /// The fast part: °C the zone jumps at once per unit of load.
+    pub k: f64,
+    /// Covariance of (a, b, c, k).
+    pub cov: [[f64; 4]; 4],
     /// Fitted temperature at the latest sample, °C.
     pub now_c: f64,
-    /// Load at the latest sample (0–1).
+    /// The load at the latest sample (0–1).
+    pub u_last: f64,
+    /// The current load (0–1), averaged over about [`LOAD_SMOOTH_S`].
     pub u_now: f64,
-    pub fit: MultiFit<3>,
+    pub fit: MultiFit<4>,
 }
 
 /// ODE steps of a planned-load ETA: at most this many.
 const MAX_STEPS: usize = 2000;
+
+/// One constant-load step of a trajectory: from `s` seconds, the slow state
+/// `slow` relaxes towards `slow_inf` under the load `u`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Step {
+    pub s: f64,
+    pub slow: f64,
+    pub slow_inf: f64,
+    pub u: f64,
+}
 
 impl LoadFit {
     pub fn tau_s(&self) -> f64 {
@@ -147,33 +195,104 @@ impl LoadFit {
         -(self.a + self.c * u) / self.b
     }
 
-    /// Standard deviation of [`Self::t_inf`] (delta method on cov(a, b, c)).
+    /// Standard deviation of [`Self::t_inf`] (delta method on the covariance).
     pub fn sd_t_inf(&self, u: f64) -> f64 {
         let b = self.b;
-        let g = [-1.0 / b, (self.a + self.c * u) / (b * b), -u / b];
+        let g = [-1.0 / b, (self.a + self.c * u) / (b * b), -u / b, 0.0];
         let mut v = 0.0;
-        for j in 0..3 {
-            for k in 0..3 {
+        for j in 0..4 {
+            for k in 0..4 {
                 v += g[j] * self.cov[j][k] * g[k];
             }
         }
         v.max(0.0).sqrt()
     }
 
+    /// The slow state now (the temperature less its fast part).
+    fn slow_now(&self) -> f64 {
+        self.now_c - self.k * self.u_last
+    }
+
+    /// The temperature `x` seconds into a step.
+    fn temp_in(&self, st: &Step, x: f64) -> f64 {
+        st.slow_inf + (st.slow - st.slow_inf) * (self.b * x.max(0.0)).exp() + self.k * st.u
+    }
+
+    /// Seconds into a step until it reaches `aim`; `None` = not in this step
+    /// (at most `h` long).
+    fn cross_in(&self, st: &Step, aim: f64, h: f64) -> Option<f64> {
+        if self.temp_in(st, 0.0) >= aim {
+            return Some(0.0);
+        }
+        let t_inf = st.slow_inf + self.k * st.u;
+        if t_inf <= aim {
+            return None;
+        }
+        let x = ((t_inf - aim) / (st.slow_inf - st.slow)).ln() / self.b;
+        (x <= h).then_some(x)
+    }
+
     /// Seconds from the latest sample until the model reaches `aim` at a
     /// constant load `u`, with T∞ moved by `shift` °C; `None` = never.
     pub fn eta_constant(&self, u: f64, aim: f64, shift: f64) -> Option<f64> {
-        let t_inf = self.t_inf(u) + shift;
-        if self.now_c >= aim {
-            return Some(0.0);
+        let st = Step {
+            s: 0.0,
+            slow: self.slow_now(),
+            slow_inf: self.t_inf(u) + shift - self.k * u,
+            u,
+        };
+        self.cross_in(&st, aim, f64::INFINITY)
+    }
+
+    /// The temperature `h` seconds ahead at a constant load `u`.
+    pub fn temp_after(&self, u: f64, h: f64) -> f64 {
+        let st = Step {
+            s: 0.0,
+            slow: self.slow_now(),
+            slow_inf: self.t_inf(u) - self.k * u,
+            u,
+        };
+        self.temp_in(&st, h)
+    }
+
+    /// The model under the load `plan(s)` with T∞ moved by `shift`, as
+    /// constant-load steps of 1 s growing to 1 % of `s`, up to `max_s`
+    /// (at most 2000); each step holds the load of its midpoint.
+    pub fn trajectory(&self, plan: &dyn Fn(f64) -> f64, shift: f64, max_s: f64) -> Vec<Step> {
+        let mut out = Vec::new();
+        let mut slow = self.slow_now();
+        let mut s = 0.0;
+        for _ in 0..MAX_STEPS {
+            if s >= max_s {
+                break;
+            }
+            let h = (0.01 * s).max(1.0).min(max_s - s);
+            let u = plan(s + 0.5 * h);
+            let slow_inf = self.t_inf(u) + shift - self.k * u;
+            out.push(Step {
+                s,
+                slow,
+                slow_inf,
+                u,
+            });
+            slow = slow_inf + (slow - slow_inf) * (self.b * h).exp();
+            s += h;
         }
-        (t_inf > aim).then(|| self.tau_s() * ((t_inf - self.now_c) / (t_inf - aim)).ln())
+        out
+    }
+
+    /// The temperature `x` seconds ahead on a [`Self::trajectory`].
+    pub fn on_trajectory(&self, traj: &[Step], x: f64) -> f64 {
+        if traj.is_empty() {
+            return self.now_c;
+        }
+        let i = traj.partition_point(|p| p.s <= x).max(1) - 1;
+        self.temp_in(&traj[i], x - traj[i].s)
     }
 
     /// Seconds from the latest sample until the model reaches `aim` under
     /// the load `plan(s)`, T∞ moved by `shift` °C, searched up to `max_s`;
-    /// `None` = not within it. Each step holds the load of its midpoint
-    /// and is solved exactly; steps are 1 s, growing to 1 % of `s`.
+    /// `None` = not within it. Each step is solved exactly.
     pub fn eta_under(
         &self,
         plan: &dyn Fn(f64) -> f64,
@@ -181,23 +300,12 @@ impl LoadFit {
         shift: f64,
         max_s: f64,
     ) -> Option<f64> {
-        let mut temp = self.now_c;
-        if temp >= aim {
-            return Some(0.0);
-        }
-        let mut s = 0.0;
-        for _ in 0..MAX_STEPS {
-            if s >= max_s {
-                return None;
+        let traj = self.trajectory(plan, shift, max_s);
+        for (i, st) in traj.iter().enumerate() {
+            let end = traj.get(i + 1).map_or(max_s, |n| n.s);
+            if let Some(x) = self.cross_in(st, aim, end - st.s) {
+                return Some(st.s + x);
             }
-            let h = (0.01 * s).max(1.0).min(max_s - s);
-            let t_inf = self.t_inf(plan(s + 0.5 * h)) + shift;
-            let next = t_inf + (temp - t_inf) * (self.b * h).exp();
-            if next >= aim && t_inf > aim {
-                return Some(s + ((t_inf - aim) / (t_inf - temp)).ln() / self.b);
-            }
-            temp = next;
-            s += h;
         }
         None
     }

@@ -90,6 +90,8 @@ pub struct PredictConfig {
     pub load_tau_prior_s: f64,
     /// Prior rise of the asymptote from no load to full load, °C.
     pub load_gain_prior_c: f64,
+    /// Prior fast part of that rise (the die's jump at a load step), °C.
+    pub load_jump_prior_c: f64,
     /// Prior standard deviations, as a fraction of the prior means.
     pub load_prior_sd: f64,
 }
@@ -119,6 +121,7 @@ impl Default for PredictConfig {
             load_window_s: 600.0,
             load_tau_prior_s: 300.0,
             load_gain_prior_c: 40.0,
+            load_jump_prior_c: 10.0,
             load_prior_sd: 1.0,
         }
     }

@@ -131,10 +131,22 @@ struct ZoneState {
     note: Option<String>,
     /// The load-aware model's window.
     load: LoadState,
+    /// Forecasts twice the horizon ahead awaiting their time, `(t_target,
+    /// line, load model)` °C, and their record `[line, load model]`: the load
+    /// model is chosen only on this longer record.
+    pending_load: VecDeque<(f64, f64, f64)>,
+    load_mse: [f64; 2],
+    load_scored: u64,
 }
 
 /// Forecasts are scored with this weight on the newest error (≈ the last 60).
 const FORECAST_EWMA_MIN_WEIGHT: f64 = 1.0 / 60.0;
+
+/// The load model's forecast record looks this many forecast horizons ahead…
+const LOAD_RECORD_HORIZONS: f64 = 2.0;
+/// …and it takes over from the line or Newton only below this share of the
+/// line's mean squared error there.
+const LOAD_SWITCH_RATIO: f64 = 0.5;
 
 /// Share of unchanged successive readings from which a zone counts as quantised.
 const QUANTISED_REPEAT_RATE: f64 = 0.25;
@@ -177,6 +189,49 @@ impl ZoneState {
         }
     }
 
+    /// The noise σ for the load model's first passage: the sensor noise
+    /// with, on a quantised zone, the part a clean staircase alone puts in
+    /// the chord residuals taken out (a step every m readings gives
+    /// q²/(3m), m = 1/(1 − repeat rate)); under a quarter step it is the
+    /// staircase and the half-step margin covers it (0). Rounding on top of
+    /// real noise adds q²/12 instead, when that is the smaller.
+    fn load_passage_sigma(&self, cfg: &PredictConfig) -> f64 {
+        if !cfg.first_passage {
+            return 0.0;
+        }
+        let quantised = self.repeat_rate >= QUANTISED_REPEAT_RATE && self.step_c.is_finite();
+        if !quantised {
+            return self.noise_sigma();
+        }
+        let q = self.step_c;
+        // A clean staircase adds q²(1 − rr)/3; rounding on top of real noise
+        // adds q²/12: take out the smaller.
+        let stair = q * q * (1.0 - self.repeat_rate).clamp(0.0, 1.0) / 3.0;
+        let s = (self.noise_var - stair.min(q * q / 12.0)).max(0.0).sqrt();
+        if s < 0.25 * q {
+            0.0
+        } else {
+            s
+        }
+    }
+
+    /// Noise floor of the load model's fit, °C.
+    fn load_sigma_floor(&self) -> f64 {
+        let q = if self.step_c.is_finite() {
+            self.step_c / 12f64.sqrt()
+        } else {
+            0.0
+        };
+        self.noise_sigma().max(q).max(0.05)
+    }
+
+    /// Enough history for an ETA: `min_samples` over `min_span_s`, or, on a
+    /// sparse log (one sample every 10–50 s), three samples over half the window.
+    fn enough_samples(&self, cfg: &PredictConfig) -> bool {
+        let (n, span) = (self.win.len(), self.win.span());
+        span >= cfg.min_span_s && (n >= cfg.min_samples || (n >= 3 && span >= 0.5 * cfg.window_s))
+    }
+
     /// Scores every pending forecast whose target time has come against `temp`.
     fn score_forecasts(&mut self, t_s: f64, temp: f64) {
         while let Some(&(t_target, lin, newton)) = self.pending.front() {
@@ -187,6 +242,18 @@ impl ZoneState {
             self.forecasts_scored += 1;
             let w = (1.0 / self.forecasts_scored as f64).max(FORECAST_EWMA_MIN_WEIGHT);
             for (mse, f) in self.forecast_mse.iter_mut().zip([lin, newton]) {
+                let e = temp - f;
+                *mse += w * (e * e - *mse);
+            }
+        }
+        while let Some(&(t_target, lin, load)) = self.pending_load.front() {
+            if t_target > t_s {
+                break;
+            }
+            self.pending_load.pop_front();
+            self.load_scored += 1;
+            let w = (1.0 / self.load_scored as f64).max(FORECAST_EWMA_MIN_WEIGHT);
+            for (mse, f) in self.load_mse.iter_mut().zip([lin, load]) {
                 let e = temp - f;
                 *mse += w * (e * e - *mse);
             }
@@ -215,7 +282,26 @@ impl ZoneState {
             if self.pending.len() > cfg.max_samples {
                 self.pending.pop_front();
             }
+            // The load model's forecast at the current load, recorded beside them.
+            if let Some(f) = self.load.fit(cfg, self.load_sigma_floor()) {
+                let h2 = LOAD_RECORD_HORIZONS * h;
+                let v = f.temp_after(f.u_now, h2);
+                if v.is_finite() {
+                    self.pending_load.push_back((t_s + h2, lf.at(t_s + h2), v));
+                    if self.pending_load.len() > cfg.max_samples {
+                        self.pending_load.pop_front();
+                    }
+                }
+            }
         }
+    }
+
+    /// `true` when the load model has been forecasting [`LOAD_RECORD_HORIZONS`]
+    /// horizons ahead with at most [`LOAD_SWITCH_RATIO`] of the line's squared
+    /// error, over enough forecasts: it has to earn the switch.
+    fn load_forecasts_better(&self, cfg: &PredictConfig) -> bool {
+        self.load_scored >= cfg.min_forecasts.max(1)
+            && self.load_mse[1] < LOAD_SWITCH_RATIO * self.load_mse[0]
     }
 
     /// `Some(true)` when Newton has been forecasting better than the line,
@@ -289,6 +375,9 @@ impl ThermalPredictor {
                 offline_total: 0,
                 note: None,
                 load: LoadState::new(cfg),
+                pending_load: VecDeque::new(),
+                load_mse: [0.0; 2],
+                load_scored: 0,
             });
         if let Some(trip) = trip_c.filter(|v| v.is_finite()) {
             st.trip_c = Some(trip);
@@ -319,6 +408,9 @@ impl ThermalPredictor {
                 st.diffs = 0;
                 st.repeat_rate = 0.0;
                 st.load.clear();
+                st.pending_load.clear();
+                st.load_mse = [0.0; 2];
+                st.load_scored = 0;
                 st.note = Some(format!(
                     "window restarted after a {} gap",
                     human_duration(dt)
@@ -439,10 +531,7 @@ impl ThermalPredictor {
                 },
                 format!("{zone_id} is at {temp:.1} °C, at or over its {trip:.1} °C trip"),
             ))
-        } else if st.win.len() < cfg.min_samples
-            || st.win.span() < cfg.min_span_s
-            || lin_fit.is_none()
-        {
+        } else if !st.enough_samples(cfg) || lin_fit.is_none() {
             Some(ctx.finish(
                 base.clone(),
                 format!(
@@ -485,6 +574,14 @@ impl ThermalPredictor {
                 linear.clone()
             } else {
                 newton.clone()
+            };
+            // The load model takes over only on its own out-of-sample record.
+            let chosen = if linear.status != Status::Falling && st.load_forecasts_better(cfg) {
+                self.predict_load(zone_id, now_s, None)
+                    .filter(|p| p.status != Status::TooFewSamples)
+                    .unwrap_or(chosen)
+            } else {
+                chosen
             };
             ModelSet {
                 linear,
@@ -560,15 +657,8 @@ impl ThermalPredictor {
                 format!("{zone_id} is at {temp:.1} °C, at or over its {trip:.1} °C trip"),
             ));
         }
-        let floor = st
-            .noise_sigma()
-            .max(if st.step_c.is_finite() {
-                st.step_c / 12f64.sqrt()
-            } else {
-                0.0
-            })
-            .max(0.05);
-        let fit = (st.load.len() >= cfg.min_samples && st.load.span() >= cfg.min_span_s)
+        let floor = st.load_sigma_floor();
+        let fit = (st.enough_samples(cfg) && st.load.len() >= 6)
             .then(|| st.load.fit(cfg, floor))
             .flatten();
         let Some(fit) = fit else {
@@ -609,10 +699,38 @@ impl ThermalPredictor {
             t_inf_c: Some(t_inf),
             ..base
         };
+        // On a noisy zone the trip fires on the first raw reading over the
+        // aim: the median first passage over the model's curve, its range the
+        // 5–95 % passage quantiles widened by the curve's own (T∞ ± z·sd).
+        let sigma = st.load_passage_sigma(cfg);
+        let dt = if st.load.len() > 1 {
+            st.load.span() / (st.load.len() - 1) as f64
+        } else {
+            0.0
+        };
+        let pass = (sigma > 0.0 && dt > 0.0).then(|| {
+            let traj = fit.trajectory(&from_last, 0.0, horizon);
+            first_passage(|u| fit.on_trajectory(&traj, u), sigma, ctx.aim, dt, horizon)
+        });
+        let eta_curve = eta;
+        let eta = pass.as_ref().map_or(eta_curve, |q| q.median.or(eta_curve));
         match eta {
             Some(e) => {
-                let lo = eta_with(z * sd).unwrap_or(e).min(e);
-                let hi = eta_with(-z * sd).map(|h| h.max(e));
+                let (lo, hi) = match (&pass, eta_curve) {
+                    (Some(q), curve) if q.median.is_some() => {
+                        let c = curve.unwrap_or(e);
+                        let earlier = eta_with(z * sd).map_or(0.0, |l| (c - l).max(0.0));
+                        let later = eta_with(-z * sd).map(|h| (h - c).max(0.0));
+                        (
+                            (q.q05.unwrap_or(e) - earlier).min(e),
+                            later.and_then(|d| q.q95.map(|h| (h + d).max(e))),
+                        )
+                    }
+                    _ => (
+                        eta_with(z * sd).unwrap_or(e).min(e),
+                        eta_with(-z * sd).map(|h| h.max(e)),
+                    ),
+                };
                 let mut q = ctx.with_range(p, e, lo, hi);
                 if q.status == Status::Ok {
                     q.message = format!("{} {when}", q.message);
@@ -1115,7 +1233,18 @@ mod tests {
         let true_eta = t_cross - now;
         let n_eta = m.newton.eta_s.expect("newton eta");
         let l_eta = m.linear.eta_s.expect("linear eta");
-        assert_eq!(m.chosen.model, Model::Newton);
+        // Both first-order models beat the line; the load model (Newton with
+        // priors, no load here) forecasts at least as well and may take over.
+        assert!(
+            matches!(m.chosen.model, Model::Newton | Model::Load),
+            "{:?}",
+            m.chosen.model
+        );
+        let c_eta = m.chosen.eta_s.expect("chosen eta");
+        assert!(
+            (c_eta - true_eta).abs() < 0.10 * true_eta,
+            "chosen {c_eta} vs {true_eta}"
+        );
         let n_err = (n_eta - true_eta).abs() / true_eta;
         let l_err = (l_eta - true_eta).abs() / true_eta;
         assert!(n_err < 0.10, "newton {n_eta} vs {true_eta}");
@@ -1335,9 +1464,12 @@ mod tests {
             e.forecast_mse
         );
         assert_eq!(e.newton_forecasts_better(p.config()), Some(true));
-        assert_eq!(p.predict("exp", 300.0).unwrap().model, Model::Newton);
+        // The load model, 120 s ahead, does better still on a clean curve.
+        assert!(e.load_forecasts_better(p.config()), "{:?}", e.load_mse);
+        assert_eq!(p.predict("exp", 300.0).unwrap().model, Model::Load);
         let l = &p.zones["line"];
         assert_eq!(l.newton_forecasts_better(p.config()), Some(false));
+        assert!(!l.load_forecasts_better(p.config()), "{:?}", l.load_mse);
         let chosen = p.predict("line", 300.0).unwrap();
         assert_eq!(chosen.model, Model::Linear);
         assert_eq!(chosen.status, Status::Ok);

@@ -42,7 +42,8 @@ pub const DERIVED_FRACTION: f64 = 0.9;
 pub struct CorpusConfig {
     /// Folder with `manifest.json`.
     pub dir: PathBuf,
-    /// Feed this column as the board's load (`--load-column`).
+    /// Feed this column as the board's load (`--load-column`), for entries
+    /// whose manifest names none.
     pub load_column: Option<InputColumn>,
     /// jetstress's ETA is the one under the trace's own future load.
     pub planned_load: bool,
@@ -191,16 +192,22 @@ pub struct Setting {
 /// see the load move).
 pub fn tuning_grid() -> Vec<Setting> {
     let mut v = Vec::new();
-    for tau in [120.0, 300.0, 900.0] {
-        for gain in [20.0, 40.0, 80.0] {
-            v.push(Setting {
-                name: format!("tau {tau:.0} s, gain {gain:.0} °C"),
-                config: PredictConfig {
-                    load_tau_prior_s: tau,
-                    load_gain_prior_c: gain,
-                    ..PredictConfig::default()
-                },
-            });
+    for tau in [120.0, 600.0] {
+        for gain in [40.0, 80.0] {
+            for jump in [5.0, 20.0] {
+                for sd in [0.5, 1.0] {
+                    v.push(Setting {
+                        name: format!("tau {tau:.0} s, gain {gain:.0}, jump {jump:.0} °C, sd {sd}"),
+                        config: PredictConfig {
+                            load_tau_prior_s: tau,
+                            load_gain_prior_c: gain,
+                            load_jump_prior_c: jump,
+                            load_prior_sd: sd,
+                            ..PredictConfig::default()
+                        },
+                    });
+                }
+            }
         }
     }
     v
@@ -303,7 +310,8 @@ fn scored(p: Option<&ZonePrediction>, r: f64) -> (f64, Option<bool>) {
     (err_of(eta, r), covered)
 }
 
-/// The load column scaled to 0–1: % / 100, power over its running peak.
+/// The load column scaled to about 0–1: % / 100, and power in W / 100 (so
+/// the load model's gain reads as °C per 100 W, a thermal resistance).
 pub(crate) struct LoadSeries {
     t: Vec<f64>,
     u: Vec<f64>,
@@ -313,22 +321,10 @@ impl LoadSeries {
     pub(crate) fn new(trace: &Trace, col: InputColumn) -> LoadSeries {
         let mut t = Vec::new();
         let mut u = Vec::new();
-        let mut peak: f64 = 0.0;
         for s in &trace.samples {
             if let Some(v) = s.input(col) {
-                let v = match col {
-                    InputColumn::PowerW => {
-                        peak = peak.max(v);
-                        if peak > 0.0 {
-                            v / peak
-                        } else {
-                            0.0
-                        }
-                    }
-                    _ => v / 100.0,
-                };
                 t.push(s.t_s);
-                u.push(v);
+                u.push(v / 100.0);
             }
         }
         LoadSeries { t, u }
@@ -344,6 +340,7 @@ impl LoadSeries {
 /// Replays one trace under one setting: one [`Row`] per scored prediction.
 fn replay(
     trace: &Trace,
+    load_col: Option<InputColumn>,
     zone: &str,
     tg: &Target,
     cfg: &CorpusConfig,
@@ -353,7 +350,7 @@ fn replay(
     pc.trip_overrides.insert(zone.to_string(), tg.threshold_c);
     let mut p = ThermalPredictor::new(pc);
     let mut line = Window::new(LINE_WINDOW_S, 4096);
-    let load = cfg.load_column.map(|c| LoadSeries::new(trace, c));
+    let load = load_col.map(|c| LoadSeries::new(trace, c));
     let mut rows = Vec::new();
     for s in &trace.samples {
         if let Some(l) = &load {
@@ -464,10 +461,21 @@ pub fn evaluate_corpus(cfg: &CorpusConfig) -> Result<CorpusReport, CorpusError> 
     if let Some(c @ (InputColumn::ClockMhz | InputColumn::Throttled)) = cfg.load_column {
         return Err(CorpusError::NotALoad(c.as_str()));
     }
+    let entries = read_manifest(&cfg.dir)?;
+    if let Some(e) = entries.iter().find(|e| {
+        matches!(
+            e.load_column,
+            Some(InputColumn::ClockMhz | InputColumn::Throttled)
+        )
+    }) {
+        return Err(CorpusError::Target {
+            file: e.file.clone(),
+            what: "load_column: a label, not a load".into(),
+        });
+    }
     if cfg.planned_load && cfg.load_column.is_none() {
         return Err(CorpusError::PlanWithoutLoad);
     }
-    let entries = read_manifest(&cfg.dir)?;
     let settings = if cfg.cross_validate {
         tuning_grid()
     } else {
@@ -489,7 +497,16 @@ pub fn evaluate_corpus(cfg: &CorpusConfig) -> Result<CorpusReport, CorpusError> 
         // rows[setting]
         let rows: Vec<Vec<Row>> = settings
             .iter()
-            .map(|s| replay(&trace, &e.zone, &tg, cfg, &s.config))
+            .map(|s| {
+                replay(
+                    &trace,
+                    e.load_column.or(cfg.load_column),
+                    &e.zone,
+                    &tg,
+                    cfg,
+                    &s.config,
+                )
+            })
             .collect();
         cases.push((e, tg, rows));
     }
@@ -556,7 +573,7 @@ pub fn evaluate_corpus(cfg: &CorpusConfig) -> Result<CorpusReport, CorpusError> 
 
 fn cell(s: Option<Score>) -> String {
     match s {
-        Some(s) if s.n > 0 => format!("{:.0} / {:.0} %", s.median_pct, s.mean_pct),
+        Some(s) if s.n > 0 => format!("{:.0}/{:.0} %", s.median_pct, s.mean_pct),
         _ => "—".to_string(),
     }
 }
@@ -591,8 +608,16 @@ pub fn write_corpus_table(out: &mut dyn Write, r: &CorpusReport) -> std::io::Res
     )?;
     writeln!(
         out,
-        "{:<46} {:>5} {:>13} {:>13} {:>13} {:>13} {:>6}  setting",
-        "trace (zone, truth)", "n", "jetstress", "line", "newton", "planned", "cover"
+        "{:<44} {:>4} {:>10} {:>10} {:>10} {:>10} {:>10} {:>10} {:>6}  setting",
+        "trace (zone, truth)",
+        "n",
+        "jetstress",
+        "line",
+        "linear",
+        "newton",
+        "load",
+        "planned",
+        "cover"
     )?;
     let row = |out: &mut dyn Write,
                name: &str,
@@ -600,12 +625,14 @@ pub fn write_corpus_table(out: &mut dyn Write, r: &CorpusReport) -> std::io::Res
                setting: &str| {
         writeln!(
             out,
-            "{:<46} {:>5} {:>13} {:>13} {:>13} {:>13} {:>6}  {setting}",
+            "{:<44} {:>4} {:>10} {:>10} {:>10} {:>10} {:>10} {:>10} {:>6}  {setting}",
             name,
             get(Forecaster::Jetstress).map_or(0, |s| s.n),
             cell(get(Forecaster::Jetstress)),
             cell(get(Forecaster::Line)),
+            cell(get(Forecaster::Linear)),
             cell(get(Forecaster::Newton)),
+            cell(get(Forecaster::Load)),
             cell(get(Forecaster::Planned)),
             cover(get(Forecaster::Jetstress)),
         )

@@ -14,10 +14,13 @@
 //!   (90 % of the way from the first reading to the peak) unless the trace's
 //!   own `throttled`/clock columns give an onset;
 //! - `t_heat_start_s` (optional, default 0): predictions count from 20 s
-//!   after it.
+//!   after it;
+//! - `load_column` (optional): the trace column that is this board's load
+//!   (`load_pct`, `gpu_load_pct`, `power_w`), winning over `--load-column`.
 //!
 //! Other keys (`source`, `samples`, `note`, …) are kept for people and ignored.
 
+use crate::recording::traces::InputColumn;
 use serde_json::{Map, Value};
 use std::path::{Path, PathBuf};
 
@@ -45,6 +48,7 @@ pub struct Entry {
     pub zone: String,
     pub truth: Truth,
     pub t_heat_start_s: f64,
+    pub load_column: Option<InputColumn>,
 }
 
 /// Why a manifest cannot be used; every variant names the file.
@@ -116,7 +120,13 @@ fn entry(dir: &Path, file: &str, v: &Value) -> Result<Entry, String> {
         (None, None, _) => Truth::HeatUp,
     };
     let t_heat_start_s = number(obj, "t_heat_start_s")?.unwrap_or(0.0);
+    let load_column = match obj.get("load_column") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(c)) => Some(c.parse::<InputColumn>()?),
+        Some(v) => return Err(format!("load_column must be a column name, got {v}")),
+    };
     Ok(Entry {
+        load_column,
         file: file.to_string(),
         path: dir.join(file),
         zone,
@@ -171,7 +181,7 @@ mod tests {
         let text = r#"{
           "b.csv": {"zone": "cpu", "t_throttle_s": 854, "trip_c": 73.9, "load_from_s": 720},
           "../up/a.log": {"zone": "GPU", "threshold_c": 50, "t_heat_start_s": 5, "note": "x"},
-          "c.csv": {"zone": "cpu", "samples": 3}
+          "c.csv": {"zone": "cpu", "samples": 3, "load_column": "power_w"}
         }"#;
         let e = parse_manifest(Path::new("corpus/manifest.json"), text).unwrap();
         assert_eq!(e.len(), 3);
@@ -194,6 +204,8 @@ mod tests {
         );
         assert_eq!(e[2].truth, Truth::HeatUp);
         assert_eq!(e[2].t_heat_start_s, 0.0);
+        assert_eq!(e[2].load_column, Some(InputColumn::PowerW));
+        assert_eq!(e[0].load_column, None);
     }
 
     #[test]
@@ -216,5 +228,7 @@ mod tests {
         assert!(e.contains("without trip_c"), "{e}");
         let e = err(r#"{"x.csv": {"zone": "cpu", "threshold_c": "hot"}}"#);
         assert!(e.contains("threshold_c must be a number"), "{e}");
+        let e = err(r#"{"x.csv": {"zone": "cpu", "load_column": "fan"}}"#);
+        assert!(e.contains("unknown input column \"fan\""), "{e}");
     }
 }
