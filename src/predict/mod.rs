@@ -40,7 +40,8 @@ pub struct PredictConfig {
     pub min_samples: usize,
     /// A window shorter than this (seconds) gives no ETA.
     pub min_span_s: f64,
-    /// A hole in time longer than this restarts the zone's window.
+    /// A hole in time longer than this restarts the zone's window (60 s: the
+    /// sbc-bench logs sample every 10–50 s and are not full of holes).
     pub max_gap_s: f64,
     /// |slope| below this (°C/min) counts as flat.
     pub min_slope_c_per_min: f64,
@@ -103,7 +104,7 @@ impl Default for PredictConfig {
             max_samples: 4096,
             min_samples: 10,
             min_span_s: 10.0,
-            max_gap_s: 30.0,
+            max_gap_s: 60.0,
             min_slope_c_per_min: 0.05,
             min_slope_t: 2.0,
             noisy_sigma_c: 1.0,

@@ -96,9 +96,10 @@ fn at_most(what: &str, got: (f64, f64), pinned: (f64, f64), table: &str) {
 
 /// docs/predictions.md, "Corpus: sustained heat-ups", cross-validated:
 /// `predict-eval --corpus tests/fixtures/predict-corpus/heatup --load-column load_pct`.
-/// Pooled (every trace weighs the same) jetstress 68 / 57 %, the plain line
-/// 55 / 58 %: the median target (≤ 15 %) and the mean target (half the
-/// line's) are missed, as the docs say; these pins keep it from getting worse.
+/// Pooled (every trace weighs the same) jetstress 54 / 52 %, the plain line
+/// 55 / 58 %: better than the line, but the median target (≤ 15 %) and the
+/// mean target (half the line's) are missed, as the docs say; these pins
+/// keep it from getting worse.
 #[test]
 fn heatup_corpus_cross_validated_figures_hold() {
     let (r, table) = corpus(HEATUP, Some(InputColumn::LoadPct), false);
@@ -107,7 +108,7 @@ fn heatup_corpus_cross_validated_figures_hold() {
     for (file, pinned) in [
         ("agx-orin_llm-inference_stats.csv", (33.0, 40.0)),
         ("rpi4b_ivasilyev_run2_2000mhz_temp_bench.csv", (100.0, 99.0)),
-        ("sbcbench_jetson_agx_orin_4ax9.csv", (56.0, 64.0)),
+        ("sbcbench_jetson_agx_orin_4ax9.csv", (42.0, 39.0)),
         ("xavier-nx_burn-in_tegrastats.log", (73.0, 74.0)),
         ("synthetic_rc.csv", (7.0, 11.0)),
     ] {
@@ -121,7 +122,7 @@ fn heatup_corpus_cross_validated_figures_hold() {
     at_most(
         "pooled",
         figures(&r, None, Forecaster::Jetstress),
-        (68.0, 58.0),
+        (55.0, 53.0),
         &table,
     );
     // The baseline itself, so a change to the scoring shows.
@@ -165,7 +166,7 @@ fn heatup_corpus_cross_validated_figures_hold() {
 
 /// docs/predictions.md, "Corpus: real throttle onsets", cross-validated:
 /// `predict-eval --corpus tests/fixtures/predict-corpus/throttle --load-column
-/// load_pct --planned-load`. The planned-load ETA is 100 / 81 % pooled, the
+/// load_pct --planned-load`. The planned-load ETA is 77 / 68 % pooled, the
 /// line 100 / 93 %: better than the line on every trace's mean, but the
 /// targets (median ≤ 50 %, mean ≤ half the line's) are missed.
 #[test]
@@ -177,9 +178,9 @@ fn throttle_corpus_planned_load_figures_hold() {
         .iter()
         .all(|t| t.target.source == TruthSource::Onset));
     for (file, pinned) in [
-        ("sbcbench_nanopi_k1plus_h5_4MB5.csv", (86.0, 73.0)),
-        ("sbcbench_rock5b_rk3588_4qJG.csv", (52.0, 65.0)),
-        ("sbcbench_rpi3b_4hOp.csv", (100.0, 89.0)),
+        ("sbcbench_nanopi_k1plus_h5_4MB5.csv", (30.0, 32.0)),
+        ("sbcbench_rock5b_rk3588_4qJG.csv", (48.0, 57.0)),
+        ("sbcbench_rpi3b_4hOp.csv", (100.0, 84.0)),
         ("throttlestop_laptop_power.csv", (100.0, 100.0)),
     ] {
         let got = figures(&r, Some(file), Forecaster::Jetstress);
@@ -193,13 +194,13 @@ fn throttle_corpus_planned_load_figures_hold() {
     at_most(
         "pooled",
         figures(&r, None, Forecaster::Jetstress),
-        (100.0, 82.0),
+        (78.0, 68.0),
         &table,
     );
     let line = figures(&r, None, Forecaster::Line);
     assert!((line.1 - 92.7).abs() < 1.0, "{line:?}\n{table}");
     let cover = r.pooled(Forecaster::Jetstress).unwrap().coverage.unwrap();
-    assert!(cover >= 0.81, "coverage {cover}\n{table}");
+    assert!(cover >= 0.85, "coverage {cover}\n{table}");
 }
 
 #[test]
