@@ -469,6 +469,11 @@ impl ThermalPredictor {
         self.predict_models(zone_id, now_s).map(|m| m.chosen)
     }
 
+    /// The zones seen so far, in id order.
+    pub fn zone_ids(&self) -> impl Iterator<Item = &str> {
+        self.zones.keys().map(String::as_str)
+    }
+
     /// Chosen predictions for every zone that has a trip, in zone-name order.
     pub fn predictions(&self, now_s: f64) -> Vec<ZonePrediction> {
         self.zones
@@ -1552,6 +1557,57 @@ mod tests {
             eta(0.0, true)
         );
         assert!((eta(0.5, false) - 80.0).abs() < 1e-6, "{}", eta(0.5, false));
+    }
+
+    /// Known answer through the predictor: a first-order zone (τ 200 s,
+    /// T∞ = 30 + 40·u) at load 0.3 after a 0.9 stretch, trip 60 °C. At this
+    /// load it levels off below the trip; with the plan "0.9 from 60 s on"
+    /// the ETA is the exact solution's, and the messages say which is which.
+    #[test]
+    fn planned_load_gives_the_trip_the_current_load_does_not() {
+        let (tau, amb, gain) = (200.0_f64, 30.0_f64, 40.0_f64);
+        let load = |t: f64| {
+            if (200.0..400.0).contains(&t) {
+                0.9
+            } else {
+                0.3
+            }
+        };
+        let mut p = ThermalPredictor::new(cfg_with_trip(60.0));
+        let mut temp = amb + gain * 0.3;
+        for k in 0..=700u64 {
+            let t = k as f64;
+            if k > 0 {
+                let inf = amb + gain * load(t - 1.0);
+                temp = inf + (temp - inf) * (-1.0 / tau).exp();
+            }
+            p.observe_load(Some(load(t)));
+            p.observe(t, "soc", Some(temp), None);
+        }
+        let now = p.predict_load("soc", 700.0, None).unwrap();
+        assert_eq!(now.status, Status::LevellingOff, "{}", now.message);
+        assert!(now.message.contains("at this load"), "{}", now.message);
+        let plan = crate::predict::LoadPlan {
+            steps: vec![(60.0, 0.3), (f64::INFINITY, 0.9)],
+        };
+        let f = |s: f64| plan.at(s);
+        let planned = p.predict_load("soc", 700.0, Some(&f)).unwrap();
+        assert_eq!(planned.model, Model::Load);
+        let t60 = 42.0 + (temp - 42.0) * (-60.0 / tau).exp();
+        let exact = 60.0 + tau * ((66.0 - t60) / (66.0 - 60.0)).ln();
+        let eta = planned.eta_s.expect("an ETA under the plan");
+        assert!(
+            (eta - exact).abs() < 0.05 * exact,
+            "{eta} vs {exact}: {}",
+            planned.message
+        );
+        assert!(
+            planned.message.contains("under the planned load"),
+            "{}",
+            planned.message
+        );
+        let (lo, hi) = (planned.lo_s.unwrap(), planned.hi_s.unwrap_or(f64::INFINITY));
+        assert!(lo <= eta && eta <= hi);
     }
 
     #[test]
