@@ -63,7 +63,7 @@ fn bench_predict(c: &mut Criterion) {
 fn bench_planned(c: &mut Criterion) {
     let ids: Vec<String> = (0..ZONES).map(|z| format!("thermal_zone{z}")).collect();
     let load = |t: f64| {
-        if (t / 300.0) as u64 % 2 == 0 {
+        if ((t / 300.0) as u64).is_multiple_of(2) {
             0.3
         } else {
             0.9

@@ -385,6 +385,10 @@ pub struct ReplayArgs {
 
 /// `jetstress predict-eval TRACE [--zone NAME] [--threshold C] [--window S] [--emit FILE.jsonl]`
 #[derive(Args, Debug, Clone)]
+#[expect(
+    clippy::struct_excessive_bools,
+    reason = "one field per command-line switch"
+)]
 pub struct EvalArgs {
     /// Trace file: tegrastats log (any generation), the AGX Orin stats CSV, or a
     /// `time_s,<column>,…` CSV (°C zones; `load_pct`, `gpu_load_pct`,
@@ -396,7 +400,7 @@ pub struct EvalArgs {
     #[arg(long, value_name = "DIR")]
     pub corpus: Option<PathBuf>,
     /// Feed this trace column to the predictor as the board's load:
-    /// load_pct, gpu_load_pct (÷ 100) or power_w (÷ its running peak).
+    /// `load_pct`, `gpu_load_pct` (÷ 100) or `power_w` (W ÷ 100).
     #[arg(long, value_name = "NAME", value_parser = clap::value_parser!(jetstress::recording::InputColumn))]
     pub load_column: Option<jetstress::recording::InputColumn>,
     /// With --corpus: score the load-aware ETA under the trace's own future

@@ -416,6 +416,10 @@ impl<const K: usize> MultiWindow<K> {
     /// is σ²/sd², σ² the residual variance (at least `sigma_floor`²),
     /// estimated from a first solve and refitted once. `None` with fewer than
     /// K + 2 points or a singular system.
+    #[expect(
+        clippy::needless_range_loop,
+        reason = "matrix indices, as in the normal equations"
+    )]
     pub fn ridge(&self, prior: &[Option<(f64, f64)>; K], sigma_floor: f64) -> Option<MultiFit<K>> {
         let s = &self.sums;
         if self.buf.len() < K + 2 {

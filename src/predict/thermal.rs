@@ -616,6 +616,10 @@ impl ThermalPredictor {
     /// (`plan = None`) or under a planned load `plan(s)` (0–1, s = seconds
     /// from `now_s`). `None` like [`Self::predict`]. The message says which:
     /// "… in 6 min ± 1 at this load" / "… under the planned load".
+    #[expect(
+        clippy::too_many_lines,
+        reason = "gates, fit, curve or first passage, range: one derivation"
+    )]
     pub fn predict_load(
         &self,
         zone_id: &str,
@@ -721,44 +725,40 @@ impl ThermalPredictor {
         });
         let eta_curve = eta;
         let eta = pass.as_ref().map_or(eta_curve, |q| q.median.or(eta_curve));
-        match eta {
-            Some(e) => {
-                let (lo, hi) = match (&pass, eta_curve) {
-                    (Some(q), curve) if q.median.is_some() => {
-                        let c = curve.unwrap_or(e);
-                        let earlier = eta_with(z * sd).map_or(0.0, |l| (c - l).max(0.0));
-                        let later = eta_with(-z * sd).map(|h| (h - c).max(0.0));
-                        (
-                            (q.q05.unwrap_or(e) - earlier).min(e),
-                            later.and_then(|d| q.q95.map(|h| (h + d).max(e))),
-                        )
-                    }
-                    _ => (
-                        eta_with(z * sd).unwrap_or(e).min(e),
-                        eta_with(-z * sd).map(|h| h.max(e)),
-                    ),
-                };
-                let mut q = ctx.with_range(p, e, lo, hi);
-                if q.status == Status::Ok {
-                    q.message = format!("{} {when}", q.message);
-                }
-                Some(q)
+        let Some(e) = eta else {
+            let m = format!(
+                "{zone_id} heading for {t_inf:.1} °C (τ {}) {when}: {trip:.0} °C trip not expected",
+                human_duration(fit.tau_s())
+            );
+            return Some(ctx.finish(
+                ZonePrediction {
+                    status: Status::LevellingOff,
+                    lo_s: eta_with(z * sd).map(|l| (l - shift).max(0.0)),
+                    ..p
+                },
+                m,
+            ));
+        };
+        let (lo, hi) = match (&pass, eta_curve) {
+            (Some(q), curve) if q.median.is_some() => {
+                let c = curve.unwrap_or(e);
+                let earlier = eta_with(z * sd).map_or(0.0, |l| (c - l).max(0.0));
+                let later = eta_with(-z * sd).map(|h| (h - c).max(0.0));
+                (
+                    (q.q05.unwrap_or(e) - earlier).min(e),
+                    later.and_then(|d| q.q95.map(|h| (h + d).max(e))),
+                )
             }
-            None => {
-                let m = format!(
-                    "{zone_id} heading for {t_inf:.1} °C (τ {}) {when}: {trip:.0} °C trip not expected",
-                    human_duration(fit.tau_s())
-                );
-                Some(ctx.finish(
-                    ZonePrediction {
-                        status: Status::LevellingOff,
-                        lo_s: eta_with(z * sd).map(|l| (l - shift).max(0.0)),
-                        ..p
-                    },
-                    m,
-                ))
-            }
+            _ => (
+                eta_with(z * sd).unwrap_or(e).min(e),
+                eta_with(-z * sd).map(|h| h.max(e)),
+            ),
+        };
+        let mut q = ctx.with_range(p, e, lo, hi);
+        if q.status == Status::Ok {
+            q.message = format!("{} {when}", q.message);
         }
+        Some(q)
     }
 
     /// Offline samples seen for a zone so far.

@@ -150,12 +150,19 @@ struct EmitLine<'a> {
     hi_s: Option<f64>,
     model: crate::predict::Model,
     /// The load-aware model under the trace's own future load (with a load column).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    eta_planned_s: Option<Option<f64>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    lo_planned_s: Option<Option<f64>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    hi_planned_s: Option<Option<f64>>,
+    #[serde(flatten)]
+    planned: Option<PlannedLine>,
+}
+
+/// `--emit` fields of the ETA under the planned load.
+#[derive(Serialize)]
+struct PlannedLine {
+    #[serde(rename = "eta_planned_s")]
+    eta: Option<f64>,
+    #[serde(rename = "lo_planned_s")]
+    lo: Option<f64>,
+    #[serde(rename = "hi_planned_s")]
+    hi: Option<f64>,
 }
 
 /// The zone threshold and its ground-truth crossing.
@@ -364,9 +371,11 @@ pub fn evaluate(
                     predictor.predict_load(&tg.zone, now, Some(&plan))
                 });
                 let line = EmitLine {
-                    eta_planned_s: planned.as_ref().map(|p| p.as_ref().and_then(|p| p.eta_s)),
-                    lo_planned_s: planned.as_ref().map(|p| p.as_ref().and_then(|p| p.lo_s)),
-                    hi_planned_s: planned.as_ref().map(|p| p.as_ref().and_then(|p| p.hi_s)),
+                    planned: planned.map(|p| PlannedLine {
+                        eta: p.as_ref().and_then(|p| p.eta_s),
+                        lo: p.as_ref().and_then(|p| p.lo_s),
+                        hi: p.as_ref().and_then(|p| p.hi_s),
+                    }),
                     t_s: s.t_s,
                     zone: &tg.zone,
                     eta_s: c.eta_s,
