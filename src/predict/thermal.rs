@@ -150,6 +150,11 @@ const LOAD_RECORD_HORIZONS: f64 = 2.0;
 /// 120 s in the horizon table; the corpus figures are the same at both).
 const LOAD_SWITCH_RATIO: f64 = 0.25;
 
+/// Each error in that record counts at most this much (°C): one wild forecast
+/// (a model that cannot yet explain a load step it was not told about) would
+/// otherwise outweigh ten minutes of good ones.
+const LOAD_RECORD_ERR_CAP_C: f64 = 5.0;
+
 /// Share of unchanged successive readings from which a zone counts as quantised.
 const QUANTISED_REPEAT_RATE: f64 = 0.25;
 
@@ -256,7 +261,7 @@ impl ZoneState {
             self.load_scored += 1;
             let w = (1.0 / self.load_scored as f64).max(FORECAST_EWMA_MIN_WEIGHT);
             for (mse, f) in self.load_mse.iter_mut().zip([lin, load]) {
-                let e = temp - f;
+                let e = (temp - f).clamp(-LOAD_RECORD_ERR_CAP_C, LOAD_RECORD_ERR_CAP_C);
                 *mse += w * (e * e - *mse);
             }
         }
