@@ -19,6 +19,12 @@
 //! into an exponentially weighted mean squared error. Until `min_forecasts` are
 //! scored, Newton is chosen when its curvature term `b` is significantly negative
 //! (the curve visibly bends towards an asymptote), the line otherwise.
+//! A third model, the load-aware one ([`crate::predict::load_model`], fed by
+//! [`ThermalPredictor::observe_load`]), keeps its own record of forecasts
+//! twice the horizon ahead beside the line's, and replaces the chosen model
+//! only when its error there is under a quarter of the line's. It also
+//! answers [`ThermalPredictor::predict_load`]: the ETA at this load or under
+//! a planned load.
 //! Every answer carries a range from the regression's uncertainty (delta method),
 //! or a status saying why there is no number.
 

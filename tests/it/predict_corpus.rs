@@ -275,3 +275,50 @@ fn load_columns_are_inputs_and_emit_lines_carry_the_planned_eta() {
     let at = |t: f64| lines.iter().find(|v| v["t_s"] == t).unwrap();
     assert!(at(491.0)["eta_planned_s"].is_number(), "{}", at(491.0));
 }
+
+/// The command line: `--corpus` scores a folder, `--planned-load` needs
+/// `--load-column`, a label is refused as a load, and a TRACE or `--corpus`
+/// is required.
+#[test]
+fn command_line_corpus_flags() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(d.join("rc.csv"), synthetic_rc_csv()).unwrap();
+    std::fs::write(
+        d.join("manifest.json"),
+        r#"{"rc.csv": {"zone": "soc", "t_heat_start_s": 60}}"#,
+    )
+    .unwrap();
+    let run = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_jetstress"))
+            .arg("predict-eval")
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let dir_s = d.to_str().unwrap();
+    let ok = run(&[
+        "--corpus",
+        dir_s,
+        "--load-column",
+        "load_pct",
+        "--planned-load",
+        "--no-cv",
+    ]);
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    let table = String::from_utf8(ok.stdout).unwrap();
+    assert!(table.contains("rc.csv (soc, Derived"), "{table}");
+    assert!(table.contains("under the planned load"), "{table}");
+    let no_load = run(&["--corpus", dir_s, "--planned-load"]);
+    assert!(!no_load.status.success());
+    assert!(String::from_utf8_lossy(&no_load.stderr).contains("--load-column"));
+    let label = run(&["--corpus", dir_s, "--load-column", "clock_mhz"]);
+    assert!(!label.status.success());
+    assert!(String::from_utf8_lossy(&label.stderr).contains("a label, not a load"));
+    let neither = run(&[]);
+    assert!(!neither.status.success());
+}
