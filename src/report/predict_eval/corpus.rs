@@ -96,15 +96,21 @@ pub enum Forecaster {
     Load,
     /// The load-aware model under the trace's future load.
     Planned,
+    /// Not a model: the trace's own next reading at or over the threshold,
+    /// what a perfect temperature forecast would say. Where the truth is a
+    /// throttle onset later than that crossing, this is the floor any
+    /// temperature model scores.
+    Oracle,
 }
 
-const SCORED: [Forecaster; 6] = [
+const SCORED: [Forecaster; 7] = [
     Forecaster::Jetstress,
     Forecaster::Line,
     Forecaster::Linear,
     Forecaster::Newton,
     Forecaster::Load,
     Forecaster::Planned,
+    Forecaster::Oracle,
 ];
 
 /// How a trace's truth was found.
@@ -294,7 +300,7 @@ pub fn target(trace: &Trace, e: &Entry) -> Result<Target, String> {
 
 /// One scored prediction per model: error % (capped) and whether a range
 /// contained the truth (`None` without a range).
-type Row = [(f64, Option<bool>); 6];
+type Row = [(f64, Option<bool>); 7];
 
 fn err_of(eta: Option<f64>, r: f64) -> f64 {
     eta.map_or(ERROR_CAP_PCT, |e| {
@@ -353,8 +359,17 @@ fn replay(
     let mut p = ThermalPredictor::new(pc);
     let mut line = Window::new(LINE_WINDOW_S, 4096);
     let load = load_col.map(|c| LoadSeries::new(trace, c));
+    // The next reading at or over the threshold from each sample on.
+    let mut next_cross = vec![None; trace.samples.len()];
+    let mut next = None;
+    for (i, s) in trace.samples.iter().enumerate().rev() {
+        if s.temp(zone).is_some_and(|v| v >= tg.threshold_c) {
+            next = Some(s.t_s);
+        }
+        next_cross[i] = next;
+    }
     let mut rows = Vec::new();
-    for s in &trace.samples {
+    for (i, s) in trace.samples.iter().enumerate() {
         if let Some(l) = &load {
             p.observe_load(l.at(s.t_s));
         }
@@ -396,6 +411,7 @@ fn replay(
             scored(set.as_ref().map(|m| &m.newton), r),
             scored(load_now.as_ref(), r),
             scored(planned.as_ref(), r),
+            (err_of(next_cross[i].map(|c| c - now), r), None),
         ]);
     }
     rows
@@ -614,7 +630,7 @@ pub fn write_corpus_table(out: &mut dyn Write, r: &CorpusReport) -> std::io::Res
     )?;
     writeln!(
         out,
-        "{:<44} {:>4} {:>10} {:>10} {:>10} {:>10} {:>10} {:>10} {:>6}  setting",
+        "{:<44} {:>4} {:>10} {:>10} {:>10} {:>10} {:>10} {:>10} {:>10} {:>6}  setting",
         "trace (zone, truth)",
         "n",
         "jetstress",
@@ -623,6 +639,7 @@ pub fn write_corpus_table(out: &mut dyn Write, r: &CorpusReport) -> std::io::Res
         "newton",
         "load",
         "planned",
+        "oracle",
         "cover"
     )?;
     let row = |out: &mut dyn Write,
@@ -631,7 +648,7 @@ pub fn write_corpus_table(out: &mut dyn Write, r: &CorpusReport) -> std::io::Res
                setting: &str| {
         writeln!(
             out,
-            "{:<44} {:>4} {:>10} {:>10} {:>10} {:>10} {:>10} {:>10} {:>6}  {setting}",
+            "{:<44} {:>4} {:>10} {:>10} {:>10} {:>10} {:>10} {:>10} {:>10} {:>6}  {setting}",
             name,
             get(Forecaster::Jetstress).map_or(0, |s| s.n),
             cell(get(Forecaster::Jetstress)),
@@ -640,6 +657,7 @@ pub fn write_corpus_table(out: &mut dyn Write, r: &CorpusReport) -> std::io::Res
             cell(get(Forecaster::Newton)),
             cell(get(Forecaster::Load)),
             cell(get(Forecaster::Planned)),
+            cell(get(Forecaster::Oracle)),
             cover(get(Forecaster::Jetstress)),
         )
     };
