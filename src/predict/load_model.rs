@@ -300,10 +300,21 @@ impl LoadFit {
         shift: f64,
         max_s: f64,
     ) -> Option<f64> {
-        let traj = self.trajectory(plan, shift, max_s);
+        self.eta_on(&self.trajectory(plan, 0.0, max_s), aim, shift, max_s)
+    }
+
+    /// [`Self::eta_under`] on a trajectory computed once (with no shift): the
+    /// model is linear, so moving every step's T∞ by `shift` moves the slow
+    /// state `s` seconds ahead by `shift·(1 − e^(b·s))`.
+    pub fn eta_on(&self, traj: &[Step], aim: f64, shift: f64, max_s: f64) -> Option<f64> {
         for (i, st) in traj.iter().enumerate() {
             let end = traj.get(i + 1).map_or(max_s, |n| n.s);
-            if let Some(x) = self.cross_in(st, aim, end - st.s) {
+            let moved = Step {
+                slow: st.slow + shift * (1.0 - (self.b * st.s).exp()),
+                slow_inf: st.slow_inf + shift,
+                ..*st
+            };
+            if let Some(x) = self.cross_in(&moved, aim, end - st.s) {
                 return Some(st.s + x);
             }
         }
@@ -360,6 +371,11 @@ mod tests {
             steps: vec![(60.0, 0.25), (f64::INFINITY, 0.9)],
         };
         let eta = f.eta_under(&|s| plan.at(s), 60.0, 0.0, 21600.0).unwrap();
+        // A shifted asymptote on the one trajectory is the shifted model's own.
+        let traj = f.trajectory(&|s| plan.at(s), 0.0, 21600.0);
+        let moved = f.eta_under(&|s| plan.at(s) + 0.05, 60.0, 0.0, 21600.0).unwrap();
+        let shifted = f.eta_on(&traj, 60.0, f.t_inf(0.95) - f.t_inf(0.9), 21600.0).unwrap();
+        assert!((moved - shifted).abs() < 0.5, "{moved} vs {shifted}");
         let t60 = 40.0 + (f.now_c - 40.0) * (-60.0 / tau).exp();
         let exact = 60.0 + tau * ((66.0 - t60) / (66.0 - 60.0)).ln();
         assert!((eta - exact).abs() < 0.05 * exact, "{eta} vs {exact}");

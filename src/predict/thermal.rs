@@ -700,12 +700,12 @@ impl ThermalPredictor {
         // The plan counts from now; the model's clock from the last sample.
         let from_last = |s: f64| plan((s - shift).max(0.0));
         let horizon = cfg.max_eta_s + shift;
-        let eta_with = |d: f64| {
-            if planned {
-                fit.eta_under(&from_last, ctx.aim, d, horizon)
-            } else {
-                fit.eta_constant(u_now, ctx.aim, d)
-            }
+        // One trajectory under the plan serves the ETA, its range (T∞ moved)
+        // and the first passage.
+        let traj = planned.then(|| fit.trajectory(&from_last, 0.0, horizon));
+        let eta_with = |d: f64| match &traj {
+            Some(tr) => fit.eta_on(tr, ctx.aim, d, horizon),
+            None => fit.eta_constant(u_now, ctx.aim, d),
         };
         let eta = eta_with(0.0);
         let u_ref = plan(eta.unwrap_or(600.0).min(cfg.max_eta_s));
@@ -731,8 +731,11 @@ impl ThermalPredictor {
             0.0
         };
         let pass = (sigma > 0.0 && dt > 0.0).then(|| {
-            let traj = fit.trajectory(&from_last, 0.0, horizon);
-            first_passage(|u| fit.on_trajectory(&traj, u), sigma, ctx.aim, dt, horizon)
+            if let Some(tr) = &traj {
+                first_passage(|u| fit.on_trajectory(tr, u), sigma, ctx.aim, dt, horizon)
+            } else {
+                first_passage(|x| fit.temp_after(u_now, x), sigma, ctx.aim, dt, horizon)
+            }
         });
         let eta_curve = eta;
         let eta = pass.as_ref().map_or(eta_curve, |q| q.median.or(eta_curve));
