@@ -183,6 +183,8 @@ pub struct Step {
     pub slow: f64,
     pub slow_inf: f64,
     pub u: f64,
+    /// e^(b·s): how much of a change of T∞ made now is still to come at `s`.
+    pub decay: f64,
 }
 
 impl LoadFit {
@@ -240,6 +242,7 @@ impl LoadFit {
             slow: self.slow_now(),
             slow_inf: self.t_inf(u) + shift - self.k * u,
             u,
+            decay: 1.0,
         };
         self.cross_in(&st, aim, f64::INFINITY)
     }
@@ -251,6 +254,7 @@ impl LoadFit {
             slow: self.slow_now(),
             slow_inf: self.t_inf(u) - self.k * u,
             u,
+            decay: 1.0,
         };
         self.temp_in(&st, h)
     }
@@ -262,6 +266,7 @@ impl LoadFit {
         let mut out = Vec::new();
         let mut slow = self.slow_now();
         let mut s = 0.0;
+        let mut decay = 1.0;
         for _ in 0..MAX_STEPS {
             if s >= max_s {
                 break;
@@ -274,19 +279,31 @@ impl LoadFit {
                 slow,
                 slow_inf,
                 u,
+                decay,
             });
-            slow = slow_inf + (slow - slow_inf) * (self.b * h).exp();
+            let e = (self.b * h).exp();
+            slow = slow_inf + (slow - slow_inf) * e;
+            decay *= e;
             s += h;
         }
         out
     }
 
-    /// The temperature `x` seconds ahead on a [`Self::trajectory`].
-    pub fn on_trajectory(&self, traj: &[Step], x: f64) -> f64 {
+    /// The temperature `x` seconds ahead on a [`Self::trajectory`]. `hint`
+    /// is the step found last time: successive calls at growing `x` (the
+    /// first-passage sum) walk forward instead of searching.
+    pub fn on_trajectory(&self, traj: &[Step], x: f64, hint: &std::cell::Cell<usize>) -> f64 {
         if traj.is_empty() {
             return self.now_c;
         }
-        let i = traj.partition_point(|p| p.s <= x).max(1) - 1;
+        let mut i = hint.get().min(traj.len() - 1);
+        if traj[i].s > x {
+            i = traj.partition_point(|p| p.s <= x).max(1) - 1;
+        }
+        while i + 1 < traj.len() && traj[i + 1].s <= x {
+            i += 1;
+        }
+        hint.set(i);
         self.temp_in(&traj[i], x - traj[i].s)
     }
 
@@ -303,17 +320,39 @@ impl LoadFit {
         self.eta_on(&self.trajectory(plan, 0.0, max_s), aim, shift, max_s)
     }
 
+    /// An upper bound of the temperature along a trajectory with T∞ moved
+    /// by `shift` (tight when the fast part is at most the total rise).
+    pub fn top_on(&self, traj: &[Step], shift: f64) -> f64 {
+        let (slow_top, u_top) = traj
+            .iter()
+            .fold((self.slow_now(), self.u_last), |(s, u), st| {
+                (s.max(st.slow_inf + shift.max(0.0)), u.max(st.u))
+            });
+        slow_top + self.k.max(0.0) * u_top
+    }
+
     /// [`Self::eta_under`] on a trajectory computed once (with no shift): the
     /// model is linear, so moving every step's T∞ by `shift` moves the slow
     /// state `s` seconds ahead by `shift·(1 − e^(b·s))`.
     pub fn eta_on(&self, traj: &[Step], aim: f64, shift: f64, max_s: f64) -> Option<f64> {
+        // Within a step the temperature runs monotonically from its start
+        // towards that step's asymptote, and every slow state lies between
+        // the first one and the asymptotes before it: when the highest slow
+        // level plus the largest jump stays under the aim there is no
+        // crossing (the usual "levelling off", answered in one pass).
+        if self.top_on(traj, shift) < aim {
+            return None;
+        }
         for (i, st) in traj.iter().enumerate() {
             let end = traj.get(i + 1).map_or(max_s, |n| n.s);
             let moved = Step {
-                slow: st.slow + shift * (1.0 - (self.b * st.s).exp()),
+                slow: st.slow + shift * (1.0 - st.decay),
                 slow_inf: st.slow_inf + shift,
                 ..*st
             };
+            if moved.slow_inf + self.k * moved.u <= aim && moved.slow + self.k * moved.u < aim {
+                continue;
+            }
             if let Some(x) = self.cross_in(&moved, aim, end - st.s) {
                 return Some(st.s + x);
             }
@@ -373,8 +412,12 @@ mod tests {
         let eta = f.eta_under(&|s| plan.at(s), 60.0, 0.0, 21600.0).unwrap();
         // A shifted asymptote on the one trajectory is the shifted model's own.
         let traj = f.trajectory(&|s| plan.at(s), 0.0, 21600.0);
-        let moved = f.eta_under(&|s| plan.at(s) + 0.05, 60.0, 0.0, 21600.0).unwrap();
-        let shifted = f.eta_on(&traj, 60.0, f.t_inf(0.95) - f.t_inf(0.9), 21600.0).unwrap();
+        let moved = f
+            .eta_under(&|s| plan.at(s) + 0.05, 60.0, 0.0, 21600.0)
+            .unwrap();
+        let shifted = f
+            .eta_on(&traj, 60.0, f.t_inf(0.95) - f.t_inf(0.9), 21600.0)
+            .unwrap();
         assert!((moved - shifted).abs() < 0.5, "{moved} vs {shifted}");
         let t60 = 40.0 + (f.now_c - 40.0) * (-60.0 / tau).exp();
         let exact = 60.0 + tau * ((66.0 - t60) / (66.0 - 60.0)).ln();

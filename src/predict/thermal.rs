@@ -730,9 +730,22 @@ impl ThermalPredictor {
         } else {
             0.0
         };
-        let pass = (sigma > 0.0 && dt > 0.0).then(|| {
+        // A curve that never comes within 8 σ of the aim has no first
+        // passage (the sum would skip every step): do not walk it.
+        let top = traj.as_ref().map_or_else(
+            || fit.now_c.max(fit.t_inf(u_now)) + fit.k.max(0.0) * (u_now - fit.u_last).max(0.0),
+            |tr| fit.top_on(tr, 0.0),
+        );
+        let pass = (sigma > 0.0 && dt > 0.0 && top + 8.0 * sigma >= ctx.aim).then(|| {
             if let Some(tr) = &traj {
-                first_passage(|u| fit.on_trajectory(tr, u), sigma, ctx.aim, dt, horizon)
+                let hint = std::cell::Cell::new(0);
+                first_passage(
+                    |u| fit.on_trajectory(tr, u, &hint),
+                    sigma,
+                    ctx.aim,
+                    dt,
+                    horizon,
+                )
             } else {
                 first_passage(|x| fit.temp_after(u_now, x), sigma, ctx.aim, dt, horizon)
             }
