@@ -385,10 +385,31 @@ pub struct ReplayArgs {
 
 /// `jetstress predict-eval TRACE [--zone NAME] [--threshold C] [--window S] [--emit FILE.jsonl]`
 #[derive(Args, Debug, Clone)]
+#[expect(
+    clippy::struct_excessive_bools,
+    reason = "one field per command-line switch"
+)]
 pub struct EvalArgs {
     /// Trace file: tegrastats log (any generation), the AGX Orin stats CSV, or a
-    /// `time_s,<zone>,…` CSV in °C.
-    pub trace: PathBuf,
+    /// `time_s,<column>,…` CSV (°C zones; `load_pct`, `gpu_load_pct`,
+    /// `power_w`, `clock_mhz`, `throttled` are inputs and labels).
+    #[arg(required_unless_present = "corpus", conflicts_with = "corpus")]
+    pub trace: Option<PathBuf>,
+    /// Score every trace of DIR/manifest.json with the issue-15 protocol
+    /// (30–300 s before the truth, errors capped at 100 %), leave-one-trace-out.
+    #[arg(long, value_name = "DIR")]
+    pub corpus: Option<PathBuf>,
+    /// Feed this trace column to the predictor as the board's load:
+    /// `load_pct`, `gpu_load_pct` (÷ 100) or `power_w` (W ÷ 100).
+    #[arg(long, value_name = "NAME", value_parser = clap::value_parser!(jetstress::recording::InputColumn))]
+    pub load_column: Option<jetstress::recording::InputColumn>,
+    /// With --corpus: score the load-aware ETA under the trace's own future
+    /// load as jetstress's answer (needs --load-column).
+    #[arg(long, requires = "load_column")]
+    pub planned_load: bool,
+    /// With --corpus: score the default settings only, not leave-one-trace-out.
+    #[arg(long)]
+    pub no_cv: bool,
     /// Score only this zone (default: every zone that heats up enough).
     #[arg(long)]
     pub zone: Option<String>,
@@ -414,7 +435,9 @@ pub struct EvalArgs {
     #[arg(long)]
     pub no_first_passage: bool,
     /// Write one JSON line per chosen-model prediction:
-    /// `{t_s, zone, eta_s, lo_s, hi_s, model}` (`eta_s` null = no crossing predicted).
+    /// `{t_s, zone, eta_s, lo_s, hi_s, model}` (`eta_s` null = no crossing
+    /// predicted); with --load-column also `eta_planned_s`, `lo_planned_s`,
+    /// `hi_planned_s` (the load-aware ETA under the trace's future load).
     #[arg(long)]
     pub emit: Option<PathBuf>,
     /// Print the report as JSON instead of the table.

@@ -1,13 +1,15 @@
 //! [`Predictors`]: the thermal, memory and leak predictors fed from one
 //! snapshot stream. The dashboard, `mcp-serve` and the run's report observer
 //! all hold this one type, so every reader predicts from the same inputs
-//! (every zone by id, memory against the floor, each watched process's RSS).
+//! (every zone by id, the CPU load, memory against the floor, each watched
+//! process's RSS). [`Predictors::planned`] gives each zone's ETA under a
+//! planned load ([`LoadPlan`]), for the plan's remaining stages.
 
 use crate::predict::memory::{
     LeakConfig, LeakDetector, LeakEstimate, MemoryConfig, MemoryPrediction, MemoryPredictor,
 };
 use crate::predict::thermal::{ThermalPredictor, ZonePrediction};
-use crate::predict::PredictConfig;
+use crate::predict::{LoadPlan, PredictConfig};
 use crate::snapshot::Snapshot;
 
 #[derive(Debug)]
@@ -49,6 +51,7 @@ impl Predictors {
     pub fn observe(&mut self, s: &Snapshot) {
         let t = s.elapsed_s;
         self.now_s = t;
+        self.thermal.observe_load(s.cpu.util_pct.map(|p| p / 100.0));
         for z in &s.thermal {
             self.thermal
                 .observe(t, &z.id, z.temp_c, z.throttle_trip_c());
@@ -96,6 +99,25 @@ impl Predictors {
                 .then_with(|| b.temp_c.total_cmp(&a.temp_c))
         });
         preds
+    }
+
+    /// Per-zone ETAs (by zone id) under a planned load: `plan` counts from
+    /// the latest sample, loads 0–1 (the CPU busy fraction the plan's stages
+    /// will cause). The load-aware model only; see `docs/predictions.md`.
+    pub fn planned(&self, plan: &LoadPlan) -> Vec<ZonePrediction> {
+        let f = |s: f64| plan.at(s);
+        self.thermal
+            .zone_ids()
+            .filter_map(|z| self.thermal.predict_load(z, self.now_s, Some(&f)))
+            .collect()
+    }
+
+    /// Per-zone ETAs (by zone id) of the load-aware model at the current load.
+    pub fn at_this_load(&self) -> Vec<ZonePrediction> {
+        self.thermal
+            .zone_ids()
+            .filter_map(|z| self.thermal.predict_load(z, self.now_s, None))
+            .collect()
     }
 
     pub fn memory_prediction(&self) -> Option<MemoryPrediction> {

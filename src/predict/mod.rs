@@ -2,6 +2,8 @@
 //!
 //! - [`regression`]: sliding-window least squares on running sums (O(1) per sample).
 //! - [`thermal`]: per-zone ETA to the trip, linear trend and Newton-cooling models.
+//! - [`load_model`]: the load-aware model dT/dt = a + b·T + c·u, and the ETA
+//!   under a planned load ([`LoadPlan`]).
 //! - [`passage`]: when a noisy reading first crosses a level (first-passage time).
 //! - [`memory`]: ETA until `MemAvailable` reaches the guard floor, per-process leak rate.
 //!
@@ -10,6 +12,7 @@
 //! the same code.
 
 mod bundle;
+pub(crate) mod load_model;
 pub(crate) mod memory;
 pub(crate) mod passage;
 pub(crate) mod regression;
@@ -19,6 +22,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 pub use bundle::Predictors;
+pub use load_model::{LoadFit, LoadPlan};
 pub use memory::{
     LeakConfig, LeakDetector, LeakEstimate, MemoryConfig, MemoryPrediction, MemoryPredictor,
 };
@@ -36,7 +40,8 @@ pub struct PredictConfig {
     pub min_samples: usize,
     /// A window shorter than this (seconds) gives no ETA.
     pub min_span_s: f64,
-    /// A hole in time longer than this restarts the zone's window.
+    /// A hole in time longer than this restarts the zone's window (60 s: the
+    /// sbc-bench logs sample every 10–50 s and are not full of holes).
     pub max_gap_s: f64,
     /// |slope| below this (°C/min) counts as flat.
     pub min_slope_c_per_min: f64,
@@ -80,6 +85,16 @@ pub struct PredictConfig {
     pub default_trip_c: Option<f64>,
     /// Per-zone trip overrides (°C), winning over the zone's own trip.
     pub trip_overrides: BTreeMap<String, f64>,
+    /// Window of the load-aware model, seconds ([`load_model`]).
+    pub load_window_s: f64,
+    /// Prior time constant of the load-aware model, seconds.
+    pub load_tau_prior_s: f64,
+    /// Prior rise of the asymptote from no load to full load, °C.
+    pub load_gain_prior_c: f64,
+    /// Prior fast part of that rise (the die's jump at a load step), °C.
+    pub load_jump_prior_c: f64,
+    /// Prior standard deviations, as a fraction of the prior means.
+    pub load_prior_sd: f64,
 }
 
 impl Default for PredictConfig {
@@ -89,7 +104,7 @@ impl Default for PredictConfig {
             max_samples: 4096,
             min_samples: 10,
             min_span_s: 10.0,
-            max_gap_s: 30.0,
+            max_gap_s: 60.0,
             min_slope_c_per_min: 0.05,
             min_slope_t: 2.0,
             noisy_sigma_c: 1.0,
@@ -104,6 +119,11 @@ impl Default for PredictConfig {
             max_eta_s: 6.0 * 3600.0,
             default_trip_c: None,
             trip_overrides: BTreeMap::new(),
+            load_window_s: 600.0,
+            load_tau_prior_s: 300.0,
+            load_gain_prior_c: 40.0,
+            load_jump_prior_c: 10.0,
+            load_prior_sd: 1.0,
         }
     }
 }

@@ -6,6 +6,10 @@
 //! - `y = ȳ + β (t − t̄)` (linear trend, [`LinearFit`]) and
 //! - `y = ȳ + a (t − t̄) + b (i − ī)` ([`PlaneFit`]).
 //!
+//! [`MultiWindow`] does the same for K regressors (the load-aware model's
+//! time, ∫T dt and ∫u dt) and fits them with a Gaussian prior on the
+//! coefficients (ridge, [`MultiWindow::ridge`]).
+//!
 //! Sums are taken relative to an origin that is moved to the oldest point and
 //! recomputed from the buffer every `len` pushes (amortised O(1)), so they do not
 //! drift or lose precision on long runs.
@@ -265,6 +269,260 @@ impl Window {
     }
 }
 
+/// K-regressor running sums relative to an origin.
+#[derive(Debug, Clone, Copy)]
+struct MultiSums<const K: usize> {
+    n: f64,
+    sx: [f64; K],
+    sxx: [[f64; K]; K],
+    sxy: [f64; K],
+    sy: f64,
+    syy: f64,
+}
+
+impl<const K: usize> Default for MultiSums<K> {
+    fn default() -> Self {
+        MultiSums {
+            n: 0.0,
+            sx: [0.0; K],
+            sxx: [[0.0; K]; K],
+            sxy: [0.0; K],
+            sy: 0.0,
+            syy: 0.0,
+        }
+    }
+}
+
+impl<const K: usize> MultiSums<K> {
+    fn apply(&mut self, x: &[f64; K], y: f64, sign: f64) {
+        self.n += sign;
+        self.sy += sign * y;
+        self.syy += sign * y * y;
+        for j in 0..K {
+            self.sx[j] += sign * x[j];
+            self.sxy[j] += sign * x[j] * y;
+            for k in 0..K {
+                self.sxx[j][k] += sign * x[j] * x[k];
+            }
+        }
+    }
+}
+
+/// A ridge fit `y = ȳ + Σ βⱼ (xⱼ − x̄ⱼ)` with the posterior covariance of β.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct MultiFit<const K: usize> {
+    pub n: usize,
+    /// Mean of each regressor (absolute, not relative to the origin).
+    pub x_mean: [f64; K],
+    pub y_mean: f64,
+    pub beta: [f64; K],
+    pub cov: [[f64; K]; K],
+    /// Residual standard deviation.
+    pub sigma: f64,
+}
+
+impl<const K: usize> MultiFit<K> {
+    /// Fitted value at a point.
+    pub fn at(&self, x: &[f64; K]) -> f64 {
+        self.y_mean
+            + (0..K)
+                .map(|j| self.beta[j] * (x[j] - self.x_mean[j]))
+                .sum::<f64>()
+    }
+}
+
+/// A time-bounded window of K-regressor points (`x[0]` is the time) with
+/// running sums: O(K²) per push, amortised.
+#[derive(Debug, Clone)]
+pub struct MultiWindow<const K: usize> {
+    buf: VecDeque<([f64; K], f64)>,
+    span_s: f64,
+    max_points: usize,
+    origin: [f64; K],
+    sums: MultiSums<K>,
+    since_rebase: usize,
+}
+
+impl<const K: usize> MultiWindow<K> {
+    pub fn new(span_s: f64, max_points: usize) -> Self {
+        MultiWindow {
+            buf: VecDeque::new(),
+            span_s,
+            max_points: max_points.max(K + 2),
+            origin: [0.0; K],
+            sums: MultiSums::default(),
+            since_rebase: 0,
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.buf.len()
+    }
+
+    pub fn clear(&mut self) {
+        self.buf.clear();
+        self.sums = MultiSums::default();
+        self.since_rebase = 0;
+    }
+
+    /// Time covered, seconds.
+    pub fn span(&self) -> f64 {
+        match (self.buf.front(), self.buf.back()) {
+            (Some(a), Some(b)) => b.0[0] - a.0[0],
+            _ => 0.0,
+        }
+    }
+
+    fn rel(&self, x: &[f64; K]) -> [f64; K] {
+        std::array::from_fn(|j| x[j] - self.origin[j])
+    }
+
+    /// Adds a point (times must not decrease), evicting those that fell out.
+    pub fn push(&mut self, x: [f64; K], y: f64) {
+        if self.buf.is_empty() {
+            self.origin = x;
+            self.sums = MultiSums::default();
+            self.since_rebase = 0;
+        }
+        let r = self.rel(&x);
+        self.sums.apply(&r, y, 1.0);
+        self.buf.push_back((x, y));
+        let cutoff = x[0] - self.span_s;
+        while let Some(&(fx, fy)) = self.buf.front() {
+            if fx[0] < cutoff || self.buf.len() > self.max_points {
+                let r = self.rel(&fx);
+                self.sums.apply(&r, fy, -1.0);
+                self.buf.pop_front();
+            } else {
+                break;
+            }
+        }
+        self.since_rebase += 1;
+        if self.since_rebase >= self.buf.len().max(64) {
+            self.since_rebase = 0;
+            if let Some(&(fx, _)) = self.buf.front() {
+                self.origin = fx;
+                let mut s = MultiSums::default();
+                for (x, y) in &self.buf {
+                    s.apply(&self.rel(x), *y, 1.0);
+                }
+                self.sums = s;
+            }
+        }
+    }
+
+    /// Least squares with a Gaussian prior on each coefficient: `prior[j] =
+    /// Some((mean, sd))`, `None` = flat. The prior's weight against the data
+    /// is σ²/sd², σ² the residual variance (at least `sigma_floor`²),
+    /// estimated from a first solve and refitted once. `None` with fewer than
+    /// K + 2 points or a singular system.
+    #[expect(
+        clippy::needless_range_loop,
+        reason = "matrix indices, as in the normal equations"
+    )]
+    pub fn ridge(&self, prior: &[Option<(f64, f64)>; K], sigma_floor: f64) -> Option<MultiFit<K>> {
+        let s = &self.sums;
+        if self.buf.len() < K + 2 {
+            return None;
+        }
+        let n = s.n;
+        let mut c = [[0.0; K]; K];
+        let mut r = [0.0; K];
+        for j in 0..K {
+            r[j] = s.sxy[j] - s.sx[j] * s.sy / n;
+            for k in 0..K {
+                c[j][k] = s.sxx[j][k] - s.sx[j] * s.sx[k] / n;
+            }
+        }
+        let cyy = (s.syy - s.sy * s.sy / n).max(0.0);
+        let floor2 = sigma_floor.max(1e-9).powi(2);
+        let solve = |sigma2: f64| -> Option<([f64; K], [[f64; K]; K], f64)> {
+            let mut a = c;
+            let mut rhs = r;
+            for j in 0..K {
+                if let Some((m, sd)) = prior[j] {
+                    let lam = sigma2 / (sd * sd).max(1e-300);
+                    a[j][j] += lam;
+                    rhs[j] += lam * m;
+                }
+            }
+            let inv = invert(&a)?;
+            let beta: [f64; K] = std::array::from_fn(|j| (0..K).map(|k| inv[j][k] * rhs[k]).sum());
+            // SSE of the centred model: Syy − 2βᵀr + βᵀCβ.
+            let mut sse = cyy;
+            for j in 0..K {
+                sse -= 2.0 * beta[j] * r[j];
+                for k in 0..K {
+                    sse += beta[j] * c[j][k] * beta[k];
+                }
+            }
+            Some((beta, inv, sse.max(0.0)))
+        };
+        let dof = (n - K as f64 - 1.0).max(1.0);
+        let (_, _, sse0) = solve(floor2)?;
+        let sigma2 = (sse0 / dof).max(floor2);
+        let (beta, inv, sse) = solve(sigma2)?;
+        let sigma2 = (sse / dof).max(floor2);
+        let cov = std::array::from_fn(|j| std::array::from_fn(|k| sigma2 * inv[j][k]));
+        Some(MultiFit {
+            n: self.buf.len(),
+            x_mean: std::array::from_fn(|j| self.origin[j] + s.sx[j] / n),
+            y_mean: s.sy / n,
+            beta,
+            cov,
+            sigma: sigma2.sqrt(),
+        })
+    }
+}
+
+/// Inverse of a symmetric positive (semi)definite matrix by Gauss–Jordan on
+/// the Jacobi-scaled system (unit diagonal), so regressors of very different
+/// size (seconds and °C·s) do not lose precision. `None` when singular.
+fn invert<const K: usize>(a: &[[f64; K]; K]) -> Option<[[f64; K]; K]> {
+    let d: [f64; K] = std::array::from_fn(|j| {
+        let v = a[j][j];
+        if v > 0.0 {
+            1.0 / v.sqrt()
+        } else {
+            0.0
+        }
+    });
+    if d.contains(&0.0) {
+        return None;
+    }
+    let mut m: [[f64; K]; K] =
+        std::array::from_fn(|j| std::array::from_fn(|k| a[j][k] * d[j] * d[k]));
+    let mut inv: [[f64; K]; K] =
+        std::array::from_fn(|j| std::array::from_fn(|k| f64::from(u8::from(j == k))));
+    for col in 0..K {
+        let piv = (col..K).max_by(|&x, &y| m[x][col].abs().total_cmp(&m[y][col].abs()))?;
+        if m[piv][col].abs() < 1e-12 {
+            return None;
+        }
+        m.swap(col, piv);
+        inv.swap(col, piv);
+        let p = m[col][col];
+        for k in 0..K {
+            m[col][k] /= p;
+            inv[col][k] /= p;
+        }
+        for row in 0..K {
+            if row != col {
+                let f = m[row][col];
+                if f != 0.0 {
+                    for k in 0..K {
+                        m[row][k] -= f * m[col][k];
+                        inv[row][k] -= f * inv[col][k];
+                    }
+                }
+            }
+        }
+    }
+    Some(std::array::from_fn(|j| {
+        std::array::from_fn(|k| inv[j][k] * d[j] * d[k])
+    }))
+}
+
 /// Least-squares slope of y over x for a batch of points (not windowed):
 /// `None` with fewer than 2 points or no spread in x.
 pub fn ols_slope<I>(points: I) -> Option<f64>
@@ -368,6 +626,39 @@ mod tests {
         let f = w.plane().unwrap();
         assert!((f.a - 2.0).abs() < 1e-8, "a = {}", f.a);
         assert!((f.b + 0.25).abs() < 1e-8, "b = {}", f.b);
+    }
+
+    /// Known answer: with flat priors the ridge fit is plain least squares
+    /// (y = 1 + 2x₀ − 0.5x₁ + 3x₂ exactly); a tight prior on a coefficient
+    /// that the data cannot see (x₂ ≡ x₀) holds it at the prior mean.
+    #[test]
+    fn ridge_is_least_squares_without_priors_and_the_prior_without_data() {
+        let mut w = MultiWindow::<3>::new(1000.0, 1000);
+        for k in 0..60 {
+            let t = f64::from(k);
+            let x = [
+                t,
+                (t * 0.2).sin() * 5.0,
+                (t * 0.07).cos() * 3.0 + t * t * 0.01,
+            ];
+            w.push(x, 1.0 + 2.0 * x[0] - 0.5 * x[1] + 3.0 * x[2]);
+        }
+        let f = w.ridge(&[None, None, None], 1e-6).unwrap();
+        for (got, want) in f.beta.iter().zip([2.0, -0.5, 3.0]) {
+            assert!((got - want).abs() < 1e-6, "{:?}", f.beta);
+        }
+        assert!((f.at(&[10.0, 0.0, 0.0]) - 21.0).abs() < 1e-6);
+        let mut c = MultiWindow::<3>::new(1000.0, 1000);
+        for k in 0..60 {
+            let t = f64::from(k);
+            let x1 = (t * 0.2).sin();
+            c.push([t, x1, t], 4.0 + 1.0 * t + 2.0 * x1);
+        }
+        assert!(c.ridge(&[None, None, None], 1e-6).is_none());
+        let f = c.ridge(&[None, None, Some((0.25, 1e-6))], 1e-3).unwrap();
+        assert!((f.beta[2] - 0.25).abs() < 1e-6, "{:?}", f.beta);
+        assert!((f.beta[0] - 0.75).abs() < 1e-6, "{:?}", f.beta);
+        assert!((f.beta[1] - 2.0).abs() < 1e-6, "{:?}", f.beta);
     }
 
     #[test]

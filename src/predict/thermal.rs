@@ -19,9 +19,16 @@
 //! into an exponentially weighted mean squared error. Until `min_forecasts` are
 //! scored, Newton is chosen when its curvature term `b` is significantly negative
 //! (the curve visibly bends towards an asymptote), the line otherwise.
+//! A third model, the load-aware one ([`crate::predict::load_model`], fed by
+//! [`ThermalPredictor::observe_load`]), keeps its own record of forecasts
+//! twice the horizon ahead beside the line's, and replaces the chosen model
+//! only when its error there is under a quarter of the line's. It also
+//! answers [`ThermalPredictor::predict_load`]: the ETA at this load or under
+//! a planned load.
 //! Every answer carries a range from the regression's uncertainty (delta method),
 //! or a status saying why there is no number.
 
+use super::load_model::LoadState;
 use super::passage::{first_passage, Passage};
 use super::regression::{LinearFit, PlaneFit, Point, Window};
 use super::{human_duration, human_eta, PredictConfig};
@@ -34,6 +41,8 @@ use std::collections::{BTreeMap, VecDeque};
 pub enum Model {
     Linear,
     Newton,
+    /// The load-aware model ([`crate::predict::load_model`]).
+    Load,
 }
 
 impl Model {
@@ -41,6 +50,7 @@ impl Model {
         match self {
             Model::Linear => "linear",
             Model::Newton => "newton",
+            Model::Load => "load",
         }
     }
 }
@@ -125,10 +135,31 @@ struct ZoneState {
     offline_now: bool,
     offline_total: u64,
     note: Option<String>,
+    /// The load-aware model's window.
+    load: LoadState,
+    /// Forecasts twice the horizon ahead awaiting their time, `(t_target,
+    /// line, load model)` °C, and their record `[line, load model]`: the load
+    /// model is chosen only on this longer record.
+    pending_load: VecDeque<(f64, f64, f64)>,
+    load_mse: [f64; 2],
+    load_scored: u64,
 }
 
 /// Forecasts are scored with this weight on the newest error (≈ the last 60).
 const FORECAST_EWMA_MIN_WEIGHT: f64 = 1.0 / 60.0;
+
+/// The load model's forecast record looks this many forecast horizons ahead…
+const LOAD_RECORD_HORIZONS: f64 = 2.0;
+/// …and it takes over from the line or Newton only below this share of the
+/// line's mean squared error there (at 0.5 it took over on noisy Orin CSV
+/// zones whose load it tracks but whose crossings are noise: 14 → 27 % at
+/// 120 s in the horizon table; the corpus figures are the same at both).
+const LOAD_SWITCH_RATIO: f64 = 0.25;
+
+/// Each error in that record counts at most this much (°C): one wild forecast
+/// (a model that cannot yet explain a load step it was not told about) would
+/// otherwise outweigh ten minutes of good ones.
+const LOAD_RECORD_ERR_CAP_C: f64 = 5.0;
 
 /// Share of unchanged successive readings from which a zone counts as quantised.
 const QUANTISED_REPEAT_RATE: f64 = 0.25;
@@ -171,6 +202,49 @@ impl ZoneState {
         }
     }
 
+    /// The noise σ for the load model's first passage: the sensor noise
+    /// with, on a quantised zone, the part a clean staircase alone puts in
+    /// the chord residuals taken out (a step every m readings gives
+    /// q²/(3m), m = 1/(1 − repeat rate)); under a quarter step it is the
+    /// staircase and the half-step margin covers it (0). Rounding on top of
+    /// real noise adds q²/12 instead, when that is the smaller.
+    fn load_passage_sigma(&self, cfg: &PredictConfig) -> f64 {
+        if !cfg.first_passage {
+            return 0.0;
+        }
+        let quantised = self.repeat_rate >= QUANTISED_REPEAT_RATE && self.step_c.is_finite();
+        if !quantised {
+            return self.noise_sigma();
+        }
+        let q = self.step_c;
+        // A clean staircase adds q²(1 − rr)/3; rounding on top of real noise
+        // adds q²/12: take out the smaller.
+        let stair = q * q * (1.0 - self.repeat_rate).clamp(0.0, 1.0) / 3.0;
+        let s = (self.noise_var - stair.min(q * q / 12.0)).max(0.0).sqrt();
+        if s < 0.25 * q {
+            0.0
+        } else {
+            s
+        }
+    }
+
+    /// Noise floor of the load model's fit, °C.
+    fn load_sigma_floor(&self) -> f64 {
+        let q = if self.step_c.is_finite() {
+            self.step_c / 12f64.sqrt()
+        } else {
+            0.0
+        };
+        self.noise_sigma().max(q).max(0.05)
+    }
+
+    /// Enough history for an ETA: `min_samples` over `min_span_s`, or, on a
+    /// sparse log (one sample every 10–50 s), three samples over half the window.
+    fn enough_samples(&self, cfg: &PredictConfig) -> bool {
+        let (n, span) = (self.win.len(), self.win.span());
+        span >= cfg.min_span_s && (n >= cfg.min_samples || (n >= 3 && span >= 0.5 * cfg.window_s))
+    }
+
     /// Scores every pending forecast whose target time has come against `temp`.
     fn score_forecasts(&mut self, t_s: f64, temp: f64) {
         while let Some(&(t_target, lin, newton)) = self.pending.front() {
@@ -182,6 +256,18 @@ impl ZoneState {
             let w = (1.0 / self.forecasts_scored as f64).max(FORECAST_EWMA_MIN_WEIGHT);
             for (mse, f) in self.forecast_mse.iter_mut().zip([lin, newton]) {
                 let e = temp - f;
+                *mse += w * (e * e - *mse);
+            }
+        }
+        while let Some(&(t_target, lin, load)) = self.pending_load.front() {
+            if t_target > t_s {
+                break;
+            }
+            self.pending_load.pop_front();
+            self.load_scored += 1;
+            let w = (1.0 / self.load_scored as f64).max(FORECAST_EWMA_MIN_WEIGHT);
+            for (mse, f) in self.load_mse.iter_mut().zip([lin, load]) {
+                let e = (temp - f).clamp(-LOAD_RECORD_ERR_CAP_C, LOAD_RECORD_ERR_CAP_C);
                 *mse += w * (e * e - *mse);
             }
         }
@@ -209,7 +295,26 @@ impl ZoneState {
             if self.pending.len() > cfg.max_samples {
                 self.pending.pop_front();
             }
+            // The load model's forecast at the current load, recorded beside them.
+            if let Some(f) = self.load.fit(cfg, self.load_sigma_floor()) {
+                let h2 = LOAD_RECORD_HORIZONS * h;
+                let v = f.temp_after(f.u_now, h2);
+                if v.is_finite() {
+                    self.pending_load.push_back((t_s + h2, lf.at(t_s + h2), v));
+                    if self.pending_load.len() > cfg.max_samples {
+                        self.pending_load.pop_front();
+                    }
+                }
+            }
         }
+    }
+
+    /// `true` when the load model has been forecasting [`LOAD_RECORD_HORIZONS`]
+    /// horizons ahead with at most [`LOAD_SWITCH_RATIO`] of the line's squared
+    /// error, over enough forecasts: it has to earn the switch.
+    fn load_forecasts_better(&self, cfg: &PredictConfig) -> bool {
+        self.load_scored >= cfg.min_forecasts.max(1)
+            && self.load_mse[1] < LOAD_SWITCH_RATIO * self.load_mse[0]
     }
 
     /// `Some(true)` when Newton has been forecasting better than the line,
@@ -225,6 +330,8 @@ impl ZoneState {
 pub struct ThermalPredictor {
     cfg: PredictConfig,
     zones: BTreeMap<String, ZoneState>,
+    /// The board's load (0–1) as last reported by [`Self::observe_load`].
+    load: Option<f64>,
 }
 
 impl ThermalPredictor {
@@ -232,7 +339,22 @@ impl ThermalPredictor {
         ThermalPredictor {
             cfg,
             zones: BTreeMap::new(),
+            load: None,
         }
+    }
+
+    /// The board's load from now on, 0–1 (CPU busy fraction, or power over
+    /// its usual peak); held until the next call. `None` or non-finite keeps
+    /// the previous value. Zones read it at their next [`Self::observe`].
+    pub fn observe_load(&mut self, load: Option<f64>) {
+        if let Some(u) = load.filter(|u| u.is_finite()) {
+            self.load = Some(u.clamp(0.0, 2.0));
+        }
+    }
+
+    /// The load the zones see now (0 before any was reported).
+    pub fn load(&self) -> f64 {
+        self.load.unwrap_or(0.0)
     }
 
     pub fn config(&self) -> &PredictConfig {
@@ -265,6 +387,10 @@ impl ThermalPredictor {
                 offline_now: false,
                 offline_total: 0,
                 note: None,
+                load: LoadState::new(cfg),
+                pending_load: VecDeque::new(),
+                load_mse: [0.0; 2],
+                load_scored: 0,
             });
         if let Some(trip) = trip_c.filter(|v| v.is_finite()) {
             st.trip_c = Some(trip);
@@ -294,6 +420,10 @@ impl ThermalPredictor {
                 st.prev = None;
                 st.diffs = 0;
                 st.repeat_rate = 0.0;
+                st.load.clear();
+                st.pending_load.clear();
+                st.load_mse = [0.0; 2];
+                st.load_scored = 0;
                 st.note = Some(format!(
                     "window restarted after a {} gap",
                     human_duration(dt)
@@ -320,6 +450,8 @@ impl ThermalPredictor {
             }
         }
         st.last = Some((t_s, temp));
+        st.load
+            .push(t_s, temp, st.integral, self.load.unwrap_or(0.0));
         st.win.push(Point {
             t: t_s,
             i: st.integral,
@@ -346,6 +478,11 @@ impl ThermalPredictor {
     /// gave a temperature, or one without any trip (own, override or default).
     pub fn predict(&self, zone_id: &str, now_s: f64) -> Option<ZonePrediction> {
         self.predict_models(zone_id, now_s).map(|m| m.chosen)
+    }
+
+    /// The zones seen so far, in id order.
+    pub fn zone_ids(&self) -> impl Iterator<Item = &str> {
+        self.zones.keys().map(String::as_str)
     }
 
     /// Chosen predictions for every zone that has a trip, in zone-name order.
@@ -412,10 +549,7 @@ impl ThermalPredictor {
                 },
                 format!("{zone_id} is at {temp:.1} °C, at or over its {trip:.1} °C trip"),
             ))
-        } else if st.win.len() < cfg.min_samples
-            || st.win.span() < cfg.min_span_s
-            || lin_fit.is_none()
-        {
+        } else if !st.enough_samples(cfg) || lin_fit.is_none() {
             Some(ctx.finish(
                 base.clone(),
                 format!(
@@ -459,6 +593,14 @@ impl ThermalPredictor {
             } else {
                 newton.clone()
             };
+            // The load model takes over only on its own out-of-sample record.
+            let chosen = if linear.status != Status::Falling && st.load_forecasts_better(cfg) {
+                self.predict_load(zone_id, now_s, None)
+                    .filter(|p| p.status != Status::TooFewSamples)
+                    .unwrap_or(chosen)
+            } else {
+                chosen
+            };
             ModelSet {
                 linear,
                 newton,
@@ -479,6 +621,171 @@ impl ThermalPredictor {
             }
         }
         Some(set)
+    }
+
+    /// The load-aware model's prediction for a zone: at the current load
+    /// (`plan = None`) or under a planned load `plan(s)` (0–1, s = seconds
+    /// from `now_s`). `None` like [`Self::predict`]. The message says which:
+    /// "… in 6 min ± 1 at this load" / "… under the planned load".
+    #[expect(
+        clippy::too_many_lines,
+        reason = "gates, fit, curve or first passage, range: one derivation"
+    )]
+    pub fn predict_load(
+        &self,
+        zone_id: &str,
+        now_s: f64,
+        plan: Option<&dyn Fn(f64) -> f64>,
+    ) -> Option<ZonePrediction> {
+        let st = self.zones.get(zone_id)?;
+        let trip = self.trip_for(zone_id)?;
+        let (t_last, temp) = st.last?;
+        let cfg = &self.cfg;
+        let base = ZonePrediction {
+            zone: zone_id.to_string(),
+            eta_s: None,
+            lo_s: None,
+            hi_s: None,
+            model: Model::Load,
+            t_inf_c: None,
+            status: Status::TooFewSamples,
+            trip_c: trip,
+            temp_c: temp,
+            slope_c_per_min: st.win.linear().map_or(0.0, |f| f.slope * 60.0),
+            message: String::new(),
+        };
+        let ctx = Ctx {
+            sigma: 0.0,
+            dt: 0.0,
+            aim: trip
+                - cfg.noise_margin_sigmas.max(0.0) * st.noise_sigma()
+                - st.quantum_margin(cfg),
+            cfg,
+            zone: zone_id,
+            trip,
+            temp,
+            t_last,
+            now_s,
+        };
+        if temp >= trip {
+            return Some(ctx.finish(
+                ZonePrediction {
+                    eta_s: Some(0.0),
+                    lo_s: Some(0.0),
+                    hi_s: Some(0.0),
+                    status: Status::AlreadyOver,
+                    ..base
+                },
+                format!("{zone_id} is at {temp:.1} °C, at or over its {trip:.1} °C trip"),
+            ));
+        }
+        let floor = st.load_sigma_floor();
+        let fit = (st.enough_samples(cfg) && st.load.len() >= 6)
+            .then(|| st.load.fit(cfg, floor))
+            .flatten();
+        let Some(fit) = fit else {
+            let m = format!(
+                "{zone_id}: {} samples, too few for the load model",
+                st.load.len()
+            );
+            return Some(ctx.finish(base, m));
+        };
+        let shift = (now_s - t_last).max(0.0);
+        let u_now = fit.u_now;
+        let constant = move |_: f64| u_now;
+        let (planned, plan): (bool, &dyn Fn(f64) -> f64) = match plan {
+            Some(p) => (true, p),
+            None => (false, &constant),
+        };
+        // The plan counts from now; the model's clock from the last sample.
+        let from_last = |s: f64| plan((s - shift).max(0.0));
+        let horizon = cfg.max_eta_s + shift;
+        // One trajectory under the plan serves the ETA, its range (T∞ moved)
+        // and the first passage.
+        let traj = planned.then(|| fit.trajectory(&from_last, 0.0, horizon));
+        let eta_with = |d: f64| match &traj {
+            Some(tr) => fit.eta_on(tr, ctx.aim, d, horizon),
+            None => fit.eta_constant(u_now, ctx.aim, d),
+        };
+        let eta = eta_with(0.0);
+        let u_ref = plan(eta.unwrap_or(600.0).min(cfg.max_eta_s));
+        let t_inf = fit.t_inf(u_ref);
+        let sd = fit.sd_t_inf(u_ref);
+        let z = cfg.confidence_z;
+        let when = if planned {
+            "under the planned load"
+        } else {
+            "at this load"
+        };
+        let p = ZonePrediction {
+            t_inf_c: Some(t_inf),
+            ..base
+        };
+        // On a noisy zone the trip fires on the first raw reading over the
+        // aim: the median first passage over the model's curve, its range the
+        // 5–95 % passage quantiles widened by the curve's own (T∞ ± z·sd).
+        let sigma = st.load_passage_sigma(cfg);
+        let dt = if st.load.len() > 1 {
+            st.load.span() / (st.load.len() - 1) as f64
+        } else {
+            0.0
+        };
+        // A curve that never comes within 8 σ of the aim has no first
+        // passage (the sum would skip every step): do not walk it.
+        let top = traj.as_ref().map_or_else(
+            || fit.now_c.max(fit.t_inf(u_now)) + fit.k.max(0.0) * (u_now - fit.u_last).max(0.0),
+            |tr| fit.top_on(tr, 0.0),
+        );
+        let pass = (sigma > 0.0 && dt > 0.0 && top + 8.0 * sigma >= ctx.aim).then(|| {
+            if let Some(tr) = &traj {
+                let hint = std::cell::Cell::new(0);
+                first_passage(
+                    |u| fit.on_trajectory(tr, u, &hint),
+                    sigma,
+                    ctx.aim,
+                    dt,
+                    horizon,
+                )
+            } else {
+                first_passage(|x| fit.temp_after(u_now, x), sigma, ctx.aim, dt, horizon)
+            }
+        });
+        let eta_curve = eta;
+        let eta = pass.as_ref().map_or(eta_curve, |q| q.median.or(eta_curve));
+        let Some(e) = eta else {
+            let m = format!(
+                "{zone_id} heading for {t_inf:.1} °C (τ {}) {when}: {trip:.0} °C trip not expected",
+                human_duration(fit.tau_s())
+            );
+            return Some(ctx.finish(
+                ZonePrediction {
+                    status: Status::LevellingOff,
+                    lo_s: eta_with(z * sd).map(|l| (l - shift).max(0.0)),
+                    ..p
+                },
+                m,
+            ));
+        };
+        let (lo, hi) = match (&pass, eta_curve) {
+            (Some(q), curve) if q.median.is_some() => {
+                let c = curve.unwrap_or(e);
+                let earlier = eta_with(z * sd).map_or(0.0, |l| (c - l).max(0.0));
+                let later = eta_with(-z * sd).map(|h| (h - c).max(0.0));
+                (
+                    (q.q05.unwrap_or(e) - earlier).min(e),
+                    later.and_then(|d| q.q95.map(|h| (h + d).max(e))),
+                )
+            }
+            _ => (
+                eta_with(z * sd).unwrap_or(e).min(e),
+                eta_with(-z * sd).map(|h| h.max(e)),
+            ),
+        };
+        let mut q = ctx.with_range(p, e, lo, hi);
+        if q.status == Status::Ok {
+            q.message = format!("{} {when}", q.message);
+        }
+        Some(q)
     }
 
     /// Offline samples seen for a zone so far.
@@ -960,7 +1267,18 @@ mod tests {
         let true_eta = t_cross - now;
         let n_eta = m.newton.eta_s.expect("newton eta");
         let l_eta = m.linear.eta_s.expect("linear eta");
-        assert_eq!(m.chosen.model, Model::Newton);
+        // Both first-order models beat the line; the load model (Newton with
+        // priors, no load here) forecasts at least as well and may take over.
+        assert!(
+            matches!(m.chosen.model, Model::Newton | Model::Load),
+            "{:?}",
+            m.chosen.model
+        );
+        let c_eta = m.chosen.eta_s.expect("chosen eta");
+        assert!(
+            (c_eta - true_eta).abs() < 0.10 * true_eta,
+            "chosen {c_eta} vs {true_eta}"
+        );
         let n_err = (n_eta - true_eta).abs() / true_eta;
         let l_err = (l_eta - true_eta).abs() / true_eta;
         assert!(n_err < 0.10, "newton {n_eta} vs {true_eta}");
@@ -1099,7 +1417,7 @@ mod tests {
         for k in 0..30 {
             p.observe(f64::from(k), "gpu", Some(40.0 + 0.1 * f64::from(k)), None);
         }
-        // 100 s hole: longer than max_gap_s (30 s).
+        // 100 s hole: longer than max_gap_s (60 s).
         p.observe(130.0, "gpu", Some(45.0), None);
         let after = p.predict("gpu", 130.0).unwrap();
         assert_eq!(after.status, Status::TooFewSamples);
@@ -1180,9 +1498,12 @@ mod tests {
             e.forecast_mse
         );
         assert_eq!(e.newton_forecasts_better(p.config()), Some(true));
-        assert_eq!(p.predict("exp", 300.0).unwrap().model, Model::Newton);
+        // The load model, 120 s ahead, does better still on a clean curve.
+        assert!(e.load_forecasts_better(p.config()), "{:?}", e.load_mse);
+        assert_eq!(p.predict("exp", 300.0).unwrap().model, Model::Load);
         let l = &p.zones["line"];
         assert_eq!(l.newton_forecasts_better(p.config()), Some(false));
+        assert!(!l.load_forecasts_better(p.config()), "{:?}", l.load_mse);
         let chosen = p.predict("line", 300.0).unwrap();
         assert_eq!(chosen.model, Model::Linear);
         assert_eq!(chosen.status, Status::Ok);
@@ -1263,6 +1584,57 @@ mod tests {
             eta(0.0, true)
         );
         assert!((eta(0.5, false) - 80.0).abs() < 1e-6, "{}", eta(0.5, false));
+    }
+
+    /// Known answer through the predictor: a first-order zone (τ 200 s,
+    /// T∞ = 30 + 40·u) at load 0.3 after a 0.9 stretch, trip 60 °C. At this
+    /// load it levels off below the trip; with the plan "0.9 from 60 s on"
+    /// the ETA is the exact solution's, and the messages say which is which.
+    #[test]
+    fn planned_load_gives_the_trip_the_current_load_does_not() {
+        let (tau, amb, gain) = (200.0_f64, 30.0_f64, 40.0_f64);
+        let load = |t: f64| {
+            if (200.0..400.0).contains(&t) {
+                0.9
+            } else {
+                0.3
+            }
+        };
+        let mut p = ThermalPredictor::new(cfg_with_trip(60.0));
+        let mut temp = amb + gain * 0.3;
+        for k in 0..=700u64 {
+            let t = k as f64;
+            if k > 0 {
+                let inf = amb + gain * load(t - 1.0);
+                temp = inf + (temp - inf) * (-1.0 / tau).exp();
+            }
+            p.observe_load(Some(load(t)));
+            p.observe(t, "soc", Some(temp), None);
+        }
+        let now = p.predict_load("soc", 700.0, None).unwrap();
+        assert_eq!(now.status, Status::LevellingOff, "{}", now.message);
+        assert!(now.message.contains("at this load"), "{}", now.message);
+        let plan = crate::predict::LoadPlan {
+            steps: vec![(60.0, 0.3), (f64::INFINITY, 0.9)],
+        };
+        let f = |s: f64| plan.at(s);
+        let planned = p.predict_load("soc", 700.0, Some(&f)).unwrap();
+        assert_eq!(planned.model, Model::Load);
+        let t60 = 42.0 + (temp - 42.0) * (-60.0 / tau).exp();
+        let exact = 60.0 + tau * ((66.0 - t60) / (66.0 - 60.0)).ln();
+        let eta = planned.eta_s.expect("an ETA under the plan");
+        assert!(
+            (eta - exact).abs() < 0.05 * exact,
+            "{eta} vs {exact}: {}",
+            planned.message
+        );
+        assert!(
+            planned.message.contains("under the planned load"),
+            "{}",
+            planned.message
+        );
+        let (lo, hi) = (planned.lo_s.unwrap(), planned.hi_s.unwrap_or(f64::INFINITY));
+        assert!(lo <= eta && eta <= hi);
     }
 
     #[test]

@@ -13,5 +13,8 @@ pub use reader::{
 };
 pub use replay::{load as load_replay, ReplaySource};
 pub use traces::tegrastats::{parse_line as parse_tegrastats_line, CpuCore};
-pub use traces::{parse_trace, read_trace, Trace, TraceError, TraceFormat, TraceSample};
+pub use traces::{
+    onset, parse_trace, read_trace, InputColumn, Inputs, Onset, OnsetSource, Trace, TraceError,
+    TraceFormat, TraceSample,
+};
 pub use writer::{Record, Recorder, RecorderConfig, RecorderStats};

@@ -8,10 +8,20 @@
 //! `h` pools the predictions with `r` in `[0.8·h, 1.2·h]`; the table shows the
 //! median and 90th percentile (nearest rank). The first correct alert is the
 //! earliest prediction with `eta < 5 min` and within ±20 % of `r`; its lead is `r`.
+//!
+//! With `--load-column` the trace's load drives the load-aware model too, and
+//! `--emit` lines carry its ETA under the trace's own future load
+//! (`eta_planned_s`, `lo_planned_s`, `hi_planned_s`). Whole corpora with a
+//! manifest are scored by [`corpus`] (`--corpus DIR`).
+
+pub mod corpus;
+pub mod manifest;
+
+pub use corpus::{run_corpus, CorpusConfig, CorpusReport, Forecaster};
 
 use crate::predict::thermal::{ModelSet, Status, ZonePrediction};
 use crate::predict::{PredictConfig, ThermalPredictor};
-use crate::recording::traces::{read_trace, Trace, TraceFormat};
+use crate::recording::traces::{read_trace, InputColumn, Trace, TraceFormat};
 use anyhow::Context;
 use serde::Serialize;
 use std::io::Write;
@@ -50,6 +60,8 @@ pub struct EvalConfig {
     pub no_first_passage: bool,
     /// Write one JSON line per chosen-model prediction here.
     pub emit: Option<PathBuf>,
+    /// Feed this column to the predictor as the board's load (0–100 % or W).
+    pub load_column: Option<InputColumn>,
     /// Print the report as JSON instead of the table.
     pub json: bool,
 }
@@ -67,6 +79,7 @@ impl EvalConfig {
             noise_margin: 0.0,
             no_first_passage: false,
             emit: None,
+            load_column: None,
             json: false,
         }
     }
@@ -136,6 +149,20 @@ struct EmitLine<'a> {
     lo_s: Option<f64>,
     hi_s: Option<f64>,
     model: crate::predict::Model,
+    /// The load-aware model under the trace's own future load (with a load column).
+    #[serde(flatten)]
+    planned: Option<PlannedLine>,
+}
+
+/// `--emit` fields of the ETA under the planned load.
+#[derive(Serialize)]
+struct PlannedLine {
+    #[serde(rename = "eta_planned_s")]
+    eta: Option<f64>,
+    #[serde(rename = "lo_planned_s")]
+    lo: Option<f64>,
+    #[serde(rename = "hi_planned_s")]
+    hi: Option<f64>,
 }
 
 /// The zone threshold and its ground-truth crossing.
@@ -324,7 +351,11 @@ pub fn evaluate(
     }
     let mut predictor = ThermalPredictor::new(cfg);
     let mut errors: Vec<Errors> = vec![Errors::default(); targets.len()];
+    let load = args.load_column.map(|c| corpus::LoadSeries::new(trace, c));
     for s in &trace.samples {
+        if let Some(l) = &load {
+            predictor.observe_load(l.at(s.t_s));
+        }
         for (zone, temp) in &s.zones {
             predictor.observe(s.t_s, zone, *temp, s.trip(zone));
         }
@@ -334,7 +365,17 @@ pub fn evaluate(
             };
             if let Some(w) = emit.as_deref_mut() {
                 let c = &set.chosen;
+                let now = s.t_s;
+                let planned = load.as_ref().map(|l| {
+                    let plan = |d: f64| l.at(now + d).unwrap_or(0.0);
+                    predictor.predict_load(&tg.zone, now, Some(&plan))
+                });
                 let line = EmitLine {
+                    planned: planned.map(|p| PlannedLine {
+                        eta: p.as_ref().and_then(|p| p.eta_s),
+                        lo: p.as_ref().and_then(|p| p.lo_s),
+                        hi: p.as_ref().and_then(|p| p.hi_s),
+                    }),
                     t_s: s.t_s,
                     zone: &tg.zone,
                     eta_s: c.eta_s,

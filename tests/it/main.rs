@@ -19,6 +19,7 @@ mod mcp_serve;
 mod mcp_serve_interop;
 mod mcp_sessions;
 mod metrics;
+mod predict_corpus;
 mod predict_replay;
 mod probe_fixtures;
 mod recording_eval;

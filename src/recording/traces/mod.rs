@@ -2,6 +2,15 @@
 //! neutral shape, [`Trace`] (time in seconds from the first sample, per-zone
 //! temperatures with offline as `None`, trips, memory).
 //!
+//! Besides the zones, a sample carries the board's inputs and labels
+//! ([`Inputs`]): CPU busy %, board power, CPU clock and a throttled flag. They
+//! are never zones: a plain CSV's `load_pct`, `gpu_load_pct`, `power_w`,
+//! `clock_mhz` and `throttled` columns land there ([`InputColumn`]), and the
+//! tegrastats and Orin CSV readers derive the load and power from their
+//! per-core loads and rails (not the clock: their per-core frequency is the
+//! governor's choice, which drops at light load without any throttling).
+//! [`onset`] finds the ground-truth throttle onset from the clock and flag.
+//!
 //! Formats: tegrastats logs of every generation ([`tegrastats`]), the AGX Orin
 //! jtop-style CSV ([`orin_csv`]), and a plain `time_s,<zone>,…` CSV ([`plain_csv`]).
 //! Parsing is pure ([`parse_trace`] takes a string); [`read_trace`] only adds the
@@ -45,6 +54,74 @@ pub struct TraceSample {
     pub gpu_load_pct: Option<f64>,
     /// `(rail, current mW)`.
     pub power_mw: Vec<(String, f64)>,
+    /// Load, power, clock and the throttled label: inputs, never zones.
+    pub inputs: Inputs,
+}
+
+/// The non-temperature columns of a sample: what drives the heat (load,
+/// power) and what says the board throttled (clock, flag).
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize)]
+pub struct Inputs {
+    /// CPU busy, % (mean over the online cores).
+    pub load_pct: Option<f64>,
+    /// Board power, W.
+    pub power_w: Option<f64>,
+    /// CPU clock, MHz (the fastest online core).
+    pub clock_mhz: Option<f64>,
+    /// The trace's own throttled flag.
+    pub throttled: Option<bool>,
+}
+
+/// A trace column that is an input or a label, not a zone (`--load-column`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum InputColumn {
+    /// `load_pct`: CPU busy %.
+    LoadPct,
+    /// `gpu_load_pct`: GPU busy %.
+    GpuLoadPct,
+    /// `power_w`: board power, W.
+    PowerW,
+    /// `clock_mhz`: CPU clock, MHz (a label: a drop says throttling).
+    ClockMhz,
+    /// `throttled`: 0/1 (a label).
+    Throttled,
+}
+
+impl InputColumn {
+    pub const ALL: [InputColumn; 5] = [
+        InputColumn::LoadPct,
+        InputColumn::GpuLoadPct,
+        InputColumn::PowerW,
+        InputColumn::ClockMhz,
+        InputColumn::Throttled,
+    ];
+
+    /// The column's name in a plain CSV header.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            InputColumn::LoadPct => "load_pct",
+            InputColumn::GpuLoadPct => "gpu_load_pct",
+            InputColumn::PowerW => "power_w",
+            InputColumn::ClockMhz => "clock_mhz",
+            InputColumn::Throttled => "throttled",
+        }
+    }
+
+    /// The column of a header name; `None` = a zone.
+    pub fn from_name(name: &str) -> Option<InputColumn> {
+        InputColumn::ALL.into_iter().find(|c| c.as_str() == name)
+    }
+}
+
+impl std::str::FromStr for InputColumn {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        InputColumn::from_name(s).ok_or_else(|| {
+            let names: Vec<&str> = InputColumn::ALL.iter().map(|c| c.as_str()).collect();
+            format!("unknown input column {s:?} (one of: {})", names.join(", "))
+        })
+    }
 }
 
 impl TraceSample {
@@ -58,6 +135,75 @@ impl TraceSample {
     pub fn trip(&self, zone: &str) -> Option<f64> {
         self.trips.iter().find(|(z, _)| z == zone).map(|(_, t)| *t)
     }
+
+    /// The value of an input column (`throttled` as 0/1).
+    pub fn input(&self, col: InputColumn) -> Option<f64> {
+        match col {
+            InputColumn::LoadPct => self.inputs.load_pct,
+            InputColumn::GpuLoadPct => self.gpu_load_pct,
+            InputColumn::PowerW => self.inputs.power_w,
+            InputColumn::ClockMhz => self.inputs.clock_mhz,
+            InputColumn::Throttled => self.inputs.throttled.map(|b| f64::from(u8::from(b))),
+        }
+    }
+}
+
+/// A clock this far below the board's usual top clock is throttling.
+pub const CLOCK_DROP_FRACTION: f64 = 0.04;
+
+/// How a trace's throttle onset was found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OnsetSource {
+    /// The first sample whose `throttled` column is 1.
+    ThrottledColumn,
+    /// The first clock ≥ 4 % below the usual top clock.
+    ClockDrop,
+}
+
+/// The ground-truth throttle onset of a trace.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Onset {
+    pub t_s: f64,
+    pub source: OnsetSource,
+    /// The usual top clock (for a clock drop), MHz.
+    pub top_mhz: Option<f64>,
+}
+
+/// The throttle onset: the first sample flagged `throttled` when the trace
+/// has that column (a trace with the column but no flag never throttled),
+/// else the first clock at least [`CLOCK_DROP_FRACTION`] below the usual top
+/// clock (the upper quartile of the trace's clock readings, which ignores
+/// short boosts). `None` when the trace has neither, or no onset.
+pub fn onset(samples: &[TraceSample]) -> Option<Onset> {
+    if samples.iter().any(|s| s.inputs.throttled.is_some()) {
+        return samples
+            .iter()
+            .find(|s| s.inputs.throttled == Some(true))
+            .map(|s| Onset {
+                t_s: s.t_s,
+                source: OnsetSource::ThrottledColumn,
+                top_mhz: None,
+            });
+    }
+    let mut clocks: Vec<f64> = samples.iter().filter_map(|s| s.inputs.clock_mhz).collect();
+    if clocks.is_empty() {
+        return None;
+    }
+    clocks.sort_by(f64::total_cmp);
+    let top = clocks[(clocks.len() * 3 / 4).min(clocks.len() - 1)];
+    samples
+        .iter()
+        .find(|s| {
+            s.inputs
+                .clock_mhz
+                .is_some_and(|c| c <= top * (1.0 - CLOCK_DROP_FRACTION) + 1e-9)
+        })
+        .map(|s| Onset {
+            t_s: s.t_s,
+            source: OnsetSource::ClockDrop,
+            top_mhz: Some(top),
+        })
 }
 
 /// A whole trace.
@@ -131,6 +277,10 @@ pub enum LineError {
     /// A temperature cell of `zone` is not a number (Orin CSV wording).
     #[error("{zone}: bad temperature {cell:?}")]
     ZoneBadTemperature { zone: String, cell: String },
+    /// An input or label cell (`load_pct`, `throttled`, …) is not a number
+    /// (or, for `throttled`, not 0/1).
+    #[error("bad {column} {cell:?}")]
+    BadInput { column: &'static str, cell: String },
     /// A temperature cell of `zone` is not a number (plain CSV wording).
     #[error("bad temperature {cell:?} for {zone}")]
     BadTemperature { zone: String, cell: String },
@@ -226,6 +376,7 @@ fn recording_trace(source: &str, text: &str) -> Result<Trace, TraceError> {
                 .iter()
                 .filter_map(|r| r.mw.map(|mw| (r.name.clone(), mw)))
                 .collect(),
+            inputs: Inputs::default(),
         })
         .collect();
     let mut notes = Vec::new();
@@ -320,6 +471,7 @@ fn tegrastats_trace(source: &str, text: &str) -> Trace {
                 .iter()
                 .filter_map(|r| r.values_mw.first().map(|v| (r.name.clone(), *v)))
                 .collect(),
+            inputs: tegrastats_inputs(&s),
             zones: s.temps,
             trips: Vec::new(),
             ram_used_mb: s.ram_used_mb,
@@ -337,9 +489,108 @@ fn tegrastats_trace(source: &str, text: &str) -> Trace {
     }
 }
 
+/// Board power, W, from rails in mW: the input rail when there is one
+/// (`VDD_IN`, `POM_5V_IN`), else the sum of the rails.
+pub(crate) fn board_power_w(rails: &[(String, f64)]) -> Option<f64> {
+    if rails.is_empty() {
+        return None;
+    }
+    let input = rails
+        .iter()
+        .find(|(n, _)| matches!(n.as_str(), "VDD_IN" | "POM_5V_IN" | "VIN_SYS_5V0"));
+    Some(input.map_or_else(|| rails.iter().map(|(_, v)| v).sum(), |(_, v)| *v) / 1000.0)
+}
+
+/// CPU load (mean over the online cores) and board power of a tegrastats line.
+fn tegrastats_inputs(s: &tegrastats::TegraSample) -> Inputs {
+    let on: Vec<&tegrastats::CpuCore> = s.cpus.iter().flatten().collect();
+    let rails: Vec<(String, f64)> = s
+        .rails
+        .iter()
+        .filter_map(|r| r.values_mw.first().map(|v| (r.name.clone(), *v)))
+        .collect();
+    Inputs {
+        load_pct: (!on.is_empty())
+            .then(|| on.iter().map(|c| c.load_pct).sum::<f64>() / on.len() as f64),
+        power_w: board_power_w(&rails),
+        clock_mhz: None,
+        throttled: None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn with_inputs(t_s: f64, clock: Option<f64>, throttled: Option<bool>) -> TraceSample {
+        TraceSample {
+            t_s,
+            inputs: Inputs {
+                clock_mhz: clock,
+                throttled,
+                ..Inputs::default()
+            },
+            ..TraceSample::default()
+        }
+    }
+
+    #[test]
+    fn onset_from_the_flag_wins_over_the_clock_and_a_clock_drop_counts_from_4_pct() {
+        // Flag present: its first 1, even though the clock dropped earlier.
+        let flagged = [
+            with_inputs(0.0, Some(2000.0), Some(false)),
+            with_inputs(1.0, Some(1000.0), Some(false)),
+            with_inputs(2.0, Some(1000.0), Some(true)),
+        ];
+        let o = onset(&flagged).unwrap();
+        assert_eq!((o.t_s, o.source), (2.0, OnsetSource::ThrottledColumn));
+        // Flag present but never set: no onset, whatever the clock does.
+        let never = [
+            with_inputs(0.0, Some(2000.0), Some(false)),
+            with_inputs(1.0, Some(1000.0), Some(false)),
+        ];
+        assert_eq!(onset(&never), None);
+        // No flag: 3.5 % below the top is jitter, 4 % is an onset.
+        let clocks = [
+            with_inputs(0.0, Some(2000.0), None),
+            with_inputs(1.0, Some(2000.0), None),
+            with_inputs(2.0, Some(1930.0), None),
+            with_inputs(3.0, Some(2000.0), None),
+            with_inputs(4.0, Some(1920.0), None),
+        ];
+        let o = onset(&clocks).unwrap();
+        assert_eq!(
+            (o.t_s, o.source, o.top_mhz),
+            (4.0, OnsetSource::ClockDrop, Some(2000.0))
+        );
+        assert_eq!(onset(&[with_inputs(0.0, None, None)]), None);
+    }
+
+    #[test]
+    fn input_columns_parse_by_name_and_unknown_names_say_which_exist() {
+        for c in InputColumn::ALL {
+            assert_eq!(c.as_str().parse::<InputColumn>(), Ok(c));
+        }
+        let e = "cpu".parse::<InputColumn>().unwrap_err();
+        assert!(e.contains("load_pct") && e.contains("\"cpu\""), "{e}");
+    }
+
+    #[test]
+    fn tegrastats_lines_give_load_clock_and_power() {
+        let tr = parse_trace(
+            "t.log",
+            "RAM 1/2MB CPU [50%@1000,100%@1200,off] CPU@40C VDD_IN 5000mW/5000mW VDD_CPU 2000mW/2000mW\n",
+        )
+        .unwrap();
+        let i = tr.samples[0].inputs;
+        assert_eq!(i.load_pct, Some(75.0));
+        assert_eq!(
+            i.clock_mhz, None,
+            "the governor's clock is no throttle label"
+        );
+        assert_eq!(i.power_w, Some(5.0));
+        assert_eq!(tr.zone_names(), vec!["CPU".to_string()]);
+    }
 
     #[test]
     fn sniffs_each_format() {

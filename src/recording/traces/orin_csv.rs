@@ -18,6 +18,8 @@ pub struct Columns {
     pub swap_total: Option<usize>,
     pub gpu_load: Option<usize>,
     pub rails: Vec<(String, usize)>,
+    /// `CPUn-CURR_LOAD` (%) columns.
+    pub cpu_loads: Vec<usize>,
 }
 
 /// Reads the header line.
@@ -44,6 +46,10 @@ pub fn parse_header(line: &str) -> Result<Columns, LineError> {
             cols.zones.push((zone.to_string(), i, trip));
         } else if let Some(rail) = n.strip_suffix("-IN_POWER") {
             cols.rails.push((rail.to_string(), i));
+        } else if let Some(cpu) = n.strip_prefix("CPU") {
+            if cpu.ends_with("-CURR_LOAD") {
+                cols.cpu_loads.push(i);
+            }
         }
     }
     if cols.zones.is_empty() {
@@ -123,6 +129,14 @@ pub fn parse_row(cols: &Columns, line: &str) -> Result<(f64, TraceSample), LineE
         .iter()
         .filter_map(|(r, i)| value(cells.get(*i)).map(|v| (r.clone(), v)))
         .collect();
+    let loads: Vec<f64> = cols
+        .cpu_loads
+        .iter()
+        .filter_map(|&i| get(Some(i)))
+        .collect();
+    s.inputs.load_pct = (!loads.is_empty()).then(|| loads.iter().sum::<f64>() / loads.len() as f64);
+    // CPUn-CURR_FREQ is the governor's choice, not a throttle label: no clock_mhz.
+    s.inputs.power_w = super::board_power_w(&s.power_mw);
     Ok((t, s))
 }
 
