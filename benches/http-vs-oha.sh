@@ -55,8 +55,9 @@ duration = "${duration}s"
 EOF
 url="http://127.0.0.1:$port/"
 
-# usage FILE: "cpu_s maxrss_kb" from GNU time's -f '%U %S %M'.
-usage() { awk '{ printf "%.3f %d", $1 + $2, $3 }' "$1"; }
+# usage FILE: "cpu_s maxrss_kb" from GNU time's -f '%U %S %M' (its last
+# line: a failed command's exit status comes first).
+usage() { tail -n 1 "$1" | awk '{ printf "%.3f %d\n", $1 + $2, $3 }'; }
 
 js_row() {
   /usr/bin/time -o "$work/t" -f '%U %S %M' target/release/jetstress run \

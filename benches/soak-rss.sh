@@ -4,6 +4,9 @@
 # samples the jetstress process's own RSS (not its children's) every STEP
 # seconds (default 30) from minute 2 on, and prints the samples and the
 # least-squares slope in MB/h (target ≤ 0.5: a 24-hour soak grows < 12 MB).
+# FROM=S starts the slope at second S instead (the samples start at 120 s):
+# the chart timeline (1200 points a series) and the leak detector's windows
+# (10 min a process) fill during the first 20 minutes, then hold.
 # With MODE=dashboard the built-in soak (5 rps, 10 min) runs in the
 # dashboard instead (tmux, 200×50), started with key 3.
 #
@@ -43,10 +46,10 @@ while kill -0 "$pid" 2>/dev/null; do
   echo "$now $r" | tee -a "$work/samples"
   sleep "$step"
 done
-awk '{ n++; sx += $1; sy += $2; sxx += $1 * $1; sxy += $1 * $2 }
+awk -v from="${FROM:-0}" '$1 < from { next } { n++; sx += $1; sy += $2; sxx += $1 * $1; sxy += $1 * $2 }
   END {
     if (n < 2) { print "too few samples"; exit 1 }
     b = (n * sxy - sx * sy) / (n * sxx - sx * sx)
     printf "%d samples, RSS %.1f → %.1f MiB, slope %.2f MB/h\n", n, first, last, b * 3600 * 1.048576
   }
-  NR == 1 { first = $2 } { last = $2 }' "$work/samples"
+  n == 1 { first = $2 } { last = $2 }' "$work/samples"
