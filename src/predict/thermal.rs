@@ -501,7 +501,7 @@ impl ThermalPredictor {
     pub fn predict_models(&self, zone_id: &str, now_s: f64) -> Option<ModelSet> {
         let st = self.zones.get(zone_id)?;
         let trip = self.trip_for(zone_id)?;
-        let (t_last, temp) = st.last?;
+        let (_, temp) = st.last?;
         let cfg = &self.cfg;
         let lin_fit = st.win.linear();
         let slope_per_min = lin_fit.map_or(0.0, |f| f.slope * 60.0);
@@ -526,15 +526,7 @@ impl ThermalPredictor {
         let ctx = Ctx {
             sigma: st.passage_sigma(cfg),
             dt,
-            aim: trip
-                - cfg.noise_margin_sigmas.max(0.0) * st.noise_sigma()
-                - st.quantum_margin(cfg),
-            cfg,
-            zone: zone_id,
-            trip,
-            temp,
-            t_last,
-            now_s,
+            ..Ctx::at(cfg, st, zone_id, trip, now_s)
         };
 
         // Gates shared by every model.
@@ -654,19 +646,7 @@ impl ThermalPredictor {
             slope_c_per_min: st.win.linear().map_or(0.0, |f| f.slope * 60.0),
             message: String::new(),
         };
-        let ctx = Ctx {
-            sigma: 0.0,
-            dt: 0.0,
-            aim: trip
-                - cfg.noise_margin_sigmas.max(0.0) * st.noise_sigma()
-                - st.quantum_margin(cfg),
-            cfg,
-            zone: zone_id,
-            trip,
-            temp,
-            t_last,
-            now_s,
-        };
+        let ctx = Ctx::at(cfg, st, zone_id, trip, now_s);
         if temp >= trip {
             return Some(ctx.finish(
                 ZonePrediction {
@@ -791,6 +771,27 @@ impl ThermalPredictor {
     /// Offline samples seen for a zone so far.
     pub fn offline_count(&self, zone_id: &str) -> u64 {
         self.zones.get(zone_id).map_or(0, |z| z.offline_total)
+    }
+}
+
+impl<'a> Ctx<'a> {
+    /// A zone's context at `now_s` with the curve's own crossing (σ = 0):
+    /// its last reading, and the trip less the noise and quantisation margins.
+    fn at(cfg: &'a PredictConfig, st: &ZoneState, zone: &'a str, trip: f64, now_s: f64) -> Self {
+        let (t_last, temp) = st.last.unwrap_or((now_s, trip));
+        Ctx {
+            sigma: 0.0,
+            dt: 0.0,
+            aim: trip
+                - cfg.noise_margin_sigmas.max(0.0) * st.noise_sigma()
+                - st.quantum_margin(cfg),
+            cfg,
+            zone,
+            trip,
+            temp,
+            t_last,
+            now_s,
+        }
     }
 }
 

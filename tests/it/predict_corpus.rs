@@ -216,14 +216,8 @@ fn throttle_corpus_planned_load_figures_hold() {
 
 #[test]
 fn json_report_and_errors_that_name_the_file() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = rc_corpus();
     let d = dir.path();
-    std::fs::write(d.join("rc.csv"), synthetic_rc_csv()).unwrap();
-    std::fs::write(
-        d.join("manifest.json"),
-        r#"{"rc.csv": {"zone": "soc", "t_heat_start_s": 60}}"#,
-    )
-    .unwrap();
     let mut out = Vec::new();
     let cfg = CorpusConfig {
         json: true,
@@ -292,14 +286,8 @@ fn load_columns_are_inputs_and_emit_lines_carry_the_planned_eta() {
 /// is required.
 #[test]
 fn command_line_corpus_flags() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = rc_corpus();
     let d = dir.path();
-    std::fs::write(d.join("rc.csv"), synthetic_rc_csv()).unwrap();
-    std::fs::write(
-        d.join("manifest.json"),
-        r#"{"rc.csv": {"zone": "soc", "t_heat_start_s": 60}}"#,
-    )
-    .unwrap();
     let run = |args: &[&str]| {
         std::process::Command::new(env!("CARGO_BIN_EXE_jetstress"))
             .arg("predict-eval")
@@ -332,4 +320,16 @@ fn command_line_corpus_flags() {
     assert!(String::from_utf8_lossy(&label.stderr).contains("a label, not a load"));
     let neither = run(&[]);
     assert!(!neither.status.success());
+}
+
+/// A folder with the synthetic RC heat-up and its one-line manifest.
+fn rc_corpus() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("rc.csv"), synthetic_rc_csv()).unwrap();
+    std::fs::write(
+        dir.path().join("manifest.json"),
+        r#"{"rc.csv": {"zone": "soc", "t_heat_start_s": 60}}"#,
+    )
+    .unwrap();
+    dir
 }
