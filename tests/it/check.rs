@@ -502,7 +502,23 @@ async fn the_built_in_server_over_http_passes_too() {
     .await
     .unwrap();
     let err = stderr(&out);
-    assert_eq!(out.status.code(), Some(0), "{err}");
+    // rmcp 3.11's streamable-HTTP session routes each reply by its MCP
+    // request id, so a second request with the same id in flight takes the
+    // first's route and the first is never answered — when the two
+    // overlap, which depends on timing. The check says so ("hang"); that
+    // is the one finding the built-in server may have over HTTP.
+    let dup = v["protocol"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["probe"] == "duplicate_id")
+        .map(|p| p["outcome"].as_str().unwrap().to_string());
+    let raced = dup.as_deref() == Some("hang");
+    assert_eq!(out.status.code(), Some(i32::from(raced)), "{err}");
+    if raced {
+        let fails: Vec<&str> = err.lines().filter(|l| l.starts_with("FAIL")).collect();
+        assert_eq!(fails, ["FAIL protocol duplicate_id: hang"], "{err}");
+    }
     assert!(v["lifecycle"].is_null());
     for t in &listed {
         let got = tool(&v, t["name"].as_str().unwrap());
@@ -521,7 +537,9 @@ async fn the_built_in_server_over_http_passes_too() {
         .collect();
     assert_eq!(names, HTTP_PROBES, "{v:#}");
     for p in v["protocol"].as_array().unwrap() {
-        assert_eq!(p["outcome"], "graceful", "{p}");
+        if !(raced && p["probe"] == "duplicate_id") {
+            assert_eq!(p["outcome"], "graceful", "{p}");
+        }
     }
     // What rmcp answers, as the spec asks.
     for line in [
