@@ -14,7 +14,7 @@ use std::time::Duration;
 use jetstress::load::Scenario;
 use jetstress::load::{plan, BuiltinPhase, LlmSummary, PlanOptions};
 use jetstress::load::{Command, EngineEvent, PhaseEvent, RunSummary, StopReason};
-use jetstress::predict::Predictors;
+use jetstress::predict::{PredictConfig, Predictors};
 use jetstress::report::{self as criteria, Criteria};
 use jetstress::report::{Report, RunOutput};
 use jetstress::session::{serve_metrics, Session, SessionConfig, SessionMsg, Sinks};
@@ -175,7 +175,14 @@ async fn run_async(
         None => None,
     };
     let mut sinks = Sinks::new(metrics);
-    let mut feeder = Feeder::default();
+    // The memory ETA aims at the floor the guard enforces.
+    let mut feeder = Feeder {
+        predictors: Predictors::new(PredictConfig {
+            memory_floor_pct: Some(sc.guards.memory_floor_pct),
+            ..PredictConfig::default()
+        }),
+        t0_ms: None,
+    };
     // The snapshot taken while the targets started counts too (and none is seen twice).
     let first = session.skip_to_latest();
     if let Some(cfg) = super::recorder_config(&args.record) {

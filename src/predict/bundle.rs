@@ -31,7 +31,12 @@ impl Predictors {
     pub fn new(config: PredictConfig) -> Predictors {
         Predictors {
             thermal: ThermalPredictor::new(config.clone()),
-            memory: MemoryPredictor::new(MemoryConfig::default()),
+            memory: MemoryPredictor::new(MemoryConfig {
+                floor_fraction: config
+                    .memory_floor_pct
+                    .map_or(MemoryConfig::default().floor_fraction, |p| p / 100.0),
+                ..MemoryConfig::default()
+            }),
             leaks: LeakDetector::new(LeakConfig::default()),
             config,
             now_s: 0.0,
@@ -126,5 +131,39 @@ impl Predictors {
 
     pub fn leaks(&self) -> Vec<LeakEstimate> {
         self.leaks.estimates()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The memory ETA aims at the run's guard floor: available memory
+    /// falling 10 MB/s from 8 000 of 10 000 MB reaches a 60 % floor
+    /// (6 000 MB) 200 s after the start, the default 15 % one much later.
+    #[test]
+    fn the_memory_eta_aims_at_the_guard_floor() {
+        let eta = |floor_pct: Option<f64>| {
+            let mut p = Predictors::new(PredictConfig {
+                memory_floor_pct: floor_pct,
+                ..PredictConfig::default()
+            });
+            let mut s = Snapshot::empty();
+            s.memory.total_mb = Some(10_000.0);
+            for i in 0..=60 {
+                s.elapsed_s = f64::from(i);
+                s.memory.available_mb = Some(8_000.0 - 10.0 * f64::from(i));
+                p.observe(&s);
+            }
+            let m = p.memory_prediction().unwrap();
+            (m.floor_mb, m.eta_s.unwrap())
+        };
+        let (floor, at_60) = eta(Some(60.0));
+        assert!((floor - 6_000.0).abs() < 1e-6, "{floor}");
+        // 7 400 MB left at t = 60 s: 1 400 MB to go at 10 MB/s.
+        assert!((at_60 - 140.0).abs() < 1.4, "{at_60}");
+        let (floor, default) = eta(None);
+        assert!((floor - 1_500.0).abs() < 1e-6, "{floor}");
+        assert!(default > at_60 * 4.0, "{default}");
     }
 }

@@ -95,6 +95,11 @@ pub struct PredictConfig {
     pub load_jump_prior_c: f64,
     /// Prior standard deviations, as a fraction of the prior means.
     pub load_prior_sd: f64,
+    /// The floor the memory ETA aims at, % of total: the run's guard
+    /// (`[guards] memory_floor_pct`, where memory pressure stops), set by
+    /// the front end from its plan; `None`: 15 % (the guard's default).
+    #[serde(skip)]
+    pub memory_floor_pct: Option<f64>,
 }
 
 impl Default for PredictConfig {
@@ -124,6 +129,7 @@ impl Default for PredictConfig {
             load_gain_prior_c: 40.0,
             load_jump_prior_c: 10.0,
             load_prior_sd: 1.0,
+            memory_floor_pct: None,
         }
     }
 }

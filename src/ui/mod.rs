@@ -157,6 +157,10 @@ pub fn run(args: &DashboardOptions, plan: Scenario) -> anyhow::Result<ExitCode> 
     let mut resolved = resolve(args)?;
     require_terminal()?;
     resolved.app.load.offer = LoadOffer::Live(crate::load::plan::explain_targets(&plan));
+    // The memory ETA aims at the floor the guard enforces.
+    let mut cfg = resolved.app.predict_cfg.clone();
+    cfg.memory_floor_pct = Some(plan.guards.memory_floor_pct);
+    resolved.app.set_predict_config(cfg);
     terminal::force_color(args.color);
     let record = args.record.clone();
     let cfg = SessionConfig {
