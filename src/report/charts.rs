@@ -5,9 +5,10 @@
 //! paints one chart on any plotters backend, and the `render_*` functions are
 //! pure (data in, file bytes out).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::ops::Range;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use plotters::coord::types::RangedCoordf64;
 use plotters::coord::Shift;
@@ -37,10 +38,11 @@ pub struct LoadPoint {
     pub t_s: f64,
     pub target_rps: f64,
     pub achieved_rps: f64,
-    /// tool → (p50, p95, p99).
-    pub tools: BTreeMap<String, (f64, f64, f64)>,
+    /// tool → (p50, p95, p99). Names are shared with the timeline's own
+    /// list ([`Timeline::name`]): a point holds a pointer, not a copy.
+    pub tools: BTreeMap<Arc<str>, (f64, f64, f64)>,
     /// LLM tool → (TTFT p95, ITL p95) in ms, windows where a stream finished.
-    pub llm: BTreeMap<String, (f64, f64)>,
+    pub llm: BTreeMap<Arc<str>, (f64, f64)>,
 }
 
 /// System memory at one sample, MB.
@@ -67,6 +69,8 @@ pub struct Timeline {
     pub memory_total_mb: Option<f64>,
     /// `name (pid)` of each watched process → (`t_s`, RSS MB).
     pub rss: BTreeMap<String, Vec<(f64, f64)>>,
+    /// Every tool name the load points use, once.
+    names: BTreeSet<Arc<str>>,
 }
 
 impl Timeline {
@@ -77,33 +81,45 @@ impl Timeline {
         }
     }
 
+    /// `tool`'s one shared copy.
+    fn name(&mut self, tool: &str) -> Arc<str> {
+        if let Some(n) = self.names.get(tool) {
+            return n.clone();
+        }
+        let n: Arc<str> = tool.into();
+        self.names.insert(n.clone());
+        n
+    }
+
     pub fn observe_window(&mut self, w: &LoadWindow) {
         if w.all.count == 0 && w.target_rate == 0.0 {
             return;
         }
+        let tools = w
+            .tools
+            .iter()
+            .filter(|t| t.count > 0)
+            .map(|t| {
+                let l = &t.latency_ms;
+                (self.name(&t.tool), (l.p50, l.p95, l.p99))
+            })
+            .collect();
+        let llm = w
+            .tools
+            .iter()
+            .filter_map(|t| {
+                let l = t.llm.as_ref().filter(|l| l.requests > 0)?;
+                Some((self.name(&t.tool), (l.ttft_ms.p95, l.itl_ms.p95)))
+            })
+            .collect();
         push_bounded(
             &mut self.load,
             LoadPoint {
                 t_s: w.elapsed_s,
                 target_rps: w.target_rate,
                 achieved_rps: w.all.rps,
-                tools: w
-                    .tools
-                    .iter()
-                    .filter(|t| t.count > 0)
-                    .map(|t| {
-                        let l = &t.latency_ms;
-                        (t.tool.clone(), (l.p50, l.p95, l.p99))
-                    })
-                    .collect(),
-                llm: w
-                    .tools
-                    .iter()
-                    .filter_map(|t| {
-                        let l = t.llm.as_ref().filter(|l| l.requests > 0)?;
-                        Some((t.tool.clone(), (l.ttft_ms.p95, l.itl_ms.p95)))
-                    })
-                    .collect(),
+                tools,
+                llm,
             },
         );
     }
@@ -646,8 +662,7 @@ fn latency<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, d: &ChartData) -> 
         .iter()
         .flat_map(|p| p.tools.values().map(|v| v.2))
         .fold(1.0_f64, f64::max);
-    let tools: std::collections::BTreeSet<&String> =
-        t.load.iter().flat_map(|p| p.tools.keys()).collect();
+    let tools: BTreeSet<&Arc<str>> = t.load.iter().flat_map(|p| p.tools.keys()).collect();
     frame(
         area,
         "Latency per tool (ms, from the scheduled send time): p95 solid, p99 dashed",
@@ -768,7 +783,7 @@ fn llm_latency<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, d: &ChartData)
     let y_max = pts()
         .flat_map(|p| p.llm.values().map(|v| v.0.max(v.1)))
         .fold(1.0_f64, f64::max);
-    let tools: std::collections::BTreeSet<&String> = pts().flat_map(|p| p.llm.keys()).collect();
+    let tools: BTreeSet<&Arc<str>> = pts().flat_map(|p| p.llm.keys()).collect();
     frame(
         area,
         "LLM token latency (ms): time to first token p95 solid, inter-token latency p95 dashed",
@@ -1053,8 +1068,8 @@ mod tests {
                     t_s: x,
                     target_rps: 5.0 + x,
                     achieved_rps: 5.0 + x * 0.9,
-                    tools: [("fs:read_file".to_string(), (x, 2.0 * x, 3.0 * x))].into(),
-                    llm: [("chat".to_string(), (200.0 + x, 20.0))].into(),
+                    tools: [("fs:read_file".into(), (x, 2.0 * x, 3.0 * x))].into(),
+                    llm: [("chat".into(), (200.0 + x, 20.0))].into(),
                 },
             );
             t.temps
