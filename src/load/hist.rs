@@ -44,6 +44,19 @@ fn sparse(d: &Dense) -> Box<[(u32, u32)]> {
         .collect()
 }
 
+/// The frozen form of a dense histogram: nothing when it is empty, the
+/// sparse pairs when they are smaller; `None`: it stays dense.
+fn frozen(d: &Dense) -> Option<Repr> {
+    let distinct = d.iter_recorded().count();
+    if distinct == 0 {
+        Some(Repr::Empty)
+    } else if distinct * size_of::<(u32, u32)>() < DENSE_BYTES {
+        Some(Repr::Sparse(sparse(d)))
+    } else {
+        None
+    }
+}
+
 #[derive(Debug, Clone, Default)]
 enum Repr {
     #[default]
@@ -118,37 +131,21 @@ impl Hist {
     /// The scope is over: keep a sparse copy when it is smaller than the
     /// dense array (an empty one keeps nothing). Recording again thaws it.
     pub fn freeze(&mut self) {
-        let Repr::Dense(d) = &self.repr else { return };
-        if d.is_empty() {
-            self.repr = Repr::Empty;
-            return;
+        if let Repr::Dense(d) = &self.repr {
+            if let Some(frozen) = frozen(d) {
+                self.repr = frozen;
+            }
         }
-        let distinct = d.iter_recorded().count();
-        if distinct * size_of::<(u32, u32)>() >= DENSE_BYTES {
-            return;
-        }
-        self.repr = Repr::Sparse(sparse(d));
     }
 
     /// A frozen copy, made without thawing anything (the rolling ring keeps
     /// one per window).
     pub fn frozen_copy(&self) -> Hist {
-        match &self.repr {
-            Repr::Dense(d) => {
-                let mut c = Hist::new();
-                let distinct = d.iter_recorded().count();
-                if distinct == 0 {
-                    return c;
-                }
-                if distinct * size_of::<(u32, u32)>() >= DENSE_BYTES {
-                    c.repr = Repr::Dense(d.clone());
-                } else {
-                    c.repr = Repr::Sparse(sparse(d));
-                }
-                c
-            }
-            _ => self.clone(),
-        }
+        let repr = match &self.repr {
+            Repr::Dense(d) => frozen(d).unwrap_or_else(|| Repr::Dense(d.clone())),
+            other => other.clone(),
+        };
+        Hist { repr }
     }
 
     /// Values recorded.
