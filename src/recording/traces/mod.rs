@@ -114,12 +114,25 @@ impl InputColumn {
     }
 }
 
+/// A name that is no input column (`--load-column`, a manifest's `load_column`).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown input column {name:?} (one of: {})", InputColumn::names())]
+pub struct UnknownInputColumn {
+    pub name: String,
+}
+
+impl InputColumn {
+    /// Every column's name, comma-separated.
+    fn names() -> String {
+        InputColumn::ALL.map(InputColumn::as_str).join(", ")
+    }
+}
+
 impl std::str::FromStr for InputColumn {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        InputColumn::from_name(s).ok_or_else(|| {
-            let names: Vec<&str> = InputColumn::ALL.iter().map(|c| c.as_str()).collect();
-            format!("unknown input column {s:?} (one of: {})", names.join(", "))
+    type Err = UnknownInputColumn;
+    fn from_str(s: &str) -> Result<Self, UnknownInputColumn> {
+        InputColumn::from_name(s).ok_or_else(|| UnknownInputColumn {
+            name: s.to_string(),
         })
     }
 }
@@ -572,6 +585,8 @@ mod tests {
             assert_eq!(c.as_str().parse::<InputColumn>(), Ok(c));
         }
         let e = "cpu".parse::<InputColumn>().unwrap_err();
+        assert_eq!(e.name, "cpu");
+        let e = e.to_string();
         assert!(e.contains("load_pct") && e.contains("\"cpu\""), "{e}");
     }
 

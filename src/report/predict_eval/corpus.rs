@@ -74,7 +74,11 @@ pub enum CorpusError {
     #[error(transparent)]
     Trace(#[from] TraceError),
     #[error("{file}: {what}")]
-    Target { file: String, what: String },
+    Target {
+        file: String,
+        #[source]
+        what: TargetError,
+    },
     #[error("--load-column {0}: a label, not a load (use load_pct, gpu_load_pct or power_w)")]
     NotALoad(&'static str),
     #[error("--planned-load needs --load-column")]
@@ -232,15 +236,31 @@ fn default_setting() -> Setting {
     }
 }
 
+/// Why an entry's truth cannot be found in its trace.
+#[derive(Debug, thiserror::Error)]
+pub enum TargetError {
+    #[error("zone {zone:?}: no reading")]
+    NoReading { zone: String },
+    #[error("zone {zone:?} never reaches threshold_c {threshold_c}")]
+    NeverReachesThreshold { zone: String, threshold_c: f64 },
+    #[error("zone {zone:?} does not heat up")]
+    NoHeatUp { zone: String },
+    #[error("zone {zone:?} never reaches {threshold_c:.2} °C")]
+    NeverReaches { zone: String, threshold_c: f64 },
+    #[error("load_column: a label, not a load")]
+    LabelAsLoad,
+}
+
 /// Finds the threshold, the true time and the heat-up start of an entry.
-pub fn target(trace: &Trace, e: &Entry) -> Result<Target, String> {
+pub fn target(trace: &Trace, e: &Entry) -> Result<Target, TargetError> {
+    let zone = || e.zone.clone();
     let series: Vec<(f64, f64)> = trace
         .samples
         .iter()
         .filter_map(|s| s.temp(&e.zone).map(|t| (s.t_s, t)))
         .collect();
     let Some(&(_, start)) = series.first() else {
-        return Err(format!("zone {:?}: no reading", e.zone));
+        return Err(TargetError::NoReading { zone: zone() });
     };
     let first_cross = |th: f64| series.iter().find(|p| p.1 >= th).map(|p| p.0);
     let own = onset(&trace.samples);
@@ -258,8 +278,9 @@ pub fn target(trace: &Trace, e: &Entry) -> Result<Target, String> {
         } => {
             let t = t_cross_s
                 .or_else(|| first_cross(threshold_c))
-                .ok_or_else(|| {
-                    format!("zone {:?} never reaches threshold_c {threshold_c}", e.zone)
+                .ok_or_else(|| TargetError::NeverReachesThreshold {
+                    zone: zone(),
+                    threshold_c,
                 })?;
             (threshold_c, t, TruthSource::Threshold, None)
         }
@@ -282,7 +303,7 @@ pub fn target(trace: &Trace, e: &Entry) -> Result<Target, String> {
                 let peak = series.iter().map(|p| p.1).fold(f64::MIN, f64::max);
                 let th = start + DERIVED_FRACTION * (peak - start);
                 if peak <= start {
-                    return Err(format!("zone {:?} does not heat up", e.zone));
+                    return Err(TargetError::NoHeatUp { zone: zone() });
                 }
                 let t = first_cross(th).unwrap_or(f64::NAN);
                 (th, t, TruthSource::Derived, None)
@@ -492,7 +513,7 @@ pub fn evaluate_corpus(cfg: &CorpusConfig) -> Result<CorpusReport, CorpusError> 
     }) {
         return Err(CorpusError::Target {
             file: e.file.clone(),
-            what: "load_column: a label, not a load".into(),
+            what: TargetError::LabelAsLoad,
         });
     }
     if cfg.planned_load && cfg.load_column.is_none() {
@@ -513,7 +534,10 @@ pub fn evaluate_corpus(cfg: &CorpusConfig) -> Result<CorpusReport, CorpusError> 
         if !tg.t_true_s.is_finite() {
             return Err(CorpusError::Target {
                 file: e.file.clone(),
-                what: format!("zone {:?} never reaches {:.2} °C", e.zone, tg.threshold_c),
+                what: TargetError::NeverReaches {
+                    zone: e.zone.clone(),
+                    threshold_c: tg.threshold_c,
+                },
             });
         }
         // rows[setting]

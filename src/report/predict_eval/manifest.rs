@@ -20,7 +20,7 @@
 //!
 //! Other keys (`source`, `samples`, `note`, …) are kept for people and ignored.
 
-use crate::recording::traces::InputColumn;
+use crate::recording::traces::{InputColumn, UnknownInputColumn};
 use serde_json::{Map, Value};
 use std::path::{Path, PathBuf};
 
@@ -74,28 +74,53 @@ pub enum ManifestError {
     Entry {
         path: String,
         file: String,
-        what: String,
+        #[source]
+        what: EntryError,
     },
 }
 
-fn number(obj: &Map<String, Value>, key: &str) -> Result<Option<f64>, String> {
+/// What is wrong with one manifest entry.
+#[derive(Debug, thiserror::Error)]
+pub enum EntryError {
+    #[error("expected an object")]
+    NotAnObject,
+    #[error("no \"zone\" (the zone to score)")]
+    NoZone,
+    #[error("{key} must be a number, got {got}")]
+    NotANumber { key: &'static str, got: Value },
+    #[error("both threshold_c and t_throttle_s: give one truth")]
+    TwoTruths,
+    #[error("t_throttle_s without trip_c")]
+    ThrottleWithoutTrip,
+    #[error("t_cross_s without threshold_c")]
+    CrossWithoutThreshold,
+    #[error(transparent)]
+    LoadColumn(#[from] UnknownInputColumn),
+    #[error("load_column must be a column name, got {0}")]
+    LoadColumnNotAName(Value),
+}
+
+fn number(obj: &Map<String, Value>, key: &'static str) -> Result<Option<f64>, EntryError> {
     match obj.get(key) {
         None | Some(Value::Null) => Ok(None),
         Some(v) => v
             .as_f64()
             .filter(|v| v.is_finite())
             .map(Some)
-            .ok_or_else(|| format!("{key} must be a number, got {v}")),
+            .ok_or_else(|| EntryError::NotANumber {
+                key,
+                got: v.clone(),
+            }),
     }
 }
 
-fn entry(dir: &Path, file: &str, v: &Value) -> Result<Entry, String> {
-    let obj = v.as_object().ok_or("expected an object")?;
+fn entry(dir: &Path, file: &str, v: &Value) -> Result<Entry, EntryError> {
+    let obj = v.as_object().ok_or(EntryError::NotAnObject)?;
     let zone = obj
         .get("zone")
         .and_then(Value::as_str)
         .filter(|z| !z.is_empty())
-        .ok_or("no \"zone\" (the zone to score)")?
+        .ok_or(EntryError::NoZone)?
         .to_string();
     let threshold = number(obj, "threshold_c")?;
     let t_cross = number(obj, "t_cross_s")?;
@@ -103,7 +128,7 @@ fn entry(dir: &Path, file: &str, v: &Value) -> Result<Entry, String> {
     let trip = number(obj, "trip_c")?;
     let truth = match (threshold, t_throttle, trip) {
         (Some(_), Some(_), _) => {
-            return Err("both threshold_c and t_throttle_s: give one truth".into());
+            return Err(EntryError::TwoTruths);
         }
         (Some(threshold_c), None, _) => Truth::Threshold {
             threshold_c,
@@ -113,17 +138,15 @@ fn entry(dir: &Path, file: &str, v: &Value) -> Result<Entry, String> {
             t_throttle_s,
             trip_c,
         },
-        (None, Some(_), None) => return Err("t_throttle_s without trip_c".into()),
-        (None, None, _) if t_cross.is_some() => {
-            return Err("t_cross_s without threshold_c".into());
-        }
+        (None, Some(_), None) => return Err(EntryError::ThrottleWithoutTrip),
+        (None, None, _) if t_cross.is_some() => return Err(EntryError::CrossWithoutThreshold),
         (None, None, _) => Truth::HeatUp,
     };
     let t_heat_start_s = number(obj, "t_heat_start_s")?.unwrap_or(0.0);
     let load_column = match obj.get("load_column") {
         None | Some(Value::Null) => None,
         Some(Value::String(c)) => Some(c.parse::<InputColumn>()?),
-        Some(v) => return Err(format!("load_column must be a column name, got {v}")),
+        Some(v) => return Err(EntryError::LoadColumnNotAName(v.clone())),
     };
     Ok(Entry {
         load_column,

@@ -69,7 +69,8 @@ pub enum PromptError {
         name: String,
         path: String,
         line: usize,
-        why: String,
+        #[source]
+        why: LineError,
     },
     #[error("llm '{name}': {path} holds no prompt")]
     Empty { name: String, path: String },
@@ -137,23 +138,35 @@ fn filler(n: usize) -> String {
     s
 }
 
+/// Why one line of a prompts file is not a prompt.
+#[derive(Debug, thiserror::Error)]
+pub enum LineError {
+    #[error(transparent)]
+    Json(#[from] serde_json::Error),
+    #[error("`messages` is not an array")]
+    MessagesNotArray,
+    #[error("expected a messages array, or an object with `messages` or `prompt`")]
+    NotAPrompt,
+}
+
 /// The messages of one JSONL line.
-fn line_messages(v: Value) -> Result<Value, String> {
-    match v {
-        Value::Array(_) => Ok(v),
+fn line_messages(line: &str) -> Result<Value, LineError> {
+    match serde_json::from_str(line)? {
+        v @ Value::Array(_) => Ok(v),
         Value::Object(mut o) => {
             if let Some(m) = o.remove("messages") {
-                if m.is_array() {
-                    return Ok(m);
-                }
-                return Err("`messages` is not an array".into());
+                return if m.is_array() {
+                    Ok(m)
+                } else {
+                    Err(LineError::MessagesNotArray)
+                };
             }
-            if let Some(Value::String(p)) = o.remove("prompt") {
-                return Ok(json!([{"role": "user", "content": p}]));
+            match o.remove("prompt") {
+                Some(Value::String(p)) => Ok(json!([{"role": "user", "content": p}])),
+                _ => Err(LineError::NotAPrompt),
             }
-            Err("expected a messages array, or an object with `messages` or `prompt`".into())
         }
-        _ => Err("expected a messages array, or an object with `messages` or `prompt`".into()),
+        _ => Err(LineError::NotAPrompt),
     }
 }
 
@@ -176,13 +189,7 @@ pub fn prompts(spec: &LlmSpec) -> Result<Vec<Value>, PromptError> {
                 if line.trim().is_empty() || out.len() >= MAX_PROMPTS {
                     continue;
                 }
-                let v: Value = serde_json::from_str(line).map_err(|e| PromptError::Line {
-                    name: spec.name.clone(),
-                    path: shown.clone(),
-                    line: i + 1,
-                    why: e.to_string(),
-                })?;
-                out.push(line_messages(v).map_err(|why| PromptError::Line {
+                out.push(line_messages(line).map_err(|why| PromptError::Line {
                     name: spec.name.clone(),
                     path: shown.clone(),
                     line: i + 1,
