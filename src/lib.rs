@@ -1,5 +1,6 @@
 //! jetstress: a terminal console for stress-testing edge-AI boxes.
 
+pub mod campaign;
 pub mod check;
 pub mod collector;
 pub mod config;

@@ -48,6 +48,7 @@ fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
         Some(Command::Probe(args)) => commands::probe::run(g, args),
         Some(Command::PredictEval(args)) => commands::predict_eval::run(args),
         Some(Command::Run(args)) => commands::run::run(g, args),
+        Some(Command::Campaign(args)) => commands::campaign::run(g, args),
         Some(Command::Report(args)) => commands::report::run(args),
         Some(Command::McpServe(args)) => commands::mcp_serve::run(g, args),
         Some(Command::Replay(args)) => commands::replay::run(g, args),

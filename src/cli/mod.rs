@@ -99,6 +99,9 @@ pub enum Command {
     PredictEval(EvalArgs),
     /// Run load phases headless (no terminal UI) and write a JSON summary.
     Run(RunArgs),
+    /// Run a whole stress-testing campaign: a baseline, scenarios with
+    /// recovery between them, and one readiness report; resumable.
+    Campaign(CampaignArgs),
     /// Rebuild a run's report (JSON, Markdown, charts) from its recording.
     Report(ReportArgs),
     /// Serve the board's telemetry as MCP tools (stdio, or --http)
@@ -258,6 +261,8 @@ pub enum FlagValueError {
     AtLeastOne(String),
     #[error("'{0}' is not a percentage within 0–100")]
     Percent(String),
+    #[error("'{0}' is not a time scale (a number above 0, at most 1000)")]
+    TimeScale(String),
 }
 
 fn percent(s: &str) -> Result<f64, FlagValueError> {
@@ -278,6 +283,42 @@ fn at_least_one(s: &str) -> Result<usize, FlagValueError> {
     match s.parse::<usize>() {
         Ok(n) if n >= 1 => Ok(n),
         _ => Err(FlagValueError::AtLeastOne(s.to_string())),
+    }
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct CampaignArgs {
+    /// Campaign file (TOML): baseline, scenarios in order, recovery
+    /// (e.g. `scenarios/seed-000/campaign.toml`). With --resume, the file the
+    /// campaign was started with is used when this is left out.
+    #[arg(value_name = "FILE", required_unless_present = "resume")]
+    pub file: Option<PathBuf>,
+    /// Write the campaign here: each step's recording and report in
+    /// `DIR/<n>-<name>/`, the state, `campaign.json` and `campaign.md`
+    /// (default: `campaign-<name>-<unix time>`).
+    #[arg(long, value_name = "DIR", conflicts_with = "resume")]
+    pub out: Option<PathBuf>,
+    /// Multiply every duration by F (0.001 runs the 40-hour campaign in
+    /// about 2.5 minutes); rates and think times stay. Every output says so.
+    #[arg(long, value_name = "F", value_parser = parse_time_scale)]
+    pub time_scale: Option<f64>,
+    /// Go on with the campaign in DIR: only what had not finished runs; the
+    /// interruption is reported.
+    #[arg(long, value_name = "DIR")]
+    pub resume: Option<PathBuf>,
+    /// Set the board state a scenario requires (`[board]`: `nvpmodel`,
+    /// `jetson_clocks`) instead of stopping; root only. What was changed is
+    /// saved first and restored at the end, on a signal, and on the next
+    /// start after a crash.
+    #[arg(long)]
+    pub apply_board: bool,
+}
+
+/// `--time-scale`: a positive factor, at most 1000.
+fn parse_time_scale(s: &str) -> Result<f64, FlagValueError> {
+    match s.parse::<f64>() {
+        Ok(f) if f.is_finite() && f > 0.0 && f <= 1000.0 => Ok(f),
+        _ => Err(FlagValueError::TimeScale(s.to_string())),
     }
 }
 

@@ -2,6 +2,7 @@
 //! code. This file holds the conversions the commands share (clap types into
 //! the library's plain options).
 
+pub mod campaign;
 pub mod check;
 pub mod completions;
 pub mod dashboard;
@@ -13,6 +14,7 @@ pub mod progress;
 pub mod replay;
 pub mod report;
 pub mod run;
+pub mod signals;
 
 use std::net::SocketAddr;
 

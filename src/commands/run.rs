@@ -7,19 +7,24 @@
 //! when interrupted.
 
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::Duration;
 
 use jetstress::load::Scenario;
 use jetstress::load::{plan, BuiltinPhase, LlmSummary, PlanOptions};
-use jetstress::load::{Command, EngineEvent, PhaseEvent, RunSummary, StopReason};
+use jetstress::load::{Command, EngineEvent, PhaseEvent, RunSummary, StopReason, TargetEvent};
+use jetstress::load::{PhaseSpec, Think, UsersSpec};
 use jetstress::predict::{PredictConfig, Predictors};
+use jetstress::recording::RecorderConfig;
 use jetstress::report::{self as criteria, Criteria};
 use jetstress::report::{Report, RunOutput};
 use jetstress::session::{serve_metrics, Session, SessionConfig, SessionMsg, Sinks};
+use jetstress::snapshot::Snapshot;
 
 use super::progress::{Progress, Status};
+use super::signals::{StopSignal, StopSignals};
 use crate::cli::{GlobalArgs, PhaseArg, RunArgs};
 
 /// How often the plain progress line is printed (stderr not a terminal).
@@ -55,7 +60,162 @@ pub fn run(global: &GlobalArgs, args: &RunArgs) -> anyhow::Result<ExitCode> {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
-    rt.block_on(run_async(global, args, sc, metrics))
+    rt.block_on(async {
+        let mut signals = StopSignals::listen();
+        let opts = ExecOptions {
+            root: global.root.clone(),
+            interval: global.interval,
+            record: super::recorder_config(&args.record),
+            source: "run",
+            metrics,
+            report: args.report.clone(),
+            json: args.json.clone(),
+            title: None,
+            hold: None,
+            each_op_once: false,
+        };
+        Ok(match execute(sc, opts, &mut signals).await? {
+            Executed::NotStarted(_) => ExitCode::from(1),
+            Executed::BadMetrics(_) => ExitCode::from(2),
+            Executed::Ran(r) => {
+                if r.interrupted.is_some() {
+                    ExitCode::from(130)
+                } else if r.pass {
+                    ExitCode::SUCCESS
+                } else {
+                    ExitCode::from(1)
+                }
+            }
+        })
+    })
+}
+
+/// What one headless run needs besides its plan.
+pub struct ExecOptions {
+    pub root: PathBuf,
+    pub interval: Duration,
+    pub record: Option<RecorderConfig>,
+    /// `source` in the recording's header: `run`, `campaign`.
+    pub source: &'static str,
+    pub metrics: Option<(std::net::SocketAddr, Option<String>)>,
+    /// Write the report (`report.json`, `report.md`, charts) here.
+    pub report: Option<PathBuf>,
+    /// Write the `jetstress.run/1` summary here (`-`: stdout).
+    pub json: Option<PathBuf>,
+    /// Before the phase's name on the progress bar (`scenario 2/5`).
+    pub title: Option<String>,
+    /// Keep observing the board after the phases until this long after the
+    /// start (a campaign's baseline sits idle for its duration).
+    pub hold: Option<Duration>,
+    /// Replace the phases by one call of every op in turn, one user, no
+    /// think (a campaign's baseline: each tool timed once on the idle board).
+    pub each_op_once: bool,
+}
+
+/// How a headless run ended.
+pub enum Executed {
+    /// The load could not start (a target never came up); said on stderr.
+    NotStarted(String),
+    /// `--metrics` could not listen; said on stderr.
+    BadMetrics(String),
+    Ran(Box<Ran>),
+}
+
+/// A zone over the run: its first, last, mean and highest temperature.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ZoneSpan {
+    pub zone: String,
+    pub first_c: f64,
+    pub last_c: f64,
+    pub max_c: f64,
+    sum: f64,
+    n: u32,
+}
+
+impl ZoneSpan {
+    pub fn mean_c(&self) -> f64 {
+        self.sum / f64::from(self.n.max(1))
+    }
+}
+
+/// The online zones of a snapshot folded into `spans` (one per zone: the
+/// memory is the board's zone count, whatever the run's length).
+pub fn fold_zones(spans: &mut Vec<ZoneSpan>, s: &Snapshot) {
+    for z in s.thermal.iter().filter(|z| z.online) {
+        let Some(t) = z.temp_c.filter(|t| t.is_finite()) else {
+            continue;
+        };
+        match spans.iter_mut().find(|x| x.zone == z.name) {
+            Some(x) => {
+                x.last_c = t;
+                x.max_c = x.max_c.max(t);
+                x.sum += t;
+                x.n += 1;
+            }
+            None => spans.push(ZoneSpan {
+                zone: z.name.clone(),
+                first_c: t,
+                last_c: t,
+                max_c: t,
+                sum: t,
+                n: 1,
+            }),
+        }
+    }
+}
+
+/// A target session that died during the run, with what the board and the
+/// server said at that moment.
+#[derive(Debug, Clone)]
+pub struct Death {
+    pub at_s: f64,
+    pub target: String,
+    pub session: usize,
+    pub reason: String,
+    /// The last lines the server wrote to stderr (its log file's tail).
+    pub stderr_tail: String,
+    pub hottest_c: Option<f64>,
+    pub mem_available_mb: Option<f64>,
+    pub throttled: bool,
+}
+
+/// The most deaths kept per run (the count goes on in the target summary).
+pub const MAX_DEATHS: usize = 20;
+
+/// A finished headless run.
+pub struct Ran {
+    pub summary: RunSummary,
+    pub verdicts: Vec<criteria::Verdict>,
+    pub pass: bool,
+    /// The signal that stopped it early.
+    pub interrupted: Option<StopSignal>,
+    /// The report, when one was asked for (already written).
+    pub report: Option<Report>,
+    pub zones: Vec<ZoneSpan>,
+    pub deaths: Vec<Death>,
+    /// The board at the last snapshot.
+    pub last: Option<Arc<Snapshot>>,
+    pub wall: Duration,
+}
+
+/// The last `max` bytes of a file, from a line start.
+pub fn file_tail(path: &Path, max: u64) -> String {
+    use std::io::{Read, Seek, SeekFrom};
+    let Ok(mut f) = std::fs::File::open(path) else {
+        return String::new();
+    };
+    let len = f.metadata().map_or(0, |m| m.len());
+    let from = len.saturating_sub(max);
+    if f.seek(SeekFrom::Start(from)).is_err() {
+        return String::new();
+    }
+    let mut buf = Vec::new();
+    let _ = f.take(max).read_to_end(&mut buf);
+    let text = String::from_utf8_lossy(&buf).into_owned();
+    match (from > 0, text.find('\n')) {
+        (true, Some(i)) => text[i + 1..].to_string(),
+        _ => text,
+    }
 }
 
 fn progress_line(s: &RunSummary) -> Option<String> {
@@ -106,41 +266,70 @@ fn bar_status(s: &RunSummary, index: usize, count: usize, total: Duration) -> Op
 /// Feeds the session's snapshots through the one predictor bundle and the
 /// sinks; the lines they make go to stderr. The report's clock counts from
 /// the first snapshot's own time, as a rebuild from the recording does.
-#[derive(Default)]
 struct Feeder {
     predictors: Predictors,
     t0_ms: Option<u64>,
+    zones: Vec<ZoneSpan>,
+    last: Option<Arc<Snapshot>>,
 }
 
 impl Feeder {
-    fn feed(
-        &mut self,
-        sinks: &mut Sinks,
-        s: &std::sync::Arc<jetstress::snapshot::Snapshot>,
-        out: &Progress,
-    ) {
+    fn feed(&mut self, sinks: &mut Sinks, s: &Arc<Snapshot>, out: &Progress) {
         let t0 = *self.t0_ms.get_or_insert(s.time_unix_ms);
         let t = (s.time_unix_ms as f64 - t0 as f64) / 1000.0;
         self.predictors.observe(s);
+        fold_zones(&mut self.zones, s);
+        self.last = Some(s.clone());
         for (_, text) in sinks.on_snapshot(t, s, &self.predictors.named(s)) {
             out.line(&text);
         }
     }
+
+    /// A session death with the board as the last snapshot saw it.
+    fn death(
+        &self,
+        began: std::time::Instant,
+        target: &str,
+        session: usize,
+        reason: &str,
+        log_dir: &Path,
+    ) -> Death {
+        let s = self.last.as_deref();
+        Death {
+            at_s: began.elapsed().as_secs_f64(),
+            target: target.into(),
+            session,
+            reason: reason.into(),
+            stderr_tail: file_tail(&jetstress::load::stderr_log_path(log_dir, target), 2048),
+            hottest_c: s.and_then(|s| {
+                s.thermal
+                    .iter()
+                    .filter(|z| z.online)
+                    .filter_map(|z| z.temp_c)
+                    .reduce(f64::max)
+            }),
+            mem_available_mb: s.and_then(|s| s.memory.available_mb),
+            throttled: s.is_some_and(|s| s.throttle.throttled),
+        }
+    }
 }
 
+/// Runs a plan's phases on a [`Session`], headless: the lines, the bar,
+/// the recording, the verdicts, the summary and the report. Shared by `run`
+/// and each step of `campaign`.
 #[expect(
     clippy::too_many_lines,
     reason = "the run's steps in order: start, record, phases, verdicts, outputs"
 )]
-async fn run_async(
-    global: &GlobalArgs,
-    args: &RunArgs,
+pub async fn execute(
     sc: Scenario,
-    metrics: Option<(std::net::SocketAddr, Option<String>)>,
-) -> anyhow::Result<ExitCode> {
+    opts: ExecOptions,
+    signals: &mut StopSignals,
+) -> anyhow::Result<Executed> {
+    let began = std::time::Instant::now();
     let mut session = Session::start(SessionConfig {
-        root: global.root.clone(),
-        interval: global.interval,
+        root: opts.root.clone(),
+        interval: opts.interval,
         watches: vec![],
         plan: sc.clone(),
     });
@@ -149,18 +338,31 @@ async fn run_async(
         Err(e) => {
             eprintln!("error: {e:#}");
             session.shutdown().await;
-            return Ok(ExitCode::from(1));
+            return Ok(Executed::NotStarted(format!("{e:#}")));
         }
     };
+    let mut sc = sc;
+    if opts.each_op_once {
+        let users = UsersSpec {
+            think: Think::Constant(Duration::ZERO),
+            in_turn: true,
+            ..UsersSpec::default()
+        };
+        let cap = opts.hold.unwrap_or(sc.timeout);
+        let mut phase = PhaseSpec::users(&[(1, Some(cap), Some(ops.len() as u64))], users);
+        phase.name = "each tool once".into();
+        sc.phases = vec![phase];
+    }
     let log_dir = jetstress::load::log_dir(&sc);
     eprintln!(
-        "jetstress run: {} · {} op(s): {} · target logs in {}",
+        "jetstress {}: {} · {} op(s): {} · target logs in {}",
+        opts.source,
         sc.name,
         ops.len(),
         ops.join(", "),
         log_dir.display()
     );
-    let metrics = match metrics {
+    let metrics = match opts.metrics {
         Some((addr, token)) => match serve_metrics(addr, token).await {
             Ok((m, bound)) => {
                 eprintln!("metrics on http://{bound}/metrics");
@@ -169,7 +371,7 @@ async fn run_async(
             Err(e) => {
                 eprintln!("error: {e:#}");
                 session.shutdown().await;
-                return Ok(ExitCode::from(2));
+                return Ok(Executed::BadMetrics(format!("{e:#}")));
             }
         },
         None => None,
@@ -182,12 +384,14 @@ async fn run_async(
             ..PredictConfig::default()
         }),
         t0_ms: None,
+        zones: Vec::new(),
+        last: None,
     };
     // The snapshot taken while the targets started counts too (and none is seen twice).
     let first = session.skip_to_latest();
-    if let Some(cfg) = super::recorder_config(&args.record) {
+    if let Some(cfg) = &opts.record {
         let board = first.as_ref().and_then(|s| s.board.model.clone());
-        let config = serde_json::json!({ "source": "run", "scenario": sc.name });
+        let config = serde_json::json!({ "source": opts.source, "scenario": sc.name });
         match sinks.start_recording(cfg.clone(), board, config) {
             Ok(path) => eprintln!("recording to {}", path.display()),
             Err(e) => {
@@ -200,8 +404,8 @@ async fn run_async(
     sinks.observe_for_report(session.summary().await.map(|s| s.started_unix_ms));
     // On a terminal a bar (the lines scroll above it); else plain lines.
     let out = Progress::for_stderr(PROGRESS_EVERY);
-    if let Some(s) = first {
-        feeder.feed(&mut sinks, &s, &out);
+    if let Some(s) = &first {
+        feeder.feed(&mut sinks, s, &out);
     }
     if let Some(c) = sc.cpu {
         session.send(Command::StartCpu(c)).await?;
@@ -212,9 +416,15 @@ async fn run_async(
     if let Some(g) = sc.gpu {
         session.send(Command::StartGpu(g)).await?;
     }
-    let mut interrupted = false;
+    let mut interrupted = None;
     let mut guard_stop = false;
+    let mut deaths = Vec::new();
     let count = sc.phases.len();
+    let prefix = opts
+        .title
+        .as_deref()
+        .map(|t| format!("{t} · "))
+        .unwrap_or_default();
     'phases: for (i, phase) in sc.phases.iter().enumerate() {
         session.send(Command::StartPhase(phase.clone())).await?;
         let every = out.every();
@@ -226,6 +436,11 @@ async fn run_async(
                     SessionMsg::Event(ev) => {
                         if let Some((_, text)) = sinks.on_engine_event(&ev) {
                             out.line(&text);
+                        }
+                        if let EngineEvent::Target(TargetEvent::Died { target, session: n, reason, .. }) = &ev {
+                            if deaths.len() < MAX_DEATHS {
+                                deaths.push(feeder.death(began, target, *n, reason, &log_dir));
+                            }
                         }
                         if let EngineEvent::Phase(PhaseEvent::Stopped { reason, then, .. }) = &ev {
                             guard_stop |= reason.is_guard();
@@ -240,26 +455,60 @@ async fn run_async(
                 },
                 _ = progress.tick() => {
                     if let Some(s) = session.summary().await {
-                        if let Some(st) = bar_status(&s, i + 1, count, phase.planned_duration()) {
-                            out.update(&st, || progress_line(&s));
+                        if let Some(mut st) = bar_status(&s, i + 1, count, phase.planned_duration()) {
+                            st.title = format!("{prefix}{}", st.title);
+                            out.update(&st, || progress_line(&s).map(|l| format!("{prefix}{l}")));
                         }
                     }
                 }
-                _ = tokio::signal::ctrl_c() => {
-                    interrupted = true;
+                sig = signals.recv(), if interrupted.is_none() => {
+                    out.line(&format!("{}: stopping the load", sig.name()));
+                    interrupted = Some(sig);
                     session.send(Command::StopAll { reason: StopReason::Interrupted }).await?;
                 }
             }
         }
         session.drain(sc.timeout).await;
-        if interrupted || guard_stop {
+        if interrupted.is_some() || guard_stop {
             break;
+        }
+    }
+    // A baseline watches the idle board for the rest of its time.
+    if let (Some(hold), None) = (opts.hold, interrupted) {
+        session
+            .send(Command::StopAll {
+                reason: StopReason::RunFinished,
+            })
+            .await?;
+        let left = hold.saturating_sub(began.elapsed());
+        let until = tokio::time::Instant::now() + left;
+        loop {
+            tokio::select! {
+                msg = session.next() => match msg {
+                    SessionMsg::Snapshot(s) => feeder.feed(&mut sinks, &s, &out),
+                    SessionMsg::Event(ev) => {
+                        if let Some((_, text)) = sinks.on_engine_event(&ev) {
+                            out.line(&text);
+                        }
+                    }
+                    SessionMsg::Closed => break,
+                    _ => {}
+                },
+                () = tokio::time::sleep_until(until) => break,
+                sig = signals.recv() => {
+                    out.line(&format!("{}: stopping", sig.name()));
+                    interrupted = Some(sig);
+                    break;
+                }
+            }
         }
     }
     out.finish();
     let summary = session.stop_load(StopReason::RunFinished).await;
     // Last line: the summary, so `jetstress report` can rebuild this report.
-    let record = summary.clone().map(|run| session.record(run, interrupted));
+    let record = summary
+        .clone()
+        .map(|run| session.record(run, interrupted.is_some()));
     session.shutdown().await;
     match sinks.finish_recording(record) {
         Some((_, Ok(_))) => eprintln!("recording finished"),
@@ -273,12 +522,12 @@ async fn run_async(
     let criteria = Criteria::from_acceptance(sc.acceptance.as_ref());
     let verdicts = criteria::evaluate(&summary, observed.observations(), &criteria);
     let pass = criteria::overall(&verdicts);
-    if let Some(out) = &args.json {
+    if let Some(out) = &opts.json {
         let output = RunOutput {
             summary: &summary,
             scenario: &sc.name,
             acceptance: &sc.acceptance,
-            interrupted,
+            interrupted: interrupted.is_some(),
             criteria: &verdicts,
             result: if pass { "PASS" } else { "FAIL" },
         };
@@ -289,26 +538,34 @@ async fn run_async(
         eprintln!("{}", c.line());
     }
     eprintln!("result: {}", if pass { "PASS" } else { "FAIL" });
-    if let Some(dir) = &args.report {
-        let mut report = Report::new(
-            &sc.name,
-            summary,
-            verdicts,
-            sc.acceptance.clone(),
-            observed.observations().clone(),
-            observed.last.as_deref(),
-            interrupted,
-        );
-        report.write_with_charts(dir, &observed.timeline)?;
-        eprintln!("report written to {}", dir.display());
-    }
-    Ok(if interrupted {
-        ExitCode::from(130)
-    } else if pass {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(1)
-    })
+    let report = match &opts.report {
+        Some(dir) => {
+            let mut report = Report::new(
+                &sc.name,
+                summary.clone(),
+                verdicts.clone(),
+                sc.acceptance.clone(),
+                observed.observations().clone(),
+                observed.last.as_deref(),
+                interrupted.is_some(),
+            );
+            report.write_with_charts(dir, &observed.timeline)?;
+            eprintln!("report written to {}", dir.display());
+            Some(report)
+        }
+        None => None,
+    };
+    Ok(Executed::Ran(Box::new(Ran {
+        summary,
+        verdicts,
+        pass,
+        interrupted,
+        report,
+        zones: feeder.zones,
+        deaths,
+        last: feeder.last,
+        wall: began.elapsed(),
+    })))
 }
 
 fn write_json(out: &Path, v: &impl serde::Serialize) -> anyhow::Result<()> {

@@ -32,11 +32,11 @@ pub use plan::{
     UsersArgError, BUILTIN_TARGET, BUILTIN_THINK, BUILTIN_USERS, BUILTIN_USERS_DURATION,
 };
 pub use scenario::{
-    load as load_scenario, parse as parse_scenario, Acceptance, Scenario, TargetPlan,
+    load as load_scenario, parse as parse_scenario, Acceptance, BoardReq, Scenario, TargetPlan,
 };
 pub use schedule::{
     ArrivalProcess, BreakCriteria, PhaseKind, PhaseSpec, SoakParams, SpikeParams, Stage,
     StressParams, SweepParams, Think, ThinkError, UnknownArrivals, UsersSpec, DEFAULT_MAX_SESSIONS,
-    MAX_USERS, REQUEST_STAGE_CAP,
+    MAX_USERS, MIN_SCALED_ROW, MIN_SCALED_STAGE, REQUEST_STAGE_CAP,
 };
 pub use stats::{ErrorKind, Percentiles, StatsTable, ToolSummary, TOOL_ROW_MAX_BYTES};

@@ -398,6 +398,20 @@ pub struct ScenarioFile {
     #[serde(default)]
     pub guards: GuardConfig,
     pub acceptance: Option<Acceptance>,
+    /// The board state the scenario needs (a campaign checks it before loading).
+    pub board: Option<BoardReq>,
+}
+
+/// `[board]`: the power mode and clocks a scenario must run under (a thermal
+/// stress at MAXN with `jetson_clocks`). Off Jetson these cannot be judged
+/// and the campaign says so.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BoardReq {
+    /// nvpmodel mode by name (`"MAXN"`) or id (`"0"`).
+    pub nvpmodel: Option<String>,
+    /// `true`: clocks pinned at their maximum (`jetson_clocks`).
+    pub jetson_clocks: Option<bool>,
 }
 
 /// Where a target lives before the built-in one is resolved to a command.
@@ -433,6 +447,21 @@ pub struct Scenario {
     pub seed: Option<u64>,
     /// Share of MCP calls, %, replaced by invalid inputs (0: none).
     pub invalid_pct: f64,
+    /// `[board]`: the power mode and clocks this scenario needs.
+    pub board: Option<BoardReq>,
+}
+
+impl Scenario {
+    /// Every phase's durations times `factor` ([`PhaseSpec::time_scaled`]).
+    #[must_use]
+    pub fn time_scaled(mut self, factor: f64) -> Self {
+        self.phases = self
+            .phases
+            .into_iter()
+            .map(|p| p.time_scaled(factor))
+            .collect();
+        self
+    }
 }
 
 /// One `[[llm]]` table checked; `Err((field, why))`.
@@ -711,6 +740,7 @@ pub fn parse(text: &str, file: &str) -> anyhow::Result<Scenario> {
         acceptance: raw.acceptance,
         seed: raw.seed,
         invalid_pct: raw.invalid_pct.unwrap_or(0.0),
+        board: raw.board,
     })
 }
 
@@ -985,6 +1015,7 @@ fn users_spec(p: &PhaseCfg) -> Result<PhaseSpec, ScenarioError> {
             think,
             spawn_rate: p.spawn_rate,
             max_sessions,
+            in_turn: false,
         },
     );
     for (st, cfg) in spec.stages.iter_mut().zip(stages) {

@@ -84,6 +84,11 @@ pub struct Stage {
     pub requests: Option<u64>,
 }
 
+/// The shortest a time-scaled stage gets ([`PhaseSpec::time_scaled`]).
+pub const MIN_SCALED_STAGE: Duration = Duration::from_millis(200);
+/// The shortest a time-scaled soak row gets.
+pub const MIN_SCALED_ROW: Duration = Duration::from_millis(200);
+
 /// A closed stage given only a request count ends after them or after this long.
 pub const REQUEST_STAGE_CAP: Duration = Duration::from_secs(3600);
 
@@ -286,6 +291,26 @@ impl PhaseSpec {
         self
     }
 
+    /// Every duration times `factor` (a campaign's `--time-scale`): stages,
+    /// soak rows and sweep holds; rates, users and think times stay, so a
+    /// rehearsal offers the same intensity for less time. No stage gets
+    /// shorter than [`MIN_SCALED_STAGE`], no soak row shorter than
+    /// [`MIN_SCALED_ROW`].
+    #[must_use]
+    pub fn time_scaled(mut self, factor: f64) -> Self {
+        let scale = |d: Duration, min: Duration| {
+            Duration::from_secs_f64(d.as_secs_f64() * factor.max(0.0)).max(min)
+        };
+        for s in &mut self.stages {
+            s.duration = scale(s.duration, MIN_SCALED_STAGE);
+        }
+        self.row_every = scale(self.row_every, MIN_SCALED_ROW);
+        if let Some(p) = self.sweep.as_mut() {
+            p.hold = scale(p.hold, MIN_SCALED_STAGE);
+        }
+        self
+    }
+
     /// Spike: baseline → spike → recovery.
     pub fn spike(p: &SpikeParams) -> Self {
         PhaseSpec {
@@ -458,6 +483,10 @@ pub struct UsersSpec {
     /// Each user gets its own session per MCP target (a stdio child, an HTTP
     /// session) up to this many; beyond it users share them round robin.
     pub max_sessions: usize,
+    /// The phase's calls go through the ops in turn (a campaign's baseline:
+    /// with one user and as many requests as ops, every tool once) instead
+    /// of drawing from the weighted mix.
+    pub in_turn: bool,
 }
 
 impl Default for UsersSpec {
@@ -466,6 +495,7 @@ impl Default for UsersSpec {
             think: Think::Constant(Duration::from_secs(1)),
             spawn_rate: None,
             max_sessions: DEFAULT_MAX_SESSIONS,
+            in_turn: false,
         }
     }
 }

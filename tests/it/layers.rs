@@ -13,6 +13,7 @@ const RANKS: &[(&str, u32)] = &[
     ("commands", 11),
     ("cli", 10),
     ("ui", 9),
+    ("campaign", 9),
     ("session", 8),
     ("report", 7),
     ("export", 7),

@@ -235,6 +235,7 @@ async fn background_loads_start_stop_and_gpu_reports_unavailable_without_cuda() 
             size: 256,
             duty_pct: 10.0,
             device: 0,
+            per_s: None,
         }))
         .await;
     let s = engine.summary().await.unwrap();

@@ -24,6 +24,7 @@ fn users_phase(stages: &[(u32, Option<Duration>, Option<u64>)], think: Think) ->
             think,
             spawn_rate: None,
             max_sessions: 8,
+            in_turn: false,
         },
     )
 }

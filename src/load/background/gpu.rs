@@ -98,6 +98,11 @@ pub struct GpuSpec {
     /// CUDA device ordinal.
     #[serde(default)]
     pub device: usize,
+    /// Paced instead of a duty cycle: this many SGEMMs per second, one at a
+    /// time (an inference loop: "a 1000×1000 matmul ~10 times a second").
+    /// A rate the GPU cannot keep runs back to back. `None`: `duty_pct`.
+    #[serde(default)]
+    pub per_s: Option<f64>,
 }
 
 fn d_size() -> usize {
@@ -178,6 +183,25 @@ fn run(
         beta: 0.0f32,
         ldc: ni,
     };
+    if let Some(rate) = spec.per_s.filter(|r| *r > 0.0) {
+        let every = Duration::from_secs_f64(1.0 / rate.min(1e6));
+        let mut next = Instant::now();
+        while !stop.load(Ordering::Relaxed) {
+            // SAFETY: a, b, c are n×n device buffers matching cfg.
+            unsafe { blas.gemm(cfg, &a, &b, &mut c) }?;
+            stream.synchronize()?;
+            gemms.fetch_add(1, Ordering::Relaxed);
+            next += every;
+            let now = Instant::now();
+            if next > now {
+                // Sleep in slices of at most one period so a stop is seen soon.
+                std::thread::sleep((next - now).min(PERIOD));
+            } else {
+                next = now;
+            }
+        }
+        return Ok(());
+    }
     let busy = PERIOD.mul_f64(spec.duty_pct.clamp(0.0, 100.0) / 100.0);
     while !stop.load(Ordering::Relaxed) {
         let start = Instant::now();
@@ -227,6 +251,7 @@ mod tests {
                 size: 16,
                 duty_pct: 10.0,
                 device: 0,
+                per_s: None,
             };
             assert!(matches!(GpuBurn::start(spec), Err(GpuError::NoCuda)));
         }

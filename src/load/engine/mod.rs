@@ -679,7 +679,11 @@ impl State {
                 pop.park(due);
                 continue;
             }
-            let op = pick_op(&self.cumulative, &mut self.rng);
+            let op = if run.spec.users.as_ref().is_some_and(|u| u.in_turn) {
+                rec.scheduled as usize % self.ops.len().max(1)
+            } else {
+                pick_op(&self.cumulative, &mut self.rng)
+            };
             let session = due.user as usize % run.sessions_wanted.max(1);
             if !due.has_sent
                 && due.age < self.config.timeout
@@ -1268,7 +1272,10 @@ impl State {
                         self.gen_status(
                             GeneratorKind::Gpu,
                             GeneratorState::Started,
-                            format!("SGEMM {0}×{0} at {1}%", spec.size, spec.duty_pct),
+                            match spec.per_s {
+                                Some(r) => format!("SGEMM {0}×{0}, {r} per s", spec.size),
+                                None => format!("SGEMM {0}×{0} at {1}%", spec.size, spec.duty_pct),
+                            },
                         );
                     }
                     Err(e) => self.gen_status(

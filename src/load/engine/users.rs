@@ -319,6 +319,7 @@ mod tests {
             think: Think::Constant(Duration::from_secs(2)),
             spawn_rate,
             max_sessions: 8,
+            in_turn: false,
         })
     }
 

@@ -1,0 +1,163 @@
+//! What each step of a campaign found, as kept in its state file: the
+//! baseline's per-tool timings and idle temperatures, a scenario's verdicts,
+//! board stamps and deaths, a recovery's cooling. Small and fixed per step
+//! (a scenario's full figures stay in its own `report.json`).
+
+use serde::{Deserialize, Serialize};
+
+use crate::report::Verdict;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum StepOutcome {
+    Baseline(BaselineOutcome),
+    Scenario(ScenarioOutcome),
+    Recovery(RecoveryOutcome),
+}
+
+/// One tool called once, idle.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ToolTiming {
+    pub tool: String,
+    /// `None`: it was not called (the baseline ran out of time) or failed.
+    pub latency_ms: Option<f64>,
+    pub ok: bool,
+}
+
+/// A zone over a step: mean and highest, °C.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ZoneTemp {
+    pub zone: String,
+    pub mean_c: f64,
+    pub max_c: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BaselineOutcome {
+    pub duration_s: f64,
+    pub tools: Vec<ToolTiming>,
+    pub zones: Vec<ZoneTemp>,
+    pub mem_available_mb: Option<f64>,
+    /// `report.json` of the baseline, relative to the campaign directory.
+    pub report: Option<String>,
+}
+
+/// nvpmodel mode, `jetson_clocks` and fan mode at one moment; `None`:
+/// unavailable on this board.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct BoardStamp {
+    pub nvpmodel: Option<String>,
+    pub jetson_clocks: Option<bool>,
+    pub fan_mode: Option<String>,
+}
+
+impl BoardStamp {
+    /// `nvpmodel MAXN · jetson_clocks on · fan auto`, `unavailable` parts said so.
+    pub fn line(&self) -> String {
+        let na = || "unavailable".to_string();
+        format!(
+            "nvpmodel {} · jetson_clocks {} · fan {}",
+            self.nvpmodel.clone().unwrap_or_else(na),
+            self.jetson_clocks
+                .map_or_else(na, |on| if on { "on" } else { "off" }.into()),
+            self.fan_mode.clone().unwrap_or_else(na)
+        )
+    }
+}
+
+/// A server session that died during a scenario, with its context.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DeathRecord {
+    /// Seconds into the scenario.
+    pub at_s: f64,
+    pub target: String,
+    pub session: usize,
+    pub reason: String,
+    /// The server's last stderr lines.
+    pub stderr_tail: String,
+    pub hottest_c: Option<f64>,
+    pub mem_available_mb: Option<f64>,
+    pub throttled: bool,
+}
+
+/// How a scenario ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum ScenarioResult {
+    Pass,
+    Fail,
+    /// Its targets never came up: nothing was loaded (counts as a FAIL).
+    NotStarted,
+}
+
+impl ScenarioResult {
+    pub fn word(self) -> &'static str {
+        match self {
+            ScenarioResult::Pass => "PASS",
+            ScenarioResult::Fail => "FAIL",
+            ScenarioResult::NotStarted => "NOT STARTED",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ScenarioOutcome {
+    pub result: ScenarioResult,
+    pub duration_s: f64,
+    /// The planned duration (after scaling).
+    pub planned_s: f64,
+    pub scaled: bool,
+    /// It ran again after an interruption.
+    pub resumed: bool,
+    pub criteria: Vec<Verdict>,
+    /// `report.json`, relative to the campaign directory.
+    pub report: Option<String>,
+    pub board_start: BoardStamp,
+    pub board_end: BoardStamp,
+    /// What the `[board]` requirement found (unavailable, applied, matched).
+    pub board_notes: Vec<String>,
+    pub deaths: Vec<DeathRecord>,
+    pub zones: Vec<ZoneTemp>,
+    /// Why it did not start.
+    pub not_started: Option<String>,
+}
+
+/// Why a recovery ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RecoveryEnd {
+    /// Every zone back within `within_c` of its baseline.
+    Cooled,
+    /// The recovery time ran out first.
+    TimeUp,
+    /// No zone could be read: the whole time was waited.
+    NoZones,
+}
+
+/// A zone from the recovery's start to its end.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ZoneCooling {
+    pub zone: String,
+    pub start_c: f64,
+    pub end_c: f64,
+    pub baseline_c: Option<f64>,
+    /// (start − end) / minutes: how fast the cooling brought it down.
+    pub c_per_min: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RecoveryOutcome {
+    pub duration_s: f64,
+    pub ended: RecoveryEnd,
+    pub zones: Vec<ZoneCooling>,
+}
+
+impl RecoveryOutcome {
+    /// The hottest zone's cooling rate, °C/min (the one that matters).
+    pub fn cooling_c_per_min(&self) -> Option<f64> {
+        self.zones
+            .iter()
+            .max_by(|a, b| a.start_c.total_cmp(&b.start_c))
+            .map(|z| z.c_per_min)
+    }
+}

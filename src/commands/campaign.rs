@@ -1,0 +1,686 @@
+//! `jetstress campaign FILE`: the baseline, each scenario and the recovery
+//! between them, in order, each on its own session (as `jetstress run` runs
+//! one scenario, [`super::run::execute`]), the state written after every
+//! step so `--resume DIR` goes on where a crash, `kill -9` or a signal left
+//! it, then the analysis: `campaign.json` and `campaign.md`. Exit 0 when the
+//! board is READY, 1 when NOT READY or a step could not run, 2 on errors of
+//! use, 130 when a signal stopped it (resumable).
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use jetstress::campaign::{
+    self, analyse, BaselineOutcome, BoardStamp, Campaign, CampaignState, DeathRecord, RecoveryEnd,
+    RecoveryOutcome, ScenarioOutcome, ScenarioResult, Step, StepKind, StepOutcome, StepStatus,
+    ToolTiming, ZoneCooling, ZoneTemp,
+};
+use jetstress::load::{plan, plan_targets, BoardReq, PlanOptions, Scenario};
+use jetstress::recording::RecorderConfig;
+use jetstress::report::Report;
+use jetstress::session::{Session, SessionConfig, SessionMsg};
+use jetstress::snapshot::Snapshot;
+
+use super::progress::clock;
+use super::run::{execute, fold_zones, ExecOptions, Executed, Ran, ZoneSpan};
+use super::signals::{StopSignal, StopSignals};
+use crate::cli::{CampaignArgs, GlobalArgs};
+
+fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
+pub fn run(global: &GlobalArgs, args: &CampaignArgs) -> anyhow::Result<ExitCode> {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    rt.block_on(run_async(global, args))
+}
+
+/// How a step ended.
+enum StepEnd {
+    Done(Box<StepOutcome>),
+    /// A signal stopped it: the campaign stops, resumable.
+    Interrupted(StopSignal),
+    /// It must not run as things are (the board is not in the state it
+    /// needs): the campaign stops before loading, saying how to fix it.
+    Refused(String),
+}
+
+fn done(o: StepOutcome) -> StepEnd {
+    StepEnd::Done(Box::new(o))
+}
+
+/// Everything the steps share.
+struct Ctx<'a> {
+    global: &'a GlobalArgs,
+    args: &'a CampaignArgs,
+    dir: PathBuf,
+    campaign: Campaign,
+    /// Each scenario's plan, checked before the first step.
+    scenarios: Vec<Scenario>,
+    baseline: Scenario,
+    scale: f64,
+}
+
+impl Ctx<'_> {
+    fn scaled(&self, d: Duration) -> Duration {
+        Duration::from_secs_f64(d.as_secs_f64() * self.scale)
+    }
+
+    fn step_dir(&self, step: &Step) -> PathBuf {
+        self.dir.join(&step.dir)
+    }
+
+    /// The planned length of a step (scaled).
+    fn planned(&self, step: &Step, index_in_kind: usize) -> Duration {
+        match step.kind {
+            StepKind::Baseline => self.scaled(self.campaign.baseline.duration),
+            StepKind::Recovery => self.scaled(self.campaign.recovery.duration),
+            StepKind::Scenario => self.scenarios[index_in_kind]
+                .phases
+                .iter()
+                .map(|p| p.clone().time_scaled(self.scale).planned_duration())
+                .sum(),
+        }
+    }
+}
+
+/// The index of a scenario step among the scenarios.
+fn scenario_index(st: &CampaignState, i: usize) -> usize {
+    st.steps[..i]
+        .iter()
+        .filter(|s| s.kind == StepKind::Scenario)
+        .count()
+}
+
+/// Moves an interrupted attempt's files aside (`3-memory.attempt-1`), so the
+/// new attempt starts clean and nothing recorded is lost.
+fn keep_attempt(dir: &Path, step: &Step) -> Option<String> {
+    let from = dir.join(&step.dir);
+    if !from.exists() {
+        return None;
+    }
+    let name = format!("{}.attempt-{}", step.dir, step.attempts.max(1));
+    std::fs::rename(&from, dir.join(&name)).ok()?;
+    Some(name)
+}
+
+fn plan_scenario(file: &Path) -> anyhow::Result<Scenario> {
+    plan(&PlanOptions {
+        scenario: Some(file.to_path_buf()),
+        ..PlanOptions::default()
+    })
+}
+
+#[expect(
+    clippy::too_many_lines,
+    reason = "start or resume, check every plan, then the steps in order and the analysis"
+)]
+async fn run_async(global: &GlobalArgs, args: &CampaignArgs) -> anyhow::Result<ExitCode> {
+    let (dir, campaign, mut state) = if let Some(dir) = &args.resume {
+        let Some(mut st) = CampaignState::read(dir)? else {
+            anyhow::bail!(
+                "{}: no {} here; start a campaign with --out {}",
+                dir.display(),
+                campaign::STATE_FILE,
+                dir.display()
+            );
+        };
+        let file = args.file.clone().unwrap_or_else(|| st.file.clone());
+        let c = campaign::load(&file)?;
+        st.matches(&c, dir)?;
+        if let Some(f) = args.time_scale {
+            if (f - st.time_scale).abs() > f64::EPSILON {
+                anyhow::bail!(
+                    "--time-scale {f}: the campaign in {} runs at ×{}; leave --time-scale out to resume it",
+                    dir.display(),
+                    st.time_scale
+                );
+            }
+        }
+        let before = st.interruptions.len();
+        st.resume(now_ms(), |s| keep_attempt(dir, s));
+        for i in &st.interruptions[before..] {
+            eprintln!(
+                "campaign: resuming; {} was interrupted ({}){}",
+                i.step,
+                i.cause,
+                i.kept_in
+                    .as_ref()
+                    .map(|k| format!("; its files are kept in {k}"))
+                    .unwrap_or_default()
+            );
+        }
+        st.write(dir)?;
+        (dir.clone(), c, st)
+    } else {
+        let file = args
+            .file
+            .as_ref()
+            .expect("clap requires FILE without --resume");
+        let c = campaign::load(file)?;
+        let dir = args
+            .out
+            .clone()
+            .unwrap_or_else(|| PathBuf::from(format!("campaign-{}-{}", c.name, now_ms() / 1000)));
+        if CampaignState::read(&dir)?.is_some() {
+            anyhow::bail!(
+                "{} holds a campaign already: go on with --resume {}, or give another --out",
+                dir.display(),
+                dir.display()
+            );
+        }
+        std::fs::create_dir_all(&dir).map_err(|e| anyhow::anyhow!("{}: {e}", dir.display()))?;
+        let st = CampaignState::new(&c, args.time_scale.unwrap_or(1.0), now_ms());
+        st.write(&dir)?;
+        (dir, c, st)
+    };
+    // Every plan is checked now: a typo in the last scenario fails in a
+    // second, not after a day of load.
+    let scenarios = campaign
+        .scenarios
+        .iter()
+        .map(|e| plan_scenario(&e.file))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let baseline = plan_targets(&PlanOptions {
+        scenario: Some(campaign.baseline.scenario.clone()),
+        ..PlanOptions::default()
+    })?;
+    let ctx = Ctx {
+        global,
+        args,
+        dir: dir.clone(),
+        campaign,
+        scenarios,
+        baseline,
+        scale: state.time_scale,
+    };
+    let total: Duration = state
+        .steps
+        .iter()
+        .enumerate()
+        .map(|(i, s)| ctx.planned(s, scenario_index(&state, i)))
+        .sum();
+    eprintln!(
+        "campaign {}: {} scenario(s), {} step(s), planned {}{} · in {}",
+        ctx.campaign.name,
+        ctx.scenarios.len(),
+        state.steps.len(),
+        clock(total),
+        if state.scaled() {
+            format!(" (time-scaled ×{})", state.time_scale)
+        } else {
+            String::new()
+        },
+        dir.display()
+    );
+    let mut signals = StopSignals::listen();
+    let count = state.steps.len();
+    let mut exit = None;
+    while let Some(i) = state.next_pending() {
+        let k = scenario_index(&state, i);
+        let left: Duration = state.steps[i..]
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| s.status != StepStatus::Done)
+            .map(|(j, s)| ctx.planned(s, scenario_index(&state, i + j)))
+            .sum();
+        {
+            let step = &mut state.steps[i];
+            step.status = StepStatus::Running;
+            step.attempts += 1;
+            step.started_unix_ms = Some(now_ms());
+            step.finished_unix_ms = None;
+        }
+        state.write(&dir)?;
+        let step = state.steps[i].clone();
+        let next = state
+            .steps
+            .get(i + 1)
+            .map_or("the analysis", |s| s.name.as_str());
+        eprintln!(
+            "campaign step {}/{count}: {} · planned {} · campaign time left {} · next: {next}",
+            i + 1,
+            step.name,
+            clock(ctx.planned(&step, k)),
+            clock(left)
+        );
+        let end = match step.kind {
+            StepKind::Baseline => run_baseline(&ctx, &step, &mut signals).await?,
+            StepKind::Scenario => run_scenario(&ctx, &step, k, &mut signals).await?,
+            StepKind::Recovery => {
+                let base = state.steps.iter().find_map(|s| match &s.outcome {
+                    Some(StepOutcome::Baseline(b)) => Some(b.zones.clone()),
+                    _ => None,
+                });
+                run_recovery(&ctx, &base.unwrap_or_default(), &mut signals).await?
+            }
+        };
+        let name = state.steps[i].name.clone();
+        match end {
+            StepEnd::Done(o) => {
+                let step = &mut state.steps[i];
+                step.status = StepStatus::Done;
+                step.outcome = Some(*o);
+                step.finished_unix_ms = Some(now_ms());
+                state.write(&dir)?;
+            }
+            StepEnd::Interrupted(sig) => {
+                state.steps[i].status = StepStatus::Interrupted;
+                state.stopped_by = Some(sig.name().into());
+                state.write(&dir)?;
+                eprintln!(
+                    "campaign: {} stopped {name}; go on with: jetstress campaign --resume {}",
+                    sig.name(),
+                    dir.display()
+                );
+                exit = Some(ExitCode::from(130));
+                break;
+            }
+            StepEnd::Refused(why) => {
+                let step = &mut state.steps[i];
+                step.status = StepStatus::Pending;
+                step.attempts -= 1;
+                step.started_unix_ms = None;
+                state.write(&dir)?;
+                eprintln!("campaign: {name} cannot run: {why}");
+                eprintln!(
+                    "campaign: then go on with: jetstress campaign --resume {}",
+                    dir.display()
+                );
+                exit = Some(ExitCode::from(1));
+                break;
+            }
+        }
+    }
+    if exit.is_none() {
+        state.finished_unix_ms = Some(now_ms());
+        state.write(&dir)?;
+    }
+    let report = write_analysis(&dir, &state)?;
+    eprintln!(
+        "campaign {}: {} · Production readiness: {} · {} of {} scenario(s) · critical issues {}{}",
+        report.campaign,
+        report.result,
+        report.readiness,
+        report.summary.scenarios_completed,
+        report.summary.scenarios_total,
+        report.summary.critical_issues,
+        if report.scaled {
+            format!(" · time-scaled ×{}", report.time_scale)
+        } else {
+            String::new()
+        }
+    );
+    eprintln!(
+        "campaign report: {} and {}",
+        dir.join("campaign.md").display(),
+        dir.join("campaign.json").display()
+    );
+    Ok(exit.unwrap_or(if report.readiness == "READY" {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    }))
+}
+
+/// `campaign.json` and `campaign.md` from the state and the scenarios' reports.
+fn write_analysis(dir: &Path, st: &CampaignState) -> anyhow::Result<campaign::CampaignReport> {
+    let mut reports = BTreeMap::new();
+    for s in &st.steps {
+        if let Some(StepOutcome::Scenario(o)) = &s.outcome {
+            if let Some(rel) = &o.report {
+                let path = dir.join(rel);
+                match std::fs::read_to_string(&path)
+                    .map_err(anyhow::Error::from)
+                    .and_then(|t| Ok(serde_json::from_str::<Report>(&t)?))
+                {
+                    Ok(r) => {
+                        reports.insert(s.dir.clone(), r);
+                    }
+                    Err(e) => eprintln!("campaign: {}: {e:#}", path.display()),
+                }
+            }
+        }
+    }
+    let report = analyse(st, &reports);
+    report.write(dir)?;
+    Ok(report)
+}
+
+fn step_options(ctx: &Ctx, step: &Step, title: String) -> ExecOptions {
+    let dir = ctx.step_dir(step);
+    ExecOptions {
+        root: ctx.global.root.clone(),
+        interval: ctx.global.interval,
+        record: Some(RecorderConfig {
+            path: dir.join("recording.jsonl"),
+            append: false,
+            rotate_bytes: None,
+        }),
+        source: "campaign",
+        metrics: None,
+        report: Some(dir.clone()),
+        json: Some(dir.join("summary.json")),
+        title: Some(title),
+        hold: None,
+        each_op_once: false,
+    }
+}
+
+fn zone_temps(spans: &[ZoneSpan]) -> Vec<ZoneTemp> {
+    spans
+        .iter()
+        .map(|z| ZoneTemp {
+            zone: z.zone.clone(),
+            mean_c: z.mean_c(),
+            max_c: z.max_c,
+        })
+        .collect()
+}
+
+async fn run_baseline(
+    ctx: &Ctx<'_>,
+    step: &Step,
+    signals: &mut StopSignals,
+) -> anyhow::Result<StepEnd> {
+    let dir = ctx.step_dir(step);
+    std::fs::create_dir_all(&dir).map_err(|e| anyhow::anyhow!("{}: {e}", dir.display()))?;
+    let mut sc = ctx.baseline.clone();
+    sc.name = "baseline".into();
+    sc.log_dir = Some(dir.join("logs"));
+    let hold = ctx.scaled(ctx.campaign.baseline.duration);
+    let mut opts = step_options(ctx, step, "baseline".into());
+    opts.hold = Some(hold);
+    opts.each_op_once = true;
+    let ran = match execute(sc, opts, signals).await? {
+        Executed::Ran(r) => r,
+        Executed::NotStarted(why) | Executed::BadMetrics(why) => {
+            // Nothing to time, but the idle board is still worth its look.
+            eprintln!("campaign: the baseline's targets did not start ({why}); no tool timed");
+            return Ok(done(StepOutcome::Baseline(BaselineOutcome {
+                duration_s: 0.0,
+                tools: vec![],
+                zones: vec![],
+                mem_available_mb: None,
+                report: None,
+            })));
+        }
+    };
+    if let Some(sig) = ran.interrupted {
+        return Ok(StepEnd::Interrupted(sig));
+    }
+    let mut tools: Vec<ToolTiming> = ran
+        .summary
+        .targets
+        .iter()
+        .flat_map(|t| t.tools.iter().map(move |n| format!("{}:{n}", t.name)))
+        .map(|tool| ToolTiming {
+            tool,
+            latency_ms: None,
+            ok: false,
+        })
+        .collect();
+    for st in ran.summary.phases.iter().flat_map(|p| p.stages.iter()) {
+        for t in &st.tools {
+            let ok = t.count > 0 && t.errors == 0;
+            let timing = ToolTiming {
+                tool: t.tool.clone(),
+                latency_ms: ok.then_some(t.latency_ms.mean),
+                ok,
+            };
+            match tools.iter_mut().find(|x| x.tool == t.tool) {
+                Some(x) => *x = timing,
+                None => tools.push(timing),
+            }
+        }
+    }
+    Ok(done(StepOutcome::Baseline(BaselineOutcome {
+        duration_s: ran.wall.as_secs_f64(),
+        tools,
+        zones: zone_temps(&ran.zones),
+        mem_available_mb: ran.last.as_ref().and_then(|s| s.memory.available_mb),
+        report: Some(format!("{}/report.json", step.dir)),
+    })))
+}
+
+/// The board's power mode, clocks and fan mode in a snapshot.
+fn stamp(s: Option<&Snapshot>) -> BoardStamp {
+    let Some(s) = s else {
+        return BoardStamp::default();
+    };
+    BoardStamp {
+        nvpmodel: s.board.nvpmodel.as_ref().map(|m| match (&m.name, m.id) {
+            (Some(n), _) => n.clone(),
+            (None, Some(id)) => id.to_string(),
+            (None, None) => "unknown".into(),
+        }),
+        jetson_clocks: s.board.jetson_clocks,
+        fan_mode: s.fans.iter().find_map(|f| f.control.clone()),
+    }
+}
+
+/// What a scenario's `[board]` finds on this board: notes for the report,
+/// and the mismatches that stop it (with the command that fixes each).
+fn board_check(
+    req: &BoardReq,
+    now: &BoardStamp,
+    s: Option<&Snapshot>,
+) -> (Vec<String>, Vec<String>) {
+    let mut notes = Vec::new();
+    let mut wrong = Vec::new();
+    if let Some(want) = &req.nvpmodel {
+        match (&now.nvpmodel, s.and_then(|s| s.board.nvpmodel.as_ref())) {
+            (None, _) => notes.push(format!(
+                "[board] nvpmodel = \"{want}\" not checked: nvpmodel is unavailable on this board"
+            )),
+            (Some(have), m) => {
+                let id = m.and_then(|m| m.id).map(|i| i.to_string());
+                if have != want && id.as_deref() != Some(want.as_str()) {
+                    wrong.push(format!(
+                        "nvpmodel is {have}, the scenario needs {want}: sudo nvpmodel -m <id of {want} in /etc/nvpmodel.conf>"
+                    ));
+                } else {
+                    notes.push(format!("nvpmodel {have} as required"));
+                }
+            }
+        }
+    }
+    if let Some(want) = req.jetson_clocks {
+        match now.jetson_clocks {
+            None => notes.push(format!(
+                "[board] jetson_clocks = {want} not checked: jetson_clocks is unavailable on this board"
+            )),
+            Some(have) if have != want => wrong.push(if want {
+                "jetson_clocks is off, the scenario needs it on: sudo jetson_clocks".into()
+            } else {
+                "jetson_clocks is on, the scenario needs it off: sudo jetson_clocks --restore".into()
+            }),
+            Some(_) => notes.push(format!("jetson_clocks {} as required", if want { "on" } else { "off" })),
+        }
+    }
+    (notes, wrong)
+}
+
+/// The board as the collector sees it now (one snapshot, from a session
+/// that starts no engine).
+async fn board_now(ctx: &Ctx<'_>) -> Option<std::sync::Arc<Snapshot>> {
+    let mut session = Session::start(SessionConfig {
+        root: ctx.global.root.clone(),
+        interval: ctx.global.interval,
+        watches: vec![],
+        plan: ctx.baseline.clone(),
+    });
+    let s = loop {
+        match tokio::time::timeout(Duration::from_secs(5), session.next()).await {
+            Ok(SessionMsg::Snapshot(s)) => break Some(s),
+            Ok(SessionMsg::Closed) | Err(_) => break None,
+            Ok(_) => {}
+        }
+    };
+    session.shutdown().await;
+    s
+}
+
+async fn run_scenario(
+    ctx: &Ctx<'_>,
+    step: &Step,
+    k: usize,
+    signals: &mut StopSignals,
+) -> anyhow::Result<StepEnd> {
+    let dir = ctx.step_dir(step);
+    let mut sc = ctx.scenarios[k].clone().time_scaled(ctx.scale);
+    sc.log_dir = Some(dir.join("logs"));
+    let planned: Duration = sc
+        .phases
+        .iter()
+        .map(jetstress::load::PhaseSpec::planned_duration)
+        .sum();
+    let before = board_now(ctx).await;
+    let board_start = stamp(before.as_deref());
+    let mut board_notes = Vec::new();
+    if let Some(req) = &sc.board {
+        let (notes, wrong) = board_check(req, &board_start, before.as_deref());
+        if !wrong.is_empty() {
+            if ctx.args.apply_board {
+                return Ok(StepEnd::Refused(format!(
+                    "{}; --apply-board cannot set it on this board",
+                    wrong.join("; ")
+                )));
+            }
+            return Ok(StepEnd::Refused(format!(
+                "{} (or pass --apply-board to let jetstress set it and restore it after)",
+                wrong.join("; ")
+            )));
+        }
+        board_notes = notes;
+    }
+    std::fs::create_dir_all(&dir).map_err(|e| anyhow::anyhow!("{}: {e}", dir.display()))?;
+    let title = format!("scenario {}/{} {}", k + 1, ctx.scenarios.len(), step.name);
+    let opts = step_options(ctx, step, title);
+    let outcome = |result, ran: Option<&Ran>, not_started: Option<String>| ScenarioOutcome {
+        result,
+        duration_s: ran.map_or(0.0, |r| r.wall.as_secs_f64()),
+        planned_s: planned.as_secs_f64(),
+        scaled: (ctx.scale - 1.0).abs() > f64::EPSILON,
+        resumed: step.attempts > 1,
+        criteria: ran.map(|r| r.verdicts.clone()).unwrap_or_default(),
+        report: ran
+            .and_then(|r| r.report.as_ref())
+            .map(|_| format!("{}/report.json", step.dir)),
+        board_start: board_start.clone(),
+        board_end: ran.map_or_else(|| board_start.clone(), |r| stamp(r.last.as_deref())),
+        board_notes: board_notes.clone(),
+        deaths: ran
+            .map(|r| {
+                r.deaths
+                    .iter()
+                    .map(|d| DeathRecord {
+                        at_s: d.at_s,
+                        target: d.target.clone(),
+                        session: d.session,
+                        reason: d.reason.clone(),
+                        stderr_tail: d.stderr_tail.clone(),
+                        hottest_c: d.hottest_c,
+                        mem_available_mb: d.mem_available_mb,
+                        throttled: d.throttled,
+                    })
+                    .collect()
+            })
+            .unwrap_or_default(),
+        zones: ran.map(|r| zone_temps(&r.zones)).unwrap_or_default(),
+        not_started,
+    };
+    match execute(sc, opts, signals).await? {
+        Executed::Ran(r) => {
+            if let Some(sig) = r.interrupted {
+                return Ok(StepEnd::Interrupted(sig));
+            }
+            let result = if r.pass {
+                ScenarioResult::Pass
+            } else {
+                ScenarioResult::Fail
+            };
+            Ok(done(StepOutcome::Scenario(outcome(result, Some(&r), None))))
+        }
+        Executed::NotStarted(why) | Executed::BadMetrics(why) => Ok(done(StepOutcome::Scenario(
+            outcome(ScenarioResult::NotStarted, None, Some(why)),
+        ))),
+    }
+}
+
+async fn run_recovery(
+    ctx: &Ctx<'_>,
+    baseline: &[ZoneTemp],
+    signals: &mut StopSignals,
+) -> anyhow::Result<StepEnd> {
+    let began = std::time::Instant::now();
+    let limit = ctx.scaled(ctx.campaign.recovery.duration);
+    let within = ctx.campaign.recovery.within_c;
+    let mut session = Session::start(SessionConfig {
+        root: ctx.global.root.clone(),
+        interval: ctx.global.interval,
+        watches: vec![],
+        plan: ctx.baseline.clone(),
+    });
+    let mut spans: Vec<ZoneSpan> = Vec::new();
+    let until = tokio::time::Instant::now() + limit;
+    let ended = loop {
+        tokio::select! {
+            msg = session.next() => match msg {
+                SessionMsg::Snapshot(s) => {
+                    fold_zones(&mut spans, &s);
+                    let now: Vec<(String, f64)> =
+                        spans.iter().map(|z| (z.zone.clone(), z.last_c)).collect();
+                    if campaign::cooled(&now, baseline, within) {
+                        break RecoveryEnd::Cooled;
+                    }
+                }
+                SessionMsg::Closed => break RecoveryEnd::TimeUp,
+                _ => {}
+            },
+            () = tokio::time::sleep_until(until) => {
+                break if spans.is_empty() { RecoveryEnd::NoZones } else { RecoveryEnd::TimeUp };
+            }
+            sig = signals.recv() => {
+                session.shutdown().await;
+                return Ok(StepEnd::Interrupted(sig));
+            }
+        }
+    };
+    session.shutdown().await;
+    let took = began.elapsed();
+    let minutes = took.as_secs_f64() / 60.0;
+    let zones = spans
+        .iter()
+        .map(|z| ZoneCooling {
+            zone: z.zone.clone(),
+            start_c: z.first_c,
+            end_c: z.last_c,
+            baseline_c: baseline.iter().find(|b| b.zone == z.zone).map(|b| b.mean_c),
+            c_per_min: if minutes > 0.0 {
+                (z.first_c - z.last_c) / minutes
+            } else {
+                0.0
+            },
+        })
+        .collect();
+    eprintln!(
+        "campaign: recovery {} after {}",
+        match ended {
+            RecoveryEnd::Cooled => "ended: every zone is back near its baseline",
+            RecoveryEnd::TimeUp => "ended: time up",
+            RecoveryEnd::NoZones => "ended: time up (no thermal zone to read)",
+        },
+        clock(took)
+    );
+    Ok(done(StepOutcome::Recovery(RecoveryOutcome {
+        duration_s: took.as_secs_f64(),
+        ended,
+        zones,
+    })))
+}

@@ -1,0 +1,61 @@
+//! The signals that end a headless command: SIGINT, SIGTERM and SIGHUP. Each
+//! is caught once, at start, so one that arrives between two steps of a
+//! campaign waits for the next step instead of killing the process with load
+//! running and a recording unflushed.
+
+use tokio::signal::unix::{signal, Signal, SignalKind};
+
+/// Which signal asked the command to stop.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StopSignal {
+    Interrupt,
+    Terminate,
+    Hangup,
+}
+
+impl StopSignal {
+    pub fn name(self) -> &'static str {
+        match self {
+            StopSignal::Interrupt => "SIGINT",
+            StopSignal::Terminate => "SIGTERM",
+            StopSignal::Hangup => "SIGHUP",
+        }
+    }
+}
+
+/// The three listeners (a missing one, which only a very odd process sees,
+/// is left out rather than failing the command).
+pub struct StopSignals {
+    int: Option<Signal>,
+    term: Option<Signal>,
+    hup: Option<Signal>,
+}
+
+impl StopSignals {
+    pub fn listen() -> StopSignals {
+        StopSignals {
+            int: signal(SignalKind::interrupt()).ok(),
+            term: signal(SignalKind::terminate()).ok(),
+            hup: signal(SignalKind::hangup()).ok(),
+        }
+    }
+
+    /// The next stop signal.
+    pub async fn recv(&mut self) -> StopSignal {
+        async fn one(s: &mut Option<Signal>) {
+            match s {
+                Some(s) => {
+                    if s.recv().await.is_none() {
+                        std::future::pending::<()>().await;
+                    }
+                }
+                None => std::future::pending().await,
+            }
+        }
+        tokio::select! {
+            () = one(&mut self.int) => StopSignal::Interrupt,
+            () = one(&mut self.term) => StopSignal::Terminate,
+            () = one(&mut self.hup) => StopSignal::Hangup,
+        }
+    }
+}
