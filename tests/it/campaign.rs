@@ -253,3 +253,82 @@ fn a_board_that_misses_a_scenarios_requirement_stops_before_loading() {
     assert_eq!(report["readiness"], "NOT READY");
     assert_eq!(report["scenarios"][0]["result"], "NOT RUN");
 }
+
+#[test]
+fn a_hangup_stops_the_campaign_cleanly_and_resume_names_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let seed = std::fs::canonicalize("scenarios/seed-000").unwrap();
+    let file = tmp.path().join("campaign.toml");
+    // A long baseline to hang up in, then a short users scenario.
+    std::fs::write(
+        &file,
+        format!(
+            "[baseline]\nscenario = \"{0}/00-baseline.toml\"\nduration = \"8h\"\n[[scenarios]]\nfile = \"{0}/04-agents.toml\"\nname = \"agents\"\n",
+            seed.display()
+        ),
+    )
+    .unwrap();
+    let dir = tmp.path().join("out");
+    let mut child = Command::new(BIN)
+        .args(["--root", "tests/fixtures/x86-laptop", "campaign"])
+        .arg(&file)
+        .args(["--time-scale", "0.002", "--out"])
+        .arg(&dir)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let start = Instant::now();
+    loop {
+        assert!(start.elapsed() < Duration::from_secs(60), "the baseline never ran");
+        if state(&dir).is_some_and(|s| s["steps"][0]["status"] == "running")
+            && !children_of(child.id()).is_empty()
+        {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    // Into the idle part of the baseline (its tools are called within a second).
+    std::thread::sleep(Duration::from_secs(3));
+    let children = children_of(child.id());
+    let hup = Command::new("kill")
+        .args(["-HUP", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(hup.success());
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{stderr}");
+    assert!(stderr.contains("SIGHUP stopped baseline"), "{stderr}");
+    assert!(children.iter().all(|c| !alive(*c)), "servers left running");
+    let st = state(&dir).unwrap();
+    assert_eq!(st["steps"][0]["status"], "interrupted");
+    assert_eq!(st["stopped_by"], "SIGHUP");
+    // The recording was finished on the way out: its last line is the summary.
+    let rec = std::fs::read_to_string(dir.join("0-baseline/recording.jsonl")).unwrap();
+    let last: Value = serde_json::from_str(rec.lines().last().unwrap()).unwrap();
+    assert_eq!(last["kind"], "summary");
+
+    let out = Command::new(BIN)
+        .args(["--root", "tests/fixtures/x86-laptop", "campaign", "--resume"])
+        .arg(&dir)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(matches!(out.status.code(), Some(0 | 1)), "{stderr}");
+    let report: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("campaign.json")).unwrap())
+            .unwrap();
+    assert_eq!(report["interruptions"][0]["cause"], "SIGHUP");
+    assert_eq!(report["interruptions"][0]["kept_in"], "0-baseline.attempt-1");
+    assert_eq!(report["scenarios"][0]["name"], "agents");
+    assert_ne!(report["scenarios"][0]["result"], "NOT RUN");
+    // A different scale is refused on resume: the campaign keeps its own.
+    let out = Command::new(BIN)
+        .args(["campaign", "--time-scale", "1", "--resume"])
+        .arg(&dir)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("runs at ×0.002"));
+}
