@@ -23,6 +23,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use nvml_wrapper::error::NvmlError;
 
 use crate::snapshot::{Board, ProbeError, Snapshot, SNAPSHOT_SCHEMA};
+pub use board::{ModeRow, NvpConf, PowerMode};
 pub use memory::{parse_status as parse_proc_status, Watch};
 pub use once::{read_twice, PROBE_GAP};
 pub use sysfs::Root;

@@ -5,6 +5,7 @@
 // A test reads as one scenario, start to end.
 #![allow(clippy::too_many_lines)]
 
+mod board;
 mod check;
 mod cli_probe;
 mod common;
