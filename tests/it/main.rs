@@ -29,6 +29,7 @@ mod rough_edges;
 mod ship;
 mod trace_formats;
 mod ui_render;
+mod watched;
 mod workloads_engine;
 mod workloads_guards;
 mod workloads_run_cli;

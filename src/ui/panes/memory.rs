@@ -1,5 +1,6 @@
-//! Memory pane: used, available, swap and each watched process's RSS over the
-//! window, with the guard's memory floor as a line.
+//! Memory pane: used, available, swap and each watched process's RSS (a
+//! cgroup's memory) over the window, with the guard's memory floor as a line;
+//! the legend gives each watched entry's CPU % too.
 
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
@@ -7,6 +8,7 @@ use ratatui::widgets::Paragraph;
 use ratatui::Frame;
 
 use super::{num, pane_block, unavailable};
+use crate::snapshot::watched_key_words;
 use crate::ui::app::{App, Pane};
 use crate::ui::theme::Slot;
 
@@ -102,13 +104,18 @@ pub fn draw(f: &mut Frame, area: Rect, app: &App) {
     ];
     for w in snap.watched.iter().take(3) {
         lines.push(Line::from(vec![
-            Span::styled("rss ", t.fg(Slot::Rss)),
+            Span::styled(
+                if w.cgroup.is_some() { "mem " } else { "rss " },
+                t.fg(Slot::Rss),
+            ),
             Span::raw(format!(
-                "{} ({}) {}",
+                "{} ({}) {}  ",
                 w.name,
-                w.pid,
+                watched_key_words(w.pid),
                 num(w.rss_mb, 1, " MB")
             )),
+            Span::styled("cpu ", t.fg(Slot::Dim)),
+            Span::raw(num(w.cpu_pct, 0, " %")),
             Span::styled(if w.alive { "" } else { " exited" }, t.fg(Slot::Dim)),
         ]));
     }
