@@ -611,7 +611,7 @@ impl RestoreRecord {
 }
 
 /// What [`apply`] did.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Applied {
     pub before: BoardState,
     pub after: BoardState,
@@ -622,7 +622,7 @@ pub struct Applied {
 }
 
 /// What [`restore`] did.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Restored {
     /// The state the restore file recorded.
     pub before: BoardState,
