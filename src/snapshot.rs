@@ -182,13 +182,54 @@ pub struct Throttle {
     pub reasons: Vec<String>,
 }
 
+/// A watched process (`--watch-pid`, `--watch-name`) or cgroup
+/// (`--watch-cgroup`, `--watch-container`).
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, JsonSchema)]
 pub struct WatchedProcess {
+    /// The PID; for a cgroup a key at or above [`CGROUP_KEY_BASE`] (no PID
+    /// reaches it), so readers that key by PID keep one series per cgroup.
     pub pid: u32,
     pub name: String,
+    /// `VmRSS`; for a cgroup `memory.current` (page cache included).
     pub rss_mb: Option<f64>,
     /// False when the process has gone (kept so charts show the end).
     pub alive: bool,
+    /// CPU time per wall time since the previous sample, in % of one core
+    /// (above 100 for several busy threads); `None` on the first sample.
+    #[serde(default)]
+    pub cpu_pct: Option<f64>,
+    /// The cgroup v2 directory, relative to the cgroup mount, when this
+    /// entry is a cgroup rather than a process.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cgroup: Option<String>,
+}
+
+/// Watched cgroups take `pid` keys from here up (Linux PIDs stay below 2^22).
+pub const CGROUP_KEY_BASE: u32 = 1 << 31;
+
+impl WatchedProcess {
+    /// `node (pid 4242)` or `docker-4f3c2a1b9e0d (cgroup)`.
+    pub fn label(&self) -> String {
+        watched_label(&self.name, self.pid)
+    }
+}
+
+/// How a watched entry is named for people, from its name and `pid` key.
+pub fn watched_label(name: &str, pid: u32) -> String {
+    if pid >= CGROUP_KEY_BASE {
+        format!("{name} (cgroup)")
+    } else {
+        format!("{name} (pid {pid})")
+    }
+}
+
+/// The short form beside a name: `4242`, or `cgroup` for a cgroup key.
+pub fn watched_key_words(pid: u32) -> String {
+    if pid >= CGROUP_KEY_BASE {
+        "cgroup".to_string()
+    } else {
+        pid.to_string()
+    }
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, JsonSchema)]

@@ -122,6 +122,14 @@ pub struct WatchArgs {
     /// Watch processes with this name (comm or script name; repeatable).
     #[arg(long = "watch-name", value_name = "NAME")]
     pub names: Vec<String>,
+    /// Watch a cgroup v2 directory as one entry: memory.current and CPU %
+    /// (relative to /sys/fs/cgroup under --root; repeatable).
+    #[arg(long = "watch-cgroup", value_name = "PATH")]
+    pub cgroups: Vec<PathBuf>,
+    /// Watch a container's cgroup: a Docker name, or a Docker/containerd/Podman
+    /// id or id prefix, found under /sys/fs/cgroup (repeatable).
+    #[arg(long = "watch-container", value_name = "NAME")]
+    pub containers: Vec<String>,
 }
 
 #[derive(Debug, Clone, Args)]

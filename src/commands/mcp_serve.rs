@@ -12,7 +12,7 @@ pub fn run(global: &GlobalArgs, args: &ServeArgs) -> anyhow::Result<ExitCode> {
     jetstress::export::run_mcp_server(&ServeOptions {
         root: global.root.clone(),
         interval: global.interval,
-        watches: super::watches(&args.watch),
+        watches: super::watches(&args.watch, &global.root)?,
         http: args.http.clone(),
         token: args.token.clone(),
         metrics: super::metrics_checked(&args.metrics)?,

@@ -17,10 +17,12 @@ pub mod run;
 pub mod signals;
 
 use std::net::SocketAddr;
+use std::path::Path;
 
+use anyhow::Context;
 use jetstress::export::{check_bind, Service};
 use jetstress::load::{LlmFlags, PlanOptions};
-use jetstress::probes::Watch;
+use jetstress::probes::{resolve_cgroup, resolve_container, Root, Watch};
 use jetstress::recording::RecorderConfig;
 use jetstress::ui::{ColorChoice, DashboardOptions, RecordPlan};
 
@@ -81,13 +83,27 @@ pub fn with_llm(l: &LlmArgs, opts: PlanOptions) -> PlanOptions {
     }
 }
 
-/// `--watch-pid` and `--watch-name`.
-pub fn watches(w: &WatchArgs) -> Vec<Watch> {
-    w.pids
+/// `--watch-pid`, `--watch-name`, `--watch-cgroup` and `--watch-container`;
+/// cgroups and containers are found under `root` now, so a wrong one is an
+/// error at start naming what was searched.
+pub fn watches(w: &WatchArgs, root: &Path) -> anyhow::Result<Vec<Watch>> {
+    let root = Root::new(root);
+    let mut out: Vec<Watch> = w
+        .pids
         .iter()
         .map(|p| Watch::Pid(*p))
         .chain(w.names.iter().map(|n| Watch::Name(n.clone())))
-        .collect()
+        .collect();
+    for c in &w.cgroups {
+        let rel =
+            resolve_cgroup(&root, c).with_context(|| format!("--watch-cgroup {}", c.display()))?;
+        out.push(Watch::Cgroup(rel));
+    }
+    for c in &w.containers {
+        let rel = resolve_container(&root, c).with_context(|| format!("--watch-container {c}"))?;
+        out.push(Watch::Cgroup(rel));
+    }
+    Ok(out)
 }
 
 fn rotate_bytes(r: &RecordArgs) -> Option<u64> {
@@ -126,7 +142,7 @@ pub fn dashboard_options(
         config: args.config.clone(),
         theme: args.theme.clone(),
         dot_marker: args.dot_marker,
-        watches: watches(&args.watch),
+        watches: watches(&args.watch, &global.root)?,
         record: RecordPlan {
             start: args.record.record.clone(),
             append: args.record.append,

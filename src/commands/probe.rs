@@ -11,7 +11,10 @@ use jetstress::snapshot::Snapshot;
 use crate::cli::{GlobalArgs, ProbeArgs};
 
 pub fn run(global: &GlobalArgs, args: &ProbeArgs) -> anyhow::Result<ExitCode> {
-    let snap = read_twice(Root::new(&global.root), super::watches(&args.watch));
+    let snap = read_twice(
+        Root::new(&global.root),
+        super::watches(&args.watch, &global.root)?,
+    );
     let mut out = std::io::stdout().lock();
     if args.json {
         serde_json::to_writer_pretty(&mut out, &snap)?;
@@ -165,10 +168,12 @@ pub fn render_text(s: &Snapshot) -> String {
     for w in &s.watched {
         let _ = writeln!(
             o,
-            "  watched {} (pid {}): RSS {} MB",
-            w.name,
-            w.pid,
-            opt(w.rss_mb, 1, "")
+            "  watched {}: {} {} MB, CPU {}{}",
+            w.label(),
+            if w.cgroup.is_some() { "memory" } else { "RSS" },
+            opt(w.rss_mb, 1, ""),
+            opt(w.cpu_pct, 1, " %"),
+            if w.alive { "" } else { " (gone)" }
         );
     }
 

@@ -20,7 +20,7 @@ use prometheus_client::registry::Registry;
 
 use crate::load::stats::{LatencyBuckets, LATENCY_BUCKETS_S};
 use crate::predict::thermal::ZonePrediction;
-use crate::snapshot::Snapshot;
+use crate::snapshot::{watched_key_words, Snapshot};
 
 type G = Gauge<f64, AtomicU64>;
 
@@ -124,6 +124,7 @@ pub struct Metrics {
     swap_used: G,
     nvmap: G,
     watched_rss: Family<NameLabel, G>,
+    watched_cpu: Family<NameLabel, G>,
     cpu_util: G,
     gpu_load: Family<NameLabel, G>,
     gpu_freq: Family<NameLabel, G>,
@@ -169,6 +170,7 @@ impl Metrics {
             swap_used: G::default(),
             nvmap: G::default(),
             watched_rss: Family::default(),
+            watched_cpu: Family::default(),
             cpu_util: G::default(),
             gpu_load: Family::default(),
             gpu_freq: Family::default(),
@@ -227,8 +229,13 @@ impl Metrics {
         r.register("nvmap_bytes", "Jetson NvMapMemUsed", m.nvmap.clone());
         r.register(
             "watched_rss_bytes",
-            "Resident set size of a watched process",
+            "Resident set size of a watched process (memory.current of a watched cgroup)",
             m.watched_rss.clone(),
+        );
+        r.register(
+            "watched_cpu_ratio",
+            "CPU time per second of a watched process or cgroup (1 = one core busy)",
+            m.watched_cpu.clone(),
         );
         r.register(
             "cpu_utilisation_ratio",
@@ -359,11 +366,13 @@ impl Metrics {
         self.swap_used.set(mb(s.memory.swap_used_mb));
         self.nvmap.set(mb(s.memory.nvmap_mb));
         for w in &s.watched {
-            self.watched_rss
-                .get_or_create(&NameLabel {
-                    name: format!("{}:{}", w.name, w.pid),
-                })
-                .set(mb(w.rss_mb));
+            let l = NameLabel {
+                name: format!("{}:{}", w.name, watched_key_words(w.pid)),
+            };
+            self.watched_rss.get_or_create(&l).set(mb(w.rss_mb));
+            self.watched_cpu
+                .get_or_create(&l)
+                .set(w.cpu_pct.map_or(f64::NAN, |c| c / 100.0));
         }
         self.cpu_util
             .set(s.cpu.util_pct.map_or(f64::NAN, |u| u / 100.0));

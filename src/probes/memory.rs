@@ -1,9 +1,12 @@
 //! Memory: `/proc/meminfo` (total, available, used, swap, Jetson `NvMapMemUsed`)
-//! and the resident set size of watched processes (by PID or by name).
+//! and the watched entries: processes (by PID or by name) with their resident
+//! set size and CPU % (`/proc/PID/stat` deltas), and cgroup v2 directories
+//! (`memory.current`, `cpu.stat` deltas; finding them is [`super::cgroup`]).
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use super::cgroup;
 use super::sysfs::{list_dir, read_trimmed, Pinned, Root};
 use super::SampleError;
 use crate::snapshot::{Memory, WatchedProcess};
@@ -81,11 +84,66 @@ pub fn parse_status(text: &str) -> (Option<String>, Option<f64>) {
     (name, rss)
 }
 
-/// Which processes to watch.
+/// `utime + stime` of a `/proc/PID/stat` line, in clock ticks (pure). The
+/// command name (field 2) may hold spaces and parentheses, so the fields are
+/// counted from its last `)`.
+pub fn parse_stat_cpu_ticks(text: &str) -> Option<u64> {
+    let rest = &text[text.rfind(')')? + 1..];
+    // After `)`: state (field 3) … utime (14), stime (15).
+    let mut it = rest.split_ascii_whitespace().skip(11);
+    let utime: u64 = it.next()?.parse().ok()?;
+    let stime: u64 = it.next()?.parse().ok()?;
+    Some(utime + stime)
+}
+
+/// % of one core from two readings of cumulative CPU time (seconds) `wall_s`
+/// apart (pure); `None` when no time passed or the counter went back (a
+/// reused PID, a re-created cgroup).
+pub fn cpu_pct(prev_cpu_s: f64, cpu_s: f64, wall_s: f64) -> Option<f64> {
+    (wall_s > 0.0 && cpu_s >= prev_cpu_s).then(|| (cpu_s - prev_cpu_s) / wall_s * 100.0)
+}
+
+/// Clock ticks per second of `/proc/PID/stat` times.
+fn clock_ticks() -> f64 {
+    // SAFETY: sysconf has no preconditions.
+    let t = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
+    if t > 0 {
+        t as f64
+    } else {
+        100.0
+    }
+}
+
+/// What to watch.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Watch {
     Pid(u32),
     Name(String),
+    /// A cgroup v2 directory, relative to the hierarchy's mount (see
+    /// [`cgroup::relative`]); `--watch-container` resolves to one at start.
+    Cgroup(PathBuf),
+}
+
+/// A cumulative CPU-time counter turned into % between samples.
+#[derive(Debug, Default)]
+struct CpuRate {
+    last: Option<(f64, Instant)>,
+}
+
+impl CpuRate {
+    /// The % since the previous reading (`None` on the first, or without a reading).
+    fn update(&mut self, cpu_s: Option<f64>) -> Option<f64> {
+        let now = Instant::now();
+        let Some(c) = cpu_s else {
+            self.last = None;
+            return None;
+        };
+        let pct = self
+            .last
+            .and_then(|(prev, t)| cpu_pct(prev, c, now.duration_since(t).as_secs_f64()));
+        self.last = Some((c, now));
+        pct
+    }
 }
 
 #[derive(Debug)]
@@ -93,7 +151,64 @@ struct Tracked {
     pid: u32,
     name: String,
     status: Pinned,
+    stat: Pinned,
+    cpu: CpuRate,
     alive: bool,
+}
+
+/// A watched cgroup: its files kept open like the processes' own.
+#[derive(Debug)]
+struct TrackedCgroup {
+    rel: PathBuf,
+    key: u32,
+    name: String,
+    dir: PathBuf,
+    memory: Pinned,
+    cpu_stat: Pinned,
+    cpu: CpuRate,
+}
+
+impl TrackedCgroup {
+    fn new(root: &Root, rel: PathBuf) -> Self {
+        // Without a v2 hierarchy the entry reads as gone; the CLI refuses
+        // that case at start with the reason.
+        let dir = cgroup::mount(root)
+            .unwrap_or_else(|_| root.path("sys/fs/cgroup"))
+            .join(&rel);
+        TrackedCgroup {
+            key: cgroup::key(&rel),
+            name: cgroup::display_name(&rel),
+            memory: Pinned::new(dir.join("memory.current")),
+            cpu_stat: Pinned::new(dir.join("cpu.stat")),
+            cpu: CpuRate::default(),
+            dir,
+            rel,
+        }
+    }
+
+    fn sample(&mut self) -> WatchedProcess {
+        let alive = self.dir.is_dir();
+        let usage = self
+            .cpu_stat
+            .read()
+            .ok()
+            .and_then(cgroup::parse_usage_usec)
+            .filter(|_| alive);
+        let mem = self
+            .memory
+            .read()
+            .ok()
+            .and_then(cgroup::parse_memory_current)
+            .filter(|_| alive);
+        WatchedProcess {
+            pid: self.key,
+            name: self.name.clone(),
+            rss_mb: mem.map(|b| b as f64 / (1024.0 * 1024.0)),
+            alive,
+            cpu_pct: self.cpu.update(usage.map(|u| u as f64 / 1e6)),
+            cgroup: Some(self.rel.display().to_string()),
+        }
+    }
 }
 
 /// Meminfo plus watched processes (re-resolved by name every few seconds, so a
@@ -104,6 +219,9 @@ pub struct MemoryProbe {
     proc_dir: PathBuf,
     watches: Vec<Watch>,
     tracked: Vec<Tracked>,
+    cgroups: Vec<TrackedCgroup>,
+    root: Root,
+    ticks_per_s: f64,
     last_scan: Option<Instant>,
     own_pid: u32,
 }
@@ -112,19 +230,31 @@ const RESCAN: Duration = Duration::from_secs(5);
 
 impl MemoryProbe {
     pub fn discover(root: &Root, watches: Vec<Watch>) -> Self {
-        MemoryProbe {
+        let mut p = MemoryProbe {
             meminfo: Pinned::new(root.path("proc/meminfo")),
             proc_dir: root.path("proc"),
-            watches,
+            watches: Vec::new(),
             tracked: Vec::new(),
+            cgroups: Vec::new(),
+            root: root.clone(),
+            ticks_per_s: clock_ticks(),
             last_scan: None,
             own_pid: std::process::id(),
+        };
+        for w in watches {
+            p.watch(w);
         }
+        p
     }
 
-    /// Add a process to watch at run time (e.g. a spawned MCP server child).
+    /// Add a process or cgroup to watch at run time (e.g. a spawned MCP
+    /// server child).
     pub fn watch(&mut self, w: Watch) {
         if !self.watches.contains(&w) {
+            if let Watch::Cgroup(rel) = &w {
+                self.cgroups
+                    .push(TrackedCgroup::new(&self.root, cgroup::relative(rel)));
+            }
             self.watches.push(w);
             self.last_scan = None;
         }
@@ -158,12 +288,23 @@ impl MemoryProbe {
                 Err(_) => (None, None),
             };
             t.alive = name.is_some();
+            let ticks = t
+                .stat
+                .read()
+                .ok()
+                .and_then(parse_stat_cpu_ticks)
+                .filter(|_| t.alive);
             out.push(WatchedProcess {
                 pid: t.pid,
                 name: t.name.clone(),
                 rss_mb: if t.alive { rss } else { None },
                 alive: t.alive,
+                cpu_pct: t.cpu.update(ticks.map(|n| n as f64 / self.ticks_per_s)),
+                cgroup: None,
             });
+        }
+        for c in &mut self.cgroups {
+            out.push(c.sample());
         }
     }
 
@@ -191,7 +332,7 @@ impl MemoryProbe {
             .iter()
             .filter_map(|w| match w {
                 Watch::Name(n) => Some(n.as_str()),
-                Watch::Pid(_) => None,
+                Watch::Pid(_) | Watch::Cgroup(_) => None,
             })
             .collect();
         for w in &self.watches {
@@ -233,6 +374,8 @@ impl MemoryProbe {
                     pid,
                     name,
                     status: Pinned::new(dir.join("status")),
+                    stat: Pinned::new(dir.join("stat")),
+                    cpu: CpuRate::default(),
                     alive: true,
                 });
             }
@@ -274,5 +417,36 @@ mod tests {
         let (n, r) = parse_status("Name:\tkthreadd\n");
         assert_eq!(n.as_deref(), Some("kthreadd"));
         assert_eq!(r, None);
+    }
+
+    /// A `/proc/PID/stat` line with `comm` as given and utime/stime 1234/56.
+    fn stat_line(comm: &str) -> String {
+        format!(
+            "4242 ({comm}) S 1 4242 4242 0 -1 4194560 5338 0 12 0 1234 56 0 0 20 0 \
+             11 0 81234 1234567890 12500 18446744073709551615 1 1 0 0 0 0 0 4096 17663"
+        )
+    }
+
+    #[test]
+    fn stat_cpu_ticks_survive_odd_command_names() {
+        for comm in ["node", "tmux: server", "weird) (name", "a b ) c", ")"] {
+            assert_eq!(
+                parse_stat_cpu_ticks(&stat_line(comm)),
+                Some(1234 + 56),
+                "{comm}"
+            );
+        }
+        assert_eq!(parse_stat_cpu_ticks("4242 (cut) S 1 2"), None);
+        assert_eq!(parse_stat_cpu_ticks("no parenthesis"), None);
+    }
+
+    #[test]
+    fn cpu_pct_is_cpu_time_over_wall_time() {
+        // 0.5 s of CPU in 2 s of wall time is a quarter of one core.
+        assert_eq!(cpu_pct(10.0, 10.5, 2.0), Some(25.0));
+        // Two busy threads: above 100.
+        assert_eq!(cpu_pct(0.0, 2.0, 1.0), Some(200.0));
+        assert_eq!(cpu_pct(3.0, 2.0, 1.0), None);
+        assert_eq!(cpu_pct(1.0, 1.0, 0.0), None);
     }
 }

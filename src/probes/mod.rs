@@ -5,6 +5,7 @@
 //! why in `probe_errors`; it never stops the others.
 
 pub(crate) mod board;
+pub(crate) mod cgroup;
 pub(crate) mod cpu;
 pub(crate) mod gpu;
 pub(crate) mod hwmon;
@@ -23,7 +24,11 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use nvml_wrapper::error::NvmlError;
 
 use crate::snapshot::{Board, ProbeError, Snapshot, SNAPSHOT_SCHEMA};
-pub use memory::{parse_status as parse_proc_status, Watch};
+pub use board::{ModeRow, NvpConf, PowerMode};
+pub use cgroup::{
+    mount as cgroup_mount, parse_proc_cgroup, resolve_cgroup, resolve_container, CgroupError,
+};
+pub use memory::{cpu_pct, parse_stat_cpu_ticks, parse_status as parse_proc_status, Watch};
 pub use once::{read_twice, PROBE_GAP};
 pub use sysfs::Root;
 

@@ -15,7 +15,7 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 
 use crate::load::engine::{LoadModel, LoadWindow, PhaseSummary, RunSummary, StageSummary};
-use crate::snapshot::Snapshot;
+use crate::snapshot::{watched_key_words, Snapshot};
 
 /// Points kept per series; past this every other point is dropped (the
 /// series keeps its shape at half the resolution).
@@ -151,7 +151,7 @@ impl Timeline {
         }
         for w in &s.watched {
             if let Some(rss) = w.rss_mb.filter(|_| w.alive) {
-                let key = format!("{} ({})", w.name, w.pid);
+                let key = format!("{} ({})", w.name, watched_key_words(w.pid));
                 push_bounded(self.rss.entry(key).or_default(), (t_s, rss));
             }
         }

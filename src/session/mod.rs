@@ -4,7 +4,10 @@
 //! [`Sinks`] is the one place their snapshots and events are fanned out to
 //! the recording, `/metrics` and the report. `jetstress run` and the
 //! dashboard drive a [`Session`]; neither wires the engine itself.
+//! [`board`](BoardState) holds the board settings a run asks for (nvpmodel,
+//! `jetson_clocks`): checked, applied as root, and restored on exit.
 
+mod board;
 mod sinks;
 
 use std::net::SocketAddr;
@@ -17,6 +20,11 @@ use tokio::sync::broadcast::error::RecvError;
 use tokio::sync::{broadcast, oneshot};
 use tokio::task::JoinHandle;
 
+pub use board::{
+    apply, check, may_apply, pending_restore, reboot_for, restore, restore_path, Action, Applied,
+    BoardError, BoardRequirement, BoardState, Fix, Host, Mismatch, Reboot, RestoreRecord, Restored,
+    Setting, Tool, RESTORE_FILE, RESTORE_SCHEMA,
+};
 pub use sinks::{LogLine, RunObservation, Sinks};
 
 use crate::collector::CollectorHandle;

@@ -5,6 +5,7 @@
 // A test reads as one scenario, start to end.
 #![allow(clippy::too_many_lines)]
 
+mod board;
 mod campaign;
 mod check;
 mod cli_probe;
@@ -29,6 +30,7 @@ mod rough_edges;
 mod ship;
 mod trace_formats;
 mod ui_render;
+mod watched;
 mod workloads_engine;
 mod workloads_guards;
 mod workloads_run_cli;

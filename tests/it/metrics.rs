@@ -360,3 +360,46 @@ async fn a_headless_run_serves_request_counters_while_it_runs() {
     let status = child.wait().await.unwrap();
     assert_eq!(status.code(), Some(0), "a clean short soak passes");
 }
+
+#[test]
+fn watched_entries_export_rss_and_cpu() {
+    let mut snap = Prober::new(fixture("orin-agx-r36"), Vec::new()).sample();
+    snap.watched = vec![
+        jetstress::snapshot::WatchedProcess {
+            pid: 4242,
+            name: "node".into(),
+            rss_mb: Some(51.0),
+            alive: true,
+            cpu_pct: Some(37.5),
+            cgroup: None,
+        },
+        jetstress::snapshot::WatchedProcess {
+            pid: jetstress::snapshot::CGROUP_KEY_BASE | 9,
+            name: "docker-4f3c2a1b9e0d".into(),
+            rss_mb: Some(700.0),
+            alive: true,
+            cpu_pct: None,
+            cgroup: Some("system.slice/docker-4f3c.scope".into()),
+        },
+    ];
+    let m = Metrics::new();
+    m.update(&snap);
+    let s = parse(&m.encode());
+    let node = ("name", "node:4242");
+    let cg = ("name", "docker-4f3c2a1b9e0d:cgroup");
+    let w = &snap.watched;
+    assert_eq!(
+        gauge(&s, "jetstress_watched_rss_bytes", node),
+        w[0].rss_mb.unwrap() * 1024.0 * 1024.0
+    );
+    assert_eq!(
+        gauge(&s, "jetstress_watched_cpu_ratio", node),
+        w[0].cpu_pct.unwrap() / 100.0
+    );
+    assert_eq!(
+        gauge(&s, "jetstress_watched_rss_bytes", cg),
+        w[1].rss_mb.unwrap() * 1024.0 * 1024.0
+    );
+    // No rate yet: NaN, not a made-up zero.
+    assert!(gauge(&s, "jetstress_watched_cpu_ratio", cg).is_nan());
+}

@@ -283,7 +283,7 @@ pub fn diagnose(s: &Snapshot, h: &History) -> Diagnosis {
                 Severity::Warn,
                 "process",
                 &w.pid.to_string(),
-                format!("watched {} (pid {}) has exited", w.name, w.pid),
+                format!("watched {} has exited", w.label()),
             ));
             continue;
         }
@@ -298,12 +298,7 @@ pub fn diagnose(s: &Snapshot, h: &History) -> Diagnosis {
                 sev,
                 "process",
                 &w.pid.to_string(),
-                format!(
-                    "watched {} (pid {}) RSS {verb} {:.1} MB/h",
-                    w.name,
-                    w.pid,
-                    rate.abs()
-                ),
+                format!("watched {} RSS {verb} {:.1} MB/h", w.label(), rate.abs()),
             ));
         }
     }
@@ -371,6 +366,7 @@ mod tests {
             name: "srv".into(),
             rss_mb: Some(rss),
             alive: true,
+            ..Default::default()
         });
         s
     }

@@ -302,8 +302,9 @@ fn predict_memory(st: &ServerState, _: &Snapshot) -> CallToolResult {
     let mut text = v.message.clone();
     for l in v.leaks.iter().filter(|l| l.flagged) {
         text.push_str(&format!(
-            "; {} (pid {}) leaking {:.1} MB/h",
-            l.name, l.pid, l.slope_mb_per_h
+            "; {} leaking {:.1} MB/h",
+            crate::snapshot::watched_label(&l.name, l.pid),
+            l.slope_mb_per_h
         ));
     }
     structured(text, &v)

@@ -184,10 +184,13 @@ pub fn memory_text(v: &MemoryStatus) -> String {
     for w in &v.watched {
         let _ = write!(
             o,
-            "; {} (pid {}) RSS {} MB{}",
-            w.name,
-            w.pid,
+            "; {} {} {} MB{}{}",
+            w.label(),
+            if w.cgroup.is_some() { "memory" } else { "RSS" },
             num(w.rss_mb, 1),
+            w.cpu_pct
+                .map(|c| format!(", CPU {c:.1} %"))
+                .unwrap_or_default(),
             if w.alive { "" } else { " (gone)" }
         );
     }

@@ -1,5 +1,6 @@
-//! Memory pane: used, available, swap and each watched process's RSS over the
-//! window, with the guard's memory floor as a line.
+//! Memory pane: used, available, swap and each watched process's RSS (a
+//! cgroup's memory) over the window, with the guard's memory floor as a line;
+//! the legend gives each watched entry's CPU % too.
 
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
@@ -7,8 +8,9 @@ use ratatui::widgets::Paragraph;
 use ratatui::Frame;
 
 use super::{num, pane_block, unavailable};
+use crate::snapshot::{watched_key_words, WatchedProcess};
 use crate::ui::app::{App, Pane};
-use crate::ui::theme::Slot;
+use crate::ui::theme::{Slot, Theme};
 
 /// The guard's default floor: 15 % of total memory stays available.
 pub const FLOOR_FRACTION: f64 = 0.15;
@@ -100,17 +102,25 @@ pub fn draw(f: &mut Frame, area: Rect, app: &App) {
             ),
         ]),
     ];
-    for w in snap.watched.iter().take(3) {
-        lines.push(Line::from(vec![
-            Span::styled("rss ", t.fg(Slot::Rss)),
-            Span::raw(format!(
-                "{} ({}) {}",
-                w.name,
-                w.pid,
-                num(w.rss_mb, 1, " MB")
-            )),
-            Span::styled(if w.alive { "" } else { " exited" }, t.fg(Slot::Dim)),
-        ]));
-    }
+    lines.extend(snap.watched.iter().take(3).map(|w| watched_line(w, t)));
     f.render_widget(Paragraph::new(lines), legend);
+}
+
+/// `rss node (4242) 51.2 MB  cpu 37 %`; a cgroup's memory is `mem`.
+fn watched_line(w: &WatchedProcess, t: &Theme) -> Line<'static> {
+    Line::from(vec![
+        Span::styled(
+            if w.cgroup.is_some() { "mem " } else { "rss " },
+            t.fg(Slot::Rss),
+        ),
+        Span::raw(format!(
+            "{} ({}) {}  ",
+            w.name,
+            watched_key_words(w.pid),
+            num(w.rss_mb, 1, " MB")
+        )),
+        Span::styled("cpu ", t.fg(Slot::Dim)),
+        Span::raw(num(w.cpu_pct, 0, " %")),
+        Span::styled(if w.alive { "" } else { " exited" }, t.fg(Slot::Dim)),
+    ])
 }

@@ -13,6 +13,7 @@ use super::{fit, pane_block, width_of};
 use crate::predict::memory::{MemoryPrediction, MemoryStatus};
 use crate::predict::thermal::{Status, ZonePrediction};
 use crate::predict::{human_duration, human_eta};
+use crate::snapshot::watched_key_words;
 use crate::ui::app::{App, Pane};
 use crate::ui::theme::Slot;
 
@@ -97,11 +98,17 @@ pub fn draw(f: &mut Frame, area: Rect, app: &App) {
         let forms = [
             format!(
                 "{} ({}): {:+.1} MB/h [{:+.1}…{:+.1}]{flag}",
-                l.name, l.pid, l.slope_mb_per_h, l.lo, l.hi
+                l.name,
+                watched_key_words(l.pid),
+                l.slope_mb_per_h,
+                l.lo,
+                l.hi
             ),
             format!(
                 "{} ({}): {:+.1} MB/h{flag}",
-                l.name, l.pid, l.slope_mb_per_h
+                l.name,
+                watched_key_words(l.pid),
+                l.slope_mb_per_h
             ),
             format!("{}: {:+.1} MB/h{flag}", l.name, l.slope_mb_per_h),
         ];
