@@ -9,11 +9,11 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use super::outcome::{
-    BaselineOutcome, BoardStamp, DeathRecord, RecoveryOutcome, ScenarioOutcome, StepOutcome,
-    ToolTiming,
+    BaselineOutcome, DeathRecord, RecoveryOutcome, ScenarioOutcome, StepOutcome, ToolTiming,
 };
 use super::state::{CampaignState, Interruption, StepKind, StepStatus};
 use crate::report::{Outcome, Report, Verdict};
+use crate::session::BoardState;
 
 pub const CAMPAIGN_SCHEMA: &str = "jetstress.campaign/1";
 
@@ -48,8 +48,8 @@ pub struct ScenarioEntryReport {
     pub report: Option<String>,
     /// Its charts, relative to the campaign directory.
     pub charts: Vec<String>,
-    pub board_start: Option<BoardStamp>,
-    pub board_end: Option<BoardStamp>,
+    pub board_start: Option<BoardState>,
+    pub board_end: Option<BoardState>,
     pub board_notes: Vec<String>,
 }
 

@@ -316,7 +316,7 @@ pub fn render(r: &CampaignReport) -> String {
     let _ = writeln!(m, "\n### Board state\n");
     for sc in &r.scenarios {
         if let (Some(a), Some(b)) = (&sc.board_start, &sc.board_end) {
-            let _ = writeln!(m, "- {}: start {}; end {}", sc.name, a.line(), b.line());
+            let _ = writeln!(m, "- {}: start {a}; end {b}", sc.name);
         }
     }
     let others: Vec<_> = r

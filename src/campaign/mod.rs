@@ -21,8 +21,8 @@ pub use file::{
     DEFAULT_RECOVERY, DEFAULT_WITHIN_C,
 };
 pub use outcome::{
-    BaselineOutcome, BoardStamp, DeathRecord, RecoveryEnd, RecoveryOutcome, ScenarioOutcome,
-    ScenarioResult, StepOutcome, ToolTiming, ZoneCooling, ZoneTemp,
+    BaselineOutcome, DeathRecord, RecoveryEnd, RecoveryOutcome, ScenarioOutcome, ScenarioResult,
+    StepOutcome, ToolTiming, ZoneCooling, ZoneTemp,
 };
 pub use state::{
     plan_steps, CampaignState, Interruption, StateError, Step, StepKind, StepStatus, STATE_FILE,

@@ -6,6 +6,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::report::Verdict;
+use crate::session::BoardState;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
@@ -40,29 +41,6 @@ pub struct BaselineOutcome {
     pub mem_available_mb: Option<f64>,
     /// `report.json` of the baseline, relative to the campaign directory.
     pub report: Option<String>,
-}
-
-/// nvpmodel mode, `jetson_clocks` and fan mode at one moment; `None`:
-/// unavailable on this board.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct BoardStamp {
-    pub nvpmodel: Option<String>,
-    pub jetson_clocks: Option<bool>,
-    pub fan_mode: Option<String>,
-}
-
-impl BoardStamp {
-    /// `nvpmodel MAXN · jetson_clocks on · fan auto`, `unavailable` parts said so.
-    pub fn line(&self) -> String {
-        let na = || "unavailable".to_string();
-        format!(
-            "nvpmodel {} · jetson_clocks {} · fan {}",
-            self.nvpmodel.clone().unwrap_or_else(na),
-            self.jetson_clocks
-                .map_or_else(na, |on| if on { "on" } else { "off" }.into()),
-            self.fan_mode.clone().unwrap_or_else(na)
-        )
-    }
 }
 
 /// A server session that died during a scenario, with its context.
@@ -112,9 +90,9 @@ pub struct ScenarioOutcome {
     pub criteria: Vec<Verdict>,
     /// `report.json`, relative to the campaign directory.
     pub report: Option<String>,
-    pub board_start: BoardStamp,
-    pub board_end: BoardStamp,
-    /// What the `[board]` requirement found (unavailable, applied, matched).
+    pub board_start: BoardState,
+    pub board_end: BoardState,
+    /// What the `[board]` requirement found (unavailable, applied, restored).
     pub board_notes: Vec<String>,
     pub deaths: Vec<DeathRecord>,
     pub zones: Vec<ZoneTemp>,

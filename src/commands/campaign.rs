@@ -12,15 +12,17 @@ use std::process::ExitCode;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use jetstress::campaign::{
-    self, analyse, BaselineOutcome, BoardStamp, Campaign, CampaignState, DeathRecord, RecoveryEnd,
+    self, analyse, BaselineOutcome, Campaign, CampaignState, DeathRecord, RecoveryEnd,
     RecoveryOutcome, ScenarioOutcome, ScenarioResult, Step, StepKind, StepOutcome, StepStatus,
     ToolTiming, ZoneCooling, ZoneTemp,
 };
-use jetstress::load::{plan, plan_targets, BoardReq, PlanOptions, Scenario};
+use jetstress::load::{plan, plan_targets, BoardRequirement, PlanOptions, Scenario};
+use jetstress::probes::{NvpConf, Root};
 use jetstress::recording::RecorderConfig;
 use jetstress::report::Report;
-use jetstress::session::{Session, SessionConfig, SessionMsg};
-use jetstress::snapshot::Snapshot;
+use jetstress::session::{
+    check, restore_path, BoardState, Host, Mismatch, Session, SessionConfig, SessionMsg,
+};
 
 use super::progress::clock;
 use super::run::{execute, fold_zones, ExecOptions, Executed, Ran, ZoneSpan};
@@ -179,6 +181,21 @@ async fn run_async(global: &GlobalArgs, args: &CampaignArgs) -> anyhow::Result<E
         st.write(&dir)?;
         (dir, c, st)
     };
+    // A board setting a crashed campaign changed goes back first.
+    match (Host {
+        root: global.root.clone(),
+        ..Host::system()
+    })
+    .pending_restore(&dir)
+    {
+        Ok(Some(r)) => eprintln!(
+            "campaign: restored the board state an interrupted campaign had changed: {} (ran {})",
+            r.after,
+            r.ran.join("; ")
+        ),
+        Ok(None) => {}
+        Err(e) => eprintln!("campaign: a board restore is pending and failed: {e}"),
+    }
     // Every plan is checked now: a typo in the last scenario fails in a
     // second, not after a day of load.
     let scenarios = campaign
@@ -448,82 +465,75 @@ async fn run_baseline(
     })))
 }
 
-/// The board's power mode, clocks and fan mode in a snapshot.
-fn stamp(s: Option<&Snapshot>) -> BoardStamp {
-    let Some(s) = s else {
-        return BoardStamp::default();
-    };
-    BoardStamp {
-        nvpmodel: s.board.nvpmodel.as_ref().map(|m| match (&m.name, m.id) {
-            (Some(n), _) => n.clone(),
-            (None, Some(id)) => id.to_string(),
-            (None, None) => "unknown".into(),
-        }),
-        jetson_clocks: s.board.jetson_clocks,
-        fan_mode: s.fans.iter().find_map(|f| f.control.clone()),
+/// Where the board is read and changed: the campaign's `--root` (a fixture
+/// tree in tests, `/` on the board) with this machine's tools and uid.
+fn host(ctx: &Ctx) -> Host {
+    Host {
+        root: ctx.global.root.clone(),
+        ..Host::system()
     }
 }
 
-/// What a scenario's `[board]` finds on this board: notes for the report,
-/// and the mismatches that stop it (with the command that fixes each).
-fn board_check(
-    req: &BoardReq,
-    now: &BoardStamp,
-    s: Option<&Snapshot>,
-) -> (Vec<String>, Vec<String>) {
-    let mut notes = Vec::new();
-    let mut wrong = Vec::new();
-    if let Some(want) = &req.nvpmodel {
-        match (&now.nvpmodel, s.and_then(|s| s.board.nvpmodel.as_ref())) {
-            (None, _) => notes.push(format!(
-                "[board] nvpmodel = \"{want}\" not checked: nvpmodel is unavailable on this board"
-            )),
-            (Some(have), m) => {
-                let id = m.and_then(|m| m.id).map(|i| i.to_string());
-                if have != want && id.as_deref() != Some(want.as_str()) {
-                    wrong.push(format!(
-                        "nvpmodel is {have}, the scenario needs {want}: sudo nvpmodel -m <id of {want} in /etc/nvpmodel.conf>"
-                    ));
-                } else {
-                    notes.push(format!("nvpmodel {have} as required"));
-                }
+/// What a scenario's `[board]` finds: notes for the report (what could not
+/// be judged here), or why it must not run, or what `--apply-board` set.
+enum BoardGate {
+    Go { notes: Vec<String>, applied: bool },
+    Stop(String),
+}
+
+fn board_gate(ctx: &Ctx, req: &BoardRequirement, now: &BoardState) -> BoardGate {
+    let conf = NvpConf::read(&Root::new(&ctx.global.root));
+    let found = check(now, req, conf.as_ref());
+    let (unavailable, wrong): (Vec<_>, Vec<_>) = found
+        .into_iter()
+        .partition(|m| matches!(m, Mismatch::Unavailable { .. }));
+    let mut notes: Vec<String> = unavailable
+        .iter()
+        .map(|m| format!("[board] not checked: {m}"))
+        .collect();
+    if wrong.is_empty() {
+        if !req.is_empty() && notes.is_empty() {
+            notes.push(format!("board as required: {now}"));
+        }
+        return BoardGate::Go {
+            notes,
+            applied: false,
+        };
+    }
+    let lines: Vec<String> = wrong.iter().map(ToString::to_string).collect();
+    if !ctx.args.apply_board {
+        return BoardGate::Stop(format!(
+            "{} (or pass --apply-board to let jetstress set it, as root, and restore it after)",
+            lines.join("; ")
+        ));
+    }
+    match host(ctx).apply(req, &restore_path(&ctx.dir)) {
+        Ok(a) => {
+            notes.push(format!(
+                "--apply-board: {} → {} (ran {})",
+                a.before,
+                a.after,
+                a.ran.join("; ")
+            ));
+            BoardGate::Go {
+                notes,
+                applied: a.restore_file.is_some(),
             }
         }
+        Err(e) => BoardGate::Stop(format!("{}; --apply-board: {e}", lines.join("; "))),
     }
-    if let Some(want) = req.jetson_clocks {
-        match now.jetson_clocks {
-            None => notes.push(format!(
-                "[board] jetson_clocks = {want} not checked: jetson_clocks is unavailable on this board"
-            )),
-            Some(have) if have != want => wrong.push(if want {
-                "jetson_clocks is off, the scenario needs it on: sudo jetson_clocks".into()
-            } else {
-                "jetson_clocks is on, the scenario needs it off: sudo jetson_clocks --restore".into()
-            }),
-            Some(_) => notes.push(format!("jetson_clocks {} as required", if want { "on" } else { "off" })),
-        }
-    }
-    (notes, wrong)
 }
 
-/// The board as the collector sees it now (one snapshot, from a session
-/// that starts no engine).
-async fn board_now(ctx: &Ctx<'_>) -> Option<std::sync::Arc<Snapshot>> {
-    let mut session = Session::start(SessionConfig {
-        root: ctx.global.root.clone(),
-        interval: ctx.global.interval,
-        watches: vec![],
-        plan: ctx.baseline.clone(),
-    });
-    let s = loop {
-        match tokio::time::timeout(Duration::from_secs(5), session.next()).await {
-            Ok(SessionMsg::Snapshot(s)) => break Some(s),
-            Ok(SessionMsg::Closed) | Err(_) => break None,
-            Ok(_) => {}
+/// Undo what `--apply-board` set (at a scenario's end, and when a signal
+/// stopped it); what was run goes into the notes.
+fn board_restore(ctx: &Ctx, notes: &mut Vec<String>) {
+    match host(ctx).restore(&restore_path(&ctx.dir)) {
+        Ok(r) => notes.push(format!("restored: {} (ran {})", r.after, r.ran.join("; "))),
+        Err(e) => {
+            eprintln!("campaign: restoring the board: {e}");
+            notes.push(format!("restoring the board failed: {e}"));
         }
-    };
-    session.shutdown().await;
-    s
+    }
 }
 
 async fn run_scenario(
@@ -540,29 +550,25 @@ async fn run_scenario(
         .iter()
         .map(jetstress::load::PhaseSpec::planned_duration)
         .sum();
-    let before = board_now(ctx).await;
-    let board_start = stamp(before.as_deref());
+    let board_start = BoardState::read(&ctx.global.root);
     let mut board_notes = Vec::new();
+    let mut applied = false;
     if let Some(req) = &sc.board {
-        let (notes, wrong) = board_check(req, &board_start, before.as_deref());
-        if !wrong.is_empty() {
-            if ctx.args.apply_board {
-                return Ok(StepEnd::Refused(format!(
-                    "{}; --apply-board cannot set it on this board",
-                    wrong.join("; ")
-                )));
+        match board_gate(ctx, req, &board_start) {
+            BoardGate::Stop(why) => return Ok(StepEnd::Refused(why)),
+            BoardGate::Go { notes, applied: a } => {
+                board_notes = notes;
+                applied = a;
             }
-            return Ok(StepEnd::Refused(format!(
-                "{} (or pass --apply-board to let jetstress set it and restore it after)",
-                wrong.join("; ")
-            )));
         }
-        board_notes = notes;
     }
     std::fs::create_dir_all(&dir).map_err(|e| anyhow::anyhow!("{}: {e}", dir.display()))?;
     let title = format!("scenario {}/{} {}", k + 1, ctx.scenarios.len(), step.name);
     let opts = step_options(ctx, step, title);
-    let outcome = |result, ran: Option<&Ran>, not_started: Option<String>| ScenarioOutcome {
+    let outcome = |result,
+                   ran: Option<&Ran>,
+                   not_started: Option<String>,
+                   board_notes: &[String]| ScenarioOutcome {
         result,
         duration_s: ran.map_or(0.0, |r| r.wall.as_secs_f64()),
         planned_s: planned.as_secs_f64(),
@@ -573,8 +579,10 @@ async fn run_scenario(
             .and_then(|r| r.report.as_ref())
             .map(|_| format!("{}/report.json", step.dir)),
         board_start: board_start.clone(),
-        board_end: ran.map_or_else(|| board_start.clone(), |r| stamp(r.last.as_deref())),
-        board_notes: board_notes.clone(),
+        board_end: ran
+            .and_then(|r| r.last.as_deref())
+            .map_or_else(|| board_start.clone(), BoardState::from_snapshot),
+        board_notes: board_notes.to_vec(),
         deaths: ran
             .map(|r| {
                 r.deaths
@@ -595,7 +603,11 @@ async fn run_scenario(
         zones: ran.map(|r| zone_temps(&r.zones)).unwrap_or_default(),
         not_started,
     };
-    match execute(sc, opts, signals).await? {
+    let ran = execute(sc, opts, signals).await;
+    if applied {
+        board_restore(ctx, &mut board_notes);
+    }
+    match ran? {
         Executed::Ran(r) => {
             if let Some(sig) = r.interrupted {
                 return Ok(StepEnd::Interrupted(sig));
@@ -605,10 +617,15 @@ async fn run_scenario(
             } else {
                 ScenarioResult::Fail
             };
-            Ok(done(StepOutcome::Scenario(outcome(result, Some(&r), None))))
+            Ok(done(StepOutcome::Scenario(outcome(
+                result,
+                Some(&r),
+                None,
+                &board_notes,
+            ))))
         }
         Executed::NotStarted(why) | Executed::BadMetrics(why) => Ok(done(StepOutcome::Scenario(
-            outcome(ScenarioResult::NotStarted, None, Some(why)),
+            outcome(ScenarioResult::NotStarted, None, Some(why), &board_notes),
         ))),
     }
 }

@@ -399,19 +399,45 @@ pub struct ScenarioFile {
     pub guards: GuardConfig,
     pub acceptance: Option<Acceptance>,
     /// The board state the scenario needs (a campaign checks it before loading).
-    pub board: Option<BoardReq>,
+    pub board: Option<BoardRequirement>,
 }
 
 /// `[board]`: the power mode and clocks a scenario must run under (a thermal
-/// stress at MAXN with `jetson_clocks`). Off Jetson these cannot be judged
-/// and the campaign says so.
+/// stress at MAXN with `jetson_clocks`); `session::board` checks, applies and
+/// restores it. Off Jetson it cannot be judged and the campaign says so.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct BoardReq {
-    /// nvpmodel mode by name (`"MAXN"`) or id (`"0"`).
+pub struct BoardRequirement {
+    /// A mode name as `nvpmodel -q` prints it (`"MAXN"`) or its id (`0`, `"0"`).
+    #[serde(
+        default,
+        deserialize_with = "name_or_id",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub nvpmodel: Option<String>,
-    /// `true`: clocks pinned at their maximum (`jetson_clocks`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub jetson_clocks: Option<bool>,
+}
+
+impl BoardRequirement {
+    /// True when it asks for nothing.
+    pub fn is_empty(&self) -> bool {
+        self.nvpmodel.is_none() && self.jetson_clocks.is_none()
+    }
+}
+
+/// `nvpmodel = "MAXN"` or `nvpmodel = 0`.
+fn name_or_id<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum NameOrId {
+        Name(String),
+        Id(u32),
+    }
+    Ok(Option::<NameOrId>::deserialize(d)?.map(|v| match v {
+        NameOrId::Name(s) => s,
+        NameOrId::Id(n) => n.to_string(),
+    }))
 }
 
 /// Where a target lives before the built-in one is resolved to a command.
@@ -448,7 +474,7 @@ pub struct Scenario {
     /// Share of MCP calls, %, replaced by invalid inputs (0: none).
     pub invalid_pct: f64,
     /// `[board]`: the power mode and clocks this scenario needs.
-    pub board: Option<BoardReq>,
+    pub board: Option<BoardRequirement>,
 }
 
 impl Scenario {

@@ -20,7 +20,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::{Deserialize, Serialize};
 
 use crate::probes::{NvpConf, Prober, Root};
 use crate::snapshot::{NvpModel, Snapshot};
@@ -104,41 +104,7 @@ impl fmt::Display for BoardState {
     }
 }
 
-/// A `[board]` table: what a run needs the board to be set to.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct BoardRequirement {
-    /// A mode name as `nvpmodel -q` prints it (`"MAXN"`) or its id (`0`, `"0"`).
-    #[serde(
-        default,
-        deserialize_with = "name_or_id",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub nvpmodel: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub jetson_clocks: Option<bool>,
-}
-
-impl BoardRequirement {
-    /// True when it asks for nothing.
-    pub fn is_empty(&self) -> bool {
-        self.nvpmodel.is_none() && self.jetson_clocks.is_none()
-    }
-}
-
-/// `nvpmodel = "MAXN"` or `nvpmodel = 0`.
-fn name_or_id<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    enum NameOrId {
-        Name(String),
-        Id(u32),
-    }
-    Ok(Option::<NameOrId>::deserialize(d)?.map(|v| match v {
-        NameOrId::Name(s) => s,
-        NameOrId::Id(n) => n.to_string(),
-    }))
-}
+pub use crate::load::BoardRequirement;
 
 /// A board setting a requirement can name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

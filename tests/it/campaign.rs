@@ -238,7 +238,7 @@ fn a_board_that_misses_a_scenarios_requirement_stops_before_loading() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert!(
-        stderr.contains("thermal cannot run: jetson_clocks is off, the scenario needs it on: sudo jetson_clocks"),
+        stderr.contains("thermal cannot run: jetson_clocks is off, wanted on: sudo jetson_clocks"),
         "{stderr}"
     );
     let st = state(&dir).unwrap();
@@ -269,7 +269,7 @@ fn a_hangup_stops_the_campaign_cleanly_and_resume_names_it() {
     )
     .unwrap();
     let dir = tmp.path().join("out");
-    let mut child = Command::new(BIN)
+    let child = Command::new(BIN)
         .args(["--root", "tests/fixtures/x86-laptop", "campaign"])
         .arg(&file)
         .args(["--time-scale", "0.002", "--out"])
@@ -280,7 +280,10 @@ fn a_hangup_stops_the_campaign_cleanly_and_resume_names_it() {
         .unwrap();
     let start = Instant::now();
     loop {
-        assert!(start.elapsed() < Duration::from_secs(60), "the baseline never ran");
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "the baseline never ran"
+        );
         if state(&dir).is_some_and(|s| s["steps"][0]["status"] == "running")
             && !children_of(child.id()).is_empty()
         {
@@ -310,17 +313,24 @@ fn a_hangup_stops_the_campaign_cleanly_and_resume_names_it() {
     assert_eq!(last["kind"], "summary");
 
     let out = Command::new(BIN)
-        .args(["--root", "tests/fixtures/x86-laptop", "campaign", "--resume"])
+        .args([
+            "--root",
+            "tests/fixtures/x86-laptop",
+            "campaign",
+            "--resume",
+        ])
         .arg(&dir)
         .output()
         .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(matches!(out.status.code(), Some(0 | 1)), "{stderr}");
     let report: Value =
-        serde_json::from_str(&std::fs::read_to_string(dir.join("campaign.json")).unwrap())
-            .unwrap();
+        serde_json::from_str(&std::fs::read_to_string(dir.join("campaign.json")).unwrap()).unwrap();
     assert_eq!(report["interruptions"][0]["cause"], "SIGHUP");
-    assert_eq!(report["interruptions"][0]["kept_in"], "0-baseline.attempt-1");
+    assert_eq!(
+        report["interruptions"][0]["kept_in"],
+        "0-baseline.attempt-1"
+    );
     assert_eq!(report["scenarios"][0]["name"], "agents");
     assert_ne!(report["scenarios"][0]["result"], "NOT RUN");
     // A different scale is refused on resume: the campaign keeps its own.
@@ -331,4 +341,76 @@ fn a_hangup_stops_the_campaign_cleanly_and_resume_names_it() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("runs at ×0.002"));
+}
+
+/// The small campaign of the board tests: a 2-s baseline, then the thermal
+/// scenario (`[board] nvpmodel = "MAXN"`, `jetson_clocks = true`).
+fn thermal_campaign(dir: &Path) -> std::path::PathBuf {
+    let seed = std::fs::canonicalize("scenarios/seed-000").unwrap();
+    let file = dir.join("campaign.toml");
+    std::fs::write(
+        &file,
+        format!(
+            "[baseline]\nscenario = \"{0}/00-baseline.toml\"\nduration = \"2s\"\n[[scenarios]]\nfile = \"{0}/02-thermal.toml\"\nname = \"thermal\"\n",
+            seed.display()
+        ),
+    )
+    .unwrap();
+    file
+}
+
+#[test]
+fn apply_board_needs_root_and_the_nvidia_tools() {
+    use std::os::unix::fs::PermissionsExt;
+    let tmp = tempfile::tempdir().unwrap();
+    // Whoever runs it (nobody, below) writes the campaign here.
+    std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(0o777)).unwrap();
+    let file = thermal_campaign(tmp.path());
+    // SAFETY: geteuid has no preconditions.
+    let root = unsafe { libc::geteuid() } == 0;
+    // Not root: as nobody when this runs as root, else as the user it is.
+    let mut cmd = if root {
+        let mut c = Command::new("setpriv");
+        c.args(["--reuid=65534", "--regid=65534", "--clear-groups", BIN]);
+        c
+    } else {
+        Command::new(BIN)
+    };
+    let out = cmd
+        .args(["--root", "tests/fixtures/nano-r32", "campaign"])
+        .arg(&file)
+        .arg("--apply-board")
+        .arg("--out")
+        .arg(tmp.path().join("as-user"))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("thermal cannot run: jetson_clocks is off")
+            && stderr.contains("--apply-board: changing the board needs root"),
+        "{stderr}"
+    );
+    assert!(!tmp.path().join("as-user/board-restore.json").exists());
+    if root {
+        // Root, but this machine has no jetson_clocks: refused, nothing run,
+        // the restore file kept for the next start.
+        let dir = tmp.path().join("as-root");
+        let out = Command::new(BIN)
+            .args(["--root", "tests/fixtures/nano-r32", "campaign"])
+            .arg(&file)
+            .arg("--apply-board")
+            .arg("--out")
+            .arg(&dir)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{stderr}");
+        assert!(
+            stderr.contains("--apply-board: `jetson_clocks` is not installed here"),
+            "{stderr}"
+        );
+        let st = state(&dir).unwrap();
+        assert_eq!(st["steps"][1]["status"], "pending");
+    }
 }
