@@ -320,6 +320,10 @@ pub struct CampaignArgs {
     /// start after a crash.
     #[arg(long)]
     pub apply_board: bool,
+    /// Processes and containers to watch beside the targets (RSS, CPU %;
+    /// leak-checked like them), in every step.
+    #[command(flatten)]
+    pub watch: WatchArgs,
 }
 
 /// `--time-scale`: a positive factor, at most 1000.
@@ -377,6 +381,9 @@ pub struct RunArgs {
     /// Directory for the targets' stderr logs (default: a temp dir).
     #[arg(long = "log-dir", value_name = "DIR")]
     pub log_dir: Option<PathBuf>,
+    /// Processes and containers to watch beside the targets (RSS, CPU %).
+    #[command(flatten)]
+    pub watch: WatchArgs,
 }
 
 /// The same load options as `jetstress run` (phases are started with keys).

@@ -66,6 +66,7 @@ struct Ctx<'a> {
     scenarios: Vec<Scenario>,
     baseline: Scenario,
     scale: f64,
+    watches: Vec<jetstress::probes::Watch>,
 }
 
 impl Ctx<'_> {
@@ -215,6 +216,7 @@ async fn run_async(global: &GlobalArgs, args: &CampaignArgs) -> anyhow::Result<E
         scenarios,
         baseline,
         scale: state.time_scale,
+        watches: super::watches(&args.watch, &global.root)?,
     };
     let total: Duration = state
         .steps
@@ -374,6 +376,7 @@ fn step_options(ctx: &Ctx, step: &Step, title: String) -> ExecOptions {
     ExecOptions {
         root: ctx.global.root.clone(),
         interval: ctx.global.interval,
+        watches: ctx.watches.clone(),
         record: Some(RecorderConfig {
             path: dir.join("recording.jsonl"),
             append: false,
@@ -641,7 +644,7 @@ async fn run_recovery(
     let mut session = Session::start(SessionConfig {
         root: ctx.global.root.clone(),
         interval: ctx.global.interval,
-        watches: vec![],
+        watches: ctx.watches.clone(),
         plan: ctx.baseline.clone(),
     });
     let mut spans: Vec<ZoneSpan> = Vec::new();

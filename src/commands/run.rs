@@ -57,6 +57,7 @@ pub fn plan_options(args: &RunArgs) -> PlanOptions {
 pub fn run(global: &GlobalArgs, args: &RunArgs) -> anyhow::Result<ExitCode> {
     let sc = plan(&plan_options(args))?;
     let metrics = super::metrics_checked(&args.metrics)?;
+    let watches = super::watches(&args.watch, &global.root)?;
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
@@ -65,6 +66,7 @@ pub fn run(global: &GlobalArgs, args: &RunArgs) -> anyhow::Result<ExitCode> {
         let opts = ExecOptions {
             root: global.root.clone(),
             interval: global.interval,
+            watches,
             record: super::recorder_config(&args.record),
             source: "run",
             metrics,
@@ -94,6 +96,8 @@ pub fn run(global: &GlobalArgs, args: &RunArgs) -> anyhow::Result<ExitCode> {
 pub struct ExecOptions {
     pub root: PathBuf,
     pub interval: Duration,
+    /// Processes and cgroups watched beside the targets.
+    pub watches: Vec<jetstress::probes::Watch>,
     pub record: Option<RecorderConfig>,
     /// `source` in the recording's header: `run`, `campaign`.
     pub source: &'static str,
@@ -330,7 +334,7 @@ pub async fn execute(
     let mut session = Session::start(SessionConfig {
         root: opts.root.clone(),
         interval: opts.interval,
-        watches: vec![],
+        watches: opts.watches.clone(),
         plan: sc.clone(),
     });
     let ops = match session.start_engine_now().await {
