@@ -16,7 +16,7 @@ pub(crate) mod stats;
 
 pub use background::cpu::CpuSpec;
 pub use background::gpu::{cuda_present, GpuSpec};
-pub use background::memory::{MemoryPressure, MemorySpec};
+pub use background::memory::{MemoryPressure, MemorySpec, ShortCause, Shortfall};
 pub use drivers::http::HttpEndpointSpec;
 pub use drivers::llm::{LlmApi, LlmSample, LlmSpec, PromptSource, TokenSource, UnknownApi};
 pub use drivers::mcp::{

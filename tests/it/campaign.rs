@@ -263,7 +263,7 @@ fn a_hangup_stops_the_campaign_cleanly_and_resume_names_it() {
     std::fs::write(
         &file,
         format!(
-            "[baseline]\nscenario = \"{0}/00-baseline.toml\"\nduration = \"8h\"\n[[scenarios]]\nfile = \"{0}/04-agents.toml\"\nname = \"agents\"\n",
+            "[baseline]\nscenario = \"{0}/00-baseline.toml\"\nduration = \"2h\"\n[[scenarios]]\nfile = \"{0}/04-agents.toml\"\nname = \"agents\"\n",
             seed.display()
         ),
     )

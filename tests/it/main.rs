@@ -18,6 +18,7 @@ mod layers;
 mod llm_llama;
 mod llm_timing;
 mod mcp_serve;
+mod memory_eta;
 mod mcp_serve_interop;
 mod mcp_sessions;
 mod metrics;
