@@ -630,6 +630,8 @@ fn a_report_with_a_users_phase_matches_the_schema_field_for_field() {
                     max: 27.5,
                 }),
                 connect_error: None,
+                down_s: 1.5,
+                uptime_pct: Some(99.0),
             },
             TargetSummary {
                 name: "remote".into(),
