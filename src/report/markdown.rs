@@ -1370,6 +1370,7 @@ mod tests {
                 reasons: vec!["GPU capped".into()],
                 predicted_lead_s: None,
                 at_start: false,
+                eta_error_pct: None,
             }],
             ..Default::default()
         };
