@@ -172,11 +172,13 @@ pub struct ThrottledLoad {
     pub worst_p95_ms: Option<f64>,
 }
 
-/// Alerts: episodes of a throttle forecast under [`ALERT_ETA_S`] (status Ok),
-/// from the first such forecast to the first without one. An episode is a
-/// hit when a throttle onset came before its deadline (the latest forecast's
-/// time plus the upper end of its ETA range, or 1.5 × its ETA without one),
-/// a false alarm when the deadline passed first or the run ended before it.
+/// Alerts: episodes of a throttle forecast under [`ALERT_ETA_S`] (status Ok,
+/// board not throttled), from the first such forecast to the first without
+/// one. An episode is a hit when a throttle onset came before its deadline
+/// (the latest time any of its forecasts allowed: the forecast's time plus
+/// the upper end of its ETA range, or 1.5 × its ETA without one; an onset
+/// first seen at a snapshot counts from the snapshot before), a false alarm
+/// when the deadline passed first or the run ended before it.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Alerts {
     pub episodes: u64,
@@ -314,6 +316,9 @@ struct AlertTracker {
     /// Onsets judged (not at the start), and those an episode foresaw.
     onsets: u64,
     recalled: u64,
+    /// The previous snapshot's time: an onset first seen at `t` may have
+    /// begun just after it.
+    last_t: Option<f64>,
 }
 
 impl AlertTracker {
@@ -360,12 +365,18 @@ impl AlertTracker {
         forecast: Option<Forecast>,
     ) {
         // Deadlines that passed: those episodes are false alarms (they
-        // already count as such), and so is a standing one whose last
-        // forecast expired before this snapshot.
-        if self.open.is_some_and(|d| d < t_s) {
+        // already count as such), and so is a standing one whose forecasts
+        // all expired before this snapshot. An onset seen now may have
+        // begun right after the previous snapshot: deadlines since then count.
+        let passed = match onset {
+            Some(_) => self.last_t.unwrap_or(t_s),
+            None => t_s,
+        };
+        self.last_t = Some(t_s);
+        if self.open.is_some_and(|d| d < passed) {
             self.open = None;
         }
-        self.retain(|d| d >= t_s);
+        self.retain(|d| d >= passed);
         if let Some(at_start) = onset {
             let open = u64::from(self.open.take().is_some());
             let hits = open + self.retain(|_| false);
@@ -383,7 +394,10 @@ impl AlertTracker {
                     a.episodes += 1;
                     a.false_alarms += 1;
                 }
-                self.open = Some(f.deadline(t_s));
+                // The episode's deadline is the latest any of its forecasts
+                // allowed: near the onset the range shrinks towards now.
+                let d = f.deadline(t_s);
+                self.open = Some(self.open.map_or(d, |o| o.max(d)));
             }
             None => self.close_open(),
         }
@@ -1787,6 +1801,46 @@ mod tests {
         assert_eq!(get(&v, "alert_precision").verdict, Outcome::Fail);
         let v = evaluate(&passing_summary(), &calm(), &c(50.0));
         assert_eq!(get(&v, "alert_precision").verdict, Outcome::NotApplicable);
+    }
+
+    #[test]
+    fn an_onset_seen_after_a_deadline_counts_from_the_snapshot_before() {
+        // Snapshots 2 s apart. At 10 s: ETA 0.5 s, range to 1 s, so the
+        // deadline is 11 s. The snapshot at 12 s is the first to show the
+        // throttle, which may have begun right after 10 s: a hit.
+        let run = |throttled_at: u32| {
+            let mut ob = Observer::default();
+            ob.observe(8.0, &board(false), &[]);
+            ob.observe(10.0, &board(false), &[pred(Some(0.5), Some(1.0))]);
+            for t in (12..=16).step_by(2) {
+                ob.observe(f64::from(t), &board(t >= throttled_at), &[]);
+            }
+            ob.observations().alerts.clone()
+        };
+        let a = run(12);
+        assert_eq!((a.episodes, a.hits, a.false_alarms), (1, 1, 0));
+        assert_eq!(a.recall_pct, Some(100.0));
+        // Seen unthrottled at 12 s, past the deadline: a false alarm, and
+        // the onset at 14 s was not foreseen.
+        let a = run(14);
+        assert_eq!((a.episodes, a.hits, a.false_alarms), (1, 0, 1));
+        assert_eq!(a.recall_pct, Some(0.0));
+    }
+
+    #[test]
+    fn an_episode_keeps_the_latest_deadline_any_of_its_forecasts_allowed() {
+        // At 0 s: ETA 100 s, range to 150 s (deadline 150 s). From 1 s on the
+        // forecast narrows to ETA 1 s, no range (deadline t + 1.5 s). The
+        // onset at 120 s is past every later forecast's deadline but within
+        // the first one's.
+        let mut ob = Observer::default();
+        ob.observe(0.0, &board(false), &[pred(Some(100.0), Some(150.0))]);
+        for t in 1..120 {
+            ob.observe(f64::from(t), &board(false), &[pred(Some(1.0), None)]);
+        }
+        ob.observe(120.0, &board(true), &[]);
+        let a = &ob.observations().alerts;
+        assert_eq!((a.episodes, a.hits, a.false_alarms), (1, 1, 0));
     }
 
     #[test]

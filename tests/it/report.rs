@@ -427,7 +427,7 @@ fn a_throttle_onset_mid_run_is_judged_by_its_prediction_lead() {
     // before the onset this test is about.
     std::fs::write(
         &scenario,
-        "name = \"lead\"\n[guards]\nenabled = false\n[acceptance]\nmin_prediction_lead_s = 3\n",
+        "name = \"lead\"\n[guards]\nenabled = false\n[acceptance]\nmin_prediction_lead_s = 3\nmin_alert_precision_pct = 50\n",
     )
     .unwrap();
     let temp = std::fs::OpenOptions::new()
@@ -502,6 +502,35 @@ fn a_throttle_onset_mid_run_is_judged_by_its_prediction_lead() {
         md.contains("Throttle predictions: 1 of 1 onset(s) predicted ahead"),
         "{md}"
     );
+    // The prediction accuracy table has the onset and how early it was
+    // foreseen; the run is too short for predictions 30–300 s before it.
+    let row = format!(
+        "| {at:.0} s | {} | {lead:.0} s ahead | - |",
+        onset["reasons"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r.as_str().unwrap())
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    assert!(md.contains(&row), "{row}\n{md}");
+    assert!(onset.get("eta_error_pct").is_none(), "{onset}");
+    // The ETA was under 5 min, without a break, from before the onset up to
+    // it (the lead above): that alert episode was a hit and the onset was
+    // foreseen. Earlier flickers, if any, may have been false alarms.
+    let alerts = &v["observations"]["alerts"];
+    assert!(alerts["hits"].as_u64() >= Some(1), "{alerts}");
+    assert_eq!(alerts["recall_pct"].as_f64(), Some(100.0), "{alerts}");
+    let precision = alerts["precision_pct"].as_f64().unwrap();
+    let p = verdict("alert_precision");
+    assert_eq!(p["measured"], format!("{precision:.1} %"), "{p}");
+    assert_eq!(
+        p["verdict"],
+        if precision >= 50.0 { "pass" } else { "fail" },
+        "{p}"
+    );
+    assert!(md.contains("## Prediction accuracy"), "{md}");
 }
 
 /// The built-in server never dies under a light load: its uptime is 100 %
