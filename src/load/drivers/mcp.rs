@@ -907,7 +907,11 @@ mod tests {
     #[test]
     fn uptime_counts_down_spells_against_session_seconds() {
         const S: u64 = 1_000_000;
-        let u = Uptime::new(Instant::now() - Duration::from_secs(20));
+        let u = Uptime::new(
+            Instant::now()
+                .checked_sub(Duration::from_secs(20))
+                .expect("a clock 20 s past its origin"),
+        );
         // The clock reads 10 s from here on, as after `stop()` at 10 s.
         u.stopped_us.store(10 * S, Ordering::Relaxed);
         let token = CancellationToken::new();
