@@ -267,6 +267,10 @@ impl Default for EtaRing {
 }
 
 impl EtaRing {
+    fn clear(&mut self) {
+        self.len = 0;
+    }
+
     /// Keep `(t, eta)` unless the newest entry is under a second old.
     fn push(&mut self, t_s: f64, eta_s: Option<f64>) {
         if self.len > 0 {
@@ -285,7 +289,9 @@ impl EtaRing {
     fn error_at(&self, at_s: f64) -> Option<f64> {
         let mut errs = [0.0; ETA_RING];
         let mut n = 0;
-        for &(t, eta) in self.slots.iter().take(self.len) {
+        // The newest `len` entries end just before `next`.
+        let kept = (0..self.len).map(|k| self.slots[(self.next + ETA_RING - 1 - k) % ETA_RING]);
+        for (t, eta) in kept {
             let r = at_s - t;
             if (ETA_ERROR_FROM_S..=ETA_ERROR_TO_S).contains(&r) {
                 errs[n] = eta_error_pct(eta, r);
@@ -461,9 +467,14 @@ impl Observer {
         } else if !s.throttle.throttled {
             self.warned_since = None;
         }
-        // Predictions made after this snapshot: scored at a later onset.
+        // Predictions made after this snapshot are scored at the next onset:
+        // those made before an earlier onset, or while throttled, were not
+        // about it.
         let forecast = Forecast::soonest(preds);
-        if !preds.is_empty() {
+        if onset.is_some() {
+            self.etas.clear();
+        }
+        if !preds.is_empty() && !s.throttle.throttled {
             self.etas.push(t_s, forecast.map(|f| f.eta_s));
         }
         self.alerts.observe(
@@ -1684,6 +1695,24 @@ mod tests {
         assert!(2 * at_5 > at_20 + at_5);
         let e = ob.observations().throttle_events[0].eta_error_pct.unwrap();
         assert!((e - 5.0).abs() < 1e-9, "{e}");
+        // Throttled until 410 s, then exact ETAs until a second onset at
+        // 500 s: the predictions made for the first onset, or while
+        // throttled, are not scored against the second.
+        let second = 500.0;
+        for k in 801..1000 {
+            let t = f64::from(k) * 0.5;
+            let throttled = t < 410.0;
+            let p = if throttled {
+                pred(None, None)
+            } else {
+                pred(Some(second - t), None)
+            };
+            ob.observe(t, &board(throttled), &[p]);
+        }
+        ob.observe(second, &board(true), &[]);
+        let events = &ob.observations().throttle_events;
+        assert_eq!(events.len(), 2);
+        assert_eq!(events[1].eta_error_pct, Some(0.0));
 
         // ETAs three times too long count 100 %, as does no ETA at all.
         let mut ob = Observer::default();
