@@ -155,7 +155,7 @@ pub struct ThrottleObs {
     /// Already throttled at the run's first snapshot: nothing could have predicted it.
     pub at_start: bool,
     /// Median error of the ETAs predicted 30–300 s before the onset (one per
-    /// second), each `|eta − true| / true` capped at 100 %, no ETA counting
+    /// second, unthrottled, since the previous onset), each `|eta − true| / true` capped at 100 %, no ETA counting
     /// 100 % (as `predict-eval` scores, with the cap); `None` when no
     /// prediction was made in that span.
     #[serde(default, skip_serializing_if = "Option::is_none")]
