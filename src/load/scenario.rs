@@ -327,6 +327,11 @@ fn check_acceptance(a: &Acceptance) -> Result<(), ScenarioError> {
         ("max_ttft_ms", a.max_ttft_ms, false),
         ("max_tpot_ms", a.max_tpot_ms, false),
         ("min_goodput_pct", a.min_goodput_pct, true),
+        ("max_server_rss_mb", a.max_server_rss_mb, false),
+        ("min_uptime_pct", a.min_uptime_pct, true),
+        ("max_p95_ms_throttled", a.max_p95_ms_throttled, false),
+        ("max_prediction_error_pct", a.max_prediction_error_pct, true),
+        ("min_alert_precision_pct", a.min_alert_precision_pct, true),
     ];
     for (field, v, pct) in all {
         if let Some(v) = v {
@@ -362,6 +367,20 @@ pub struct Acceptance {
     pub max_tpot_ms: Option<f64>,
     /// LLM: requests meeting `max_ttft_ms` and `max_tpot_ms`, % of those answered.
     pub min_goodput_pct: Option<f64>,
+    /// Stdio targets: the largest RSS of one session's server process over
+    /// the load windows, MB.
+    pub max_server_rss_mb: Option<f64>,
+    /// MCP targets: the lowest share of session time a target was up, %.
+    pub min_uptime_pct: Option<f64>,
+    /// The worst load window's p95 among those that ended while the board
+    /// was throttled, ms.
+    pub max_p95_ms_throttled: Option<f64>,
+    /// Mean over throttle onsets of the median ETA error (30–300 s before
+    /// the onset, capped at 100 %, no ETA counts 100 %), %.
+    pub max_prediction_error_pct: Option<f64>,
+    /// Alerts (a throttle forecast under 5 min) that a throttle onset
+    /// followed in time, % of alerts.
+    pub min_alert_precision_pct: Option<f64>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -1236,6 +1255,53 @@ max_p95_ms = 200
         )
         .unwrap();
         assert_eq!(s.acceptance.unwrap().min_prediction_lead_s, Some(600.0));
+    }
+
+    #[test]
+    fn the_stress_test_limits_parse_and_percentages_are_checked() {
+        let s = parse(
+            "[[phases]]\nkind = \"soak\"\n[acceptance]\nmax_server_rss_mb = 512\nmin_uptime_pct = 99.5\n\
+             max_p95_ms_throttled = 800\nmax_prediction_error_pct = 25\nmin_alert_precision_pct = 80\n",
+            "a.toml",
+        )
+        .unwrap();
+        let a = s.acceptance.unwrap();
+        assert_eq!(
+            (
+                a.max_server_rss_mb,
+                a.min_uptime_pct,
+                a.max_p95_ms_throttled,
+                a.max_prediction_error_pct,
+                a.min_alert_precision_pct
+            ),
+            (Some(512.0), Some(99.5), Some(800.0), Some(25.0), Some(80.0))
+        );
+        for (key, v) in [
+            ("min_uptime_pct", "101"),
+            ("max_prediction_error_pct", "-1"),
+            ("min_alert_precision_pct", "150"),
+        ] {
+            let e = parse(
+                &format!("[[phases]]\nkind = \"soak\"\n[acceptance]\n{key} = {v}\n"),
+                "a.toml",
+            )
+            .unwrap_err()
+            .to_string();
+            assert_eq!(
+                e,
+                format!("a.toml: acceptance.{key}: {v} is not a percentage within 0–100")
+            );
+        }
+        let e = parse(
+            "[[phases]]\nkind = \"soak\"\n[acceptance]\nmax_server_rss_mb = -5\n",
+            "a.toml",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.contains("max_server_rss_mb: -5 is not a non-negative number"),
+            "{e}"
+        );
     }
 
     #[test]

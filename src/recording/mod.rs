@@ -9,7 +9,8 @@ pub(crate) mod writer;
 
 pub use format::{Header, Line, PredictionUpdate, RunRecord, RECORDING_SCHEMA};
 pub use reader::{
-    parse_recording, read_recording, read_recording_parts, RecordedEvent, Recording, RecordingError,
+    parse_recording, read_recording, read_recording_parts, RecordedEvent, RecordedWindow,
+    Recording, RecordingError,
 };
 pub use replay::{load as load_replay, ReplaySource};
 pub use traces::tegrastats::{parse_line as parse_tegrastats_line, CpuCore};

@@ -21,13 +21,24 @@ pub struct RecordedEvent {
     pub text: String,
 }
 
+/// A load window line: where it was, when it was written, and how many
+/// snapshots came before it (so a reader can replay snapshots and windows
+/// in the order the run saw them).
+#[derive(Debug, Clone)]
+pub struct RecordedWindow {
+    pub line: usize,
+    pub time_unix_ms: u64,
+    pub after_snapshots: usize,
+    pub window: LoadWindow,
+}
+
 #[derive(Debug, Clone, Default)]
 pub struct Recording {
     pub header: Option<Header>,
     pub snapshots: Vec<Snapshot>,
     pub events: Vec<RecordedEvent>,
-    /// Load windows with their line number and write time.
-    pub windows: Vec<(usize, u64, LoadWindow)>,
+    /// Load windows with their line number, write time and place among the snapshots.
+    pub windows: Vec<RecordedWindow>,
     /// The run's summary line (the last one wins), with its line number.
     pub summary: Option<(usize, RunRecord)>,
     /// Lines of a known kind whose body did not parse: `(line, kind, reason)`
@@ -96,7 +107,12 @@ pub fn parse_recording(source: &str, text: &str) -> Result<Recording, RecordingE
             Ok(Line::LoadWindow {
                 time_unix_ms,
                 window,
-            }) => rec.windows.push((n, time_unix_ms, *window)),
+            }) => rec.windows.push(RecordedWindow {
+                line: n,
+                time_unix_ms,
+                after_snapshots: rec.snapshots.len(),
+                window: *window,
+            }),
             // Prediction updates are for other readers; a report recomputes them.
             Ok(Line::Prediction { .. }) => {}
             Ok(Line::Summary { summary, .. }) => rec.summary = Some((n, *summary)),
@@ -139,13 +155,15 @@ pub fn read_recording_parts(path: &Path) -> Result<Recording, RecordingError> {
         }
         let part = read_recording(&p)?;
         let lines = all.lines;
+        let before = all.snapshots.len();
         all.snapshots.extend(part.snapshots);
         all.events.extend(part.events);
-        all.windows.extend(
-            part.windows
-                .into_iter()
-                .map(|(i, at, w)| (lines + i, at, w)),
-        );
+        all.windows
+            .extend(part.windows.into_iter().map(|w| RecordedWindow {
+                line: lines + w.line,
+                after_snapshots: before + w.after_snapshots,
+                ..w
+            }));
         if let Some((i, s)) = part.summary {
             all.summary = Some((lines + i, s));
         }

@@ -1,12 +1,14 @@
 //! Acceptance criteria: what a run must show to PASS. Pure: [`evaluate`] takes
 //! the run summary, what was observed on the board during the run
-//! ([`Observations`], built by [`Observer`] from snapshots) and the limits
-//! ([`Criteria`], the scenario's `[acceptance]` over the defaults), and
-//! returns one [`Verdict`] per criterion.
+//! ([`Observations`], built by [`Observer`] from snapshots, their thermal
+//! predictions and the load windows) and the limits ([`Criteria`], the
+//! scenario's `[acceptance]` over the defaults), and returns one [`Verdict`]
+//! per criterion. The observer's memory is fixed however long the run: a
+//! ring of the last 300 s of ETAs, counters, and one entry per throttle onset.
 
 use serde::{Deserialize, Serialize};
 
-use crate::load::engine::{PhaseSummary, RunSummary, StageSummary};
+use crate::load::engine::{LoadWindow, PhaseSummary, RunSummary, StageSummary};
 use crate::load::llm_stats::LlmSummary;
 use crate::load::scenario::Acceptance;
 use crate::load::schedule::PhaseKind;
@@ -81,6 +83,14 @@ pub struct Criteria {
     pub max_ttft_ms: Option<f64>,
     pub max_tpot_ms: Option<f64>,
     pub min_goodput_pct: Option<f64>,
+    /// Stress-test limits, each off unless set: the stdio servers' peak RSS
+    /// per session, the lowest target uptime, p95 while throttled, the
+    /// ETA error at throttle onsets and the alerts' precision.
+    pub max_server_rss_mb: Option<f64>,
+    pub min_uptime_pct: Option<f64>,
+    pub max_p95_ms_throttled: Option<f64>,
+    pub max_prediction_error_pct: Option<f64>,
+    pub min_alert_precision_pct: Option<f64>,
 }
 
 impl Default for Criteria {
@@ -96,6 +106,11 @@ impl Default for Criteria {
             max_ttft_ms: None,
             max_tpot_ms: None,
             min_goodput_pct: None,
+            max_server_rss_mb: None,
+            min_uptime_pct: None,
+            max_p95_ms_throttled: None,
+            max_prediction_error_pct: None,
+            min_alert_precision_pct: None,
         }
     }
 }
@@ -119,6 +134,11 @@ impl Criteria {
             max_ttft_ms: a.max_ttft_ms,
             max_tpot_ms: a.max_tpot_ms,
             min_goodput_pct: a.min_goodput_pct,
+            max_server_rss_mb: a.max_server_rss_mb,
+            min_uptime_pct: a.min_uptime_pct,
+            max_p95_ms_throttled: a.max_p95_ms_throttled,
+            max_prediction_error_pct: a.max_prediction_error_pct,
+            min_alert_precision_pct: a.min_alert_precision_pct,
         }
     }
 }
@@ -134,6 +154,42 @@ pub struct ThrottleObs {
     pub predicted_lead_s: Option<f64>,
     /// Already throttled at the run's first snapshot: nothing could have predicted it.
     pub at_start: bool,
+    /// Median error of the ETAs predicted 30–300 s before the onset (one per
+    /// second, unthrottled, since the previous onset), each `|eta − true| / true` capped at 100 %, no ETA counting
+    /// 100 % (as `predict-eval` scores, with the cap); `None` when no
+    /// prediction was made in that span.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub eta_error_pct: Option<f64>,
+}
+
+/// Load while the board was throttled: the load windows that ended while
+/// the latest snapshot showed throttling.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ThrottledLoad {
+    /// Such windows with load (a phase running or a request answered).
+    pub windows: u64,
+    /// The worst p95 latency among those windows that answered a request, ms.
+    pub worst_p95_ms: Option<f64>,
+}
+
+/// Alerts: episodes of a throttle forecast under [`ALERT_ETA_S`] (status Ok,
+/// board not throttled), from the first such forecast to the first without
+/// one. An episode is a hit when a throttle onset came before its deadline
+/// (the latest time any of its forecasts allowed: the forecast's time plus
+/// the upper end of its ETA range, or 1.5 × its ETA without one; an onset
+/// first seen at a snapshot counts from the snapshot before), a false alarm
+/// when the deadline passed first or the run ended before it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Alerts {
+    pub episodes: u64,
+    pub hits: u64,
+    /// Decided false alarms plus the episodes still undecided (as if the run ended here).
+    pub false_alarms: u64,
+    /// hits / (hits + false alarms), %; `None` without an alert.
+    pub precision_pct: Option<f64>,
+    /// Onsets (not those at the start) that made an episode a hit, % of
+    /// onsets; `None` without an onset.
+    pub recall_pct: Option<f64>,
 }
 
 /// What the board showed during the run.
@@ -146,16 +202,232 @@ pub struct Observations {
     pub max_temp_c: Option<f64>,
     /// Zone with the highest temperature seen.
     pub max_temp_zone: Option<String>,
+    #[serde(default)]
+    pub throttled_load: ThrottledLoad,
+    #[serde(default)]
+    pub alerts: Alerts,
 }
 
-/// Builds [`Observations`] from the snapshot stream, and from the thermal
+/// An alert is a throttle ETA under this many seconds (as `predict-eval`'s).
+pub const ALERT_ETA_S: f64 = crate::report::predict_eval::ALERT_ETA_S;
+/// An onset's ETA error is scored over the predictions made this long before it…
+pub const ETA_ERROR_FROM_S: f64 = 30.0;
+/// …up to this long before it.
+pub const ETA_ERROR_TO_S: f64 = 300.0;
+/// One ETA per second over [`ETA_ERROR_TO_S`], the newest included.
+const ETA_RING: usize = ETA_ERROR_TO_S as usize + 1;
+/// Alert episodes awaiting their deadline; past this many, a new one joins
+/// the one whose deadline is nearest (and keeps the later deadline).
+const PENDING_ALERTS: usize = 32;
+
+/// The board's throttle forecast after one snapshot: the soonest ETA of a
+/// zone whose prediction is Ok, with the upper end of its range.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Forecast {
+    eta_s: f64,
+    hi_s: Option<f64>,
+}
+
+impl Forecast {
+    fn soonest(preds: &[ZonePrediction]) -> Option<Forecast> {
+        preds
+            .iter()
+            .filter(|p| p.status == Status::Ok)
+            .filter_map(|p| {
+                p.eta_s.filter(|e| e.is_finite()).map(|eta_s| Forecast {
+                    eta_s,
+                    hi_s: p.hi_s.filter(|h| h.is_finite()),
+                })
+            })
+            .min_by(|a, b| a.eta_s.total_cmp(&b.eta_s))
+    }
+
+    /// When an alert made at `t_s` from this forecast expires.
+    fn deadline(self, t_s: f64) -> f64 {
+        t_s + self.hi_s.unwrap_or(self.eta_s * 1.5)
+    }
+}
+
+/// The last [`ETA_RING`] forecasts, at most one a second: `(t, ETA)`.
+#[derive(Debug)]
+struct EtaRing {
+    slots: [(f64, Option<f64>); ETA_RING],
+    next: usize,
+    len: usize,
+}
+
+impl Default for EtaRing {
+    fn default() -> Self {
+        EtaRing {
+            slots: [(0.0, None); ETA_RING],
+            next: 0,
+            len: 0,
+        }
+    }
+}
+
+impl EtaRing {
+    fn clear(&mut self) {
+        self.len = 0;
+    }
+
+    /// Keep `(t, eta)` unless the newest entry is under a second old.
+    fn push(&mut self, t_s: f64, eta_s: Option<f64>) {
+        if self.len > 0 {
+            let newest = self.slots[(self.next + ETA_RING - 1) % ETA_RING].0;
+            if t_s - newest < 1.0 {
+                return;
+            }
+        }
+        self.slots[self.next] = (t_s, eta_s);
+        self.next = (self.next + 1) % ETA_RING;
+        self.len = (self.len + 1).min(ETA_RING);
+    }
+
+    /// The median error (nearest rank) of the ETAs made 30–300 s before an
+    /// onset at `at_s`; `None` when none was.
+    fn error_at(&self, at_s: f64) -> Option<f64> {
+        let mut errs = [0.0; ETA_RING];
+        let mut n = 0;
+        // The newest `len` entries end just before `next`.
+        let kept = (0..self.len).map(|k| self.slots[(self.next + ETA_RING - 1 - k) % ETA_RING]);
+        for (t, eta) in kept {
+            let r = at_s - t;
+            if (ETA_ERROR_FROM_S..=ETA_ERROR_TO_S).contains(&r) {
+                errs[n] = eta_error_pct(eta, r);
+                n += 1;
+            }
+        }
+        let errs = &mut errs[..n];
+        errs.sort_by(f64::total_cmp);
+        crate::report::predict_eval::percentile(errs, 0.5)
+    }
+}
+
+/// One ETA's error against the true remaining time `r_s`, % capped at 100;
+/// no ETA counts 100.
+fn eta_error_pct(eta_s: Option<f64>, r_s: f64) -> f64 {
+    eta_s.map_or(100.0, |e| ((e - r_s).abs() / r_s * 100.0).min(100.0))
+}
+
+/// Alert episodes as they happen: the open one and those awaiting their
+/// deadline, in fixed memory.
+#[derive(Debug, Default)]
+struct AlertTracker {
+    /// The deadline of the episode now standing.
+    open: Option<f64>,
+    /// `(deadline, episodes)` of closed episodes not yet decided.
+    pending: [(f64, u64); PENDING_ALERTS],
+    pending_len: usize,
+    /// Onsets judged (not at the start), and those an episode foresaw.
+    onsets: u64,
+    recalled: u64,
+    /// The previous snapshot's time: an onset first seen at `t` may have
+    /// begun just after it.
+    last_t: Option<f64>,
+}
+
+impl AlertTracker {
+    fn close_open(&mut self) {
+        let Some(d) = self.open.take() else { return };
+        if self.pending_len < PENDING_ALERTS {
+            self.pending[self.pending_len] = (d, 1);
+            self.pending_len += 1;
+        } else if let Some(near) = self
+            .pending
+            .iter_mut()
+            .min_by(|a, b| (a.0 - d).abs().total_cmp(&(b.0 - d).abs()))
+        {
+            near.0 = near.0.max(d);
+            near.1 += 1;
+        }
+    }
+
+    /// Drop the undecided episodes `keep` says no to; returns how many episodes went.
+    fn retain(&mut self, keep: impl Fn(f64) -> bool) -> u64 {
+        let mut gone = 0;
+        let mut i = 0;
+        while i < self.pending_len {
+            if keep(self.pending[i].0) {
+                i += 1;
+            } else {
+                gone += self.pending[i].1;
+                self.pending_len -= 1;
+                self.pending[i] = self.pending[self.pending_len];
+            }
+        }
+        gone
+    }
+
+    /// One snapshot at `t_s`: `onset` when the board just started to throttle
+    /// (`at_start` when that is the run's first snapshot), `throttled` now,
+    /// and the forecast made after it.
+    fn observe(
+        &mut self,
+        a: &mut Alerts,
+        t_s: f64,
+        onset: Option<bool>,
+        throttled: bool,
+        forecast: Option<Forecast>,
+    ) {
+        // Deadlines that passed: those episodes are false alarms (they
+        // already count as such), and so is a standing one whose forecasts
+        // all expired before this snapshot. An onset seen now may have
+        // begun right after the previous snapshot: deadlines since then count.
+        let passed = match onset {
+            Some(_) => self.last_t.unwrap_or(t_s),
+            None => t_s,
+        };
+        self.last_t = Some(t_s);
+        if self.open.is_some_and(|d| d < passed) {
+            self.open = None;
+        }
+        self.retain(|d| d >= passed);
+        if let Some(at_start) = onset {
+            let open = u64::from(self.open.take().is_some());
+            let hits = open + self.retain(|_| false);
+            a.hits += hits;
+            a.false_alarms -= hits;
+            if !at_start {
+                self.onsets += 1;
+                self.recalled += u64::from(hits > 0);
+            }
+        }
+        // A forecast made while throttled does not foresee an onset.
+        match forecast.filter(|f| f.eta_s < ALERT_ETA_S && !throttled) {
+            Some(f) => {
+                if self.open.is_none() {
+                    a.episodes += 1;
+                    a.false_alarms += 1;
+                }
+                // The episode's deadline is the latest any of its forecasts
+                // allowed: near the onset the range shrinks towards now.
+                let d = f.deadline(t_s);
+                self.open = Some(self.open.map_or(d, |o| o.max(d)));
+            }
+            None => self.close_open(),
+        }
+        let judged = a.hits + a.false_alarms;
+        a.precision_pct = (judged > 0).then(|| a.hits as f64 * 100.0 / judged as f64);
+        a.recall_pct = (self.onsets > 0).then(|| self.recalled as f64 * 100.0 / self.onsets as f64);
+    }
+}
+
+/// Builds [`Observations`] from the snapshot stream, from the thermal
 /// predictions made on it (the session's [`crate::predict::Predictors`])
-/// whether a throttle was predicted, and how early.
+/// whether a throttle was predicted, how early and how well, and from the
+/// load windows the latency while the board was throttled. Snapshots and
+/// windows are fed in the order they happened (the live run's, which is
+/// also a recording's line order).
 #[derive(Debug, Default)]
 pub struct Observer {
     obs: Observations,
     warned_since: Option<f64>,
     was_throttled: bool,
+    /// Boxed: a few KiB that would otherwise sit inside every future
+    /// holding the session's sinks.
+    etas: Box<EtaRing>,
+    alerts: Box<AlertTracker>,
 }
 
 impl Observer {
@@ -174,14 +446,18 @@ impl Observer {
         let warned = preds
             .iter()
             .any(|p| p.status == Status::Ok && p.eta_s.is_some());
+        let mut onset = None;
         if s.throttle.throttled {
             self.obs.throttled_snapshots += 1;
             if !self.was_throttled {
+                let at_start = self.obs.snapshots == 1;
+                onset = Some(at_start);
                 self.obs.throttle_events.push(ThrottleObs {
                     at_s: t_s,
                     reasons: s.throttle.reasons.clone(),
                     predicted_lead_s: self.warned_since.map(|w| t_s - w),
-                    at_start: self.obs.snapshots == 1,
+                    at_start,
+                    eta_error_pct: self.etas.error_at(t_s),
                 });
             }
         }
@@ -190,6 +466,39 @@ impl Observer {
             self.warned_since.get_or_insert(t_s);
         } else if !s.throttle.throttled {
             self.warned_since = None;
+        }
+        // Predictions made after this snapshot are scored at the next onset:
+        // those made before an earlier onset, or while throttled, were not
+        // about it.
+        let forecast = Forecast::soonest(preds);
+        if onset.is_some() {
+            self.etas.clear();
+        }
+        if !preds.is_empty() && !s.throttle.throttled {
+            self.etas.push(t_s, forecast.map(|f| f.eta_s));
+        }
+        self.alerts.observe(
+            &mut self.obs.alerts,
+            t_s,
+            onset,
+            s.throttle.throttled,
+            forecast,
+        );
+    }
+
+    /// A load window that just ended: counted against the board's state at
+    /// the latest snapshot.
+    pub fn observe_window(&mut self, w: &LoadWindow) {
+        if !self.was_throttled || (w.phase.is_none() && w.all.count == 0) {
+            return;
+        }
+        let l = &mut self.obs.throttled_load;
+        l.windows += 1;
+        if w.all.count > 0 {
+            let p95 = w.all.latency_ms.p95;
+            if l.worst_p95_ms.is_none_or(|m| p95 > m) {
+                l.worst_p95_ms = Some(p95);
+            }
         }
     }
 
@@ -497,6 +806,163 @@ pub fn evaluate(s: &RunSummary, o: &Observations, c: &Criteria) -> Vec<Verdict> 
             ),
         )
     });
+    out.extend(stress_limits(s, o, c));
+    out
+}
+
+/// The stress-test limits that are set: the stdio servers' RSS, the
+/// targets' uptime, p95 while throttled, the ETA error at throttle onsets
+/// and the alerts' precision.
+#[expect(clippy::too_many_lines, reason = "one block per limit")]
+fn stress_limits(s: &RunSummary, o: &Observations, c: &Criteria) -> Vec<Verdict> {
+    let mut out = Vec::new();
+    if let Some(limit) = c.max_server_rss_mb {
+        let threshold = format!("< {limit} MB");
+        let peak = s
+            .targets
+            .iter()
+            .filter(|t| t.kind == "stdio")
+            .filter_map(|t| t.rss_mb_per_session.map(|m| (m, t)))
+            .max_by(|a, b| a.0.max.total_cmp(&b.0.max));
+        out.push(match peak {
+            None => other(
+                "server_rss",
+                Outcome::NotMeasured,
+                threshold,
+                "no stdio target's server RSS was read during load",
+            ),
+            Some((m, t)) => verdict(
+                "server_rss",
+                m.max < limit,
+                Some(format!("{:.1} MB", m.max)),
+                threshold,
+                format!(
+                    "{}: peak RSS of one session's server process over the load windows (mean {:.1} MB, {} session(s))",
+                    t.name, m.mean, t.sessions
+                ),
+            ),
+        });
+    }
+    if let Some(min) = c.min_uptime_pct {
+        let threshold = format!(">= {min} %");
+        let lowest = s
+            .targets
+            .iter()
+            .filter_map(|t| t.uptime_pct.map(|u| (u, t)))
+            .min_by(|a, b| a.0.total_cmp(&b.0));
+        out.push(match lowest {
+            None => other(
+                "uptime",
+                Outcome::NotMeasured,
+                threshold,
+                "no MCP target's uptime was measured",
+            ),
+            Some((u, t)) => verdict(
+                "uptime",
+                u >= min,
+                Some(format!("{u:.2} %")),
+                threshold,
+                match &t.connect_error {
+                    Some(_) => format!("{}: never connected", t.name),
+                    None => format!(
+                        "{}: sessions down {:.1} s in all ({} died, {} restarted) over {} session(s)",
+                        t.name, t.down_s, t.failures, t.restarts, t.sessions
+                    ),
+                },
+            ),
+        });
+    }
+    if let Some(limit) = c.max_p95_ms_throttled {
+        let threshold = format!("< {limit} ms");
+        let l = &o.throttled_load;
+        out.push(match (l.windows, l.worst_p95_ms) {
+            (0, _) => other(
+                "p95_throttled",
+                Outcome::NotApplicable,
+                threshold,
+                "the board was not throttled while load ran",
+            ),
+            (n, None) => other(
+                "p95_throttled",
+                Outcome::NotMeasured,
+                threshold,
+                &format!(
+                    "no request was answered in the {n} load window(s) that ended while throttled"
+                ),
+            ),
+            (n, Some(p95)) => verdict(
+                "p95_throttled",
+                p95 < limit,
+                Some(format!("{p95:.1} ms")),
+                threshold,
+                format!(
+                    "worst p95 of the {n} load window(s) that ended while the board was throttled"
+                ),
+            ),
+        });
+    }
+    if let Some(limit) = c.max_prediction_error_pct {
+        let threshold = format!("< {limit} %");
+        let onsets: Vec<&ThrottleObs> = o.throttle_events.iter().filter(|t| !t.at_start).collect();
+        let scored: Vec<f64> = onsets.iter().filter_map(|t| t.eta_error_pct).collect();
+        out.push(if onsets.is_empty() {
+            other(
+                "prediction_error",
+                Outcome::NotApplicable,
+                threshold,
+                "no throttle onset during the run",
+            )
+        } else if scored.is_empty() {
+            other(
+                "prediction_error",
+                Outcome::NotMeasured,
+                threshold,
+                &format!(
+                    "no prediction was made {ETA_ERROR_FROM_S:.0}–{ETA_ERROR_TO_S:.0} s before any of the {} onset(s)",
+                    onsets.len()
+                ),
+            )
+        } else {
+            let mean = scored.iter().sum::<f64>() / scored.len() as f64;
+            verdict(
+                "prediction_error",
+                mean < limit,
+                Some(format!("{mean:.1} %")),
+                threshold,
+                format!(
+                    "mean over {} of {} onset(s) of the median |ETA − true| / true of the predictions {ETA_ERROR_FROM_S:.0}–{ETA_ERROR_TO_S:.0} s before (capped at 100 %, no ETA 100 %)",
+                    scored.len(),
+                    onsets.len()
+                ),
+            )
+        });
+    }
+    if let Some(min) = c.min_alert_precision_pct {
+        let threshold = format!(">= {min} %");
+        let a = &o.alerts;
+        out.push(match a.precision_pct {
+            None => other(
+                "alert_precision",
+                Outcome::NotApplicable,
+                threshold,
+                &format!("no alert (a throttle forecast under {ALERT_ETA_S:.0} s) during the run"),
+            ),
+            Some(p) => verdict(
+                "alert_precision",
+                p >= min,
+                Some(format!("{p:.1} %")),
+                threshold,
+                format!(
+                    "{} alert(s): {} followed by a throttle onset in time, {} false alarm(s); recall {}",
+                    a.episodes,
+                    a.hits,
+                    a.false_alarms,
+                    a.recall_pct
+                        .map_or_else(|| "- (no onset)".into(), |r| format!("{r:.0} % of onsets"))
+                ),
+            ),
+        });
+    }
     out
 }
 
@@ -923,6 +1389,7 @@ mod tests {
             reasons: vec!["sw-throttle".into()],
             predicted_lead_s: Some(360.0),
             at_start: false,
+            eta_error_pct: None,
         });
         let v = evaluate(&passing_summary(), &o, &Criteria::default());
         assert_eq!(get(&v, "no_throttling").verdict, Outcome::Fail);
@@ -1017,6 +1484,407 @@ mod tests {
         assert_eq!(get(&v, "p95_latency").verdict, Outcome::Fail);
         assert_eq!(get(&v, "max_temperature").verdict, Outcome::Fail);
         assert_eq!(get(&v, "error_rate").verdict, Outcome::Pass);
+    }
+
+    fn pred(eta_s: Option<f64>, hi_s: Option<f64>) -> ZonePrediction {
+        ZonePrediction {
+            zone: "gpu-thermal".into(),
+            eta_s,
+            lo_s: None,
+            hi_s,
+            model: crate::predict::thermal::Model::Linear,
+            t_inf_c: None,
+            status: if eta_s.is_some() {
+                Status::Ok
+            } else {
+                Status::Flat
+            },
+            trip_c: 99.0,
+            temp_c: 80.0,
+            slope_c_per_min: 1.0,
+            message: String::new(),
+        }
+    }
+
+    fn board(throttled: bool) -> Snapshot {
+        let mut s = Snapshot::default();
+        s.throttle.throttled = throttled;
+        if throttled {
+            s.throttle.reasons = vec!["sw-throttle".into()];
+        }
+        s
+    }
+
+    fn window(phase: Option<&str>, count: u64, p95: f64) -> LoadWindow {
+        LoadWindow {
+            elapsed_s: 0.0,
+            window_s: 1.0,
+            phase: phase.map(Into::into),
+            stage: None,
+            target_rate: 10.0,
+            in_flight: 0,
+            all: tool("all", count, 0, p95),
+            tools: Vec::new(),
+            rolling_s: 1.0,
+            rolling_all: ToolSummary::default(),
+            rolling_tools: Vec::new(),
+            users: None,
+            invalid: None,
+        }
+    }
+
+    #[test]
+    fn server_rss_takes_the_largest_stdio_peak_and_only_when_set() {
+        use crate::load::engine::MeanMax;
+        let mut s = passing_summary();
+        let second = |name: &str, kind: &str, max: f64| TargetSummary {
+            name: name.into(),
+            kind: kind.into(),
+            sessions: 1,
+            rss_mb_per_session: Some(MeanMax {
+                mean: max * 0.9,
+                max,
+            }),
+            ..Default::default()
+        };
+        s.targets[0].rss_mb_per_session = Some(MeanMax {
+            mean: 40.0,
+            max: 45.0,
+        });
+        s.targets.push(second("big", "stdio", 180.0));
+        // An HTTP target's figure is not a server process this console watches.
+        s.targets.push(second("remote", "http", 900.0));
+        assert!(evaluate(&s, &calm(), &Criteria::default())
+            .iter()
+            .all(|v| v.name != "server_rss"));
+        let c = |limit: f64| Criteria {
+            max_server_rss_mb: Some(limit),
+            ..Criteria::default()
+        };
+        let v = evaluate(&s, &calm(), &c(200.0));
+        let r = get(&v, "server_rss");
+        assert_eq!(
+            (r.verdict, r.measured.as_deref(), r.threshold.as_str()),
+            (Outcome::Pass, Some("180.0 MB"), "< 200 MB")
+        );
+        assert!(r.detail.starts_with("big: peak RSS"), "{}", r.detail);
+        assert_eq!(
+            get(&evaluate(&s, &calm(), &c(100.0)), "server_rss").verdict,
+            Outcome::Fail
+        );
+        let v = evaluate(&passing_summary(), &calm(), &c(100.0));
+        assert_eq!(get(&v, "server_rss").verdict, Outcome::NotMeasured);
+    }
+
+    #[test]
+    fn uptime_takes_the_lowest_target() {
+        let mut s = passing_summary();
+        let c = Criteria {
+            min_uptime_pct: Some(99.0),
+            ..Criteria::default()
+        };
+        assert_eq!(
+            get(&evaluate(&s, &calm(), &c), "uptime").verdict,
+            Outcome::NotMeasured
+        );
+        s.targets[0].uptime_pct = Some(99.5);
+        s.targets.push(TargetSummary {
+            name: "crashy".into(),
+            kind: "stdio".into(),
+            sessions: 2,
+            failures: 3,
+            restarts: 3,
+            down_s: 12.0,
+            // 12 s down of 2 sessions × 600 s.
+            uptime_pct: Some(100.0 * (1.0 - 12.0 / (2.0 * 600.0))),
+            ..Default::default()
+        });
+        let v = evaluate(&s, &calm(), &c);
+        let u = get(&v, "uptime");
+        assert_eq!(
+            (u.verdict, u.measured.as_deref()),
+            (Outcome::Pass, Some("99.00 %"))
+        );
+        assert!(
+            u.detail.starts_with("crashy: sessions down 12.0 s"),
+            "{}",
+            u.detail
+        );
+        s.targets[1].uptime_pct = Some(98.0);
+        assert_eq!(
+            get(&evaluate(&s, &calm(), &c), "uptime").verdict,
+            Outcome::Fail
+        );
+    }
+
+    #[test]
+    fn p95_while_throttled_counts_only_windows_that_ended_throttled() {
+        let mut ob = Observer::default();
+        let fed = [
+            (false, Some("soak"), 50, 900.0),
+            (true, Some("soak"), 50, 300.0),
+            (true, Some("soak"), 50, 200.0),
+            // Idle: no phase, nothing answered.
+            (true, None, 0, 0.0),
+            // A stalled phase: counted, but has no p95.
+            (true, Some("soak"), 0, 0.0),
+            (false, Some("soak"), 50, 1200.0),
+        ];
+        for (i, (throttled, phase, count, p95)) in fed.iter().enumerate() {
+            ob.observe(i as f64, &board(*throttled), &[]);
+            ob.observe_window(&window(*phase, *count, *p95));
+        }
+        let during: Vec<_> = fed
+            .iter()
+            .filter(|(t, phase, count, _)| *t && (phase.is_some() || *count > 0))
+            .collect();
+        let worst = during
+            .iter()
+            .filter(|f| f.2 > 0)
+            .map(|f| f.3)
+            .fold(f64::NEG_INFINITY, f64::max);
+        let l = &ob.observations().throttled_load;
+        assert_eq!(l.windows, during.len() as u64);
+        assert_eq!(l.worst_p95_ms, Some(worst));
+
+        let c = |limit: f64| Criteria {
+            max_p95_ms_throttled: Some(limit),
+            ..Criteria::default()
+        };
+        let v = evaluate(&passing_summary(), ob.observations(), &c(worst + 1.0));
+        let p = get(&v, "p95_throttled");
+        assert_eq!(
+            (p.verdict, p.measured.clone()),
+            (Outcome::Pass, Some(format!("{worst:.1} ms")))
+        );
+        let v = evaluate(&passing_summary(), ob.observations(), &c(worst));
+        assert_eq!(get(&v, "p95_throttled").verdict, Outcome::Fail);
+        let v = evaluate(&passing_summary(), &calm(), &c(worst));
+        assert_eq!(get(&v, "p95_throttled").verdict, Outcome::NotApplicable);
+        let mut stalled = calm();
+        stalled.throttled_load.windows = 2;
+        let v = evaluate(&passing_summary(), &stalled, &c(worst));
+        assert_eq!(get(&v, "p95_throttled").verdict, Outcome::NotMeasured);
+    }
+
+    #[test]
+    fn onsets_score_the_etas_predicted_30_to_300_s_before() {
+        // Snapshots every 0.5 s, the ring keeps one a second; the board
+        // throttles at 400 s. Predictions made before 200 s are 20 % long,
+        // from 200 s on 5 % short, and in the last 30 s wildly off (not scored).
+        let onset = 400.0;
+        let eta = |t: f64| {
+            let r = onset - t;
+            if t < 200.0 {
+                r * 1.2
+            } else if r >= ETA_ERROR_FROM_S {
+                r * 0.95
+            } else {
+                r * 10.0
+            }
+        };
+        let mut ob = Observer::default();
+        for k in 0..800 {
+            let t = f64::from(k) * 0.5;
+            ob.observe(t, &board(false), &[pred(Some(eta(t)), None)]);
+        }
+        ob.observe(onset, &board(true), &[]);
+        // Scored: one a second from 100 s to 370 s; 100 at 20 %, 171 at 5 %:
+        // the median is 5 %.
+        let (at_20, at_5) = ((100..200).count(), (200..=370).count());
+        assert!(2 * at_5 > at_20 + at_5);
+        let e = ob.observations().throttle_events[0].eta_error_pct.unwrap();
+        assert!((e - 5.0).abs() < 1e-9, "{e}");
+        // Throttled until 410 s, then exact ETAs until a second onset at
+        // 500 s: the predictions made for the first onset, or while
+        // throttled, are not scored against the second.
+        let second = 500.0;
+        for k in 801..1000 {
+            let t = f64::from(k) * 0.5;
+            let throttled = t < 410.0;
+            let p = if throttled {
+                pred(None, None)
+            } else {
+                pred(Some(second - t), None)
+            };
+            ob.observe(t, &board(throttled), &[p]);
+        }
+        ob.observe(second, &board(true), &[]);
+        let events = &ob.observations().throttle_events;
+        assert_eq!(events.len(), 2);
+        assert_eq!(events[1].eta_error_pct, Some(0.0));
+
+        // ETAs three times too long count 100 %, as does no ETA at all.
+        let mut ob = Observer::default();
+        for k in 0..400 {
+            let t = f64::from(k);
+            let p = if k % 2 == 0 {
+                pred(Some((onset - t) * 3.0), None)
+            } else {
+                pred(None, None)
+            };
+            ob.observe(t, &board(false), &[p]);
+        }
+        ob.observe(onset, &board(true), &[]);
+        assert_eq!(
+            ob.observations().throttle_events[0].eta_error_pct,
+            Some(100.0)
+        );
+
+        // An onset 20 s into the run had no prediction in the span.
+        let mut ob = Observer::default();
+        for k in 0..20 {
+            ob.observe(f64::from(k), &board(false), &[pred(Some(100.0), None)]);
+        }
+        ob.observe(20.0, &board(true), &[]);
+        assert_eq!(ob.observations().throttle_events[0].eta_error_pct, None);
+    }
+
+    #[test]
+    fn prediction_error_is_the_mean_over_scored_onsets() {
+        let onset = |at_s: f64, err: Option<f64>, at_start: bool| ThrottleObs {
+            at_s,
+            reasons: vec!["sw-throttle".into()],
+            predicted_lead_s: None,
+            at_start,
+            eta_error_pct: err,
+        };
+        let c = Criteria {
+            max_prediction_error_pct: Some(25.0),
+            ..Criteria::default()
+        };
+        let mut o = calm();
+        let v = evaluate(&passing_summary(), &o, &c);
+        assert_eq!(get(&v, "prediction_error").verdict, Outcome::NotApplicable);
+        o.throttle_events.push(onset(0.0, None, true));
+        o.throttle_events.push(onset(100.0, None, false));
+        let v = evaluate(&passing_summary(), &o, &c);
+        assert_eq!(get(&v, "prediction_error").verdict, Outcome::NotMeasured);
+        let errs = [10.0, 30.0];
+        for (i, e) in errs.iter().enumerate() {
+            o.throttle_events
+                .push(onset(200.0 + i as f64 * 100.0, Some(*e), false));
+        }
+        let mean = errs.iter().sum::<f64>() / errs.len() as f64;
+        let v = evaluate(&passing_summary(), &o, &c);
+        let p = get(&v, "prediction_error");
+        assert_eq!(
+            (p.verdict, p.measured.clone()),
+            (Outcome::Pass, Some(format!("{mean:.1} %")))
+        );
+        assert!(
+            p.detail.starts_with("mean over 2 of 3 onset(s)"),
+            "{}",
+            p.detail
+        );
+        o.throttle_events[3].eta_error_pct = Some(60.0);
+        let v = evaluate(&passing_summary(), &o, &c);
+        assert_eq!(get(&v, "prediction_error").verdict, Outcome::Fail);
+    }
+
+    #[test]
+    fn alert_episodes_are_hits_when_an_onset_beats_their_deadline() {
+        // (from, to, eta, hi): forecasts shown at every second in [from, to).
+        // 1: 10–20 s, ETA 200 s, range to 250 s: deadline 19 + 250 = 269 s;
+        //    the onset at 100 s makes it a hit.
+        // 2: 120–125 s, ETA 20 s, no range: deadline 124 + 30 = 154 s; the
+        //    next onset (200 s) is too late: a false alarm.
+        // 3: 280–300 s, ETA 400 s: not an alert (over 5 min).
+        // 4: 290 s to the end, ETA 50 s: still standing when the run ends: a
+        //    false alarm.
+        let episodes = [
+            (10, 20, 200.0, Some(250.0)),
+            (120, 125, 20.0, None),
+            (280, 300, 400.0, None),
+            (290, 300, 50.0, None),
+        ];
+        let throttled = |t: u32| (100..110).contains(&t) || (200..210).contains(&t);
+        let mut ob = Observer::default();
+        for t in 0..300 {
+            let preds: Vec<ZonePrediction> = episodes
+                .iter()
+                .filter(|(from, to, ..)| (*from..*to).contains(&t))
+                .map(|(_, _, eta, hi)| pred(Some(*eta), *hi))
+                .collect();
+            ob.observe(f64::from(t), &board(throttled(t)), &preds);
+            if t == 150 {
+                // Episode 2 is undecided yet: it counts as a false alarm until it is a hit.
+                assert_eq!(ob.observations().alerts.false_alarms, 1);
+            }
+        }
+        let a = &ob.observations().alerts;
+        assert_eq!((a.episodes, a.hits, a.false_alarms), (3, 1, 2));
+        assert_eq!(a.precision_pct, Some(100.0 / 3.0));
+        assert_eq!(a.recall_pct, Some(50.0), "one of two onsets foreseen");
+
+        let c = |min: f64| Criteria {
+            min_alert_precision_pct: Some(min),
+            ..Criteria::default()
+        };
+        let v = evaluate(&passing_summary(), ob.observations(), &c(30.0));
+        let p = get(&v, "alert_precision");
+        assert_eq!(
+            (p.verdict, p.measured.as_deref()),
+            (Outcome::Pass, Some("33.3 %"))
+        );
+        assert!(p.detail.contains("recall 50 % of onsets"), "{}", p.detail);
+        let v = evaluate(&passing_summary(), ob.observations(), &c(50.0));
+        assert_eq!(get(&v, "alert_precision").verdict, Outcome::Fail);
+        let v = evaluate(&passing_summary(), &calm(), &c(50.0));
+        assert_eq!(get(&v, "alert_precision").verdict, Outcome::NotApplicable);
+    }
+
+    #[test]
+    fn an_onset_seen_after_a_deadline_counts_from_the_snapshot_before() {
+        // Snapshots 2 s apart. At 10 s: ETA 0.5 s, range to 1 s, so the
+        // deadline is 11 s. The snapshot at 12 s is the first to show the
+        // throttle, which may have begun right after 10 s: a hit.
+        let run = |throttled_at: u32| {
+            let mut ob = Observer::default();
+            ob.observe(8.0, &board(false), &[]);
+            ob.observe(10.0, &board(false), &[pred(Some(0.5), Some(1.0))]);
+            for t in (12..=16).step_by(2) {
+                ob.observe(f64::from(t), &board(t >= throttled_at), &[]);
+            }
+            ob.observations().alerts.clone()
+        };
+        let a = run(12);
+        assert_eq!((a.episodes, a.hits, a.false_alarms), (1, 1, 0));
+        assert_eq!(a.recall_pct, Some(100.0));
+        // Seen unthrottled at 12 s, past the deadline: a false alarm, and
+        // the onset at 14 s was not foreseen.
+        let a = run(14);
+        assert_eq!((a.episodes, a.hits, a.false_alarms), (1, 0, 1));
+        assert_eq!(a.recall_pct, Some(0.0));
+    }
+
+    #[test]
+    fn an_episode_keeps_the_latest_deadline_any_of_its_forecasts_allowed() {
+        // At 0 s: ETA 100 s, range to 150 s (deadline 150 s). From 1 s on the
+        // forecast narrows to ETA 1 s, no range (deadline t + 1.5 s). The
+        // onset at 120 s is past every later forecast's deadline but within
+        // the first one's.
+        let mut ob = Observer::default();
+        ob.observe(0.0, &board(false), &[pred(Some(100.0), Some(150.0))]);
+        for t in 1..120 {
+            ob.observe(f64::from(t), &board(false), &[pred(Some(1.0), None)]);
+        }
+        ob.observe(120.0, &board(true), &[]);
+        let a = &ob.observations().alerts;
+        assert_eq!((a.episodes, a.hits, a.false_alarms), (1, 1, 0));
+    }
+
+    #[test]
+    fn an_alert_whose_deadline_passes_while_shown_is_decided_and_a_new_one_starts() {
+        // A forecast of 0.5 s (range to 0.6 s) shown at 0 s and 1 s: the
+        // first expired at 0.6 s, before the second.
+        let mut ob = Observer::default();
+        for t in 0..2 {
+            ob.observe(f64::from(t), &board(false), &[pred(Some(0.5), Some(0.6))]);
+        }
+        let a = &ob.observations().alerts;
+        assert_eq!((a.episodes, a.hits, a.false_alarms), (2, 0, 2));
+        assert_eq!(a.recall_pct, None);
     }
 
     #[test]

@@ -1,12 +1,17 @@
 //! `report.md`: a [`Report`] rendered as Markdown. Pure: report in, string
 //! out. Executive summary first (result, duration, phases, key findings with
-//! numbers), then the criteria, per-phase per-tool latency tables, the stress
-//! breaking point, the soak rows, and recommendations derived from the numbers.
+//! numbers), then the criteria, the targets, prediction accuracy (each
+//! throttle onset, the alerts' precision and recall), per-phase per-tool
+//! latency tables, the stress breaking point, the soak rows, and
+//! recommendations derived from the numbers.
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
-use super::criteria::{judged_stages, load_level, Criteria, Outcome, ThrottleObs};
+use super::criteria::{
+    judged_stages, load_level, Criteria, Observations, Outcome, ThrottleObs, ALERT_ETA_S,
+    ETA_ERROR_FROM_S, ETA_ERROR_TO_S,
+};
 use super::Report;
 use crate::load::engine::{
     InvalidSummary, LoadModel, PhaseSummary, RunSummary, StageSummary, SweepReport,
@@ -577,6 +582,69 @@ fn targets_table(s: &mut String, run: &RunSummary) {
     }
 }
 
+/// How well the thermal predictor did: one row per throttle onset (when,
+/// why, how early it was foreseen, the ETA error 30–300 s before), then the
+/// alerts' precision and recall. Nothing when no snapshot was seen.
+fn prediction_section(s: &mut String, o: &Observations) {
+    if o.snapshots == 0 {
+        return;
+    }
+    let _ = writeln!(s, "\n## Prediction accuracy\n");
+    if o.throttle_events.is_empty() {
+        let _ = writeln!(s, "No throttle onset during the run.\n");
+    } else {
+        let _ = writeln!(s, "| onset at | reasons | foreseen | ETA error |");
+        let _ = writeln!(s, "|---|---|---|---|");
+        for t in &o.throttle_events {
+            let foreseen = match (t.at_start, t.predicted_lead_s) {
+                (true, _) => "throttled from the start".to_string(),
+                (false, Some(l)) => format!("{l:.0} s ahead"),
+                (false, None) => "not foreseen".to_string(),
+            };
+            let _ = writeln!(
+                s,
+                "| {:.0} s | {} | {foreseen} | {} |",
+                t.at_s,
+                if t.reasons.is_empty() {
+                    "-".to_string()
+                } else {
+                    t.reasons.join(", ")
+                },
+                t.eta_error_pct
+                    .map_or_else(|| "-".into(), |e| format!("{e:.1} %"))
+            );
+        }
+        let _ = writeln!(
+            s,
+            "\nForeseen: how long before the onset a throttle ETA had been shown without a break. \
+             ETA error: the median |ETA − true| / true of the predictions made \
+             {ETA_ERROR_FROM_S:.0}–{ETA_ERROR_TO_S:.0} s before the onset (capped at 100 %, no ETA \
+             counts 100 %; `-` when none was made then).\n"
+        );
+    }
+    let a = &o.alerts;
+    let pct =
+        |v: Option<f64>, none: &str| v.map_or_else(|| none.to_string(), |v| format!("{v:.1} %"));
+    if a.episodes == 0 {
+        let _ = writeln!(
+            s,
+            "Alerts: none (no throttle forecast under {ALERT_ETA_S:.0} s); recall {}.",
+            pct(a.recall_pct, "- (no onset)")
+        );
+    } else {
+        let _ = writeln!(
+            s,
+            "Alerts (a throttle forecast under {ALERT_ETA_S:.0} s): {} — {} followed by an onset \
+             in time, {} false alarm(s): precision {}, recall {} of onsets.",
+            a.episodes,
+            a.hits,
+            a.false_alarms,
+            pct(a.precision_pct, "-"),
+            pct(a.recall_pct, "- (no onset)")
+        );
+    }
+}
+
 /// Little's law cell: the ratio, flagged when it does not hold.
 fn little_cell(st: &StageSummary) -> String {
     match st.little {
@@ -893,6 +961,7 @@ pub fn render(r: &Report) -> String {
     }
 
     targets_table(&mut s, run);
+    prediction_section(&mut s, &r.observations);
 
     for p in &run.phases {
         let _ = writeln!(
@@ -1358,6 +1427,72 @@ mod tests {
     }
 
     #[test]
+    fn prediction_accuracy_lists_every_onset_and_the_alerts() {
+        use crate::report::criteria::Alerts;
+        let onset = |at_s: f64, lead: Option<f64>, at_start: bool, err: Option<f64>| ThrottleObs {
+            at_s,
+            reasons: vec!["sw-throttle".into(), "CPU capped".into()],
+            predicted_lead_s: lead,
+            at_start,
+            eta_error_pct: err,
+        };
+        let o = Observations {
+            snapshots: 900,
+            throttled_snapshots: 30,
+            throttle_events: vec![
+                onset(0.0, None, true, None),
+                onset(420.0, Some(310.0), false, Some(12.3)),
+                onset(800.0, None, false, Some(100.0)),
+            ],
+            alerts: Alerts {
+                episodes: 3,
+                hits: 1,
+                false_alarms: 2,
+                precision_pct: Some(100.0 / 3.0),
+                recall_pct: Some(50.0),
+            },
+            ..Default::default()
+        };
+        let md = render(&report(summary(), o));
+        let sec = &md[md.find("## Prediction accuracy").expect("the section")..];
+        let sec = &sec[..sec.find("\n## Phase").unwrap()];
+        assert!(md.find("## Targets").unwrap() < md.find("## Prediction accuracy").unwrap());
+        let rows: Vec<&str> = sec.lines().filter(|l| l.starts_with("| ")).collect();
+        assert_eq!(
+            rows,
+            [
+                "| onset at | reasons | foreseen | ETA error |",
+                "| 0 s | sw-throttle, CPU capped | throttled from the start | - |",
+                "| 420 s | sw-throttle, CPU capped | 310 s ahead | 12.3 % |",
+                "| 800 s | sw-throttle, CPU capped | not foreseen | 100.0 % |",
+            ],
+            "{sec}"
+        );
+        assert!(
+            sec.contains("3 — 1 followed by an onset in time, 2 false alarm(s): precision 33.3 %, recall 50.0 % of onsets."),
+            "{sec}"
+        );
+
+        let quiet = render(&report(
+            summary(),
+            Observations {
+                snapshots: 10,
+                ..Default::default()
+            },
+        ));
+        assert!(
+            quiet.contains("No throttle onset during the run."),
+            "{quiet}"
+        );
+        assert!(
+            quiet.contains("Alerts: none (no throttle forecast under 300 s); recall - (no onset)."),
+            "{quiet}"
+        );
+        let none = render(&report(summary(), Observations::default()));
+        assert!(!none.contains("## Prediction accuracy"), "{none}");
+    }
+
+    #[test]
     fn a_clean_run_recommends_nothing_canned() {
         let mut s = summary();
         s.phases.retain(|p| p.kind == "soak");
@@ -1370,6 +1505,7 @@ mod tests {
                 reasons: vec!["GPU capped".into()],
                 predicted_lead_s: None,
                 at_start: false,
+                eta_error_pct: None,
             }],
             ..Default::default()
         };
@@ -1384,6 +1520,10 @@ mod tests {
             md.contains(
                 "Throttle predictions: 0 of 1 onset(s) predicted ahead (at 42 s: not predicted)."
             ),
+            "{md}"
+        );
+        assert!(
+            md.contains("| 42 s | GPU capped | not foreseen | - |"),
             "{md}"
         );
         let r = report(

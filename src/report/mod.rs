@@ -11,7 +11,10 @@ pub(crate) mod markdown;
 pub(crate) mod predict_eval;
 pub(crate) mod rebuild;
 
-pub use criteria::{evaluate, overall, Criteria, Observations, Observer, Outcome, Verdict};
+pub use criteria::{
+    evaluate, overall, Alerts, Criteria, Observations, Observer, Outcome, ThrottleObs,
+    ThrottledLoad, Verdict,
+};
 pub use predict_eval::{corpus, manifest, run_corpus, CorpusConfig, CorpusReport, Forecaster};
 pub use predict_eval::{run_eval, EvalConfig, EvalReport, ModelScore, HORIZONS_S};
 pub use rebuild::{rebuild, RebuildError, Rebuilt};

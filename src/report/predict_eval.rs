@@ -275,7 +275,7 @@ fn pick(set: &ModelSet, m: usize) -> &ZonePrediction {
 }
 
 /// Nearest-rank percentile with misses as +∞ (`None`).
-fn percentile(sorted: &[f64], p: f64) -> Option<f64> {
+pub(crate) fn percentile(sorted: &[f64], p: f64) -> Option<f64> {
     if sorted.is_empty() {
         return None;
     }

@@ -1,6 +1,7 @@
 //! A run's report rebuilt from its recording (`jetstress report RECORDING
 //! --out DIR`). Snapshots go through the same [`Observer`] and [`Timeline`] the
-//! live run fed, load windows into the timeline, and the `summary` line (the
+//! live run fed, load windows into both, in the recording's line order (the
+//! order the run saw them), and the `summary` line (the
 //! run's last line) gives the phases, targets and acceptance limits. A
 //! recording without that line (the run was killed, or the dashboard never ran
 //! load) still yields a report: board observations and charts, plus a
@@ -69,7 +70,7 @@ pub fn rebuild(rec: &Recording) -> Result<Rebuilt, RebuildError> {
     let windows: Vec<(u64, LoadWindow)> = rec
         .windows
         .iter()
-        .map(|(_, at, w)| (*at, w.clone()))
+        .map(|w| (w.time_unix_ms, w.window.clone()))
         .collect();
     // Times count from the engine's start, as in the live run: the summary
     // says when; without it, the first window's write time less its age.
@@ -86,15 +87,22 @@ pub fn rebuild(rec: &Recording) -> Result<Rebuilt, RebuildError> {
     let mut timeline = origin.map(Timeline::with_origin).unwrap_or_default();
     let mut observer = Observer::default();
     let mut predictors = Predictors::default();
-    for s in &rec.snapshots {
+    // Each window after the snapshots that came before it in the file.
+    let mut next_window = rec.windows.iter().peekable();
+    let mut feed_windows = |observer: &mut Observer, timeline: &mut Timeline, seen: usize| {
+        while let Some(w) = next_window.next_if(|w| w.after_snapshots <= seen) {
+            observer.observe_window(&w.window);
+            timeline.observe_window(&w.window);
+        }
+    };
+    for (i, s) in rec.snapshots.iter().enumerate() {
+        feed_windows(&mut observer, &mut timeline, i);
         let t = (s.time_unix_ms as f64 - first_snapshot.unwrap_or(0) as f64) / 1000.0;
         predictors.observe(s);
         observer.observe(t, s, &predictors.by_id());
         timeline.observe_snapshot(s);
     }
-    for (_, w) in &windows {
-        timeline.observe_window(w);
-    }
+    feed_windows(&mut observer, &mut timeline, usize::MAX);
 
     let header_scenario = rec
         .header

@@ -1,5 +1,6 @@
 //! [`Sinks`]: the one place a stream of snapshots and engine events is fanned
-//! out to its readers — the recording, `/metrics`, the report observer —
+//! out to its readers — the recording, `/metrics`, the report observer
+//! (snapshots with their predictions, and load windows) —
 //! and where the lines an operator reads are made: throttling start and end,
 //! new probe failures, and every engine event's [`EngineEvent::log_line`].
 //! The dashboard (live or replay) and `jetstress run` feed the same methods,
@@ -175,6 +176,7 @@ impl Sinks {
     pub fn on_engine_event(&mut self, ev: &EngineEvent) -> Option<LogLine> {
         if let EngineEvent::LoadWindow(w) = ev {
             if let Some(o) = &mut self.report {
+                o.observer.observe_window(w);
                 o.timeline.observe_window(w);
             }
             if let Some(m) = &self.metrics {

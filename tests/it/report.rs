@@ -184,6 +184,7 @@ kind = "custom"
 stages = [{ rate = 10, duration = "1s" }, { rate = 20, duration = "1s" }]
 [acceptance]
 max_p95_ms = 2000
+max_p95_ms_throttled = 2000
 "#,
     )
     .unwrap();
@@ -290,6 +291,33 @@ max_p95_ms = 2000
         last["kind"], "summary",
         "the run's summary is the last line"
     );
+    // The fixture board is throttled all along: the load windows recorded
+    // after the first snapshot are those that ended while it was throttled.
+    let mut throttled = false;
+    let (mut n, mut worst) = (0u64, None::<f64>);
+    for l in &lines {
+        match l["kind"].as_str() {
+            Some("snapshot") => throttled = l["snapshot"]["throttle"]["throttled"] == true,
+            Some("load_window") if throttled => {
+                let w = &l["window"];
+                if w["phase"].is_string() || w["all"]["count"].as_u64() > Some(0) {
+                    n += 1;
+                }
+                if w["all"]["count"].as_u64() > Some(0) {
+                    let p95 = w["all"]["latency_ms"]["p95"].as_f64().unwrap();
+                    worst = Some(worst.map_or(p95, |m: f64| m.max(p95)));
+                }
+            }
+            _ => {}
+        }
+    }
+    let tl = &v["observations"]["throttled_load"];
+    assert!(n >= 1, "{rec}");
+    assert_eq!(tl["windows"].as_u64(), Some(n), "{tl}");
+    assert_eq!(tl["worst_p95_ms"].as_f64(), worst, "{tl}");
+    let p = criterion(&v, "p95_throttled");
+    assert_eq!(p["verdict"], "pass", "{p}");
+    assert_eq!(p["measured"], format!("{:.1} ms", worst.unwrap()), "{p}");
     assert_eq!(last["summary"]["scenario"], "report-test");
 
     // `jetstress report RECORDING` rebuilds the same report, exit code included.
@@ -399,7 +427,7 @@ fn a_throttle_onset_mid_run_is_judged_by_its_prediction_lead() {
     // before the onset this test is about.
     std::fs::write(
         &scenario,
-        "name = \"lead\"\n[guards]\nenabled = false\n[acceptance]\nmin_prediction_lead_s = 3\n",
+        "name = \"lead\"\n[guards]\nenabled = false\n[acceptance]\nmin_prediction_lead_s = 3\nmin_alert_precision_pct = 50\n",
     )
     .unwrap();
     let temp = std::fs::OpenOptions::new()
@@ -474,6 +502,84 @@ fn a_throttle_onset_mid_run_is_judged_by_its_prediction_lead() {
         md.contains("Throttle predictions: 1 of 1 onset(s) predicted ahead"),
         "{md}"
     );
+    // The prediction accuracy table has the onset and how early it was
+    // foreseen; the run is too short for predictions 30–300 s before it.
+    let row = format!(
+        "| {at:.0} s | {} | {lead:.0} s ahead | - |",
+        onset["reasons"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r.as_str().unwrap())
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    assert!(md.contains(&row), "{row}\n{md}");
+    assert!(onset.get("eta_error_pct").is_none(), "{onset}");
+    // The ETA was under 5 min, without a break, from before the onset up to
+    // it (the lead above): that alert episode was a hit and the onset was
+    // foreseen. Earlier flickers, if any, may have been false alarms.
+    let alerts = &v["observations"]["alerts"];
+    assert!(alerts["hits"].as_u64() >= Some(1), "{alerts}");
+    assert_eq!(alerts["recall_pct"].as_f64(), Some(100.0), "{alerts}");
+    let precision = alerts["precision_pct"].as_f64().unwrap();
+    let p = verdict("alert_precision");
+    assert_eq!(p["measured"], format!("{precision:.1} %"), "{p}");
+    assert_eq!(
+        p["verdict"],
+        if precision >= 50.0 { "pass" } else { "fail" },
+        "{p}"
+    );
+    assert!(md.contains("## Prediction accuracy"), "{md}");
+}
+
+/// The built-in server never dies under a light load: its uptime is 100 %
+/// with nothing down, and its RSS per session is judged against a limit.
+#[test]
+fn a_builtin_server_that_never_dies_is_up_all_the_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("up.toml");
+    std::fs::write(
+        &f,
+        "name = \"up\"\nsessions = 2\n[[targets]]\nbuiltin = true\n[[phases]]\nkind = \"soak\"\nrate = 10\nduration = \"3s\"\n\
+         [acceptance]\nmin_uptime_pct = 100\nmax_server_rss_mb = 4096\n",
+    )
+    .unwrap();
+    let out = bin()
+        .args(["--root", "tests/fixtures/x86-laptop", "run", "--scenario"])
+        .arg(&f)
+        .arg("--report")
+        .arg(dir.path().join("report"))
+        .arg("--log-dir")
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    let v: Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.path().join("report/report.json")).unwrap(),
+    )
+    .unwrap();
+    assert!(errors(&v).is_empty(), "{:#?}", errors(&v));
+    let t = &v["run"]["targets"][0];
+    assert_eq!(t["name"], "built-in", "{t}");
+    assert_eq!(
+        (t["failures"].as_u64(), t["restarts"].as_u64()),
+        (Some(0), Some(0)),
+        "{t}"
+    );
+    assert_eq!(t["down_s"].as_f64(), Some(0.0), "{t}");
+    assert_eq!(t["uptime_pct"].as_f64(), Some(100.0), "{t}");
+    let up = criterion(&v, "uptime");
+    assert_eq!(up["verdict"], "pass", "{up}");
+    assert_eq!(up["measured"], "100.00 %", "{up}");
+    let rss = criterion(&v, "server_rss");
+    assert_eq!(rss["verdict"], "pass", "{rss}");
+    let peak = t["rss_mb_per_session"]["max"]
+        .as_f64()
+        .expect("the built-in server's RSS was watched");
+    assert_eq!(rss["measured"], format!("{peak:.1} MB"), "{rss}");
+    assert!(err.contains("uptime"), "{err}");
 }
 
 #[test]
@@ -511,11 +617,14 @@ fn the_validator_rejects_broken_reports() {
 /// field renamed on either side fails here, not in a user's validator).
 #[test]
 fn a_report_with_a_users_phase_matches_the_schema_field_for_field() {
+    use jetstress::load::Acceptance;
     use jetstress::load::{
         LittleCheck, LoadModel, Mean, MeanMax, Percentiles, PhaseKind, PhaseSummary, RunSummary,
         Scalability, Spread, StageSummary, TargetSummary, ToolSummary, UsersInfo, P50P95,
     };
-    use jetstress::report::{evaluate, Criteria, Observations, Report};
+    use jetstress::report::{
+        evaluate, Alerts, Criteria, Observations, Report, ThrottleObs, ThrottledLoad,
+    };
 
     let all = |count: u64, p95: f64| ToolSummary {
         tool: "all".into(),
@@ -630,6 +739,8 @@ fn a_report_with_a_users_phase_matches_the_schema_field_for_field() {
                     max: 27.5,
                 }),
                 connect_error: None,
+                down_s: 1.5,
+                uptime_pct: Some(99.0),
             },
             TargetSummary {
                 name: "remote".into(),
@@ -645,9 +756,42 @@ fn a_report_with_a_users_phase_matches_the_schema_field_for_field() {
         guard_events: vec![],
         console: Default::default(),
     };
-    let o = Observations::default();
-    let verdicts = evaluate(&run, &o, &Criteria::default());
-    let report = Report::new("users", run, verdicts, None, o, None, false);
+    // Every observation and acceptance key filled in, the stress-test ones too.
+    let o = Observations {
+        snapshots: 40,
+        throttled_snapshots: 5,
+        throttle_events: vec![ThrottleObs {
+            at_s: 30.0,
+            reasons: vec!["sw-throttle".into()],
+            predicted_lead_s: Some(20.0),
+            at_start: false,
+            eta_error_pct: Some(12.5),
+        }],
+        max_temp_c: Some(80.0),
+        max_temp_zone: Some("gpu-thermal".into()),
+        throttled_load: ThrottledLoad {
+            windows: 5,
+            worst_p95_ms: Some(45.0),
+        },
+        alerts: Alerts {
+            episodes: 2,
+            hits: 1,
+            false_alarms: 1,
+            precision_pct: Some(50.0),
+            recall_pct: Some(100.0),
+        },
+    };
+    let acceptance: Acceptance = serde_json::from_value(serde_json::json!({
+        "max_p95_ms": 100.0, "max_p99_ms": 200.0, "min_success_pct": 99.0,
+        "max_dropped_pct": 1.0, "max_rss_slope_mb_per_h": 5.0, "max_temp_c": 90.0,
+        "max_error_pct": 1.0, "min_prediction_lead_s": 10.0, "max_ttft_ms": 500.0,
+        "max_tpot_ms": 50.0, "min_goodput_pct": 90.0, "max_server_rss_mb": 64.0,
+        "min_uptime_pct": 99.0, "max_p95_ms_throttled": 80.0,
+        "max_prediction_error_pct": 20.0, "min_alert_precision_pct": 50.0
+    }))
+    .unwrap();
+    let verdicts = evaluate(&run, &o, &Criteria::from_acceptance(Some(&acceptance)));
+    let report = Report::new("users", run, verdicts, Some(acceptance), o, None, false);
     let v = serde_json::to_value(&report).unwrap();
     let errs = errors(&v);
     assert!(errs.is_empty(), "{errs:#?}");
@@ -682,8 +826,34 @@ fn a_report_with_a_users_phase_matches_the_schema_field_for_field() {
         ("mean_max", &target["rss_mb_per_session"]),
         ("stage", stage),
         ("target", target),
+        ("observations", &v["observations"]),
+        ("throttle_event", &v["observations"]["throttle_events"][0]),
+        ("throttled_load", &v["observations"]["throttled_load"]),
+        ("alerts", &v["observations"]["alerts"]),
     ] {
         assert_eq!(keys(x), props(def), "{def}: {x:#}");
+    }
+    let acceptance_props: std::collections::BTreeSet<String> = s["properties"]["acceptance"]
+        ["properties"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .cloned()
+        .collect();
+    assert_eq!(keys(&v["acceptance"]), acceptance_props);
+    // The five stress-test limits were judged.
+    for name in [
+        "server_rss",
+        "uptime",
+        "p95_throttled",
+        "prediction_error",
+        "alert_precision",
+    ] {
+        assert!(
+            report.criteria.iter().any(|c| c.name == name),
+            "{name}: {:#?}",
+            report.criteria
+        );
     }
     // A phase carries either arrivals (open) or users (closed), and the
     // breaking point, spike, soak and sweep belong to other kinds (invalid

@@ -198,6 +198,38 @@ async fn dead_server_is_restarted_and_the_phase_goes_on() {
     engine.shutdown().await;
 }
 
+/// A server that dies is down from its death until a restart connects,
+/// and that time is taken from its uptime: each restart came after at least
+/// one backoff sleep (100 ms, doubling, at most 5 s), so `down_s` is at
+/// least the sum of the sleeps before the restarts it saw.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_crashing_server_loses_uptime_while_it_is_down() {
+    let (c, _logs) = config(
+        vec![fault_server(&["--exit-after", "15"], 1)],
+        mix(&[("fault:delay", 1.0, json!({}))]),
+    );
+    let engine = Engine::spawn(c).await.unwrap();
+    let s = run_phase(&engine, constant(40.0, 2.5)).await;
+    let t = &s.targets[0];
+    assert!(t.restarts >= 1, "{t:?}");
+    let up = t.uptime_pct.expect("uptime measured");
+    assert!(up > 0.0 && up < 100.0, "{t:?}");
+    let slept: f64 = (0..t.restarts)
+        .map(|k| (0.1 * 2f64.powi(k as i32)).min(5.0))
+        .sum();
+    assert!(
+        t.down_s >= 0.1 && t.down_s >= slept,
+        "{t:?}, slept {slept} s"
+    );
+    // The share follows from the down time: one session over the run.
+    assert!(
+        up <= 100.0 * (1.0 - t.down_s / (s.elapsed_s + 5.0)) + 1e-9,
+        "{t:?} over {} s",
+        s.elapsed_s
+    );
+    engine.shutdown().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn requests_beyond_max_in_flight_are_dropped_not_delayed() {
     let (mut c, _logs) = config(

@@ -7,7 +7,11 @@
 //! session, up to a cap) and the spread of connect times (spawn or connect to
 //! the `initialize` reply). Child processes get their own process group and
 //! `PR_SET_PDEATHSIG(SIGKILL)`, their stderr goes to a log file, and they are
-//! killed when their session stops or is removed.
+//! killed when their session stops or is removed. Each target also keeps
+//! how long its sessions were down (from a death or failed connect to the
+//! next successful connect) against how long they existed: two atomic
+//! accumulators plus one "down since" per session slot, so fixed memory
+//! however often a server dies.
 
 use std::borrow::Cow;
 use std::fs::OpenOptions;
@@ -179,6 +183,9 @@ pub fn classify(e: &ServiceError) -> ErrorKind {
     }
 }
 
+/// `down_since_us` of a session that is not down.
+const UP: u64 = u64::MAX;
+
 /// One client session: the live peer (or none while connecting or
 /// restarting), its child's pid, and the token that stops its supervisor.
 /// A removed session's slot is dropped; a session added later gets a new one.
@@ -187,14 +194,22 @@ struct SessionSlot {
     pid: RwLock<Option<u32>>,
     /// A child of the target's token, so `stop()` stops every session.
     cancel: CancellationToken,
+    /// When the slot was made, µs on the target's clock ([`Uptime::now_us`]).
+    created_us: u64,
+    /// Since when the session is down (a death or failed connect not yet
+    /// followed by a successful connect), µs on the target's clock; [`UP`]
+    /// while it is up or still making its first connect.
+    down_since_us: AtomicU64,
 }
 
 impl SessionSlot {
-    fn new(cancel: CancellationToken) -> Self {
+    fn new(cancel: CancellationToken, created_us: u64) -> Self {
         SessionSlot {
             peer: RwLock::new(None),
             pid: RwLock::new(None),
             cancel,
+            created_us,
+            down_since_us: AtomicU64::new(UP),
         }
     }
 
@@ -218,12 +233,86 @@ impl SessionSlot {
         }
     }
 
-    /// Stop the supervisor, kill the child's group, forget peer and pid.
-    fn close(&self) {
+    /// Stop the supervisor, kill the child's group, forget peer and pid,
+    /// and hand its lifetime and any open down time to `uptime` (the slot is
+    /// no longer counted there once it is removed).
+    fn close(&self, uptime: &Uptime) {
         self.cancel.cancel();
         kill_group(self.pid());
         self.set_pid(None);
         self.set_peer(None);
+        let now = uptime.now_us();
+        uptime.end_down(self, now);
+        uptime
+            .retired_us
+            .fetch_add(now.saturating_sub(self.created_us), Ordering::Relaxed);
+    }
+}
+
+/// How long a target's sessions were down, against how long they existed
+/// (session·seconds, so sessions added and removed by `set_sessions` count
+/// for the time they were there). All times are µs since the target started.
+struct Uptime {
+    started: Instant,
+    /// Down time of finished down spells (and of removed slots' open ones).
+    down_us: AtomicU64,
+    /// Lifetimes of removed slots.
+    retired_us: AtomicU64,
+    /// When `stop()` was called ([`UP`] while running): the clock stops there.
+    stopped_us: AtomicU64,
+}
+
+impl Uptime {
+    fn new(started: Instant) -> Self {
+        Uptime {
+            started,
+            down_us: AtomicU64::new(0),
+            retired_us: AtomicU64::new(0),
+            stopped_us: AtomicU64::new(UP),
+        }
+    }
+
+    /// µs since the target started, or the stop time once it stopped.
+    fn now_us(&self) -> u64 {
+        let now = u64::try_from(self.started.elapsed().as_micros()).unwrap_or(UP - 1);
+        now.min(self.stopped_us.load(Ordering::Relaxed))
+    }
+
+    /// The session died or failed to connect at `now`: down from then,
+    /// unless it already is (a failed reconnect keeps the first death's
+    /// time). Nothing once the slot is cancelled (removed or stopped).
+    fn start_down(slot: &SessionSlot, now: u64) {
+        if slot.cancel.is_cancelled() {
+            return;
+        }
+        let _ = slot
+            .down_since_us
+            .compare_exchange(UP, now, Ordering::Relaxed, Ordering::Relaxed);
+    }
+
+    /// The session is up again (or removed): its down spell ends at `now`.
+    fn end_down(&self, slot: &SessionSlot, now: u64) {
+        let since = slot.down_since_us.swap(UP, Ordering::Relaxed);
+        if since != UP {
+            self.down_us
+                .fetch_add(now.saturating_sub(since), Ordering::Relaxed);
+        }
+    }
+
+    /// `(down, existed)` in µs: finished spells plus each live slot's open
+    /// one until now, against removed slots' lifetimes plus live slots' ages.
+    fn totals(&self, slots: &[Arc<SessionSlot>]) -> (u64, u64) {
+        let now = self.now_us();
+        let mut down = self.down_us.load(Ordering::Relaxed);
+        let mut existed = self.retired_us.load(Ordering::Relaxed);
+        for s in slots {
+            let since = s.down_since_us.load(Ordering::Relaxed);
+            if since != UP {
+                down += now.saturating_sub(since);
+            }
+            existed += now.saturating_sub(s.created_us);
+        }
+        (down, existed)
     }
 }
 
@@ -240,6 +329,7 @@ struct Shared {
     /// Microseconds from spawn (stdio) or connect (HTTP) to the `initialize`
     /// reply, one value per successful connect: fixed memory however many.
     connects: Mutex<Hist>,
+    uptime: Uptime,
 }
 
 impl Shared {
@@ -434,6 +524,7 @@ impl McpTarget {
     ) -> anyhow::Result<Arc<McpTarget>> {
         let log_name = spec.name.clone().unwrap_or_else(|| spec.fallback_name());
         let n = spec.sessions.max(1);
+        let began = Instant::now();
         // Bring every session up at once so the first requests find them ready.
         let mut conns: Vec<anyhow::Result<Connected>> =
             futures::future::join_all((0..n).map(|_| connect(&spec, &log_dir, &log_name))).await;
@@ -459,7 +550,7 @@ impl McpTarget {
             .unwrap_or_else(|| spec.fallback_name());
         let cancel = CancellationToken::new();
         let sessions: Vec<Arc<SessionSlot>> = (0..n)
-            .map(|_| Arc::new(SessionSlot::new(cancel.child_token())))
+            .map(|_| Arc::new(SessionSlot::new(cancel.child_token(), 0)))
             .collect();
         let failures = Arc::new(AtomicU64::new(0));
         let restarts = Arc::new(AtomicU64::new(0));
@@ -472,6 +563,7 @@ impl McpTarget {
             failures: failures.clone(),
             restarts: restarts.clone(),
             connects: Mutex::new(Hist::new()),
+            uptime: Uptime::new(began),
         });
         let target = Arc::new(McpTarget {
             name: name.clone(),
@@ -497,6 +589,8 @@ impl McpTarget {
                 }
                 Err(e) => {
                     shared.failures.fetch_add(1, Ordering::Relaxed);
+                    // Down since the start: its first connect failed.
+                    slot.down_since_us.store(0, Ordering::Relaxed);
                     shared.emit(TargetEvent::Died {
                         target: name.clone(),
                         session: i,
@@ -532,15 +626,19 @@ impl McpTarget {
             if n < v.len() {
                 (v.split_off(n), Vec::new())
             } else {
+                let now = self.shared.uptime.now_us();
                 let added: Vec<(usize, Arc<SessionSlot>)> = (v.len()..n)
-                    .map(|i| (i, Arc::new(SessionSlot::new(self.cancel.child_token()))))
+                    .map(|i| {
+                        let slot = SessionSlot::new(self.cancel.child_token(), now);
+                        (i, Arc::new(slot))
+                    })
                     .collect();
                 v.extend(added.iter().map(|(_, s)| s.clone()));
                 (Vec::new(), added)
             }
         };
         for slot in removed {
-            slot.close();
+            slot.close(&self.shared.uptime);
         }
         for (index, slot) in added {
             let sup = Supervisor {
@@ -582,6 +680,21 @@ impl McpTarget {
             p95: ms(h.value_at_quantile(0.95)),
             max: ms(h.max()),
         })
+    }
+
+    /// Seconds the sessions were down (from a death or failed connect to the
+    /// next successful connect; a session still down counts until now), and
+    /// uptime in % of the session·seconds they existed since the target
+    /// started (`100 × (1 − down / (sessions × elapsed))` while the session
+    /// count did not change); `None` before any time passed. After `stop()`
+    /// both stay as they were at the stop.
+    pub fn uptime(&self) -> (f64, Option<f64>) {
+        let (down, existed) = match self.sessions.read() {
+            Ok(v) => self.shared.uptime.totals(&v),
+            Err(_) => return (0.0, None),
+        };
+        let pct = (existed > 0).then(|| 100.0 * (1.0 - (down as f64 / existed as f64).min(1.0)));
+        (down as f64 / 1e6, pct)
     }
 
     /// Current child PIDs (stdio targets), for RSS watching.
@@ -639,6 +752,10 @@ impl McpTarget {
 
     /// Stop every session and kill the children.
     pub fn stop(&self) {
+        let u = &self.shared.uptime;
+        let _ = u
+            .stopped_us
+            .compare_exchange(UP, u.now_us(), Ordering::Relaxed, Ordering::Relaxed);
         self.cancel.cancel();
         for pid in self.pids() {
             kill_group(Some(pid));
@@ -703,6 +820,7 @@ impl Supervisor {
             };
             match conn {
                 Ok(Connected { service, pid, .. }) => {
+                    sh.uptime.end_down(&self.slot, sh.uptime.now_us());
                     if attempt_failed_before {
                         sh.restarts.fetch_add(1, Ordering::Relaxed);
                         self.emit(TargetEvent::Restarted {
@@ -736,6 +854,7 @@ impl Supervisor {
                         }
                         Some(q) => {
                             sh.failures.fetch_add(1, Ordering::Relaxed);
+                            Uptime::start_down(&self.slot, sh.uptime.now_us());
                             self.emit(TargetEvent::Died {
                                 target: sh.target.clone(),
                                 session: self.index,
@@ -750,6 +869,7 @@ impl Supervisor {
                 }
                 Err(e) => {
                     sh.failures.fetch_add(1, Ordering::Relaxed);
+                    Uptime::start_down(&self.slot, sh.uptime.now_us());
                     self.emit(TargetEvent::Died {
                         target: sh.target.clone(),
                         session: self.index,
@@ -783,6 +903,42 @@ fn quit_reason(q: &Result<rmcp::service::QuitReason, tokio::task::JoinError>) ->
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn uptime_counts_down_spells_against_session_seconds() {
+        const S: u64 = 1_000_000;
+        let u = Uptime::new(
+            Instant::now()
+                .checked_sub(Duration::from_secs(20))
+                .expect("a clock 20 s past its origin"),
+        );
+        // The clock reads 10 s from here on, as after `stop()` at 10 s.
+        u.stopped_us.store(10 * S, Ordering::Relaxed);
+        let token = CancellationToken::new();
+        let a = Arc::new(SessionSlot::new(token.child_token(), 0));
+        let b = Arc::new(SessionSlot::new(token.child_token(), 4 * S));
+        let c = Arc::new(SessionSlot::new(token.child_token(), 0));
+        // a: died at 2 s, back at 3 s; died at 7 s, a reconnect failed at
+        // 8 s (the spell still starts at 7 s), still down at the end.
+        Uptime::start_down(&a, 2 * S);
+        u.end_down(&a, 3 * S);
+        Uptime::start_down(&a, 7 * S);
+        Uptime::start_down(&a, 8 * S);
+        // b: added at 4 s, never down. c: down from 5 s until it is removed
+        // at 10 s; a death its supervisor sees after the removal is not counted.
+        Uptime::start_down(&c, 5 * S);
+        c.close(&u);
+        Uptime::start_down(&c, 10 * S);
+        let (down, existed) = u.totals(&[a.clone(), b]);
+        let (a_down, c_down) = ((3 - 2) + (10 - 7), 10 - 5);
+        let (a_life, b_life, c_life) = (10, 10 - 4, 10);
+        assert_eq!(down, (a_down + c_down) * S);
+        assert_eq!(existed, (a_life + b_life + c_life) * S);
+        assert_eq!(c.down_since_us.load(Ordering::Relaxed), UP);
+        // Back up at the end: the open spell closes where it was counted.
+        u.end_down(&a, 10 * S);
+        assert_eq!(u.totals(&[a]).0, (a_down + c_down) * S);
+    }
 
     #[test]
     fn commands_split_with_quotes() {

@@ -1555,18 +1555,29 @@ impl State {
             .targets
             .iter()
             .zip(&self.session_rss)
-            .map(|(t, rss)| TargetSummary {
-                name: t.name.clone(),
-                kind: t.spec.endpoint.kind().into(),
-                sessions: t.sessions(),
-                tools: t.tools.iter().map(|x| x.name.to_string()).collect(),
-                failures: t.failures.load(std::sync::atomic::Ordering::Relaxed),
-                restarts: t.restarts.load(std::sync::atomic::Ordering::Relaxed),
-                initialize_ms: t.initialize_ms(),
-                rss_mb_per_session: rss.get(),
-                connect_error: None,
+            .map(|(t, rss)| {
+                let (down_s, uptime_pct) = t.uptime();
+                TargetSummary {
+                    name: t.name.clone(),
+                    kind: t.spec.endpoint.kind().into(),
+                    sessions: t.sessions(),
+                    tools: t.tools.iter().map(|x| x.name.to_string()).collect(),
+                    failures: t.failures.load(std::sync::atomic::Ordering::Relaxed),
+                    restarts: t.restarts.load(std::sync::atomic::Ordering::Relaxed),
+                    initialize_ms: t.initialize_ms(),
+                    rss_mb_per_session: rss.get(),
+                    connect_error: None,
+                    down_s,
+                    uptime_pct,
+                }
             })
-            .chain(self.unreached.iter().cloned())
+            // Never connected: down the whole run (one target-wide spell,
+            // as it has no sessions).
+            .chain(self.unreached.iter().map(|t| TargetSummary {
+                down_s: self.elapsed(),
+                uptime_pct: Some(0.0),
+                ..t.clone()
+            }))
             .collect();
         RunSummary {
             schema: RUN_SCHEMA.into(),

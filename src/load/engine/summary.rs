@@ -57,6 +57,18 @@ pub struct TargetSummary {
     /// no load, one failure per session).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub connect_error: Option<String>,
+    /// Seconds the target's sessions were down, summed over sessions: from a
+    /// death or failed connect to the next successful connect (a session
+    /// still down counts until the summary). 0 in summaries from before it
+    /// was measured.
+    #[serde(default)]
+    pub down_s: f64,
+    /// Uptime in % of the session·seconds the sessions existed:
+    /// `100 × (1 − down_s / (sessions × elapsed))` while the session count
+    /// did not change; 0 for a target that never connected. Absent in
+    /// summaries from before it was measured.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub uptime_pct: Option<f64>,
 }
 
 /// p50 / p95 / max of a small sample, in ms.
