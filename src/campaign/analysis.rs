@@ -105,6 +105,11 @@ pub struct PredictionRow {
     /// Onsets foreseen at least 5 minutes ahead.
     pub foreseen_5min: usize,
     pub mean_lead_s: Option<f64>,
+    /// Mean over onsets of the median ETA error 30–300 s before each, %.
+    pub eta_error_pct: Option<f64>,
+    /// Alerts (forecasts under 5 min) that the trip followed within their range, %.
+    pub alert_precision_pct: Option<f64>,
+    pub alert_recall_pct: Option<f64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -133,8 +138,11 @@ pub struct ExecutiveSummary {
     pub prediction_accuracy_pct: Option<f64>,
     /// Scenarios whose memory-leak criterion failed.
     pub leaks_found: usize,
-    /// Successful calls over all scenarios, % of calls (the server answered).
+    /// The servers' lowest uptime over the scenarios (time their sessions
+    /// were up, % of session time).
     pub uptime_pct: Option<f64>,
+    /// Answered calls over all scenarios, % of calls.
+    pub success_pct: Option<f64>,
     pub critical_issues: usize,
 }
 
@@ -176,6 +184,10 @@ impl CampaignReport {
         std::fs::write(dir.join("campaign.json"), json)?;
         std::fs::write(dir.join("campaign.md"), super::markdown::render(self))
     }
+}
+
+fn mean(v: &[f64]) -> Option<f64> {
+    (!v.is_empty()).then(|| v.iter().sum::<f64>() / v.len() as f64)
 }
 
 fn median(mut v: Vec<f64>) -> Option<f64> {
@@ -311,6 +323,7 @@ pub fn analyse(st: &CampaignState, reports: &BTreeMap<String, Report>) -> Campai
             prediction_accuracy_pct: None,
             leaks_found: 0,
             uptime_pct: None,
+            success_pct: None,
             critical_issues: 0,
         },
         baseline: None,
@@ -329,6 +342,7 @@ pub fn analyse(st: &CampaignState, reports: &BTreeMap<String, Report>) -> Campai
     let mut findings = Vec::new();
     let mut last_scenario = String::new();
     let (mut all_calls, mut all_errors) = (0u64, 0u64);
+    let mut uptime: Option<f64> = None;
     for step in &st.steps {
         match (&step.outcome, step.kind) {
             (Some(StepOutcome::Baseline(b)), _) => {
@@ -379,17 +393,27 @@ pub fn analyse(st: &CampaignState, reports: &BTreeMap<String, Report>) -> Campai
                             predicted_lead_s: t.predicted_lead_s,
                         });
                     }
-                    if !onsets.is_empty() {
+                    let alerts = &r.observations.alerts;
+                    if !onsets.is_empty() || alerts.episodes > 0 {
                         let leads: Vec<f64> =
                             onsets.iter().filter_map(|t| t.predicted_lead_s).collect();
+                        let errs: Vec<f64> =
+                            onsets.iter().filter_map(|t| t.eta_error_pct).collect();
                         out.predictions.push(PredictionRow {
                             scenario: step.name.clone(),
                             onsets: onsets.len(),
                             foreseen: leads.len(),
                             foreseen_5min: leads.iter().filter(|l| **l >= 300.0).count(),
-                            mean_lead_s: (!leads.is_empty())
-                                .then(|| leads.iter().sum::<f64>() / leads.len() as f64),
+                            mean_lead_s: mean(&leads),
+                            eta_error_pct: mean(&errs),
+                            alert_precision_pct: alerts.precision_pct,
+                            alert_recall_pct: alerts.recall_pct,
                         });
+                    }
+                    for t in &r.run.targets {
+                        if let Some(u) = t.uptime_pct {
+                            uptime = Some(uptime.map_or(u, |m: f64| m.min(u)));
+                        }
                     }
                 }
                 out.crashes.extend(s.deaths.iter().map(|d| CrashRow {
@@ -446,7 +470,8 @@ pub fn analyse(st: &CampaignState, reports: &BTreeMap<String, Report>) -> Campai
                 .any(|c| c.name == "memory_leak" && c.verdict == Outcome::Fail)
         })
         .count();
-    out.summary.uptime_pct = (all_calls > 0)
+    out.summary.uptime_pct = uptime;
+    out.summary.success_pct = (all_calls > 0)
         .then(|| (all_calls - all_errors.min(all_calls)) as f64 / all_calls as f64 * 100.0);
     if !st.interruptions.is_empty() {
         findings.push(Finding {

@@ -59,7 +59,12 @@ pub fn render(r: &CampaignReport) -> String {
             .map_or_else(|| "n/a: no throttle onset".into(), |a| format!("{a:.0} %"))
     );
     let _ = writeln!(m, "| Leaks found | {} |", s.leaks_found);
-    let _ = writeln!(m, "| Uptime | {} |", opt(s.uptime_pct, 2, " %"));
+    let _ = writeln!(
+        m,
+        "| Uptime | {} (the servers' lowest, over the scenarios) |",
+        opt(s.uptime_pct, 2, " %")
+    );
+    let _ = writeln!(m, "| Calls answered | {} |", opt(s.success_pct, 2, " %"));
     let _ = writeln!(m, "| Critical issues | {} |", s.critical_issues);
     if !r.interruptions.is_empty() {
         let _ = writeln!(m, "| Interruptions | {} (resumed) |", r.interruptions.len());
@@ -175,17 +180,20 @@ pub fn render(r: &CampaignReport) -> String {
     } else {
         let _ = writeln!(
             m,
-            "| Scenario | Onsets | Foreseen | ≥ 5 min ahead | Mean lead |\n|---|---|---|---|---|"
+            "| Scenario | Onsets | Foreseen | ≥ 5 min ahead | Mean lead | ETA error | Alert precision | Alert recall |\n|---|---|---|---|---|---|---|---|"
         );
         for p in &r.predictions {
             let _ = writeln!(
                 m,
-                "| {} | {} | {} | {} | {} |",
+                "| {} | {} | {} | {} | {} | {} | {} | {} |",
                 cell(&p.scenario),
                 p.onsets,
                 p.foreseen,
                 p.foreseen_5min,
-                opt(p.mean_lead_s, 0, " s")
+                opt(p.mean_lead_s, 0, " s"),
+                opt(p.eta_error_pct, 0, " %"),
+                opt(p.alert_precision_pct, 0, " %"),
+                opt(p.alert_recall_pct, 0, " %")
             );
         }
     }

@@ -64,6 +64,9 @@ impl Verdict {
     }
 }
 
+/// The shortest soak whose RSS slope is judged as a leak (10 minutes).
+pub const LEAK_MIN_SPAN_S: f64 = 600.0;
+
 /// PASS when no criterion failed (not measured / not applicable do not fail a run).
 pub fn overall(verdicts: &[Verdict]) -> bool {
     verdicts.iter().all(|v| v.verdict != Outcome::Fail)
@@ -667,19 +670,23 @@ pub fn evaluate(s: &RunSummary, o: &Observations, c: &Criteria) -> Vec<Verdict> 
     out.extend(sweeps(s));
 
     let threshold = format!("< {} MB/h", c.max_leak_mb_per_h);
-    let soaks: Vec<(&str, Option<f64>)> = s
+    // A slope over a few minutes is a server warming up, not a leak: only
+    // soaks of at least LEAK_MIN_SPAN_S are judged.
+    let soaks: Vec<(&str, f64, Option<f64>)> = s
         .phases
         .iter()
         .filter_map(|p| {
             p.soak
                 .as_ref()
-                .map(|k| (p.name.as_str(), k.rss_slope_mb_per_h))
+                .map(|k| (p.name.as_str(), p.duration_s, k.rss_slope_mb_per_h))
         })
         .collect();
     let slopes: Vec<(&str, f64)> = soaks
         .iter()
-        .filter_map(|(n, v)| v.map(|v| (*n, v)))
+        .filter(|(_, d, _)| *d >= LEAK_MIN_SPAN_S)
+        .filter_map(|(n, _, v)| v.map(|v| (*n, v)))
         .collect();
+    let longest = soaks.iter().map(|(_, d, _)| *d).fold(0.0, f64::max);
     out.push(match slopes.iter().max_by(|a, b| a.1.total_cmp(&b.1)) {
         Some((phase, v)) => verdict(
             "memory_leak",
@@ -694,11 +701,20 @@ pub fn evaluate(s: &RunSummary, o: &Observations, c: &Criteria) -> Vec<Verdict> 
             threshold,
             "no soak phase ran",
         ),
+        None if longest < LEAK_MIN_SPAN_S => other(
+            "memory_leak",
+            Outcome::NotMeasured,
+            threshold,
+            &format!(
+                "the longest soak ran {longest:.0} s; a slope over less than {:.0} min is start-up growth, not a leak",
+                LEAK_MIN_SPAN_S / 60.0
+            ),
+        ),
         None => other(
             "memory_leak",
             Outcome::NotMeasured,
             threshold,
-            "the soak was too short or no stdio target's RSS was watched",
+            "no stdio target's RSS was watched",
         ),
     });
 
@@ -1189,6 +1205,8 @@ mod tests {
 
     pub(crate) fn passing_summary() -> RunSummary {
         let mut soak = phase("soak", vec![stage("hold", 5.0, 3000, 2, 40.0)]);
+        // An hour: long enough for its RSS slope to be judged.
+        soak.duration_s = 3600.0;
         soak.soak = Some(SoakReport {
             rows: vec![],
             latency_slope_ms_per_h: Some(0.5),
@@ -1274,6 +1292,12 @@ mod tests {
             get(&evaluate(&s, &calm(), &c), "memory_leak").verdict,
             Outcome::Fail
         );
+        // The same slope over a 90-s soak is not judged: it is start-up growth.
+        s.phases[1].duration_s = 90.0;
+        let v = evaluate(&s, &calm(), &c);
+        let leak = get(&v, "memory_leak");
+        assert_eq!(leak.verdict, Outcome::NotMeasured);
+        assert!(leak.detail.contains("ran 90 s"), "{}", leak.detail);
 
         let mut s = passing_summary();
         s.guard_events.push(GuardEvent {

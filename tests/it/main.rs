@@ -18,7 +18,6 @@ mod layers;
 mod llm_llama;
 mod llm_timing;
 mod mcp_serve;
-mod memory_eta;
 mod mcp_serve_interop;
 mod mcp_sessions;
 mod metrics;

@@ -1,4 +1,6 @@
-//! The memory forecast end to end, on this machine: the real memory
+//! The memory forecast end to end, on this machine (a test binary of its
+//! own: cargo runs test binaries one after another, so no other test's
+//! servers come and go in this machine's memory meanwhile): the real memory
 //! generator ramps toward a floor set close to today's available memory, the
 //! real probes read `/proc/meminfo`, and the one predictor bundle forecasts
 //! when the floor is reached. The generator stops at that floor itself, so
@@ -58,7 +60,10 @@ fn the_memory_eta_finds_the_floor_the_generator_stops_at() {
         predictors.observe(&s);
         if let Some(p) = predictors.memory_prediction() {
             if std::env::var_os("JETSTRESS_DEBUG_ETA").is_some() {
-                eprintln!("{t:.1} {:?} avail {:.0} floor {:.0} slope {:.1}/min {:?}", p.eta_s, p.available_mb, p.floor_mb, p.slope_mb_per_min, p.status);
+                eprintln!(
+                    "{t:.1} {:?} avail {:.0} floor {:.0} slope {:.1}/min {:?}",
+                    p.eta_s, p.available_mb, p.floor_mb, p.slope_mb_per_min, p.status
+                );
             }
             if let Some(eta) = p.eta_s {
                 forecasts.push((t, eta));
