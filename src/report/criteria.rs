@@ -64,6 +64,12 @@ impl Verdict {
     }
 }
 
+/// A limit as people write it: `0.1`, not `0.09999999999999432` (100 − 99.9).
+fn num(v: f64) -> String {
+    let t = format!("{v:.6}");
+    t.trim_end_matches('0').trim_end_matches('.').to_string()
+}
+
 /// The shortest soak whose RSS slope is judged as a leak (10 minutes).
 pub const LEAK_MIN_SPAN_S: f64 = 600.0;
 
@@ -577,7 +583,7 @@ fn worst_stage(
 }
 
 fn latency(name: &str, s: &RunSummary, limit: f64, key: impl Fn(&StageSummary) -> f64) -> Verdict {
-    let threshold = format!("< {limit} ms");
+    let threshold = format!("< {} ms", num(limit));
     match worst_stage(s, key) {
         None => other(
             name,
@@ -609,7 +615,7 @@ pub fn evaluate(s: &RunSummary, o: &Observations, c: &Criteria) -> Vec<Verdict> 
     let (count, errors, dropped) = judged_stages(s).fold((0, 0, 0), |(c, e, d), (_, st)| {
         (c + st.all.count, e + st.all.errors, d + st.dropped)
     });
-    let threshold = format!("< {} %", c.max_error_pct);
+    let threshold = format!("< {} %", num(c.max_error_pct));
     out.push(if count == 0 {
         other("error_rate", Outcome::NotMeasured, threshold, "no requests")
     } else {
@@ -623,7 +629,7 @@ pub fn evaluate(s: &RunSummary, o: &Observations, c: &Criteria) -> Vec<Verdict> 
         )
     });
     if let Some(limit) = c.max_dropped_pct {
-        let threshold = format!("< {limit} %");
+        let threshold = format!("< {} %", num(limit));
         out.push(if count == 0 {
             other("dropped", Outcome::NotMeasured, threshold, "no requests")
         } else {
@@ -669,7 +675,7 @@ pub fn evaluate(s: &RunSummary, o: &Observations, c: &Criteria) -> Vec<Verdict> 
     out.extend(llm_limits(s, c));
     out.extend(sweeps(s));
 
-    let threshold = format!("< {} MB/h", c.max_leak_mb_per_h);
+    let threshold = format!("< {} MB/h", num(c.max_leak_mb_per_h));
     // A slope over a few minutes is a server warming up, not a leak: only
     // soaks of at least LEAK_MIN_SPAN_S are judged.
     let soaks: Vec<(&str, f64, Option<f64>)> = s
@@ -746,7 +752,7 @@ pub fn evaluate(s: &RunSummary, o: &Observations, c: &Criteria) -> Vec<Verdict> 
         )
     });
     if let Some(limit) = c.max_temp_c {
-        let threshold = format!("< {limit} °C");
+        let threshold = format!("< {} °C", num(limit));
         out.push(match o.max_temp_c {
             None => other(
                 "max_temperature",
@@ -786,7 +792,7 @@ pub fn evaluate(s: &RunSummary, o: &Observations, c: &Criteria) -> Vec<Verdict> 
         },
     ));
 
-    let threshold = format!(">= {} s ahead", c.min_prediction_lead_s);
+    let threshold = format!(">= {} s ahead", num(c.min_prediction_lead_s));
     let onsets: Vec<&ThrottleObs> = o.throttle_events.iter().filter(|t| !t.at_start).collect();
     out.push(if o.throttle_events.is_empty() {
         other(
@@ -833,7 +839,7 @@ pub fn evaluate(s: &RunSummary, o: &Observations, c: &Criteria) -> Vec<Verdict> 
 fn stress_limits(s: &RunSummary, o: &Observations, c: &Criteria) -> Vec<Verdict> {
     let mut out = Vec::new();
     if let Some(limit) = c.max_server_rss_mb {
-        let threshold = format!("< {limit} MB");
+        let threshold = format!("< {} MB", num(limit));
         let peak = s
             .targets
             .iter()
@@ -889,7 +895,7 @@ fn stress_limits(s: &RunSummary, o: &Observations, c: &Criteria) -> Vec<Verdict>
         });
     }
     if let Some(limit) = c.max_p95_ms_throttled {
-        let threshold = format!("< {limit} ms");
+        let threshold = format!("< {} ms", num(limit));
         let l = &o.throttled_load;
         out.push(match (l.windows, l.worst_p95_ms) {
             (0, _) => other(
@@ -918,7 +924,7 @@ fn stress_limits(s: &RunSummary, o: &Observations, c: &Criteria) -> Vec<Verdict>
         });
     }
     if let Some(limit) = c.max_prediction_error_pct {
-        let threshold = format!("< {limit} %");
+        let threshold = format!("< {} %", num(limit));
         let onsets: Vec<&ThrottleObs> = o.throttle_events.iter().filter(|t| !t.at_start).collect();
         let scored: Vec<f64> = onsets.iter().filter_map(|t| t.eta_error_pct).collect();
         out.push(if onsets.is_empty() {
@@ -1292,6 +1298,8 @@ mod tests {
             get(&evaluate(&s, &calm(), &c), "memory_leak").verdict,
             Outcome::Fail
         );
+        assert_eq!(num(100.0 - 99.9), "0.1");
+        assert_eq!(num(5000.0), "5000");
         // The same slope over a 90-s soak is not judged: it is start-up growth.
         s.phases[1].duration_s = 90.0;
         let v = evaluate(&s, &calm(), &c);
