@@ -6,6 +6,7 @@
 
 use std::collections::BTreeMap;
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::outcome::{
@@ -18,7 +19,9 @@ use crate::session::BoardState;
 pub const CAMPAIGN_SCHEMA: &str = "jetstress.campaign/1";
 
 /// How bad a finding is: a critical one makes the board NOT READY.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Severity {
     Critical,
@@ -26,7 +29,7 @@ pub enum Severity {
     Info,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Finding {
     pub severity: Severity,
     /// The step it comes from; `None`: the campaign as a whole.
@@ -35,7 +38,7 @@ pub struct Finding {
 }
 
 /// One scenario in `campaign.json`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct ScenarioEntryReport {
     pub name: String,
     /// `PASS`, `FAIL`, `NOT STARTED`, or `NOT RUN` (the campaign stopped before it).
@@ -54,7 +57,7 @@ pub struct ScenarioEntryReport {
 }
 
 /// A tool's latency in one scenario (over every phase and stage).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct ToolRow {
     pub scenario: String,
     pub tool: String,
@@ -69,7 +72,7 @@ pub struct ToolRow {
 }
 
 /// Errors of one kind in one scenario.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct ErrorRow {
     pub scenario: String,
     pub kind: String,
@@ -77,7 +80,7 @@ pub struct ErrorRow {
 }
 
 /// One stage of a closed (users) phase: concurrency against cost.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct UsersPoint {
     pub scenario: String,
     pub users: u32,
@@ -87,7 +90,7 @@ pub struct UsersPoint {
 }
 
 /// A throttle onset, with how early it was foreseen.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct ThrottleRow {
     pub scenario: String,
     pub at_s: f64,
@@ -96,7 +99,7 @@ pub struct ThrottleRow {
 }
 
 /// Prediction figures of one scenario.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct PredictionRow {
     pub scenario: String,
     pub onsets: usize,
@@ -112,14 +115,14 @@ pub struct PredictionRow {
     pub alert_recall_pct: Option<f64>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct CrashRow {
     pub scenario: String,
     #[serde(flatten)]
     pub death: DeathRecord,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct RecoveryRow {
     pub after: String,
     #[serde(flatten)]
@@ -128,7 +131,7 @@ pub struct RecoveryRow {
 }
 
 /// The executive summary's figures.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct ExecutiveSummary {
     pub scenarios_completed: usize,
     pub scenarios_total: usize,
@@ -147,7 +150,7 @@ pub struct ExecutiveSummary {
 }
 
 /// `jetstress.campaign/1`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct CampaignReport {
     pub schema: String,
     pub campaign: String,
@@ -178,6 +181,16 @@ pub struct CampaignReport {
 }
 
 impl CampaignReport {
+    /// The JSON Schema of `campaign.json` (`schemas/jetstress.campaign-1.schema.json`
+    /// is this, kept in step by a test).
+    pub fn json_schema() -> serde_json::Value {
+        let mut v = serde_json::to_value(schemars::schema_for!(CampaignReport)).unwrap_or_default();
+        if let Some(o) = v.as_object_mut() {
+            o.insert("title".into(), CAMPAIGN_SCHEMA.into());
+        }
+        v
+    }
+
     /// Writes `campaign.json` and `campaign.md` into `dir`.
     pub fn write(&self, dir: &std::path::Path) -> std::io::Result<()> {
         let json = serde_json::to_string_pretty(self).map_err(std::io::Error::other)? + "\n";

@@ -3,6 +3,7 @@
 //! board stamps and deaths, a recovery's cooling. Small and fixed per step
 //! (a scenario's full figures stay in its own `report.json`).
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::report::Verdict;
@@ -17,7 +18,7 @@ pub enum StepOutcome {
 }
 
 /// One tool called once, idle.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct ToolTiming {
     pub tool: String,
     /// `None`: it was not called (the baseline ran out of time) or failed.
@@ -26,14 +27,14 @@ pub struct ToolTiming {
 }
 
 /// A zone over a step: mean and highest, °C.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct ZoneTemp {
     pub zone: String,
     pub mean_c: f64,
     pub max_c: f64,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct BaselineOutcome {
     pub duration_s: f64,
     pub tools: Vec<ToolTiming>,
@@ -44,7 +45,7 @@ pub struct BaselineOutcome {
 }
 
 /// A server session that died during a scenario, with its context.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct DeathRecord {
     /// Seconds into the scenario.
     pub at_s: f64,
@@ -101,7 +102,7 @@ pub struct ScenarioOutcome {
 }
 
 /// Why a recovery ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum RecoveryEnd {
     /// Every zone back within `within_c` of its baseline.
@@ -113,7 +114,7 @@ pub enum RecoveryEnd {
 }
 
 /// A zone from the recovery's start to its end.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct ZoneCooling {
     pub zone: String,
     pub start_c: f64,
@@ -123,7 +124,7 @@ pub struct ZoneCooling {
     pub c_per_min: f64,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct RecoveryOutcome {
     pub duration_s: f64,
     pub ended: RecoveryEnd,

@@ -7,6 +7,7 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::file::Campaign;
@@ -53,7 +54,7 @@ pub struct Step {
 }
 
 /// A step that did not finish in one go.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Interruption {
     pub step: String,
     /// When the interrupted attempt had started.

@@ -6,6 +6,7 @@
 //! per criterion. The observer's memory is fixed however long the run: a
 //! ring of the last 300 s of ETAs, counters, and one entry per throttle onset.
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::load::engine::{LoadWindow, PhaseSummary, RunSummary, StageSummary};
@@ -17,7 +18,7 @@ use crate::predict::thermal::ZonePrediction;
 use crate::predict::Status;
 use crate::snapshot::Snapshot;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Outcome {
     Pass,
@@ -39,7 +40,7 @@ impl Outcome {
 }
 
 /// One criterion's result.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Verdict {
     pub name: String,
     pub verdict: Outcome,

@@ -20,6 +20,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::probes::{NvpConf, Prober, Root};
@@ -44,7 +45,7 @@ pub fn restore_path(dir: &Path) -> PathBuf {
 
 /// What the board is set to now. Off Jetson every field is `None`
 /// ("unavailable").
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct BoardState {
     pub nvpmodel: Option<NvpModel>,
     /// `None` when it cannot be judged (not a Jetson, or no frequency files).

@@ -159,6 +159,7 @@ fn a_killed_campaign_resumes_without_rerunning_finished_steps() {
     let report: Value =
         serde_json::from_str(&std::fs::read_to_string(dir.join("campaign.json")).unwrap()).unwrap();
     assert_eq!(report["schema"], "jetstress.campaign/1");
+    assert_valid_campaign(&report);
     assert_eq!(report["scaled"], true);
     assert_eq!(report["time_scale"], 0.001);
     let readiness = report["readiness"].as_str().unwrap();
@@ -413,4 +414,47 @@ fn apply_board_needs_root_and_the_nvidia_tools() {
         let st = state(&dir).unwrap();
         assert_eq!(st["steps"][1]["status"], "pending");
     }
+}
+
+#[test]
+fn the_shipped_campaign_schema_is_the_one_the_code_writes() {
+    let path =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("schemas/jetstress.campaign-1.schema.json");
+    let generated = jetstress::campaign::CampaignReport::json_schema();
+    if std::env::var_os("JETSTRESS_WRITE_SCHEMAS").is_some() {
+        std::fs::write(
+            &path,
+            serde_json::to_string_pretty(&generated).unwrap() + "\n",
+        )
+        .unwrap();
+    }
+    let shipped: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    assert_eq!(
+        shipped, generated,
+        "schemas/jetstress.campaign-1.schema.json is stale: rerun this test with JETSTRESS_WRITE_SCHEMAS=1"
+    );
+    assert_eq!(shipped["title"], "jetstress.campaign/1");
+    for field in [
+        "readiness",
+        "result",
+        "scenarios",
+        "baseline",
+        "findings",
+        "summary",
+    ] {
+        assert!(shipped["properties"].get(field).is_some(), "{field}");
+    }
+}
+
+/// `campaign.json` against the shipped schema, with the report tests' validator.
+fn assert_valid_campaign(v: &Value) {
+    let path =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("schemas/jetstress.campaign-1.schema.json");
+    let schema: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let mut errs = Vec::new();
+    crate::report::validate(&schema, &schema, v, "$", &mut errs);
+    assert!(
+        errs.is_empty(),
+        "campaign.json does not fit its schema: {errs:?}"
+    );
 }
