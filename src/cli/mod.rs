@@ -320,6 +320,9 @@ pub struct CampaignArgs {
     /// start after a crash.
     #[arg(long)]
     pub apply_board: bool,
+    /// No dashboard even on a terminal: the progress bar and lines only.
+    #[arg(long)]
+    pub headless: bool,
     /// Processes and containers to watch beside the targets (RSS, CPU %;
     /// leak-checked like them), in every step.
     #[command(flatten)]

@@ -24,10 +24,14 @@ use jetstress::session::{
     check, restore_path, BoardState, Host, Mismatch, Session, SessionConfig, SessionMsg,
 };
 
+use super::capture::StderrCapture;
 use super::progress::clock;
 use super::run::{execute, fold_zones, ExecOptions, Executed, Ran, ZoneSpan};
 use super::signals::{StopSignal, StopSignals};
 use crate::cli::{CampaignArgs, GlobalArgs};
+use jetstress::ui::{CampaignFeed, CampaignStatus};
+use std::io::IsTerminal;
+use tokio::sync::watch;
 
 fn now_ms() -> u64 {
     SystemTime::now()
@@ -39,7 +43,65 @@ pub fn run(global: &GlobalArgs, args: &CampaignArgs) -> anyhow::Result<ExitCode>
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
-    rt.block_on(run_async(global, args))
+    rt.block_on(async {
+        if args.headless || !std::io::stdout().is_terminal() {
+            return run_async(global, args, None).await.map(|(code, _)| code);
+        }
+        Box::pin(with_dashboard(global, args)).await
+    })
+}
+
+/// The campaign beside the dashboard: its lines go to the event log (stderr
+/// is captured while the dashboard owns the screen), its steps to the bar.
+/// Closing the dashboard stops the campaign (resumable); when the campaign
+/// ends the dashboard stays until `q`, and the verdict is printed again
+/// after the screen is restored.
+async fn with_dashboard(global: &GlobalArgs, args: &CampaignArgs) -> anyhow::Result<ExitCode> {
+    let watches = super::watches(&args.watch, &global.root)?;
+    let opts = jetstress::ui::DashboardOptions {
+        root: global.root.clone(),
+        interval: global.interval,
+        interval_explicit: global.interval_explicit,
+        config: None,
+        theme: None,
+        dot_marker: false,
+        watches,
+        record: jetstress::ui::RecordPlan::default(),
+        metrics: None,
+        color: super::color_choice(global.color),
+    };
+    let (status_tx, status_rx) = watch::channel(None);
+    let (quit_tx, quit_rx) = watch::channel(false);
+    let (capture, lines) = StderrCapture::start()?;
+    let feed = CampaignFeed {
+        status: status_rx,
+        lines,
+        quit: quit_tx,
+    };
+    let plan = plan_targets(&PlanOptions::default())?;
+    let link = UiLink {
+        status: status_tx,
+        quit: quit_rx,
+    };
+    let (shown, ran) = tokio::join!(
+        jetstress::ui::follow(&opts, plan, feed),
+        run_async(global, args, Some(link))
+    );
+    drop(capture);
+    if let Err(e) = shown {
+        eprintln!("dashboard: {e:#}");
+    }
+    let (code, last) = ran?;
+    for l in last {
+        eprintln!("{l}");
+    }
+    Ok(code)
+}
+
+/// The campaign's side of the dashboard: the bar it updates, the quit key it obeys.
+struct UiLink {
+    status: watch::Sender<Option<CampaignStatus>>,
+    quit: watch::Receiver<bool>,
 }
 
 /// How a step ended.
@@ -123,7 +185,11 @@ fn plan_scenario(file: &Path) -> anyhow::Result<Scenario> {
     clippy::too_many_lines,
     reason = "start or resume, check every plan, then the steps in order and the analysis"
 )]
-async fn run_async(global: &GlobalArgs, args: &CampaignArgs) -> anyhow::Result<ExitCode> {
+async fn run_async(
+    global: &GlobalArgs,
+    args: &CampaignArgs,
+    ui: Option<UiLink>,
+) -> anyhow::Result<(ExitCode, Vec<String>)> {
     let (dir, campaign, mut state) = if let Some(dir) = &args.resume {
         let Some(mut st) = CampaignState::read(dir)? else {
             anyhow::bail!(
@@ -237,7 +303,19 @@ async fn run_async(global: &GlobalArgs, args: &CampaignArgs) -> anyhow::Result<E
         },
         dir.display()
     );
-    let mut signals = StopSignals::listen();
+    let mut signals = match &ui {
+        Some(u) => StopSignals::listen().with_quit(u.quit.clone()),
+        None => StopSignals::listen(),
+    };
+    let title = format!(
+        "campaign {}{}",
+        ctx.campaign.name,
+        if state.scaled() {
+            format!(" (×{})", state.time_scale)
+        } else {
+            String::new()
+        }
+    );
     let count = state.steps.len();
     let mut exit = None;
     while let Some(i) = state.next_pending() {
@@ -268,6 +346,26 @@ async fn run_async(global: &GlobalArgs, args: &CampaignArgs) -> anyhow::Result<E
             clock(ctx.planned(&step, k)),
             clock(left)
         );
+        if let Some(u) = &ui {
+            let shown = match step.kind {
+                StepKind::Scenario => {
+                    format!("scenario {}/{} {}", k + 1, ctx.scenarios.len(), step.name)
+                }
+                _ => step.name.clone(),
+            };
+            let planned = ctx.planned(&step, k);
+            let _ = u.status.send(Some(CampaignStatus {
+                title: title.clone(),
+                step: i + 1,
+                steps: count,
+                name: shown,
+                started: std::time::Instant::now(),
+                planned,
+                after: left.saturating_sub(planned),
+                next: next.to_string(),
+                finished: None,
+            }));
+        }
         let end = match step.kind {
             StepKind::Baseline => run_baseline(&ctx, &step, &mut signals).await?,
             StepKind::Scenario => run_scenario(&ctx, &step, k, &mut signals).await?,
@@ -321,30 +419,49 @@ async fn run_async(global: &GlobalArgs, args: &CampaignArgs) -> anyhow::Result<E
         state.write(&dir)?;
     }
     let report = write_analysis(&dir, &state)?;
-    eprintln!(
-        "campaign {}: {} · Production readiness: {} · {} of {} scenario(s) · critical issues {}{}",
-        report.campaign,
-        report.result,
-        report.readiness,
-        report.summary.scenarios_completed,
-        report.summary.scenarios_total,
-        report.summary.critical_issues,
-        if report.scaled {
-            format!(" · time-scaled ×{}", report.time_scale)
-        } else {
-            String::new()
-        }
-    );
-    eprintln!(
-        "campaign report: {} and {}",
-        dir.join("campaign.md").display(),
-        dir.join("campaign.json").display()
-    );
-    Ok(exit.unwrap_or(if report.readiness == "READY" {
+    let last = vec![
+        format!(
+            "campaign {}: {} · Production readiness: {} · {} of {} scenario(s) · critical issues {}{}",
+            report.campaign,
+            report.result,
+            report.readiness,
+            report.summary.scenarios_completed,
+            report.summary.scenarios_total,
+            report.summary.critical_issues,
+            if report.scaled {
+                format!(" · time-scaled ×{}", report.time_scale)
+            } else {
+                String::new()
+            }
+        ),
+        format!(
+            "campaign report: {} and {}",
+            dir.join("campaign.md").display(),
+            dir.join("campaign.json").display()
+        ),
+    ];
+    for l in &last {
+        eprintln!("{l}");
+    }
+    if let Some(u) = &ui {
+        let word = if exit.is_some() { "stopped" } else { "ended" };
+        u.status.send_modify(|st| {
+            if let Some(st) = st {
+                st.finished = Some(format!(
+                    "{word}: {} · Production readiness: {} · {}",
+                    report.result,
+                    report.readiness,
+                    dir.join("campaign.md").display()
+                ));
+            }
+        });
+    }
+    let code = exit.unwrap_or(if report.readiness == "READY" {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)
-    }))
+    });
+    Ok((code, last))
 }
 
 /// `campaign.json` and `campaign.md` from the state and the scenarios' reports.

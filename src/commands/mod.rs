@@ -3,6 +3,7 @@
 //! the library's plain options).
 
 pub mod campaign;
+pub mod capture;
 pub mod check;
 pub mod completions;
 pub mod dashboard;

@@ -1,4 +1,5 @@
-//! The signals that end a headless command: SIGINT, SIGTERM and SIGHUP. Each
+//! The signals that end a headless command: SIGINT, SIGTERM and SIGHUP (and
+//! a campaign's dashboard closing). Each
 //! is caught once, at start, so one that arrives between two steps of a
 //! campaign waits for the next step instead of killing the process with load
 //! running and a recording unflushed.
@@ -11,6 +12,8 @@ pub enum StopSignal {
     Interrupt,
     Terminate,
     Hangup,
+    /// The dashboard beside a campaign was closed.
+    Quit,
 }
 
 impl StopSignal {
@@ -19,6 +22,7 @@ impl StopSignal {
             StopSignal::Interrupt => "SIGINT",
             StopSignal::Terminate => "SIGTERM",
             StopSignal::Hangup => "SIGHUP",
+            StopSignal::Quit => "the dashboard's quit key",
         }
     }
 }
@@ -29,6 +33,7 @@ pub struct StopSignals {
     int: Option<Signal>,
     term: Option<Signal>,
     hup: Option<Signal>,
+    quit: Option<tokio::sync::watch::Receiver<bool>>,
 }
 
 impl StopSignals {
@@ -37,7 +42,15 @@ impl StopSignals {
             int: signal(SignalKind::interrupt()).ok(),
             term: signal(SignalKind::terminate()).ok(),
             hup: signal(SignalKind::hangup()).ok(),
+            quit: None,
         }
+    }
+
+    /// Also stop when `quit` turns `true` (the dashboard's quit key).
+    #[must_use]
+    pub fn with_quit(mut self, quit: tokio::sync::watch::Receiver<bool>) -> StopSignals {
+        self.quit = Some(quit);
+        self
     }
 
     /// The next stop signal.
@@ -52,7 +65,18 @@ impl StopSignals {
                 None => std::future::pending().await,
             }
         }
+        async fn quit(q: &mut Option<tokio::sync::watch::Receiver<bool>>) {
+            match q {
+                Some(rx) => {
+                    if rx.wait_for(|v| *v).await.is_err() {
+                        std::future::pending::<()>().await;
+                    }
+                }
+                None => std::future::pending().await,
+            }
+        }
         tokio::select! {
+            () = quit(&mut self.quit) => StopSignal::Quit,
             () = one(&mut self.int) => StopSignal::Interrupt,
             () = one(&mut self.term) => StopSignal::Terminate,
             () = one(&mut self.hup) => StopSignal::Hangup,

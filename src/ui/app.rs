@@ -148,6 +148,8 @@ pub enum LoadOffer {
     Live(String),
     /// A replay: there is no engine to attach.
     Replay,
+    /// A campaign drives the load: the keys must not add their own.
+    Campaign,
 }
 
 /// The load engine's view: phase, stage, rows, dropped.
@@ -216,6 +218,8 @@ pub struct App {
     pub source: String,
     /// Replay position, speed and pause state when replaying.
     pub replay: Option<ReplayStatus>,
+    /// The campaign's bar, when a campaign drives the dashboard.
+    pub campaign: Option<crate::ui::campaign::CampaignStatus>,
     /// Own events not yet handed to the recorder (bounded like the log).
     unrecorded: VecDeque<LogEvent>,
     interval_s: f64,
@@ -246,6 +250,7 @@ impl App {
             recording: None,
             source: "live".to_string(),
             replay: None,
+            campaign: None,
             unrecorded: VecDeque::new(),
             interval_s,
             predict_cfg: PredictConfig::default(),

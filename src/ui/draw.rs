@@ -1,4 +1,5 @@
-//! Frame layout: header, the panes (or one zoomed pane), footer, overlays.
+//! Frame layout: header, the campaign bar (when a campaign drives the
+//! dashboard), the panes (or one zoomed pane), footer, overlays.
 //! Narrow terminals (80×24) stack the thermal chart full width; wide ones
 //! (200×50) put panes side by side.
 
@@ -14,13 +15,16 @@ pub fn draw(f: &mut Frame, app: &App) {
         panes::overlay::splash(f, area, app);
         return;
     }
-    let [header, body, footer] = Layout::vertical([
+    let bar = u16::from(app.campaign.is_some());
+    let [header, campaign, body, footer] = Layout::vertical([
         Constraint::Length(1),
+        Constraint::Length(bar),
         Constraint::Min(4),
         Constraint::Length(1),
     ])
     .areas(area);
     panes::header::draw(f, header, app);
+    panes::campaign::draw(f, campaign, app);
     if app.zoom {
         draw_pane(f, body, app, app.focus);
     } else {

@@ -4,6 +4,7 @@
 //! redrawing only when something changed and at most 10 times a second.
 
 pub(crate) mod app;
+pub(crate) mod campaign;
 pub(crate) mod draw;
 pub(crate) mod keys;
 pub(crate) mod load;
@@ -12,6 +13,7 @@ pub(crate) mod terminal;
 pub(crate) mod theme;
 
 pub use app::{App, Effect, Level, LlmRow, LoadOffer, LoadRow, Pane, UsersLine};
+pub use campaign::{CampaignFeed, CampaignStatus};
 pub use draw::draw;
 pub use keys::{Action, KeyMap};
 pub use theme::{ColorChoice, ColorMode, Slot, Theme};
@@ -171,7 +173,7 @@ pub fn run(args: &DashboardOptions, plan: Scenario) -> anyhow::Result<ExitCode> 
     };
     runtime()?.block_on(async move {
         let session = Session::start(cfg);
-        event_loop(Source::Live(Box::new(session)), resolved, record).await
+        event_loop(Source::Live(Box::new(session)), resolved, record, None).await
     })?;
     Ok(ExitCode::SUCCESS)
 }
@@ -219,9 +221,52 @@ pub fn run_replay(args: &ReplayOptions) -> anyhow::Result<ExitCode> {
     runtime()?.block_on(async move {
         let (tx, rx) = tokio::sync::mpsc::channel(1024);
         let handle = crate::recording::replay::spawn(src, speed, history, tx);
-        event_loop(Source::Replay { handle, rx }, resolved, record).await
+        event_loop(Source::Replay { handle, rx }, resolved, record, None).await
     })?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// The dashboard following a campaign that a driver runs beside it (on the
+/// same runtime): the board live from its own sampling session (no engine:
+/// the load is the campaign's, the load keys are off), the campaign bar from
+/// `feed.status`, the driver's lines in the event log; quitting tells the
+/// driver through `feed.quit`. Returns when the operator quits or a signal
+/// arrives.
+pub async fn follow(
+    args: &DashboardOptions,
+    plan: Scenario,
+    feed: CampaignFeed,
+) -> anyhow::Result<()> {
+    let mut resolved = resolve(args)?;
+    require_terminal()?;
+    resolved.app.load.offer = LoadOffer::Campaign;
+    let mut cfg = resolved.app.predict_cfg.clone();
+    cfg.memory_floor_pct = Some(plan.guards.memory_floor_pct);
+    resolved.app.set_predict_config(cfg);
+    terminal::force_color(args.color);
+    let session = Session::start(SessionConfig {
+        root: args.root.clone(),
+        interval: resolved.interval,
+        watches: resolved.watches.clone(),
+        plan,
+    });
+    event_loop(
+        Source::Live(Box::new(session)),
+        resolved,
+        args.record.clone(),
+        Some(feed),
+    )
+    .await
+}
+
+/// The level a campaign driver's line is shown at.
+fn driver_level(line: &str) -> Level {
+    let l = line.trim_start();
+    if l.starts_with("FAIL") || l.starts_with("error") || l.contains("cannot run") {
+        Level::Warn
+    } else {
+        Level::Info
+    }
 }
 
 fn require_terminal() -> anyhow::Result<()> {
@@ -330,7 +375,12 @@ fn on_snapshot(app: &mut App, sinks: &mut Sinks, s: &std::sync::Arc<Snapshot>) {
 }
 
 #[expect(clippy::too_many_lines, reason = "the dashboard's one select loop")]
-async fn event_loop(mut source: Source, r: Resolved, plan: RecordPlan) -> anyhow::Result<()> {
+async fn event_loop(
+    mut source: Source,
+    r: Resolved,
+    plan: RecordPlan,
+    feed: Option<CampaignFeed>,
+) -> anyhow::Result<()> {
     let Resolved {
         mut app,
         interval,
@@ -363,6 +413,12 @@ async fn event_loop(mut source: Source, r: Resolved, plan: RecordPlan) -> anyhow
     let mut own = OwnMeter::default();
     let mut dirty = true;
     let mut last_draw = Instant::now() - FRAME;
+    let (mut status_rx, mut lines_rx, quit_tx) = match feed {
+        Some(f) => (Some(f.status), Some(f.lines), Some(f.quit)),
+        None => (None, None, None),
+    };
+    // The campaign bar's clock moves every second.
+    let mut bar_tick = tokio::time::interval(Duration::from_secs(1));
     let result: anyhow::Result<()> = loop {
         let deadline = last_draw + FRAME;
         tokio::select! {
@@ -396,6 +452,10 @@ async fn event_loop(mut source: Source, r: Resolved, plan: RecordPlan) -> anyhow
                                 }
                                 Source::Live(_) => app.log(Level::Info, "seek and speed keys work in `jetstress replay`"),
                             },
+                            Some(_) if matches!(app.load.offer, LoadOffer::Campaign) => app.log(
+                                Level::Info,
+                                "the campaign drives the load: load keys are off (q stops the campaign; --resume goes on)",
+                            ),
                             Some(effect) => match &mut source {
                                 Source::Live(s) => load.apply(&mut app, s, effect).await,
                                 Source::Replay { .. } => app.log(Level::Info, "load keys work on the live dashboard, not in replay"),
@@ -447,11 +507,43 @@ async fn event_loop(mut source: Source, r: Resolved, plan: RecordPlan) -> anyhow
                 }
                 record_own_events(&mut app, &sinks);
             }
+            changed = async {
+                match status_rx.as_mut() {
+                    Some(rx) => rx.changed().await.is_ok(),
+                    None => std::future::pending().await,
+                }
+            } => {
+                match (changed, status_rx.as_ref()) {
+                    (true, Some(rx)) => app.campaign.clone_from(&rx.borrow()),
+                    // The driver is gone: the bar keeps its last words.
+                    _ => status_rx = None,
+                }
+                dirty = true;
+            }
+            line = async {
+                match lines_rx.as_mut() {
+                    Some(rx) => rx.recv().await,
+                    None => std::future::pending().await,
+                }
+            } => {
+                match line {
+                    Some(l) => {
+                        app.show(driver_level(&l), l);
+                    }
+                    None => lines_rx = None,
+                }
+                dirty = true;
+            }
+            _ = bar_tick.tick(), if app.campaign.is_some() => dirty = true,
             _ = sigterm.recv() => break Ok(()),
             _ = sighup.recv() => break Ok(()),
             _ = sigint.recv() => break Ok(()),
         }
     };
+    // A campaign stops with its dashboard (it is resumable).
+    if let Some(q) = &quit_tx {
+        let _ = q.send(true);
+    }
     // Load stops first (engine, when attached), then sampling, then the
     // recording is flushed, then the terminal is restored.
     let run = match &mut source {

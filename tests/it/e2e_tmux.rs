@@ -64,7 +64,16 @@ impl Session {
 
     /// Wait until the screen satisfies `pred` (bounded), returning the last capture.
     pub(crate) fn wait_for(&self, what: &str, pred: impl Fn(&str) -> bool) -> String {
-        let deadline = Instant::now() + Duration::from_secs(15);
+        self.wait_for_within(what, Duration::from_secs(15), pred)
+    }
+
+    pub(crate) fn wait_for_within(
+        &self,
+        what: &str,
+        within: Duration,
+        pred: impl Fn(&str) -> bool,
+    ) -> String {
+        let deadline = Instant::now() + within;
         loop {
             let screen = self.capture();
             if pred(&screen) {
@@ -518,4 +527,79 @@ fn users_key_starts_a_population_that_u_doubles_with_a_child_each() {
     s.keys(&["U"]);
     s.wait_for("two users again", |t| t.contains("users 2/2"));
     quit_leaving_nothing(&s, pid, &root);
+}
+
+#[test]
+fn a_campaign_on_a_terminal_shows_its_bar_and_q_stops_it_resumably() {
+    let dir = tempfile::tempdir().unwrap();
+    copy_tree(Path::new(&fixture("x86-laptop")), &dir.path().join("board"));
+    let root = dir.path().join("board").display().to_string();
+    let seed = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/seed-000");
+    let file = dir.path().join("campaign.toml");
+    std::fs::write(
+        &file,
+        format!(
+            "name = \"tmux\"\n[baseline]\nscenario = \"{0}/00-baseline.toml\"\nduration = \"2h\"\n[[scenarios]]\nfile = \"{0}/04-agents.toml\"\nname = \"agents\"\n",
+            seed.display()
+        ),
+    )
+    .unwrap();
+    let out = dir.path().join("out");
+    let cmd = format!(
+        "{BIN} --root {root} campaign {} --time-scale 0.002 --out {}; echo EXIT=$?; sleep 30",
+        file.display(),
+        out.display()
+    );
+    let s = Session::start(160, 45, &cmd);
+    let screen = s.wait_for("the campaign bar", |t| {
+        t.contains("campaign tmux (×0.002) · step 1/2 baseline") && t.contains("Thermal")
+    });
+    assert!(screen.contains("next: agents"), "{screen}");
+    // The campaign's own lines are in the event log, not over the screen.
+    s.wait_for("the baseline's lines in the events", |t| {
+        t.contains("phase each tool once")
+    });
+    // The load is the campaign's: a load key says so and starts nothing else.
+    s.keys(&["1"]);
+    s.wait_for("load keys off", |t| t.contains("load keys are off"));
+    s.keys(&["q"]);
+    let screen = s.wait_for("the exit after q", |t| t.contains("EXIT="));
+    assert!(screen.contains("EXIT=130"), "{screen}");
+    assert!(
+        screen.contains("stopped baseline; go on with: jetstress campaign --resume"),
+        "{screen}"
+    );
+    assert!(
+        !screen.contains("Thermal"),
+        "alternate screen left:\n{screen}"
+    );
+    let start = Instant::now();
+    while !servers_for(&root).is_empty() && start.elapsed() < Duration::from_secs(10) {
+        sleep(Duration::from_millis(100));
+    }
+    assert!(servers_for(&root).is_empty(), "servers left running");
+    let state: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("campaign-state.json")).unwrap())
+            .unwrap();
+    assert_eq!(state["steps"][0]["status"], "interrupted");
+    assert_eq!(state["stopped_by"], "the dashboard's quit key");
+
+    // Resumed on a terminal, it runs to its end and the bar gives the verdict.
+    let cmd = format!(
+        "{BIN} --root {root} campaign --resume {}; echo EXIT=$?; sleep 30",
+        out.display()
+    );
+    let s = Session::start(160, 45, &cmd);
+    let screen = s.wait_for_within("the verdict in the bar", Duration::from_secs(90), |t| {
+        t.contains("campaign tmux (×0.002) · done · ended:") && t.contains("Production readiness")
+    });
+    let ready = screen.contains("Production readiness: READY");
+    s.keys(&["q"]);
+    let screen = s.wait_for("the exit", |t| t.contains("EXIT="));
+    assert!(
+        screen.contains(if ready { "EXIT=0" } else { "EXIT=1" }),
+        "{screen}"
+    );
+    // The verdict is printed again once the screen is restored.
+    assert!(screen.contains("Production readiness:"), "{screen}");
 }

@@ -82,6 +82,14 @@ pub fn draw(f: &mut Frame, area: Rect, app: &App) {
                     .wrap(Wrap { trim: true }),
                     inner,
                 ),
+                LoadOffer::Campaign => f.render_widget(
+                    Paragraph::new(unavailable(
+                        app,
+                        "the campaign drives the load: each step's figures are in the events below and in its report",
+                    ))
+                    .wrap(Wrap { trim: true }),
+                    inner,
+                ),
                 LoadOffer::Unknown => f.render_widget(
                     Paragraph::new(unavailable(app, "no load engine attached")),
                     bar_area,

@@ -1,6 +1,7 @@
 //! One file per pane. Each pane draws from [`App`] into a `Rect`; none of them
 //! reads a probe or talks to the engine. Shared helpers live here.
 
+pub(crate) mod campaign;
 pub(crate) mod events;
 pub(crate) mod header;
 pub(crate) mod load;
