@@ -15,7 +15,7 @@ use jetstress::predict::{PredictConfig, Predictors};
 use jetstress::probes::{Prober, Root};
 
 /// How far below today's available memory the floor is, MB, and the ramp.
-const GAP_MB: f64 = 3000.0;
+const GAP_MB: f64 = 2000.0;
 const RATE_MB_S: f64 = 24.0;
 
 #[test]

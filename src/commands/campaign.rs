@@ -140,6 +140,16 @@ impl Ctx<'_> {
         self.dir.join(&step.dir)
     }
 
+    /// A step's scenario name as its report and recording show it: a scaled
+    /// campaign says so in every output (`memory (time-scaled ×0.001)`).
+    fn label(&self, name: &str) -> String {
+        if (self.scale - 1.0).abs() > f64::EPSILON {
+            format!("{name} (time-scaled ×{})", self.scale)
+        } else {
+            name.to_string()
+        }
+    }
+
     /// The planned length of a step (scaled).
     fn planned(&self, step: &Step, index_in_kind: usize) -> Duration {
         match step.kind {
@@ -528,7 +538,7 @@ async fn run_baseline(
     let dir = ctx.step_dir(step);
     std::fs::create_dir_all(&dir).map_err(|e| anyhow::anyhow!("{}: {e}", dir.display()))?;
     let mut sc = ctx.baseline.clone();
-    sc.name = "baseline".into();
+    sc.name = ctx.label("baseline");
     sc.log_dir = Some(dir.join("logs"));
     let hold = ctx.scaled(ctx.campaign.baseline.duration);
     let mut opts = step_options(ctx, step, "baseline".into());
@@ -665,6 +675,7 @@ async fn run_scenario(
     let dir = ctx.step_dir(step);
     let mut sc = ctx.scenarios[k].clone().time_scaled(ctx.scale);
     sc.log_dir = Some(dir.join("logs"));
+    sc.name = ctx.label(&sc.name);
     let planned: Duration = sc
         .phases
         .iter()

@@ -210,6 +210,11 @@ fn a_killed_campaign_resumes_without_rerunning_finished_steps() {
     let md = std::fs::read_to_string(dir.join("campaign.md")).unwrap();
     assert!(md.contains(&format!("**Production readiness: {readiness}**")));
     assert!(md.contains("Time-scaled ×0.001"));
+    // Each scenario's own report says it was scaled too.
+    let memory: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("3-memory/report.json")).unwrap())
+            .unwrap();
+    assert_eq!(memory["scenario"], "memory-pressure (time-scaled ×0.001)");
     assert!(md.contains("## Failure analysis"));
     assert!(md.contains("memory: the campaign process ended during the step"));
 }
