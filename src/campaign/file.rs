@@ -7,10 +7,10 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use serde::{Deserialize, Deserializer};
+use serde::Deserialize;
 use toml::Spanned;
 
-use crate::config::{line_col, parse_duration};
+use crate::config::{de_opt_duration, line_col};
 
 /// Why a campaign file cannot be used; every message starts with the file.
 #[derive(Debug, thiserror::Error)]
@@ -24,25 +24,6 @@ pub enum CampaignFileError {
         line: usize,
         message: String,
     },
-}
-
-fn de_duration<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    enum Raw {
-        Secs(f64),
-        Text(String),
-    }
-    match Option::<Raw>::deserialize(d)? {
-        None => Ok(None),
-        Some(Raw::Secs(s)) if s.is_finite() && s >= 0.0 => Ok(Some(Duration::from_secs_f64(s))),
-        Some(Raw::Secs(s)) => Err(serde::de::Error::custom(format!(
-            "{s} is not a valid duration"
-        ))),
-        Some(Raw::Text(t)) => parse_duration(&t)
-            .map(Some)
-            .map_err(serde::de::Error::custom),
-    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -65,14 +46,14 @@ struct RawFile {
 #[serde(deny_unknown_fields)]
 struct RawBaseline {
     scenario: String,
-    #[serde(default, deserialize_with = "de_duration")]
+    #[serde(default, deserialize_with = "de_opt_duration")]
     duration: Option<Duration>,
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawRecovery {
-    #[serde(default, deserialize_with = "de_duration")]
+    #[serde(default, deserialize_with = "de_opt_duration")]
     duration: Option<Duration>,
     within_c: Option<f64>,
 }

@@ -12,9 +12,9 @@ use std::process::ExitCode;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use jetstress::campaign::{
-    self, analyse, BaselineOutcome, Campaign, CampaignState, DeathRecord, RecoveryEnd,
-    RecoveryOutcome, ScenarioOutcome, ScenarioResult, Step, StepKind, StepOutcome, StepStatus,
-    ToolTiming, ZoneCooling, ZoneTemp,
+    self, analyse, BaselineOutcome, Campaign, CampaignState, RecoveryEnd, RecoveryOutcome,
+    ScenarioOutcome, ScenarioResult, Step, StepKind, StepOutcome, StepStatus, ToolTiming,
+    ZoneCooling, ZoneTemp,
 };
 use jetstress::load::{plan, plan_targets, BoardRequirement, PlanOptions, Scenario};
 use jetstress::probes::{NvpConf, Root};
@@ -714,23 +714,7 @@ async fn run_scenario(
             .and_then(|r| r.last.as_deref())
             .map_or_else(|| board_start.clone(), BoardState::from_snapshot),
         board_notes: board_notes.to_vec(),
-        deaths: ran
-            .map(|r| {
-                r.deaths
-                    .iter()
-                    .map(|d| DeathRecord {
-                        at_s: d.at_s,
-                        target: d.target.clone(),
-                        session: d.session,
-                        reason: d.reason.clone(),
-                        stderr_tail: d.stderr_tail.clone(),
-                        hottest_c: d.hottest_c,
-                        mem_available_mb: d.mem_available_mb,
-                        throttled: d.throttled,
-                    })
-                    .collect()
-            })
-            .unwrap_or_default(),
+        deaths: ran.map(|r| r.deaths.clone()).unwrap_or_default(),
         zones: ran.map(|r| zone_temps(&r.zones)).unwrap_or_default(),
         not_started,
     };

@@ -12,6 +12,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
+use jetstress::campaign::DeathRecord;
 use jetstress::load::Scenario;
 use jetstress::load::{plan, BuiltinPhase, LlmSummary, PlanOptions};
 use jetstress::load::{Command, EngineEvent, PhaseEvent, RunSummary, StopReason, TargetEvent};
@@ -168,21 +169,6 @@ pub fn fold_zones(spans: &mut Vec<ZoneSpan>, s: &Snapshot) {
     }
 }
 
-/// A target session that died during the run, with what the board and the
-/// server said at that moment.
-#[derive(Debug, Clone)]
-pub struct Death {
-    pub at_s: f64,
-    pub target: String,
-    pub session: usize,
-    pub reason: String,
-    /// The last lines the server wrote to stderr (its log file's tail).
-    pub stderr_tail: String,
-    pub hottest_c: Option<f64>,
-    pub mem_available_mb: Option<f64>,
-    pub throttled: bool,
-}
-
 /// The most deaths kept per run (the count goes on in the target summary).
 pub const MAX_DEATHS: usize = 20;
 
@@ -196,7 +182,7 @@ pub struct Ran {
     /// The report, when one was asked for (already written).
     pub report: Option<Report>,
     pub zones: Vec<ZoneSpan>,
-    pub deaths: Vec<Death>,
+    pub deaths: Vec<DeathRecord>,
     /// The board at the last snapshot.
     pub last: Option<Arc<Snapshot>>,
     pub wall: Duration,
@@ -297,9 +283,9 @@ impl Feeder {
         session: usize,
         reason: &str,
         log_dir: &Path,
-    ) -> Death {
+    ) -> DeathRecord {
         let s = self.last.as_deref();
-        Death {
+        DeathRecord {
             at_s: began.elapsed().as_secs_f64(),
             target: target.into(),
             session,

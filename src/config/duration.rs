@@ -14,6 +14,29 @@ pub enum DurationError {
     Invalid(String),
 }
 
+/// serde: an optional duration written as text (`"30m"`) or a number of
+/// seconds (`90`), for the TOML files (scenarios, campaigns).
+pub fn de_opt_duration<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Option<Duration>, D::Error> {
+    #[derive(serde::Deserialize)]
+    #[serde(untagged)]
+    enum Raw {
+        Secs(f64),
+        Text(String),
+    }
+    match <Option<Raw> as serde::Deserialize>::deserialize(d)? {
+        None => Ok(None),
+        Some(Raw::Secs(s)) if s.is_finite() && s >= 0.0 => Ok(Some(Duration::from_secs_f64(s))),
+        Some(Raw::Secs(s)) => Err(serde::de::Error::custom(format!(
+            "{s} is not a valid duration"
+        ))),
+        Some(Raw::Text(t)) => parse_duration(&t)
+            .map(Some)
+            .map_err(serde::de::Error::custom),
+    }
+}
+
 /// Parse `1s`, `250ms`, `2m`, `1h`, `1.5s` or a bare number of seconds.
 pub fn parse_duration(s: &str) -> Result<Duration, DurationError> {
     let s = s.trim();

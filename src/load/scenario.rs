@@ -12,6 +12,8 @@ use std::time::Duration;
 use serde::{Deserialize, Deserializer, Serialize};
 use toml::Spanned;
 
+use crate::config::de_opt_duration;
+
 use crate::load::background::cpu::CpuSpec;
 use crate::load::background::gpu::GpuSpec;
 use crate::load::background::memory::MemorySpec;
@@ -31,25 +33,6 @@ pub const DEFAULT_MAX_IN_FLIGHT: usize = 256;
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 /// A users phase without `think` waits this long between a reply and the next request.
 pub const DEFAULT_THINK: Think = Think::Constant(Duration::from_secs(1));
-
-fn de_duration<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    enum Raw {
-        Secs(f64),
-        Text(String),
-    }
-    match Option::<Raw>::deserialize(d)? {
-        None => Ok(None),
-        Some(Raw::Secs(s)) if s.is_finite() && s >= 0.0 => Ok(Some(Duration::from_secs_f64(s))),
-        Some(Raw::Secs(s)) => Err(serde::de::Error::custom(format!(
-            "{s} is not a valid duration"
-        ))),
-        Some(Raw::Text(t)) => crate::config::parse_duration(&t)
-            .map(Some)
-            .map_err(serde::de::Error::custom),
-    }
-}
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(untagged)]
@@ -156,7 +139,7 @@ fn d_one() -> f64 {
 pub struct StageCfg {
     pub name: Option<String>,
     pub rate: Option<f64>,
-    #[serde(default, deserialize_with = "de_duration")]
+    #[serde(default, deserialize_with = "de_opt_duration")]
     pub duration: Option<Duration>,
     pub users: Option<u32>,
     pub requests: Option<u64>,
@@ -196,16 +179,16 @@ pub struct PhaseCfg {
     // spike
     pub baseline_rate: Option<f64>,
     pub peak_rate: Option<f64>,
-    #[serde(default, deserialize_with = "de_duration")]
+    #[serde(default, deserialize_with = "de_opt_duration")]
     pub baseline: Option<Duration>,
-    #[serde(default, deserialize_with = "de_duration")]
+    #[serde(default, deserialize_with = "de_opt_duration")]
     pub spike: Option<Duration>,
-    #[serde(default, deserialize_with = "de_duration")]
+    #[serde(default, deserialize_with = "de_opt_duration")]
     pub recovery: Option<Duration>,
     // stress
     pub start_rate: Option<f64>,
     pub step_rate: Option<f64>,
-    #[serde(default, deserialize_with = "de_duration")]
+    #[serde(default, deserialize_with = "de_opt_duration")]
     pub step_every: Option<Duration>,
     pub max_rate: Option<f64>,
     pub min_success_pct: Option<f64>,
@@ -213,9 +196,9 @@ pub struct PhaseCfg {
     pub max_dropped_pct: Option<f64>,
     // soak
     pub rate: Option<f64>,
-    #[serde(default, deserialize_with = "de_duration")]
+    #[serde(default, deserialize_with = "de_opt_duration")]
     pub duration: Option<Duration>,
-    #[serde(default, deserialize_with = "de_duration")]
+    #[serde(default, deserialize_with = "de_opt_duration")]
     pub row_every: Option<Duration>,
     // custom, users
     pub stages: Option<Vec<StageCfg>>,
@@ -230,7 +213,7 @@ pub struct PhaseCfg {
     // sweep: `mode = "rates"` (default) | `"users"`
     pub mode: Option<String>,
     pub rates: Option<usize>,
-    #[serde(default, deserialize_with = "de_duration")]
+    #[serde(default, deserialize_with = "de_opt_duration")]
     pub hold: Option<Duration>,
     pub max_concurrency: Option<u32>,
     pub min_good_pct: Option<f64>,
@@ -398,7 +381,7 @@ pub struct ScenarioFile {
     pub description: Option<String>,
     pub sessions: Option<usize>,
     pub max_in_flight: Option<usize>,
-    #[serde(default, deserialize_with = "de_duration")]
+    #[serde(default, deserialize_with = "de_opt_duration")]
     pub timeout: Option<Duration>,
     pub log_dir: Option<PathBuf>,
     #[serde(default)]

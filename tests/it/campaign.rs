@@ -41,6 +41,22 @@ fn children_of(pid: u32) -> Vec<u32> {
     out
 }
 
+/// `campaign --resume DIR` on the x86-laptop fixture, to its end: the output and its stderr.
+fn resume(dir: &Path) -> (std::process::Output, String) {
+    let out = Command::new(BIN)
+        .args([
+            "--root",
+            "tests/fixtures/x86-laptop",
+            "campaign",
+            "--resume",
+        ])
+        .arg(dir)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    (out, stderr)
+}
+
 fn alive(pid: u32) -> bool {
     std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| {
         s.rsplit_once(')')
@@ -115,17 +131,7 @@ fn a_killed_campaign_resumes_without_rerunning_finished_steps() {
         ]
     );
 
-    let out = Command::new(BIN)
-        .args([
-            "--root",
-            "tests/fixtures/x86-laptop",
-            "campaign",
-            "--resume",
-        ])
-        .arg(&dir)
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let (out, stderr) = resume(&dir);
     // READY exits 0, NOT READY 1; never a usage error or an interruption.
     assert!(
         matches!(out.status.code(), Some(0 | 1)),
@@ -222,16 +228,7 @@ fn a_killed_campaign_resumes_without_rerunning_finished_steps() {
 #[test]
 fn a_board_that_misses_a_scenarios_requirement_stops_before_loading() {
     let tmp = tempfile::tempdir().unwrap();
-    let seed = std::fs::canonicalize("scenarios/seed-000").unwrap();
-    let file = tmp.path().join("campaign.toml");
-    std::fs::write(
-        &file,
-        format!(
-            "[baseline]\nscenario = \"{0}/00-baseline.toml\"\nduration = \"2s\"\n[[scenarios]]\nfile = \"{0}/02-thermal.toml\"\nname = \"thermal\"\n",
-            seed.display()
-        ),
-    )
-    .unwrap();
+    let file = thermal_campaign(tmp.path());
     let dir = tmp.path().join("out");
     // The Nano fixture runs MAXN with jetson_clocks off; the thermal scenario needs it on.
     let out = Command::new(BIN)
@@ -263,17 +260,8 @@ fn a_board_that_misses_a_scenarios_requirement_stops_before_loading() {
 #[test]
 fn a_hangup_stops_the_campaign_cleanly_and_resume_names_it() {
     let tmp = tempfile::tempdir().unwrap();
-    let seed = std::fs::canonicalize("scenarios/seed-000").unwrap();
-    let file = tmp.path().join("campaign.toml");
     // A long baseline to hang up in, then a short users scenario.
-    std::fs::write(
-        &file,
-        format!(
-            "[baseline]\nscenario = \"{0}/00-baseline.toml\"\nduration = \"2h\"\n[[scenarios]]\nfile = \"{0}/04-agents.toml\"\nname = \"agents\"\n",
-            seed.display()
-        ),
-    )
-    .unwrap();
+    let file = small_campaign(tmp.path(), "2h", "04-agents.toml", "agents");
     let dir = tmp.path().join("out");
     let child = Command::new(BIN)
         .args(["--root", "tests/fixtures/x86-laptop", "campaign"])
@@ -318,17 +306,7 @@ fn a_hangup_stops_the_campaign_cleanly_and_resume_names_it() {
     let last: Value = serde_json::from_str(rec.lines().last().unwrap()).unwrap();
     assert_eq!(last["kind"], "summary");
 
-    let out = Command::new(BIN)
-        .args([
-            "--root",
-            "tests/fixtures/x86-laptop",
-            "campaign",
-            "--resume",
-        ])
-        .arg(&dir)
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let (out, stderr) = resume(&dir);
     assert!(matches!(out.status.code(), Some(0 | 1)), "{stderr}");
     let report: Value =
         serde_json::from_str(&std::fs::read_to_string(dir.join("campaign.json")).unwrap()).unwrap();
@@ -349,20 +327,26 @@ fn a_hangup_stops_the_campaign_cleanly_and_resume_names_it() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("runs at ×0.002"));
 }
 
-/// The small campaign of the board tests: a 2-s baseline, then the thermal
-/// scenario (`[board] nvpmodel = "MAXN"`, `jetson_clocks = true`).
-fn thermal_campaign(dir: &Path) -> std::path::PathBuf {
+/// A small campaign in `dir`: a baseline of `baseline` (unscaled), then one
+/// shipped scenario `file` of `scenarios/seed-000/`, named `name`.
+fn small_campaign(dir: &Path, baseline: &str, file: &str, name: &str) -> std::path::PathBuf {
     let seed = std::fs::canonicalize("scenarios/seed-000").unwrap();
-    let file = dir.join("campaign.toml");
+    let path = dir.join("campaign.toml");
     std::fs::write(
-        &file,
+        &path,
         format!(
-            "[baseline]\nscenario = \"{0}/00-baseline.toml\"\nduration = \"2s\"\n[[scenarios]]\nfile = \"{0}/02-thermal.toml\"\nname = \"thermal\"\n",
+            "[baseline]\nscenario = \"{0}/00-baseline.toml\"\nduration = \"{baseline}\"\n[[scenarios]]\nfile = \"{0}/{file}\"\nname = \"{name}\"\n",
             seed.display()
         ),
     )
     .unwrap();
-    file
+    path
+}
+
+/// The board tests' campaign: a 2-s baseline, then the thermal scenario
+/// (`[board] nvpmodel = "MAXN"`, `jetson_clocks = true`).
+fn thermal_campaign(dir: &Path) -> std::path::PathBuf {
+    small_campaign(dir, "2s", "02-thermal.toml", "thermal")
 }
 
 #[test]
