@@ -32,7 +32,8 @@ pub use plan::{
     UsersArgError, BUILTIN_TARGET, BUILTIN_THINK, BUILTIN_USERS, BUILTIN_USERS_DURATION,
 };
 pub use scenario::{
-    load as load_scenario, parse as parse_scenario, Acceptance, BoardRequirement, Scenario, TargetPlan,
+    load as load_scenario, parse as parse_scenario, Acceptance, BoardRequirement, Scenario,
+    TargetPlan,
 };
 pub use schedule::{
     ArrivalProcess, BreakCriteria, PhaseKind, PhaseSpec, SoakParams, SpikeParams, Stage,
