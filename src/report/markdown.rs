@@ -1126,7 +1126,7 @@ mod tests {
                "stages": [stage("1 rps", 1.0, 60, 0, "", 9.0), stage("4 rps", 4.0, 240, 120, "timeout", 9000.0)],
                "breaking_point": {"found": true, "last_good_rps": 1.0, "first_bad_rps": 4.0,
                                   "reason": "success 50.0 % < 95 %"}},
-              {"name": "soak", "kind": "soak", "started_s": 150.0, "duration_s": 150.0, "status": "completed",
+              {"name": "soak", "kind": "soak", "started_s": 150.0, "duration_s": 3600.0, "status": "completed",
                "stages": [stage("hold", 5.0, 750, 0, "", 12.0)],
                "soak": {"rows": [
                   {"index": 0, "t_s": 60.0, "count": 300, "p50_ms": 5.0, "p95_ms": 12.0, "success_pct": 100.0, "rss_mb": 50.0, "available_mb": 3000.0},
