@@ -54,9 +54,11 @@ pub fn render(r: &CampaignReport) -> String {
     );
     let _ = writeln!(
         m,
-        "| Prediction accuracy | {} (throttle onsets foreseen ≥ 5 min ahead) |",
-        s.prediction_accuracy_pct
-            .map_or_else(|| "n/a: no throttle onset".into(), |a| format!("{a:.0} %"))
+        "| Prediction accuracy | {} |",
+        s.prediction_accuracy_pct.map_or_else(
+            || "n/a (no throttle onset to foresee)".into(),
+            |a| format!("{a:.0} % of throttle onsets foreseen ≥ 5 min ahead")
+        )
     );
     let _ = writeln!(m, "| Leaks found | {} |", s.leaks_found);
     let _ = writeln!(
