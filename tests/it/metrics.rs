@@ -372,6 +372,7 @@ fn watched_entries_export_rss_and_cpu() {
             alive: true,
             cpu_pct: Some(37.5),
             cgroup: None,
+            gpu_mem_mb: None,
         },
         jetstress::snapshot::WatchedProcess {
             pid: jetstress::snapshot::CGROUP_KEY_BASE | 9,
@@ -380,6 +381,7 @@ fn watched_entries_export_rss_and_cpu() {
             alive: true,
             cpu_pct: None,
             cgroup: Some("system.slice/docker-4f3c.scope".into()),
+            gpu_mem_mb: None,
         },
     ];
     let m = Metrics::new();
