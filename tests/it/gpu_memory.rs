@@ -193,3 +193,48 @@ fn without_a_gpu_source_gpu_memory_is_none_and_quiet() {
         );
     }
 }
+
+/// The dashboard: the memory pane's legend gives a watched entry's GPU
+/// memory, and the predictions pane says it is the GPU memory that leaks
+/// (1 MB every 10 s = 360 MB/h, from 180 s of samples) while RSS holds.
+#[test]
+fn the_dashboard_shows_gpu_memory_and_which_memory_leaks() {
+    use jetstress::snapshot::WatchedProcess;
+    use jetstress::ui::{App, ColorMode, KeyMap, Theme};
+    use std::sync::Arc;
+
+    let themes = Theme::load_all(None, ColorMode::TrueColor).unwrap();
+    let mut app = App::new(themes, 0, KeyMap::defaults(), 1.0);
+    let mut p = Prober::new(super::ui_render::fixture("orin-agx-r36"), Vec::new());
+    let base = p.sample();
+    for i in 0..=180 {
+        let mut s = base.clone();
+        s.elapsed_s = f64::from(i);
+        s.watched = vec![WatchedProcess {
+            pid: 4242,
+            name: "llama-server".into(),
+            rss_mb: Some(812.4),
+            alive: true,
+            cpu_pct: Some(95.0),
+            cgroup: None,
+            gpu_mem_mb: Some(1228.8 + f64::from(i) / 10.0),
+        }];
+        app.on_snapshot(Arc::new(s));
+    }
+    let t = super::ui_render::text(&super::ui_render::render(&app, 200, 50));
+    let legend = t
+        .lines()
+        .find(|l| l.contains("rss llama-server (4242)"))
+        .unwrap_or_else(|| panic!("no legend line:\n{t}"));
+    assert!(legend.contains("gpu 1.2 GB"), "{legend}");
+    let gpu = t
+        .lines()
+        .find(|l| l.contains("llama-server (4242) gpu: +360.0 MB/h"))
+        .unwrap_or_else(|| panic!("no GPU leak line:\n{t}"));
+    assert!(gpu.contains("LEAKING"), "{gpu}");
+    let rss = t
+        .lines()
+        .find(|l| l.contains("llama-server (4242) rss: +0.0 MB/h"))
+        .unwrap_or_else(|| panic!("no RSS leak line:\n{t}"));
+    assert!(!rss.contains("LEAKING"), "{rss}");
+}

@@ -1,5 +1,6 @@
 //! Predictions pane: time until each zone's throttle trip with its range and
-//! model, time until the memory floor, leak rate of watched processes; an alert
+//! model, time until the memory floor, leak rate of watched processes (`rss`
+//! or `gpu`, the memory that grows); an alert
 //! style when an ETA drops under 5 minutes.
 
 use ratatui::layout::Rect;
@@ -95,9 +96,10 @@ pub fn draw(f: &mut Frame, area: Rect, app: &App) {
     }
     for l in app.predictors.leaks() {
         let flag = if l.flagged { "  LEAKING" } else { "" };
+        let memory = l.memory.as_str();
         let forms = [
             format!(
-                "{} ({}): {:+.1} MB/h [{:+.1}…{:+.1}]{flag}",
+                "{} ({}) {memory}: {:+.1} MB/h [{:+.1}…{:+.1}]{flag}",
                 l.name,
                 watched_key_words(l.pid),
                 l.slope_mb_per_h,
@@ -105,12 +107,12 @@ pub fn draw(f: &mut Frame, area: Rect, app: &App) {
                 l.hi
             ),
             format!(
-                "{} ({}): {:+.1} MB/h{flag}",
+                "{} ({}) {memory}: {:+.1} MB/h{flag}",
                 l.name,
                 watched_key_words(l.pid),
                 l.slope_mb_per_h
             ),
-            format!("{}: {:+.1} MB/h{flag}", l.name, l.slope_mb_per_h),
+            format!("{} {memory}: {:+.1} MB/h{flag}", l.name, l.slope_mb_per_h),
         ];
         lines.push(Line::from(vec![
             Span::styled("leak ", t.fg(Slot::Rss)),
