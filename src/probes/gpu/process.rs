@@ -131,12 +131,9 @@ impl ProcessGpuProbe {
         if self.retry_at.is_some_and(|t| now < t) {
             return (None, None);
         }
-        let text = match self.clients.read() {
-            Ok(t) => t,
-            Err(_) => {
-                self.retry_at = Some(now + NVMAP_RETRY);
-                return (None, None);
-            }
+        let Ok(text) = self.clients.read() else {
+            self.retry_at = Some(now + NVMAP_RETRY);
+            return (None, None);
         };
         self.retry_at = None;
         match parse_iovmm_clients(text) {
