@@ -202,6 +202,13 @@ pub struct WatchedProcess {
     /// entry is a cgroup rather than a process.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cgroup: Option<String>,
+    /// GPU memory the process holds, MB: NVML's per-process used memory
+    /// (summed over devices) on a discrete GPU, the nvmap iovmm clients'
+    /// size on a Jetson (root only, debugfs); for a cgroup the sum over the
+    /// PIDs in its `cgroup.procs`. Absent where the platform does not say,
+    /// or when the process is not a GPU client.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gpu_mem_mb: Option<f64>,
 }
 
 /// Watched cgroups take `pid` keys from here up (Linux PIDs stay below 2^22).
@@ -220,6 +227,15 @@ pub fn watched_label(name: &str, pid: u32) -> String {
         format!("{name} (cgroup)")
     } else {
         format!("{name} (pid {pid})")
+    }
+}
+
+/// `512 MB`, `1.2 GB` (MiB-based, as the memory pane counts).
+pub fn mb_words(mb: f64) -> String {
+    if mb >= 1024.0 {
+        format!("{:.1} GB", mb / 1024.0)
+    } else {
+        format!("{mb:.0} MB")
     }
 }
 

@@ -6,7 +6,7 @@ use std::io::Write;
 use std::process::ExitCode;
 
 use jetstress::probes::{read_twice, Root};
-use jetstress::snapshot::Snapshot;
+use jetstress::snapshot::{mb_words, Snapshot};
 
 use crate::cli::{GlobalArgs, ProbeArgs};
 
@@ -168,11 +168,14 @@ pub fn render_text(s: &Snapshot) -> String {
     for w in &s.watched {
         let _ = writeln!(
             o,
-            "  watched {}: {} {} MB, CPU {}{}",
+            "  watched {}: {} {} MB, CPU {}{}{}",
             w.label(),
             if w.cgroup.is_some() { "memory" } else { "RSS" },
             opt(w.rss_mb, 1, ""),
             opt(w.cpu_pct, 1, " %"),
+            w.gpu_mem_mb
+                .map(|g| format!(", GPU {}", mb_words(g)))
+                .unwrap_or_default(),
             if w.alive { "" } else { " (gone)" }
         );
     }

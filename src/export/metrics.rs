@@ -125,6 +125,7 @@ pub struct Metrics {
     nvmap: G,
     watched_rss: Family<NameLabel, G>,
     watched_cpu: Family<NameLabel, G>,
+    watched_gpu: Family<NameLabel, G>,
     cpu_util: G,
     gpu_load: Family<NameLabel, G>,
     gpu_freq: Family<NameLabel, G>,
@@ -171,6 +172,7 @@ impl Metrics {
             nvmap: G::default(),
             watched_rss: Family::default(),
             watched_cpu: Family::default(),
+            watched_gpu: Family::default(),
             cpu_util: G::default(),
             gpu_load: Family::default(),
             gpu_freq: Family::default(),
@@ -236,6 +238,11 @@ impl Metrics {
             "watched_cpu_ratio",
             "CPU time per second of a watched process or cgroup (1 = one core busy)",
             m.watched_cpu.clone(),
+        );
+        r.register(
+            "watched_gpu_memory_bytes",
+            "GPU memory of a watched process or cgroup (NVML per process, nvmap iovmm clients on a Jetson); only where the platform gives it",
+            m.watched_gpu.clone(),
         );
         r.register(
             "cpu_utilisation_ratio",
@@ -373,6 +380,19 @@ impl Metrics {
             self.watched_cpu
                 .get_or_create(&l)
                 .set(w.cpu_pct.map_or(f64::NAN, |c| c / 100.0));
+            // Only entries that ever had GPU memory get a series (no NaN
+            // series per process on a box without a GPU); one that loses it
+            // reads NaN, not its last value.
+            match w.gpu_mem_mb {
+                Some(g) => {
+                    self.watched_gpu.get_or_create(&l).set(mb(Some(g)));
+                }
+                None => {
+                    if let Some(g) = self.watched_gpu.get(&l) {
+                        g.set(f64::NAN);
+                    }
+                }
+            }
         }
         self.cpu_util
             .set(s.cpu.util_pct.map_or(f64::NAN, |u| u / 100.0));

@@ -2,11 +2,12 @@
 //! snapshot stream. The dashboard, `mcp-serve` and the run's report observer
 //! all hold this one type, so every reader predicts from the same inputs
 //! (every zone by id, the CPU load, memory against the floor, each watched
-//! process's RSS). [`Predictors::planned`] gives each zone's ETA under a
+//! process's RSS and GPU memory). [`Predictors::planned`] gives each zone's ETA under a
 //! planned load ([`LoadPlan`]), for the plan's remaining stages.
 
 use crate::predict::memory::{
-    LeakConfig, LeakDetector, LeakEstimate, MemoryConfig, MemoryPrediction, MemoryPredictor,
+    LeakConfig, LeakDetector, LeakEstimate, LeakMemory, MemoryConfig, MemoryPrediction,
+    MemoryPredictor,
 };
 use crate::predict::thermal::{ThermalPredictor, ZonePrediction};
 use crate::predict::{LoadPlan, PredictConfig};
@@ -67,6 +68,10 @@ impl Predictors {
         for w in &s.watched {
             if let Some(rss) = w.rss_mb {
                 self.leaks.observe(t, w.pid, &w.name, rss);
+            }
+            if let Some(gpu) = w.gpu_mem_mb {
+                self.leaks
+                    .observe_memory(t, w.pid, &w.name, LeakMemory::Gpu, gpu);
             }
         }
     }
@@ -129,6 +134,7 @@ impl Predictors {
         self.memory.predict(self.now_s)
     }
 
+    /// Leak estimates of every watched entry, RSS and GPU memory apart.
     pub fn leaks(&self) -> Vec<LeakEstimate> {
         self.leaks.estimates()
     }
@@ -137,6 +143,34 @@ impl Predictors {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A watched server whose GPU memory grows 1 MB every 10 s (360 MB/h)
+    /// while its RSS holds: the bundle's estimates flag the GPU memory only.
+    #[test]
+    fn a_growing_gpu_memory_is_flagged_from_snapshots() {
+        let mut p = Predictors::default();
+        let mut s = Snapshot::empty();
+        for i in 0..=180 {
+            s.elapsed_s = f64::from(i);
+            s.watched = vec![crate::snapshot::WatchedProcess {
+                pid: 4242,
+                name: "llama-server".into(),
+                rss_mb: Some(800.0),
+                gpu_mem_mb: Some(4096.0 + f64::from(i) / 10.0),
+                alive: true,
+                ..Default::default()
+            }];
+            p.observe(&s);
+        }
+        let leaks = p.leaks();
+        assert_eq!(leaks.len(), 2, "{leaks:?}");
+        let (rss, gpu) = (&leaks[0], &leaks[1]);
+        assert_eq!((rss.memory, gpu.memory), (LeakMemory::Rss, LeakMemory::Gpu));
+        assert!(!rss.flagged && rss.slope_mb_per_h.abs() < 1e-6, "{rss:?}");
+        assert!(gpu.flagged, "{gpu:?}");
+        assert!((gpu.slope_mb_per_h - 360.0).abs() < 1e-6, "{gpu:?}");
+        assert!((gpu.mb - 4114.0).abs() < 1e-9, "{gpu:?}");
+    }
 
     /// The memory ETA aims at the run's guard floor: available memory
     /// falling 10 MB/s from 8 000 of 10 000 MB reaches a 60 % floor

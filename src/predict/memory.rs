@@ -1,10 +1,12 @@
 //! Memory predictions: ETA until `MemAvailable` reaches the guard floor, and the
-//! leak rate (RSS slope, MB/h, with a range) of each watched process.
+//! leak rate (MB/h, with a range) of each watched process's RSS and, where
+//! the platform gives it, its GPU memory ([`LeakMemory`]).
 //!
 //! Both are a linear trend on a sliding window of running sums, O(1) per sample.
 
 use super::human_eta;
 use super::regression::{LinearFit, Point, Window};
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -209,7 +211,8 @@ fn t_stat(f: &LinearFit) -> f64 {
     }
 }
 
-/// `[predict.leak]`: per-process RSS growth.
+/// `[predict.leak]`: per-process growth of RSS and of GPU memory (one
+/// threshold for both).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct LeakConfig {
@@ -237,31 +240,96 @@ impl Default for LeakConfig {
     }
 }
 
-/// Leak rate of one process.
+/// Which memory of a watched entry a leak estimate is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum LeakMemory {
+    /// `VmRSS` of a process, `memory.current` of a cgroup.
+    Rss,
+    /// GPU memory (NVML per process, nvmap iovmm clients on a Jetson).
+    Gpu,
+}
+
+impl LeakMemory {
+    pub const ALL: [LeakMemory; 2] = [LeakMemory::Rss, LeakMemory::Gpu];
+
+    /// `rss` or `gpu`: the wire word (`/metrics`, MCP) and the pane's.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LeakMemory::Rss => "rss",
+            LeakMemory::Gpu => "gpu",
+        }
+    }
+
+    /// `RSS` or `GPU memory`, for sentences.
+    pub fn words(self) -> &'static str {
+        match self {
+            LeakMemory::Rss => "RSS",
+            LeakMemory::Gpu => "GPU memory",
+        }
+    }
+
+    fn index(self) -> usize {
+        match self {
+            LeakMemory::Rss => 0,
+            LeakMemory::Gpu => 1,
+        }
+    }
+}
+
+impl std::fmt::Display for LeakMemory {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Leak rate of one memory of one process.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct LeakEstimate {
     pub pid: u32,
     pub name: String,
-    /// RSS growth, MB/h.
+    /// Which memory grows: `rss` or `gpu`.
+    pub memory: LeakMemory,
+    /// Growth, MB/h.
     pub slope_mb_per_h: f64,
     /// Range of the growth, MB/h.
     pub lo: f64,
     pub hi: f64,
     /// Growth above the threshold and significantly above zero.
     pub flagged: bool,
-    pub rss_mb: f64,
+    /// The latest sample of that memory, MB.
+    pub mb: f64,
     pub samples: usize,
     pub span_s: f64,
+}
+
+/// One memory's samples of one process: a bounded window and the latest.
+#[derive(Debug, Clone)]
+struct Series {
+    win: Window,
+    last_t: f64,
+    last_mb: f64,
 }
 
 #[derive(Debug, Clone)]
 struct Proc {
     name: String,
-    win: Window,
-    last: (f64, f64),
+    /// By [`LeakMemory::index`]; a series starts with its first sample.
+    series: [Option<Series>; 2],
 }
 
-/// Per-process RSS slope over a long window.
+impl Proc {
+    fn last_t(&self) -> f64 {
+        self.series
+            .iter()
+            .flatten()
+            .map(|s| s.last_t)
+            .fold(f64::NEG_INFINITY, f64::max)
+    }
+}
+
+/// Per-process slope of RSS and of GPU memory over a long window: at most
+/// two windows of `max_samples` per watched entry.
 #[derive(Debug, Clone)]
 pub struct LeakDetector {
     cfg: LeakConfig,
@@ -278,68 +346,97 @@ impl LeakDetector {
         }
     }
 
-    /// Feeds one RSS sample. A pid that shows up under a new name is a new
-    /// process (pid reuse) and starts over; processes silent for a whole window
-    /// are forgotten.
+    /// Feeds one RSS sample (see [`LeakDetector::observe_memory`]).
     pub fn observe(&mut self, t_s: f64, pid: u32, name: &str, rss_mb: f64) {
-        if !(t_s.is_finite() && rss_mb.is_finite()) {
+        self.observe_memory(t_s, pid, name, LeakMemory::Rss, rss_mb);
+    }
+
+    /// Feeds one sample of one memory. A pid that shows up under a new name
+    /// is a new process (pid reuse) and starts over; a series silent for a
+    /// whole window is forgotten, and a process with none left too.
+    pub fn observe_memory(&mut self, t_s: f64, pid: u32, name: &str, memory: LeakMemory, mb: f64) {
+        if !(t_s.is_finite() && mb.is_finite()) {
             return;
         }
         let cfg = &self.cfg;
         let proc = self.procs.entry(pid).or_insert_with(|| Proc {
             name: name.to_string(),
-            win: Window::new(cfg.window_s, cfg.max_samples),
-            last: (f64::NEG_INFINITY, rss_mb),
+            series: [None, None],
         });
         if proc.name != name {
             proc.name = name.to_string();
-            proc.win.clear();
-            proc.last = (f64::NEG_INFINITY, rss_mb);
+            proc.series = [None, None];
         }
-        if t_s > proc.last.0 {
-            proc.last = (t_s, rss_mb);
-            proc.win.push(Point {
+        let s = proc.series[memory.index()].get_or_insert_with(|| Series {
+            win: Window::new(cfg.window_s, cfg.max_samples),
+            last_t: f64::NEG_INFINITY,
+            last_mb: mb,
+        });
+        if t_s > s.last_t {
+            s.last_t = t_s;
+            s.last_mb = mb;
+            s.win.push(Point {
                 t: t_s,
                 i: 0.0,
-                y: rss_mb,
+                y: mb,
             });
         }
         if t_s - self.last_prune_t > self.cfg.window_s / 4.0 {
             self.last_prune_t = t_s;
             let keep_after = t_s - self.cfg.window_s;
-            self.procs.retain(|_, p| p.last.0 >= keep_after);
+            for p in self.procs.values_mut() {
+                for s in &mut p.series {
+                    if s.as_ref().is_some_and(|s| s.last_t < keep_after) {
+                        *s = None;
+                    }
+                }
+            }
+            self.procs.retain(|_, p| p.last_t() >= keep_after);
         }
     }
 
-    /// The estimate for one process; `None` while its window is too short.
+    /// The RSS estimate for one process; `None` while its window is too short.
     pub fn estimate(&self, pid: u32) -> Option<LeakEstimate> {
+        self.estimate_of(pid, LeakMemory::Rss)
+    }
+
+    /// The estimate for one memory of one process; `None` while that
+    /// memory's window is too short (or it has none).
+    pub fn estimate_of(&self, pid: u32, memory: LeakMemory) -> Option<LeakEstimate> {
         let p = self.procs.get(&pid)?;
+        let s = p.series[memory.index()].as_ref()?;
         let cfg = &self.cfg;
-        if p.win.len() < cfg.min_samples || p.win.span() < cfg.min_span_s {
+        if s.win.len() < cfg.min_samples || s.win.span() < cfg.min_span_s {
             return None;
         }
-        let f = p.win.linear()?;
+        let f = s.win.linear()?;
         let per_h = f.slope * 3600.0;
         let half = cfg.confidence_z * f.se_slope * 3600.0;
         let lo = per_h - half;
         Some(LeakEstimate {
             pid,
             name: p.name.clone(),
+            memory,
             slope_mb_per_h: per_h,
             lo,
             hi: per_h + half,
             flagged: per_h > cfg.threshold_mb_per_h && lo > 0.0,
-            rss_mb: p.last.1,
-            samples: p.win.len(),
-            span_s: p.win.span(),
+            mb: s.last_mb,
+            samples: s.win.len(),
+            span_s: s.win.span(),
         })
     }
 
-    /// Estimates for every process with a long enough window, by pid.
+    /// Estimates of every memory with a long enough window, by pid, RSS
+    /// before GPU.
     pub fn estimates(&self) -> Vec<LeakEstimate> {
         self.procs
             .keys()
-            .filter_map(|&pid| self.estimate(pid))
+            .flat_map(|&pid| {
+                LeakMemory::ALL
+                    .into_iter()
+                    .filter_map(move |m| self.estimate_of(pid, m))
+            })
             .collect()
     }
 }
@@ -429,5 +526,74 @@ mod tests {
         assert!(d.estimate(7).is_none(), "new name = new process");
         d.observe(2000.0, 8, "c", 1.0);
         assert!(!d.procs.contains_key(&7), "stale pid forgotten");
+    }
+
+    /// A process whose RSS holds still while its GPU memory grows: the GPU
+    /// series is flagged at the slope of its samples, the RSS one is not.
+    #[test]
+    fn gpu_memory_is_a_second_series_per_process() {
+        let mut d = LeakDetector::new(LeakConfig::default());
+        let mut gpu = Vec::new();
+        for k in 0..300u32 {
+            let t = f64::from(k) * 2.0;
+            // CUDA grows in 2 MiB pages: a step every 40 s, jitter ±0.5 MB on RSS.
+            let g = 512.0 + 2.0 * f64::from(k / 20);
+            gpu.push((t, g));
+            d.observe(t, 9, "trtexec", 300.0 + if k % 2 == 0 { 0.5 } else { -0.5 });
+            d.observe_memory(t, 9, "trtexec", LeakMemory::Gpu, g);
+        }
+        // The expected slope: least squares over the very samples fed.
+        let n = gpu.len() as f64;
+        let (mt, mg) = (
+            gpu.iter().map(|p| p.0).sum::<f64>() / n,
+            gpu.iter().map(|p| p.1).sum::<f64>() / n,
+        );
+        let sxy: f64 = gpu.iter().map(|(t, g)| (t - mt) * (g - mg)).sum();
+        let sxx: f64 = gpu.iter().map(|(t, _)| (t - mt) * (t - mt)).sum();
+        let want_per_h = sxy / sxx * 3600.0;
+        assert!(
+            (want_per_h - 180.0).abs() < 10.0,
+            "about 2 MB per 40 s: {want_per_h}"
+        );
+
+        let g = d.estimate_of(9, LeakMemory::Gpu).unwrap();
+        assert_eq!(g.memory, LeakMemory::Gpu);
+        assert!(
+            (g.slope_mb_per_h - want_per_h).abs() < 1e-6 * want_per_h,
+            "{} vs {want_per_h}",
+            g.slope_mb_per_h
+        );
+        assert!(g.flagged && g.lo > 0.0 && g.lo <= want_per_h && want_per_h <= g.hi);
+        assert_eq!(g.mb, gpu.last().unwrap().1);
+        let r = d.estimate(9).unwrap();
+        assert_eq!(r.memory, LeakMemory::Rss);
+        assert!(!r.flagged, "{r:?}");
+        let all = d.estimates();
+        assert_eq!(
+            all.iter().map(|e| e.memory).collect::<Vec<_>>(),
+            [LeakMemory::Rss, LeakMemory::Gpu]
+        );
+        assert_eq!(serde_json::to_value(&g).unwrap()["memory"], "gpu");
+    }
+
+    #[test]
+    fn a_gpu_series_that_stops_is_forgotten_while_rss_goes_on() {
+        let mut d = LeakDetector::new(LeakConfig::default());
+        for k in 0..200 {
+            let t = f64::from(k);
+            d.observe(t, 5, "a", 100.0);
+            d.observe_memory(t, 5, "a", LeakMemory::Gpu, 10.0 + t);
+        }
+        assert!(d.estimate_of(5, LeakMemory::Gpu).unwrap().flagged);
+        // The process frees its GPU context; RSS samples go on past a window.
+        for k in 200..1000 {
+            d.observe(f64::from(k), 5, "a", 100.0);
+        }
+        assert!(d.estimate_of(5, LeakMemory::Gpu).is_none());
+        assert!(d.estimate(5).is_some());
+        assert_eq!(d.estimates().len(), 1);
+        // A reused pid starts both series over.
+        d.observe_memory(1000.0, 5, "b", LeakMemory::Gpu, 1.0);
+        assert!(d.estimate(5).is_none());
     }
 }

@@ -5,7 +5,8 @@
 //! - [`load_model`]: the load-aware model dT/dt = a + b·T + c·u, and the ETA
 //!   under a planned load ([`LoadPlan`]).
 //! - [`passage`]: when a noisy reading first crosses a level (first-passage time).
-//! - [`memory`]: ETA until `MemAvailable` reaches the guard floor, per-process leak rate.
+//! - [`memory`]: ETA until `MemAvailable` reaches the guard floor, per-process leak rate
+//!   of RSS and of GPU memory.
 //!
 //! Everything here is pure: callers feed samples with their own timestamps, so the
 //! live dashboard and the trace replay of `report::predict_eval` drive exactly
@@ -24,7 +25,8 @@ use std::collections::BTreeMap;
 pub use bundle::Predictors;
 pub use load_model::{LoadFit, LoadPlan};
 pub use memory::{
-    LeakConfig, LeakDetector, LeakEstimate, MemoryConfig, MemoryPrediction, MemoryPredictor,
+    LeakConfig, LeakDetector, LeakEstimate, LeakMemory, MemoryConfig, MemoryPrediction,
+    MemoryPredictor,
 };
 pub use thermal::{Model, ModelSet, Status, ThermalPredictor, ZonePrediction};
 

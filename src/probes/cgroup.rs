@@ -71,6 +71,12 @@ pub fn parse_memory_current(text: &str) -> Option<u64> {
     text.trim().parse().ok()
 }
 
+/// The PIDs in a `cgroup.procs`, one a line (pure); lines that are not a
+/// PID are skipped.
+pub fn parse_procs(text: &str) -> impl Iterator<Item = u32> + '_ {
+    text.lines().filter_map(|l| l.trim().parse().ok())
+}
+
 /// The cgroup v2 path in a `/proc/PID/cgroup` (`0::/user.slice/…`), pure.
 pub fn parse_proc_cgroup(text: &str) -> Option<&str> {
     text.lines().find_map(|l| l.strip_prefix("0::"))
@@ -276,6 +282,11 @@ mod tests {
             Some("/system.slice/ssh.service")
         );
         assert_eq!(parse_proc_cgroup("4:memory:/x\n"), None);
+        assert_eq!(
+            parse_procs("2314\n2377\n\n2378\n").collect::<Vec<_>>(),
+            [2314, 2377, 2378]
+        );
+        assert_eq!(parse_procs("").count(), 0);
     }
 
     #[test]

@@ -2,11 +2,15 @@
 //! and the watched entries: processes (by PID or by name) with their resident
 //! set size and CPU % (`/proc/PID/stat` deltas), and cgroup v2 directories
 //! (`memory.current`, `cpu.stat` deltas; finding them is [`super::cgroup`]).
+//! Each entry's GPU memory is looked up in the sample's per-process table
+//! ([`GpuMemTable`], from [`super::gpu::process`]); a cgroup sums its
+//! `cgroup.procs`.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use super::cgroup;
+use super::gpu::process::GpuMemTable;
 use super::sysfs::{list_dir, read_trimmed, Pinned, Root};
 use super::SampleError;
 use crate::snapshot::{Memory, WatchedProcess};
@@ -165,6 +169,7 @@ struct TrackedCgroup {
     dir: PathBuf,
     memory: Pinned,
     cpu_stat: Pinned,
+    procs: Pinned,
     cpu: CpuRate,
 }
 
@@ -180,13 +185,14 @@ impl TrackedCgroup {
             name: cgroup::display_name(&rel),
             memory: Pinned::new(dir.join("memory.current")),
             cpu_stat: Pinned::new(dir.join("cpu.stat")),
+            procs: Pinned::new(dir.join("cgroup.procs")),
             cpu: CpuRate::default(),
             dir,
             rel,
         }
     }
 
-    fn sample(&mut self) -> WatchedProcess {
+    fn sample(&mut self, gpu: Option<&GpuMemTable>) -> WatchedProcess {
         let alive = self.dir.is_dir();
         let usage = self
             .cpu_stat
@@ -200,6 +206,15 @@ impl TrackedCgroup {
             .ok()
             .and_then(cgroup::parse_memory_current)
             .filter(|_| alive);
+        // `cgroup.procs` is read only when the platform gives GPU memory.
+        let gpu_mem_mb = match gpu.filter(|g| alive && !g.is_empty()) {
+            Some(g) => self
+                .procs
+                .read()
+                .ok()
+                .and_then(|t| g.sum_mb(cgroup::parse_procs(t))),
+            None => None,
+        };
         WatchedProcess {
             pid: self.key,
             name: self.name.clone(),
@@ -207,6 +222,7 @@ impl TrackedCgroup {
             alive,
             cpu_pct: self.cpu.update(usage.map(|u| u as f64 / 1e6)),
             cgroup: Some(self.rel.display().to_string()),
+            gpu_mem_mb,
         }
     }
 }
@@ -275,7 +291,14 @@ impl MemoryProbe {
         }
     }
 
-    pub fn sample_watched(&mut self, out: &mut Vec<WatchedProcess>) {
+    /// Whether anything is watched (the per-process GPU table is read only then).
+    pub fn has_watches(&self) -> bool {
+        !self.watches.is_empty()
+    }
+
+    /// The watched entries now; `gpu` is this sample's per-process GPU
+    /// memory (`None`: the platform does not say).
+    pub fn sample_watched(&mut self, out: &mut Vec<WatchedProcess>, gpu: Option<&GpuMemTable>) {
         if self.watches.is_empty() {
             return;
         }
@@ -301,10 +324,11 @@ impl MemoryProbe {
                 alive: t.alive,
                 cpu_pct: t.cpu.update(ticks.map(|n| n as f64 / self.ticks_per_s)),
                 cgroup: None,
+                gpu_mem_mb: gpu.filter(|_| t.alive).and_then(|g| g.mb(t.pid)),
             });
         }
         for c in &mut self.cgroups {
-            out.push(c.sample());
+            out.push(c.sample(gpu));
         }
     }
 

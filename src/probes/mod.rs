@@ -28,6 +28,11 @@ pub use board::{ModeRow, NvpConf, PowerMode};
 pub use cgroup::{
     mount as cgroup_mount, parse_proc_cgroup, resolve_cgroup, resolve_container, CgroupError,
 };
+pub use gpu::nvmap::{
+    parse_iovmm_clients, parse_size as parse_nvmap_size, NvmapClient, NvmapClients, NvmapError,
+    RowError as NvmapRowError, IOVMM_CLIENTS,
+};
+pub use gpu::process::{GpuMemSource, GpuMemTable};
 pub use memory::{cpu_pct, parse_stat_cpu_ticks, parse_status as parse_proc_status, Watch};
 pub use once::{read_twice, PROBE_GAP};
 pub use sysfs::Root;
@@ -55,6 +60,9 @@ pub enum SampleError {
     /// One NVML device could not be opened.
     #[error("NVML device {index}: {err}")]
     NvmlDevice { index: u32, err: NvmlError },
+    /// nvmap's iovmm clients file was read but does not parse.
+    #[error("{}: {err}", path.display())]
+    Nvmap { path: PathBuf, err: NvmapError },
 }
 
 impl SampleError {
@@ -81,6 +89,7 @@ pub struct Prober {
     nvml: Option<gpu::nvml::NvmlProbe>,
     /// Why there is no NVML GPU (shown by `probe`, not an error).
     pub nvml_status: String,
+    process_gpu: gpu::process::ProcessGpuProbe,
     power: power::PowerProbe,
     hwmon: hwmon::HwmonProbe,
     board: Board,
@@ -113,6 +122,7 @@ impl Prober {
             cpu: cpu::CpuProbe::discover(&root),
             memory: memory::MemoryProbe::discover(&root, watches),
             tegra: gpu::tegra::TegraGpuProbe::discover(&root),
+            process_gpu: gpu::process::ProcessGpuProbe::new(&root),
             power: power::PowerProbe::discover(&root),
             board: board::read_board(&root),
             board_read: Instant::now(),
@@ -132,6 +142,12 @@ impl Prober {
     /// Watch another process (e.g. a spawned MCP server) from now on.
     pub fn watch(&mut self, w: Watch) {
         self.memory.watch(w);
+    }
+
+    /// Where the watched entries' GPU memory came from at the last sample
+    /// that had watched entries (NVML, nvmap, or neither).
+    pub fn gpu_mem_source(&self) -> GpuMemSource {
+        self.process_gpu.source()
     }
 
     /// Read everything once.
@@ -165,7 +181,19 @@ impl Prober {
                 message: e.to_string(),
             }),
         }
-        self.memory.sample_watched(&mut s.watched);
+        let gpu_mem = if self.memory.has_watches() {
+            let (table, err) = self.process_gpu.sample(self.nvml.as_ref());
+            if let Some(e) = err {
+                errors.push(ProbeError {
+                    probe: "gpu".into(),
+                    message: e.to_string(),
+                });
+            }
+            table
+        } else {
+            None
+        };
+        self.memory.sample_watched(&mut s.watched, gpu_mem);
         self.tegra.sample(&mut s.gpus);
         if let Some(n) = self.nvml.as_mut() {
             if let Err(e) = n.sample(&mut s.gpus) {

@@ -13,6 +13,7 @@ mod common;
 mod e2e_tmux;
 mod event_lines;
 mod footprint;
+mod gpu_memory;
 mod invalid_load;
 mod layers;
 mod llm_llama;

@@ -362,7 +362,7 @@ async fn a_headless_run_serves_request_counters_while_it_runs() {
 }
 
 #[test]
-fn watched_entries_export_rss_and_cpu() {
+fn watched_entries_export_rss_cpu_and_gpu_memory() {
     let mut snap = Prober::new(fixture("orin-agx-r36"), Vec::new()).sample();
     snap.watched = vec![
         jetstress::snapshot::WatchedProcess {
@@ -372,6 +372,7 @@ fn watched_entries_export_rss_and_cpu() {
             alive: true,
             cpu_pct: Some(37.5),
             cgroup: None,
+            gpu_mem_mb: Some(1228.8),
         },
         jetstress::snapshot::WatchedProcess {
             pid: jetstress::snapshot::CGROUP_KEY_BASE | 9,
@@ -380,6 +381,7 @@ fn watched_entries_export_rss_and_cpu() {
             alive: true,
             cpu_pct: None,
             cgroup: Some("system.slice/docker-4f3c.scope".into()),
+            gpu_mem_mb: None,
         },
     ];
     let m = Metrics::new();
@@ -402,4 +404,21 @@ fn watched_entries_export_rss_and_cpu() {
     );
     // No rate yet: NaN, not a made-up zero.
     assert!(gauge(&s, "jetstress_watched_cpu_ratio", cg).is_nan());
+    // GPU memory where known; no series for an entry that never had any.
+    assert_eq!(
+        gauge(&s, "jetstress_watched_gpu_memory_bytes", node),
+        w[0].gpu_mem_mb.unwrap() * 1024.0 * 1024.0
+    );
+    assert!(
+        !s.samples
+            .iter()
+            .any(|x| x.metric == "jetstress_watched_gpu_memory_bytes"
+                && x.labels.get("name") == Some(cg.1)),
+        "a cgroup without GPU memory has no series"
+    );
+    // The process frees its GPU memory: NaN, not the last value.
+    snap.watched[0].gpu_mem_mb = None;
+    m.update(&snap);
+    let s = parse(&m.encode());
+    assert!(gauge(&s, "jetstress_watched_gpu_memory_bytes", node).is_nan());
 }

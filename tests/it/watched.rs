@@ -276,6 +276,7 @@ fn the_memory_pane_shows_cpu_beside_memory() {
             alive: true,
             cpu_pct: Some(37.4),
             cgroup: None,
+            gpu_mem_mb: None,
         },
         WatchedProcess {
             pid: CGROUP_KEY_BASE | 7,
@@ -284,6 +285,7 @@ fn the_memory_pane_shows_cpu_beside_memory() {
             alive: true,
             cpu_pct: Some(180.2),
             cgroup: Some(scope(LLAMA_ID).display().to_string()),
+            gpu_mem_mb: None,
         },
     ];
     for _ in 0..3 {

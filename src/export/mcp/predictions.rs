@@ -6,7 +6,7 @@
 use schemars::JsonSchema;
 use serde::Serialize;
 
-use crate::predict::Predictors;
+use crate::predict::{LeakMemory, Predictors};
 use crate::snapshot::Snapshot;
 
 /// The prediction tools' answers, read from the server's predictors.
@@ -87,11 +87,13 @@ impl Views for Predictors {
                 .map(|l| LeakView {
                     pid: l.pid,
                     name: l.name,
+                    memory: l.memory,
                     slope_mb_per_h: l.slope_mb_per_h,
                     lo_mb_per_h: l.lo,
                     hi_mb_per_h: l.hi,
                     flagged: l.flagged,
-                    rss_mb: l.rss_mb,
+                    mb: l.mb,
+                    rss_mb: (l.memory == LeakMemory::Rss).then_some(l.mb),
                 })
                 .collect(),
         }
@@ -136,12 +138,19 @@ pub struct PredictThrottle {
 pub struct LeakView {
     pub pid: u32,
     pub name: String,
+    /// Which memory this is the growth of: `rss` (a cgroup's memory.current)
+    /// or `gpu` (GPU memory, where the platform gives it per process).
+    pub memory: LeakMemory,
     pub slope_mb_per_h: f64,
     pub lo_mb_per_h: f64,
     pub hi_mb_per_h: f64,
     /// Growth above 10 MB/h and significantly above zero.
     pub flagged: bool,
-    pub rss_mb: f64,
+    /// The latest sample of that memory, MB.
+    pub mb: f64,
+    /// The latest RSS, MB, on `rss` entries (as before `memory` existed);
+    /// null on `gpu` entries.
+    pub rss_mb: Option<f64>,
 }
 
 #[derive(Debug, Clone, Serialize, JsonSchema)]

@@ -123,7 +123,7 @@ pub const TOOLS: &[ToolDef] = &[
     ToolDef {
         name: "predict_memory",
         title: "Memory prediction",
-        description: "Time until available memory reaches the 15 % floor, and the leak rate (MB/h with a range) of each watched process.",
+        description: "Time until available memory reaches the 15 % floor, and the leak rate (MB/h with a range) of each watched process's RSS and, where the platform gives it, GPU memory.",
         input_schema: schema_for_input_or_empty::<NoArgs>,
         output_schema: schema_for_output::<super::predictions::PredictMemory>,
         call: Call::Snapshot(predict_memory),
@@ -302,9 +302,10 @@ fn predict_memory(st: &ServerState, _: &Snapshot) -> CallToolResult {
     let mut text = v.message.clone();
     for l in v.leaks.iter().filter(|l| l.flagged) {
         text.push_str(&format!(
-            "; {} leaking {:.1} MB/h",
+            "; {} leaking {:.1} MB/h of {}",
             crate::snapshot::watched_label(&l.name, l.pid),
-            l.slope_mb_per_h
+            l.slope_mb_per_h,
+            l.memory.words()
         ));
     }
     structured(text, &v)

@@ -1,6 +1,7 @@
 //! Memory pane: used, available, swap and each watched process's RSS (a
 //! cgroup's memory) over the window, with the guard's memory floor as a line;
-//! the legend gives each watched entry's CPU % too.
+//! the legend gives each watched entry's CPU % too, and its GPU memory where
+//! the platform gives it.
 
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
@@ -8,7 +9,7 @@ use ratatui::widgets::Paragraph;
 use ratatui::Frame;
 
 use super::{num, pane_block, unavailable};
-use crate::snapshot::{watched_key_words, WatchedProcess};
+use crate::snapshot::{mb_words, watched_key_words, WatchedProcess};
 use crate::ui::app::{App, Pane};
 use crate::ui::theme::{Slot, Theme};
 
@@ -106,9 +107,10 @@ pub fn draw(f: &mut Frame, area: Rect, app: &App) {
     f.render_widget(Paragraph::new(lines), legend);
 }
 
-/// `rss node (4242) 51.2 MB  cpu 37 %`; a cgroup's memory is `mem`.
+/// `rss node (4242) 51.2 MB  cpu 37 %  gpu 1.2 GB`; a cgroup's memory is
+/// `mem`; `gpu` only when known.
 fn watched_line(w: &WatchedProcess, t: &Theme) -> Line<'static> {
-    Line::from(vec![
+    let mut spans = vec![
         Span::styled(
             if w.cgroup.is_some() { "mem " } else { "rss " },
             t.fg(Slot::Rss),
@@ -121,6 +123,14 @@ fn watched_line(w: &WatchedProcess, t: &Theme) -> Line<'static> {
         )),
         Span::styled("cpu ", t.fg(Slot::Dim)),
         Span::raw(num(w.cpu_pct, 0, " %")),
-        Span::styled(if w.alive { "" } else { " exited" }, t.fg(Slot::Dim)),
-    ])
+    ];
+    if let Some(g) = w.gpu_mem_mb {
+        spans.push(Span::styled("  gpu ", t.fg(Slot::Dim)));
+        spans.push(Span::raw(mb_words(g)));
+    }
+    spans.push(Span::styled(
+        if w.alive { "" } else { " exited" },
+        t.fg(Slot::Dim),
+    ));
+    Line::from(spans)
 }

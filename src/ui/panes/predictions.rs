@@ -1,5 +1,6 @@
 //! Predictions pane: time until each zone's throttle trip with its range and
-//! model, time until the memory floor, leak rate of watched processes; an alert
+//! model, time until the memory floor, leak rate of watched processes (`rss`
+//! or `gpu`, the memory that grows); an alert
 //! style when an ETA drops under 5 minutes.
 
 use ratatui::layout::Rect;
@@ -10,7 +11,7 @@ use ratatui::Frame;
 use tui_big_text::{BigText, PixelSize};
 
 use super::{fit, pane_block, width_of};
-use crate::predict::memory::{MemoryPrediction, MemoryStatus};
+use crate::predict::memory::{LeakEstimate, MemoryPrediction, MemoryStatus};
 use crate::predict::thermal::{Status, ZonePrediction};
 use crate::predict::{human_duration, human_eta};
 use crate::snapshot::watched_key_words;
@@ -94,37 +95,45 @@ pub fn draw(f: &mut Frame, area: Rect, app: &App) {
         ]));
     }
     for l in app.predictors.leaks() {
-        let flag = if l.flagged { "  LEAKING" } else { "" };
-        let forms = [
-            format!(
-                "{} ({}): {:+.1} MB/h [{:+.1}…{:+.1}]{flag}",
-                l.name,
-                watched_key_words(l.pid),
-                l.slope_mb_per_h,
-                l.lo,
-                l.hi
-            ),
-            format!(
-                "{} ({}): {:+.1} MB/h{flag}",
-                l.name,
-                watched_key_words(l.pid),
-                l.slope_mb_per_h
-            ),
-            format!("{}: {:+.1} MB/h{flag}", l.name, l.slope_mb_per_h),
-        ];
-        lines.push(Line::from(vec![
-            Span::styled("leak ", t.fg(Slot::Rss)),
-            Span::styled(
-                fit(width.saturating_sub(5), &forms),
-                if l.flagged {
-                    t.fg(Slot::Alert)
-                } else {
-                    t.fg(Slot::Text)
-                },
-            ),
-        ]));
+        lines.push(leak_line(app, &l, width));
     }
     f.render_widget(Paragraph::new(lines), inner);
+}
+
+/// One leak estimate: `node (4242) gpu: +36.0 MB/h [+30.1…+41.9]  LEAKING`,
+/// shorter forms when narrow; the memory (`rss`, `gpu`) is always named.
+fn leak_line(app: &App, l: &LeakEstimate, width: usize) -> Line<'static> {
+    let t = app.theme();
+    let flag = if l.flagged { "  LEAKING" } else { "" };
+    let memory = l.memory.as_str();
+    let forms = [
+        format!(
+            "{} ({}) {memory}: {:+.1} MB/h [{:+.1}…{:+.1}]{flag}",
+            l.name,
+            watched_key_words(l.pid),
+            l.slope_mb_per_h,
+            l.lo,
+            l.hi
+        ),
+        format!(
+            "{} ({}) {memory}: {:+.1} MB/h{flag}",
+            l.name,
+            watched_key_words(l.pid),
+            l.slope_mb_per_h
+        ),
+        format!("{} {memory}: {:+.1} MB/h{flag}", l.name, l.slope_mb_per_h),
+    ];
+    Line::from(vec![
+        Span::styled("leak ", t.fg(Slot::Rss)),
+        Span::styled(
+            fit(width.saturating_sub(5), &forms),
+            if l.flagged {
+                t.fg(Slot::Alert)
+            } else {
+                t.fg(Slot::Text)
+            },
+        ),
+    ])
 }
 
 /// One zone's line: the message with the model and slope when they fit,
