@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::probes::memory::parse_meminfo;
 use crate::probes::Root;
+use crate::snapshot::mb_words;
 
 const CHUNK: usize = 1 << 20;
 const PAGE: usize = 4096;
@@ -59,22 +60,13 @@ pub struct Shortfall {
     pub cause: ShortCause,
 }
 
-/// `512 MB`, `16.6 GB` (MiB-based, as the memory pane counts).
-pub fn fmt_mb(mb: f64) -> String {
-    if mb >= 1024.0 {
-        format!("{:.1} GB", mb / 1024.0)
-    } else {
-        format!("{mb:.0} MB")
-    }
-}
-
 impl fmt::Display for Shortfall {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
             "holds {} of {} asked: ",
-            fmt_mb(self.held_mb),
-            fmt_mb(self.target_mb)
+            mb_words(self.held_mb),
+            mb_words(self.target_mb)
         )?;
         match self.cause {
             ShortCause::Floor {
@@ -84,8 +76,8 @@ impl fmt::Display for Shortfall {
             } => write!(
                 f,
                 "the {floor_pct:.0} % available floor stops it ({} available of {})",
-                fmt_mb(available_mb),
-                fmt_mb(total_mb)
+                mb_words(available_mb),
+                mb_words(total_mb)
             ),
             ShortCause::AllocFailed => f.write_str("the next allocation failed"),
         }
