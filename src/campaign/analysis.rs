@@ -143,7 +143,8 @@ pub struct ExecutiveSummary {
     pub degradation_pct: Option<f64>,
     /// Throttle onsets foreseen at least 5 minutes ahead, % of onsets.
     pub prediction_accuracy_pct: Option<f64>,
-    /// Scenarios whose memory-leak criterion failed.
+    /// Scenarios whose memory-leak criterion failed, plus watched processes
+    /// whose RSS or GPU memory the leak detector flagged.
     pub leaks_found: usize,
     /// The servers' lowest uptime over the scenarios (time their sessions
     /// were up, % of session time).
@@ -478,6 +479,14 @@ pub fn analyse(st: &CampaignState, reports: &BTreeMap<String, Report>) -> Campai
     let early: usize = out.predictions.iter().map(|p| p.foreseen_5min).sum();
     out.summary.prediction_accuracy_pct =
         (onsets > 0).then(|| early as f64 / onsets as f64 * 100.0);
+    let watched_leaks: usize = st
+        .steps
+        .iter()
+        .filter_map(|s| match &s.outcome {
+            Some(StepOutcome::Scenario(o)) => Some(o.leaks.len()),
+            _ => None,
+        })
+        .sum();
     out.summary.leaks_found = out
         .scenarios
         .iter()
@@ -486,7 +495,8 @@ pub fn analyse(st: &CampaignState, reports: &BTreeMap<String, Report>) -> Campai
                 .iter()
                 .any(|c| c.name == "memory_leak" && c.verdict == Outcome::Fail)
         })
-        .count();
+        .count()
+        + watched_leaks;
     out.summary.uptime_pct = uptime;
     out.summary.success_pct = (all_calls > 0)
         .then(|| (all_calls - all_errors.min(all_calls)) as f64 / all_calls as f64 * 100.0);
@@ -589,6 +599,16 @@ fn scenario_findings(name: &str, s: &ScenarioOutcome, out: &mut Vec<Finding>) {
                 "the server died {} time(s); first: {}",
                 s.deaths.len(),
                 s.deaths[0].reason
+            ),
+        });
+    }
+    for l in &s.leaks {
+        out.push(Finding {
+            severity: Severity::Warning,
+            scenario: at.clone(),
+            text: format!(
+                "watched {} ({}): {} memory grows {:+.1} MB/h over {:.0} s (now {:.0} MB)",
+                l.name, l.pid, l.memory, l.slope_mb_per_h, l.span_s, l.mb
             ),
         });
     }
@@ -702,6 +722,7 @@ mod tests {
                         deaths: vec![],
                         zones: vec![],
                         not_started: None,
+                        leaks: vec![],
                     })
                 }
             });
@@ -750,6 +771,23 @@ mod tests {
         assert_eq!(r.findings[0].severity, Severity::Critical);
         assert!(r.findings[0].text.contains("memory_leak failed: 25.0 MB/h"));
         assert!(r.recommendations.iter().any(|x| x.contains("memory leak")));
+
+        // A watched process whose GPU memory grows is a leak found, and a warning.
+        let mut gpu = ok.clone();
+        if let Some(StepOutcome::Scenario(o)) = gpu.steps[1].outcome.as_mut() {
+            o.leaks.push(crate::campaign::outcome::WatchedLeak {
+                name: "llama-server".into(),
+                pid: 4242,
+                memory: "gpu".into(),
+                slope_mb_per_h: 36.0,
+                mb: 1200.0,
+                span_s: 900.0,
+            });
+        }
+        let r = analyse(&gpu, &BTreeMap::new());
+        assert_eq!(r.summary.leaks_found, 1);
+        assert!(r.findings.iter().any(|f| f.severity == Severity::Warning
+            && f.text == "watched llama-server (4242): gpu memory grows +36.0 MB/h over 900 s (now 1200 MB)"));
 
         // A scenario not reached yet: not READY, and said so.
         let mut partial = state_with(&[(ScenarioResult::Pass, vec![pass])]);

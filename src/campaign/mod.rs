@@ -22,7 +22,7 @@ pub use file::{
 };
 pub use outcome::{
     BaselineOutcome, DeathRecord, RecoveryEnd, RecoveryOutcome, ScenarioOutcome, ScenarioResult,
-    StepOutcome, ToolTiming, ZoneCooling, ZoneTemp,
+    StepOutcome, ToolTiming, WatchedLeak, ZoneCooling, ZoneTemp,
 };
 pub use state::{
     plan_steps, CampaignState, Interruption, StateError, Step, StepKind, StepStatus, STATE_FILE,

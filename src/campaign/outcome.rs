@@ -59,6 +59,19 @@ pub struct DeathRecord {
     pub throttled: bool,
 }
 
+/// A watched process (or container) whose memory the leak detector flagged
+/// at the end of a scenario.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WatchedLeak {
+    pub name: String,
+    pub pid: u32,
+    /// `rss` or `gpu`.
+    pub memory: String,
+    pub slope_mb_per_h: f64,
+    pub mb: f64,
+    pub span_s: f64,
+}
+
 /// How a scenario ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
@@ -99,6 +112,9 @@ pub struct ScenarioOutcome {
     pub zones: Vec<ZoneTemp>,
     /// Why it did not start.
     pub not_started: Option<String>,
+    /// Watched processes whose RSS or GPU memory kept growing.
+    #[serde(default)]
+    pub leaks: Vec<WatchedLeak>,
 }
 
 /// Why a recovery ended.

@@ -715,6 +715,7 @@ async fn run_scenario(
             .map_or_else(|| board_start.clone(), BoardState::from_snapshot),
         board_notes: board_notes.to_vec(),
         deaths: ran.map(|r| r.deaths.clone()).unwrap_or_default(),
+        leaks: ran.map(|r| r.leaks.clone()).unwrap_or_default(),
         zones: ran.map(|r| zone_temps(&r.zones)).unwrap_or_default(),
         not_started,
     };

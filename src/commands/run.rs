@@ -12,7 +12,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
-use jetstress::campaign::DeathRecord;
+use jetstress::campaign::{DeathRecord, WatchedLeak};
 use jetstress::load::Scenario;
 use jetstress::load::{plan, BuiltinPhase, LlmSummary, PlanOptions};
 use jetstress::load::{Command, EngineEvent, PhaseEvent, RunSummary, StopReason, TargetEvent};
@@ -183,6 +183,9 @@ pub struct Ran {
     pub report: Option<Report>,
     pub zones: Vec<ZoneSpan>,
     pub deaths: Vec<DeathRecord>,
+    /// Watched processes whose RSS or GPU memory kept growing (flagged by
+    /// the leak detector at the end).
+    pub leaks: Vec<WatchedLeak>,
     /// The board at the last snapshot.
     pub last: Option<Arc<Snapshot>>,
     pub wall: Duration,
@@ -553,6 +556,20 @@ pub async fn execute(
         report,
         zones: feeder.zones,
         deaths,
+        leaks: feeder
+            .predictors
+            .leaks()
+            .into_iter()
+            .filter(|l| l.flagged)
+            .map(|l| WatchedLeak {
+                name: l.name,
+                pid: l.pid,
+                memory: l.memory.to_string(),
+                slope_mb_per_h: l.slope_mb_per_h,
+                mb: l.mb,
+                span_s: l.span_s,
+            })
+            .collect(),
         last: feeder.last,
         wall: began.elapsed(),
     })))
