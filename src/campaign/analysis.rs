@@ -708,7 +708,7 @@ mod tests {
                 }),
                 StepKind::Scenario => {
                     let (result, criteria) = it.next().unwrap().clone();
-                    StepOutcome::Scenario(ScenarioOutcome {
+                    StepOutcome::Scenario(Box::new(ScenarioOutcome {
                         result,
                         duration_s: 10.0,
                         planned_s: 10.0,
@@ -723,7 +723,7 @@ mod tests {
                         zones: vec![],
                         not_started: None,
                         leaks: vec![],
-                    })
+                    }))
                 }
             });
         }

@@ -13,7 +13,7 @@ use crate::session::BoardState;
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum StepOutcome {
     Baseline(BaselineOutcome),
-    Scenario(ScenarioOutcome),
+    Scenario(Box<ScenarioOutcome>),
     Recovery(RecoveryOutcome),
 }
 

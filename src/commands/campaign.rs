@@ -733,16 +733,21 @@ async fn run_scenario(
             } else {
                 ScenarioResult::Fail
             };
-            Ok(done(StepOutcome::Scenario(outcome(
+            Ok(done(StepOutcome::Scenario(Box::new(outcome(
                 result,
                 Some(&r),
                 None,
                 &board_notes,
-            ))))
+            )))))
         }
-        Executed::NotStarted(why) | Executed::BadMetrics(why) => Ok(done(StepOutcome::Scenario(
-            outcome(ScenarioResult::NotStarted, None, Some(why), &board_notes),
-        ))),
+        Executed::NotStarted(why) | Executed::BadMetrics(why) => {
+            Ok(done(StepOutcome::Scenario(Box::new(outcome(
+                ScenarioResult::NotStarted,
+                None,
+                Some(why),
+                &board_notes,
+            )))))
+        }
     }
 }
 
