@@ -20,7 +20,9 @@ use jetstress::predict::{PredictConfig, Predictors};
 use jetstress::recording::RecorderConfig;
 use jetstress::report::{self as criteria, Criteria};
 use jetstress::report::{Report, RunOutput};
-use jetstress::session::{serve_metrics, BothEtas, Session, SessionConfig, SessionMsg, Sinks};
+use jetstress::session::{
+    serve_metrics, BothEtas, Etas, Session, SessionConfig, SessionMsg, Sinks,
+};
 use jetstress::snapshot::Snapshot;
 
 use super::progress::{Progress, Status};
@@ -292,7 +294,7 @@ fn bar_status(
 struct Feeder {
     predictors: Predictors,
     ahead: PlanTracker,
-    etas: Option<BothEtas>,
+    etas: Etas,
     t0_ms: Option<u64>,
     zones: Vec<ZoneSpan>,
     last: Option<Arc<Snapshot>>,
@@ -308,8 +310,8 @@ impl Feeder {
         self.last = Some(s.clone());
         let named = self.predictors.named(s);
         let plan = self.ahead.planned(self.predictors.config().max_eta_s);
-        self.etas = BothEtas::compute(&self.predictors, s, &named, plan.as_ref());
-        for (_, text) in sinks.on_snapshot(t, s, &named, self.etas.as_ref()) {
+        self.etas.update(&self.predictors, s, &named, plan.as_ref());
+        for (_, text) in sinks.on_snapshot(t, s, &named, self.etas.current()) {
             out.line(&text);
         }
     }
@@ -414,7 +416,7 @@ pub async fn execute(
         }),
         // The burn stops with the run's phases.
         ahead: PlanTracker::new(AfterPlan::Idle),
-        etas: None,
+        etas: Etas::default(),
         t0_ms: None,
         zones: Vec::new(),
         last: None,
@@ -491,7 +493,7 @@ pub async fn execute(
                 },
                 _ = progress.tick() => {
                     if let Some(s) = session.summary().await {
-                        let etas = feeder.etas.as_ref();
+                        let etas = feeder.etas.current();
                         if let Some(mut st) = bar_status(&s, i + 1, count, phase.planned_duration(), etas) {
                             st.title = format!("{prefix}{}", st.title);
                             out.update(&st, || progress_line(&s, etas).map(|l| format!("{prefix}{l}")));

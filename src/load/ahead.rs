@@ -156,8 +156,7 @@ pub fn load_ahead(
             }
         }
     }
-    let steps = merge_far(steps);
-    let mut steps = steps;
+    let mut steps = merge_far(steps);
     steps.push((f64::INFINITY, shares.after_load()));
     LoadPlan { steps }
 }
@@ -237,6 +236,8 @@ pub struct PlannedLoad {
     pub plan: LoadPlan,
     /// The running phase's name.
     pub phase: String,
+    /// The running stage's index in it.
+    pub stage: usize,
     /// Its last stage's rate or users.
     pub last: Offered,
     /// The phases still to come after it, by name.
@@ -466,7 +467,13 @@ impl PlanTracker {
     }
 
     fn on_window(&mut self, w: &LoadWindow) {
-        let Running::Planned { spec, stage, .. } = &self.running else {
+        let Running::Planned {
+            spec,
+            stage,
+            started_s,
+            ..
+        } = &self.running
+        else {
             return;
         };
         let Some(st) = spec.stages.get(*stage) else {
@@ -474,6 +481,18 @@ impl PlanTracker {
         };
         if w.phase.as_deref() != Some(spec.name.as_str()) || w.stage.as_deref() != Some(&st.name) {
             return;
+        }
+        // The dashboard's rate keys change the rate mid-stage: the window
+        // says the rate now, the stage what it planned for this moment.
+        let full = st.duration.as_secs_f64();
+        let f = if full > 0.0 {
+            ((self.now_s - started_s) / full).clamp(0.0, 1.0)
+        } else {
+            1.0
+        };
+        let planned = st.from_rate + (st.rate - st.from_rate) * f;
+        if w.users.is_none() && planned > 0.0 && w.target_rate > 0.0 {
+            self.rate_factor = w.target_rate / planned;
         }
         self.measure.requests += w.all.count;
         self.measure.window_s += w.window_s.max(0.0);
@@ -603,6 +622,7 @@ impl PlanTracker {
         Some(PlannedLoad {
             plan,
             phase: spec.name.clone(),
+            stage: *stage,
             last,
             then: self.queue.iter().map(|p| p.name.clone()).collect(),
             shares,
@@ -999,5 +1019,38 @@ mod tests {
         assert_eq!(p.shares.per_rps, None);
         assert!(close(p.shares.idle, u));
         assert!(p.plan.steps.iter().all(|s| close(s.1, u)), "{:?}", p.plan);
+    }
+
+    /// The dashboard's rate keys: the windows' target rate over the stage's
+    /// own says the factor, and every stage ahead (and the wording) follows.
+    #[test]
+    fn the_rate_factor_follows_the_windows() {
+        let stress = PhaseSpec::stress(&StressParams::default());
+        let mut tr = PlanTracker::new(AfterPlan::BurnGoesOn);
+        tr.on_snapshot(&snap(0.0, 0.1, 4));
+        tr.plan_phases([stress.clone()]);
+        tr.on_event(&EngineEvent::Phase(PhaseEvent::Started {
+            phase: stress.name.clone(),
+            id: 2,
+            think: None,
+        }));
+        let st = &stress.stages[0];
+        let factor = 1.25;
+        for i in 1..5 {
+            tr.on_snapshot(&snap(f64::from(i), 0.3, 4));
+            let mut w = window(&stress.name, &st.name, 4, 1.0);
+            if let EngineEvent::LoadWindow(w) = &mut w {
+                w.target_rate = st.rate * factor;
+            }
+            tr.on_event(&w);
+        }
+        let p = tr.planned(3600.0).unwrap();
+        assert!(close(p.shares.rate_factor, factor));
+        let top = stress.stages.last().unwrap().rate * factor;
+        assert_eq!(p.last, Offered::Rate(top));
+        let share = p.shares.per_rps.unwrap() * stress.stages[1].rate * factor;
+        // Started at the first snapshot (t = 0), now t = 4.
+        let second = st.duration.as_secs_f64() - 4.0;
+        assert!(close(p.plan.at(second + 1.0), 0.1 + share), "{p:?}");
     }
 }

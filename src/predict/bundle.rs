@@ -12,7 +12,7 @@ use crate::predict::thermal::{ThermalPredictor, ZonePrediction};
 use crate::predict::{LoadPlan, PredictConfig};
 use crate::snapshot::Snapshot;
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Predictors {
     config: PredictConfig,
     thermal: ThermalPredictor,
@@ -123,8 +123,8 @@ impl Predictors {
     }
 
     /// One zone's ETA (by id) under a planned load: what [`Self::planned`]
-    /// gives for it, at the cost of one zone (a planned query steps the
-    /// model's trajectory: about 19 µs, see `docs/predictions.md`).
+    /// gives for it, at the cost of one zone (it steps the model's
+    /// trajectory and its first passage; see Cost in `docs/predictions.md`).
     pub fn planned_for(&self, zone_id: &str, plan: &LoadPlan) -> Option<ZonePrediction> {
         let f = |s: f64| plan.at(s);
         self.thermal.predict_load(zone_id, self.now_s, Some(&f))

@@ -2,10 +2,11 @@
 //! and `jetstress run` share: the load-aware model at this load, and under
 //! the plan's load ahead while a phase runs ("cpu-thermal reaches 99 °C in
 //! 6 min ± 1 at this load; in 2 min ± 1 if the stress phase goes on to
-//! 30 rps"). Made once per snapshot for one zone (a planned query steps the
-//! model's trajectory; all eleven zones every sample would be over the
-//! predictor's budget), then read by the pane, the progress line and the
-//! recording's prediction line (`eta_planned_s`).
+//! 30 rps"). Made for one zone (a planned query steps the model's
+//! trajectory; all eleven zones every sample would be over the predictor's
+//! budget), at this load after every snapshot and under the plan every
+//! [`PLANNED_EVERY_S`] (aged in between), then read by the pane, the
+//! progress line and the recording's prediction line (`eta_planned_s`).
 
 use crate::load::{Offered, PlannedLoad};
 use crate::predict::thermal::{Status, ZonePrediction};
@@ -36,45 +37,142 @@ pub struct BothEtas {
     pub planned: Option<PlannedEta>,
 }
 
-impl BothEtas {
+/// How long a planned ETA is reused, aged by the time since, before the
+/// load model is asked again (seconds of the snapshots' clock): a planned
+/// query steps the model's trajectory and its first passage, some 30 µs
+/// for a zone near its trip, against 5 µs at this load. A new zone, phase
+/// or stage asks at once.
+pub const PLANNED_EVERY_S: f64 = 5.0;
+
+/// The last planned ETA asked: when, and for which zone, phase and stage.
+#[derive(Debug, Clone)]
+struct Asked {
+    t_s: f64,
+    zone: String,
+    phase: String,
+    stage: usize,
+    planned: Option<PlannedEta>,
+}
+
+/// The front end's two ETAs, made after each snapshot ([`Etas::update`]):
+/// at this load every time, under the plan's load ahead every
+/// [`PLANNED_EVERY_S`]. Holds one zone's answers, whatever the run's length.
+#[derive(Debug, Clone, Default)]
+pub struct Etas {
+    current: Option<BothEtas>,
+    asked: Option<Asked>,
+}
+
+impl Etas {
+    /// Both ETAs after the latest snapshot, if any.
+    pub fn current(&self) -> Option<&BothEtas> {
+        self.current.as_ref()
+    }
+
+    /// Forget them (a replay seek).
+    pub fn clear(&mut self) {
+        *self = Etas::default();
+    }
+
     /// Both ETAs for the first of `named` (the predictions as
     /// [`Predictors::named`] sorts them: soonest ETA first, else hottest),
-    /// from the one predictor bundle after its latest sample. `None` while
-    /// the load model has too few samples for that zone (the pane keeps its
-    /// usual line).
-    pub fn compute(
+    /// from the one predictor bundle after its latest sample; `plan` while a
+    /// planned phase runs. None while the load model has too few samples for
+    /// that zone (the pane keeps its usual line).
+    pub fn update(
+        &mut self,
         predictors: &Predictors,
         s: &Snapshot,
         named: &[ZonePrediction],
         plan: Option<&PlannedLoad>,
-    ) -> Option<BothEtas> {
-        let first = named.first()?;
-        let id = zone_id_of(s, &first.zone)?;
-        let mut at = predictors.at_this_load_for(id)?;
-        if at.status == Status::TooFewSamples {
-            return None;
-        }
-        name_zone(s, &mut at);
-        let planned = plan
-            .filter(|_| at.status != Status::AlreadyOver)
-            .and_then(|pl| {
-                let mut p = predictors.planned_for(id, &pl.plan)?;
-                name_zone(s, &mut p);
-                Some(PlannedEta {
-                    prediction: p,
-                    phase: pl.phase.clone(),
-                    last: pl.last,
-                    then: pl.then.clone(),
-                })
-            })
-            .filter(|p| p.prediction.status != Status::TooFewSamples);
-        Some(BothEtas {
+    ) {
+        let t = predictors.now_s();
+        let Some((id, at)) = at_this_load(predictors, s, named) else {
+            self.current = None;
+            return;
+        };
+        let planned = match plan.filter(|_| at.status != Status::AlreadyOver) {
+            None => {
+                self.asked = None;
+                None
+            }
+            Some(pl) => {
+                let fresh = self.asked.as_ref().is_some_and(|a| {
+                    a.zone == at.zone
+                        && a.phase == pl.phase
+                        && a.stage == pl.stage
+                        && (0.0..PLANNED_EVERY_S).contains(&(t - a.t_s))
+                });
+                let a = match &mut self.asked {
+                    Some(a) if fresh => a,
+                    slot => slot.insert(Asked {
+                        t_s: t,
+                        zone: at.zone.clone(),
+                        phase: pl.phase.clone(),
+                        stage: pl.stage,
+                        planned: planned_under(predictors, s, id, pl),
+                    }),
+                };
+                let age = t - a.t_s;
+                a.planned.as_ref().map(|p| p.aged(age))
+            }
+        };
+        self.current = Some(BothEtas {
             zone: at.zone.clone(),
             at_this_load: at,
             planned,
-        })
+        });
     }
+}
 
+/// The first zone's id and its load-model ETA at this load (zone as shown).
+fn at_this_load<'a>(
+    predictors: &Predictors,
+    s: &'a Snapshot,
+    named: &[ZonePrediction],
+) -> Option<(&'a str, ZonePrediction)> {
+    let id = zone_id_of(s, &named.first()?.zone)?;
+    let mut at = predictors.at_this_load_for(id)?;
+    if at.status == Status::TooFewSamples {
+        return None;
+    }
+    name_zone(s, &mut at);
+    Some((id, at))
+}
+
+/// A zone's ETA under the plan's load ahead (zone as shown).
+fn planned_under(
+    predictors: &Predictors,
+    s: &Snapshot,
+    id: &str,
+    pl: &PlannedLoad,
+) -> Option<PlannedEta> {
+    let mut p = predictors.planned_for(id, &pl.plan)?;
+    if p.status == Status::TooFewSamples {
+        return None;
+    }
+    name_zone(s, &mut p);
+    Some(PlannedEta {
+        prediction: p,
+        phase: pl.phase.clone(),
+        last: pl.last,
+        then: pl.then.clone(),
+    })
+}
+
+impl PlannedEta {
+    /// The same answer `dt` seconds later: the ETA and its range that much
+    /// nearer.
+    fn aged(&self, dt: f64) -> PlannedEta {
+        let less = |v: Option<f64>| v.map(|x| (x - dt).max(0.0));
+        let mut p = self.clone();
+        let q = &mut p.prediction;
+        (q.eta_s, q.lo_s, q.hi_s) = (less(q.eta_s), less(q.lo_s), less(q.hi_s));
+        p
+    }
+}
+
+impl BothEtas {
     /// Whether either says when the trip comes.
     pub fn has_eta(&self) -> bool {
         self.at_this_load.eta_s.is_some()
@@ -237,5 +335,97 @@ mod tests {
             both.line(),
             "cpu-thermal levels off at 91.5 °C at this load"
         );
+    }
+
+    /// A zone heating towards 100 °C (τ 200 s) at u = 0.5, one
+    /// sample a second; the plan ahead holds u = 0.9.
+    fn heated(secs: u32) -> (Predictors, Snapshot) {
+        let mut p = Predictors::default();
+        let mut s = Snapshot::empty();
+        s.thermal.push(crate::snapshot::ThermalZone {
+            id: "thermal_zone0".into(),
+            name: "cpu-thermal".into(),
+            source: "zone".into(),
+            temp_c: None,
+            online: true,
+            offline_reason: None,
+            mode: None,
+            trips: vec![crate::snapshot::Trip {
+                kind: "passive".into(),
+                temp_c: 99.0,
+            }],
+        });
+        s.cpu.util_pct = Some(50.0);
+        let mut temp: f64 = 45.0;
+        for i in 0..=secs {
+            temp += (100.0 - temp) * (1.0 - (-1.0_f64 / 200.0).exp());
+            s.elapsed_s = f64::from(i);
+            s.thermal[0].temp_c = Some(temp);
+            p.observe(&s);
+        }
+        (p, s)
+    }
+
+    fn plan(stage: usize) -> PlannedLoad {
+        PlannedLoad {
+            plan: crate::predict::LoadPlan::constant(0.9),
+            phase: "stress".into(),
+            stage,
+            last: Offered::Rate(30.0),
+            then: Vec::new(),
+            shares: crate::load::LoadShares {
+                idle: 0.1,
+                burn: 0.0,
+                current: 0.8,
+                per_rps: Some(0.8 / 30.0),
+                per_user: None,
+                rps_per_user: None,
+                rate_factor: 1.0,
+                users_factor: 1.0,
+                after: crate::load::AfterPlan::Idle,
+            },
+        }
+    }
+
+    /// The planned ETA is asked, then aged for [`PLANNED_EVERY_S`], then
+    /// asked again; a new stage asks at once; at this load is asked every
+    /// time; without a plan only that part stays.
+    #[test]
+    fn the_planned_eta_is_asked_every_few_seconds_and_aged_between() {
+        let mut etas = Etas::default();
+        let (p, s) = heated(300);
+        let named = p.named(&s);
+        etas.update(&p, &s, &named, Some(&plan(0)));
+        let first = etas.current().unwrap().clone();
+        let asked = first.planned.as_ref().unwrap().prediction.eta_s.unwrap();
+        let fresh = |p: &Predictors| p.planned_for("thermal_zone0", &plan(0).plan);
+        assert_eq!(asked, fresh(&p).unwrap().eta_s.unwrap());
+        let at = p.at_this_load_for("thermal_zone0").unwrap();
+        assert!(asked < at.eta_s.unwrap(), "0.9 heats faster than 0.5");
+        // One second later: the same answer a second nearer.
+        let (p, s) = heated(301);
+        let named = p.named(&s);
+        etas.update(&p, &s, &named, Some(&plan(0)));
+        let b = etas.current().unwrap();
+        let aged = b.planned.as_ref().unwrap().prediction.eta_s.unwrap();
+        assert!((aged - (asked - 1.0)).abs() < 1e-9, "{aged} vs {asked}");
+        assert_eq!(
+            b.at_this_load.eta_s,
+            p.at_this_load_for("thermal_zone0").unwrap().eta_s,
+            "at this load: every sample"
+        );
+        // A new stage: asked at once.
+        etas.update(&p, &s, &named, Some(&plan(1)));
+        let new = etas.current().unwrap().planned.as_ref().unwrap();
+        assert_eq!(new.prediction.eta_s, fresh(&p).unwrap().eta_s);
+        // PLANNED_EVERY_S later on the same stage: asked again.
+        let (p, s) = heated(301 + PLANNED_EVERY_S as u32);
+        let named = p.named(&s);
+        etas.update(&p, &s, &named, Some(&plan(1)));
+        let again = etas.current().unwrap().planned.as_ref().unwrap();
+        assert_eq!(again.prediction.eta_s, fresh(&p).unwrap().eta_s);
+        // No phase: at this load only.
+        etas.update(&p, &s, &named, None);
+        assert!(etas.current().unwrap().planned.is_none());
     }
 }

@@ -28,7 +28,7 @@ pub use board::{
     BoardError, BoardRequirement, BoardState, Fix, Host, Mismatch, Reboot, RestoreRecord, Restored,
     Setting, Tool, RESTORE_FILE, RESTORE_SCHEMA,
 };
-pub use etas::{BothEtas, PlannedEta};
+pub use etas::{BothEtas, Etas, PlannedEta, PLANNED_EVERY_S};
 pub use sinks::{LogLine, RunObservation, Sinks};
 
 use crate::collector::CollectorHandle;

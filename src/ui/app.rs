@@ -12,7 +12,7 @@ use crate::predict::memory::MemoryPrediction;
 use crate::predict::thermal::ZonePrediction;
 use crate::predict::{PredictConfig, Predictors};
 use crate::recording::replay::{ReplayCommand, ReplayStatus, SEEK_S};
-use crate::session::BothEtas;
+use crate::session::Etas;
 use crate::snapshot::Snapshot;
 use crate::ui::keys::{Action, KeyMap};
 use crate::ui::theme::Theme;
@@ -215,7 +215,7 @@ pub struct App {
     pub ahead: PlanTracker,
     /// The first zone's ETAs at this load and under the plan's load ahead,
     /// made once per snapshot.
-    pub etas: Option<BothEtas>,
+    pub etas: Etas,
     pub memory_prediction: Option<MemoryPrediction>,
     pub load: LoadView,
     pub own: OwnUsage,
@@ -248,7 +248,7 @@ impl App {
             predictors: Predictors::default(),
             zone_predictions: Vec::new(),
             ahead: PlanTracker::new(AfterPlan::BurnGoesOn),
-            etas: None,
+            etas: Etas::default(),
             memory_prediction: None,
             load: LoadView::default(),
             own: OwnUsage::default(),
@@ -318,7 +318,7 @@ impl App {
         self.store = Store::new(WINDOWS[WINDOWS.len() - 1], self.interval_s);
         self.predictors.reset();
         self.ahead = PlanTracker::new(AfterPlan::BurnGoesOn);
-        self.etas = None;
+        self.etas.clear();
         self.frozen_at = None;
     }
 
@@ -329,7 +329,8 @@ impl App {
         self.ahead.on_snapshot(&s);
         self.zone_predictions = self.predictors.named(&s);
         let plan = self.ahead.planned(self.predictors.config().max_eta_s);
-        self.etas = BothEtas::compute(&self.predictors, &s, &self.zone_predictions, plan.as_ref());
+        self.etas
+            .update(&self.predictors, &s, &self.zone_predictions, plan.as_ref());
         self.memory_prediction = self.predictors.memory_prediction();
         for e in &s.probe_errors {
             if self

@@ -492,7 +492,11 @@ fn the_first_zone_says_its_eta_at_this_load_and_under_the_planned_load() {
             app.ahead.on_event(&window(&st.name, st.rate));
         }
     }
-    let etas = app.etas.clone().expect("both ETAs for the first zone");
+    let etas = app
+        .etas
+        .current()
+        .cloned()
+        .expect("both ETAs for the first zone");
     assert_eq!(etas.zone, "cpu-thermal");
     let planned = etas
         .planned

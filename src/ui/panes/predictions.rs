@@ -134,7 +134,7 @@ pub fn draw(f: &mut Frame, area: Rect, app: &App) {
 /// [`crate::session::BothEtas`] (the first) says its ETA at this load and
 /// under the plan's load ahead instead.
 fn zone_line(app: &App, p: &ZonePrediction, width: usize) -> Line<'static> {
-    if let Some(b) = app.etas.as_ref().filter(|b| b.zone == p.zone) {
+    if let Some(b) = app.etas.current().filter(|b| b.zone == p.zone) {
         return both_line(app, b, width);
     }
     let t = app.theme();
