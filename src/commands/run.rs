@@ -15,13 +15,15 @@ use std::time::Duration;
 use jetstress::campaign::{DeathRecord, WatchedLeak};
 use jetstress::load::Scenario;
 use jetstress::load::{plan, BuiltinPhase, LlmSummary, PlanOptions};
+use jetstress::load::{AfterPlan, PhaseSpec, PlanTracker, Think, UsersSpec};
 use jetstress::load::{Command, EngineEvent, PhaseEvent, RunSummary, StopReason, TargetEvent};
-use jetstress::load::{PhaseSpec, Think, UsersSpec};
 use jetstress::predict::{PredictConfig, Predictors};
 use jetstress::recording::RecorderConfig;
 use jetstress::report::{self as criteria, Criteria};
 use jetstress::report::{Report, RunOutput};
-use jetstress::session::{serve_metrics, Session, SessionConfig, SessionMsg, Sinks};
+use jetstress::session::{
+    serve_metrics, BothEtas, Etas, Session, SessionConfig, SessionMsg, Sinks,
+};
 use jetstress::snapshot::Snapshot;
 
 use super::progress::{Progress, Status};
@@ -211,15 +213,21 @@ pub fn file_tail(path: &Path, max: u64) -> String {
     }
 }
 
-fn progress_line(s: &RunSummary) -> Option<String> {
+/// The plain progress line; with the hottest zone's ETAs (at this load,
+/// under the plan's load ahead) once either has one.
+fn progress_line(s: &RunSummary, etas: Option<&BothEtas>) -> Option<String> {
     let p = s.phases.last()?;
     let st = p.stages.last()?;
     let offered = match st.users {
         Some(u) => format!("{u} users (closed)"),
         None => format!("target {:.1} rps", st.target_rate),
     };
+    let eta = etas
+        .filter(|e| e.has_eta())
+        .map(|e| format!(" · {}", e.line()))
+        .unwrap_or_default();
     Some(format!(
-        "[{:>6.0}s] {}/{} {offered} · achieved {:.1} · ok {} · err {} · dropped {} · p50 {:.1} ms · p95 {:.1} ms · in flight {}",
+        "[{:>6.0}s] {}/{} {offered} · achieved {:.1} · ok {} · err {} · dropped {} · p50 {:.1} ms · p95 {:.1} ms · in flight {}{eta}",
         s.elapsed_s,
         p.name,
         st.name,
@@ -233,8 +241,15 @@ fn progress_line(s: &RunSummary) -> Option<String> {
     ))
 }
 
-/// The bar's view of the running phase (`index` of `count`, planned `total`).
-fn bar_status(s: &RunSummary, index: usize, count: usize, total: Duration) -> Option<Status> {
+/// The bar's view of the running phase (`index` of `count`, planned `total`),
+/// with the ETAs' shortest form once either has one.
+fn bar_status(
+    s: &RunSummary,
+    index: usize,
+    count: usize,
+    total: Duration,
+    etas: Option<&BothEtas>,
+) -> Option<Status> {
     let p = s.phases.last()?;
     let st = p.stages.last()?;
     let offered = match st.users {
@@ -244,12 +259,16 @@ fn bar_status(s: &RunSummary, index: usize, count: usize, total: Duration) -> Op
     Some(Status {
         title: format!("{} {index}/{count}", p.name),
         detail: format!(
-            "{} · {offered} (achieved {:.1}) · err {} · dropped {} · p95 {:.1} ms",
+            "{} · {offered} (achieved {:.1}) · err {} · dropped {} · p95 {:.1} ms{}",
             st.name,
             st.achieved_rate,
             st.all.errors.saturating_sub(st.dropped),
             st.dropped,
-            st.all.latency_ms.p95
+            st.all.latency_ms.p95,
+            etas.filter(|e| e.has_eta())
+                .and_then(|e| e.forms().pop())
+                .map(|f| format!(" · {f}"))
+                .unwrap_or_default()
         ),
         done: Duration::from_secs_f64(p.duration_s.max(0.0)),
         total: Some(total),
@@ -259,8 +278,12 @@ fn bar_status(s: &RunSummary, index: usize, count: usize, total: Duration) -> Op
 /// Feeds the session's snapshots through the one predictor bundle and the
 /// sinks; the lines they make go to stderr. The report's clock counts from
 /// the first snapshot's own time, as a rebuild from the recording does.
+/// `ahead` follows the plan's phases and burn for the ETA under the planned
+/// load; `etas` are the first zone's two ETAs after the latest snapshot.
 struct Feeder {
     predictors: Predictors,
+    ahead: PlanTracker,
+    etas: Etas,
     t0_ms: Option<u64>,
     zones: Vec<ZoneSpan>,
     last: Option<Arc<Snapshot>>,
@@ -271,9 +294,13 @@ impl Feeder {
         let t0 = *self.t0_ms.get_or_insert(s.time_unix_ms);
         let t = (s.time_unix_ms as f64 - t0 as f64) / 1000.0;
         self.predictors.observe(s);
+        self.ahead.on_snapshot(s);
         fold_zones(&mut self.zones, s);
         self.last = Some(s.clone());
-        for (_, text) in sinks.on_snapshot(t, s, &self.predictors.named(s)) {
+        let named = self.predictors.named(s);
+        let plan = self.ahead.planned(self.predictors.config().max_eta_s);
+        self.etas.update(&self.predictors, s, &named, plan.as_ref());
+        for (_, text) in sinks.on_snapshot(t, s, &named, self.etas.current()) {
             out.line(&text);
         }
     }
@@ -376,6 +403,9 @@ pub async fn execute(
             memory_floor_pct: Some(sc.guards.memory_floor_pct),
             ..PredictConfig::default()
         }),
+        // The burn stops with the run's phases.
+        ahead: PlanTracker::new(AfterPlan::Idle),
+        etas: Etas::default(),
         t0_ms: None,
         zones: Vec::new(),
         last: None,
@@ -400,7 +430,10 @@ pub async fn execute(
     if let Some(s) = &first {
         feeder.feed(&mut sinks, s, &out);
     }
+    // From here on load is asked for: the first snapshot was the idle baseline.
+    feeder.ahead.plan_phases(sc.phases.iter().cloned());
     if let Some(c) = sc.cpu {
+        feeder.ahead.plan_burn(c);
         session.send(Command::StartCpu(c)).await?;
     }
     if let Some(m) = sc.memory {
@@ -427,6 +460,7 @@ pub async fn execute(
                 msg = session.next() => match msg {
                     SessionMsg::Snapshot(s) => feeder.feed(&mut sinks, &s, &out),
                     SessionMsg::Event(ev) => {
+                        feeder.ahead.on_event(&ev);
                         if let Some((_, text)) = sinks.on_engine_event(&ev) {
                             out.line(&text);
                         }
@@ -448,9 +482,10 @@ pub async fn execute(
                 },
                 _ = progress.tick() => {
                     if let Some(s) = session.summary().await {
-                        if let Some(mut st) = bar_status(&s, i + 1, count, phase.planned_duration()) {
+                        let etas = feeder.etas.current();
+                        if let Some(mut st) = bar_status(&s, i + 1, count, phase.planned_duration(), etas) {
                             st.title = format!("{prefix}{}", st.title);
-                            out.update(&st, || progress_line(&s).map(|l| format!("{prefix}{l}")));
+                            out.update(&st, || progress_line(&s, etas).map(|l| format!("{prefix}{l}")));
                         }
                     }
                 }
@@ -480,6 +515,7 @@ pub async fn execute(
                 msg = session.next() => match msg {
                     SessionMsg::Snapshot(s) => feeder.feed(&mut sinks, &s, &out),
                     SessionMsg::Event(ev) => {
+                        feeder.ahead.on_event(&ev);
                         if let Some((_, text)) = sinks.on_engine_event(&ev) {
                             out.line(&text);
                         }

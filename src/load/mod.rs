@@ -1,7 +1,9 @@
 //! Load: the engine and everything it drives — the plan (scenario + flags),
 //! open-model phase schedules, latency statistics, request drivers (MCP,
-//! HTTP), background loads (CPU, memory, GPU) and the safety guards.
+//! HTTP), background loads (CPU, memory, GPU), the safety guards, and the
+//! plan's load ahead for the thermal predictor ([`ahead`]).
 
+pub(crate) mod ahead;
 pub(crate) mod background;
 pub(crate) mod drivers;
 pub(crate) mod engine;
@@ -14,6 +16,9 @@ pub(crate) mod scenario;
 pub(crate) mod schedule;
 pub(crate) mod stats;
 
+pub use ahead::{
+    burn_share, load_ahead, AfterPlan, LoadShares, Offered, PlanTracker, PlannedLoad, Position,
+};
 pub use background::cpu::CpuSpec;
 pub use background::gpu::{cuda_present, GpuSpec};
 pub use background::memory::{MemoryPressure, MemorySpec, ShortCause, Shortfall};

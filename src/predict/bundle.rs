@@ -13,7 +13,7 @@ use crate::predict::thermal::{ThermalPredictor, ZonePrediction};
 use crate::predict::{LoadPlan, PredictConfig};
 use crate::snapshot::Snapshot;
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Predictors {
     config: PredictConfig,
     thermal: ThermalPredictor,
@@ -91,16 +91,7 @@ impl Predictors {
     pub fn named(&self, s: &Snapshot) -> Vec<ZonePrediction> {
         let mut preds = self.by_id();
         for p in &mut preds {
-            if let Some(z) = s.thermal.iter().find(|z| z.id == p.zone) {
-                let dup = s.thermal.iter().filter(|o| o.name == z.name).count() > 1;
-                let shown = if dup {
-                    format!("{} ({})", z.name, z.id)
-                } else {
-                    z.name.clone()
-                };
-                p.message = p.message.replace(&p.zone, &shown);
-                p.zone = shown;
-            }
+            name_zone(s, p);
         }
         preds.sort_by(|a, b| {
             let ka = a.eta_s.unwrap_or(f64::INFINITY);
@@ -130,6 +121,20 @@ impl Predictors {
             .collect()
     }
 
+    /// One zone's ETA (by id) of the load-aware model at the current load:
+    /// what [`Self::at_this_load`] gives for it, at the cost of one zone.
+    pub fn at_this_load_for(&self, zone_id: &str) -> Option<ZonePrediction> {
+        self.thermal.predict_load(zone_id, self.now_s, None)
+    }
+
+    /// One zone's ETA (by id) under a planned load: what [`Self::planned`]
+    /// gives for it, at the cost of one zone (it steps the model's
+    /// trajectory and its first passage; see Cost in `docs/predictions.md`).
+    pub fn planned_for(&self, zone_id: &str, plan: &LoadPlan) -> Option<ZonePrediction> {
+        let f = |s: f64| plan.at(s);
+        self.thermal.predict_load(zone_id, self.now_s, Some(&f))
+    }
+
     pub fn memory_prediction(&self) -> Option<MemoryPrediction> {
         self.memory.predict(self.now_s)
     }
@@ -137,6 +142,35 @@ impl Predictors {
     /// Leak estimates of every watched entry, RSS and GPU memory apart.
     pub fn leaks(&self) -> Vec<LeakEstimate> {
         self.leaks.estimates()
+    }
+}
+
+/// A zone as [`Predictors::named`] shows it: its name, with the id beside it
+/// where names repeat; the id where the snapshot does not list it.
+pub fn zone_label(s: &Snapshot, zone_id: &str) -> String {
+    match s.thermal.iter().find(|z| z.id == zone_id) {
+        Some(z) if s.thermal.iter().filter(|o| o.name == z.name).count() > 1 => {
+            format!("{} ({})", z.name, z.id)
+        }
+        Some(z) => z.name.clone(),
+        None => zone_id.to_string(),
+    }
+}
+
+/// The zone id behind a label of [`zone_label`].
+pub fn zone_id_of<'a>(s: &'a Snapshot, label: &str) -> Option<&'a str> {
+    s.thermal
+        .iter()
+        .find(|z| zone_label(s, &z.id) == label)
+        .map(|z| z.id.as_str())
+}
+
+/// A prediction by zone id renamed as the operator reads it (its message too).
+pub fn name_zone(s: &Snapshot, p: &mut ZonePrediction) {
+    if s.thermal.iter().any(|z| z.id == p.zone) {
+        let shown = zone_label(s, &p.zone);
+        p.message = p.message.replace(&p.zone, &shown);
+        p.zone = shown;
     }
 }
 

@@ -22,7 +22,7 @@ pub(crate) mod thermal;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
-pub use bundle::Predictors;
+pub use bundle::{name_zone, zone_id_of, zone_label, Predictors};
 pub use load_model::{LoadFit, LoadPlan};
 pub use memory::{
     LeakConfig, LeakDetector, LeakEstimate, LeakMemory, MemoryConfig, MemoryPrediction,

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::load::engine::{Level, LoadWindow, RunSummary};
 use crate::load::scenario::Acceptance;
-use crate::predict::thermal::ZonePrediction;
+use crate::predict::thermal::{Status, ZonePrediction};
 use crate::snapshot::Snapshot;
 
 pub const RECORDING_SCHEMA: &str = "jetstress.recording/1";
@@ -47,7 +47,40 @@ impl Header {
 /// A prediction update: every zone's thermal prediction at that moment.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PredictionUpdate {
-    pub zones: Vec<ZonePrediction>,
+    pub zones: Vec<ZoneLine>,
+}
+
+/// One zone of a prediction update: its prediction, and where the front end
+/// computed it (the zone nearest its trip while a planned phase runs), the
+/// load model's ETA under the plan's load ahead. Older recordings, without
+/// the planned fields, read the same.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ZoneLine {
+    #[serde(flatten)]
+    pub prediction: ZonePrediction,
+    /// Why the planned prediction has (or lacks) an ETA; present where computed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub planned_status: Option<Status>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub eta_planned_s: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lo_planned_s: Option<f64>,
+    /// `None` with an ETA: maybe never.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hi_planned_s: Option<f64>,
+}
+
+impl ZoneLine {
+    /// A zone's line, with the planned prediction where there is one.
+    pub fn new(prediction: ZonePrediction, planned: Option<&ZonePrediction>) -> ZoneLine {
+        ZoneLine {
+            prediction,
+            planned_status: planned.map(|p| p.status),
+            eta_planned_s: planned.and_then(|p| p.eta_s),
+            lo_planned_s: planned.and_then(|p| p.lo_s),
+            hi_planned_s: planned.and_then(|p| p.hi_s),
+        }
+    }
 }
 
 /// The last line of a run's recording (kind `summary`): what `jetstress
@@ -167,5 +200,69 @@ mod tests {
         );
         assert_eq!(unparsed(r#"{"kind":"later","x":1}"#), Unparsed::UnknownKind);
         assert_eq!(unparsed("not json"), Unparsed::NotALine);
+    }
+
+    /// A zone of a prediction line carries the planned ETA where it was
+    /// computed, flat beside its own fields; a line without it (an older
+    /// recording) reads with none.
+    #[test]
+    fn prediction_zones_carry_the_planned_eta_and_old_lines_still_read() {
+        let p = ZonePrediction {
+            zone: "cpu-thermal".into(),
+            eta_s: Some(360.0),
+            lo_s: Some(300.0),
+            hi_s: Some(420.0),
+            model: crate::predict::thermal::Model::Load,
+            t_inf_c: Some(104.0),
+            status: Status::Ok,
+            trip_c: 99.0,
+            temp_c: 80.0,
+            slope_c_per_min: 1.0,
+            message: "m".into(),
+        };
+        let planned = ZonePrediction {
+            eta_s: Some(120.0),
+            lo_s: Some(100.0),
+            hi_s: None,
+            ..p.clone()
+        };
+        let line = Line::Prediction {
+            time_unix_ms: 1,
+            prediction: PredictionUpdate {
+                zones: vec![
+                    ZoneLine::new(p.clone(), Some(&planned)),
+                    ZoneLine::new(p.clone(), None),
+                ],
+            },
+        };
+        let text = serde_json::to_string(&line).unwrap();
+        let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+        let zones = &v["prediction"]["zones"];
+        assert_eq!(zones[0]["eta_s"], 360.0);
+        assert_eq!(zones[0]["eta_planned_s"], 120.0);
+        assert_eq!(zones[0]["lo_planned_s"], 100.0);
+        assert_eq!(zones[0]["planned_status"], "ok");
+        assert!(
+            zones[0].get("hi_planned_s").is_none(),
+            "maybe never: left out"
+        );
+        assert!(zones[1].get("eta_planned_s").is_none(), "{text}");
+        let Line::Prediction { prediction, .. } = serde_json::from_str::<Line>(&text).unwrap()
+        else {
+            panic!("{text}")
+        };
+        assert_eq!(prediction.zones[0].prediction, p);
+        assert_eq!(prediction.zones[0].eta_planned_s, planned.eta_s);
+        // An older writer's line: the zone's own fields only.
+        let old = serde_json::json!({
+            "kind": "prediction",
+            "time_unix_ms": 1,
+            "prediction": {"zones": [serde_json::to_value(&p).unwrap()]}
+        });
+        let Line::Prediction { prediction, .. } = serde_json::from_value::<Line>(old).unwrap()
+        else {
+            panic!()
+        };
+        assert_eq!(prediction.zones, vec![ZoneLine::new(p, None)]);
     }
 }

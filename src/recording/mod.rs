@@ -7,7 +7,7 @@ pub(crate) mod replay;
 pub(crate) mod traces;
 pub(crate) mod writer;
 
-pub use format::{Header, Line, PredictionUpdate, RunRecord, RECORDING_SCHEMA};
+pub use format::{Header, Line, PredictionUpdate, RunRecord, ZoneLine, RECORDING_SCHEMA};
 pub use reader::{
     parse_recording, read_recording, read_recording_parts, RecordedEvent, RecordedWindow,
     Recording, RecordingError,

@@ -22,7 +22,7 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::mpsc;
 
-use super::format::{now_ms, Line, PredictionUpdate};
+use super::format::{now_ms, Line, PredictionUpdate, ZoneLine};
 pub use super::format::{Header, RunRecord};
 use crate::load::engine::{Level, LoadWindow};
 use crate::predict::thermal::ZonePrediction;
@@ -44,7 +44,7 @@ pub enum Record {
     /// Per-tool load statistics for a window (from the engine).
     LoadWindow(Box<LoadWindow>),
     /// Prediction update (every zone).
-    Prediction(Vec<ZonePrediction>),
+    Prediction(Vec<ZoneLine>),
     /// The run's final summary: written once at the end of a run, so
     /// `jetstress report` can rebuild the report.
     Summary(Box<RunRecord>),
@@ -109,17 +109,25 @@ impl PredictionGate {
     }
 }
 
-/// The prediction line for a set of zone predictions, when the gate says it is due.
-pub fn prediction_record(gate: &mut PredictionGate, zones: &[ZonePrediction]) -> Option<Record> {
+/// The prediction line for a set of zone predictions, when the gate says it
+/// is due; `planned`: one zone's prediction under the plan's load ahead
+/// (matched by zone), where the front end computed one.
+pub fn prediction_record(
+    gate: &mut PredictionGate,
+    zones: &[ZonePrediction],
+    planned: Option<&ZonePrediction>,
+) -> Option<Record> {
+    let planned_of = |z: &ZonePrediction| planned.filter(|p| p.zone == z.zone);
     let key = zones
         .iter()
         .map(|z| {
             format!(
-                "{}:{:?}:{:?}:{}",
+                "{}:{:?}:{:?}:{}:{:?}",
                 z.zone,
                 z.status,
                 z.model,
-                z.eta_s.is_some()
+                z.eta_s.is_some(),
+                planned_of(z).map(|p| p.status)
             )
         })
         .collect::<Vec<_>>()
@@ -127,7 +135,12 @@ pub fn prediction_record(gate: &mut PredictionGate, zones: &[ZonePrediction]) ->
     if zones.is_empty() || !gate.due(key, Instant::now()) {
         return None;
     }
-    Some(Record::Prediction(zones.to_vec()))
+    Some(Record::Prediction(
+        zones
+            .iter()
+            .map(|z| ZoneLine::new(z.clone(), planned_of(z)))
+            .collect(),
+    ))
 }
 
 #[derive(Debug, Clone)]

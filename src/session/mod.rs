@@ -6,8 +6,11 @@
 //! dashboard drive a [`Session`]; neither wires the engine itself.
 //! [`board`](BoardState) holds the board settings a run asks for (nvpmodel,
 //! `jetson_clocks`): checked, applied as root, and restored on exit.
+//! [`BothEtas`]: the zone nearest its trip at this load and under the
+//! plan's load ahead, in the one wording both front ends show.
 
 mod board;
+mod etas;
 mod sinks;
 
 use std::net::SocketAddr;
@@ -25,6 +28,7 @@ pub use board::{
     BoardError, BoardRequirement, BoardState, Fix, Host, Mismatch, Reboot, RestoreRecord, Restored,
     Setting, Tool, RESTORE_FILE, RESTORE_SCHEMA,
 };
+pub use etas::{BothEtas, Etas, PlannedEta, PLANNED_EVERY_S};
 pub use sinks::{LogLine, RunObservation, Sinks};
 
 use crate::collector::CollectorHandle;

@@ -18,6 +18,7 @@ use crate::recording::writer::{
 };
 use crate::report::charts::Timeline;
 use crate::report::criteria::{Observations, Observer};
+use crate::session::BothEtas;
 use crate::snapshot::Snapshot;
 
 /// A line for the operator: its level and text.
@@ -119,7 +120,10 @@ impl Sinks {
     }
 
     /// A new snapshot, with the thermal predictions made after it (named
-    /// zones: [`crate::predict::Predictors::named`]). `t_run_s` is seconds
+    /// zones: [`crate::predict::Predictors::named`]) and, where the front end
+    /// made them, one zone's [`BothEtas`] (its planned ETA goes into the
+    /// recording's prediction line; the report and `/metrics` read `preds`
+    /// alone, as a rebuild from the recording does). `t_run_s` is seconds
     /// since the run began (the report's clock). Returns the lines it
     /// produced (throttling start or end, new probe failures), already recorded.
     pub fn on_snapshot(
@@ -127,6 +131,7 @@ impl Sinks {
         t_run_s: f64,
         s: &Arc<Snapshot>,
         preds: &[ZonePrediction],
+        etas: Option<&BothEtas>,
     ) -> Vec<LogLine> {
         let mut lines = Vec::new();
         let was = self.last.as_ref().map(|l| l.throttle.throttled);
@@ -152,7 +157,8 @@ impl Sinks {
         }
         if let Some(r) = &self.recorder {
             r.record(Record::Snapshot(s.clone()));
-            if let Some(p) = prediction_record(&mut self.gate, preds) {
+            let planned = etas.and_then(|e| e.planned.as_ref()).map(|p| &p.prediction);
+            if let Some(p) = prediction_record(&mut self.gate, preds, planned) {
                 r.record(p);
             }
         }

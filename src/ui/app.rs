@@ -7,11 +7,12 @@ use std::sync::Arc;
 
 use crate::history::Store;
 use crate::load::plan::BuiltinPhase;
-use crate::load::InvalidCounts;
+use crate::load::{AfterPlan, InvalidCounts, PlanTracker};
 use crate::predict::memory::MemoryPrediction;
 use crate::predict::thermal::ZonePrediction;
 use crate::predict::{PredictConfig, Predictors};
 use crate::recording::replay::{ReplayCommand, ReplayStatus, SEEK_S};
+use crate::session::Etas;
 use crate::snapshot::Snapshot;
 use crate::ui::keys::{Action, KeyMap};
 use crate::ui::theme::Theme;
@@ -211,6 +212,12 @@ pub struct App {
     /// and the predictions pane all read it).
     pub predictors: Predictors,
     pub zone_predictions: Vec<ZonePrediction>,
+    /// The plan's load ahead (phases and burn started by the keys, fed the
+    /// engine's events and the snapshots).
+    pub ahead: PlanTracker,
+    /// The first zone's ETAs at this load and under the plan's load ahead,
+    /// made once per snapshot.
+    pub etas: Etas,
     pub memory_prediction: Option<MemoryPrediction>,
     pub load: LoadView,
     pub own: OwnUsage,
@@ -244,6 +251,8 @@ impl App {
             events: VecDeque::with_capacity(EVENT_CAP),
             predictors: Predictors::default(),
             zone_predictions: Vec::new(),
+            ahead: PlanTracker::new(AfterPlan::BurnGoesOn),
+            etas: Etas::default(),
             memory_prediction: None,
             load: LoadView::default(),
             own: OwnUsage::default(),
@@ -313,6 +322,8 @@ impl App {
     pub fn reset_history(&mut self) {
         self.store = Store::new(WINDOWS[WINDOWS.len() - 1], self.interval_s);
         self.predictors.reset();
+        self.ahead = PlanTracker::new(AfterPlan::BurnGoesOn);
+        self.etas.clear();
         self.frozen_at = None;
     }
 
@@ -320,7 +331,11 @@ impl App {
     pub fn on_snapshot(&mut self, s: Arc<Snapshot>) {
         self.store.push(&s);
         self.predictors.observe(&s);
+        self.ahead.on_snapshot(&s);
         self.zone_predictions = self.predictors.named(&s);
+        let plan = self.ahead.planned(self.predictors.config().max_eta_s);
+        self.etas
+            .update(&self.predictors, &s, &self.zone_predictions, plan.as_ref());
         self.memory_prediction = self.predictors.memory_prediction();
         for e in &s.probe_errors {
             if self

@@ -369,7 +369,9 @@ fn stop_recorder(app: &mut App, sinks: &mut Sinks, run: Option<crate::report::Ru
 /// A new snapshot through the view and the sinks.
 fn on_snapshot(app: &mut App, sinks: &mut Sinks, s: &std::sync::Arc<Snapshot>) {
     app.on_snapshot(s.clone());
-    for (level, text) in sinks.on_snapshot(s.elapsed_s, s, &app.zone_predictions) {
+    for (level, text) in
+        sinks.on_snapshot(s.elapsed_s, s, &app.zone_predictions, app.etas.current())
+    {
         app.show(level, text);
     }
 }

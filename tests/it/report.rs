@@ -533,6 +533,111 @@ fn a_throttle_onset_mid_run_is_judged_by_its_prediction_lead() {
     assert!(md.contains("## Prediction accuracy"), "{md}");
 }
 
+/// `jetstress run` says both ETAs while its phase runs: the board heats
+/// 0.5 °C/s towards a 70 °C trip and its CPU is scripted busy (10 % before
+/// the load, 50 % once it runs, through a copied fixture's `/proc/stat`).
+/// The plain progress line names the zone's ETA at this load and under the
+/// plan's load ahead, and the recording's prediction lines carry the
+/// planned ETA for that zone.
+#[test]
+fn a_run_says_its_eta_at_this_load_and_under_the_planned_load() {
+    use std::os::unix::fs::FileExt;
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("board");
+    std::fs::create_dir(&root).unwrap();
+    common::copy_tree(&common::fixture_dir("xavier-nx-r32"), &root);
+    let zone = root.join("sys/class/thermal/thermal_zone1");
+    std::fs::write(zone.join("trip_point_0_temp"), "70000\n").unwrap();
+    let scenario = dir.path().join("both.toml");
+    std::fs::write(&scenario, "name = \"both\"\n[guards]\nenabled = false\n").unwrap();
+    let open = |p: std::path::PathBuf| std::fs::OpenOptions::new().write(true).open(p).unwrap();
+    let (temp, stat) = (open(zone.join("temp")), open(root.join("proc/stat")));
+    // Fixed-width counters, so an in-place write never leaves a tail: 100
+    // jiffies per second per core, busy 10 % for 1.5 s, then 50 %.
+    let write_stat = move |e: f64| {
+        let total = (100.0 * e) as u64 + 1_000_000;
+        let busy = (10.0 * e.min(1.5) + 50.0 * (e - 1.5).max(0.0)) as u64 + 100_000;
+        let idle = total - busy;
+        let line = |label: &str| format!("{label} {busy:010} 0 0 {idle:010} 0 0 0 0 0 0\n");
+        let mut text = line("cpu ");
+        for c in 0..4 {
+            text.push_str(&line(&format!("cpu{c}")));
+        }
+        let _ = stat.write_all_at(text.as_bytes(), 0);
+    };
+    write_stat(0.0);
+    temp.write_all_at(b"40000\n", 0).unwrap();
+    let recording = dir.path().join("both.jsonl");
+    let child = bin()
+        .arg("--root")
+        .arg(&root)
+        .args([
+            "--interval",
+            "200ms",
+            "run",
+            "--phase",
+            "soak",
+            "--rate",
+            "5",
+        ])
+        .args(["--duration", "25s", "--scenario"])
+        .arg(&scenario)
+        .arg("--record")
+        .arg(&recording)
+        .arg("--log-dir")
+        .arg(dir.path())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let start = std::time::Instant::now();
+    let heater = std::thread::spawn(move || {
+        while start.elapsed() < std::time::Duration::from_secs(27) {
+            let e = start.elapsed().as_secs_f64();
+            let mc = 40_000 + (e * 500.0) as u32;
+            let _ = temp.write_all_at(format!("{:05}\n", mc.min(69_999)).as_bytes(), 0);
+            write_stat(e);
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+    });
+    let out = child.wait_with_output().unwrap();
+    heater.join().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    let progress: Vec<&str> = err.lines().filter(|l| l.contains("in flight")).collect();
+    assert!(!progress.is_empty(), "{err}");
+    let both = progress
+        .iter()
+        .find(|l| l.contains(" at this load; "))
+        .unwrap_or_else(|| panic!("no line with both ETAs:\n{err}"));
+    assert!(both.contains("CPU-therm"), "{both}");
+    assert!(
+        both.contains("if the soak phase goes on to 5 rps"),
+        "{both}"
+    );
+    let lines: Vec<Value> = std::fs::read_to_string(&recording)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let planned: Vec<&Value> = lines
+        .iter()
+        .filter(|l| l["kind"] == "prediction")
+        .flat_map(|l| l["prediction"]["zones"].as_array().unwrap())
+        .filter(|z| z.get("planned_status").is_some())
+        .collect();
+    assert!(!planned.is_empty(), "no planned prediction recorded");
+    assert!(
+        planned.iter().all(|z| z["zone"] == "CPU-therm"),
+        "{planned:?}"
+    );
+    assert!(
+        planned
+            .iter()
+            .any(|z| z["planned_status"] == "ok" && z["eta_planned_s"].as_f64().is_some()),
+        "{planned:?}"
+    );
+}
+
 /// The built-in server never dies under a light load: its uptime is 100 %
 /// with nothing down, and its RSS per session is judged against a limit.
 #[test]

@@ -390,3 +390,187 @@ fn llm_tools_get_token_rows_and_the_phase_bar_their_tokens_per_second() {
     let header = t.lines().next().unwrap_or_default();
     assert!(header.contains("soak @ 4.0 rps · 64.0 tok/s"), "{header}");
 }
+
+/// The fixture board heated the way a first-order zone heats under a load
+/// (T∞ = 40 + 130 u °C, τ 300 s): idle for 200 s, then a stress ladder at
+/// 10 and 20 rps, each request costing the CPU a fixed share. The pane's
+/// first zone says both ETAs — at this load and if the stress phase goes on
+/// to its last rate — from the snapshots and the engine's own events; once
+/// the phase stops, only the first. Expected values come from a second
+/// predictor bundle fed the same snapshots and a plan built from the inputs.
+#[test]
+fn the_first_zone_says_its_eta_at_this_load_and_under_the_planned_load() {
+    use jetstress::load::{
+        load_ahead, AfterPlan, EngineEvent, LoadShares, LoadWindow, PhaseEvent, PhaseSpec,
+        Position, StopReason, StressParams, ToolSummary,
+    };
+    use jetstress::predict::{human_duration, human_eta, Predictors};
+    use std::time::Duration;
+
+    let (idle, per_rps, tau) = (0.1, 0.02, 300.0);
+    let t_inf = |u: f64| 40.0 + 130.0 * u;
+    let stress = PhaseSpec::stress(&StressParams {
+        start_rate: 10.0,
+        step_rate: 10.0,
+        step_every: Duration::from_secs(300),
+        max_rate: 30.0,
+        ..StressParams::default()
+    });
+    let themes = Theme::load_all(None, ColorMode::TrueColor).unwrap();
+    let mut app = App::new(themes, 0, KeyMap::defaults(), 1.0);
+    app.focus = Pane::Predictions;
+    app.zoom = true;
+    let mut own = Predictors::default();
+    let base = Prober::new(fixture("orin-agx-r36"), Vec::new()).sample();
+    let zone = base
+        .thermal
+        .iter()
+        .find(|z| z.name == "cpu-thermal")
+        .unwrap()
+        .id
+        .clone();
+    let mut temp = t_inf(idle);
+    let mut t = 0.0;
+    let mut step = |app: &mut App, own: &mut Predictors, u: f64| {
+        temp += (t_inf(u) - temp) * (1.0 - (-1.0_f64 / tau).exp());
+        t += 1.0;
+        let mut s = base.clone();
+        s.elapsed_s = t;
+        s.cpu.util_pct = Some(u * 100.0);
+        for z in &mut s.thermal {
+            if z.id == zone {
+                z.temp_c = Some(temp);
+            }
+        }
+        own.observe(&s);
+        app.on_snapshot(Arc::new(s));
+    };
+    let window = |stage: &str, rate: f64| {
+        EngineEvent::LoadWindow(Box::new(LoadWindow {
+            elapsed_s: 0.0,
+            window_s: 1.0,
+            phase: Some("stress".into()),
+            stage: Some(stage.into()),
+            target_rate: rate,
+            in_flight: 0,
+            all: ToolSummary {
+                count: rate as u64,
+                ..ToolSummary::default()
+            },
+            tools: Vec::new(),
+            rolling_s: 0.0,
+            rolling_all: ToolSummary::default(),
+            rolling_tools: Vec::new(),
+            users: None,
+            invalid: None,
+        }))
+    };
+    for _ in 0..200 {
+        step(&mut app, &mut own, idle);
+    }
+    app.ahead.plan_phases([stress.clone()]);
+    app.ahead.on_event(&EngineEvent::Phase(PhaseEvent::Started {
+        phase: "stress".into(),
+        id: 1,
+        think: None,
+    }));
+    let mut started = 0.0;
+    for (i, st) in stress.stages[..2].iter().enumerate() {
+        app.ahead
+            .on_event(&EngineEvent::Phase(PhaseEvent::StageChanged {
+                phase: "stress".into(),
+                id: 1,
+                stage: i,
+                name: st.name.clone(),
+                target_rate: st.rate,
+                users: None,
+            }));
+        started = own.now_s();
+        let secs = if i == 0 { 300 } else { 150 };
+        for _ in 0..secs {
+            step(&mut app, &mut own, idle + per_rps * st.rate);
+            app.ahead.on_event(&window(&st.name, st.rate));
+        }
+    }
+    let etas = app
+        .etas
+        .current()
+        .cloned()
+        .expect("both ETAs for the first zone");
+    assert_eq!(etas.zone, "cpu-thermal");
+    let planned = etas
+        .planned
+        .as_ref()
+        .expect("a planned ETA while stress runs");
+    let (at_eta, planned_eta) = (
+        etas.at_this_load
+            .eta_s
+            .expect("at 20 rps T∞ is over the trip"),
+        planned.prediction.eta_s.expect("30 rps is hotter still"),
+    );
+    assert!(planned_eta < at_eta, "{planned_eta} vs {at_eta}");
+    // The same from the inputs: the load model at this load, and under the
+    // stages ahead at idle + cost × rate, then idle.
+    let want_at = own.at_this_load_for(&zone).unwrap().eta_s.unwrap();
+    let plan = load_ahead(
+        std::slice::from_ref(&stress),
+        &Position {
+            stage: 1,
+            stage_elapsed_s: own.now_s() - started,
+            stage_requests: 0,
+        },
+        &LoadShares {
+            idle,
+            burn: 0.0,
+            current: per_rps * stress.stages[1].rate,
+            per_rps: Some(per_rps),
+            per_user: None,
+            rps_per_user: None,
+            rate_factor: 1.0,
+            users_factor: 1.0,
+            after: AfterPlan::Idle,
+        },
+        own.config().max_eta_s,
+    );
+    let want_planned = own.planned_for(&zone, &plan).unwrap();
+    assert!((at_eta - want_at).abs() < 1e-6, "{at_eta} vs {want_at}");
+    let got = planned.prediction.eta_s.unwrap();
+    let want = want_planned.eta_s.unwrap();
+    assert!((got - want).abs() <= 0.01 * want, "{got} vs {want}");
+    let screen = text(&render(&app, 200, 50));
+    let line =
+        format!(
+        "cpu-thermal reaches 99 °C in {} at this load; in {} if the stress phase goes on to 30 rps",
+        human_eta(at_eta, etas.at_this_load.lo_s, etas.at_this_load.hi_s),
+        human_eta(planned_eta, planned.prediction.lo_s, planned.prediction.hi_s),
+    );
+    assert!(screen.contains(&line), "{line}\n{screen}");
+    // A narrow pane keeps both numbers.
+    app.zoom = false;
+    let narrow = text(&render(&app, 80, 24));
+    let short = format!(
+        "cpu-thermal: {}, planned {}",
+        human_duration(at_eta),
+        human_duration(planned_eta)
+    );
+    assert!(narrow.contains(&short), "{short}\n{narrow}");
+    app.zoom = true;
+    // Other zones keep their own lines.
+    assert!(screen.contains("gpu-thermal"), "{screen}");
+    // The phase ends: at this load only.
+    app.ahead.on_event(&EngineEvent::Phase(PhaseEvent::Stopped {
+        phase: "stress".into(),
+        id: 1,
+        reason: StopReason::Completed,
+        then: None,
+    }));
+    step(&mut app, &mut own, idle);
+    let screen = text(&render(&app, 200, 50));
+    assert!(
+        screen.contains("cpu-thermal reaches 99 °C in")
+            || screen.contains("cpu-thermal levels off"),
+        "{screen}"
+    );
+    assert!(screen.contains("at this load"), "{screen}");
+    assert!(!screen.contains("if the stress phase"), "{screen}");
+}

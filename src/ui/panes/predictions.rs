@@ -1,7 +1,8 @@
 //! Predictions pane: time until each zone's throttle trip with its range and
 //! model, time until the memory floor, leak rate of watched processes (`rss`
-//! or `gpu`, the memory that grows); an alert
-//! style when an ETA drops under 5 minutes.
+//! or `gpu`, the memory that grows); an alert style when an ETA drops under
+//! 5 minutes. The first zone says its ETA at this load and, while a phase
+//! runs, under the plan's load ahead.
 
 use ratatui::layout::Rect;
 use ratatui::style::Modifier;
@@ -14,6 +15,7 @@ use super::{fit, pane_block, width_of};
 use crate::predict::memory::{LeakEstimate, MemoryPrediction, MemoryStatus};
 use crate::predict::thermal::{Status, ZonePrediction};
 use crate::predict::{human_duration, human_eta};
+use crate::session::BothEtas;
 use crate::snapshot::watched_key_words;
 use crate::ui::app::{App, Pane};
 use crate::ui::theme::Slot;
@@ -137,8 +139,13 @@ fn leak_line(app: &App, l: &LeakEstimate, width: usize) -> Line<'static> {
 }
 
 /// One zone's line: the message with the model and slope when they fit,
-/// else the longest of [`zone_forms`] that does.
+/// else the longest of [`zone_forms`] that does. The zone of the app's
+/// [`crate::session::BothEtas`] (the first) says its ETA at this load and
+/// under the plan's load ahead instead.
 fn zone_line(app: &App, p: &ZonePrediction, width: usize) -> Line<'static> {
+    if let Some(b) = app.etas.current().filter(|b| b.zone == p.zone) {
+        return both_line(app, b, width);
+    }
     let t = app.theme();
     let (slot, bold) = match (p.status, p.eta_s) {
         (Status::AlreadyOver, _) => (Slot::Alert, true),
@@ -159,6 +166,41 @@ fn zone_line(app: &App, p: &ZonePrediction, width: usize) -> Line<'static> {
         spans.push(Span::styled(tail, t.fg(Slot::Dim)));
     } else {
         spans.push(Span::styled(fit(room, &zone_forms(p)), style));
+    }
+    Line::from(spans)
+}
+
+/// The zone's two ETAs (the load model at this load, and under the plan's
+/// load ahead while a phase runs), styled by the sooner.
+fn both_line(app: &App, b: &BothEtas, width: usize) -> Line<'static> {
+    let t = app.theme();
+    let a = &b.at_this_load;
+    let soonest = [a.eta_s, b.planned.as_ref().and_then(|p| p.prediction.eta_s)]
+        .into_iter()
+        .flatten()
+        .reduce(f64::min);
+    let (slot, bold) = match (a.status, soonest) {
+        (Status::AlreadyOver, _) => (Slot::Alert, true),
+        (_, Some(e)) if e < ALERT_ETA_S => (Slot::Alert, true),
+        (_, Some(_)) => (Slot::Warn, false),
+        _ => (Slot::Text, false),
+    };
+    let mut style = t.fg(slot);
+    if bold {
+        style = style.add_modifier(Modifier::BOLD);
+    }
+    let marker = if soonest.is_some() { "▲ " } else { "  " };
+    let room = width.saturating_sub(2);
+    // Narrow panes: the load model's own shorter forms at this load.
+    let mut forms = b.forms();
+    forms.extend(zone_forms(a).into_iter().skip(1));
+    let tail = format!("  [{}, {:+.2} °C/min]", a.model.as_str(), a.slope_c_per_min);
+    let mut spans = vec![Span::styled(marker, style)];
+    if width_of(&forms[0]) + width_of(&tail) < room {
+        spans.push(Span::styled(forms[0].clone(), style));
+        spans.push(Span::styled(tail, t.fg(Slot::Dim)));
+    } else {
+        spans.push(Span::styled(fit(room, &forms), style));
     }
     Line::from(spans)
 }
