@@ -150,6 +150,28 @@ fn snapshot(t: f64, load: f64) -> Snapshot {
     s
 }
 
+/// An engine load window of `rate` requests in one second.
+fn window(phase: &str, stage: &str, rate: f64) -> EngineEvent {
+    EngineEvent::LoadWindow(Box::new(LoadWindow {
+        elapsed_s: 0.0,
+        window_s: 1.0,
+        phase: Some(phase.to_string()),
+        stage: Some(stage.to_string()),
+        target_rate: rate,
+        in_flight: 0,
+        all: ToolSummary {
+            count: rate as u64,
+            ..ToolSummary::default()
+        },
+        tools: Vec::new(),
+        rolling_s: 0.0,
+        rolling_all: ToolSummary::default(),
+        rolling_tools: Vec::new(),
+        users: None,
+        invalid: None,
+    }))
+}
+
 /// A stress ladder running at its third stage after 10 min: per snapshot
 /// the bundle's observe and named predictions, the tracker, and both ETAs
 /// of the first zone; then both ETAs alone (the addition).
@@ -174,26 +196,6 @@ fn bench_both(c: &mut Criterion) {
         id: 1,
         think: None,
     }));
-    let window = |stage: &str, rate: f64| {
-        EngineEvent::LoadWindow(Box::new(LoadWindow {
-            elapsed_s: 0.0,
-            window_s: 1.0,
-            phase: Some(stress.name.clone()),
-            stage: Some(stage.to_string()),
-            target_rate: rate,
-            in_flight: 0,
-            all: ToolSummary {
-                count: rate as u64,
-                ..ToolSummary::default()
-            },
-            tools: Vec::new(),
-            rolling_s: 0.0,
-            rolling_all: ToolSummary::default(),
-            rolling_tools: Vec::new(),
-            users: None,
-            invalid: None,
-        }))
-    };
     let mut stage = usize::MAX;
     // One snapshot: engine events, observe, named; with `both`, the plan
     // and the first zone's two ETAs too.
@@ -211,7 +213,7 @@ fn bench_both(c: &mut Criterion) {
                 users: None,
             }));
         }
-        tr.on_event(&window(&st.name, st.rate));
+        tr.on_event(&window(&stress.name, &st.name, st.rate));
         let s = Arc::new(snapshot(t, load(t)));
         p.observe(&s);
         tr.on_snapshot(&s);

@@ -253,7 +253,7 @@ enum Running {
     /// A planned phase at `stage`, begun (the stage) at `started_s`.
     Planned {
         id: u64,
-        spec: PhaseSpec,
+        spec: Box<PhaseSpec>,
         stage: usize,
         started_s: f64,
     },
@@ -388,7 +388,7 @@ impl PlanTracker {
                         let spec = self.queue.pop_front().expect("position found");
                         Running::Planned {
                             id: *id,
-                            spec,
+                            spec: Box::new(spec),
                             stage: 0,
                             started_s: self.now_s,
                         }
@@ -610,7 +610,7 @@ impl PlanTracker {
             stage_requests: self.measure.requests,
         };
         let mut phases = Vec::with_capacity(self.queue.len() + 1);
-        phases.push(spec.clone());
+        phases.push(PhaseSpec::clone(spec));
         phases.extend(self.queue.iter().cloned());
         let plan = load_ahead(&phases, &pos, &shares, horizon_s);
         let last = spec.stages.last()?;
