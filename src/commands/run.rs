@@ -287,9 +287,35 @@ struct Feeder {
     t0_ms: Option<u64>,
     zones: Vec<ZoneSpan>,
     last: Option<Arc<Snapshot>>,
+    /// Target deaths (the first [`MAX_DEATHS`]), with the board at that moment.
+    deaths: Vec<DeathRecord>,
+    /// The run's start, for a death's time.
+    began: std::time::Instant,
 }
 
 impl Feeder {
+    /// An engine event through the plan tracker and the sinks (its line goes
+    /// out); a target's death is kept with its context.
+    fn on_event(&mut self, sinks: &mut Sinks, ev: &EngineEvent, out: &Progress) {
+        self.ahead.on_event(ev);
+        if let Some((_, text)) = sinks.on_engine_event(ev) {
+            out.line(&text);
+        }
+        if let EngineEvent::Target(TargetEvent::Died {
+            target,
+            session,
+            reason,
+            stderr_log,
+            ..
+        }) = ev
+        {
+            if self.deaths.len() < MAX_DEATHS {
+                let d = self.death(target, *session, reason, stderr_log.as_deref());
+                self.deaths.push(d);
+            }
+        }
+    }
+
     fn feed(&mut self, sinks: &mut Sinks, s: &Arc<Snapshot>, out: &Progress) {
         let t0 = *self.t0_ms.get_or_insert(s.time_unix_ms);
         let t = (s.time_unix_ms as f64 - t0 as f64) / 1000.0;
@@ -306,21 +332,14 @@ impl Feeder {
     }
 
     /// A session death with the board as the last snapshot saw it.
-    fn death(
-        &self,
-        began: std::time::Instant,
-        target: &str,
-        session: usize,
-        reason: &str,
-        log_dir: &Path,
-    ) -> DeathRecord {
+    fn death(&self, target: &str, session: usize, reason: &str, log: Option<&Path>) -> DeathRecord {
         let s = self.last.as_deref();
         DeathRecord {
-            at_s: began.elapsed().as_secs_f64(),
+            at_s: self.began.elapsed().as_secs_f64(),
             target: target.into(),
             session,
             reason: reason.into(),
-            stderr_tail: file_tail(&jetstress::load::stderr_log_path(log_dir, target), 2048),
+            stderr_tail: log.map(|l| file_tail(l, 2048)).unwrap_or_default(),
             hottest_c: s.and_then(|s| {
                 s.thermal
                     .iter()
@@ -409,6 +428,8 @@ pub async fn execute(
         t0_ms: None,
         zones: Vec::new(),
         last: None,
+        deaths: Vec::new(),
+        began,
     };
     // The snapshot taken while the targets started counts too (and none is seen twice).
     let first = session.skip_to_latest();
@@ -444,7 +465,6 @@ pub async fn execute(
     }
     let mut interrupted = None;
     let mut guard_stop = false;
-    let mut deaths = Vec::new();
     let count = sc.phases.len();
     let prefix = opts
         .title
@@ -460,15 +480,7 @@ pub async fn execute(
                 msg = session.next() => match msg {
                     SessionMsg::Snapshot(s) => feeder.feed(&mut sinks, &s, &out),
                     SessionMsg::Event(ev) => {
-                        feeder.ahead.on_event(&ev);
-                        if let Some((_, text)) = sinks.on_engine_event(&ev) {
-                            out.line(&text);
-                        }
-                        if let EngineEvent::Target(TargetEvent::Died { target, session: n, reason, .. }) = &ev {
-                            if deaths.len() < MAX_DEATHS {
-                                deaths.push(feeder.death(began, target, *n, reason, &log_dir));
-                            }
-                        }
+                        feeder.on_event(&mut sinks, &ev, &out);
                         if let EngineEvent::Phase(PhaseEvent::Stopped { reason, then, .. }) = &ev {
                             guard_stop |= reason.is_guard();
                             // A sweep goes straight on with its rates: wait for those too.
@@ -514,12 +526,7 @@ pub async fn execute(
             tokio::select! {
                 msg = session.next() => match msg {
                     SessionMsg::Snapshot(s) => feeder.feed(&mut sinks, &s, &out),
-                    SessionMsg::Event(ev) => {
-                        feeder.ahead.on_event(&ev);
-                        if let Some((_, text)) = sinks.on_engine_event(&ev) {
-                            out.line(&text);
-                        }
-                    }
+                    SessionMsg::Event(ev) => feeder.on_event(&mut sinks, &ev, &out),
                     SessionMsg::Closed => break,
                     _ => {}
                 },
@@ -591,7 +598,7 @@ pub async fn execute(
         interrupted,
         report,
         zones: feeder.zones,
-        deaths,
+        deaths: feeder.deaths,
         leaks: feeder
             .predictors
             .leaks()

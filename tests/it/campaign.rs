@@ -447,3 +447,49 @@ fn assert_valid_campaign(v: &Value) {
         "campaign.json does not fit its schema: {errs:?}"
     );
 }
+
+#[test]
+fn a_server_that_dies_is_in_the_failure_analysis_with_its_own_stderr() {
+    let tmp = tempfile::tempdir().unwrap();
+    let server = std::fs::canonicalize("tests/fault-server/fault_server.py").unwrap();
+    std::fs::write(
+        tmp.path().join("crash.toml"),
+        format!(
+            "name = \"crashy\"\nsessions = 1\n[[targets]]\ncmd = \"python3 {} --exit-after 5\"\n[[phases]]\nkind = \"soak\"\nrate = 5\nduration = \"6s\"\n",
+            server.display()
+        ),
+    )
+    .unwrap();
+    let seed = std::fs::canonicalize("scenarios/seed-000").unwrap();
+    let file = tmp.path().join("campaign.toml");
+    std::fs::write(
+        &file,
+        format!(
+            "[baseline]\nscenario = \"{}/00-baseline.toml\"\nduration = \"1s\"\n[[scenarios]]\nfile = \"crash.toml\"\n",
+            seed.display()
+        ),
+    )
+    .unwrap();
+    let dir = tmp.path().join("out");
+    let out = Command::new(BIN)
+        .args(["--root", "tests/fixtures/x86-laptop", "campaign"])
+        .arg(&file)
+        .arg("--out")
+        .arg(&dir)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    let report: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("campaign.json")).unwrap()).unwrap();
+    assert_eq!(report["readiness"], "NOT READY");
+    let crashes = report["crashes"].as_array().unwrap();
+    assert!(!crashes.is_empty(), "{report}");
+    // The tail is the dying server's own stderr, read from its log file.
+    let tail = crashes[0]["stderr_tail"].as_str().unwrap();
+    assert!(tail.contains("exit-after reached"), "{tail:?}");
+    let uptime = report["summary"]["uptime_pct"].as_f64().unwrap();
+    assert!(uptime < 100.0, "{uptime}");
+    let md = std::fs::read_to_string(dir.join("campaign.md")).unwrap();
+    assert!(md.contains("exit-after reached"), "{md}");
+}

@@ -342,6 +342,11 @@ impl Shared {
     fn emit(&self, ev: TargetEvent) {
         let _ = self.events.send(EngineEvent::Target(ev));
     }
+
+    /// The file the target's stderr is written to.
+    fn stderr_log(&self) -> PathBuf {
+        stderr_log_path(&self.log_dir, &self.log_name)
+    }
 }
 
 /// A running target: its sessions and their supervisors.
@@ -596,6 +601,7 @@ impl McpTarget {
                         session: i,
                         reason: format!("{e:#}"),
                         restarting: true,
+                        stderr_log: Some(shared.stderr_log()),
                     });
                 }
             }
@@ -860,6 +866,7 @@ impl Supervisor {
                                 session: self.index,
                                 reason: quit_reason(&q),
                                 restarting: true,
+                                stderr_log: Some(sh.stderr_log()),
                             });
                             if up.elapsed() >= STABLE_AFTER {
                                 backoff = BACKOFF_START;
@@ -875,6 +882,7 @@ impl Supervisor {
                         session: self.index,
                         reason: format!("{e:#}"),
                         restarting: true,
+                        stderr_log: Some(sh.stderr_log()),
                     });
                 }
             }

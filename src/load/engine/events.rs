@@ -310,6 +310,9 @@ pub enum TargetEvent {
         session: usize,
         reason: String,
         restarting: bool,
+        /// Where the target's stderr goes (stdio targets), for its last words.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        stderr_log: Option<std::path::PathBuf>,
     },
 }
 
@@ -377,6 +380,7 @@ impl EngineEvent {
                 session,
                 reason,
                 restarting: true,
+                ..
             }) => (
                 Level::Warn,
                 format!(

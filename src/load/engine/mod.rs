@@ -349,6 +349,7 @@ impl Engine {
                 session: 0,
                 reason,
                 restarting: false,
+                stderr_log: None,
             }));
         }
         let names: Vec<String> = ops.iter().map(|o| o.name.clone()).collect();
