@@ -27,8 +27,8 @@ use jetstress::session::{
 use super::capture::StderrCapture;
 use super::progress::clock;
 use super::run::{execute, fold_zones, ExecOptions, Executed, Ran, ZoneSpan};
-use super::signals::{StopSignal, StopSignals};
 use crate::cli::{CampaignArgs, GlobalArgs};
+use jetstress::session::{StopSignal, StopSignals};
 use jetstress::ui::{CampaignFeed, CampaignStatus};
 use std::io::IsTerminal;
 use tokio::sync::watch;

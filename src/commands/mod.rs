@@ -15,7 +15,6 @@ pub mod progress;
 pub mod replay;
 pub mod report;
 pub mod run;
-pub mod signals;
 
 use std::net::SocketAddr;
 use std::path::Path;

@@ -27,8 +27,8 @@ use jetstress::session::{
 use jetstress::snapshot::Snapshot;
 
 use super::progress::{Progress, Status};
-use super::signals::{StopSignal, StopSignals};
 use crate::cli::{GlobalArgs, PhaseArg, RunArgs};
+use jetstress::session::{StopSignal, StopSignals};
 
 /// How often the plain progress line is printed (stderr not a terminal).
 pub const PROGRESS_EVERY: Duration = Duration::from_secs(10);

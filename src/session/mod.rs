@@ -11,6 +11,7 @@
 
 mod board;
 mod etas;
+mod signals;
 mod sinks;
 
 use std::net::SocketAddr;
@@ -29,6 +30,7 @@ pub use board::{
     Setting, Tool, RESTORE_FILE, RESTORE_SCHEMA,
 };
 pub use etas::{BothEtas, Etas, PlannedEta, PLANNED_EVERY_S};
+pub use signals::{StopSignal, StopSignals};
 pub use sinks::{LogLine, RunObservation, Sinks};
 
 use crate::collector::CollectorHandle;

@@ -26,7 +26,6 @@ use std::time::Duration;
 use anyhow::Context;
 use crossterm::event::{Event, EventStream, KeyEventKind};
 use futures::StreamExt;
-use tokio::signal::unix::{signal, SignalKind};
 use tokio::time::Instant;
 
 use crate::config::Config;
@@ -35,7 +34,7 @@ use crate::load::scenario::Scenario;
 use crate::probes::Watch;
 use crate::recording::replay::{ReplayHandle, ReplayMsg};
 use crate::recording::writer::RecorderConfig;
-use crate::session::{serve_metrics, Session, SessionConfig, SessionMsg, Sinks};
+use crate::session::{serve_metrics, Session, SessionConfig, SessionMsg, Sinks, StopSignals};
 use crate::snapshot::Snapshot;
 use app::OwnMeter;
 
@@ -407,9 +406,8 @@ async fn event_loop(
     }
     // The recording starts with the first snapshot, so its header names the board.
     let mut start_pending = plan.start.is_some();
-    let mut sigterm = signal(SignalKind::terminate())?;
-    let mut sighup = signal(SignalKind::hangup())?;
-    let mut sigint = signal(SignalKind::interrupt())?;
+    // SIGINT, SIGTERM, SIGHUP: quit (load stops first, below).
+    let mut stop = StopSignals::listen();
     let mut guard = terminal::TerminalGuard::enter(false).context("preparing the terminal")?;
     let mut events = EventStream::new();
     let mut own = OwnMeter::default();
@@ -537,9 +535,7 @@ async fn event_loop(
                 dirty = true;
             }
             _ = bar_tick.tick(), if app.campaign.is_some() => dirty = true,
-            _ = sigterm.recv() => break Ok(()),
-            _ = sighup.recv() => break Ok(()),
-            _ = sigint.recv() => break Ok(()),
+            _ = stop.recv() => break Ok(()),
         }
     };
     // A campaign stops with its dashboard (it is resumable).

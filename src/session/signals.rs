@@ -1,5 +1,5 @@
-//! The signals that end a headless command: SIGINT, SIGTERM and SIGHUP (and
-//! a campaign's dashboard closing). Each
+//! The signals that end a run, headless or on the dashboard: SIGINT, SIGTERM
+//! and SIGHUP (and, for a campaign beside the dashboard, its quit key). Each
 //! is caught once, at start, so one that arrives between two steps of a
 //! campaign waits for the next step instead of killing the process with load
 //! running and a recording unflushed.
