@@ -365,9 +365,14 @@ pub struct RunArgs {
     /// Client sessions per MCP target (default 10).
     #[arg(long)]
     pub sessions: Option<usize>,
-    /// Most requests in flight before new ones are dropped (default 256).
+    /// Most requests in flight (default 256); past it a due request waits for
+    /// a slot.
     #[arg(long = "max-in-flight")]
     pub max_in_flight: Option<usize>,
+    /// How far behind its schedule a request waits for a slot before it is
+    /// dropped (default 100ms; 0s: dropped at once, as k6 does).
+    #[arg(long = "max-lag", value_parser = parse_duration)]
+    pub max_lag: Option<Duration>,
     /// Per-request timeout (default 30s).
     #[arg(long, value_parser = parse_duration)]
     pub timeout: Option<Duration>,

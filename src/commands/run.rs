@@ -50,6 +50,7 @@ pub fn plan_options(args: &RunArgs) -> PlanOptions {
         target_url: args.target_url.clone(),
         sessions: args.sessions,
         max_in_flight: args.max_in_flight,
+        max_lag: args.max_lag,
         timeout: args.timeout,
         log_dir: args.log_dir.clone(),
         ..PlanOptions::default()

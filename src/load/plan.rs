@@ -143,6 +143,7 @@ pub struct PlanOptions {
     pub target_url: Vec<String>,
     pub sessions: Option<usize>,
     pub max_in_flight: Option<usize>,
+    pub max_lag: Option<Duration>,
     pub timeout: Option<Duration>,
     pub log_dir: Option<PathBuf>,
     /// Users phases: the population (replaces their stages).
@@ -484,6 +485,9 @@ pub fn plan_targets(args: &PlanOptions) -> anyhow::Result<Scenario> {
         }
         sc.max_in_flight = m;
     }
+    if let Some(l) = args.max_lag {
+        sc.max_lag = l;
+    }
     if let Some(t) = args.timeout {
         sc.timeout = t;
     }
@@ -699,6 +703,7 @@ pub fn engine_config(
         },
         mix: sc.mix.clone(),
         max_in_flight: sc.max_in_flight,
+        max_lag: sc.max_lag,
         timeout: sc.timeout,
         log_dir: log_dir(sc),
         root: Root::new(root),

@@ -20,7 +20,7 @@ use crate::load::background::memory::MemorySpec;
 use crate::load::drivers::http::HttpEndpointSpec;
 use crate::load::drivers::llm::{LlmApi, LlmSpec, PromptSource};
 use crate::load::drivers::mcp::{split_command, Endpoint, McpTargetSpec};
-use crate::load::engine::MixEntry;
+use crate::load::engine::{MixEntry, DEFAULT_MAX_LAG};
 use crate::load::guards::GuardConfig;
 use crate::load::schedule::{
     ArrivalProcess, BreakCriteria, PhaseSpec, SoakParams, SpikeParams, StressParams, SweepMode,
@@ -382,6 +382,8 @@ pub struct ScenarioFile {
     pub sessions: Option<usize>,
     pub max_in_flight: Option<usize>,
     #[serde(default, deserialize_with = "de_opt_duration")]
+    pub max_lag: Option<Duration>,
+    #[serde(default, deserialize_with = "de_opt_duration")]
     pub timeout: Option<Duration>,
     pub log_dir: Option<PathBuf>,
     #[serde(default)]
@@ -463,6 +465,8 @@ pub struct Scenario {
     pub mix: Vec<MixEntry>,
     pub sessions: usize,
     pub max_in_flight: usize,
+    /// How far behind schedule a request waits for a slot before it is dropped.
+    pub max_lag: Duration,
     pub timeout: Duration,
     pub log_dir: Option<PathBuf>,
     pub phases: Vec<PhaseSpec>,
@@ -758,6 +762,7 @@ pub fn parse(text: &str, file: &str) -> anyhow::Result<Scenario> {
         mix,
         sessions,
         max_in_flight,
+        max_lag: raw.max_lag.unwrap_or(DEFAULT_MAX_LAG),
         timeout: raw.timeout.unwrap_or(DEFAULT_TIMEOUT),
         log_dir: raw.log_dir,
         phases,

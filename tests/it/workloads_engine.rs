@@ -231,12 +231,13 @@ async fn a_crashing_server_loses_uptime_while_it_is_down() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn requests_beyond_max_in_flight_are_dropped_not_delayed() {
+async fn with_no_lag_allowed_requests_beyond_max_in_flight_are_dropped_at_once() {
     let (mut c, _logs) = config(
         vec![fault_server(&[], 2)],
         mix(&[("fault:delay", 1.0, json!({"ms": 400}))]),
     );
     c.max_in_flight = 4;
+    c.max_lag = Duration::ZERO;
     let engine = Engine::spawn(c).await.unwrap();
     let s = run_phase(&engine, constant(50.0, 1.0)).await;
     let st = &s.phases[0].stages[0];
@@ -245,6 +246,44 @@ async fn requests_beyond_max_in_flight_are_dropped_not_delayed() {
     assert!(st.all.count <= 12, "{st:?}");
     let d = tool(&s.phases[0], "fault:delay");
     assert_eq!(d.error_kinds.get("dropped"), Some(&st.dropped));
+    engine.shutdown().await;
+}
+
+/// At the cap a due request waits for a slot (up to `max_lag`) and its wait
+/// is in its latency, as oha's latency correction counts it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn requests_beyond_max_in_flight_wait_for_a_slot_within_max_lag() {
+    let delay_ms = 100.0;
+    let (mut c, _logs) = config(
+        vec![fault_server(&[], 2)],
+        mix(&[("fault:delay", 1.0, json!({"ms": delay_ms}))]),
+    );
+    c.max_in_flight = 2;
+    c.max_lag = Duration::from_secs(5);
+    let engine = Engine::spawn(c).await.unwrap();
+    // 30 rps for 1 s against at most 2 / 0.1 s = 20 rps, then 5 rps for 2 s
+    // while the backlog drains.
+    let (over, capacity) = (30.0, 2.0 / (delay_ms / 1000.0));
+    let spec = PhaseSpec::custom(
+        &[
+            (over, Duration::from_secs(1)),
+            (5.0, Duration::from_secs(2)),
+        ],
+        false,
+    );
+    let s = run_phase(&engine, spec).await;
+    let p = &s.phases[0];
+    let (first, all) = (&p.stages[0], p.stages.iter().map(|s| s.scheduled).sum::<u64>());
+    let done: u64 = p.stages.iter().map(|s| s.all.count).sum();
+    let dropped: u64 = p.stages.iter().map(|s| s.dropped).sum();
+    assert_eq!(dropped, 0, "{p:?}");
+    assert_eq!(done, all, "{p:?}");
+    // The first stage's backlog reaches (over − capacity) · 1 s requests,
+    // i.e. that many / capacity seconds of wait; at least half of it shows.
+    let wait_s = (over - capacity) / capacity;
+    let extra_ms = first.all.latency_ms.max - first.all.service_ms.max;
+    assert!(extra_ms >= wait_s * 1000.0 / 2.0, "{first:?}");
+    assert!(first.all.latency_ms.max < 5000.0 + first.all.service_ms.max, "{first:?}");
     engine.shutdown().await;
 }
 

@@ -1,8 +1,10 @@
 //! The load engine: owns every generator, takes [`Command`]s over an mpsc
 //! channel and emits [`EngineEvent`]s over a broadcast channel. Open-model
 //! phases schedule requests by [`Arrivals`] and send them whether or not
-//! earlier ones finished, up to `max_in_flight`; a request that cannot start
-//! is counted as dropped, and latency is measured from the scheduled send.
+//! earlier ones finished, up to `max_in_flight`; a request due while the cap
+//! is reached waits for a free slot up to `max_lag` behind its schedule and
+//! is counted as dropped after that. Latency is measured from the scheduled
+//! send, so the wait is in it.
 //! Closed-model (users) phases hold a [`Population`](users::Population):
 //! each user sends, waits for its reply, thinks, and sends again, on its own
 //! session; latency is measured from the actual send. Service time is always
@@ -71,6 +73,9 @@ pub struct EngineConfig {
     pub llm_slo: Slo,
     pub mix: Vec<MixEntry>,
     pub max_in_flight: usize,
+    /// Longest a due request waits behind its schedule for a slot under
+    /// `max_in_flight` before it is dropped (zero: dropped at once).
+    pub max_lag: Duration,
     pub timeout: Duration,
     /// Child stderr logs go here.
     pub log_dir: PathBuf,
@@ -103,6 +108,7 @@ impl Default for EngineConfig {
             llm_slo: Slo::default(),
             mix: Vec::new(),
             max_in_flight: 256,
+            max_lag: DEFAULT_MAX_LAG,
             timeout: Duration::from_secs(30),
             log_dir: std::env::temp_dir().join(format!("jetstress-{}", std::process::id())),
             window: Duration::from_secs(1),
@@ -447,6 +453,11 @@ const PRECISE_MIN_GAP: Duration = Duration::from_millis(4);
 /// How early to wake before a deadline for precise timing.
 const PRECISE_EARLY: Duration = Duration::from_micros(1500);
 
+/// How far behind its schedule a request may wait for a slot (default):
+/// enough to ride out the load thread being descheduled, short enough that
+/// a saturated target shows as drops within its stage.
+pub const DEFAULT_MAX_LAG: Duration = Duration::from_millis(100);
+
 /// Finished phases kept for the summary (older ones are dropped).
 const MAX_FINISHED_PHASES: usize = 64;
 
@@ -584,15 +595,30 @@ impl State {
             return d;
         }
         if let Some(run) = &self.current {
-            if let Some((at, _)) = run.next {
-                d = d.min(at);
-            }
+            let now = Instant::now();
+            // At the cap a due request waits for a completion (which wakes the
+            // loop) or until it is `max_lag` late; the phase's end waits for it.
+            let waiting = match run.next {
+                Some((at, _)) if at <= now && self.in_flight >= self.config.max_in_flight => {
+                    d = d.min(at + self.config.max_lag);
+                    true
+                }
+                Some((at, _)) => {
+                    d = d.min(at);
+                    false
+                }
+                None => false,
+            };
             d = d.min(run.row_start + run.spec.row_every);
-            let end = run.start + Duration::from_secs_f64(run.arrivals.end());
-            d = d.min(end);
+            let mut until = |at: Instant| {
+                if !waiting || at > now {
+                    d = d.min(at);
+                }
+            };
+            until(run.start + Duration::from_secs_f64(run.arrivals.end()));
             if let Some(s) = run.stages.get(run.stage) {
                 let stage_end = s.start_s + run.spec.stages[run.stage].duration.as_secs_f64();
-                d = d.min(run.start + Duration::from_secs_f64(stage_end));
+                until(run.start + Duration::from_secs_f64(stage_end));
             }
         }
         d
@@ -613,12 +639,17 @@ impl State {
             if at > now {
                 break;
             }
+            let full = self.in_flight >= self.config.max_in_flight;
+            if full && now.saturating_duration_since(at) < self.config.max_lag {
+                // Wait for a completion (or the lag bound) with this one at the head.
+                break;
+            }
             let op = pick_op(&self.cumulative, &mut self.rng);
             let probe = self.ops[op].draw_invalid(&mut self.rng);
             let last = run.stages.len() - 1;
             let rec = &mut run.stages[stage.min(last)];
             rec.scheduled += 1;
-            if self.in_flight >= self.config.max_in_flight {
+            if full {
                 rec.table.record_dropped(op);
                 self.window.record_dropped(op);
                 run.row_stats.record_dropped();
@@ -656,10 +687,7 @@ impl State {
                     });
                 });
             }
-            run.next = run
-                .arrivals
-                .next_arrival()
-                .map(|(t, i)| (run.start + Duration::from_secs_f64(t), i));
+            run.advance();
         }
     }
 
@@ -835,7 +863,10 @@ impl State {
             }
             let t = now.saturating_duration_since(run.start).as_secs_f64();
             let stage_now = run.arrivals.stage_at(t);
-            if stop.is_none() && stage_now != Some(run.stage) {
+            // Requests due before the end but waiting for a slot are sent (or
+            // dropped at `max_lag`) before the phase ends.
+            let backlog = stage_now.is_none() && run.next.is_some_and(|(at, _)| at <= now);
+            if stop.is_none() && stage_now != Some(run.stage) && !backlog {
                 let prev = run.stage;
                 let prev_end =
                     run.stages[prev].start_s + run.spec.stages[prev].duration.as_secs_f64();
@@ -1486,6 +1517,17 @@ impl State {
             return;
         };
         let now = Instant::now();
+        // Requests still waiting for a slot when the phase ends never start.
+        while let Some((_, stage)) = run.next.filter(|(at, _)| *at <= now) {
+            let op = pick_op(&self.cumulative, &mut self.rng);
+            let last = run.stages.len() - 1;
+            let rec = &mut run.stages[stage.min(last)];
+            rec.scheduled += 1;
+            rec.table.record_dropped(op);
+            self.window.record_dropped(op);
+            run.row_stats.record_dropped();
+            run.advance();
+        }
         let t = now.saturating_duration_since(run.start).as_secs_f64();
         if let Some(s) = run.stages.get_mut(run.stage) {
             if s.end_s.is_none() {

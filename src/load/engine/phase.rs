@@ -4,7 +4,7 @@
 //! Fixed size per stage and per soak row. The engine's actor owns the
 //! clock and the I/O; this file only keeps and folds numbers.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use super::invalid::InvalidStats;
 use super::summary::{
@@ -155,6 +155,15 @@ pub(super) struct PhaseRun {
 }
 
 impl PhaseRun {
+    /// Moves `next` on to the following arrival (none once the phase's arrivals end).
+    pub(super) fn advance(&mut self) {
+        let start = self.start;
+        self.next = self
+            .arrivals
+            .next_arrival()
+            .map(|(t, i)| (start + Duration::from_secs_f64(t), i));
+    }
+
     /// The phase's part of `jetstress.run/1`: its stages so far, whole-phase
     /// tools, and the kind's extra sections. `names`: the ops in mix order;
     /// `has_targets`: whether MCP targets (whose sessions users share) exist.
