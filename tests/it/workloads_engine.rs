@@ -273,7 +273,10 @@ async fn requests_beyond_max_in_flight_wait_for_a_slot_within_max_lag() {
     );
     let s = run_phase(&engine, spec).await;
     let p = &s.phases[0];
-    let (first, all) = (&p.stages[0], p.stages.iter().map(|s| s.scheduled).sum::<u64>());
+    let (first, all) = (
+        &p.stages[0],
+        p.stages.iter().map(|s| s.scheduled).sum::<u64>(),
+    );
     let done: u64 = p.stages.iter().map(|s| s.all.count).sum();
     let dropped: u64 = p.stages.iter().map(|s| s.dropped).sum();
     assert_eq!(dropped, 0, "{p:?}");
@@ -283,7 +286,10 @@ async fn requests_beyond_max_in_flight_wait_for_a_slot_within_max_lag() {
     let wait_s = (over - capacity) / capacity;
     let extra_ms = first.all.latency_ms.max - first.all.service_ms.max;
     assert!(extra_ms >= wait_s * 1000.0 / 2.0, "{first:?}");
-    assert!(first.all.latency_ms.max < 5000.0 + first.all.service_ms.max, "{first:?}");
+    assert!(
+        first.all.latency_ms.max < 5000.0 + first.all.service_ms.max,
+        "{first:?}"
+    );
     engine.shutdown().await;
 }
 

@@ -1,5 +1,6 @@
-//! MCP tool-call generator: connects N client sessions per target through
-//! `rmcp` (stdio children or streamable-HTTP URLs), keeps each session alive
+//! MCP tool-call generator: connects N client sessions per target (stdio
+//! children through the lean client of [`mcp_stdio`](super::mcp_stdio),
+//! streamable-HTTP URLs through `rmcp`), keeps each session alive
 //! (a dead server is restarted with exponential backoff and every failure is
 //! counted), lists tools, and performs one `tools/call` with a timeout that
 //! cancels the request. It also owns growing and shrinking a running target's
@@ -23,12 +24,13 @@ use std::time::{Duration, Instant};
 
 use rmcp::model::{CallToolRequestParams, JsonObject, Tool};
 use rmcp::service::{Peer, RoleClient, ServiceError};
-use rmcp::transport::{StreamableHttpClientTransport, TokioChildProcess};
+use rmcp::transport::StreamableHttpClientTransport;
 use rmcp::{ClientCacheConfig, ServiceExt};
 use serde_json::Value;
 use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
 
+use crate::load::drivers::mcp_stdio::{RawError, StdioSession};
 use crate::load::drivers::reach;
 use crate::load::engine::events::{EngineEvent, TargetEvent};
 use crate::load::engine::Spread;
@@ -190,7 +192,7 @@ const UP: u64 = u64::MAX;
 /// restarting), its child's pid, and the token that stops its supervisor.
 /// A removed session's slot is dropped; a session added later gets a new one.
 struct SessionSlot {
-    peer: RwLock<Option<Peer<RoleClient>>>,
+    peer: RwLock<Option<Session>>,
     pid: RwLock<Option<u32>>,
     /// A child of the target's token, so `stop()` stops every session.
     cancel: CancellationToken,
@@ -213,11 +215,11 @@ impl SessionSlot {
         }
     }
 
-    fn peer(&self) -> Option<Peer<RoleClient>> {
+    fn peer(&self) -> Option<Session> {
         self.peer.read().ok().and_then(|p| p.clone())
     }
 
-    fn set_peer(&self, peer: Option<Peer<RoleClient>>) {
+    fn set_peer(&self, peer: Option<Session>) {
         if let Ok(mut p) = self.peer.write() {
             *p = peer;
         }
@@ -385,8 +387,87 @@ const BACKOFF_MAX: Duration = Duration::from_secs(5);
 /// A session that lived this long resets the backoff.
 const STABLE_AFTER: Duration = Duration::from_secs(10);
 
+/// A live session to call tools on: a stdio child through the lean client,
+/// or an rmcp peer (streamable HTTP).
+#[derive(Clone)]
+enum Session {
+    Stdio(Arc<StdioSession>),
+    Rmcp(Peer<RoleClient>),
+}
+
+impl Session {
+    async fn call(&self, tool: &str, args: Option<&Arc<JsonObject>>) -> Result<(), ErrorKind> {
+        match self {
+            Session::Stdio(s) => s.call(tool, args.map(|a| &**a)).await,
+            Session::Rmcp(peer) => call_peer(peer, tool, args).await,
+        }
+    }
+}
+
+/// A connected session as its supervisor holds it.
+enum Service {
+    Stdio(Arc<StdioSession>),
+    Rmcp(rmcp::service::RunningService<RoleClient, ()>),
+}
+
+impl Service {
+    fn session(&self) -> Session {
+        match self {
+            Service::Stdio(s) => Session::Stdio(s.clone()),
+            Service::Rmcp(r) => Session::Rmcp(r.peer().clone()),
+        }
+    }
+
+    fn server_name(&self) -> Option<String> {
+        match self {
+            Service::Stdio(s) => s.server_name.clone(),
+            Service::Rmcp(r) => r
+                .peer()
+                .peer_info()
+                .and_then(|i| i.server_info.as_ref().map(|s| s.name.clone())),
+        }
+    }
+
+    async fn list_tools(&self) -> Result<Vec<Tool>, String> {
+        match self {
+            Service::Stdio(s) => s.list_tools().await.map_err(|e| match e {
+                RawError::Rpc(code, m) => format!("the server answered error {code}: {m}"),
+                RawError::Closed => "the connection closed".into(),
+            }),
+            Service::Rmcp(r) => r
+                .peer()
+                .list_all_tools()
+                .await
+                .map_err(|e| reach::request_words(&e)),
+        }
+    }
+
+    /// A future that resolves when the session ends by itself (why, in
+    /// words), and the token that ends an rmcp session sooner.
+    fn watch(
+        self,
+    ) -> (
+        Option<rmcp::service::RunningServiceCancellationToken>,
+        futures::future::BoxFuture<'static, String>,
+    ) {
+        match self {
+            Service::Stdio(s) => (
+                None,
+                Box::pin(async move {
+                    s.closed().await;
+                    "the server closed the connection".to_string()
+                }),
+            ),
+            Service::Rmcp(r) => (
+                Some(r.cancellation_token()),
+                Box::pin(async move { quit_reason(&r.waiting().await) }),
+            ),
+        }
+    }
+}
+
 struct Connected {
-    service: rmcp::service::RunningService<RoleClient, ()>,
+    service: Service,
     pid: Option<u32>,
     /// Spawn (stdio) or connect (HTTP) to the `initialize` reply.
     took: Duration,
@@ -479,18 +560,24 @@ async fn connect(
     };
     let (service, pid) = match &spec.endpoint {
         Endpoint::Stdio { program, args, env } => {
-            let cmd = stdio_command(program, args, env);
-            let stderr = stderr_log(log_dir, log_name);
-            let (proc, _) = TokioChildProcess::builder(cmd)
-                .stderr(stderr)
-                .spawn()
-                .map_err(|e| plain(&e))?;
-            let pid = proc.id();
-            let svc = tokio::time::timeout(CONNECT_TIMEOUT, ().serve(proc))
+            let mut cmd = stdio_command(program, args, env);
+            cmd.stdin(Stdio::piped())
+                .stdout(Stdio::piped())
+                .stderr(stderr_log(log_dir, log_name));
+            let child = cmd.spawn().map_err(|e| plain(&e))?;
+            let pid = child.id();
+            let session = tokio::time::timeout(CONNECT_TIMEOUT, StdioSession::start(child))
                 .await
                 .map_err(|_| timed_out())?
-                .map_err(|e| plain(&e))?;
-            (svc, pid)
+                .map_err(|f| {
+                    anyhow::anyhow!(reach::words(
+                        &spec.endpoint,
+                        &f,
+                        CONNECT_TIMEOUT,
+                        Some(&log)
+                    ))
+                })?;
+            (Service::Stdio(Arc::new(session)), pid)
         }
         Endpoint::Http { url } => {
             let t = StreamableHttpClientTransport::from_uri(url.as_str());
@@ -498,14 +585,13 @@ async fn connect(
                 .await
                 .map_err(|_| timed_out())?
                 .map_err(|e| plain(&e))?;
-            (svc, None)
+            svc.peer()
+                .set_response_cache_config(ClientCacheConfig::disabled())
+                .await;
+            (Service::Rmcp(svc), None)
         }
     };
     let took = began.elapsed();
-    service
-        .peer()
-        .set_response_cache_config(ClientCacheConfig::disabled())
-        .await;
     Ok(Connected { service, pid, took })
 }
 
@@ -539,15 +625,10 @@ impl McpTarget {
         let first = conns[lead].as_ref().expect("lead session connected");
         let tools = first
             .service
-            .peer()
-            .list_all_tools()
+            .list_tools()
             .await
-            .map_err(|e| anyhow::anyhow!("tools/list failed: {}", reach::request_words(&e)))?;
-        let server_name = first
-            .service
-            .peer()
-            .peer_info()
-            .and_then(|i| i.server_info.as_ref().map(|s| s.name.clone()));
+            .map_err(|e| anyhow::anyhow!("tools/list failed: {e}"))?;
+        let server_name = first.service.server_name();
         let name = spec
             .name
             .clone()
@@ -589,7 +670,7 @@ impl McpTarget {
                 // not have run yet).
                 Ok(c) => {
                     shared.record_connect(c.took);
-                    slot.set_peer(Some(c.service.peer().clone()));
+                    slot.set_peer(Some(c.service.session()));
                     slot.set_pid(c.pid);
                 }
                 Err(e) => {
@@ -722,7 +803,7 @@ impl McpTarget {
     /// `Transport` when no session is up at all.
     pub async fn call(&self, tool: &str, args: Option<&Arc<JsonObject>>) -> Result<(), ErrorKind> {
         let peer = self.round_robin().ok_or(ErrorKind::Transport)?;
-        call_peer(&peer, tool, args).await
+        peer.call(tool, args).await
     }
 
     /// Call `tool` on session `session % sessions()` (a virtual user's own);
@@ -737,10 +818,10 @@ impl McpTarget {
             .session_peer(session)
             .or_else(|| self.round_robin())
             .ok_or(ErrorKind::Transport)?;
-        call_peer(&peer, tool, args).await
+        peer.call(tool, args).await
     }
 
-    fn session_peer(&self, i: usize) -> Option<Peer<RoleClient>> {
+    fn session_peer(&self, i: usize) -> Option<Session> {
         let v = self.sessions.read().ok()?;
         if v.is_empty() {
             return None;
@@ -749,7 +830,7 @@ impl McpTarget {
     }
 
     /// The next live session's peer, round robin.
-    fn round_robin(&self) -> Option<Peer<RoleClient>> {
+    fn round_robin(&self) -> Option<Session> {
         let v = self.sessions.read().ok()?;
         let n = v.len();
         let start = self.next.fetch_add(1, Ordering::Relaxed);
@@ -842,20 +923,22 @@ impl Supervisor {
                         });
                     }
                     self.slot.set_pid(pid);
-                    self.slot.set_peer(Some(service.peer().clone()));
+                    self.slot.set_peer(Some(service.session()));
                     let up = Instant::now();
-                    let ct = service.cancellation_token();
+                    let (ct, ended) = service.watch();
                     let quit = tokio::select! {
                         biased;
                         () = cancel.cancelled() => None,
-                        q = service.waiting() => Some(q),
+                        q = ended => Some(q),
                     };
                     self.slot.set_peer(None);
                     kill_group(pid);
                     self.slot.set_pid(None);
                     match quit {
                         None => {
-                            ct.cancel();
+                            if let Some(ct) = ct {
+                                ct.cancel();
+                            }
                             return;
                         }
                         Some(q) => {
@@ -864,7 +947,7 @@ impl Supervisor {
                             self.emit(TargetEvent::Died {
                                 target: sh.target.clone(),
                                 session: self.index,
-                                reason: quit_reason(&q),
+                                reason: q,
                                 restarting: true,
                                 stderr_log: Some(sh.stderr_log()),
                             });

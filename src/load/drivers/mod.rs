@@ -4,4 +4,5 @@
 pub mod http;
 pub mod llm;
 pub mod mcp;
+mod mcp_stdio;
 pub mod reach;
