@@ -154,7 +154,7 @@ impl Criteria {
 }
 
 /// A throttle seen during the run.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ThrottleObs {
     /// Seconds since the run started.
     pub at_s: f64,
@@ -170,6 +170,26 @@ pub struct ThrottleObs {
     /// prediction was made in that span.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub eta_error_pct: Option<f64>,
+    /// As `predicted_lead_s`, for the forecast under the plan's load ahead
+    /// (at this load while no planned phase ran); only where the run knew
+    /// its plan: a live run, not a report rebuilt from a recording (which
+    /// keeps its planned ETAs only when they change).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub predicted_lead_planned_s: Option<f64>,
+    /// As `eta_error_pct`, for the forecast under the plan's load ahead.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub eta_error_planned_pct: Option<f64>,
+}
+
+/// The forecast under the plan's load ahead at one snapshot.
+#[derive(Debug, Clone, Copy)]
+pub enum Planned<'a> {
+    /// Not known: a report rebuilt from a recording, which keeps no plan.
+    Unknown,
+    /// No planned phase runs: the load ahead is this load.
+    Idle,
+    /// The planned prediction of the zone nearest its trip.
+    Zone(&'a ZonePrediction),
 }
 
 /// Load while the board was throttled: the load windows that ended while
@@ -438,12 +458,23 @@ pub struct Observer {
     /// holding the session's sinks.
     etas: Box<EtaRing>,
     alerts: Box<AlertTracker>,
+    /// The same two for the forecast under the plan's load ahead.
+    warned_planned_since: Option<f64>,
+    etas_planned: Box<EtaRing>,
+    /// Whether any snapshot came with its planned forecast.
+    planned_known: bool,
 }
 
 impl Observer {
     /// `t_s`: seconds since the run started; `preds`: the thermal predictions
-    /// after this snapshot.
-    pub fn observe(&mut self, t_s: f64, s: &Snapshot, preds: &[ZonePrediction]) {
+    /// after this snapshot; `planned`: the forecast under the plan's load ahead.
+    pub fn observe(
+        &mut self,
+        t_s: f64,
+        s: &Snapshot,
+        preds: &[ZonePrediction],
+        planned: Planned<'_>,
+    ) {
         self.obs.snapshots += 1;
         for z in s.thermal.iter().filter(|z| z.online) {
             if let Some(t) = z.temp_c.filter(|t| t.is_finite()) {
@@ -456,6 +487,14 @@ impl Observer {
         let warned = preds
             .iter()
             .any(|p| p.status == Status::Ok && p.eta_s.is_some());
+        let forecast = Forecast::soonest(preds);
+        // The planned ETA: the plan's zone, or this load's while none is planned.
+        let planned_eta = match planned {
+            Planned::Unknown => None,
+            Planned::Idle => Some(forecast.map(|f| f.eta_s)),
+            Planned::Zone(p) => Some(p.eta_s.filter(|e| p.status == Status::Ok && e.is_finite())),
+        };
+        self.planned_known |= planned_eta.is_some();
         let mut onset = None;
         if s.throttle.throttled {
             self.obs.throttled_snapshots += 1;
@@ -468,6 +507,11 @@ impl Observer {
                     predicted_lead_s: self.warned_since.map(|w| t_s - w),
                     at_start,
                     eta_error_pct: self.etas.error_at(t_s),
+                    predicted_lead_planned_s: self.warned_planned_since.map(|w| t_s - w),
+                    eta_error_planned_pct: self
+                        .planned_known
+                        .then(|| self.etas_planned.error_at(t_s))
+                        .flatten(),
                 });
             }
         }
@@ -477,15 +521,25 @@ impl Observer {
         } else if !s.throttle.throttled {
             self.warned_since = None;
         }
+        match planned_eta {
+            Some(Some(_)) => {
+                self.warned_planned_since.get_or_insert(t_s);
+            }
+            _ if !s.throttle.throttled => self.warned_planned_since = None,
+            _ => {}
+        }
         // Predictions made after this snapshot are scored at the next onset:
         // those made before an earlier onset, or while throttled, were not
         // about it.
-        let forecast = Forecast::soonest(preds);
         if onset.is_some() {
             self.etas.clear();
+            self.etas_planned.clear();
         }
         if !preds.is_empty() && !s.throttle.throttled {
             self.etas.push(t_s, forecast.map(|f| f.eta_s));
+            if let Some(eta) = planned_eta {
+                self.etas_planned.push(t_s, eta);
+            }
         }
         self.alerts.observe(
             &mut self.obs.alerts,
@@ -1423,6 +1477,7 @@ mod tests {
             predicted_lead_s: Some(360.0),
             at_start: false,
             eta_error_pct: None,
+            ..Default::default()
         });
         let v = evaluate(&passing_summary(), &o, &Criteria::default());
         assert_eq!(get(&v, "no_throttling").verdict, Outcome::Fail);
@@ -1664,7 +1719,7 @@ mod tests {
             (false, Some("soak"), 50, 1200.0),
         ];
         for (i, (throttled, phase, count, p95)) in fed.iter().enumerate() {
-            ob.observe(i as f64, &board(*throttled), &[]);
+            ob.observe(i as f64, &board(*throttled), &[], Planned::Unknown);
             ob.observe_window(&window(*phase, *count, *p95));
         }
         let during: Vec<_> = fed
@@ -1701,6 +1756,47 @@ mod tests {
     }
 
     #[test]
+    fn onsets_are_scored_under_the_planned_load_too() {
+        // A load step at 100 s heats the board to its trip at 300 s. At this
+        // load the model sees the idle board and says 1000 s (capped at
+        // 100 % error); the planned forecast knows the step and is 10 % long.
+        let onset = 300.0;
+        let (mut live, mut rebuilt, mut idle) = (
+            Observer::default(),
+            Observer::default(),
+            Observer::default(),
+        );
+        for k in 0..300 {
+            let t = f64::from(k);
+            let here = [pred(Some(1000.0), None)];
+            let plan = pred(Some((onset - t) * 1.1), None);
+            live.observe(t, &board(false), &here, Planned::Zone(&plan));
+            rebuilt.observe(t, &board(false), &here, Planned::Unknown);
+            idle.observe(t, &board(false), &here, Planned::Idle);
+        }
+        for ob in [&mut live, &mut rebuilt, &mut idle] {
+            ob.observe(onset, &board(true), &[], Planned::Unknown);
+        }
+        let l = &live.observations().throttle_events[0];
+        assert_eq!(l.eta_error_pct, Some(100.0));
+        assert!(
+            (l.eta_error_planned_pct.unwrap() - 10.0).abs() < 1e-9,
+            "{l:?}"
+        );
+        assert_eq!(l.predicted_lead_planned_s, Some(onset));
+        // A rebuilt report has no plan: nothing is scored under it.
+        let r = &rebuilt.observations().throttle_events[0];
+        assert_eq!(
+            (r.eta_error_planned_pct, r.predicted_lead_planned_s),
+            (None, None)
+        );
+        // With nothing planned, the planned forecast is this load's.
+        let i = &idle.observations().throttle_events[0];
+        assert_eq!(i.eta_error_planned_pct, i.eta_error_pct);
+        assert_eq!(i.predicted_lead_planned_s, i.predicted_lead_s);
+    }
+
+    #[test]
     fn onsets_score_the_etas_predicted_30_to_300_s_before() {
         // Snapshots every 0.5 s, the ring keeps one a second; the board
         // throttles at 400 s. Predictions made before 200 s are 20 % long,
@@ -1719,9 +1815,14 @@ mod tests {
         let mut ob = Observer::default();
         for k in 0..800 {
             let t = f64::from(k) * 0.5;
-            ob.observe(t, &board(false), &[pred(Some(eta(t)), None)]);
+            ob.observe(
+                t,
+                &board(false),
+                &[pred(Some(eta(t)), None)],
+                Planned::Unknown,
+            );
         }
-        ob.observe(onset, &board(true), &[]);
+        ob.observe(onset, &board(true), &[], Planned::Unknown);
         // Scored: one a second from 100 s to 370 s; 100 at 20 %, 171 at 5 %:
         // the median is 5 %.
         let (at_20, at_5) = ((100..200).count(), (200..=370).count());
@@ -1740,9 +1841,9 @@ mod tests {
             } else {
                 pred(Some(second - t), None)
             };
-            ob.observe(t, &board(throttled), &[p]);
+            ob.observe(t, &board(throttled), &[p], Planned::Unknown);
         }
-        ob.observe(second, &board(true), &[]);
+        ob.observe(second, &board(true), &[], Planned::Unknown);
         let events = &ob.observations().throttle_events;
         assert_eq!(events.len(), 2);
         assert_eq!(events[1].eta_error_pct, Some(0.0));
@@ -1756,9 +1857,9 @@ mod tests {
             } else {
                 pred(None, None)
             };
-            ob.observe(t, &board(false), &[p]);
+            ob.observe(t, &board(false), &[p], Planned::Unknown);
         }
-        ob.observe(onset, &board(true), &[]);
+        ob.observe(onset, &board(true), &[], Planned::Unknown);
         assert_eq!(
             ob.observations().throttle_events[0].eta_error_pct,
             Some(100.0)
@@ -1767,9 +1868,14 @@ mod tests {
         // An onset 20 s into the run had no prediction in the span.
         let mut ob = Observer::default();
         for k in 0..20 {
-            ob.observe(f64::from(k), &board(false), &[pred(Some(100.0), None)]);
+            ob.observe(
+                f64::from(k),
+                &board(false),
+                &[pred(Some(100.0), None)],
+                Planned::Unknown,
+            );
         }
-        ob.observe(20.0, &board(true), &[]);
+        ob.observe(20.0, &board(true), &[], Planned::Unknown);
         assert_eq!(ob.observations().throttle_events[0].eta_error_pct, None);
     }
 
@@ -1781,6 +1887,7 @@ mod tests {
             predicted_lead_s: None,
             at_start,
             eta_error_pct: err,
+            ..Default::default()
         };
         let c = Criteria {
             max_prediction_error_pct: Some(25.0),
@@ -1839,7 +1946,7 @@ mod tests {
                 .filter(|(from, to, ..)| (*from..*to).contains(&t))
                 .map(|(_, _, eta, hi)| pred(Some(*eta), *hi))
                 .collect();
-            ob.observe(f64::from(t), &board(throttled(t)), &preds);
+            ob.observe(f64::from(t), &board(throttled(t)), &preds, Planned::Unknown);
             if t == 150 {
                 // Episode 2 is undecided yet: it counts as a false alarm until it is a hit.
                 assert_eq!(ob.observations().alerts.false_alarms, 1);
@@ -1874,10 +1981,20 @@ mod tests {
         // throttle, which may have begun right after 10 s: a hit.
         let run = |throttled_at: u32| {
             let mut ob = Observer::default();
-            ob.observe(8.0, &board(false), &[]);
-            ob.observe(10.0, &board(false), &[pred(Some(0.5), Some(1.0))]);
+            ob.observe(8.0, &board(false), &[], Planned::Unknown);
+            ob.observe(
+                10.0,
+                &board(false),
+                &[pred(Some(0.5), Some(1.0))],
+                Planned::Unknown,
+            );
             for t in (12..=16).step_by(2) {
-                ob.observe(f64::from(t), &board(t >= throttled_at), &[]);
+                ob.observe(
+                    f64::from(t),
+                    &board(t >= throttled_at),
+                    &[],
+                    Planned::Unknown,
+                );
             }
             ob.observations().alerts.clone()
         };
@@ -1898,11 +2015,21 @@ mod tests {
         // onset at 120 s is past every later forecast's deadline but within
         // the first one's.
         let mut ob = Observer::default();
-        ob.observe(0.0, &board(false), &[pred(Some(100.0), Some(150.0))]);
+        ob.observe(
+            0.0,
+            &board(false),
+            &[pred(Some(100.0), Some(150.0))],
+            Planned::Unknown,
+        );
         for t in 1..120 {
-            ob.observe(f64::from(t), &board(false), &[pred(Some(1.0), None)]);
+            ob.observe(
+                f64::from(t),
+                &board(false),
+                &[pred(Some(1.0), None)],
+                Planned::Unknown,
+            );
         }
-        ob.observe(120.0, &board(true), &[]);
+        ob.observe(120.0, &board(true), &[], Planned::Unknown);
         let a = &ob.observations().alerts;
         assert_eq!((a.episodes, a.hits, a.false_alarms), (1, 1, 0));
     }
@@ -1913,7 +2040,12 @@ mod tests {
         // first expired at 0.6 s, before the second.
         let mut ob = Observer::default();
         for t in 0..2 {
-            ob.observe(f64::from(t), &board(false), &[pred(Some(0.5), Some(0.6))]);
+            ob.observe(
+                f64::from(t),
+                &board(false),
+                &[pred(Some(0.5), Some(0.6))],
+                Planned::Unknown,
+            );
         }
         let a = &ob.observations().alerts;
         assert_eq!((a.episodes, a.hits, a.false_alarms), (2, 0, 2));
@@ -1924,13 +2056,13 @@ mod tests {
     fn observer_counts_throttle_onsets_once() {
         let mut ob = Observer::default();
         let mut s = Snapshot::default();
-        ob.observe(0.0, &s, &[]);
+        ob.observe(0.0, &s, &[], Planned::Unknown);
         s.throttle.throttled = true;
         s.throttle.reasons = vec!["sw-throttle".into()];
-        ob.observe(1.0, &s, &[]);
-        ob.observe(2.0, &s, &[]);
+        ob.observe(1.0, &s, &[], Planned::Unknown);
+        ob.observe(2.0, &s, &[], Planned::Unknown);
         s.throttle.throttled = false;
-        ob.observe(3.0, &s, &[]);
+        ob.observe(3.0, &s, &[], Planned::Unknown);
         let o = ob.observations();
         assert_eq!(o.snapshots, 4);
         assert_eq!(o.throttled_snapshots, 2);

@@ -593,33 +593,63 @@ fn prediction_section(s: &mut String, o: &Observations) {
     if o.throttle_events.is_empty() {
         let _ = writeln!(s, "No throttle onset during the run.\n");
     } else {
-        let _ = writeln!(s, "| onset at | reasons | foreseen | ETA error |");
-        let _ = writeln!(s, "|---|---|---|---|");
-        for t in &o.throttle_events {
-            let foreseen = match (t.at_start, t.predicted_lead_s) {
-                (true, _) => "throttled from the start".to_string(),
-                (false, Some(l)) => format!("{l:.0} s ahead"),
-                (false, None) => "not foreseen".to_string(),
-            };
-            let _ = writeln!(
+        // A live run scored the onsets under its plan too (a rebuilt report cannot).
+        let plan = o
+            .throttle_events
+            .iter()
+            .any(|t| t.predicted_lead_planned_s.is_some() || t.eta_error_planned_pct.is_some());
+        let _ = if plan {
+            writeln!(
                 s,
-                "| {:.0} s | {} | {foreseen} | {} |",
+                "| onset at | reasons | foreseen | ETA error | foreseen under the plan | ETA error under the plan |\n|---|---|---|---|---|---|"
+            )
+        } else {
+            writeln!(
+                s,
+                "| onset at | reasons | foreseen | ETA error |\n|---|---|---|---|"
+            )
+        };
+        let foreseen = |at_start: bool, lead: Option<f64>| match (at_start, lead) {
+            (true, _) => "throttled from the start".to_string(),
+            (false, Some(l)) => format!("{l:.0} s ahead"),
+            (false, None) => "not foreseen".to_string(),
+        };
+        let err = |e: Option<f64>| e.map_or_else(|| "-".into(), |e| format!("{e:.1} %"));
+        for t in &o.throttle_events {
+            let reasons = if t.reasons.is_empty() {
+                "-".to_string()
+            } else {
+                t.reasons.join(", ")
+            };
+            let mut row = format!(
+                "| {:.0} s | {reasons} | {} | {} |",
                 t.at_s,
-                if t.reasons.is_empty() {
-                    "-".to_string()
-                } else {
-                    t.reasons.join(", ")
-                },
-                t.eta_error_pct
-                    .map_or_else(|| "-".into(), |e| format!("{e:.1} %"))
+                foreseen(t.at_start, t.predicted_lead_s),
+                err(t.eta_error_pct)
             );
+            if plan {
+                let _ = write!(
+                    row,
+                    " {} | {} |",
+                    foreseen(t.at_start, t.predicted_lead_planned_s),
+                    err(t.eta_error_planned_pct)
+                );
+            }
+            let _ = writeln!(s, "{row}");
         }
         let _ = writeln!(
             s,
             "\nForeseen: how long before the onset a throttle ETA had been shown without a break. \
              ETA error: the median |ETA − true| / true of the predictions made \
              {ETA_ERROR_FROM_S:.0}–{ETA_ERROR_TO_S:.0} s before the onset (capped at 100 %, no ETA \
-             counts 100 %; `-` when none was made then).\n"
+             counts 100 %; `-` when none was made then).{}\n",
+            if plan {
+                " Under the plan: the same for the load model's ETA under the \
+                 plan's load ahead (the running phase's remaining stages), which is \
+                 this load's ETA while no phase ran."
+            } else {
+                ""
+            }
         );
     }
     let a = &o.alerts;
@@ -1435,6 +1465,7 @@ mod tests {
             predicted_lead_s: lead,
             at_start,
             eta_error_pct: err,
+            ..Default::default()
         };
         let o = Observations {
             snapshots: 900,
@@ -1453,7 +1484,7 @@ mod tests {
             },
             ..Default::default()
         };
-        let md = render(&report(summary(), o));
+        let md = render(&report(summary(), o.clone()));
         let sec = &md[md.find("## Prediction accuracy").expect("the section")..];
         let sec = &sec[..sec.find("\n## Phase").unwrap()];
         assert!(md.find("## Targets").unwrap() < md.find("## Prediction accuracy").unwrap());
@@ -1472,6 +1503,20 @@ mod tests {
             sec.contains("3 — 1 followed by an onset in time, 2 false alarm(s): precision 33.3 %, recall 50.0 % of onsets."),
             "{sec}"
         );
+
+        // A live run scored the onsets under its plan too: two more columns.
+        let mut planned = o.clone();
+        planned.throttle_events[2].predicted_lead_planned_s = Some(95.0);
+        planned.throttle_events[2].eta_error_planned_pct = Some(8.5);
+        let md = render(&report(summary(), planned));
+        let sec = &md[md.find("## Prediction accuracy").expect("the section")..];
+        let rows: Vec<&str> = sec.lines().filter(|l| l.starts_with("| ")).collect();
+        assert_eq!(rows[0], "| onset at | reasons | foreseen | ETA error | foreseen under the plan | ETA error under the plan |");
+        assert_eq!(
+            rows[3],
+            "| 800 s | sw-throttle, CPU capped | not foreseen | 100.0 % | 95 s ahead | 8.5 % |"
+        );
+        assert!(sec.contains("Under the plan: "), "{sec}");
 
         let quiet = render(&report(
             summary(),
@@ -1506,6 +1551,7 @@ mod tests {
                 predicted_lead_s: None,
                 at_start: false,
                 eta_error_pct: None,
+                ..Default::default()
             }],
             ..Default::default()
         };

@@ -10,7 +10,7 @@
 //! [`Recording`] in); `commands/report.rs` is the command around it.
 
 use super::charts::Timeline;
-use super::criteria::{self, Criteria, Observer, Outcome, Verdict};
+use super::criteria::{self, Criteria, Observer, Outcome, Planned, Verdict};
 use super::{Report, RunRecord};
 use crate::load::engine::{LoadWindow, RunSummary, RUN_SCHEMA};
 use crate::predict::Predictors;
@@ -99,7 +99,7 @@ pub fn rebuild(rec: &Recording) -> Result<Rebuilt, RebuildError> {
         feed_windows(&mut observer, &mut timeline, i);
         let t = (s.time_unix_ms as f64 - first_snapshot.unwrap_or(0) as f64) / 1000.0;
         predictors.observe(s);
-        observer.observe(t, s, &predictors.by_id());
+        observer.observe(t, s, &predictors.by_id(), Planned::Unknown);
         timeline.observe_snapshot(s);
     }
     feed_windows(&mut observer, &mut timeline, usize::MAX);

@@ -17,7 +17,7 @@ use crate::recording::writer::{
     RunRecord,
 };
 use crate::report::charts::Timeline;
-use crate::report::criteria::{Observations, Observer};
+use crate::report::criteria::{Observations, Observer, Planned};
 use crate::session::BothEtas;
 use crate::snapshot::Snapshot;
 
@@ -167,7 +167,11 @@ impl Sinks {
             m.update_predictions(preds);
         }
         if let Some(o) = &mut self.report {
-            o.observer.observe(t_run_s, s, preds);
+            let planned = match etas.and_then(|e| e.planned.as_ref()) {
+                Some(p) => Planned::Zone(&p.prediction),
+                None => Planned::Idle,
+            };
+            o.observer.observe(t_run_s, s, preds, planned);
             o.timeline.observe_snapshot(s);
         }
         for (level, text) in &lines {

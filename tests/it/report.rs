@@ -871,6 +871,8 @@ fn a_report_with_a_users_phase_matches_the_schema_field_for_field() {
             predicted_lead_s: Some(20.0),
             at_start: false,
             eta_error_pct: Some(12.5),
+            predicted_lead_planned_s: Some(25.0),
+            eta_error_planned_pct: Some(6.0),
         }],
         max_temp_c: Some(80.0),
         max_temp_zone: Some("gpu-thermal".into()),
