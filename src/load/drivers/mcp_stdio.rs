@@ -105,6 +105,16 @@ struct RpcError {
 }
 
 impl Inner {
+    fn new() -> Inner {
+        Inner {
+            next_id: AtomicU64::new(0),
+            pending: Mutex::new(HashMap::new()),
+            out: Mutex::new(Vec::with_capacity(4096)),
+            wake_writer: Notify::new(),
+            closed: CancellationToken::new(),
+        }
+    }
+
     fn push(&self, write: impl FnOnce(&mut Vec<u8>)) {
         if let Ok(mut out) = self.out.lock() {
             write(&mut out);
@@ -248,13 +258,7 @@ impl StdioSession {
         let (Some(stdin), Some(stdout)) = (child.stdin.take(), child.stdout.take()) else {
             return Err(Failure::Other("the child's stdio is not piped".into()));
         };
-        let inner = Arc::new(Inner {
-            next_id: AtomicU64::new(0),
-            pending: Mutex::new(HashMap::new()),
-            out: Mutex::new(Vec::with_capacity(4096)),
-            wake_writer: Notify::new(),
-            closed: CancellationToken::new(),
-        });
+        let inner = Arc::new(Inner::new());
         tokio::spawn(write_loop(inner.clone(), stdin));
         tokio::spawn(read_loop(
             inner.clone(),
@@ -475,23 +479,13 @@ mod tests {
         assert!(!read_line(&mut r, &mut line).await.unwrap());
     }
 
-    fn inner() -> Inner {
-        Inner {
-            next_id: AtomicU64::new(0),
-            pending: Mutex::new(HashMap::new()),
-            out: Mutex::new(Vec::new()),
-            wake_writer: Notify::new(),
-            closed: CancellationToken::new(),
-        }
-    }
-
     fn out(i: &Inner) -> String {
         String::from_utf8(std::mem::take(&mut *i.out.lock().unwrap())).unwrap()
     }
 
     #[tokio::test]
     async fn replies_are_routed_by_id_and_classified() {
-        let i = inner();
+        let i = Inner::new();
         let mut rx = Vec::new();
         for _ in 0..5 {
             let (tx, r) = oneshot::channel();
@@ -527,7 +521,7 @@ mod tests {
 
     #[test]
     fn server_requests_are_answered() {
-        let i = inner();
+        let i = Inner::new();
         i.handle(br#"{"jsonrpc":"2.0","id":"s-1","method":"ping"}"#);
         i.handle(br#"{"jsonrpc":"2.0","id":7,"method":"roots/list"}"#);
         let text = out(&i);
@@ -544,7 +538,7 @@ mod tests {
 
     #[test]
     fn a_dropped_call_is_cancelled_once() {
-        let i = inner();
+        let i = Inner::new();
         let (tx, _rx) = oneshot::channel();
         let id = i.register(Waiter::Call(tx)).unwrap();
         drop(CallGuard {
