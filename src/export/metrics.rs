@@ -19,7 +19,7 @@ use prometheus_client::metrics::{MetricType, TypedMetric};
 use prometheus_client::registry::Registry;
 
 use crate::load::stats::{LatencyBuckets, LATENCY_BUCKETS_S};
-use crate::predict::thermal::ZonePrediction;
+use crate::predict::thermal::{Status, ZonePrediction};
 use crate::snapshot::{watched_key_words, Snapshot};
 
 type G = Gauge<f64, AtomicU64>;
@@ -134,6 +134,9 @@ pub struct Metrics {
     fan_pwm: Family<NameLabel, G>,
     fan_rpm: Family<NameLabel, G>,
     eta: Family<ZoneLabels, G>,
+    /// The load model's ETA under the plan's load ahead: one series, the
+    /// zone nearest its trip, while a planned phase runs; none otherwise.
+    eta_planned: Family<ZoneLabels, G>,
     requests: Family<ToolLabels, Counter>,
     errors: Family<ErrorLabels, Counter>,
     latency: Family<QuantileLabels, G>,
@@ -181,6 +184,7 @@ impl Metrics {
             fan_pwm: Family::default(),
             fan_rpm: Family::default(),
             eta: Family::default(),
+            eta_planned: Family::default(),
             requests: Family::default(),
             errors: Family::default(),
             latency: Family::default(),
@@ -267,6 +271,11 @@ impl Metrics {
             "throttle_eta_seconds",
             "Predicted seconds until the zone's throttle trip (NaN: none expected)",
             m.eta.clone(),
+        );
+        r.register(
+            "throttle_eta_planned_seconds",
+            "Predicted seconds until the zone's throttle trip if the running phase goes on as planned (NaN: none expected; absent while no phase runs)",
+            m.eta_planned.clone(),
         );
         r.register(
             "requests",
@@ -437,6 +446,21 @@ impl Metrics {
                 id: p.zone.clone(),
             };
             self.eta.get_or_create(&l).set(p.eta_s.unwrap_or(f64::NAN));
+        }
+    }
+
+    /// The planned ETA after this snapshot (`None`: no planned phase runs).
+    pub fn update_planned(&self, planned: Option<&ZonePrediction>) {
+        self.eta_planned.clear();
+        if let Some(p) = planned {
+            let l = ZoneLabels {
+                zone: p.zone.clone(),
+                id: p.zone.clone(),
+            };
+            let eta = p.eta_s.filter(|_| p.status == Status::Ok);
+            self.eta_planned
+                .get_or_create(&l)
+                .set(eta.unwrap_or(f64::NAN));
         }
     }
 

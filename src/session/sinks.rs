@@ -165,6 +165,7 @@ impl Sinks {
         if let Some(m) = &self.metrics {
             m.update(s);
             m.update_predictions(preds);
+            m.update_planned(etas.and_then(|e| e.planned.as_ref()).map(|p| &p.prediction));
         }
         if let Some(o) = &mut self.report {
             let planned = match etas.and_then(|e| e.planned.as_ref()) {

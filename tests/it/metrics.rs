@@ -296,6 +296,47 @@ fn the_grafana_dashboard_only_uses_metrics_we_export() {
     assert!(checked >= 10);
 }
 
+#[test]
+fn the_planned_eta_is_one_series_while_a_phase_runs() {
+    let m = Metrics::new();
+    let zone = |name: &str, eta_s: Option<f64>, status| jetstress::predict::ZonePrediction {
+        zone: name.into(),
+        eta_s,
+        lo_s: None,
+        hi_s: None,
+        model: jetstress::predict::Model::Linear,
+        t_inf_c: None,
+        status,
+        trip_c: 99.0,
+        temp_c: 90.0,
+        slope_c_per_min: 1.8,
+        message: String::new(),
+    };
+    let series = |text: &str| -> Vec<String> {
+        text.lines()
+            .filter(|l| l.starts_with("jetstress_throttle_eta_planned_seconds{"))
+            .map(str::to_string)
+            .collect()
+    };
+    use jetstress::predict::Status;
+    m.update_planned(Some(&zone("cpu-thermal", Some(120.0), Status::Ok)));
+    assert_eq!(
+        series(&m.encode()),
+        ["jetstress_throttle_eta_planned_seconds{zone=\"cpu-thermal\",id=\"cpu-thermal\"} 120.0"]
+    );
+    // The plan's zone changes: the old series goes.
+    m.update_planned(Some(&zone("gpu-thermal", None, Status::Ok)));
+    let now = series(&m.encode());
+    assert_eq!(now.len(), 1, "{now:?}");
+    assert!(
+        now[0].contains("gpu-thermal") && now[0].ends_with(" NaN"),
+        "{now:?}"
+    );
+    // No phase runs: no series.
+    m.update_planned(None);
+    assert!(series(&m.encode()).is_empty());
+}
+
 #[tokio::test]
 async fn a_headless_run_serves_request_counters_while_it_runs() {
     let port = std::net::TcpListener::bind("127.0.0.1:0")
