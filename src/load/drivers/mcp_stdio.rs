@@ -147,6 +147,12 @@ impl Inner {
         }
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         self.pending.lock().ok()?.insert(id, w);
+        // A close between the check and the insert has drained the map
+        // already: nothing would ever answer this one.
+        if self.closed.is_cancelled() {
+            self.pending.lock().ok()?.remove(&id);
+            return None;
+        }
         Some(id)
     }
 
