@@ -684,6 +684,9 @@ fn a_builtin_server_that_never_dies_is_up_all_the_time() {
         .as_f64()
         .expect("the built-in server's RSS was watched");
     assert_eq!(rss["measured"], format!("{peak:.1} MB"), "{rss}");
+    // The peak is the largest single session, never below the sessions' mean.
+    let mean = t["rss_mb_per_session"]["mean"].as_f64().unwrap();
+    assert!(peak >= mean && mean > 0.0, "{t}");
     assert!(err.contains("uptime"), "{err}");
 }
 

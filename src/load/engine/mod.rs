@@ -453,6 +453,17 @@ const PRECISE_MIN_GAP: Duration = Duration::from_millis(4);
 /// How early to wake before a deadline for precise timing.
 const PRECISE_EARLY: Duration = Duration::from_micros(1500);
 
+/// One target's server RSS in a snapshot: its live sessions' processes.
+#[derive(Debug, Default, Clone, Copy)]
+struct TargetRss {
+    /// Their sum, MB; `None` when none was read.
+    sum_mb: Option<f64>,
+    /// How many were read.
+    sessions: usize,
+    /// The largest one, MB.
+    largest_mb: f64,
+}
+
 /// How far behind its schedule a request may wait for a slot (default):
 /// enough to ride out the load thread being descheduled, short enough that
 /// a saturated target shows as drops within its stage.
@@ -1097,13 +1108,13 @@ impl State {
         let per_target = self.target_rss(self.latest_snapshot().as_deref());
         let mut total = None::<f64>;
         let mut live = 0;
-        for (acc, (rss, n)) in self.session_rss.iter_mut().zip(&per_target) {
-            if let Some(r) = rss {
+        for (acc, t) in self.session_rss.iter_mut().zip(&per_target) {
+            if let Some(r) = t.sum_mb {
                 *total.get_or_insert(0.0) += r;
-                live += n;
-                if *n > 0 {
-                    acc.add(r / *n as f64);
-                }
+                live += t.sessions;
+                // The mean over sessions, and the largest one as the peak: a
+                // single bloated session among ten is not averaged away.
+                acc.add_mean_max(r / t.sessions as f64, t.largest_mb);
             }
         }
         let run = self.current.as_mut()?;
@@ -1182,25 +1193,28 @@ impl State {
 
     /// Per MCP target: summed RSS of its live processes (`None` when the
     /// collector has none of them yet, or for HTTP targets) and how many.
-    fn target_rss(&self, snap: Option<&Snapshot>) -> Vec<(Option<f64>, usize)> {
+    /// Per target: its live sessions' server RSS, summed, with how many were
+    /// read and the largest one.
+    fn target_rss(&self, snap: Option<&Snapshot>) -> Vec<TargetRss> {
         self.targets
             .iter()
             .map(|t| {
+                let mut out = TargetRss::default();
                 let Some(snap) = snap else {
-                    return (None, 0);
+                    return out;
                 };
                 let pids: HashSet<u32> = t.pids().into_iter().collect();
-                let rss: Vec<f64> = snap
+                for r in snap
                     .watched
                     .iter()
                     .filter(|w| w.alive && pids.contains(&w.pid))
                     .filter_map(|w| w.rss_mb)
-                    .collect();
-                if rss.is_empty() {
-                    (None, 0)
-                } else {
-                    (Some(rss.iter().sum()), rss.len())
+                {
+                    *out.sum_mb.get_or_insert(0.0) += r;
+                    out.largest_mb = out.largest_mb.max(r);
+                    out.sessions += 1;
                 }
+                out
             })
             .collect()
     }
@@ -1232,7 +1246,7 @@ impl State {
         let rss = self
             .target_rss(snap.as_deref())
             .iter()
-            .filter_map(|(r, _)| *r)
+            .filter_map(|t| t.sum_mb)
             .reduce(|a, b| a + b);
         (rss, snap.and_then(|s| s.memory.available_mb))
     }

@@ -42,9 +42,10 @@ pub(super) struct SumMax {
 }
 
 impl SumMax {
-    pub(super) fn add(&mut self, v: f64) {
-        self.sum.add(v);
-        self.max = self.max.max(v);
+    /// One sample whose mean and maximum differ (the mean over sessions, the largest one).
+    pub(super) fn add_mean_max(&mut self, mean: f64, max: f64) {
+        self.sum.add(mean);
+        self.max = self.max.max(max);
     }
 
     pub(super) fn get(self) -> Option<MeanMax> {

@@ -50,7 +50,9 @@ pub struct TargetSummary {
     /// Each session's initialize time (spawn or connect → initialize reply).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub initialize_ms: Option<Spread>,
-    /// Stdio targets: RSS of one session's server process, over the load windows.
+    /// Stdio targets: RSS of one session's server process over the load
+    /// windows: `mean` over sessions and windows, `max` the largest single
+    /// session seen.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rss_mb_per_session: Option<MeanMax>,
     /// Why the target never connected (the run went on without it: no tools,
