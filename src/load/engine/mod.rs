@@ -657,14 +657,12 @@ impl State {
             }
             let op = pick_op(&self.cumulative, &mut self.rng);
             let probe = self.ops[op].draw_invalid(&mut self.rng);
-            let last = run.stages.len() - 1;
-            let rec = &mut run.stages[stage.min(last)];
-            rec.scheduled += 1;
             if full {
-                rec.table.record_dropped(op);
-                self.window.record_dropped(op);
-                run.row_stats.record_dropped();
+                run.record_dropped(&mut self.window, stage, op);
             } else {
+                let last = run.stages.len() - 1;
+                let rec = &mut run.stages[stage.min(last)];
+                rec.scheduled += 1;
                 self.in_flight += 1;
                 rec.in_flight += 1;
                 if self.ops[op].is_llm() && probe.is_none() {
@@ -1191,10 +1189,9 @@ impl State {
         }
     }
 
-    /// Per MCP target: summed RSS of its live processes (`None` when the
-    /// collector has none of them yet, or for HTTP targets) and how many.
-    /// Per target: its live sessions' server RSS, summed, with how many were
-    /// read and the largest one.
+    /// Per MCP target: its live processes' RSS, summed (`None` when the
+    /// collector has none of them yet, or for HTTP targets), how many were
+    /// read, and the largest one.
     fn target_rss(&self, snap: Option<&Snapshot>) -> Vec<TargetRss> {
         self.targets
             .iter()
@@ -1534,12 +1531,7 @@ impl State {
         // Requests still waiting for a slot when the phase ends never start.
         while let Some((_, stage)) = run.next.filter(|(at, _)| *at <= now) {
             let op = pick_op(&self.cumulative, &mut self.rng);
-            let last = run.stages.len() - 1;
-            let rec = &mut run.stages[stage.min(last)];
-            rec.scheduled += 1;
-            rec.table.record_dropped(op);
-            self.window.record_dropped(op);
-            run.row_stats.record_dropped();
+            run.record_dropped(&mut self.window, stage, op);
             run.advance();
         }
         let t = now.saturating_duration_since(run.start).as_secs_f64();

@@ -156,6 +156,18 @@ pub(super) struct PhaseRun {
 }
 
 impl PhaseRun {
+    /// A request of `stage` that never started (no slot within `max_lag`, or
+    /// the phase ended first): scheduled and dropped, in the stage, the
+    /// engine's `window` and the soak row.
+    pub(super) fn record_dropped(&mut self, window: &mut StatsTable, stage: usize, op: usize) {
+        let last = self.stages.len() - 1;
+        let rec = &mut self.stages[stage.min(last)];
+        rec.scheduled += 1;
+        rec.table.record_dropped(op);
+        window.record_dropped(op);
+        self.row_stats.record_dropped();
+    }
+
     /// Moves `next` on to the following arrival (none once the phase's arrivals end).
     pub(super) fn advance(&mut self) {
         let start = self.start;
