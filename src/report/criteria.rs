@@ -461,8 +461,16 @@ pub struct Observer {
     /// The same two for the forecast under the plan's load ahead.
     warned_planned_since: Option<f64>,
     etas_planned: Box<EtaRing>,
-    /// Whether any snapshot came with its planned forecast.
-    planned_known: bool,
+}
+
+/// Since when a forecast has stood without a break: set when one is shown,
+/// kept while the board is throttled, cleared once none is shown unthrottled.
+fn hold_since(since: &mut Option<f64>, warned: bool, throttled: bool, t_s: f64) {
+    if warned {
+        since.get_or_insert(t_s);
+    } else if !throttled {
+        *since = None;
+    }
 }
 
 impl Observer {
@@ -494,7 +502,6 @@ impl Observer {
             Planned::Idle => Some(forecast.map(|f| f.eta_s)),
             Planned::Zone(p) => Some(p.eta_s.filter(|e| p.status == Status::Ok && e.is_finite())),
         };
-        self.planned_known |= planned_eta.is_some();
         let mut onset = None;
         if s.throttle.throttled {
             self.obs.throttled_snapshots += 1;
@@ -508,26 +515,21 @@ impl Observer {
                     at_start,
                     eta_error_pct: self.etas.error_at(t_s),
                     predicted_lead_planned_s: self.warned_planned_since.map(|w| t_s - w),
-                    eta_error_planned_pct: self
-                        .planned_known
-                        .then(|| self.etas_planned.error_at(t_s))
-                        .flatten(),
+                    // Nothing is pushed while the plan is unknown: then `None`.
+                    eta_error_planned_pct: self.etas_planned.error_at(t_s),
                 });
             }
         }
         self.was_throttled = s.throttle.throttled;
-        if warned {
-            self.warned_since.get_or_insert(t_s);
-        } else if !s.throttle.throttled {
-            self.warned_since = None;
-        }
-        match planned_eta {
-            Some(Some(_)) => {
-                self.warned_planned_since.get_or_insert(t_s);
-            }
-            _ if !s.throttle.throttled => self.warned_planned_since = None,
-            _ => {}
-        }
+        let throttled = s.throttle.throttled;
+        hold_since(&mut self.warned_since, warned, throttled, t_s);
+        let warned_planned = matches!(planned_eta, Some(Some(_)));
+        hold_since(
+            &mut self.warned_planned_since,
+            warned_planned,
+            throttled,
+            t_s,
+        );
         // Predictions made after this snapshot are scored at the next onset:
         // those made before an earlier onset, or while throttled, were not
         // about it.

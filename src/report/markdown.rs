@@ -590,6 +590,8 @@ fn prediction_section(s: &mut String, o: &Observations) {
         return;
     }
     let _ = writeln!(s, "\n## Prediction accuracy\n");
+    let pct =
+        |v: Option<f64>, none: &str| v.map_or_else(|| none.to_string(), |v| format!("{v:.1} %"));
     if o.throttle_events.is_empty() {
         let _ = writeln!(s, "No throttle onset during the run.\n");
     } else {
@@ -614,7 +616,6 @@ fn prediction_section(s: &mut String, o: &Observations) {
             (false, Some(l)) => format!("{l:.0} s ahead"),
             (false, None) => "not foreseen".to_string(),
         };
-        let err = |e: Option<f64>| e.map_or_else(|| "-".into(), |e| format!("{e:.1} %"));
         for t in &o.throttle_events {
             let reasons = if t.reasons.is_empty() {
                 "-".to_string()
@@ -625,14 +626,14 @@ fn prediction_section(s: &mut String, o: &Observations) {
                 "| {:.0} s | {reasons} | {} | {} |",
                 t.at_s,
                 foreseen(t.at_start, t.predicted_lead_s),
-                err(t.eta_error_pct)
+                pct(t.eta_error_pct, "-")
             );
             if plan {
                 let _ = write!(
                     row,
                     " {} | {} |",
                     foreseen(t.at_start, t.predicted_lead_planned_s),
-                    err(t.eta_error_planned_pct)
+                    pct(t.eta_error_planned_pct, "-")
                 );
             }
             let _ = writeln!(s, "{row}");
@@ -653,8 +654,6 @@ fn prediction_section(s: &mut String, o: &Observations) {
         );
     }
     let a = &o.alerts;
-    let pct =
-        |v: Option<f64>, none: &str| v.map_or_else(|| none.to_string(), |v| format!("{v:.1} %"));
     if a.episodes == 0 {
         let _ = writeln!(
             s,

@@ -155,9 +155,9 @@ impl Sinks {
                 ));
             }
         }
+        let planned = etas.and_then(|e| e.planned.as_ref()).map(|p| &p.prediction);
         if let Some(r) = &self.recorder {
             r.record(Record::Snapshot(s.clone()));
-            let planned = etas.and_then(|e| e.planned.as_ref()).map(|p| &p.prediction);
             if let Some(p) = prediction_record(&mut self.gate, preds, planned) {
                 r.record(p);
             }
@@ -165,13 +165,10 @@ impl Sinks {
         if let Some(m) = &self.metrics {
             m.update(s);
             m.update_predictions(preds);
-            m.update_planned(etas.and_then(|e| e.planned.as_ref()).map(|p| &p.prediction));
+            m.update_planned(planned);
         }
         if let Some(o) = &mut self.report {
-            let planned = match etas.and_then(|e| e.planned.as_ref()) {
-                Some(p) => Planned::Zone(&p.prediction),
-                None => Planned::Idle,
-            };
+            let planned = planned.map_or(Planned::Idle, Planned::Zone);
             o.observer.observe(t_run_s, s, preds, planned);
             o.timeline.observe_snapshot(s);
         }
