@@ -384,6 +384,8 @@ impl std::fmt::Debug for McpTarget {
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
 const BACKOFF_START: Duration = Duration::from_millis(100);
 const BACKOFF_MAX: Duration = Duration::from_secs(5);
+/// Why a session ended when its server closed it.
+const SERVER_CLOSED: &str = "the server closed the connection";
 /// A session that lived this long resets the backoff.
 const STABLE_AFTER: Duration = Duration::from_secs(10);
 
@@ -431,8 +433,8 @@ impl Service {
     async fn list_tools(&self) -> Result<Vec<Tool>, String> {
         match self {
             Service::Stdio(s) => s.list_tools().await.map_err(|e| match e {
-                RawError::Rpc(code, m) => format!("the server answered error {code}: {m}"),
-                RawError::Closed => "the connection closed".into(),
+                RawError::Rpc(code, m) => reach::rpc_error_words(code, &m),
+                RawError::Closed => reach::CLOSED.into(),
             }),
             Service::Rmcp(r) => r
                 .peer()
@@ -455,7 +457,7 @@ impl Service {
                 None,
                 Box::pin(async move {
                     s.closed().await;
-                    "the server closed the connection".to_string()
+                    SERVER_CLOSED.to_string()
                 }),
             ),
             Service::Rmcp(r) => (
@@ -984,7 +986,7 @@ impl Supervisor {
 fn quit_reason(q: &Result<rmcp::service::QuitReason, tokio::task::JoinError>) -> String {
     use rmcp::service::QuitReason;
     match q {
-        Ok(QuitReason::Closed) => "the server closed the connection".into(),
+        Ok(QuitReason::Closed) => SERVER_CLOSED.into(),
         Ok(QuitReason::Cancelled) => "the session was cancelled".into(),
         Ok(QuitReason::JoinError(e)) | Err(e) => format!("the session task failed: {e}"),
         Ok(_) => "the session ended".into(),

@@ -62,18 +62,9 @@ struct Inner {
 /// One live stdio session. Dropping it closes the pipes and kills the child.
 pub struct StdioSession {
     inner: Arc<Inner>,
-    pid: Option<u32>,
     /// `serverInfo.name` from the `initialize` reply.
     pub server_name: Option<String>,
     _child: Child,
-}
-
-impl std::fmt::Debug for StdioSession {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("StdioSession")
-            .field("pid", &self.pid)
-            .finish()
-    }
 }
 
 /// The envelope of any incoming message; everything else is skipped.
@@ -288,7 +279,6 @@ impl StdioSession {
             );
         });
         Ok(StdioSession {
-            pid: child.id(),
             inner,
             server_name: Some(info.server_info.name),
             _child: child,

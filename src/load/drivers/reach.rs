@@ -348,17 +348,23 @@ pub fn describe(
     words(endpoint, &classify(err), timeout, log)
 }
 
+/// The connection of a failed request closed, in words.
+pub const CLOSED: &str = "the connection closed";
+
+/// A request the server answered with a JSON-RPC error, in words.
+pub fn rpc_error_words(code: impl std::fmt::Display, message: &str) -> String {
+    format!("the server answered error {code}: {message}")
+}
+
 /// A failed request after `initialize` (`tools/list`, say), in words: the
 /// server's JSON-RPC error, or what happened to the connection.
 pub fn request_words(e: &rmcp::ServiceError) -> String {
     match e {
-        rmcp::ServiceError::McpError(d) => {
-            format!("the server answered error {}: {}", d.code.0, d.message)
-        }
+        rmcp::ServiceError::McpError(d) => rpc_error_words(d.code.0, &d.message),
         rmcp::ServiceError::Timeout { timeout } => {
             format!("no reply within {:.0} s", timeout.as_secs_f64())
         }
-        rmcp::ServiceError::TransportClosed => "the connection closed".into(),
+        rmcp::ServiceError::TransportClosed => CLOSED.into(),
         other => detail(&classify(other)),
     }
 }
