@@ -5,7 +5,7 @@
 //! runs, under the plan's load ahead.
 
 use ratatui::layout::Rect;
-use ratatui::style::Modifier;
+use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 use ratatui::Frame;
@@ -147,17 +147,7 @@ fn zone_line(app: &App, p: &ZonePrediction, width: usize) -> Line<'static> {
         return both_line(app, b, width);
     }
     let t = app.theme();
-    let (slot, bold) = match (p.status, p.eta_s) {
-        (Status::AlreadyOver, _) => (Slot::Alert, true),
-        (_, Some(e)) if e < ALERT_ETA_S => (Slot::Alert, true),
-        (_, Some(_)) => (Slot::Warn, false),
-        _ => (Slot::Text, false),
-    };
-    let mut style = t.fg(slot);
-    if bold {
-        style = style.add_modifier(Modifier::BOLD);
-    }
-    let marker = if p.eta_s.is_some() { "▲ " } else { "  " };
+    let (style, marker) = eta_style(app, p.status, p.eta_s);
     let room = width.saturating_sub(2);
     let tail = format!("  [{}, {:+.2} °C/min]", p.model.as_str(), p.slope_c_per_min);
     let mut spans = vec![Span::styled(marker, style)];
@@ -170,6 +160,22 @@ fn zone_line(app: &App, p: &ZonePrediction, width: usize) -> Line<'static> {
     Line::from(spans)
 }
 
+/// A zone line's style and marker from its status and (soonest) ETA: alert
+/// and bold when over or under [`ALERT_ETA_S`], a warning with an ETA.
+fn eta_style(app: &App, status: Status, eta_s: Option<f64>) -> (Style, &'static str) {
+    let (slot, bold) = match (status, eta_s) {
+        (Status::AlreadyOver, _) => (Slot::Alert, true),
+        (_, Some(e)) if e < ALERT_ETA_S => (Slot::Alert, true),
+        (_, Some(_)) => (Slot::Warn, false),
+        _ => (Slot::Text, false),
+    };
+    let mut style = app.theme().fg(slot);
+    if bold {
+        style = style.add_modifier(Modifier::BOLD);
+    }
+    (style, if eta_s.is_some() { "▲ " } else { "  " })
+}
+
 /// The zone's two ETAs (the load model at this load, and under the plan's
 /// load ahead while a phase runs), styled by the sooner.
 fn both_line(app: &App, b: &BothEtas, width: usize) -> Line<'static> {
@@ -179,17 +185,7 @@ fn both_line(app: &App, b: &BothEtas, width: usize) -> Line<'static> {
         .into_iter()
         .flatten()
         .reduce(f64::min);
-    let (slot, bold) = match (a.status, soonest) {
-        (Status::AlreadyOver, _) => (Slot::Alert, true),
-        (_, Some(e)) if e < ALERT_ETA_S => (Slot::Alert, true),
-        (_, Some(_)) => (Slot::Warn, false),
-        _ => (Slot::Text, false),
-    };
-    let mut style = t.fg(slot);
-    if bold {
-        style = style.add_modifier(Modifier::BOLD);
-    }
-    let marker = if soonest.is_some() { "▲ " } else { "  " };
+    let (style, marker) = eta_style(app, a.status, soonest);
     let room = width.saturating_sub(2);
     // Narrow panes: the load model's own shorter forms at this load.
     let mut forms = b.forms();
