@@ -15,14 +15,14 @@ use std::time::Duration;
 use jetstress::campaign::{DeathRecord, WatchedLeak};
 use jetstress::load::Scenario;
 use jetstress::load::{plan, BuiltinPhase, LlmSummary, PlanOptions};
-use jetstress::load::{AfterPlan, PhaseSpec, PlanTracker, Think, UsersSpec};
+use jetstress::load::{AfterPlan, PhaseSpec, Think, UsersSpec};
 use jetstress::load::{Command, EngineEvent, PhaseEvent, RunSummary, StopReason, TargetEvent};
-use jetstress::predict::{PredictConfig, Predictors};
+use jetstress::predict::PredictConfig;
 use jetstress::recording::RecorderConfig;
 use jetstress::report::{self as criteria, Criteria};
 use jetstress::report::{Report, RunOutput};
 use jetstress::session::{
-    serve_metrics, BothEtas, Etas, Session, SessionConfig, SessionMsg, Sinks,
+    serve_metrics, BothEtas, Forecasts, Session, SessionConfig, SessionMsg, Sinks,
 };
 use jetstress::snapshot::Snapshot;
 
@@ -282,9 +282,7 @@ fn bar_status(
 /// `ahead` follows the plan's phases and burn for the ETA under the planned
 /// load; `etas` are the first zone's two ETAs after the latest snapshot.
 struct Feeder {
-    predictors: Predictors,
-    ahead: PlanTracker,
-    etas: Etas,
+    forecasts: Forecasts,
     t0_ms: Option<u64>,
     zones: Vec<ZoneSpan>,
     last: Option<Arc<Snapshot>>,
@@ -298,7 +296,7 @@ impl Feeder {
     /// An engine event through the plan tracker and the sinks (its line goes
     /// out); a target's death is kept with its context.
     fn on_event(&mut self, sinks: &mut Sinks, ev: &EngineEvent, out: &Progress) {
-        self.ahead.on_event(ev);
+        self.forecasts.on_event(ev);
         if let Some((_, text)) = sinks.on_engine_event(ev) {
             out.line(&text);
         }
@@ -320,14 +318,10 @@ impl Feeder {
     fn feed(&mut self, sinks: &mut Sinks, s: &Arc<Snapshot>, out: &Progress) {
         let t0 = *self.t0_ms.get_or_insert(s.time_unix_ms);
         let t = (s.time_unix_ms as f64 - t0 as f64) / 1000.0;
-        self.predictors.observe(s);
-        self.ahead.on_snapshot(s);
+        self.forecasts.observe(s);
         fold_zones(&mut self.zones, s);
         self.last = Some(s.clone());
-        let named = self.predictors.named(s);
-        let plan = self.ahead.planned(self.predictors.config().max_eta_s);
-        self.etas.update(&self.predictors, s, &named, plan.as_ref());
-        for (_, text) in sinks.on_snapshot(t, s, &named, self.etas.current()) {
+        for (_, text) in sinks.on_snapshot(t, s, &self.forecasts) {
             out.line(&text);
         }
     }
@@ -419,13 +413,14 @@ pub async fn execute(
     let mut sinks = Sinks::new(metrics);
     // The memory ETA aims at the floor the guard enforces.
     let mut feeder = Feeder {
-        predictors: Predictors::new(PredictConfig {
-            memory_floor_pct: Some(sc.guards.memory_floor_pct),
-            ..PredictConfig::default()
-        }),
         // The burn stops with the run's phases.
-        ahead: PlanTracker::new(AfterPlan::Idle),
-        etas: Etas::default(),
+        forecasts: Forecasts::new(
+            PredictConfig {
+                memory_floor_pct: Some(sc.guards.memory_floor_pct),
+                ..PredictConfig::default()
+            },
+            AfterPlan::Idle,
+        ),
         t0_ms: None,
         zones: Vec::new(),
         last: None,
@@ -453,9 +448,12 @@ pub async fn execute(
         feeder.feed(&mut sinks, s, &out);
     }
     // From here on load is asked for: the first snapshot was the idle baseline.
-    feeder.ahead.plan_phases(sc.phases.iter().cloned());
+    feeder
+        .forecasts
+        .plan_mut()
+        .plan_phases(sc.phases.iter().cloned());
     if let Some(c) = sc.cpu {
-        feeder.ahead.plan_burn(c);
+        feeder.forecasts.plan_mut().plan_burn(c);
         session.send(Command::StartCpu(c)).await?;
     }
     if let Some(m) = sc.memory {
@@ -495,7 +493,7 @@ pub async fn execute(
                 },
                 _ = progress.tick() => {
                     if let Some(s) = session.summary().await {
-                        let etas = feeder.etas.current();
+                        let etas = feeder.forecasts.etas();
                         if let Some(mut st) = bar_status(&s, i + 1, count, phase.planned_duration(), etas) {
                             st.title = format!("{prefix}{}", st.title);
                             out.update(&st, || progress_line(&s, etas).map(|l| format!("{prefix}{l}")));
@@ -601,7 +599,8 @@ pub async fn execute(
         zones: feeder.zones,
         deaths: feeder.deaths,
         leaks: feeder
-            .predictors
+            .forecasts
+            .predictors()
             .leaks()
             .into_iter()
             .filter(|l| l.flagged)

@@ -6,11 +6,13 @@
 //! dashboard drive a [`Session`]; neither wires the engine itself.
 //! [`board`](BoardState) holds the board settings a run asks for (nvpmodel,
 //! `jetson_clocks`): checked, applied as root, and restored on exit.
-//! [`BothEtas`]: the zone nearest its trip at this load and under the
-//! plan's load ahead, in the one wording both front ends show.
+//! [`Forecasts`]: the predictions both front ends make after each snapshot,
+//! in one order; [`BothEtas`]: the zone nearest its trip at this load and
+//! under the plan's load ahead, in the one wording both front ends show.
 
 mod board;
 mod etas;
+mod forecasts;
 mod signals;
 mod sinks;
 
@@ -30,6 +32,7 @@ pub use board::{
     Setting, Tool, RESTORE_FILE, RESTORE_SCHEMA,
 };
 pub use etas::{BothEtas, Etas, PlannedEta, PLANNED_EVERY_S};
+pub use forecasts::Forecasts;
 pub use signals::{StopSignal, StopSignals};
 pub use sinks::{LogLine, RunObservation, Sinks};
 

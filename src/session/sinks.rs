@@ -11,14 +11,13 @@ use std::sync::Arc;
 
 use crate::export::metrics::Metrics;
 use crate::load::engine::{EngineEvent, Level};
-use crate::predict::thermal::ZonePrediction;
 use crate::recording::writer::{
     prediction_record, Header, PredictionGate, Record, Recorder, RecorderConfig, RecorderStats,
     RunRecord,
 };
 use crate::report::charts::Timeline;
 use crate::report::criteria::{Observations, Observer, Planned};
-use crate::session::BothEtas;
+use crate::session::Forecasts;
 use crate::snapshot::Snapshot;
 
 /// A line for the operator: its level and text.
@@ -119,20 +118,21 @@ impl Sinks {
         }
     }
 
-    /// A new snapshot, with the thermal predictions made after it (named
-    /// zones: [`crate::predict::Predictors::named`]) and, where the front end
-    /// made them, one zone's [`BothEtas`] (its planned ETA goes into the
-    /// recording's prediction line; the report and `/metrics` read `preds`
-    /// alone, as a rebuild from the recording does). `t_run_s` is seconds
-    /// since the run began (the report's clock). Returns the lines it
-    /// produced (throttling start or end, new probe failures), already recorded.
+    /// A new snapshot, with the front end's [`Forecasts`] made after it: the
+    /// named zones' predictions and one zone's [`super::BothEtas`] (its planned ETA
+    /// goes into the recording's prediction line; the report and `/metrics`
+    /// read the zones' predictions alone, as a rebuild from the recording
+    /// does). `t_run_s` is seconds since the run began (the report's clock).
+    /// Returns the lines it produced (throttling start or end, new probe
+    /// failures), already recorded: the front end shows them and logs
+    /// neither itself.
     pub fn on_snapshot(
         &mut self,
         t_run_s: f64,
         s: &Arc<Snapshot>,
-        preds: &[ZonePrediction],
-        etas: Option<&BothEtas>,
+        forecasts: &Forecasts,
     ) -> Vec<LogLine> {
+        let (preds, etas) = (forecasts.named(), forecasts.etas());
         let mut lines = Vec::new();
         let was = self.last.as_ref().map(|l| l.throttle.throttled);
         match (was, s.throttle.throttled) {

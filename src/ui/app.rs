@@ -7,12 +7,10 @@ use std::sync::Arc;
 
 use crate::history::Store;
 use crate::load::plan::BuiltinPhase;
-use crate::load::{AfterPlan, InvalidCounts, PlanTracker};
-use crate::predict::memory::MemoryPrediction;
-use crate::predict::thermal::ZonePrediction;
-use crate::predict::{PredictConfig, Predictors};
+use crate::load::{AfterPlan, InvalidCounts};
+use crate::predict::PredictConfig;
 use crate::recording::replay::{ReplayCommand, ReplayStatus, SEEK_S};
-use crate::session::Etas;
+use crate::session::Forecasts;
 use crate::snapshot::Snapshot;
 use crate::ui::keys::{Action, KeyMap};
 use crate::ui::theme::Theme;
@@ -208,17 +206,10 @@ pub struct App {
     pub window_idx: usize,
     pub dot_marker: bool,
     pub events: VecDeque<LogEvent>,
-    /// The one predictor bundle of the dashboard (the recording, `/metrics`
-    /// and the predictions pane all read it).
-    pub predictors: Predictors,
-    pub zone_predictions: Vec<ZonePrediction>,
-    /// The plan's load ahead (phases and burn started by the keys, fed the
-    /// engine's events and the snapshots).
-    pub ahead: PlanTracker,
-    /// The first zone's ETAs at this load and under the plan's load ahead,
-    /// made once per snapshot.
-    pub etas: Etas,
-    pub memory_prediction: Option<MemoryPrediction>,
+    /// The dashboard's one predictor bundle and what it said after the
+    /// latest snapshot (the recording, `/metrics` and the predictions pane
+    /// all read it); its plan holds the phases and burn the keys started.
+    pub forecasts: Forecasts,
     pub load: LoadView,
     pub own: OwnUsage,
     pub recording: Option<String>,
@@ -230,8 +221,6 @@ pub struct App {
     /// Own events not yet handed to the recorder (bounded like the log).
     unrecorded: VecDeque<LogEvent>,
     interval_s: f64,
-    /// Predictor tuning (config `[predict]`, replay `--trip`).
-    pub predict_cfg: PredictConfig,
 }
 
 impl App {
@@ -249,11 +238,8 @@ impl App {
             window_idx: DEFAULT_WINDOW,
             dot_marker: false,
             events: VecDeque::with_capacity(EVENT_CAP),
-            predictors: Predictors::default(),
-            zone_predictions: Vec::new(),
-            ahead: PlanTracker::new(AfterPlan::BurnGoesOn),
-            etas: Etas::default(),
-            memory_prediction: None,
+            // A burn started by a key goes on after the phases.
+            forecasts: Forecasts::new(PredictConfig::default(), AfterPlan::BurnGoesOn),
             load: LoadView::default(),
             own: OwnUsage::default(),
             recording: None,
@@ -262,7 +248,6 @@ impl App {
             campaign: None,
             unrecorded: VecDeque::new(),
             interval_s,
-            predict_cfg: PredictConfig::default(),
         }
     }
 
@@ -312,43 +297,29 @@ impl App {
         self.unrecorded.drain(..).collect()
     }
 
-    /// Use new predictor settings (starts the thermal predictions over).
+    /// Use new predictor settings (config `[predict]`, replay `--trip`;
+    /// starts the thermal predictions over).
     pub fn set_predict_config(&mut self, cfg: PredictConfig) {
-        self.predictors = Predictors::new(cfg.clone());
-        self.predict_cfg = cfg;
+        self.forecasts.set_config(cfg);
+    }
+
+    /// The predictor settings in use.
+    pub fn predict_config(&self) -> &PredictConfig {
+        self.forecasts.predictors().config()
     }
 
     /// Forget history (a replay seek): charts and predictions start over.
     pub fn reset_history(&mut self) {
         self.store = Store::new(WINDOWS[WINDOWS.len() - 1], self.interval_s);
-        self.predictors.reset();
-        self.ahead = PlanTracker::new(AfterPlan::BurnGoesOn);
-        self.etas.clear();
+        self.forecasts.reset();
         self.frozen_at = None;
     }
 
-    /// A new sample: history, predictions, throttle start/end events.
+    /// A new sample: history and predictions. Its lines (throttling, a
+    /// probe's failure) come from the sinks, which record them once.
     pub fn on_snapshot(&mut self, s: Arc<Snapshot>) {
         self.store.push(&s);
-        self.predictors.observe(&s);
-        self.ahead.on_snapshot(&s);
-        self.zone_predictions = self.predictors.named(&s);
-        let plan = self.ahead.planned(self.predictors.config().max_eta_s);
-        self.etas
-            .update(&self.predictors, &s, &self.zone_predictions, plan.as_ref());
-        self.memory_prediction = self.predictors.memory_prediction();
-        for e in &s.probe_errors {
-            if self
-                .latest
-                .as_ref()
-                .is_none_or(|l| !l.probe_errors.iter().any(|x| x.probe == e.probe))
-            {
-                self.log(
-                    Level::Warn,
-                    format!("probe {} failed: {}", e.probe, e.message),
-                );
-            }
-        }
+        self.forecasts.observe(&s);
         self.latest = Some(s);
     }
 

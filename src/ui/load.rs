@@ -68,7 +68,7 @@ impl LoadControl {
         match effect {
             Effect::StartPhase(kind) => {
                 let spec = phase_for(session.plan(), kind);
-                app.ahead.plan_phases([spec.clone()]);
+                app.forecasts.plan_mut().plan_phases([spec.clone()]);
                 self.phase_started = Some((Instant::now(), spec.total_duration().as_secs_f64()));
                 self.rate_factor = 1.0;
                 self.send(app, session, Command::StartPhase(spec)).await;
@@ -95,7 +95,7 @@ impl LoadControl {
                 let c = if self.cpu {
                     match session.plan().cpu.or_else(default_of::<CpuSpec>) {
                         Some(spec) => {
-                            app.ahead.plan_burn(spec);
+                            app.forecasts.plan_mut().plan_burn(spec);
                             Command::StartCpu(spec)
                         }
                         None => return,
@@ -197,7 +197,7 @@ impl LoadControl {
 
     /// Fold an engine event into the load view.
     async fn on_event(&mut self, app: &mut App, session: &Session, ev: EngineEvent) {
-        app.ahead.on_event(&ev);
+        app.forecasts.on_event(&ev);
         match ev {
             EngineEvent::Phase(PhaseEvent::Started { phase, think, .. }) => {
                 app.load.users = think.map(|think| UsersLine {

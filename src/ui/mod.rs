@@ -159,7 +159,7 @@ pub fn run(args: &DashboardOptions, plan: Scenario) -> anyhow::Result<ExitCode> 
     require_terminal()?;
     resolved.app.load.offer = LoadOffer::Live(crate::load::plan::explain_targets(&plan));
     // The memory ETA aims at the floor the guard enforces.
-    let mut cfg = resolved.app.predict_cfg.clone();
+    let mut cfg = resolved.app.predict_config().clone();
     cfg.memory_floor_pct = Some(plan.guards.memory_floor_pct);
     resolved.app.set_predict_config(cfg);
     terminal::force_color(args.color);
@@ -201,7 +201,7 @@ pub fn run_replay(args: &ReplayOptions) -> anyhow::Result<ExitCode> {
         .iter()
         .take(10)
         .any(|s| s.thermal.iter().any(|z| !z.trips.is_empty()));
-    let mut cfg = resolved.app.predict_cfg.clone();
+    let mut cfg = resolved.app.predict_config().clone();
     match (args.trip, has_trips) {
         (Some(t), _) => cfg.default_trip_c = Some(t),
         (None, false) if cfg.default_trip_c.is_none() => {
@@ -239,7 +239,7 @@ pub async fn follow(
     let mut resolved = resolve(args)?;
     require_terminal()?;
     resolved.app.load.offer = LoadOffer::Campaign;
-    let mut cfg = resolved.app.predict_cfg.clone();
+    let mut cfg = resolved.app.predict_config().clone();
     cfg.memory_floor_pct = Some(plan.guards.memory_floor_pct);
     resolved.app.set_predict_config(cfg);
     terminal::force_color(args.color);
@@ -368,9 +368,7 @@ fn stop_recorder(app: &mut App, sinks: &mut Sinks, run: Option<crate::report::Ru
 /// A new snapshot through the view and the sinks.
 fn on_snapshot(app: &mut App, sinks: &mut Sinks, s: &std::sync::Arc<Snapshot>) {
     app.on_snapshot(s.clone());
-    for (level, text) in
-        sinks.on_snapshot(s.elapsed_s, s, &app.zone_predictions, app.etas.current())
-    {
+    for (level, text) in sinks.on_snapshot(s.elapsed_s, s, &app.forecasts) {
         app.show(level, text);
     }
 }
@@ -562,4 +560,43 @@ async fn event_loop(
     stop_recorder(&mut app, &mut sinks, run);
     drop(guard);
     result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::snapshot::ProbeError;
+    use std::sync::Arc;
+
+    /// A probe that starts failing is one line in the log (the sinks' line,
+    /// which they record once), however many snapshots it goes on failing;
+    /// failing again after it recovered is a new line.
+    #[test]
+    fn a_failing_probe_is_logged_once_per_failure() {
+        let themes = Theme::load_all(None, ColorMode::TrueColor).unwrap();
+        let mut app = App::new(themes, 0, KeyMap::defaults(), 1.0);
+        let mut sinks = Sinks::new(None);
+        let failing = |t: f64, fails: bool| {
+            let mut s = Snapshot::empty();
+            s.elapsed_s = t;
+            if fails {
+                s.probe_errors.push(ProbeError {
+                    probe: "gpu".into(),
+                    message: "/sys/devices/gpu.0/load: not a number".into(),
+                });
+            }
+            Arc::new(s)
+        };
+        let count = |app: &App| {
+            app.events
+                .iter()
+                .filter(|e| e.text == "probe gpu failed: /sys/devices/gpu.0/load: not a number")
+                .count()
+        };
+        for (i, fails) in [true, true, true, false, true].into_iter().enumerate() {
+            on_snapshot(&mut app, &mut sinks, &failing(i as f64, fails));
+            let want = if i < 4 { 1 } else { 2 };
+            assert_eq!(count(&app), want, "after snapshot {i}: {:?}", app.events);
+        }
+    }
 }

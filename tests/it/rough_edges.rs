@@ -126,7 +126,8 @@ fn long_predictions() -> Vec<(ZonePrediction, &'static str)> {
 fn prediction_lines_keep_zone_and_status_whole_at_common_widths() {
     let mut app = app_for("orin-agx-r36");
     let preds = long_predictions();
-    app.zone_predictions = preds.iter().map(|(p, _)| p.clone()).collect();
+    app.forecasts
+        .set_named(preds.iter().map(|(p, _)| p.clone()).collect());
     for (w, h) in [(80u16, 30u16), (100, 30), (120, 40), (160, 45)] {
         let buf = render(&app, w, h);
         let (rows, inner) = pane_rows(&buf, "Predictions");

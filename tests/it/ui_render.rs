@@ -297,7 +297,7 @@ fn every_shared_trace_replays_through_the_dashboard_to_the_end() {
             }
         }
         // Predictions are computed live from the replayed data.
-        assert!(!app.zone_predictions.is_empty(), "{name}");
+        assert!(!app.forecasts.named().is_empty(), "{name}");
         assert!(app.store.zones.values().all(|s| !s.is_empty()), "{name}");
     }
 }
@@ -468,15 +468,16 @@ fn the_first_zone_says_its_eta_at_this_load_and_under_the_planned_load() {
     for _ in 0..200 {
         step(&mut app, &mut own, idle);
     }
-    app.ahead.plan_phases([stress.clone()]);
-    app.ahead.on_event(&EngineEvent::Phase(PhaseEvent::Started {
-        phase: "stress".into(),
-        id: 1,
-        think: None,
-    }));
+    app.forecasts.plan_mut().plan_phases([stress.clone()]);
+    app.forecasts
+        .on_event(&EngineEvent::Phase(PhaseEvent::Started {
+            phase: "stress".into(),
+            id: 1,
+            think: None,
+        }));
     let mut started = 0.0;
     for (i, st) in stress.stages[..2].iter().enumerate() {
-        app.ahead
+        app.forecasts
             .on_event(&EngineEvent::Phase(PhaseEvent::StageChanged {
                 phase: "stress".into(),
                 id: 1,
@@ -489,12 +490,12 @@ fn the_first_zone_says_its_eta_at_this_load_and_under_the_planned_load() {
         let secs = if i == 0 { 300 } else { 150 };
         for _ in 0..secs {
             step(&mut app, &mut own, idle + per_rps * st.rate);
-            app.ahead.on_event(&window(&st.name, st.rate));
+            app.forecasts.on_event(&window(&st.name, st.rate));
         }
     }
     let etas = app
-        .etas
-        .current()
+        .forecasts
+        .etas()
         .cloned()
         .expect("both ETAs for the first zone");
     assert_eq!(etas.zone, "cpu-thermal");
@@ -558,12 +559,13 @@ fn the_first_zone_says_its_eta_at_this_load_and_under_the_planned_load() {
     // Other zones keep their own lines.
     assert!(screen.contains("gpu-thermal"), "{screen}");
     // The phase ends: at this load only.
-    app.ahead.on_event(&EngineEvent::Phase(PhaseEvent::Stopped {
-        phase: "stress".into(),
-        id: 1,
-        reason: StopReason::Completed,
-        then: None,
-    }));
+    app.forecasts
+        .on_event(&EngineEvent::Phase(PhaseEvent::Stopped {
+            phase: "stress".into(),
+            id: 1,
+            reason: StopReason::Completed,
+            then: None,
+        }));
     step(&mut app, &mut own, idle);
     let screen = text(&render(&app, 200, 50));
     assert!(

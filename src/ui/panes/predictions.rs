@@ -32,7 +32,8 @@ pub fn draw(f: &mut Frame, area: Rect, app: &App) {
         return;
     }
     let soonest = app
-        .zone_predictions
+        .forecasts
+        .named()
         .iter()
         .find_map(|p| p.eta_s.map(|e| (p, e)));
     // Presentation: the one number that matters, in big digits, when zoomed.
@@ -66,7 +67,7 @@ pub fn draw(f: &mut Frame, area: Rect, app: &App) {
     // word cut by the pane's edge.
     let width = inner.width as usize;
     let mut lines: Vec<Line> = Vec::new();
-    if app.zone_predictions.is_empty() {
+    if app.forecasts.named().is_empty() {
         lines.push(Line::from(Span::styled(
             fit(
                 width,
@@ -79,10 +80,10 @@ pub fn draw(f: &mut Frame, area: Rect, app: &App) {
             t.fg(Slot::Dim),
         )));
     }
-    for p in &app.zone_predictions {
+    for p in app.forecasts.named() {
         lines.push(zone_line(app, p, width));
     }
-    if let Some(m) = &app.memory_prediction {
+    if let Some(m) = app.forecasts.memory() {
         let alert = m.eta_s.is_some_and(|e| e < ALERT_ETA_S);
         lines.push(Line::from(vec![
             Span::styled("mem ", t.fg(Slot::MemUsed)),
@@ -96,7 +97,7 @@ pub fn draw(f: &mut Frame, area: Rect, app: &App) {
             ),
         ]));
     }
-    for l in app.predictors.leaks() {
+    for l in app.forecasts.predictors().leaks() {
         lines.push(leak_line(app, &l, width));
     }
     f.render_widget(Paragraph::new(lines), inner);
@@ -143,7 +144,7 @@ fn leak_line(app: &App, l: &LeakEstimate, width: usize) -> Line<'static> {
 /// [`crate::session::BothEtas`] (the first) says its ETA at this load and
 /// under the plan's load ahead instead.
 fn zone_line(app: &App, p: &ZonePrediction, width: usize) -> Line<'static> {
-    if let Some(b) = app.etas.current().filter(|b| b.zone == p.zone) {
+    if let Some(b) = app.forecasts.etas().filter(|b| b.zone == p.zone) {
         return both_line(app, b, width);
     }
     let t = app.theme();
