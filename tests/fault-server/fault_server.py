@@ -26,6 +26,7 @@ Switches (argv or env):
   --name NAME                     serverInfo.name (default "fault-server")
   --flawed                        list the flawed tools above
   --garbage                       write a non-JSON line to stdout before every message
+  --bad-list                      answer tools/list with a result that is not a tool list
 """
 import argparse
 import asyncio
@@ -85,6 +86,7 @@ def parse_args():
     p.add_argument("--name", default="fault-server")
     p.add_argument("--flawed", action="store_true")
     p.add_argument("--garbage", action="store_true")
+    p.add_argument("--bad-list", action="store_true")
     return p.parse_args()
 
 
@@ -196,6 +198,9 @@ class Server:
                 "capabilities": {"tools": {}},
                 "serverInfo": {"name": self.args.name, "version": "1.0.0"}}})
         elif method == "tools/list":
+            if self.args.bad_list:
+                self.send({"jsonrpc": "2.0", "id": rid, "result": {"tools": "none"}})
+                return
             self.send({"jsonrpc": "2.0", "id": rid,
                        "result": {"tools": FLAWED if self.args.flawed else TOOLS}})
         elif method == "tools/call":

@@ -161,6 +161,27 @@ async fn fault_server_error_kinds_and_timeouts() {
     engine.shutdown().await;
 }
 
+/// A server whose `tools/list` result is no tool list is named as not
+/// speaking MCP there, with what the parse found; not as an "error 0" it
+/// never sent.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tools_list_reply_that_is_no_tool_list_is_named_as_such() {
+    let m = mix(&[("fault:delay", 1.0, json!({"ms": 0}))]);
+    let (c, _logs) = config(vec![fault_server(&["--bad-list"], 1)], m);
+    let e = match Engine::spawn(c).await {
+        Ok(engine) => {
+            engine.shutdown().await;
+            panic!("the engine started on a server with no tool list");
+        }
+        Err(e) => format!("{e:#}"),
+    };
+    assert!(
+        e.contains("tools/list failed: its reply to tools/list is not an MCP one: invalid type"),
+        "{e}"
+    );
+    assert!(!e.contains("error 0"), "{e}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dead_server_is_restarted_and_the_phase_goes_on() {
     let (c, logs) = config(

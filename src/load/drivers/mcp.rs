@@ -434,6 +434,7 @@ impl Service {
         match self {
             Service::Stdio(s) => s.list_tools().await.map_err(|e| match e {
                 RawError::Rpc(code, m) => reach::rpc_error_words(code, &m),
+                RawError::NotMcp(m) => m,
                 RawError::Closed => reach::CLOSED.into(),
             }),
             Service::Rmcp(r) => r

@@ -41,6 +41,9 @@ type RawAnswer = Result<String, RawError>;
 pub enum RawError {
     /// The server answered with a JSON-RPC error: its code and message.
     Rpc(i64, String),
+    /// The server answered, but its result is not the method's (what the
+    /// parse found).
+    NotMcp(String),
     /// The session closed first.
     Closed,
 }
@@ -270,6 +273,7 @@ impl StdioSession {
             .map_err(|e| match e {
                 RawError::Closed => Failure::Closed,
                 RawError::Rpc(_, m) => Failure::NotMcp(format!("initialize was refused: {m}")),
+                RawError::NotMcp(m) => Failure::NotMcp(m),
             })?;
         let info: InitializeResult = serde_json::from_str(&reply)
             .map_err(|_| Failure::NotMcp("its reply to initialize is not an MCP one".into()))?;
@@ -296,7 +300,7 @@ impl StdioSession {
             };
             let reply = request(&self.inner, "tools/list", &params).await?;
             let page: ListToolsResult = serde_json::from_str(&reply).map_err(|e| {
-                RawError::Rpc(0, format!("a tools/list reply that is not one: {e}"))
+                RawError::NotMcp(format!("its reply to tools/list is not an MCP one: {e}"))
             })?;
             tools.extend(page.tools);
             match page.next_cursor {
