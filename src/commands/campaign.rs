@@ -25,9 +25,9 @@ use jetstress::session::{
 };
 
 use super::capture::StderrCapture;
-use super::progress::clock;
 use super::run::{execute, fold_zones, ExecOptions, Executed, Ran, ZoneSpan};
 use crate::cli::{CampaignArgs, GlobalArgs};
+use jetstress::config::clock;
 use jetstress::session::{StopSignal, StopSignals};
 use jetstress::ui::{CampaignFeed, CampaignStatus};
 use std::io::IsTerminal;

@@ -9,6 +9,7 @@ use std::io::IsTerminal;
 use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use jetstress::config::clock;
 
 /// How often the bar is refreshed.
 pub const BAR_EVERY: Duration = Duration::from_secs(1);
@@ -38,17 +39,6 @@ impl Status {
             ),
             None => self.title.clone(),
         }
-    }
-}
-
-/// `0:42`, `12:05`, `1:02:03`.
-pub fn clock(d: Duration) -> String {
-    let s = d.as_secs_f64().ceil() as u64;
-    let (h, m, s) = (s / 3600, (s / 60) % 60, s % 60);
-    if h > 0 {
-        format!("{h}:{m:02}:{s:02}")
-    } else {
-        format!("{m}:{s:02}")
     }
 }
 
@@ -148,10 +138,6 @@ mod tests {
 
     #[test]
     fn the_time_left_reads_as_a_clock() {
-        assert_eq!(clock(Duration::from_secs(42)), "0:42");
-        assert_eq!(clock(Duration::from_millis(41_200)), "0:42");
-        assert_eq!(clock(Duration::from_secs(725)), "12:05");
-        assert_eq!(clock(Duration::from_secs(3723)), "1:02:03");
         let st = Status {
             title: "spike 1/1".into(),
             detail: "baseline · 2.0 rps".into(),

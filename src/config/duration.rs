@@ -1,7 +1,20 @@
 //! Durations as people write them: `1s`, `250ms`, `2m`, `1h`, `1.5s`, or a
-//! bare number of seconds (the command line, the config file, scenarios).
+//! bare number of seconds (the command line, the config file, scenarios),
+//! and as a clock shows them (`12:05`, the progress bars of both front ends).
 
 use std::time::Duration;
+
+/// `0:42`, `12:05`, `1:02:03`: whole seconds, rounded up (a count-down
+/// reads 0:00 only at its end).
+pub fn clock(d: Duration) -> String {
+    let s = d.as_secs_f64().ceil() as u64;
+    let (h, m, s) = (s / 3600, (s / 60) % 60, s % 60);
+    if h > 0 {
+        format!("{h}:{m:02}:{s:02}")
+    } else {
+        format!("{m}:{s:02}")
+    }
+}
 
 /// A duration that did not parse; the message names the text.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -68,6 +81,14 @@ pub fn parse_duration(s: &str) -> Result<Duration, DurationError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_duration_reads_as_a_clock() {
+        assert_eq!(clock(Duration::from_secs(42)), "0:42");
+        assert_eq!(clock(Duration::from_millis(41_200)), "0:42");
+        assert_eq!(clock(Duration::from_secs(725)), "12:05");
+        assert_eq!(clock(Duration::from_secs(3723)), "1:02:03");
+    }
 
     #[test]
     fn durations() {

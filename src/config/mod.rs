@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 mod duration;
-pub use duration::{de_opt_duration, parse_duration, DurationError};
+pub use duration::{clock, de_opt_duration, parse_duration, DurationError};
 
 /// Where the config file lives unless `--config` says otherwise.
 pub fn default_config_path() -> Option<PathBuf> {

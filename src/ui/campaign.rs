@@ -9,6 +9,8 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::{mpsc, watch};
 
+use crate::config::clock;
+
 /// The campaign's bar, as the driver last described it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CampaignStatus {
@@ -28,17 +30,6 @@ pub struct CampaignStatus {
     pub next: String,
     /// Set when the campaign ended: `PASS · Production readiness: READY`.
     pub finished: Option<String>,
-}
-
-/// `0:42`, `12:05`, `1:02:03`.
-fn clock(d: Duration) -> String {
-    let s = d.as_secs();
-    let (h, m, s) = (s / 3600, (s / 60) % 60, s % 60);
-    if h > 0 {
-        format!("{h}:{m:02}:{s:02}")
-    } else {
-        format!("{m}:{s:02}")
-    }
 }
 
 impl CampaignStatus {
