@@ -91,11 +91,5 @@ impl Drop for StderrCapture {
 /// installed later, runs first and restores the screen, then this one).
 fn install_panic_hook() {
     static ONCE: std::sync::Once = std::sync::Once::new();
-    ONCE.call_once(|| {
-        let previous = std::panic::take_hook();
-        std::panic::set_hook(Box::new(move |info| {
-            restore();
-            previous(info);
-        }));
-    });
+    jetstress::ui::chain_panic_hook(&ONCE, restore);
 }

@@ -16,6 +16,7 @@ pub use app::{App, Effect, Level, LlmRow, LoadOffer, LoadRow, Pane, UsersLine};
 pub use campaign::{CampaignFeed, CampaignStatus};
 pub use draw::draw;
 pub use keys::{Action, KeyMap};
+pub use terminal::chain_panic_hook;
 pub use theme::{ColorChoice, ColorMode, Slot, Theme};
 
 use std::io::IsTerminal;

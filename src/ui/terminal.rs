@@ -4,6 +4,7 @@
 
 use std::io::{self, Stdout};
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Once;
 
 use crossterm::event::{DisableMouseCapture, EnableMouseCapture};
 use crossterm::execute;
@@ -75,12 +76,53 @@ impl Drop for TerminalGuard {
 }
 
 fn install_panic_hook() {
-    static ONCE: std::sync::Once = std::sync::Once::new();
-    ONCE.call_once(|| {
+    static ONCE: Once = Once::new();
+    chain_panic_hook(&ONCE, restore);
+}
+
+/// Run `restore` before the panic hook installed so far, the first time
+/// `once` is passed (each caller keeps its own `Once`). Hooks chain, so the
+/// one installed last runs first: the terminal's (entered after a stderr
+/// capture) restores the screen, then the capture's puts stderr back, then
+/// the message is printed.
+pub fn chain_panic_hook(once: &'static Once, restore: fn()) {
+    once.call_once(|| {
         let previous = std::panic::take_hook();
         std::panic::set_hook(Box::new(move |info| {
             restore();
             previous(info);
         }));
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Mutex;
+
+    const TEST: &str = "a_chained_hook_runs_before_the_ones_installed_earlier";
+    static ORDER: Mutex<Vec<char>> = Mutex::new(Vec::new());
+
+    /// Only this test's panics count (the hook is the whole process's).
+    fn note(c: char) {
+        if std::thread::current()
+            .name()
+            .is_some_and(|n| n.ends_with(TEST))
+        {
+            ORDER.lock().unwrap().push(c);
+        }
+    }
+
+    /// The hook installed last runs first, each once per panic, however
+    /// often it was asked for; the panic still unwinds.
+    #[test]
+    fn a_chained_hook_runs_before_the_ones_installed_earlier() {
+        static FIRST: Once = Once::new();
+        static SECOND: Once = Once::new();
+        chain_panic_hook(&FIRST, || note('a'));
+        chain_panic_hook(&SECOND, || note('b'));
+        chain_panic_hook(&FIRST, || note('x'));
+        assert!(std::panic::catch_unwind(|| panic!("a panic on purpose")).is_err());
+        assert_eq!(*ORDER.lock().unwrap(), ['b', 'a']);
+    }
 }
