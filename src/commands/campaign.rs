@@ -676,11 +676,7 @@ async fn run_scenario(
     let mut sc = ctx.scenarios[k].clone().time_scaled(ctx.scale);
     sc.log_dir = Some(dir.join("logs"));
     sc.name = ctx.label(&sc.name);
-    let planned: Duration = sc
-        .phases
-        .iter()
-        .map(jetstress::load::PhaseSpec::planned_duration)
-        .sum();
+    let planned = ctx.planned(step, k);
     let board_start = BoardState::read(&ctx.global.root);
     let mut board_notes = Vec::new();
     let mut applied = false;
