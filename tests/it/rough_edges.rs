@@ -508,3 +508,83 @@ fn run_shows_a_bar_on_a_terminal_and_plain_lines_through_a_pipe() {
     );
     assert!(!err.contains("ETA") && !err.contains('\u{1b}'), "{err}");
 }
+
+/// The latency table's headings and figures stay whole at the widths a
+/// terminal has: a narrow pane drops the less telling columns instead of
+/// cutting each one short (at 80 columns it read "rp p5 p9 p99" over
+/// "2. 0. 0."; at 120 and 160 the trend column was one cell short of its
+/// heading).
+#[test]
+fn the_latency_table_keeps_its_headings_and_figures_whole_at_common_widths() {
+    let mut app = app_for("orin-agx-r36");
+    app.load.engine = Some("built-in".into());
+    app.load.phase = Some("spike".into());
+    app.load.rows = vec![jetstress::ui::LoadRow {
+        tool: "built-in:system_diagnosis".into(),
+        rps: 2.0,
+        p50_ms: 0.3,
+        p95_ms: 0.4,
+        p99_ms: 0.5,
+        max_ms: 0.6,
+        error_pct: 12.5,
+        p95_history: (1..=30).collect(),
+        ..Default::default()
+    }];
+    let all = [
+        "tool",
+        "rps",
+        "p50",
+        "p95",
+        "p99",
+        "max",
+        "err%",
+        "p95 trend",
+    ];
+    for (w, h) in [(80u16, 30u16), (100, 30), (120, 40), (160, 45), (200, 50)] {
+        let buf = render(&app, w, h);
+        let (rows, _) = pane_rows(&buf, "MCP / HTTP latency");
+        let screen = text(&buf);
+        let heading = rows
+            .iter()
+            .find(|l| l.starts_with("tool "))
+            .unwrap_or_else(|| panic!("{w} cols: no heading:\n{screen}"));
+        let words: Vec<&str> = heading.split_whitespace().collect();
+        let shown: Vec<&str> = all
+            .iter()
+            .copied()
+            .filter(|h| heading.contains(&format!(" {h}")) || h == &"tool")
+            .collect();
+        // Every word of the heading is a whole heading, and the tool's row
+        // shows the figure of each.
+        assert!(
+            words
+                .iter()
+                .all(|x| all.iter().any(|h| h.split(' ').any(|p| p == *x))),
+            "{w} cols: {heading}"
+        );
+        for need in ["tool", "rps", "p95", "err%"] {
+            assert!(shown.contains(&need), "{w} cols: no {need}: {heading}");
+        }
+        let row = rows
+            .iter()
+            .find(|l| l.starts_with("built-in:"))
+            .unwrap_or_else(|| panic!("{w} cols: no row:\n{screen}"));
+        for (h, v) in [
+            ("rps", "2.0"),
+            ("p50", "0.3ms"),
+            ("p95", "0.4ms"),
+            ("p99", "0.5ms"),
+            ("max", "0.6ms"),
+            ("err%", "12.5"),
+        ] {
+            assert_eq!(
+                row.contains(v),
+                shown.contains(&h),
+                "{w} cols: {h} {v}\n{heading}\n{row}"
+            );
+        }
+        if w >= 120 {
+            assert!(heading.contains("p95 trend"), "{w} cols: {heading}");
+        }
+    }
+}

@@ -191,18 +191,14 @@ pub fn draw(f: &mut Frame, area: Rect, app: &App) {
     if let Some(area) = llm_area {
         draw_llm(f, app, area);
     }
-    let spark_w = if table_area.width > 100 { 24 } else { 8 };
-    let header = Row::new([
-        "tool",
-        "rps",
-        "p50",
-        "p95",
-        "p99",
-        "max",
-        "err%",
-        "p95 trend",
-    ])
-    .style(t.fg(Slot::Title).add_modifier(Modifier::BOLD));
+    let spark_w = if table_area.width > 100 {
+        24
+    } else {
+        TREND.len()
+    };
+    let cols = columns_for(table_area.width, spark_w);
+    let header = Row::new(cols.iter().map(|c| c.heading()))
+        .style(t.fg(Slot::Title).add_modifier(Modifier::BOLD));
     let rows: Vec<Row> = app
         .load
         .rows
@@ -213,33 +209,96 @@ pub fn draw(f: &mut Frame, area: Rect, app: &App) {
             } else {
                 t.fg(Slot::Text)
             };
-            Row::new(vec![
-                Cell::from(r.tool.clone()),
-                Cell::from(format!("{:.1}", r.rps)),
-                Cell::from(fmt_ms(r.p50_ms)),
-                Cell::from(fmt_ms(r.p95_ms)),
-                Cell::from(fmt_ms(r.p99_ms)),
-                Cell::from(fmt_ms(r.max_ms)),
-                Cell::from(Span::styled(format!("{:.1}", r.error_pct), err_style)),
-                Cell::from(spark_text(&r.p95_history, spark_w)),
-            ])
+            Row::new(cols.iter().map(|c| match c {
+                Col::Tool => Cell::from(r.tool.clone()),
+                Col::Rps => Cell::from(format!("{:.1}", r.rps)),
+                Col::P50 => Cell::from(fmt_ms(r.p50_ms)),
+                Col::P95 => Cell::from(fmt_ms(r.p95_ms)),
+                Col::P99 => Cell::from(fmt_ms(r.p99_ms)),
+                Col::Max => Cell::from(fmt_ms(r.max_ms)),
+                Col::Err => Cell::from(Span::styled(format!("{:.1}", r.error_pct), err_style)),
+                Col::Trend => Cell::from(spark_text(&r.p95_history, spark_w)),
+            }))
         })
         .collect();
-    let table = Table::new(
-        rows,
-        [
-            Constraint::Min(16),
-            Constraint::Length(6),
-            Constraint::Length(7),
-            Constraint::Length(7),
-            Constraint::Length(7),
-            Constraint::Length(7),
-            Constraint::Length(5),
-            Constraint::Length(spark_w as u16),
-        ],
-    )
-    .header(header);
+    let widths = cols.iter().map(|c| match c {
+        Col::Tool => Constraint::Min(TOOL_MIN),
+        c => Constraint::Length(c.width(spark_w)),
+    });
+    let table = Table::new(rows, widths).header(header);
     f.render_widget(table, table_area);
+}
+
+/// The sparkline column's heading.
+const TREND: &str = "p95 trend";
+/// The tool column's least width.
+const TOOL_MIN: u16 = 16;
+
+/// A latency table column.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Col {
+    Tool,
+    Rps,
+    P50,
+    P95,
+    P99,
+    Max,
+    Err,
+    Trend,
+}
+
+impl Col {
+    /// The columns beside the tool's, the most telling first: a narrow pane
+    /// drops them from the end instead of cutting every one short.
+    const BY_PRIORITY: [Col; 7] = [
+        Col::P95,
+        Col::Rps,
+        Col::Err,
+        Col::P99,
+        Col::P50,
+        Col::Max,
+        Col::Trend,
+    ];
+
+    fn heading(self) -> &'static str {
+        match self {
+            Col::Tool => "tool",
+            Col::Rps => "rps",
+            Col::P50 => "p50",
+            Col::P95 => "p95",
+            Col::P99 => "p99",
+            Col::Max => "max",
+            Col::Err => "err%",
+            Col::Trend => TREND,
+        }
+    }
+
+    /// Cells wide (its heading and its widest usual value: `999ms`, `10.00s`).
+    fn width(self, spark_w: usize) -> u16 {
+        match self {
+            Col::Tool => TOOL_MIN,
+            Col::Rps => 6,
+            Col::Err => 5,
+            Col::Trend => spark_w as u16,
+            _ => 7,
+        }
+    }
+}
+
+/// The columns that fit `width` cells whole (one cell between columns), in
+/// table order: the tool, then as many of the others as fit, by priority.
+fn columns_for(width: u16, spark_w: usize) -> Vec<Col> {
+    let mut used = TOOL_MIN;
+    let mut cols = vec![Col::Tool];
+    for c in Col::BY_PRIORITY {
+        let w = c.width(spark_w) + 1;
+        if used + w <= width {
+            used += w;
+            cols.push(c);
+        }
+    }
+    cols.sort();
+    cols
 }
 
 /// Milliseconds in a short human form.
