@@ -588,3 +588,33 @@ fn the_latency_table_keeps_its_headings_and_figures_whole_at_common_widths() {
         }
     }
 }
+
+/// Every binding is on the help screen at 80×24 and wider, its key and the
+/// first words of what it does (at 80×24 the second column fell off the
+/// right edge, half the keys with it); shortened descriptions end in `…`.
+/// The footer under it ends in a whole word.
+#[test]
+fn the_help_shows_every_key_at_80_by_24() {
+    use jetstress::ui::Action;
+    let mut app = app_for("orin-agx-r36");
+    app.on_action(Action::Help);
+    let rows = app.keys.help_rows();
+    assert!(rows.len() > 20, "{}", rows.len());
+    for (w, h) in [(80u16, 24u16), (100, 30), (160, 45)] {
+        let screen = text(&render(&app, w, h));
+        for (key, action) in &rows {
+            let words: Vec<&str> = action.description().split(' ').take(2).collect();
+            let want = format!("{key}  {}", words.join(" "));
+            assert!(screen.contains(&want), "{w}×{h}: no '{want}':\n{screen}");
+            let line = screen.lines().find(|l| l.contains(&want)).unwrap();
+            let whole = line.contains(action.description());
+            assert!(whole || line.contains('…'), "{w}×{h}: {line}");
+        }
+        // The footer's theme name is there whole or not at all (at 80
+        // columns it was cut to "th").
+        let footer = screen.lines().last().unwrap_or_default().trim_end();
+        let named = footer.ends_with(&format!("theme: {}", app.theme().name));
+        assert!(named || footer.ends_with("quit"), "{w}×{h}: {footer}");
+        assert_eq!(named, w > 80, "{w}×{h}: {footer}");
+    }
+}

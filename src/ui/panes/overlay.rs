@@ -7,6 +7,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType, Borders, Clear, Paragraph};
 use ratatui::Frame;
 
+use super::cut_at_word;
 use crate::ui::app::App;
 use crate::ui::keys::Action;
 use crate::ui::theme::Slot;
@@ -47,15 +48,6 @@ pub fn help(f: &mut Frame, area: Rect, app: &App) {
         .map(|(_, a)| a.description().chars().count())
         .max()
         .unwrap_or(10);
-    let line = |(k, a): &(String, Action)| {
-        Line::from(vec![
-            Span::styled(
-                format!(" {k:>key_w$}  "),
-                t.fg(Slot::Accent).add_modifier(Modifier::BOLD),
-            ),
-            Span::styled(format!("{:<desc_w$}", a.description()), t.fg(Slot::Text)),
-        ])
-    };
     // Two columns when one would not fit the height (80×24).
     let cols = if rows.len() as u16 + 2 > area.height {
         2
@@ -63,7 +55,25 @@ pub fn help(f: &mut Frame, area: Rect, app: &App) {
         1
     };
     let per_col = rows.len().div_ceil(cols);
-    let col_w = (key_w + 3 + desc_w + 1) as u16;
+    // Each column as wide as its longest line, or its share of the screen,
+    // descriptions shortened at a word with `…` to fit: every key stays on
+    // the screen (at 80×24 the second column fell off its right edge).
+    let share = (usize::from(area.width.saturating_sub(2)) / cols).max(key_w + 4);
+    let col_w = (key_w + 3 + desc_w + 1).min(share);
+    let desc_room = col_w - (key_w + 3) - 1;
+    let line = |(k, a): &(String, Action)| {
+        Line::from(vec![
+            Span::styled(
+                format!(" {k:>key_w$}  "),
+                t.fg(Slot::Accent).add_modifier(Modifier::BOLD),
+            ),
+            Span::styled(
+                format!("{:<desc_room$}", cut_at_word(a.description(), desc_room)),
+                t.fg(Slot::Text),
+            ),
+        ])
+    };
+    let col_w = col_w as u16;
     let r = centered(area, col_w * cols as u16 + 2, per_col as u16 + 2);
     f.render_widget(Clear, r);
     let block = Block::default()
@@ -117,6 +127,11 @@ pub fn footer(f: &mut Frame, area: Rect, app: &App) {
         ));
         spans.push(Span::styled(format!(" {what} "), t.fg(Slot::Dim)));
     }
-    spans.push(Span::styled(format!(" theme: {}", t.name), t.fg(Slot::Dim)));
+    // The theme's name only where it fits whole (at 80 columns it read "th").
+    let theme = Span::styled(format!(" theme: {}", t.name), t.fg(Slot::Dim));
+    let used: usize = spans.iter().map(Span::width).sum();
+    if used + theme.width() <= usize::from(area.width) {
+        spans.push(theme);
+    }
     f.render_widget(Paragraph::new(Line::from(spans)).style(t.base()), area);
 }
