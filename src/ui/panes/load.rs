@@ -8,7 +8,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Cell, Gauge, Paragraph, Row, Table, Wrap};
 use ratatui::Frame;
 
-use super::{pane_block, unavailable};
+use super::{cut_at_word, pane_block, unavailable, width_of};
 use crate::load::{InvalidCounts, InvalidOutcome};
 use crate::ui::app::{App, LlmRow, LoadOffer, Pane};
 use crate::ui::keys::Action;
@@ -197,8 +197,18 @@ pub fn draw(f: &mut Frame, area: Rect, app: &App) {
         TREND.len()
     };
     let cols = columns_for(table_area.width, spark_w);
-    let header = Row::new(cols.iter().map(|c| c.heading()))
-        .style(t.fg(Slot::Title).add_modifier(Modifier::BOLD));
+    let tool_w = usize::from(table_area.width).saturating_sub(
+        cols.iter()
+            .filter(|c| **c != Col::Tool)
+            .map(|c| usize::from(c.width(spark_w)) + 1)
+            .sum(),
+    );
+    let names = ToolNames::for_width(app.load.rows.iter().map(|r| r.tool.as_str()), tool_w);
+    let header = Row::new(cols.iter().map(|c| match c {
+        Col::Tool => names.heading(),
+        c => c.heading().to_string(),
+    }))
+    .style(t.fg(Slot::Title).add_modifier(Modifier::BOLD));
     let rows: Vec<Row> = app
         .load
         .rows
@@ -210,7 +220,7 @@ pub fn draw(f: &mut Frame, area: Rect, app: &App) {
                 t.fg(Slot::Text)
             };
             Row::new(cols.iter().map(|c| match c {
-                Col::Tool => Cell::from(r.tool.clone()),
+                Col::Tool => Cell::from(names.name(&r.tool)),
                 Col::Rps => Cell::from(format!("{:.1}", r.rps)),
                 Col::P50 => Cell::from(fmt_ms(r.p50_ms)),
                 Col::P95 => Cell::from(fmt_ms(r.p95_ms)),
@@ -227,6 +237,44 @@ pub fn draw(f: &mut Frame, area: Rect, app: &App) {
     });
     let table = Table::new(rows, widths).header(header);
     f.render_widget(table, table_area);
+}
+
+/// How the tool column names its rows in `width` cells: `target:tool` where
+/// every name fits; where one does not and every row is of one target, the
+/// bare tool under a `tool (target)` heading (at 80 columns every row read
+/// `built-in:thermal_`, the part that tells them apart cut off); a name
+/// still too long is cut with `…`.
+struct ToolNames<'a> {
+    target: Option<&'a str>,
+    width: usize,
+}
+
+impl<'a> ToolNames<'a> {
+    fn for_width(mut tools: impl Iterator<Item = &'a str> + Clone, width: usize) -> Self {
+        let fits = tools.clone().all(|t| width_of(t) <= width);
+        let target = tools.next().and_then(|t| t.split_once(':')).map(|(p, _)| p);
+        let shared =
+            target.filter(|p| tools.all(|t| t.split_once(':').is_some_and(|(q, _)| q == *p)));
+        ToolNames {
+            target: if fits { None } else { shared },
+            width,
+        }
+    }
+
+    fn heading(&self) -> String {
+        match self.target {
+            Some(p) => cut_at_word(&format!("tool ({p})"), self.width),
+            None => "tool".into(),
+        }
+    }
+
+    fn name(&self, tool: &str) -> String {
+        let bare = match self.target {
+            Some(p) => tool.strip_prefix(p).and_then(|t| t.strip_prefix(':')),
+            None => None,
+        };
+        cut_at_word(bare.unwrap_or(tool), self.width)
+    }
 }
 
 /// The sparkline column's heading.
