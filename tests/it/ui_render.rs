@@ -249,6 +249,12 @@ fn a_bare_vm_says_unavailable_instead_of_empty_boxes() {
         t.contains("GPU unavailable: no Jetson devfreq GPU or NVML device"),
         "{t}"
     );
+    // At 80 columns the reason is shortened, not cut mid-word.
+    let t = text(&render(&app, 80, 24));
+    assert!(
+        t.contains("GPU unavailable: no devfreq GPU or NVML "),
+        "{t}"
+    );
 }
 
 #[test]

@@ -7,7 +7,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 use ratatui::Frame;
 
-use super::{num, pane_block};
+use super::{fit, num, pane_block};
 use crate::snapshot::CpuCore;
 use crate::ui::app::{App, Pane};
 use crate::ui::theme::Slot;
@@ -98,7 +98,14 @@ pub fn draw(f: &mut Frame, area: Rect, app: &App) {
         lines.push(Line::from(vec![
             Span::styled("GPU ", t.fg(Slot::Title).add_modifier(Modifier::BOLD)),
             Span::styled(
-                "unavailable: no Jetson devfreq GPU or NVML device",
+                fit(
+                    usize::from(inner.width).saturating_sub(4),
+                    &[
+                        "unavailable: no Jetson devfreq GPU or NVML device".into(),
+                        "unavailable: no devfreq GPU or NVML".into(),
+                        "unavailable".into(),
+                    ],
+                ),
                 t.fg(Slot::Dim),
             ),
         ]));
