@@ -95,20 +95,7 @@ pub fn draw(f: &mut Frame, area: Rect, app: &App) {
         lines.push(Line::from(spans));
     }
     if snap.gpus.is_empty() {
-        lines.push(Line::from(vec![
-            Span::styled("GPU ", t.fg(Slot::Title).add_modifier(Modifier::BOLD)),
-            Span::styled(
-                fit(
-                    usize::from(inner.width).saturating_sub(4),
-                    &[
-                        "unavailable: no Jetson devfreq GPU or NVML device".into(),
-                        "unavailable: no devfreq GPU or NVML".into(),
-                        "unavailable".into(),
-                    ],
-                ),
-                t.fg(Slot::Dim),
-            ),
-        ]));
+        lines.push(no_gpu(app, inner.width));
     }
     for g in &snap.gpus {
         let capped =
@@ -165,6 +152,25 @@ pub fn draw(f: &mut Frame, area: Rect, app: &App) {
         ]));
     }
     f.render_widget(Paragraph::new(lines), inner);
+}
+
+/// "GPU unavailable: …", in the longest wording that fits `width` cells.
+fn no_gpu(app: &App, width: u16) -> Line<'static> {
+    let t = app.theme();
+    Line::from(vec![
+        Span::styled("GPU ", t.fg(Slot::Title).add_modifier(Modifier::BOLD)),
+        Span::styled(
+            fit(
+                usize::from(width).saturating_sub(4),
+                &[
+                    "unavailable: no Jetson devfreq GPU or NVML device".into(),
+                    "unavailable: no devfreq GPU or NVML".into(),
+                    "unavailable".into(),
+                ],
+            ),
+            t.fg(Slot::Dim),
+        ),
+    ])
 }
 
 #[cfg(test)]
