@@ -634,3 +634,61 @@ fn the_help_shows_every_key_at_80_by_24() {
         assert_eq!(named, w > 80, "{w}×{h}: {footer}");
     }
 }
+
+/// The memory legend's lines keep each figure whole at 80 columns: a figure
+/// that does not fit is left out, not cut ("floor 9424 MB  nv",
+/// "15.8 MB  cpu"), and an exited process still says so. On a short pane the
+/// figures come before the chart's third row.
+#[test]
+fn the_memory_legend_drops_figures_it_cannot_show_whole() {
+    use jetstress::snapshot::WatchedProcess;
+    use std::sync::Arc;
+    let mut app = app_for("orin-agx-r36");
+    let mut s = (**app.latest.as_ref().expect("a first sample")).clone();
+    assert!(s.memory.nvmap_mb.is_some(), "the fixture reads nvmap");
+    s.elapsed_s += 1.0;
+    s.watched = vec![WatchedProcess {
+        pid: 4242,
+        name: "llama-server".into(),
+        rss_mb: Some(812.4),
+        alive: false,
+        cpu_pct: Some(95.0),
+        cgroup: None,
+        gpu_mem_mb: Some(1228.8),
+    }];
+    app.on_snapshot(Arc::new(s));
+    for (w, h) in [(80u16, 24u16), (120, 40), (200, 50)] {
+        let buf = render(&app, w, h);
+        let (rows, _) = pane_rows(&buf, "Memory");
+        let legend: Vec<&String> = rows
+            .iter()
+            .filter(|r| r.starts_with("used ") || r.starts_with("swap ") || r.starts_with("rss "))
+            .collect();
+        // At 80×24 the pane has room for the two lines of figures only.
+        let want = if h <= 24 { 2 } else { 3 };
+        assert_eq!(legend.len(), want, "{w}×{h}: {rows:#?}");
+        for r in &legend {
+            assert_eq!(r.chars().last(), Some(' '), "{w} cols: {r:?}");
+            for (label, unit) in [
+                ("floor ", " MB"),
+                ("nvmap ", " MB"),
+                ("cpu ", " %"),
+                ("gpu ", " GB"),
+            ] {
+                if let Some(i) = r.find(label) {
+                    assert!(r[i..].contains(unit), "{w} cols: {label}cut in {r:?}");
+                }
+            }
+        }
+        let Some(rss) = legend.iter().find(|r| r.starts_with("rss ")) else {
+            continue;
+        };
+        assert!(rss.contains("exited"), "{w} cols: {rss:?}");
+        if w == 200 {
+            assert!(
+                rss.contains("cpu 95 %") && rss.contains("gpu 1.2 GB"),
+                "{rss:?}"
+            );
+        }
+    }
+}

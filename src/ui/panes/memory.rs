@@ -8,8 +8,8 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 use ratatui::Frame;
 
-use super::{num, pane_block, unavailable};
-use crate::snapshot::{mb_words, watched_key_words, WatchedProcess};
+use super::{fit_groups, num, pane_block, unavailable};
+use crate::snapshot::{mb_words, watched_key_words, Snapshot, WatchedProcess};
 use crate::ui::app::{App, Pane};
 use crate::ui::theme::{Slot, Theme};
 
@@ -26,9 +26,15 @@ pub fn draw(f: &mut Frame, area: Rect, app: &App) {
         f.render_widget(Paragraph::new(unavailable(app, "no /proc/meminfo")), inner);
         return;
     };
-    let legend_h = 2 + snap.watched.len().min(3) as u16;
+    // The used/available and swap/floor lines before the chart's third row:
+    // on a short pane (80×24) the chart kept three rows and left one line of
+    // figures. Watched processes' lines come after the chart's second row.
+    let want = 2 + snap.watched.len().min(3) as u16;
+    let legend_h = want
+        .min(inner.height.saturating_sub(2))
+        .max(2.min(inner.height));
     let [chart_area, legend] =
-        Layout::vertical([Constraint::Min(3), Constraint::Length(legend_h)]).areas(inner);
+        Layout::vertical([Constraint::Fill(1), Constraint::Length(legend_h)]).areas(inner);
     let now = app.view_now();
     let from = now - app.window_s();
     let px = chart_area.width as usize * 2;
@@ -79,58 +85,94 @@ pub fn draw(f: &mut Frame, area: Rect, app: &App) {
         t.fg(Slot::Axis),
     );
 
+    f.render_widget(
+        Paragraph::new(legend_lines(snap, t, floor, legend.width)),
+        legend,
+    );
+}
+
+/// The legend under the chart: used and available, swap, floor and nvmap,
+/// then each watched process, each line in `width` cells.
+fn legend_lines(snap: &Snapshot, t: &Theme, floor: f64, width: u16) -> Vec<Line<'static>> {
     let m = &snap.memory;
+    let width = usize::from(width);
     let mut lines = vec![
-        Line::from(vec![
-            Span::styled("used ", t.fg(Slot::MemUsed)),
-            Span::raw(num(m.used_mb, 0, " MB  ")),
-            Span::styled("avail ", t.fg(Slot::MemAvailable)),
-            Span::raw(num(m.available_mb, 0, " MB")),
-        ]),
-        Line::from(vec![
-            Span::styled("swap ", t.fg(Slot::Swap)),
-            Span::raw(format!(
-                "{}/{} MB  ",
-                num(m.swap_used_mb, 0, ""),
-                num(m.swap_total_mb, 0, "")
-            )),
-            Span::styled("floor ", t.fg(Slot::FloorLine)),
-            Span::raw(format!("{floor:.0} MB")),
-            Span::raw(
+        fit_groups(
+            width,
+            vec![
+                vec![
+                    Span::styled("used ", t.fg(Slot::MemUsed)),
+                    Span::raw(num(m.used_mb, 0, " MB")),
+                ],
+                vec![
+                    Span::styled("  avail ", t.fg(Slot::MemAvailable)),
+                    Span::raw(num(m.available_mb, 0, " MB")),
+                ],
+            ],
+        ),
+        fit_groups(
+            width,
+            vec![
+                vec![
+                    Span::styled("swap ", t.fg(Slot::Swap)),
+                    Span::raw(format!(
+                        "{}/{} MB",
+                        num(m.swap_used_mb, 0, ""),
+                        num(m.swap_total_mb, 0, "")
+                    )),
+                ],
+                vec![
+                    Span::styled("  floor ", t.fg(Slot::FloorLine)),
+                    Span::raw(format!("{floor:.0} MB")),
+                ],
                 m.nvmap_mb
-                    .map(|n| format!("  nvmap {n:.0} MB"))
+                    .map(|n| vec![Span::raw(format!("  nvmap {n:.0} MB"))])
                     .unwrap_or_default(),
-            ),
-        ]),
+            ],
+        ),
     ];
-    lines.extend(snap.watched.iter().take(3).map(|w| watched_line(w, t)));
-    f.render_widget(Paragraph::new(lines), legend);
+    lines.extend(
+        snap.watched
+            .iter()
+            .take(3)
+            .map(|w| watched_line(w, t, width)),
+    );
+    lines
 }
 
 /// `rss node (4242) 51.2 MB  cpu 37 %  gpu 1.2 GB`; a cgroup's memory is
-/// `mem`; `gpu` only when known.
-fn watched_line(w: &WatchedProcess, t: &Theme) -> Line<'static> {
-    let mut spans = vec![
-        Span::styled(
-            if w.cgroup.is_some() { "mem " } else { "rss " },
-            t.fg(Slot::Rss),
-        ),
-        Span::raw(format!(
-            "{} ({}) {}  ",
-            w.name,
-            watched_key_words(w.pid),
-            num(w.rss_mb, 1, " MB")
-        )),
-        Span::styled("cpu ", t.fg(Slot::Dim)),
-        Span::raw(num(w.cpu_pct, 0, " %")),
+/// `mem`; `gpu` only when known; `exited` after the RSS; in `width` cells,
+/// the figures that fit.
+fn watched_line(w: &WatchedProcess, t: &Theme, width: usize) -> Line<'static> {
+    let mut groups = vec![
+        vec![
+            Span::styled(
+                if w.cgroup.is_some() { "mem " } else { "rss " },
+                t.fg(Slot::Rss),
+            ),
+            Span::raw(format!(
+                "{} ({}) {}",
+                w.name,
+                watched_key_words(w.pid),
+                num(w.rss_mb, 1, " MB")
+            )),
+        ],
+        // Before the figures, so a narrow pane keeps it.
+        if w.alive {
+            Vec::new()
+        } else {
+            vec![Span::styled(" exited", t.fg(Slot::Dim))]
+        },
+        vec![
+            Span::styled("  cpu ", t.fg(Slot::Dim)),
+            Span::raw(num(w.cpu_pct, 0, " %")),
+        ],
     ];
     if let Some(g) = w.gpu_mem_mb {
-        spans.push(Span::styled("  gpu ", t.fg(Slot::Dim)));
-        spans.push(Span::raw(mb_words(g)));
+        groups.push(vec![
+            Span::styled("  gpu ", t.fg(Slot::Dim)),
+            Span::raw(mb_words(g)),
+        ]);
     }
-    spans.push(Span::styled(
-        if w.alive { "" } else { " exited" },
-        t.fg(Slot::Dim),
-    ));
-    Line::from(spans)
+    fit_groups(width, groups)
 }

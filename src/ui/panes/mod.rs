@@ -72,6 +72,23 @@ pub fn fit(width: usize, candidates: &[String]) -> String {
     cut_at_word(last, width.saturating_sub(1))
 }
 
+/// A line of `groups` (each a few spans that belong together: a label and
+/// its figure) in `width` cells with a cell to spare: the first group always
+/// (cut at the edge if it must be), each later one where it fits whole, so
+/// a narrow pane drops a figure instead of cutting it in two.
+pub fn fit_groups(width: usize, groups: Vec<Vec<Span<'static>>>) -> Line<'static> {
+    let mut spans = Vec::new();
+    let mut used = 0;
+    for (i, g) in groups.into_iter().enumerate() {
+        let w: usize = g.iter().map(Span::width).sum();
+        if i == 0 || used + w < width {
+            used += w;
+            spans.extend(g);
+        }
+    }
+    Line::from(spans)
+}
+
 /// `s` cut to at most `max` cells at a word boundary, `…` appended (a single
 /// word longer than `max` is cut inside, still with `…`).
 pub fn cut_at_word(s: &str, max: usize) -> String {
