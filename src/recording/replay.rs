@@ -1,7 +1,8 @@
 //! Replay: drives the dashboard from a jetstress recording or a tegrastats /
 //! CSV trace, as if the samples were arriving live — pause/resume, seek ±30 s,
 //! speed ×0.5/×2. Traces become [`Snapshot`]s here, so the dashboard and the
-//! predictor never know they are reading the past.
+//! predictor never know they are reading the past; a recording's load windows
+//! come back between the snapshots they were written between.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -12,6 +13,7 @@ use tokio::task::JoinHandle;
 
 use super::reader::{is_recording, parse_recording, RecordingError};
 use super::traces::{parse_trace, TraceSample};
+use crate::load::engine::LoadWindow;
 use crate::snapshot::{Gpu, Memory, Power, Rail, Snapshot, ThermalZone, Trip};
 
 /// Seek step of the seek keys.
@@ -24,8 +26,17 @@ pub const SPEED_RANGE: (f64, f64) = (0.125, 64.0);
 pub struct ReplaySource {
     pub label: String,
     pub snapshots: Vec<Arc<Snapshot>>,
+    /// A recording's load windows, in order (a trace has none).
+    pub windows: Vec<ReplayedWindow>,
     /// Lines that did not parse (line, reason).
     pub skipped: Vec<(usize, String)>,
+}
+
+/// A recorded load window and how many snapshots the run had seen before it.
+#[derive(Debug, Clone)]
+pub struct ReplayedWindow {
+    pub after_snapshots: usize,
+    pub window: Arc<LoadWindow>,
 }
 
 impl ReplaySource {
@@ -129,9 +140,18 @@ pub fn load(path: &Path) -> Result<ReplaySource, RecordingError> {
                 Arc::new(s)
             })
             .collect();
+        let windows = rec
+            .windows
+            .into_iter()
+            .map(|w| ReplayedWindow {
+                after_snapshots: w.after_snapshots,
+                window: Arc::new(w.window),
+            })
+            .collect();
         return Ok(ReplaySource {
             label,
             snapshots,
+            windows,
             skipped: rec.skipped,
         });
     }
@@ -143,6 +163,7 @@ pub fn load(path: &Path) -> Result<ReplaySource, RecordingError> {
             .iter()
             .map(|s| Arc::new(trace_sample_to_snapshot(s)))
             .collect(),
+        windows: Vec::new(),
         skipped: trace.skipped,
     })
 }
@@ -168,6 +189,8 @@ pub enum ReplayMsg {
     /// Forget history: what follows restarts the charts (after a seek).
     Reset,
     Snapshot(Arc<Snapshot>),
+    /// A recorded load window, after the snapshots it followed.
+    Window(Arc<LoadWindow>),
     Status(ReplayStatus),
 }
 
@@ -199,6 +222,10 @@ pub fn spawn(
     let task = tokio::spawn(async move {
         let duration = src.duration_s();
         let snaps = src.snapshots;
+        let windows = src.windows;
+        // The next window to send: the first one written after more
+        // snapshots than have been sent.
+        let mut wi = 0usize;
         let mut speed = speed.clamp(SPEED_RANGE.0, SPEED_RANGE.1);
         let mut paused = false;
         let mut i = 0usize;
@@ -232,6 +259,12 @@ pub fn spawn(
                         return;
                     }
                     i += 1;
+                    while let Some(w) = windows.get(wi).filter(|w| w.after_snapshots <= i) {
+                        if out.send(ReplayMsg::Window(w.window.clone())).await.is_err() {
+                            return;
+                        }
+                        wi += 1;
+                    }
                 }
                 cmd = rx.recv() => match cmd {
                     None => return,
@@ -250,6 +283,14 @@ pub fn spawn(
                             }
                         }
                         i = target;
+                        // The latency table as it stood there: the last
+                        // window before the target, then on from it.
+                        wi = windows.partition_point(|w| w.after_snapshots <= i);
+                        if let Some(w) = wi.checked_sub(1).and_then(|k| windows.get(k)) {
+                            if out.send(ReplayMsg::Window(w.window.clone())).await.is_err() {
+                                return;
+                            }
+                        }
                     }
                 },
             }
@@ -309,7 +350,7 @@ mod tests {
                     got += 1;
                 }
                 ReplayMsg::Status(st) if st.finished => break,
-                ReplayMsg::Status(_) | ReplayMsg::Reset => {}
+                ReplayMsg::Status(_) | ReplayMsg::Reset | ReplayMsg::Window(_) => {}
             }
         }
         assert_eq!(got, n);
@@ -322,7 +363,7 @@ mod tests {
                 ReplayMsg::Reset => saw_reset = true,
                 ReplayMsg::Snapshot(_) => replayed += 1,
                 ReplayMsg::Status(st) if st.finished => break,
-                ReplayMsg::Status(_) => {}
+                ReplayMsg::Status(_) | ReplayMsg::Window(_) => {}
             }
         }
         assert!(saw_reset);
@@ -340,5 +381,51 @@ mod tests {
         }
         assert_eq!(paused, Some((true, 2.0)));
         h.stop();
+    }
+
+    /// A recording's windows come after the snapshots that preceded them
+    /// in the run; a seek sends the last window before the new position
+    /// first, then the rest in order.
+    #[tokio::test(start_paused = true)]
+    async fn windows_come_back_between_the_snapshots_they_followed() {
+        let snapshots: Vec<Arc<Snapshot>> = (0..10)
+            .map(|i| {
+                let mut s = Snapshot::empty();
+                s.elapsed_s = f64::from(i);
+                Arc::new(s)
+            })
+            .collect();
+        let window = |after: usize| ReplayedWindow {
+            after_snapshots: after,
+            window: Arc::new(LoadWindow {
+                elapsed_s: after as f64,
+                ..LoadWindow::default()
+            }),
+        };
+        let src = ReplaySource {
+            label: "made".into(),
+            snapshots,
+            windows: vec![window(2), window(5), window(8)],
+            skipped: Vec::new(),
+        };
+        let (tx, mut rx) = mpsc::channel(4096);
+        let h = spawn(src, 1.0, 0.0, tx);
+        let mut order = Vec::new();
+        let mut next = async |order: &mut Vec<String>| loop {
+            match rx.recv().await.unwrap() {
+                ReplayMsg::Snapshot(s) => order.push(format!("s{}", s.elapsed_s)),
+                ReplayMsg::Window(w) => order.push(format!("w{}", w.elapsed_s)),
+                ReplayMsg::Reset => order.push("reset".into()),
+                ReplayMsg::Status(st) if st.finished => return,
+                ReplayMsg::Status(_) => {}
+            }
+        };
+        next(&mut order).await;
+        assert_eq!(order.join(" "), "s0 s1 w2 s2 s3 s4 w5 s5 s6 s7 w8 s8 s9");
+        order.clear();
+        // From the end (t = 9) back 3 s to t = 6: six snapshots seen there.
+        h.commands.send(ReplayCommand::Seek(-3.0)).await.unwrap();
+        next(&mut order).await;
+        assert_eq!(order.join(" "), "reset w5 s6 s7 w8 s8 s9");
     }
 }

@@ -343,6 +343,12 @@ impl App {
                 };
             }
             Action::Zoom => self.zoom = !self.zoom,
+            // A replay's windows carry their last 10 s only: the stage and
+            // phase scopes are summaries of the live engine.
+            Action::LatencyScope if self.replay.is_some() => self.log(
+                Level::Info,
+                "latency table: a replay shows each window's last 10 s",
+            ),
             Action::LatencyScope => {
                 self.load.scope = self.load.scope.next();
                 let label = self.load.scope.label();

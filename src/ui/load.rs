@@ -206,11 +206,7 @@ impl LoadControl {
                 });
                 app.load.phase = Some(phase);
                 app.load.stage = None;
-                app.load.dropped = 0;
-                app.load.invalid = InvalidCounts::default();
-                app.load.rows.clear();
-                app.load.llm.clear();
-                self.history.clear();
+                self.clear_rows(app);
             }
             EngineEvent::Phase(PhaseEvent::StageChanged {
                 name,
@@ -251,8 +247,66 @@ impl LoadControl {
         }
     }
 
-    /// A load window: counters, the population, progress, and the latency rows.
+    /// A load window: counters, the population, progress, and the latency
+    /// rows (the scope's, for a stage or the phase, from the run's summary).
     async fn on_window(&mut self, app: &mut App, session: &Session, w: &LoadWindow) {
+        let scoped = match app.load.scope {
+            LatencyScope::Recent => None,
+            scope => Some(
+                session
+                    .summary()
+                    .await
+                    .map(|s| scoped_tools(&s, scope))
+                    .unwrap_or_default(),
+            ),
+        };
+        self.fold_window(app, w, scoped);
+    }
+
+    /// A recorded load window in a replay: the recording holds no phase
+    /// events, so the window says which phase and stage ran; the table is
+    /// its last 10 s (the summaries a stage or phase scope needs are the
+    /// live engine's).
+    pub fn on_replayed_window(&mut self, app: &mut App, w: &LoadWindow) {
+        app.load.engine.get_or_insert_with(|| "recorded".into());
+        if app.load.phase != w.phase {
+            self.clear_rows(app);
+        }
+        app.load.phase.clone_from(&w.phase);
+        app.load.stage.clone_from(&w.stage);
+        if w.phase.is_none() {
+            app.load.target_rps = None;
+            app.load.users = None;
+            return;
+        }
+        if w.users.is_some() && app.load.users.is_none() {
+            app.load.users = Some(UsersLine::default());
+        }
+        self.fold_window(app, w, None);
+    }
+
+    /// Forget the load view (a replay seek): the next window fills it again.
+    pub fn clear_view(&mut self, app: &mut App) {
+        self.clear_rows(app);
+        app.load.engine = None;
+        app.load.phase = None;
+        app.load.stage = None;
+        app.load.target_rps = None;
+        app.load.users = None;
+        app.load.progress = None;
+    }
+
+    fn clear_rows(&mut self, app: &mut App) {
+        app.load.dropped = 0;
+        app.load.invalid = InvalidCounts::default();
+        app.load.rows.clear();
+        app.load.llm.clear();
+        self.history.clear();
+    }
+
+    /// A window into the view; `scoped`: the rows of the table's scope when
+    /// it is not the last 10 s.
+    fn fold_window(&mut self, app: &mut App, w: &LoadWindow, scoped: Option<Vec<ToolSummary>>) {
         app.load.dropped += w.all.error_kinds.get("dropped").copied().unwrap_or(0);
         app.load.invalid.merge(&w.invalid.unwrap_or_default());
         match (w.users, app.load.users.as_mut()) {
@@ -277,14 +331,7 @@ impl LoadControl {
             h.push_back((t.latency_ms.p95 * 1000.0) as u64);
         }
         let window_llm = llm_rows(&w.tools);
-        let tools = match app.load.scope {
-            LatencyScope::Recent => w.rolling_tools.clone(),
-            scope => session
-                .summary()
-                .await
-                .map(|s| scoped_tools(&s, scope))
-                .unwrap_or_default(),
-        };
+        let tools = scoped.unwrap_or_else(|| w.rolling_tools.clone());
         app.load.rows = tools
             .iter()
             .filter(|t| t.count > 0)
@@ -300,11 +347,11 @@ impl LoadControl {
                 p95_history: self.history.get(&t.tool).cloned().unwrap_or_default(),
             })
             .collect();
-        let scoped = llm_rows(&tools);
-        let llm = if app.load.scope == LatencyScope::Recent || scoped.is_empty() {
+        let scoped_llm = llm_rows(&tools);
+        let llm = if app.load.scope == LatencyScope::Recent || scoped_llm.is_empty() {
             window_llm
         } else {
-            scoped
+            scoped_llm
         };
         // A window in which no stream finished keeps the last figures.
         if !llm.is_empty() {

@@ -299,6 +299,8 @@ enum Incoming {
     Session(SessionMsg),
     /// A replay seek: history starts over.
     Reset,
+    /// A recorded load window, replayed.
+    Window(std::sync::Arc<crate::load::engine::LoadWindow>),
     Status(crate::recording::replay::ReplayStatus),
 }
 
@@ -309,6 +311,7 @@ impl Source {
             Source::Replay { rx, .. } => match rx.recv().await {
                 Some(ReplayMsg::Snapshot(s)) => Incoming::Session(SessionMsg::Snapshot(s)),
                 Some(ReplayMsg::Reset) => Incoming::Reset,
+                Some(ReplayMsg::Window(w)) => Incoming::Window(w),
                 Some(ReplayMsg::Status(st)) => Incoming::Status(st),
                 None => Incoming::Session(SessionMsg::Closed),
             },
@@ -497,6 +500,11 @@ async fn event_loop(
                     }
                     Incoming::Reset => {
                         app.reset_history();
+                        load.clear_view(&mut app);
+                        dirty = true;
+                    }
+                    Incoming::Window(w) => {
+                        load.on_replayed_window(&mut app, &w);
                         dirty = true;
                     }
                     Incoming::Status(st) => {

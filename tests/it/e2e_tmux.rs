@@ -323,6 +323,58 @@ fn record_key_toggles_and_replay_plays_it_back() {
     r.keys(&["q"]);
 }
 
+/// A headless spike recorded, then replayed: the latency table comes back
+/// with the recorded phase and its tools' rows, the footer offers the replay
+/// keys instead of the load keys, and after a seek back the table plays
+/// again.
+#[test]
+fn a_replayed_recording_shows_its_latency_table() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("spike.jsonl");
+    let out = Command::new(BIN)
+        .args([
+            "run",
+            "--phase",
+            "spike",
+            "--duration",
+            "6s",
+            "--interval",
+            "200ms",
+        ])
+        .arg("--record")
+        .arg(&file)
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let rec = jetstress::recording::read_recording(&file).unwrap();
+    assert!(rec.windows.len() >= 4, "{} windows", rec.windows.len());
+    let r = Session::start(
+        120,
+        40,
+        &format!("{BIN} replay --speed 2 {}", file.display()),
+    );
+    let screen = r.wait_for("the recorded spike's table", |t| {
+        t.contains("spike · ") && t.contains("built-in") && t.contains("thermal_status")
+    });
+    assert!(!screen.contains("a replay drives no load"), "{screen}");
+    let footer = screen.lines().last().unwrap_or_default();
+    assert!(
+        footer.contains("pause") && !footer.contains("spike"),
+        "{footer}"
+    );
+    r.wait_for("the end", |t| t.contains("END"));
+    r.keys(&["Left"]);
+    r.wait_for("the table after a seek back", |t| {
+        !t.contains("END") && t.contains("spike · ") && t.contains("thermal_status")
+    });
+    r.keys(&["q"]);
+}
+
 #[test]
 fn replay_of_a_tegrastats_log_seeks_and_predicts() {
     let log = Path::new(env!("CARGO_MANIFEST_DIR"))

@@ -240,7 +240,7 @@ pub enum PhaseEvent {
 }
 
 /// Per-tool statistics over the last window.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct LoadWindow {
     pub elapsed_s: f64,
     pub window_s: f64,

@@ -122,6 +122,15 @@ pub fn draw(f: &mut Frame, area: Rect, app: &App) {
             );
             return;
         }
+        (Some(_), None) if app.load.offer == LoadOffer::Replay => {
+            f.render_widget(
+                Paragraph::new(Span::styled(
+                    "no phase ran at this point of the recording",
+                    t.fg(Slot::Dim),
+                )),
+                bar_area,
+            );
+        }
         (Some(_), None) => {
             let hint = format!(
                 "idle — {} spike · {} stress · {} soak · {} users · {} stop",

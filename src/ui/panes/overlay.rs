@@ -108,17 +108,32 @@ pub fn help(f: &mut Frame, area: Rect, app: &App) {
 pub fn footer(f: &mut Frame, area: Rect, app: &App) {
     let t = app.theme();
     let k = |a: Action| app.keys.keys_for(a).first().cloned().unwrap_or_default();
-    let items = [
-        (k(Action::Help), "help"),
-        (k(Action::Spike), "spike"),
-        (k(Action::Stress), "stress"),
-        (k(Action::Soak), "soak"),
-        (k(Action::Users), "users"),
-        (k(Action::StopAll), "stop"),
-        (k(Action::Zoom), "zoom"),
-        (k(Action::NextTheme), "theme"),
-        (k(Action::Quit), "quit"),
-    ];
+    // A replay's keys instead of the load keys, which do nothing there.
+    let items = if app.replay.is_some() {
+        vec![
+            (k(Action::Help), "help"),
+            (k(Action::ReplayPause), "pause"),
+            (k(Action::SeekBack), "back"),
+            (k(Action::SeekForward), "forward"),
+            (k(Action::Slower), "slower"),
+            (k(Action::Faster), "faster"),
+            (k(Action::Zoom), "zoom"),
+            (k(Action::NextTheme), "theme"),
+            (k(Action::Quit), "quit"),
+        ]
+    } else {
+        vec![
+            (k(Action::Help), "help"),
+            (k(Action::Spike), "spike"),
+            (k(Action::Stress), "stress"),
+            (k(Action::Soak), "soak"),
+            (k(Action::Users), "users"),
+            (k(Action::StopAll), "stop"),
+            (k(Action::Zoom), "zoom"),
+            (k(Action::NextTheme), "theme"),
+            (k(Action::Quit), "quit"),
+        ]
+    };
     let mut spans = Vec::new();
     for (key, what) in items {
         spans.push(Span::styled(
