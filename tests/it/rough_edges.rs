@@ -692,3 +692,27 @@ fn the_memory_legend_drops_figures_it_cannot_show_whole() {
         }
     }
 }
+
+/// An event longer than the log pane ends in `…` at a word instead of
+/// running into its border; zoomed, the pane shows it whole.
+#[test]
+fn a_long_event_is_shortened_at_a_word() {
+    use jetstress::ui::{Action, Level, Pane};
+    let mut app = app_for("orin-agx-r36");
+    let long = "the trace has no trip points: predicting against 99 °C (--trip to change it)";
+    app.log(Level::Warn, long);
+    let buf = render(&app, 80, 24);
+    let (rows, _) = pane_rows(&buf, "Events");
+    let row = rows
+        .iter()
+        .find(|r| r.contains("the trace has no trip points"))
+        .unwrap_or_else(|| panic!("{rows:#?}"));
+    assert!(row.trim_end().ends_with('…'), "{row:?}");
+    assert_eq!(row.chars().last(), Some(' '), "{row:?}");
+    while app.focus != Pane::Events {
+        app.on_action(Action::FocusNext);
+    }
+    app.on_action(Action::Zoom);
+    let screen = text(&render(&app, 120, 30));
+    assert!(screen.contains(long), "{screen}");
+}

@@ -1,12 +1,13 @@
 //! Event log pane: phase start/stop, throttle start/end, guard actions, server
-//! restarts, probe failures — newest last, with local wall-clock times.
+//! restarts, probe failures — newest last, with local wall-clock times; a
+//! line wider than the pane is shortened at a word with `…`.
 
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 use ratatui::Frame;
 
-use super::pane_block;
+use super::{cut_at_word, pane_block};
 use crate::ui::app::{App, Level, Pane};
 use crate::ui::theme::Slot;
 
@@ -22,6 +23,7 @@ pub fn draw(f: &mut Frame, area: Rect, app: &App) {
     let inner = block.inner(area);
     f.render_widget(block, area);
     let rows = inner.height as usize;
+    let width = usize::from(inner.width);
     let lines: Vec<Line> = if app.events.is_empty() {
         vec![Line::from(Span::styled("no events yet", t.fg(Slot::Dim)))]
     } else {
@@ -34,9 +36,12 @@ pub fn draw(f: &mut Frame, area: Rect, app: &App) {
                     Level::Warn => Slot::Warn,
                     Level::Alert => Slot::Alert,
                 };
+                // A line longer than the pane ends in `…` at a word (the
+                // zoomed pane, or the recording, has it whole).
+                let text = cut_at_word(&e.text, width.saturating_sub(10));
                 Line::from(vec![
                     Span::styled(format!("{} ", clock(e.time_unix_ms)), t.fg(Slot::Dim)),
-                    Span::styled(e.text.clone(), t.fg(slot)),
+                    Span::styled(text, t.fg(slot)),
                 ])
             })
             .collect()
