@@ -19,15 +19,10 @@ const TREES: [&str; 7] = [
 ];
 
 fn probe_json(root: &Path) -> Value {
-    let out = Command::new(BIN)
-        .args(["probe", "--json", "--root"])
-        .arg(root)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let out = crate::common::run_ok(
+        Command::new(BIN)
+            .args(["probe", "--json", "--root"])
+            .arg(root),
     );
     serde_json::from_slice(&out.stdout).expect("one JSON object on stdout")
 }

@@ -1,9 +1,26 @@
-//! Helpers shared by integration tests: fixture paths and private copies of
-//! fixture trees (tests that change sensor files work on a copy).
+//! Helpers shared by integration tests: fixture paths, private copies of
+//! fixture trees (tests that change sensor files work on a copy), and a
+//! command run to success.
 
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// `cmd`'s output once it has exited 0; a failure shows its stderr.
+pub fn run_ok(cmd: &mut Command) -> Output {
+    let out = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("{}: {e}", cmd.get_program().display()));
+    assert!(
+        out.status.success(),
+        "{} exited {}: {}",
+        cmd.get_program().display(),
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
 
 /// `tests/fixtures/<name>`.
 pub fn fixture_dir(name: &str) -> PathBuf {

@@ -331,25 +331,20 @@ fn record_key_toggles_and_replay_plays_it_back() {
 fn a_replayed_recording_shows_its_latency_table() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("spike.jsonl");
-    let out = Command::new(BIN)
-        .args([
-            "run",
-            "--phase",
-            "spike",
-            "--duration",
-            "6s",
-            "--interval",
-            "200ms",
-        ])
-        .arg("--record")
-        .arg(&file)
-        .current_dir(dir.path())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    common::run_ok(
+        Command::new(BIN)
+            .args([
+                "run",
+                "--phase",
+                "spike",
+                "--duration",
+                "6s",
+                "--interval",
+                "200ms",
+            ])
+            .arg("--record")
+            .arg(&file)
+            .current_dir(dir.path()),
     );
     let rec = jetstress::recording::read_recording(&file).unwrap();
     assert!(rec.windows.len() >= 4, "{} windows", rec.windows.len());

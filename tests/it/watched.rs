@@ -228,17 +228,12 @@ fn bin() -> Command {
 #[test]
 fn probe_watches_a_container_and_refuses_an_unknown_one() {
     let root = fixture_dir("cgroup-v2");
-    let out = bin()
-        .arg("--root")
-        .arg(&root)
-        .args(["probe", "--json", "--watch-container", "triton"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = crate::common::run_ok(bin().arg("--root").arg(&root).args([
+        "probe",
+        "--json",
+        "--watch-container",
+        "triton",
+    ]));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let w = &v["watched"][0];
     assert_eq!(w["cgroup"], scope(TRITON_ID).to_str().unwrap());
