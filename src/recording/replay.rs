@@ -114,6 +114,16 @@ pub fn trace_sample_to_snapshot(s: &TraceSample) -> Snapshot {
     snap
 }
 
+/// What the load view reads of a window: the window's own per-tool rows go
+/// unless they carry LLM figures (the view's table is the rolling rows), so
+/// a long recording's windows take half the memory while it replays.
+fn for_the_view(mut w: LoadWindow) -> LoadWindow {
+    if w.tools.iter().all(|t| t.llm.is_none()) {
+        w.tools = Vec::new();
+    }
+    w
+}
+
 /// Load a recording or any trace format `predict-eval` reads.
 pub fn load(path: &Path) -> Result<ReplaySource, RecordingError> {
     let bytes =
@@ -145,7 +155,7 @@ pub fn load(path: &Path) -> Result<ReplaySource, RecordingError> {
             .into_iter()
             .map(|w| ReplayedWindow {
                 after_snapshots: w.after_snapshots,
-                window: Arc::new(w.window),
+                window: Arc::new(for_the_view(w.window)),
             })
             .collect();
         return Ok(ReplaySource {
