@@ -151,12 +151,27 @@ pub enum LoadOffer {
     Campaign,
 }
 
+/// Where the load engine stands, as the load pane shows it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum EngineView {
+    /// None attached (shown as such, never as an empty box).
+    #[default]
+    Detached,
+    /// Asked for by a load key; its targets are starting.
+    Starting,
+    /// It did not start (the reason is in the event log).
+    Failed,
+    /// Running against these targets ([`crate::load::describe_targets`]).
+    Ready(String),
+    /// A replay's recorded load windows.
+    Recorded,
+}
+
 /// The load engine's view: phase, stage, rows, dropped.
 #[derive(Debug, Clone, Default)]
 pub struct LoadView {
-    /// `None` while no engine is attached (shown as such, never as an empty box).
-    pub engine: Option<String>,
-    /// What the load keys would do while `engine` is `None`.
+    pub engine: EngineView,
+    /// What the load keys would do while no engine is attached.
     pub offer: LoadOffer,
     pub phase: Option<String>,
     pub stage: Option<String>,

@@ -17,7 +17,7 @@ use crate::load::plan::{describe_targets, phase_for};
 use crate::load::stats::ToolSummary;
 use crate::load::InvalidCounts;
 use crate::session::{EngineState, Session, SessionMsg, Sinks};
-use crate::ui::app::{App, Effect, LatencyScope, Level, LlmRow, LoadRow, UsersLine};
+use crate::ui::app::{App, Effect, EngineView, LatencyScope, Level, LlmRow, LoadRow, UsersLine};
 
 /// Points kept in each tool's p95 sparkline.
 const SPARK_POINTS: usize = 120;
@@ -59,7 +59,7 @@ impl LoadControl {
                     describe_targets(session.plan())
                 ),
             );
-            app.load.engine = Some("starting".into());
+            app.load.engine = EngineView::Starting;
         }
     }
 
@@ -178,10 +178,10 @@ impl LoadControl {
                     Level::Info,
                     format!("load engine ready: {}", ops.join(", ")),
                 );
-                app.load.engine = Some(describe_targets(session.plan()));
+                app.load.engine = EngineView::Ready(describe_targets(session.plan()));
             }
             SessionMsg::EngineFailed(e) => {
-                app.load.engine = Some("failed".into());
+                app.load.engine = EngineView::Failed;
                 app.log(Level::Alert, format!("load engine failed: {e}"));
             }
             SessionMsg::EngineEnded => app.log(Level::Warn, "the load engine ended"),
@@ -268,7 +268,7 @@ impl LoadControl {
     /// its last 10 s (the summaries a stage or phase scope needs are the
     /// live engine's).
     pub fn on_replayed_window(&mut self, app: &mut App, w: &LoadWindow) {
-        app.load.engine.get_or_insert_with(|| "recorded".into());
+        app.load.engine = EngineView::Recorded;
         if app.load.phase != w.phase {
             self.clear_rows(app);
         }
@@ -288,7 +288,7 @@ impl LoadControl {
     /// Forget the load view (a replay seek): the next window fills it again.
     pub fn clear_view(&mut self, app: &mut App) {
         self.clear_rows(app);
-        app.load.engine = None;
+        app.load.engine = EngineView::Detached;
         app.load.phase = None;
         app.load.stage = None;
         app.load.target_rps = None;

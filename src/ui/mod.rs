@@ -12,7 +12,7 @@ pub(crate) mod panes;
 pub(crate) mod terminal;
 pub(crate) mod theme;
 
-pub use app::{App, Effect, Level, LlmRow, LoadOffer, LoadRow, Pane, UsersLine};
+pub use app::{App, Effect, EngineView, Level, LlmRow, LoadOffer, LoadRow, Pane, UsersLine};
 pub use campaign::{CampaignFeed, CampaignStatus};
 pub use draw::draw;
 pub use keys::{Action, KeyMap};

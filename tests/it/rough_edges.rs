@@ -517,7 +517,7 @@ fn run_shows_a_bar_on_a_terminal_and_plain_lines_through_a_pipe() {
 #[test]
 fn the_latency_table_keeps_its_headings_and_figures_whole_at_common_widths() {
     let mut app = app_for("orin-agx-r36");
-    app.load.engine = Some("built-in".into());
+    app.load.engine = jetstress::ui::EngineView::Ready("built-in".into());
     app.load.phase = Some("spike".into());
     app.load.rows = vec![jetstress::ui::LoadRow {
         tool: "built-in:system_diagnosis".into(),

@@ -319,7 +319,7 @@ fn a_users_phase_shows_its_population_and_takes_u_keys() {
         app.on_action(Action::UsersFewer),
         Some(Effect::ScaleUsers(0.5))
     );
-    app.load.engine = Some("built-in".into());
+    app.load.engine = jetstress::ui::EngineView::Ready("built-in".into());
     app.load.phase = Some("ramp".into());
     app.load.stage = Some("50 users".into());
     app.load.users = Some(UsersLine {
@@ -342,7 +342,7 @@ fn a_users_phase_shows_its_population_and_takes_u_keys() {
 #[test]
 fn the_phase_bar_counts_invalid_calls_by_outcome() {
     let mut app = app_for("orin-agx-r36", ColorMode::TrueColor, KeyMap::defaults());
-    app.load.engine = Some("built-in".into());
+    app.load.engine = jetstress::ui::EngineView::Ready("built-in".into());
     app.load.phase = Some("soak".into());
     app.load.target_rps = Some(5.0);
     let t = text(&render(&app, 160, 40));
@@ -364,7 +364,7 @@ fn the_phase_bar_counts_invalid_calls_by_outcome() {
 #[test]
 fn llm_tools_get_token_rows_and_the_phase_bar_their_tokens_per_second() {
     let mut app = app_for("orin-agx-r36", ColorMode::TrueColor, KeyMap::defaults());
-    app.load.engine = Some("llm".into());
+    app.load.engine = jetstress::ui::EngineView::Ready("llm".into());
     app.load.phase = Some("soak".into());
     app.load.target_rps = Some(4.0);
     app.load.rows = vec![jetstress::ui::LoadRow {

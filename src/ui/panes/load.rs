@@ -10,7 +10,7 @@ use ratatui::Frame;
 
 use super::{cut_at_word, pane_block, unavailable, width_of};
 use crate::load::{InvalidCounts, InvalidOutcome};
-use crate::ui::app::{App, LlmRow, LoadOffer, Pane};
+use crate::ui::app::{App, EngineView, LlmRow, LoadOffer, Pane};
 use crate::ui::keys::Action;
 use crate::ui::theme::Slot;
 
@@ -42,7 +42,7 @@ pub fn draw(f: &mut Frame, area: Rect, app: &App) {
             .unwrap_or_else(|| "?".into())
     };
     match (&app.load.engine, &app.load.phase) {
-        (None, _) => {
+        (EngineView::Detached, _) => {
             match &app.load.offer {
                 // Before the first load key: say which keys start load, against what.
                 LoadOffer::Live(targets) => {
@@ -97,7 +97,7 @@ pub fn draw(f: &mut Frame, area: Rect, app: &App) {
             }
             return;
         }
-        (Some(state), None) if state == "starting" => {
+        (EngineView::Starting, None) => {
             let text = match &app.load.offer {
                 LoadOffer::Live(targets) => format!("starting the load engine: {targets}…"),
                 _ => "starting the load engine…".into(),
@@ -108,7 +108,7 @@ pub fn draw(f: &mut Frame, area: Rect, app: &App) {
             );
             return;
         }
-        (Some(state), None) if state == "failed" => {
+        (EngineView::Failed, None) => {
             let text = format!(
                 "the load engine did not start (see Events) — {} spike · {} stress · {} soak · {} users try again",
                 keys(Action::Spike),
@@ -122,7 +122,7 @@ pub fn draw(f: &mut Frame, area: Rect, app: &App) {
             );
             return;
         }
-        (Some(_), None) if app.load.offer == LoadOffer::Replay => {
+        (EngineView::Recorded, None) => {
             f.render_widget(
                 Paragraph::new(Span::styled(
                     "no phase ran at this point of the recording",
@@ -131,7 +131,7 @@ pub fn draw(f: &mut Frame, area: Rect, app: &App) {
                 bar_area,
             );
         }
-        (Some(_), None) => {
+        (_, None) => {
             let hint = format!(
                 "idle — {} spike · {} stress · {} soak · {} users · {} stop",
                 keys(Action::Spike),
@@ -145,7 +145,7 @@ pub fn draw(f: &mut Frame, area: Rect, app: &App) {
                 bar_area,
             );
         }
-        (Some(_), Some(phase)) => {
+        (_, Some(phase)) => {
             let label = format!(
                 "{phase}{}{}  dropped {}{}{}",
                 app.load
