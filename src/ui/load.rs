@@ -223,14 +223,7 @@ impl LoadControl {
                     _ => app.load.target_rps = Some(target_rate),
                 }
             }
-            EngineEvent::Phase(PhaseEvent::Stopped { .. }) => {
-                app.load.phase = None;
-                app.load.stage = None;
-                app.load.target_rps = None;
-                app.load.users = None;
-                app.load.progress = None;
-                self.phase_started = None;
-            }
+            EngineEvent::Phase(PhaseEvent::Stopped { .. }) => self.end_phase(app),
             EngineEvent::LoadWindow(w) => self.on_window(app, session, &w).await,
             EngineEvent::Generator(g) => {
                 let name = g.generator.as_str();
@@ -275,8 +268,7 @@ impl LoadControl {
         app.load.phase.clone_from(&w.phase);
         app.load.stage.clone_from(&w.stage);
         if w.phase.is_none() {
-            app.load.target_rps = None;
-            app.load.users = None;
+            self.end_phase(app);
             return;
         }
         if w.users.is_some() && app.load.users.is_none() {
@@ -288,12 +280,19 @@ impl LoadControl {
     /// Forget the load view (a replay seek): the next window fills it again.
     pub fn clear_view(&mut self, app: &mut App) {
         self.clear_rows(app);
+        self.end_phase(app);
         app.load.engine = EngineView::Detached;
+    }
+
+    /// No phase runs: the bar's phase, stage, rate, population and progress go
+    /// (the rows stay until the next phase starts).
+    fn end_phase(&mut self, app: &mut App) {
         app.load.phase = None;
         app.load.stage = None;
         app.load.target_rps = None;
         app.load.users = None;
         app.load.progress = None;
+        self.phase_started = None;
     }
 
     fn clear_rows(&mut self, app: &mut App) {
