@@ -205,13 +205,7 @@ pub fn draw(f: &mut Frame, area: Rect, app: &App) {
     } else {
         TREND.len()
     };
-    let cols = columns_for(table_area.width, spark_w);
-    let tool_w = usize::from(table_area.width).saturating_sub(
-        cols.iter()
-            .filter(|c| **c != Col::Tool)
-            .map(|c| usize::from(c.width(spark_w)) + 1)
-            .sum(),
-    );
+    let (cols, tool_w) = columns_for(table_area.width, spark_w);
     let names = ToolNames::for_width(app.load.rows.iter().map(|r| r.tool.as_str()), tool_w);
     let header = Row::new(cols.iter().map(|c| match c {
         Col::Tool => names.heading(),
@@ -343,8 +337,9 @@ impl Col {
 }
 
 /// The columns that fit `width` cells whole (one cell between columns), in
-/// table order: the tool, then as many of the others as fit, by priority.
-fn columns_for(width: u16, spark_w: usize) -> Vec<Col> {
+/// table order: the tool, then as many of the others as fit, by priority;
+/// and the cells left to the tool column.
+fn columns_for(width: u16, spark_w: usize) -> (Vec<Col>, usize) {
     let mut used = TOOL_MIN;
     let mut cols = vec![Col::Tool];
     for c in Col::BY_PRIORITY {
@@ -355,7 +350,7 @@ fn columns_for(width: u16, spark_w: usize) -> Vec<Col> {
         }
     }
     cols.sort();
-    cols
+    (cols, usize::from(width - (used - TOOL_MIN)))
 }
 
 /// Milliseconds in a short human form.
