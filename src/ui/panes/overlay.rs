@@ -109,31 +109,32 @@ pub fn footer(f: &mut Frame, area: Rect, app: &App) {
     let t = app.theme();
     let k = |a: Action| app.keys.keys_for(a).first().cloned().unwrap_or_default();
     // A replay's keys instead of the load keys, which do nothing there.
-    let items = if app.replay.is_some() {
-        vec![
-            (k(Action::Help), "help"),
-            (k(Action::ReplayPause), "pause"),
-            (k(Action::SeekBack), "back"),
-            (k(Action::SeekForward), "forward"),
-            (k(Action::Slower), "slower"),
-            (k(Action::Faster), "faster"),
-            (k(Action::Zoom), "zoom"),
-            (k(Action::NextTheme), "theme"),
-            (k(Action::Quit), "quit"),
+    let middle: &[(Action, &str)] = if app.replay.is_some() {
+        &[
+            (Action::ReplayPause, "pause"),
+            (Action::SeekBack, "back"),
+            (Action::SeekForward, "forward"),
+            (Action::Slower, "slower"),
+            (Action::Faster, "faster"),
         ]
     } else {
-        vec![
-            (k(Action::Help), "help"),
-            (k(Action::Spike), "spike"),
-            (k(Action::Stress), "stress"),
-            (k(Action::Soak), "soak"),
-            (k(Action::Users), "users"),
-            (k(Action::StopAll), "stop"),
-            (k(Action::Zoom), "zoom"),
-            (k(Action::NextTheme), "theme"),
-            (k(Action::Quit), "quit"),
+        &[
+            (Action::Spike, "spike"),
+            (Action::Stress, "stress"),
+            (Action::Soak, "soak"),
+            (Action::Users, "users"),
+            (Action::StopAll, "stop"),
         ]
     };
+    let items = [(Action::Help, "help")]
+        .iter()
+        .chain(middle)
+        .chain(&[
+            (Action::Zoom, "zoom"),
+            (Action::NextTheme, "theme"),
+            (Action::Quit, "quit"),
+        ])
+        .map(|(a, what)| (k(*a), *what));
     let mut spans = Vec::new();
     for (key, what) in items {
         spans.push(Span::styled(
