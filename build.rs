@@ -35,6 +35,7 @@ fn main() {
     };
     println!("cargo:rustc-env=JETSTRESS_GIT_COMMIT={commit}");
     println!("cargo:rustc-env=JETSTRESS_BUILD_DATE={}", build_date());
+    link_order(&manifest);
 }
 
 /// Run git in `dir`; its trimmed stdout when it succeeded.
@@ -124,4 +125,35 @@ fn civil_from_days(z: i64) -> (i64, u32, u32) {
     let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
     let y = yoe + era * 400 + i64::from(m <= 2);
     (y, m, d)
+}
+
+/// Release binaries place the functions the console runs side by side
+/// (`link/<target>.txt`, written by `benches/symbol-order.sh`), so the code
+/// the kernel faults in, 64 KiB around each touched page, is the code that
+/// runs rather than its neighbours. Only where the linker is known to read
+/// the list: rust-lld, the default on x86_64-unknown-linux-gnu, unless a
+/// linker is set; elsewhere `JETSTRESS_LINK_ORDER=1` asks for it (lld,
+/// mold), and `=0` turns it off.
+fn link_order(manifest: &Path) {
+    println!("cargo:rerun-if-env-changed=JETSTRESS_LINK_ORDER");
+    println!("cargo:rerun-if-env-changed=CARGO_TARGET_X86_64_UNKNOWN_LINUX_GNU_LINKER");
+    let env = |k: &str| std::env::var(k).unwrap_or_default();
+    let target = env("TARGET");
+    let default_lld = target == "x86_64-unknown-linux-gnu"
+        && env("CARGO_TARGET_X86_64_UNKNOWN_LINUX_GNU_LINKER").is_empty()
+        && !env("CARGO_ENCODED_RUSTFLAGS").contains("link");
+    let wanted = match env("JETSTRESS_LINK_ORDER").as_str() {
+        "1" => true,
+        "0" => false,
+        _ => default_lld && env("PROFILE") == "release",
+    };
+    let list = manifest.join("link").join(format!("{target}.txt"));
+    println!("cargo:rerun-if-changed={}", list.display());
+    if wanted && list.is_file() {
+        println!(
+            "cargo:rustc-link-arg-bins=-Wl,--symbol-ordering-file={}",
+            list.display()
+        );
+        println!("cargo:rustc-link-arg-bins=-Wl,--no-warn-symbol-ordering");
+    }
 }
