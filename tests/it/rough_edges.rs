@@ -716,3 +716,32 @@ fn a_long_event_is_shortened_at_a_word() {
     let screen = text(&render(&app, 120, 30));
     assert!(screen.contains(long), "{screen}");
 }
+
+/// The header keeps each field whole at any width: a field that does not
+/// fit is left out ("L4T" without its version at 60 columns, "clo" for
+/// "clocks dyn" at 80), and the phase always shows.
+#[test]
+fn the_header_leaves_out_what_it_cannot_show_whole() {
+    let app = app_for("orin-agx-r36");
+    let header = |w: u16| {
+        let screen = text(&render(&app, w, 24));
+        screen.lines().next().unwrap_or_default().trim().to_string()
+    };
+    // At 159 columns every field fits (from 160 the board's full model name
+    // shows): those are the whole ones.
+    let wide = header(159);
+    let whole: Vec<&str> = wide.split(" │ ").collect();
+    assert!(whole.len() >= 6, "{wide}");
+    assert!(whole.iter().any(|f| f.starts_with("clocks ")), "{wide}");
+    for w in (40..=155).step_by(5) {
+        let line = header(w);
+        let fields: Vec<&str> = line.split(" │ ").collect();
+        assert_eq!(fields[..2], whole[..2], "{w}: {line}");
+        for f in &fields {
+            assert!(whole.contains(f), "{w}: '{f}' is cut in: {line}");
+        }
+    }
+    // Three columns short of the whole line, the last field goes.
+    let short = header(wide.chars().count() as u16 - 2);
+    assert_eq!(short.split(" │ ").count(), whole.len() - 1, "{short}");
+}

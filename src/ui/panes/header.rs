@@ -1,11 +1,11 @@
 //! Header line, most important first so a narrow terminal still shows it:
 //! phase, target rate and (while LLM load runs) tokens/s, FROZEN/REC flags,
 //! jetstress's own CPU and RSS, then board, L4T, nvpmodel mode and
-//! `jetson_clocks`.
+//! `jetson_clocks`. A field that does not fit whole is left out, not cut.
 
 use ratatui::layout::Rect;
 use ratatui::style::{Modifier, Style};
-use ratatui::text::{Line, Span};
+use ratatui::text::Span;
 use ratatui::widgets::Paragraph;
 use ratatui::Frame;
 
@@ -28,10 +28,13 @@ pub fn draw(f: &mut Frame, area: Rect, app: &App) {
             .fg(t.color(Slot::HeaderText)),
     };
     let sep = || Span::styled(" │ ", bg.fg(t.color(Slot::Dim)));
+    // The first group (name, phase, rate) always shows; each later field
+    // with its separator shows whole or not at all.
     let mut spans = vec![
         Span::styled(" jetstress", bg.add_modifier(Modifier::BOLD)),
         sep(),
     ];
+    let mut groups: Vec<Vec<Span<'static>>> = Vec::new();
     let phase = match (&app.load.phase, &app.load.stage) {
         (Some(p), Some(s)) => format!("{p}: {s}"),
         (Some(p), None) => p.clone(),
@@ -48,8 +51,8 @@ pub fn draw(f: &mut Frame, area: Rect, app: &App) {
         let tps: f64 = app.load.llm.iter().map(|r| r.tokens_per_s).sum();
         spans.push(Span::styled(format!(" · {tps:.1} tok/s"), bg));
     }
+    groups.push(std::mem::take(&mut spans));
     if let Some(r) = &app.replay {
-        spans.push(sep());
         let clock = |s: f64| format!("{:02}:{:02}", (s / 60.0) as u64, (s % 60.0) as u64);
         let state = if r.finished {
             " END"
@@ -58,80 +61,85 @@ pub fn draw(f: &mut Frame, area: Rect, app: &App) {
         } else {
             ""
         };
-        spans.push(Span::styled(
-            format!(
-                "▶ {}/{} ×{}{state}",
-                clock(r.position_s),
-                clock(r.duration_s),
-                r.speed
+        groups.push(vec![
+            sep(),
+            Span::styled(
+                format!(
+                    "▶ {}/{} ×{}{state}",
+                    clock(r.position_s),
+                    clock(r.duration_s),
+                    r.speed
+                ),
+                bg.fg(t.color(Slot::Accent)).add_modifier(Modifier::BOLD),
             ),
-            bg.fg(t.color(Slot::Accent)).add_modifier(Modifier::BOLD),
-        ));
+        ]);
     }
     if app.frozen_at.is_some() {
-        spans.push(sep());
-        spans.push(Span::styled(
-            "FROZEN",
-            bg.fg(t.color(Slot::Warn)).add_modifier(Modifier::BOLD),
-        ));
+        groups.push(vec![
+            sep(),
+            Span::styled(
+                "FROZEN",
+                bg.fg(t.color(Slot::Warn)).add_modifier(Modifier::BOLD),
+            ),
+        ]);
     }
     if let Some(r) = &app.recording {
-        spans.push(sep());
-        spans.push(Span::styled(
-            format!("● REC {r}"),
-            bg.fg(t.color(Slot::Alert)),
-        ));
+        groups.push(vec![
+            sep(),
+            Span::styled(format!("● REC {r}"), bg.fg(t.color(Slot::Alert))),
+        ]);
     }
-    spans.push(sep());
-    spans.push(Span::styled(
-        format!(
-            "self {} {}",
-            super::num(app.own.cpu_pct, 1, "%"),
-            super::num(app.own.rss_mb, 1, " MB")
+    groups.push(vec![
+        sep(),
+        Span::styled(
+            format!(
+                "self {} {}",
+                super::num(app.own.cpu_pct, 1, "%"),
+                super::num(app.own.rss_mb, 1, " MB")
+            ),
+            bg,
         ),
-        bg,
-    ));
+    ]);
     if let Some(s) = &app.latest {
         let b = &s.board;
-        spans.push(sep());
         // Without a model (VMs, containers) the host name says which machine this is.
         let model = b
             .model
             .as_deref()
             .or(b.hostname.as_deref())
             .unwrap_or("unknown board");
-        spans.push(Span::styled(
-            if area.width < 160 {
-                short_model(model).to_string()
-            } else {
-                model.to_string()
-            },
-            bg,
-        ));
+        groups.push(vec![
+            sep(),
+            Span::styled(
+                if area.width < 160 {
+                    short_model(model).to_string()
+                } else {
+                    model.to_string()
+                },
+                bg,
+            ),
+        ]);
         if let Some(l4t) = &b.l4t {
-            spans.push(sep());
-            spans.push(Span::styled(format!("L4T {l4t}"), bg));
+            groups.push(vec![sep(), Span::styled(format!("L4T {l4t}"), bg)]);
         }
         if let Some(m) = &b.nvpmodel {
-            spans.push(sep());
             let name = m
                 .name
                 .clone()
                 .or_else(|| m.id.map(|i| format!("mode {i}")))
                 .unwrap_or_default();
-            spans.push(Span::styled(name, bg));
+            groups.push(vec![sep(), Span::styled(name, bg)]);
         }
         if let Some(jc) = b.jetson_clocks {
-            spans.push(sep());
-            spans.push(Span::styled(
-                format!("clocks {}", if jc { "max" } else { "dyn" }),
-                bg,
-            ));
+            groups.push(vec![
+                sep(),
+                Span::styled(format!("clocks {}", if jc { "max" } else { "dyn" }), bg),
+            ]);
         }
     }
     if app.source != "live" {
-        spans.push(sep());
-        spans.push(Span::styled(app.source.clone(), bg));
+        groups.push(vec![sep(), Span::styled(app.source.clone(), bg)]);
     }
-    f.render_widget(Paragraph::new(Line::from(spans)).style(bg), area);
+    let line = super::fit_groups(usize::from(area.width), groups);
+    f.render_widget(Paragraph::new(line).style(bg), area);
 }
