@@ -147,8 +147,13 @@ fn link_order(manifest: &Path) {
         "0" => false,
         _ => default_lld && env("PROFILE") == "release",
     };
-    let list = manifest.join("link").join(format!("{target}.txt"));
-    println!("cargo:rerun-if-changed={}", list.display());
+    // The folder, not the file: a target without a list (a missing file
+    // would rerun this script, and rebuild the crate, on every build).
+    let dir = manifest.join("link");
+    if dir.is_dir() {
+        println!("cargo:rerun-if-changed={}", dir.display());
+    }
+    let list = dir.join(format!("{target}.txt"));
     if wanted && list.is_file() {
         println!(
             "cargo:rustc-link-arg-bins=-Wl,--symbol-ordering-file={}",
