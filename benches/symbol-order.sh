@@ -4,7 +4,7 @@
 # place them (build.rs hands the list to lld).
 # Why: the kernel maps code 64 KiB around each page a process touches, so a
 # dashboard that runs 1.1 MB of a 17 MB .text scattered over 25 crates kept
-# 8 MiB of code resident; packed together, the same code is about 1.5 MiB.
+# 8 MiB of code resident; packed together, the same code takes 1.2 MiB.
 #
 # Records with valgrind's callgrind, which counts every function that runs,
 # start-up included (a sampling profiler misses what runs once):
@@ -48,7 +48,7 @@ $cg --callgrind-out-file="$work/run.%p" "$bin" run --phase spike --duration 5s \
   --json "$work/spike.json" >/dev/null 2>&1 || true
 
 python3 - "$work" "$pid" >"$list" <<'EOF'
-import glob, os, re, sys
+import glob, re, sys
 work, dash = sys.argv[1], sys.argv[2]
 def functions(path):
     """The functions of the jetstress binary in one callgrind output file."""

@@ -30,28 +30,27 @@ pub fn draw(f: &mut Frame, area: Rect, app: &App) {
     let sep = || Span::styled(" │ ", bg.fg(t.color(Slot::Dim)));
     // The first group (name, phase, rate) always shows; each later field
     // with its separator shows whole or not at all.
-    let mut spans = vec![
+    let mut first = vec![
         Span::styled(" jetstress", bg.add_modifier(Modifier::BOLD)),
         sep(),
     ];
-    let mut groups: Vec<Vec<Span<'static>>> = Vec::new();
     let phase = match (&app.load.phase, &app.load.stage) {
         (Some(p), Some(s)) => format!("{p}: {s}"),
         (Some(p), None) => p.clone(),
         _ => "idle".to_string(),
     };
-    spans.push(Span::styled(phase, bg.add_modifier(Modifier::BOLD)));
+    first.push(Span::styled(phase, bg.add_modifier(Modifier::BOLD)));
     if let Some(u) = &app.load.users {
-        spans.push(Span::styled(format!(" @ {} users", u.active), bg));
+        first.push(Span::styled(format!(" @ {} users", u.active), bg));
     } else if let Some(r) = app.load.target_rps {
-        spans.push(Span::styled(format!(" @ {r:.1} rps"), bg));
+        first.push(Span::styled(format!(" @ {r:.1} rps"), bg));
     }
     // While LLM load runs: the tokens/s of every LLM tool together.
     if app.load.phase.is_some() && !app.load.llm.is_empty() {
         let tps: f64 = app.load.llm.iter().map(|r| r.tokens_per_s).sum();
-        spans.push(Span::styled(format!(" · {tps:.1} tok/s"), bg));
+        first.push(Span::styled(format!(" · {tps:.1} tok/s"), bg));
     }
-    groups.push(std::mem::take(&mut spans));
+    let mut groups: Vec<Vec<Span<'static>>> = vec![first];
     if let Some(r) = &app.replay {
         let clock = |s: f64| format!("{:02}:{:02}", (s / 60.0) as u64, (s % 60.0) as u64);
         let state = if r.finished {
